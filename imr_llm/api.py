@@ -1,0 +1,119 @@
+"""The public entry point: ``extract(text)`` picks an engine and returns a validated record.
+
+The pipeline is text -> :mod:`~imr_llm.normalise` -> :mod:`~imr_llm.rules` or
+:mod:`~imr_llm.llm` -> :mod:`~imr_llm.validate` / :mod:`~imr_llm.grounding` -> record. This
+module only orchestrates: it chooses the backend, times the stages and fills the metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Literal
+
+from ._version import __version__
+from .config import Settings, load_settings
+from .errors import ConfigurationError, IncompleteLetterError, InvalidRecordError
+from .models import DeterminationRecord, ExtractionMetadata, Span
+from .normalise import DEFAULT_MAX_CHARS, normalise
+from .rules import rules_record
+from .validate import date_order_warnings
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["auto", "rules", "llm", "cascade"]
+BACKENDS: tuple[str, ...] = ("auto", "rules", "llm", "cascade")
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 3)
+
+
+def resolve_backend(backend: str, settings: Settings, client: Any = None) -> str:
+    """The engine ``auto`` stands for: the model when one is configured, else the rules."""
+    if backend not in BACKENDS:
+        raise ConfigurationError(
+            f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}"
+        )
+    if backend == "auto":
+        return "llm" if (client is not None or settings.model_configured()) else "rules"
+    return backend
+
+
+def extract_rules(
+    text: str, *, max_chars: int | None = None, backend: str = "rules"
+) -> DeterminationRecord:
+    """Extract with the rules engine only (offline, deterministic)."""
+    started = time.perf_counter()
+    doc = normalise(text, max_chars if max_chars is not None else DEFAULT_MAX_CHARS)
+    normalised = time.perf_counter()
+    record, findings = rules_record(doc)
+    engine_ms = _ms(normalised)
+    record.metadata = ExtractionMetadata(
+        engine="rules",
+        backend=backend,
+        imr_llm_version=__version__,
+        warnings=[*findings.warnings, *date_order_warnings(record)],
+        timings_ms={
+            "normalise": round((normalised - started) * 1000, 3),
+            "engine": engine_ms,
+            "total": _ms(started),
+        },
+        spans={key: Span(start=s, end=e) for key, (s, e) in findings.spans.items()},
+    )
+    log.debug("rules engine read %d item(s) in %.2f ms", len(record.items), engine_ms)
+    return record
+
+
+def extract(
+    text: str,
+    backend: Backend = "auto",
+    *,
+    model: str | None = None,
+    client: Any = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> DeterminationRecord:
+    """Extract a validated determination record from the text of one IMR letter.
+
+    Args:
+        text: The letter as text (``pdftotext`` output, OCR text, or plain text).
+        backend: ``"auto"`` (the model when one is configured, else the rules engine),
+            ``"rules"``, ``"llm"``, or ``"cascade"`` (rules first, the model only for letters
+            the rules engine cannot read fully).
+        model: Model name for the LLM backends (default from ``IMR_LLM_MODEL``).
+        client: An ``openai.OpenAI`` client (or instructor client) to use instead of one
+            built from the environment.
+        settings: A :class:`~imr_llm.config.Settings`; other keywords override its fields
+            (``max_attempts=``, ``mode=``, ``base_url=``, ``max_chars=``...).
+
+    Returns:
+        A :class:`~imr_llm.models.DeterminationRecord` whose ``metadata`` says which engine
+        produced it.
+
+    Raises:
+        EmptyTextError, TextTooLargeError, NotAnImrLetterError: the input cannot be used.
+        IncompleteLetterError: the rules engine could not read every part of the letter.
+        NoModelConfiguredError: an LLM backend was asked for with no model configured.
+        ExtractionAttemptsExhaustedError: the model gave no valid record within the attempts.
+    """
+    if settings is None:
+        settings = load_settings(model=model, **options)
+    elif model is not None or options:
+        settings = settings.with_overrides(model=model, **options)
+    chosen = resolve_backend(backend, settings, client)
+    if chosen == "rules":
+        return extract_rules(text, max_chars=settings.max_chars, backend=backend)
+
+    from .llm import extract_llm  # imported lazily: the rules path needs no model client
+
+    if chosen == "llm":
+        return extract_llm(text, settings=settings, client=client, backend=backend)
+    # cascade
+    try:
+        return extract_rules(text, max_chars=settings.max_chars, backend=backend)
+    except (IncompleteLetterError, InvalidRecordError) as exc:
+        record = extract_llm(text, settings=settings, client=client, backend=backend)
+        assert record.metadata is not None
+        record.metadata.rules_failure = str(exc)
+        return record

@@ -1,0 +1,138 @@
+"""Many letters at once: bounded concurrency, order kept, failures collected, never lost.
+
+Each letter's outcome is either a record or the typed error that explains it; one bad letter
+never stops the others. The CLI and the eval harness both run through here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ImrError
+from .models import DeterminationRecord
+
+log = logging.getLogger(__name__)
+
+
+class InternalError(ImrError):
+    """An unexpected failure inside imr-llm while reading one letter (a bug: please report)."""
+
+    code = "internal_error"
+
+
+@dataclass(slots=True)
+class LetterResult:
+    """What happened to one letter of a batch: its record, or the error that explains why not."""
+
+    index: int
+    name: str
+    record: DeterminationRecord | None = None
+    error: ImrError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.record is not None
+
+
+def _run_one(fn: Callable[[str], DeterminationRecord], index: int, name: str, text: str) -> LetterResult:
+    try:
+        record = fn(text)
+    except ImrError as exc:
+        return LetterResult(index, name, error=exc)
+    except Exception as exc:  # noqa: BLE001 - a batch must never lose a letter to a bug
+        log.exception("internal error while reading %s", name)
+        return LetterResult(index, name, error=InternalError(f"{type(exc).__name__}: {exc}"))
+    if record.metadata is not None and name:
+        record.metadata.source = name
+    return LetterResult(index, name, record=record)
+
+
+def iter_results(
+    fn: Callable[[str], DeterminationRecord],
+    letters: Iterable[tuple[str, str]],
+    concurrency: int = 1,
+) -> Iterator[LetterResult]:
+    """Run ``fn`` over ``(name, text)`` pairs, yielding results as they complete.
+
+    At most ``concurrency`` letters are in flight, so memory stays bounded for any batch size.
+    Texts are produced lazily from ``letters`` (a generator that reads files is fine).
+    """
+    if concurrency <= 1:
+        for index, (name, text) in enumerate(letters):
+            yield _run_one(fn, index, name, text)
+        return
+    iterator = enumerate(letters)
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="imr-llm") as pool:
+        pending: set[Future[LetterResult]] = set()
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < concurrency:
+                try:
+                    index, (name, text) = next(iterator)
+                except StopIteration:
+                    exhausted = True
+                    break
+                pending.add(pool.submit(_run_one, fn, index, name, text))
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+
+
+def run_ordered(
+    fn: Callable[[str], DeterminationRecord],
+    texts: Sequence[str],
+    concurrency: int = 1,
+    names: Sequence[str] | None = None,
+) -> list[LetterResult]:
+    """All results, in input order."""
+    names = names or [f"#{i}" for i in range(len(texts))]
+    results = list(iter_results(fn, zip(names, texts, strict=True), concurrency))
+    return sorted(results, key=lambda r: r.index)
+
+
+async def run_ordered_async(
+    fn: Callable[[str], Awaitable[DeterminationRecord]],
+    texts: Sequence[str],
+    concurrency: int = 8,
+    names: Sequence[str] | None = None,
+) -> list[LetterResult]:
+    """The async twin of :func:`run_ordered`: a semaphore bounds the letters in flight."""
+    names = names or [f"#{i}" for i in range(len(texts))]
+    semaphore = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(index: int, name: str, text: str) -> LetterResult:
+        async with semaphore:
+            try:
+                record = await fn(text)
+            except ImrError as exc:
+                return LetterResult(index, name, error=exc)
+            except Exception as exc:  # noqa: BLE001
+                log.exception("internal error while reading %s", name)
+                return LetterResult(index, name, error=InternalError(f"{type(exc).__name__}: {exc}"))
+            if record.metadata is not None:
+                record.metadata.source = name
+            return LetterResult(index, name, record=record)
+
+    return list(
+        await asyncio.gather(*(one(i, n, t) for i, (n, t) in enumerate(zip(names, texts, strict=True))))
+    )
+
+
+def summarise(results: Iterable[LetterResult]) -> dict[str, Any]:
+    """Counts for a summary line: letters, ok, failed, and records per engine."""
+    total = ok = 0
+    engines: dict[str, int] = {}
+    for result in results:
+        total += 1
+        if result.record is not None:
+            ok += 1
+            engine = result.record.metadata.engine if result.record.metadata else "unknown"
+            engines[engine] = engines.get(engine, 0) + 1
+    return {"letters": total, "ok": ok, "failed": total - ok, "engines": engines}

@@ -1,0 +1,232 @@
+"""The ``imr-llm`` command line: extract letters, print the schema, run the eval harness.
+
+User errors (a missing file, a letter that cannot be read, a bad option) are reported as one
+line naming the file and the problem, never as a traceback; the exit code says whether every
+letter was extracted (0), some failed (1), or the command itself was misused (2).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .api import BACKENDS, extract
+from .batch import LetterResult, iter_results
+from .config import load_settings
+from .errors import ImrError
+from .schema import schema_path, schema_text
+from .sources import read_source
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Turn IMR final determination letters into validated, structured records.",
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"imr-llm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _done_sources(output: Path) -> set[str]:
+    """Files already extracted into ``output`` (for --resume)."""
+    done: set[str] = set()
+    if not output.exists():
+        return done
+    with output.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                source = (json.loads(line).get("metadata") or {}).get("source")
+            except json.JSONDecodeError:
+                continue  # a line cut short by an interrupted run: that letter is redone
+            if source:
+                done.add(source)
+    return done
+
+
+def _letters(names: list[str], failures: list[LetterResult]) -> Iterator[tuple[str, str]]:
+    """Read files lazily; unreadable ones become failures without stopping the batch."""
+    for name in names:
+        try:
+            source = read_source(name)
+        except ImrError as exc:
+            failures.append(LetterResult(-1, name, error=exc))
+            continue
+        yield source.name, source.text
+
+
+@app.command("extract")
+def extract_command(
+    files: Annotated[
+        list[str], typer.Argument(help="Letter files (.txt or .pdf); '-' reads standard input.")
+    ],
+    backend: Annotated[
+        str, typer.Option("--backend", "-b", help=f"One of: {', '.join(BACKENDS)}.")
+    ] = "auto",
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write records here (JSONL).")
+    ] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name for the LLM backends.")] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=256, help="Letters in flight at once (LLM backends).")
+    ] = 1,
+    contract_only: Annotated[
+        bool, typer.Option("--contract-only", help="Only the contract fields, no metadata.")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Skip letters already in --output; append the rest.")
+    ] = False,
+    errors: Annotated[
+        Optional[Path],
+        typer.Option(help="Write failures here as JSONL (default: OUTPUT.errors.jsonl)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Extract one record per letter: pretty JSON for one file, JSON Lines for many."""
+    if backend not in BACKENDS:
+        err.print(f"error: unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+        raise typer.Exit(2)
+    if resume and output is None:
+        err.print("error: --resume needs --output (the file to resume)")
+        raise typer.Exit(2)
+    try:
+        settings = load_settings(model=model, concurrency=concurrency)
+    except Exception as exc:  # pydantic ValidationError from a bad environment variable
+        err.print(f"error: bad configuration: {exc}")
+        raise typer.Exit(2) from None
+
+    names = list(dict.fromkeys(files))  # the same file twice is one letter
+    skipped = 0
+    if resume and output is not None:
+        done = _done_sources(output)
+        skipped = sum(1 for n in names if n in done)
+        names = [n for n in names if n not in done]
+
+    pretty = len(files) == 1 and (output is None or output.suffix != ".jsonl") and not resume
+    fn = partial(extract, backend=backend, settings=settings)  # type: ignore[arg-type]
+    failures: list[LetterResult] = []
+    ok = 0
+    engines: dict[str, int] = {}
+    started = time.perf_counter()
+    if errors is None and output is not None:
+        errors = output.with_name(output.name + ".errors.jsonl")
+
+    out_fh = output.open("a" if resume else "w", encoding="utf-8") if output else sys.stdout
+    show_progress = not quiet and len(names) > 1
+    progress = Progress(
+        TextColumn("[bold]extracting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        console=err,
+        transient=True,
+        disable=not show_progress,
+    )
+    try:
+        with progress:
+            task = progress.add_task("extract", total=len(names), failed=0)
+            for result in iter_results(fn, _letters(names, failures), settings.concurrency):
+                if result.record is not None:
+                    ok += 1
+                    meta = result.record.metadata
+                    engine = meta.engine if meta else "unknown"
+                    engines[engine] = engines.get(engine, 0) + 1
+                    data = (
+                        result.record.contract_dict()
+                        if contract_only
+                        else result.record.model_dump(mode="json")
+                    )
+                    if contract_only:
+                        data["source"] = result.name
+                    text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False)
+                    out_fh.write(text + "\n")
+                    out_fh.flush()
+                else:
+                    failures.append(result)
+                progress.update(task, advance=1, failed=len(failures))
+            # Files that could not even be read still count towards the bar.
+            progress.update(task, completed=len(names))
+    finally:
+        if output is not None:
+            out_fh.close()
+
+    for failure in failures:
+        assert failure.error is not None
+        err.print(f"[red]failed[/red] {failure.name}: {failure.error}", markup=True)
+    if errors is not None:
+        with errors.open("w", encoding="utf-8") as fh:
+            for failure in failures:
+                assert failure.error is not None
+                fh.write(json.dumps({"source": failure.name, **failure.error.to_dict()}) + "\n")
+    if not quiet:
+        elapsed = time.perf_counter() - started
+        by_engine = ", ".join(f"{k}: {v}" for k, v in sorted(engines.items())) or "none"
+        extra = f", {skipped} already done" if skipped else ""
+        err.print(
+            f"{ok} of {len(names)} letter(s) extracted, {len(failures)} failed{extra} "
+            f"in {elapsed:.2f} s (engine {by_engine})"
+            + (f"; failures listed in {errors}" if errors and failures else "")
+        )
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("schema")
+def schema_command(
+    write: Annotated[
+        bool, typer.Option("--write", help="Regenerate the shipped schema file instead.")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of the determination record."""
+    text = schema_text()
+    if write:
+        path = schema_path()
+        path.write_text(text, encoding="utf-8")
+        err.print(f"wrote {path}")
+        return
+    sys.stdout.write(text)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

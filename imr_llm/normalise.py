@@ -1,0 +1,130 @@
+"""Stage 1: turn raw letter text into lines the engines can walk, keeping offsets.
+
+Letters reach us as ``pdftotext -layout`` output, plain ``pdftotext`` output, OCR text, or the
+seed style with a blank line after every line. This stage removes the differences that carry no
+meaning (line endings, form feeds, the seed's doubled blank lines, trailing spaces) while keeping
+each line's offset in the *original* text, so every value an engine finds can be traced back to
+the exact characters it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import EmptyTextError, TextTooLargeError
+
+#: Default upper bound on input size. Real letters are 5-60 kB; see TextTooLargeError.
+DEFAULT_MAX_CHARS = 400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of the letter.
+
+    ``start`` is the offset of ``text[0]`` in the original input; ``page_break`` says a form
+    feed came right before it, which matters because a page break may glue an item header to
+    the previous rationale without a blank line, or split a header in two.
+    """
+
+    text: str
+    start: int
+    page_break: bool = False
+
+    @property
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+
+@dataclass(slots=True)
+class Document:
+    """A letter split into meaningful lines, with the original text kept for offsets."""
+
+    source: str
+    lines: list[Line] = field(default_factory=list)
+    double_spaced: bool = False
+
+    def offset(self, line_index: int, column: int) -> int:
+        """Offset in ``source`` of ``column`` on line ``line_index``."""
+        return self.lines[line_index].start + column
+
+
+def check_input(text: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
+    """Reject what no engine can use, with a typed error saying why."""
+    if isinstance(text, bytes):
+        raise TypeError("extract() takes str; decode the bytes first (letters are UTF-8 text)")
+    if not isinstance(text, str):
+        raise TypeError(f"extract() takes the letter text as str, not {type(text).__name__}")
+    if not text.strip():
+        raise EmptyTextError()
+    if len(text) > max_chars:
+        raise TextTooLargeError(len(text), max_chars)
+    return text
+
+
+def _split_lines(text: str) -> list[Line]:
+    lines: list[Line] = []
+    pending_break = False
+    pos = 0
+    if "\f" not in text and "\r" not in text:
+        # Fast path for the common case: no page breaks, Unix line ends.
+        for physical in text.split("\n"):
+            stripped = physical.rstrip()
+            lines.append(Line(stripped, pos) if stripped else Line("", pos))
+            pos += len(physical) + 1
+        while lines and lines[-1].blank:
+            lines.pop()
+        return lines
+    for physical in text.split("\n"):
+        # A form feed starts a new page. pdftotext puts it at the start of the next page's first
+        # line, but it may sit anywhere, so split on every one and remember it on the next line.
+        segments = physical.split("\f")
+        seg_start = pos
+        for k, segment in enumerate(segments):
+            if k > 0:
+                pending_break = True
+            stripped = segment.rstrip(" \t\r\v\u00a0")
+            if stripped.strip():
+                lines.append(Line(stripped, seg_start, pending_break))
+                pending_break = False
+            elif len(segments) == 1:
+                lines.append(Line("", seg_start, False))
+            seg_start += len(segment) + 1
+        pos += len(physical) + 1
+    while lines and lines[-1].blank:
+        lines.pop()
+    return lines
+
+
+def _is_double_spaced(lines: list[Line]) -> bool:
+    """The seed style: (nearly) every text line is followed by one blank line."""
+    text_lines = 0
+    followed_by_blank = 0
+    for i, line in enumerate(lines):
+        if line.blank:
+            continue
+        text_lines += 1
+        if i + 1 < len(lines) and lines[i + 1].blank:
+            followed_by_blank += 1
+    return text_lines >= 8 and followed_by_blank >= 0.85 * text_lines
+
+
+def normalise(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
+    """Split ``text`` into :class:`Line` objects, undoing the seed style's doubled spacing."""
+    source = check_input(text, max_chars)
+    lines = _split_lines(source)
+    double = _is_double_spaced(lines)
+    if double:
+        kept: list[Line] = []
+        previous_blank = True
+        for line in lines:
+            if line.blank and not previous_blank:
+                previous_blank = True  # the blank that follows every text line: no meaning
+                continue
+            kept.append(line)
+            previous_blank = line.blank
+        lines = kept
+    return Document(source=source, lines=lines, double_spaced=double)

@@ -1,0 +1,23 @@
+"""Locate the shipped data directories (``prompts/``, ``schemas/``) in any kind of install.
+
+In a wheel they live inside the package as ``imr_llm/_data/<name>`` (hatch force-includes them);
+in a source checkout or an editable install they are the top-level folders of the repository.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir(name: str) -> Path:
+    """The directory ``name`` ("prompts" or "schemas") as shipped with this installation."""
+    packaged = Path(str(files("imr_llm"))) / "_data" / name
+    if packaged.is_dir():
+        return packaged
+    source = _REPO_ROOT / name
+    if source.is_dir():
+        return source
+    raise FileNotFoundError(f"imr-llm data directory {name!r} is missing from this installation")

@@ -1,0 +1,73 @@
+"""Read letters from files, standard input or PDFs, with typed errors for what cannot be read."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+
+
+class UnreadableInputError(InputError):
+    """A file could not be read as letter text (missing, a directory, binary, bad PDF...)."""
+
+    code = "unreadable_input"
+
+
+@dataclass(frozen=True, slots=True)
+class LetterSource:
+    """A letter's text and the name it is reported under (a path, or ``-`` for stdin)."""
+
+    name: str
+    text: str
+
+
+def _decode(data: bytes, name: str) -> str:
+    if b"\x00" in data[:4096]:
+        raise UnreadableInputError("looks like a binary file, not letter text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Older exports are often Windows-1252; every byte decodes, so this cannot fail.
+        return data.decode("cp1252", errors="replace")
+
+
+def pdf_to_text(path: Path) -> str:
+    """Text of a PDF via poppler's ``pdftotext -layout``, the rendering the engines know best."""
+    exe = shutil.which("pdftotext")
+    if exe is None:
+        raise UnreadableInputError(
+            "is a PDF and pdftotext is not installed (install poppler-utils, or "
+            "convert the PDF to text first)"
+        )
+    result = subprocess.run(
+        [exe, "-layout", "-enc", "UTF-8", str(path), "-"],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UnreadableInputError(f"pdftotext failed: {message[-1] if message else ''}")
+    return result.stdout.decode("utf-8", "replace")
+
+
+def read_source(name: str) -> LetterSource:
+    """Read one letter: a text file, a PDF, or ``-`` for standard input."""
+    if name == "-":
+        return LetterSource("-", _decode(sys.stdin.buffer.read(), "<stdin>"))
+    path = Path(name)
+    if not path.exists():
+        raise UnreadableInputError("no such file")
+    if path.is_dir():
+        raise UnreadableInputError("is a directory (pass the letter files inside it)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot be read ({exc.strerror})") from None
+    if data[:5] == b"%PDF-":
+        return LetterSource(name, pdf_to_text(path))
+    return LetterSource(name, _decode(data, name))
