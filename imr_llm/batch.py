@@ -39,7 +39,9 @@ class LetterResult:
         return self.record is not None
 
 
-def _run_one(fn: Callable[[str], DeterminationRecord], index: int, name: str, text: str) -> LetterResult:
+def _run_one(
+    fn: Callable[[str], DeterminationRecord], index: int, name: str, text: str
+) -> LetterResult:
     try:
         record = fn(text)
     except ImrError as exc:
@@ -115,13 +117,17 @@ async def run_ordered_async(
                 return LetterResult(index, name, error=exc)
             except Exception as exc:  # noqa: BLE001
                 log.exception("internal error while reading %s", name)
-                return LetterResult(index, name, error=InternalError(f"{type(exc).__name__}: {exc}"))
+                return LetterResult(
+                    index, name, error=InternalError(f"{type(exc).__name__}: {exc}")
+                )
             if record.metadata is not None:
                 record.metadata.source = name
             return LetterResult(index, name, record=record)
 
     return list(
-        await asyncio.gather(*(one(i, n, t) for i, (n, t) in enumerate(zip(names, texts, strict=True))))
+        await asyncio.gather(
+            *(one(i, n, t) for i, (n, t) in enumerate(zip(names, texts, strict=True)))
+        )
     )
 
 

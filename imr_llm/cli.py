@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -95,9 +95,9 @@ def extract_command(
         str, typer.Option("--backend", "-b", help=f"One of: {', '.join(BACKENDS)}.")
     ] = "auto",
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write records here (JSONL).")
+        Path | None, typer.Option("--output", "-o", help="Write records here (JSONL).")
     ] = None,
-    model: Annotated[Optional[str], typer.Option(help="Model name for the LLM backends.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name for the LLM backends.")] = None,
     concurrency: Annotated[
         int, typer.Option(min=1, max=256, help="Letters in flight at once (LLM backends).")
     ] = 1,
@@ -108,10 +108,12 @@ def extract_command(
         bool, typer.Option(help="Skip letters already in --output; append the rest.")
     ] = False,
     errors: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option(help="Write failures here as JSONL (default: OUTPUT.errors.jsonl)."),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
+    ] = False,
 ) -> None:
     """Extract one record per letter: pretty JSON for one file, JSON Lines for many."""
     if backend not in BACKENDS:

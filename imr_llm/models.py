@@ -233,9 +233,7 @@ class DeterminationRecord(_Model):
     def contract_dict(self) -> dict[str, Any]:
         """Exactly the contract's JSON shape: no metadata, no derived fields."""
         data = self.model_dump(mode="json", include=set(CONTRACT_FIELDS))
-        data["items"] = [
-            {key: item[key] for key in ITEM_CONTRACT_FIELDS} for item in data["items"]
-        ]
+        data["items"] = [{key: item[key] for key in ITEM_CONTRACT_FIELDS} for item in data["items"]]
         return {key: data[key] for key in CONTRACT_FIELDS}
 
     def dates_in_order(self) -> list[tuple[str, dt.date | None]]:

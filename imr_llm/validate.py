@@ -14,7 +14,7 @@ def date_order_warnings(record: DeterminationRecord) -> list[str]:
     """One warning for each pair of present dates that is out of the expected order."""
     present = [(name, value) for name, value in record.dates_in_order() if value is not None]
     warnings: list[str] = []
-    for (a_name, a), (b_name, b) in zip(present, present[1:]):
+    for (a_name, a), (b_name, b) in zip(present, present[1:], strict=False):
         if a > b:
             warnings.append(
                 f"date order: {a_name} {a.isoformat()} is after {b_name} {b.isoformat()}"

@@ -64,8 +64,6 @@ def rules_record(doc: Document) -> tuple[DeterminationRecord, Findings]:
     try:
         record = DeterminationRecord.model_validate(_nest(findings.values))
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        ]
+        problems = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise InvalidRecordError(problems, engine="rules") from None
     return record, findings

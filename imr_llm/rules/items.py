@@ -40,7 +40,6 @@ _PARTIAL = re.compile(
     r"portion\s+of\s+the\s+original\s+request\s*[,.]?\s*(?P<svc>.+?)(?:\s+is)?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
-_ITEM_NUMBER = re.compile(r"^(\d{1,2})[.)]?\s+(?=[A-Z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +165,7 @@ def read_items(doc: Document, start: int, end: int) -> Findings:
     items: list[dict] = []
     for k, marker in enumerate(markers):
         body_end = header_starts[k + 1] if k + 1 < len(markers) else end
-        item, spans, missing = _read_item(doc, marker, header_starts[k], body_end, k, label_lines)
+        item, spans, missing = _read_item(doc, marker, header_starts[k], body_end, label_lines)
         items.append(item)
         for key, span in spans.items():
             out.spans[f"items[{k}].{key}"] = span
@@ -180,7 +179,6 @@ def _read_item(
     marker: _Marker,
     first: int,
     body_end: int,
-    index: int,
     label_lines: dict[int, tuple[str, int]],
 ) -> tuple[dict, dict[str, tuple[int, int]], list[str]]:
     lines = doc.lines
@@ -211,9 +209,6 @@ def _read_item(
         orig_at = doc.source.find(original_request[:20], header_start, header_end)
         if orig_at >= 0:
             spans["original_request"] = (orig_at, orig_at + len(original_request))
-    number = _ITEM_NUMBER.match(service)
-    if number and int(number.group(1)) == index + 1:
-        service = service[number.end() :]
     if service:
         svc_at = doc.source.find(service.split(" ")[0], header_start, header_end)
         spans["service"] = (svc_at if svc_at >= 0 else header_start, header_end)

@@ -1,0 +1,278 @@
+"""The rules engine on each letter variation the contract lists, one small letter per test.
+
+Expected values are written by hand from the letter text in ``letters.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from imr_llm import IncompleteLetterError, extract
+from tests.letters import (
+    ITEM_ONE,
+    ITEM_TWO,
+    RAW_HEADER,
+    Letter,
+    double_space,
+)
+
+HEADER_VALUES = {
+    "case_number": "CM18-0101234",
+    "date_assigned": "2018-03-14",
+    "date_of_injury": "2015-07-02",
+    "decision_date": "2018-04-20",
+    "ur_denial_date": "2018-02-27",
+    "application_received": "2018-03-09",
+    "priority": "standard",
+}
+ITEMS = [
+    {
+        "service": "Hinged knee brace, left",
+        "original_request": None,
+        "outcome": "upheld",
+        "claims_administrator_guideline": "Decision based on MTUS Knee Complaints 2004.",
+        "maximus_guideline": "Decision based on MTUS Knee Complaints 2004, Section(s): Initial "
+        "Care.",
+        "rationale": "The guidelines support a brace for instability only. The records show a "
+        "stable knee. The request is not medically necessary.",
+    },
+    {
+        "service": "Physical therapy twice a week for four weeks for the lumbar spine",
+        "original_request": None,
+        "outcome": "overturned",
+        "claims_administrator_guideline": None,
+        "maximus_guideline": "Decision based on MTUS Chronic Pain Medical Treatment 2016, "
+        "Section(s): Physical Medicine.",
+        "rationale": "Eight visits fall within the recommended course for a new flare. The "
+        "request is medically necessary.",
+    },
+]
+
+
+def contract(text: str) -> dict:
+    return extract(text, backend="rules").contract_dict()
+
+
+def test_layout_header_letter_reads_every_field() -> None:
+    got = contract(str(Letter()))
+    assert {k: got[k] for k in HEADER_VALUES} == HEADER_VALUES
+    assert got["reviewer"] == {
+        "licensure_states": ["California", "Nevada"],
+        "specialties": ["Orthopaedic Surgery"],
+    }
+    assert got["patient"] == {"age": 52, "sex": "female"}
+    assert got["items"] == ITEMS
+
+
+def test_raw_header_table_pairs_labels_and_values_by_order() -> None:
+    got = contract(str(Letter(header=RAW_HEADER)))
+    assert {k: got[k] for k in HEADER_VALUES} == HEADER_VALUES
+
+
+def test_headerless_double_spaced_letter_takes_injury_date_from_summary() -> None:
+    got = contract(double_space(str(Letter(header=""))))
+    assert got["case_number"] is None
+    assert got["decision_date"] is None and got["priority"] is None
+    assert got["date_of_injury"] == "2015-07-02"
+    assert got["items"] == ITEMS
+
+
+def test_sentence_style_credentials() -> None:
+    boiler = (
+        "MAXIMUS Federal Services sent the complete case file to an expert reviewer. The expert\n"
+        "reviewer is Board Certified in Physical Medicine and Rehabilitation, and is licensed to\n"
+        "practice in Texas and New Mexico. He/she has been in active clinical practice.\n"
+    )
+    got = contract(str(Letter(boilerplate=boiler, credentials="")))
+    assert got["reviewer"] == {
+        "licensure_states": ["Texas", "New Mexico"],
+        "specialties": ["Physical Medicine and Rehabilitation"],
+    }
+
+
+def test_wrapped_specialty_list_keeps_ampersand_name_whole() -> None:
+    creds = (
+        "The Expert Reviewer has the following credentials:\n"
+        "State(s) of Licensure: Iowa,Montana, California\n"
+        "Certification(s)/Specialty: Preventive Medicine, Occupational Medicine, Public Health &\n"
+        "General Preventive Medicine\n"
+    )
+    got = contract(str(Letter(credentials=creds)))
+    assert got["reviewer"] == {
+        "licensure_states": ["Iowa", "Montana", "California"],
+        "specialties": [
+            "Preventive Medicine",
+            "Occupational Medicine",
+            "Public Health & General Preventive Medicine",
+        ],
+    }
+
+
+def test_item_header_wrapping_over_two_lines() -> None:
+    wrapped = ITEM_TWO.replace(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",
+        "Physical therapy twice a week for four weeks for the\nlumbar spine: Overturned",
+    )
+    got = contract(str(Letter(items=[ITEM_ONE, wrapped])))
+    assert [i["service"] for i in got["items"]] == [ITEMS[0]["service"], ITEMS[1]["service"]]
+
+
+def test_outcome_alone_on_its_own_line() -> None:
+    alone = ITEM_ONE.replace("Hinged knee brace, left: Upheld", "Hinged knee brace, left:\nUpheld")
+    got = contract(str(Letter(items=[alone, ITEM_TWO])))
+    assert got["items"][0]["service"] == "Hinged knee brace, left"
+    assert got["items"][0]["outcome"] == "upheld"
+    assert got["items"][1]["outcome"] == "overturned"
+
+
+def test_partly_certified_request() -> None:
+    partial = ITEM_TWO.replace(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",
+        "Physical therapy 12 sessions for the lumbar spine was the original request. Physical\n"
+        "therapy 6 sessions was authorized by the Claims Administrator. The remaining IMR\n"
+        "eligible portion of the original request, Physical therapy 6 sessions is: Overturned",
+    )
+    got = contract(str(Letter(items=[ITEM_ONE, partial])))
+    item = got["items"][1]
+    assert item["service"] == "Physical therapy 6 sessions"
+    assert item["original_request"] == "Physical therapy 12 sessions for the lumbar spine"
+    assert item["outcome"] == "overturned"
+    assert got["items"][0]["original_request"] is None
+
+
+def test_page_break_glues_header_to_previous_rationale() -> None:
+    glued = ITEM_ONE.rstrip("\n") + "\n\f" + ITEM_TWO
+    got = contract(str(Letter(items=[glued])))
+    assert got["items"] == ITEMS
+
+
+def test_page_break_inside_a_wrapped_item_header() -> None:
+    split = ITEM_TWO.replace(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",
+        "Physical therapy twice a week for four weeks for the\n\n\flumbar spine: Overturned",
+    )
+    got = contract(str(Letter(items=[ITEM_ONE, split])))
+    assert got["items"][1]["service"] == ITEMS[1]["service"]
+
+
+def test_page_break_inside_a_rationale_joins_the_text() -> None:
+    broken = ITEM_ONE.replace("The records show a\nstable", "The records show a\n\fstable")
+    got = contract(str(Letter(items=[broken, ITEM_TWO])))
+    assert got["items"][0]["rationale"] == ITEMS[0]["rationale"]
+
+
+def test_page_break_inside_the_header_table() -> None:
+    header = Letter().header.replace("Decision Date:", "\fDecision Date:")
+    got = contract(str(Letter(header=header)))
+    assert {k: got[k] for k in HEADER_VALUES} == HEADER_VALUES
+
+
+def test_no_evidence_claims_guideline_is_null() -> None:
+    got = contract(str(Letter()))
+    assert got["items"][1]["claims_administrator_guideline"] is None
+
+
+def test_light_ocr_damage_in_structural_words() -> None:
+    text = (
+        str(Letter())
+        .replace("State(s) of Licensure: California", "State(s) of Licensum: Califomia")
+        .replace("Hinged knee brace, left: Upheld", "Hinged knee brace, left: Uphe1d")
+        .replace(
+            "MAXIMUS guideline: Decision based on MTUS Knee",
+            "MAXlMUS guideline: Decision based on MTUS Knee",
+        )
+        .replace("Decision rationale: Eight", "Decision rationale; Eight")
+        .replace(": Overturned", ": Overtumed")
+        .replace("CLINICAL CASE SUMMARY", "CLlNICAL CASE SUMMARY")
+    )
+    got = contract(text)
+    assert got["reviewer"]["licensure_states"] == ["California", "Nevada"]
+    assert [i["outcome"] for i in got["items"]] == ["upheld", "overturned"]
+    assert got["items"][0]["maximus_guideline"] == ITEMS[0]["maximus_guideline"]
+    assert got["items"][1]["rationale"] == ITEMS[1]["rationale"]
+
+
+def test_ocr_damaged_case_number_and_dates_are_repaired() -> None:
+    header = (
+        Letter().header.replace("CM18-0101234", "CM18-01O1234").replace("04/20/2018", "O4/20/2018")
+    )
+    got = contract(str(Letter(header=header)))
+    assert got["case_number"] == "CM18-0101234"
+    assert got["decision_date"] == "2018-04-20"
+
+
+def test_leading_quantity_stays_part_of_the_service() -> None:
+    # "1 CT scan ..." names one scan (a seed letter does this): the number is not an index.
+    numbered = ITEM_ONE.replace("Hinged knee brace", "1 Hinged knee brace")
+    got = contract(str(Letter(items=[numbered, ITEM_TWO])))
+    assert got["items"][0]["service"] == "1 Hinged knee brace, left"
+
+
+def test_expedited_priority_and_word_dates_in_summary() -> None:
+    header = Letter().header.replace("Standard", "Expedited")
+    summary = (
+        "The injured worker is a 61-year-old man who was injured on December 4, 2013. He has\n"
+        "ongoing pain.\n"
+    )
+    got = contract(double_space(str(Letter(header=header, summary=summary))))
+    assert got["priority"] == "expedited"
+    assert got["patient"] == {"age": 61, "sex": "male"}
+    # The header's date of injury wins over the summary's.
+    assert got["date_of_injury"] == "2015-07-02"
+    got = contract(str(Letter(header="", summary=summary)))
+    assert got["date_of_injury"] == "2013-12-04"
+
+
+def test_pronouns_alone_leave_sex_null() -> None:
+    summary = "The patient had an injury on 4/21/14 at work. He was seen by his physician.\n"
+    got = contract(str(Letter(header="", summary=summary)))
+    assert got["patient"] == {"age": None, "sex": None}
+    assert got["date_of_injury"] == "2014-04-21"
+
+
+def test_twelve_items_keep_letter_order() -> None:
+    items = [
+        ITEM_ONE.replace("Hinged knee brace, left", f"Service number {chr(65 + k)}")
+        for k in range(12)
+    ]
+    got = contract(str(Letter(items=items)))
+    assert [i["service"] for i in got["items"]] == [
+        f"Service number {chr(65 + k)}" for k in range(12)
+    ]
+
+
+def test_missing_rationale_is_reported_not_guessed() -> None:
+    broken = ITEM_ONE.replace("Decision rationale:", "Some other words:")
+    with pytest.raises(IncompleteLetterError) as info:
+        extract(str(Letter(items=[broken, ITEM_TWO])), backend="rules")
+    assert "items[0].rationale" in info.value.missing
+
+
+def test_unreadable_header_value_is_reported() -> None:
+    header = Letter().header.replace("03/14/2018", "")
+    with pytest.raises(IncompleteLetterError) as info:
+        extract(str(Letter(header=header)), backend="rules")
+    assert "date_assigned" in info.value.missing
+
+
+def test_metadata_names_engine_and_spans_point_at_the_text() -> None:
+    text = str(Letter())
+    record = extract(text, backend="rules")
+    meta = record.metadata
+    assert meta is not None and meta.engine == "rules" and meta.backend == "rules"
+    span = meta.spans["case_number"]
+    assert text[span.start : span.end] == "CM18-0101234"
+    span = meta.spans["items[1].service"]
+    assert text[span.start : span.end].startswith("Physical therapy twice")
+    assert record.items[1].medically_necessary is True
+    assert record.items[0].medically_necessary is False
+    assert record.date_of_injury == dt.date(2015, 7, 2)
+
+
+def test_date_order_problem_is_a_warning() -> None:
+    header = Letter().header.replace("02/27/2018", "05/27/2018")
+    record = extract(str(Letter(header=header)), backend="rules")
+    assert record.metadata is not None
+    assert any("ur_denial_date" in w for w in record.metadata.warnings)
