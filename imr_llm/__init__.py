@@ -4,9 +4,11 @@
 >>> record = extract(letter_text)            # rules engine when no model is configured
 >>> record.items[0].outcome, record.items[0].medically_necessary
 """
+# ruff: noqa: I001  (the re-exports below are grouped by module on purpose)
 
 from ._version import __version__
-from .api import extract, extract_rules
+from .api import aextract, aextract_many, extract, extract_many, extract_rules
+from .batch import LetterResult
 from .config import Settings
 from .errors import (
     ConfigurationError,
@@ -52,6 +54,10 @@ __all__ = [
     "TextTooLargeError",
     "TokenUsage",
     "__version__",
+    "LetterResult",
+    "aextract",
+    "aextract_many",
     "extract",
+    "extract_many",
     "extract_rules",
 ]

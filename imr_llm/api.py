@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
+from functools import partial
 from typing import Any, Literal
 
 from ._version import __version__
+from .batch import LetterResult, run_ordered, run_ordered_async
 from .config import Settings, load_settings
 from .errors import ConfigurationError, IncompleteLetterError, InvalidRecordError
 from .models import DeterminationRecord, ExtractionMetadata, Span
@@ -97,10 +100,7 @@ def extract(
         NoModelConfiguredError: an LLM backend was asked for with no model configured.
         ExtractionAttemptsExhaustedError: the model gave no valid record within the attempts.
     """
-    if settings is None:
-        settings = load_settings(model=model, **options)
-    elif model is not None or options:
-        settings = settings.with_overrides(model=model, **options)
+    settings = _settings(settings, model, options)
     chosen = resolve_backend(backend, settings, client)
     if chosen == "rules":
         return extract_rules(text, max_chars=settings.max_chars, backend=backend)
@@ -109,7 +109,6 @@ def extract(
 
     if chosen == "llm":
         return extract_llm(text, settings=settings, client=client, backend=backend)
-    # cascade
     try:
         return extract_rules(text, max_chars=settings.max_chars, backend=backend)
     except (IncompleteLetterError, InvalidRecordError) as exc:
@@ -117,3 +116,77 @@ def extract(
         assert record.metadata is not None
         record.metadata.rules_failure = str(exc)
         return record
+
+
+async def aextract(
+    text: str,
+    backend: Backend = "auto",
+    *,
+    model: str | None = None,
+    client: Any = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> DeterminationRecord:
+    """The async twin of :func:`extract`; ``client`` is an ``openai.AsyncOpenAI`` if given."""
+    settings = _settings(settings, model, options)
+    chosen = resolve_backend(backend, settings, client)
+    if chosen == "rules":
+        return extract_rules(text, max_chars=settings.max_chars, backend=backend)
+
+    from .llm import aextract_llm
+
+    if chosen == "llm":
+        return await aextract_llm(text, settings=settings, client=client, backend=backend)
+    try:
+        return extract_rules(text, max_chars=settings.max_chars, backend=backend)
+    except (IncompleteLetterError, InvalidRecordError) as exc:
+        record = await aextract_llm(text, settings=settings, client=client, backend=backend)
+        assert record.metadata is not None
+        record.metadata.rules_failure = str(exc)
+        return record
+
+
+def extract_many(
+    texts: Sequence[str],
+    backend: Backend = "auto",
+    *,
+    concurrency: int | None = None,
+    names: Sequence[str] | None = None,
+    model: str | None = None,
+    client: Any = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> list[LetterResult]:
+    """Extract many letters with at most ``concurrency`` in flight; results in input order.
+
+    A letter that fails does not raise: its :class:`~imr_llm.batch.LetterResult` carries the
+    typed error instead of a record, so one bad letter never costs the others.
+    """
+    settings = _settings(settings, model, options)
+    fn = partial(extract, backend=backend, client=client, settings=settings)
+    return run_ordered(fn, texts, concurrency or settings.concurrency, names)
+
+
+async def aextract_many(
+    texts: Sequence[str],
+    backend: Backend = "auto",
+    *,
+    concurrency: int | None = None,
+    names: Sequence[str] | None = None,
+    model: str | None = None,
+    client: Any = None,
+    settings: Settings | None = None,
+    **options: Any,
+) -> list[LetterResult]:
+    """The async twin of :func:`extract_many` (``client`` is an ``openai.AsyncOpenAI``)."""
+    settings = _settings(settings, model, options)
+    fn = partial(aextract, backend=backend, client=client, settings=settings)
+    return await run_ordered_async(fn, texts, concurrency or settings.concurrency, names)
+
+
+def _settings(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:
+    if settings is None:
+        return load_settings(model=model, **options)
+    if model is not None or options:
+        return settings.with_overrides(model=model, **options)
+    return settings

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     max_output_tokens: int = Field(default=4096, ge=256)
     max_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=1000)
     concurrency: int = Field(default=8, ge=1, le=256)
+    prompt_version: str = Field(default="extract-v1", description="Folder under prompts/.")
+    price_input: float | None = Field(default=None, ge=0, description="USD per 1M input tokens.")
+    price_output: float | None = Field(default=None, ge=0, description="USD per 1M output tokens.")
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A validated copy with the non-None ``overrides`` applied."""

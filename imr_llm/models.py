@@ -171,6 +171,8 @@ class ExtractionMetadata(_Model):
     source: str | None = Field(default=None, description="File the letter was read from.")
     model: str | None = None
     prompt_version: str | None = None
+    prompt_hash: str | None = None
+    transport_retries: int = 0
     warnings: list[str] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     spans: dict[str, Span] = Field(

@@ -379,3 +379,77 @@ def comparison_key(text: str) -> str:
     the same, only the rendering differs.
     """
     return _LINE_BREAK_HYPHEN.sub("", collapse_ws(text))
+
+
+# --------------------------------------------------------------------------------------------
+# A whitespace-collapsed view of a text that remembers where each character came from
+# --------------------------------------------------------------------------------------------
+
+
+class CollapsedText:
+    """``collapse_ws(source)`` plus a map from each of its characters back into ``source``.
+
+    Searching the collapsed form makes line breaks, form feeds and double spaces irrelevant (a
+    passage the model quotes from one line may wrap over three in the letter), while the map
+    still gives the exact span of what was found in the original text.
+    """
+
+    __slots__ = ("source", "text", "lower", "_map")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        chars: list[str] = []
+        index: list[int] = []
+        pending_space = False
+        for i, ch in enumerate(source):
+            if ch.isspace():
+                pending_space = bool(chars)
+                continue
+            if pending_space:
+                chars.append(" ")
+                index.append(i - 1)
+                pending_space = False
+            chars.append(ch)
+            index.append(i)
+        self.text = "".join(chars)
+        self.lower = self.text.lower()
+        self._map = index
+
+    def to_source(self, start: int, end: int) -> tuple[int, int]:
+        """The span in ``source`` of the collapsed span ``[start, end)``."""
+        if end <= start:
+            pos = self._map[start] if start < len(self._map) else len(self.source)
+            return pos, pos
+        return self._map[start], self._map[end - 1] + 1
+
+    def find(self, needle: str, start: int = 0, end: int | None = None) -> int:
+        """Case-insensitive position of ``collapse_ws(needle)``; -1 when absent."""
+        return self.lower.find(
+            collapse_ws(needle).lower(), start, len(self.text) if end is None else end
+        )
+
+
+_CONCLUSION = re.compile(
+    r"medically\s+(?:necessary|appropriate|indicated)|\ba\s+medical\s+necessity", re.IGNORECASE
+)
+_NEGATION = re.compile(r"\b(?:not|cannot|can't|non|never|no\s+longer)\b|\bnon-|\bun$", re.I)
+_NOT_CERTIFIED = re.compile(r"\b(?:non-?\s?certified|not\s+certified|not\s+recommended)\b", re.I)
+
+
+def rationale_conclusion(rationale: str) -> str | None:
+    """What a rationale concludes: "upheld" (not medically necessary), "overturned", or None.
+
+    Reviewers end with a sentence such as "the request is not medically necessary" or "is
+    medically necessary"; the *last* such phrase is the conclusion. None when there is none.
+    """
+    text = collapse_ws(rationale)
+    matches = list(_CONCLUSION.finditer(text))
+    if matches:
+        last = matches[-1]
+        # The negation sits in the few words before the phrase: "is not medically necessary",
+        # "cannot be deemed medically necessary", "is not a medical necessity".
+        before = text[max(0, last.start() - 24) : last.start()]
+        return "upheld" if _NEGATION.search(before) else "overturned"
+    if _NOT_CERTIFIED.search(text[-300:]):
+        return "upheld"
+    return None

@@ -121,9 +121,15 @@ def _continues(text: str) -> bool:
     return not text.rstrip().endswith(_SENTENCE_END)
 
 
-def read_items(doc: Document, start: int, end: int) -> Findings:
-    """Read every disputed item in lines ``[start, end)``."""
-    out = Findings()
+def find_item_markers(
+    doc: Document, start: int, end: int
+) -> tuple[list[_Marker], dict[int, tuple[str, int]]]:
+    """The outcome markers of the items in lines ``[start, end)``, and the labelled lines.
+
+    A marker must be followed by a label before the next marker; otherwise it is a stray
+    "...: Upheld" inside a rationale, and is ignored. The grounding stage uses the count of
+    markers to check how many items a model reports.
+    """
     markers: list[_Marker] = []
     label_lines: dict[int, tuple[str, int]] = {}
     for i in range(start, end):
@@ -134,19 +140,21 @@ def read_items(doc: Document, start: int, end: int) -> Findings:
         marker = _outcome_marker(doc, i, start)
         if marker:
             markers.append(marker)
-
-    if not markers:
-        out.missing.append("items")
-        return out
-
-    # A marker must be followed by labels before the next marker; otherwise it is a stray
-    # "...: Upheld" inside a rationale, and is ignored.
     kept: list[_Marker] = []
     for k, marker in enumerate(markers):
         stop = markers[k + 1].line if k + 1 < len(markers) else end
         if any(marker.line < i < stop for i in label_lines):
             kept.append(marker)
-    markers = kept or markers
+    return kept or markers, label_lines
+
+
+def read_items(doc: Document, start: int, end: int) -> Findings:
+    """Read every disputed item in lines ``[start, end)``."""
+    out = Findings()
+    markers, label_lines = find_item_markers(doc, start, end)
+    if not markers:
+        out.missing.append("items")
+        return out
 
     header_starts: list[int] = []
     floor = start

@@ -1,0 +1,101 @@
+"""Resolve short anchors (first and last words of a passage) to the exact text of the letter.
+
+Guidelines and rationales are most of a record and must be verbatim, so the model is not asked
+to re-type them: it quotes the first and last few words, and this module finds the passage
+between them in the input. OCR'd input is the reason for the fuzzy fallback: a model quoting
+"neurologic exam" may be pointing at "neurolog1c exarn" in the text, and the record must keep
+what the text says, not the model's tidied copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from .text import CollapsedText, collapse_ws
+
+#: Minimum rapidfuzz partial-ratio for a fuzzy anchor match (OCR'd text).
+FUZZY_THRESHOLD = 88.0
+#: How far past the start an end anchor may lie, in characters: longer than any rationale.
+MAX_PASSAGE_CHARS = 20_000
+
+
+class AnchorError(ValueError):
+    """An anchor could not be found in the letter text; the message tells the model why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedPassage:
+    """A passage found in the letter: its whitespace-normalised text and source span."""
+
+    text: str
+    start: int
+    end: int
+    collapsed_start: int
+    collapsed_end: int
+    fuzzy: bool
+
+
+def _locate(view: CollapsedText, phrase: str, start: int, end: int) -> tuple[int, int, bool]:
+    """Collapsed span of ``phrase`` in ``view`` within ``[start, end)``; exact first, then fuzzy."""
+    needle = collapse_ws(phrase).lower()
+    pos = view.lower.find(needle, start, end)
+    if pos >= 0:
+        return pos, pos + len(needle), False
+    window = view.lower[start:end]
+    if not window or len(needle) < 8:
+        return -1, -1, False
+    hit = fuzz.partial_ratio_alignment(needle, window)
+    if hit is None or hit.score < FUZZY_THRESHOLD:
+        return -1, -1, False
+    return start + hit.dest_start, start + hit.dest_end, True
+
+
+def resolve_anchor(
+    view: CollapsedText,
+    first_words: str,
+    last_words: str,
+    search_from: int = 0,
+    search_to: int | None = None,
+) -> ResolvedPassage:
+    """The passage that starts with ``first_words`` and ends with ``last_words``.
+
+    The search begins at ``search_from`` (a collapsed offset), so passages resolved in letter
+    order never match an earlier item's identical wording. Raises :class:`AnchorError` with a
+    message precise enough for a re-ask.
+    """
+    limit = len(view.text) if search_to is None else search_to
+    if not collapse_ws(first_words) or not collapse_ws(last_words):
+        raise AnchorError("anchor words must not be empty")
+    s0, s1, fuzzy_start = _locate(view, first_words, search_from, limit)
+    if s0 < 0:
+        raise AnchorError(
+            f"the first words {collapse_ws(first_words)[:60]!r} were not found in the letter "
+            "(after the previous passage); copy them exactly from the letter"
+        )
+    e0, e1, fuzzy_end = _locate(view, last_words, s0, min(limit, s0 + MAX_PASSAGE_CHARS))
+    if e0 < 0:
+        raise AnchorError(
+            f"the last words {collapse_ws(last_words)[:60]!r} were not found after the first "
+            f"words {collapse_ws(first_words)[:40]!r}; copy them exactly from the letter"
+        )
+    end = max(e1, s1)
+    src_start, src_end = view.to_source(s0, end)
+    return ResolvedPassage(
+        text=view.text[s0:end],
+        start=src_start,
+        end=src_end,
+        collapsed_start=s0,
+        collapsed_end=end,
+        fuzzy=fuzzy_start or fuzzy_end,
+    )
+
+
+def anchor_words(passage: str, n: int = 6) -> tuple[str, str]:
+    """The anchors a perfect model would give for ``passage``: its first and last ``n`` words.
+
+    Used by the test server's gold responder and the token benchmark.
+    """
+    words = collapse_ws(passage).split(" ")
+    return " ".join(words[:n]), " ".join(words[-n:])

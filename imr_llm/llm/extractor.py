@@ -1,0 +1,239 @@
+"""Drive an OpenAI-compatible model through instructor to a grounded, validated record.
+
+One call is: build the messages from the versioned prompt, ask for a :class:`LetterAnswer`,
+let validation resolve anchors and ground every value in the letter, and re-ask with the
+validation errors when it fails (a tenacity ``Retrying`` that retries only answer errors, so a
+transport failure is never pasted into the prompt). The caller's client is used through
+``with_options``, which returns a copy: nothing the caller passed in is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import instructor
+import openai
+from instructor.core.exceptions import (
+    IncompleteOutputException,
+    InstructorRetryException,
+    ResponseParsingError,
+)
+from pydantic import ValidationError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+)
+
+from .._version import __version__
+from ..config import Settings
+from ..errors import (
+    ExtractionAttemptsExhaustedError,
+    LLMError,
+    NoModelConfiguredError,
+)
+from ..grounding import LetterIndex
+from ..models import DeterminationRecord, ExtractionMetadata, Span
+from ..normalise import normalise
+from ..validate import date_order_warnings
+from .answer import CURRENT_LETTER, LetterAnswer, LetterContext
+from .pricing import estimate_cost
+from .prompts import load_prompt
+from .transport import UsageLedger, with_async_transport_retries, with_transport_retries
+
+log = logging.getLogger(__name__)
+
+MODES: dict[str, instructor.Mode] = {
+    "tools": instructor.Mode.TOOLS,
+    "json_schema": instructor.Mode.JSON_SCHEMA,
+    "json": instructor.Mode.JSON,
+    "md_json": instructor.Mode.MD_JSON,
+}
+#: Answer errors worth a re-ask: the model can fix these by answering again.
+ANSWER_ERRORS = (ValidationError, json.JSONDecodeError, ResponseParsingError)
+
+
+class OutputTruncatedError(LLMError):
+    """The model's answer was cut off (``finish_reason: length``) before it was complete."""
+
+    code = "output_truncated"
+
+
+def _unwrap(client: Any) -> Any:
+    # An instructor client wraps the openai one; we patch our own copy of the latter.
+    return getattr(client, "client", None) or client
+
+
+def sync_client(settings: Settings, client: Any = None) -> openai.OpenAI:
+    """The caller's client (as a copy without its own retries) or one from the settings."""
+    if client is not None:
+        return _unwrap(client).with_options(max_retries=0, timeout=settings.timeout_s)
+    if not settings.model_configured():
+        raise NoModelConfiguredError()
+    return openai.OpenAI(
+        api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
+        base_url=settings.base_url,
+        timeout=settings.timeout_s,
+        max_retries=0,
+    )
+
+
+def async_client(settings: Settings, client: Any = None) -> openai.AsyncOpenAI:
+    """The async twin of :func:`sync_client`."""
+    if client is not None:
+        return _unwrap(client).with_options(max_retries=0, timeout=settings.timeout_s)
+    if not settings.model_configured():
+        raise NoModelConfiguredError()
+    return openai.AsyncOpenAI(
+        api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
+        base_url=settings.base_url,
+        timeout=settings.timeout_s,
+        max_retries=0,
+    )
+
+
+def describe_answer_error(exc: BaseException) -> list[str]:
+    """One line per problem in a rejected answer, as the re-ask and the error report show it."""
+    if isinstance(exc, ValidationError):
+        lines: list[str] = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"])
+            message = str(err["msg"]).removeprefix("Value error, ")
+            for line in message.splitlines():
+                lines.append(f"{where}: {line}" if where else line)
+        return lines
+    return [f"the answer is not valid JSON ({type(exc).__name__})"]
+
+
+class _Call:
+    """Everything one extraction needs, shared by the sync and async paths."""
+
+    def __init__(self, text: str, settings: Settings, backend: str) -> None:
+        self.started = time.perf_counter()
+        self.settings = settings
+        self.backend = backend
+        self.doc = normalise(text, settings.max_chars)
+        self.prompt = load_prompt(settings.prompt_version)
+        self.context = LetterContext(LetterIndex.build(self.doc.source, self.doc))
+        self.ledger = UsageLedger()
+        try:
+            self.mode = MODES[settings.mode]
+        except KeyError:  # pragma: no cover - Settings already restricts the value
+            raise ValueError(f"unknown instructor mode {settings.mode!r}") from None
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "response_model": LetterAnswer,
+            "messages": self.prompt.messages(self.doc.source),
+            "model": self.settings.model,
+            "temperature": self.settings.temperature,
+            "max_tokens": self.settings.max_output_tokens,
+        }
+
+    def reask_policy(self) -> dict[str, Any]:
+        def after(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            errors = describe_answer_error(exc) if exc else []
+            self.ledger.mark_invalid(errors)
+            log.info(
+                "answer %d invalid (%d problem(s)); re-asking", state.attempt_number, len(errors)
+            )
+
+        return {
+            "stop": stop_after_attempt(self.settings.max_attempts),
+            "retry": retry_if_exception_type(ANSWER_ERRORS),
+            "after": after,
+            "reraise": True,
+        }
+
+    def failure(self, exc: Exception) -> Exception:
+        """The typed error for an instructor failure."""
+        cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
+        if isinstance(cause, LLMError):
+            return cause
+        usage = self.ledger.total
+        if isinstance(cause, IncompleteOutputException):
+            return OutputTruncatedError(
+                f"the model's answer was cut off at max_output_tokens="
+                f"{self.settings.max_output_tokens} (raise IMR_LLM_MAX_OUTPUT_TOKENS); "
+                f"{usage.total_tokens} tokens spent"
+            )
+        last = next((a.errors for a in reversed(self.ledger.attempts) if a.errors), [])
+        return ExtractionAttemptsExhaustedError(
+            attempts=len(self.ledger.attempts) or getattr(exc, "n_attempts", 0),
+            last_errors=last or [str(cause)[:300]],
+            usage=usage,
+        )
+
+    def finish(self) -> DeterminationRecord:
+        record = self.context.record
+        if record is None:  # pragma: no cover - instructor returned without validating
+            raise ExtractionAttemptsExhaustedError(len(self.ledger.attempts), ["no answer"])
+        usage = self.ledger.total
+        record.metadata = ExtractionMetadata(
+            engine="llm",
+            backend=self.backend,
+            imr_llm_version=__version__,
+            model=self.settings.model,
+            prompt_version=self.prompt.version,
+            prompt_hash=self.prompt.hash,
+            warnings=[*self.context.warnings, *date_order_warnings(record)],
+            timings_ms={"total": round((time.perf_counter() - self.started) * 1000, 3)},
+            spans={k: Span(start=s, end=e) for k, (s, e) in self.context.spans.items()},
+            usage=usage,
+            attempts=self.ledger.attempts,
+            transport_retries=self.ledger.transport_retries,
+            cost_usd=estimate_cost(
+                self.settings.model, usage, self.settings.price_input, self.settings.price_output
+            ),
+        )
+        return record
+
+
+def extract_llm(
+    text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
+) -> DeterminationRecord:
+    """Extract one letter with the model (see :func:`imr_llm.extract`)."""
+    call = _Call(text, settings, backend)
+    raw = sync_client(settings, client)
+    create = instructor.patch(
+        create=with_transport_retries(
+            raw.chat.completions.create, call.ledger, settings.transport_retries
+        ),
+        mode=call.mode,
+    )
+    token = CURRENT_LETTER.set(call.context)
+    try:
+        create(max_retries=Retrying(**call.reask_policy()), **call.request())
+    except (InstructorRetryException, IncompleteOutputException, LLMError) as exc:
+        raise call.failure(exc) from None
+    finally:
+        CURRENT_LETTER.reset(token)
+    return call.finish()
+
+
+async def aextract_llm(
+    text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
+) -> DeterminationRecord:
+    """The async twin of :func:`extract_llm`."""
+    call = _Call(text, settings, backend)
+    raw = async_client(settings, client)
+    create = instructor.patch(
+        create=with_async_transport_retries(
+            raw.chat.completions.create, call.ledger, settings.transport_retries
+        ),
+        mode=call.mode,
+    )
+    token = CURRENT_LETTER.set(call.context)
+    try:
+        await create(max_retries=AsyncRetrying(**call.reask_policy()), **call.request())
+    except (InstructorRetryException, IncompleteOutputException, LLMError) as exc:
+        raise call.failure(exc) from None
+    finally:
+        CURRENT_LETTER.reset(token)
+    return call.finish()
