@@ -30,4 +30,50 @@ LOOPBACK_HOSTS = [r"^127\.0\.0\.1$", r"^localhost$", r"^::1$"]
 @pytest.fixture(scope="session")
 def vcr_config() -> dict:
     """pytest-recording settings shared by every test (see cassettes/README.md)."""
-    return {"allowed_hosts": LOOPBACK_HOSTS}
+    from imr_llm.testing import cassettes
+
+    return {"allowed_hosts": LOOPBACK_HOSTS, **cassettes.vcr_config()}
+
+
+@pytest.fixture
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    """Cassettes live in the top-level ``cassettes/`` folder, one sub-folder per test module."""
+    return str(REPO / "cassettes" / request.module.__name__.split(".")[-1])
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: object) -> None:
+    from imr_llm.testing import cassettes
+
+    cassettes.register(vcr)
+
+
+# ----------------------------------------------------------------------------------------------
+# The LLM path: a local OpenAI-compatible test server and gold letters
+# ----------------------------------------------------------------------------------------------
+
+import json  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+from imr_llm.testing.fake_openai import FakeOpenAIServer  # noqa: E402
+
+
+def gold_text(name: str) -> str:
+    return (GOLD / "letters" / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def gold_label(name: str) -> dict:
+    return json.loads((GOLD / "labels" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def fake_server() -> Iterator[FakeOpenAIServer]:
+    """A fresh local test server on 127.0.0.1 (random port) with no scripted answers."""
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def no_model_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model configured through the environment, whatever the machine has set."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "IMR_LLM_API_KEY", "IMR_LLM_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)

@@ -40,6 +40,7 @@ from ..errors import (
 from ..grounding import LetterIndex
 from ..models import DeterminationRecord, ExtractionMetadata, Span
 from ..normalise import normalise
+from ..rules import check_is_imr_letter
 from ..validate import date_order_warnings
 from .answer import CURRENT_LETTER, LetterAnswer, LetterContext
 from .pricing import estimate_cost
@@ -118,6 +119,7 @@ class _Call:
         self.settings = settings
         self.backend = backend
         self.doc = normalise(text, settings.max_chars)
+        check_is_imr_letter(self.doc)
         self.prompt = load_prompt(settings.prompt_version)
         self.context = LetterContext(LetterIndex.build(self.doc.source, self.doc))
         self.ledger = UsageLedger()

@@ -24,7 +24,8 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from ..errors import LLMError, ModelTransportError
@@ -78,7 +79,7 @@ class TransportWait:
     """Wait what the server asks for, else exponential backoff with jitter; never too long."""
 
     def __init__(self, initial: float = 0.5, maximum: float = 20.0) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial, max=maximum)
+        self._backoff = wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial)
 
     def __call__(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

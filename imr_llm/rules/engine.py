@@ -14,20 +14,27 @@ from .findings import Findings
 from .header import read_header
 from .items import RATIONALE_LABEL, read_items
 from .reviewer import read_reviewer
-from .sections import find_sections
+from .sections import Sections, find_sections
 from .summary import read_summary
+
+
+def check_is_imr_letter(doc: Document, sections: Sections | None = None) -> Sections:
+    """Raise :class:`NotAnImrLetterError` unless ``doc`` shows some of an IMR letter's form.
+
+    Both engines call this first, so a wrong file costs no model tokens.
+    """
+    sections = sections or find_sections(doc)
+    if sections.found:
+        return sections
+    if any(match_label(line.text, RATIONALE_LABEL) for line in doc.lines):
+        return sections
+    found = ["the word MAXIMUS"] if ocr_pattern("MAXIMUS").search(doc.source) else []
+    raise NotAnImrLetterError(found)
 
 
 def read_letter(doc: Document) -> Findings:
     """Find every contract value in ``doc``; what cannot be read is listed in ``missing``."""
-    sections = find_sections(doc)
-    signals = list(sections.found)
-    if not signals:
-        if any(match_label(line.text, RATIONALE_LABEL) for line in doc.lines):
-            signals.append("decision rationale label")
-        if not signals:
-            found = ["the word MAXIMUS"] if ocr_pattern("MAXIMUS").search(doc.source) else []
-            raise NotAnImrLetterError(found)
+    sections = check_is_imr_letter(doc)
 
     findings = Findings()
     findings.merge(read_header(doc, *sections.header))
