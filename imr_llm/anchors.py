@@ -92,10 +92,34 @@ def resolve_anchor(
     )
 
 
-def anchor_words(passage: str, n: int = 6) -> tuple[str, str]:
-    """The anchors a perfect model would give for ``passage``: its first and last ``n`` words.
+#: How a quote marks the words it leaves out: "first words ... last words".
+ELLIPSES = (" ... ", " … ", "...", "…")
+
+
+def split_quote(quote: str) -> tuple[str, str]:
+    """The first and last words of an anchor quote ("The MTUS supports ... not medically
+    necessary."). A quote without an ellipsis is the whole passage."""
+    text = collapse_ws(quote)
+    for mark in ELLIPSES:
+        head, found, tail = text.partition(mark)
+        if found and head.strip() and tail.strip():
+            return head.strip(), tail.strip()
+    return text, text
+
+
+def anchor_words(passage: str, n: int = 4) -> tuple[str, str]:
+    """The first and last ``n`` words of ``passage``."""
+    words = collapse_ws(passage).split(" ")
+    return " ".join(words[:n]), " ".join(words[-n:])
+
+
+def anchor_quote(passage: str, n: int = 4) -> str:
+    """The quote a perfect model gives for ``passage``: whole when short, else elided.
 
     Used by the test server's gold responder and the token benchmark.
     """
     words = collapse_ws(passage).split(" ")
-    return " ".join(words[:n]), " ".join(words[-n:])
+    if len(words) <= 2 * n + 1:
+        return " ".join(words)
+    first, last = anchor_words(passage, n)
+    return f"{first} ... {last}"

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 from .normalise import Document
 from .rules.header import CASE_NUMBER_RE, find_case_number
 from .rules.items import find_item_markers
-from .rules.sections import find_sections
+from .rules.sections import Sections, find_sections
 from .text import CollapsedText, collapse_ws, iter_dates, rationale_conclusion
 
 #: Minimum rapidfuzz partial-ratio for a short value to count as present in OCR'd text.
@@ -41,7 +41,9 @@ class LetterIndex:
     outcome_markers: int | None
 
     @classmethod
-    def build(cls, source: str, doc: Document | None = None) -> LetterIndex:
+    def build(
+        cls, source: str, doc: Document | None = None, sections: Sections | None = None
+    ) -> LetterIndex:
         dates: dict[dt.date, Span] = {}
         for mention in iter_dates(source):
             dates.setdefault(mention.value, (mention.start, mention.end))
@@ -52,7 +54,7 @@ class LetterIndex:
                 case_numbers.setdefault(found[0], (m.start(), m.end()))
         markers = None
         if doc is not None:
-            sections = find_sections(doc)
+            sections = sections or find_sections(doc)
             if sections.items:
                 markers = len(find_item_markers(doc, *sections.items)[0]) or None
         return cls(source, CollapsedText(source), dates, case_numbers, markers)

@@ -9,6 +9,7 @@ what makes the rules engine, the validators and the scores agree with each other
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -386,41 +387,56 @@ def comparison_key(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+_NON_SPACE = re.compile(r"\S+")
+
+
 class CollapsedText:
     """``collapse_ws(source)`` plus a map from each of its characters back into ``source``.
 
     Searching the collapsed form makes line breaks, form feeds and double spaces irrelevant (a
     passage the model quotes from one line may wrap over three in the letter), while the map
-    still gives the exact span of what was found in the original text.
+    still gives the exact span of what was found in the original text. The map is built on
+    first use: many searches never need it.
     """
 
-    __slots__ = ("source", "text", "lower", "_map")
+    __slots__ = ("source", "text", "lower", "_starts", "_offsets")
 
     def __init__(self, source: str) -> None:
         self.source = source
-        chars: list[str] = []
-        index: list[int] = []
-        pending_space = False
-        for i, ch in enumerate(source):
-            if ch.isspace():
-                pending_space = bool(chars)
-                continue
-            if pending_space:
-                chars.append(" ")
-                index.append(i - 1)
-                pending_space = False
-            chars.append(ch)
-            index.append(i)
-        self.text = "".join(chars)
+        self.text = collapse_ws(source)
         self.lower = self.text.lower()
-        self._map = index
+        self._starts: list[int] | None = None
+        self._offsets: list[int] = []
+
+    def _build(self) -> list[int]:
+        # For each word: where it starts in the collapsed text, and how far its source start is
+        # from that. Within a word the two advance together, so one offset per word suffices.
+        starts: list[int] = []
+        offsets: list[int] = []
+        position = 0
+        for m in _NON_SPACE.finditer(self.source):
+            starts.append(position)
+            offsets.append(m.start() - position)
+            position += m.end() - m.start() + 1
+        self._starts, self._offsets = starts, offsets
+        return starts
+
+    def _source_index(self, collapsed: int) -> int:
+        starts = self._starts if self._starts is not None else self._build()
+        word = bisect_right(starts, collapsed) - 1
+        if word < 0:
+            return 0
+        end_of_word = starts[word + 1] - 1 if word + 1 < len(starts) else len(self.text)
+        if collapsed >= end_of_word:  # the space after a word stands for the whitespace run
+            return end_of_word - 1 + self._offsets[word] + 1
+        return collapsed + self._offsets[word]
 
     def to_source(self, start: int, end: int) -> tuple[int, int]:
         """The span in ``source`` of the collapsed span ``[start, end)``."""
         if end <= start:
-            pos = self._map[start] if start < len(self._map) else len(self.source)
+            pos = self._source_index(start) if start < len(self.text) else len(self.source)
             return pos, pos
-        return self._map[start], self._map[end - 1] + 1
+        return self._source_index(start), self._source_index(end - 1) + 1
 
     def find(self, needle: str, start: int = 0, end: int | None = None) -> int:
         """Case-insensitive position of ``collapse_ws(needle)``; -1 when absent."""

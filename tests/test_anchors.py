@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imr_llm.anchors import AnchorError, anchor_words, resolve_anchor
+from imr_llm.anchors import AnchorError, anchor_words, resolve_anchor, split_quote
 from imr_llm.text import CollapsedText
 from tests.conftest import gold_label, gold_text
 
@@ -65,3 +65,27 @@ def test_missing_anchor_raises_a_precise_error() -> None:
     with pytest.raises(AnchorError, match="last words"):
         first, _ = anchor_words(gold_label("gA01")["items"][0]["rationale"])
         resolve_anchor(view, first, "zebra crossing at midnight")
+
+
+@pytest.mark.parametrize(
+    ("quote", "expected"),
+    [
+        (
+            "The MTUS supports ... not medically necessary.",
+            ("The MTUS supports", "not medically necessary."),
+        ),
+        ("The MTUS supports \u2026 not necessary.", ("The MTUS supports", "not necessary.")),
+        (
+            "Decision based on MTUS Knee Complaints 2004.",
+            ("Decision based on MTUS Knee Complaints 2004.",) * 2,
+        ),
+    ],
+)
+def test_split_quote(quote: str, expected: tuple[str, str]) -> None:
+    assert split_quote(quote) == expected
+
+
+def test_whole_short_passage_quote_resolves_to_itself() -> None:
+    view = CollapsedText("MAXIMUS guideline: Decision based on MTUS Knee\nComplaints 2004.\n")
+    first, last = split_quote("Decision based on MTUS Knee Complaints 2004.")
+    assert resolve_anchor(view, first, last).text == "Decision based on MTUS Knee Complaints 2004."

@@ -125,7 +125,7 @@ def test_item_count_must_match_the_letter(fake_server: FakeOpenAIServer) -> None
 def test_unresolvable_anchor_is_re_asked(fake_server: FakeOpenAIServer) -> None:
     label = gold_label(NAME)
     bad = ideal_answer(label)
-    bad["items"][0]["rationale"]["first_words"] = "These words are nowhere in it"
+    bad["items"][0]["rationale"] = "These words are nowhere ... in the letter at all"
     fake_server.enqueue(Step.answer(bad), Step.answer(ideal_answer(label)))
     record = llm(fake_server, gold_text(NAME))
     assert record.contract_dict() == label

@@ -1,8 +1,8 @@
 """What the model fills in: short values typed out, long passages as anchors.
 
 The model never re-types a guideline or a rationale. It quotes the first and last few words
-(:class:`Anchor`), and validation resolves them against the letter text. Validation also grounds
-every short value in the letter and checks the outcomes against the rationales. Any failure is a
+("The MTUS supports ... not medically necessary."), and validation resolves them against the
+letter text. Validation also grounds every short value in the letter and checks the outcomes against the rationales. Any failure is a
 pydantic validation error whose message says exactly what is wrong, which instructor sends back
 to the model for another attempt.
 
@@ -16,16 +16,16 @@ from __future__ import annotations
 import datetime as dt
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from ..anchors import AnchorError, ResolvedPassage, resolve_anchor
+from ..anchors import AnchorError, ResolvedPassage, resolve_anchor, split_quote
 from ..grounding import Grounding, LetterIndex, check_consistency, ground_short_values
 from ..models import DeterminationRecord
 from ..text import match_label
 
-ANCHOR_WORDS_HINT = "4 to 8 words"
+ANCHOR_WORDS_HINT = "4 to 6 words"
 
 
 @dataclass
@@ -41,18 +41,16 @@ class LetterContext:
 CURRENT_LETTER: ContextVar[LetterContext | None] = ContextVar("imr_llm_letter", default=None)
 
 
-class Anchor(BaseModel):
-    """A passage of the letter, identified by its first and last words copied exactly."""
-
-    model_config = ConfigDict(hide_input_in_errors=True)
-
-    first_words: str = Field(
-        description=f"The first {ANCHOR_WORDS_HINT} of the passage, copied exactly from the "
-        "letter (without the label before it)."
-    )
-    last_words: str = Field(
-        description=f"The last {ANCHOR_WORDS_HINT} of the passage, copied exactly from the letter."
-    )
+#: A passage of the letter, quoted by its first and last words.
+AnchorQuote = Annotated[
+    str,
+    Field(
+        description=f"The passage's first {ANCHOR_WORDS_HINT}, then ' ... ', then its last "
+        f"{ANCHOR_WORDS_HINT}, copied exactly from the letter (without the label before it). "
+        "Quote a passage of 12 words or fewer whole.",
+        min_length=1,
+    ),
+]
 
 
 class ItemAnswer(BaseModel):
@@ -69,12 +67,14 @@ class ItemAnswer(BaseModel):
         default=None, description="X in the sentence above; null for ordinary items."
     )
     outcome: Literal["upheld", "overturned"]
-    claims_administrator_guideline: Anchor | None = Field(
+    claims_administrator_guideline: AnchorQuote | None = Field(
         description="The text after 'Claims Administrator guideline:'. Null when it says the "
         "Claims Administrator did not cite any medical evidence."
     )
-    maximus_guideline: Anchor | None = Field(description="The text after 'MAXIMUS guideline:'.")
-    rationale: Anchor = Field(
+    maximus_guideline: AnchorQuote | None = Field(
+        description="The text after 'MAXIMUS guideline:'."
+    )
+    rationale: AnchorQuote = Field(
         description="The text after 'Decision rationale:' up to the next item (or the end)."
     )
 
@@ -128,16 +128,15 @@ class LetterAnswer(BaseModel):
 
 def _resolve(
     index: LetterIndex,
-    anchor: Anchor,
+    quote: str,
     label: str,
     path: str,
     cursor: int,
     grounding: Grounding,
 ) -> tuple[str | None, int]:
     try:
-        passage: ResolvedPassage = resolve_anchor(
-            index.view, anchor.first_words, anchor.last_words, cursor
-        )
+        first, last = split_quote(quote)
+        passage: ResolvedPassage = resolve_anchor(index.view, first, last, cursor)
     except AnchorError as exc:
         grounding.errors.append(f"{path}: {exc}")
         return None, cursor

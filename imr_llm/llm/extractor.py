@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from functools import lru_cache
 from typing import Any
 
 import instructor
@@ -21,6 +22,7 @@ from instructor.core.exceptions import (
     InstructorRetryException,
     ResponseParsingError,
 )
+from instructor.v2.core.function_calls import response_schema
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -98,6 +100,16 @@ def async_client(settings: Settings, client: Any = None) -> openai.AsyncOpenAI:
     )
 
 
+@lru_cache(maxsize=1)
+def prepared_answer_model() -> type[LetterAnswer]:
+    """The answer model wrapped for instructor once, not on every call.
+
+    instructor wraps a plain model in a new class per request, which also defeats its cache of
+    the JSON schema; handing it the wrapped class keeps both to one build per process.
+    """
+    return response_schema(LetterAnswer)
+
+
 def describe_answer_error(exc: BaseException) -> list[str]:
     """One line per problem in a rejected answer, as the re-ask and the error report show it."""
     if isinstance(exc, ValidationError):
@@ -119,9 +131,9 @@ class _Call:
         self.settings = settings
         self.backend = backend
         self.doc = normalise(text, settings.max_chars)
-        check_is_imr_letter(self.doc)
+        sections = check_is_imr_letter(self.doc)
         self.prompt = load_prompt(settings.prompt_version)
-        self.context = LetterContext(LetterIndex.build(self.doc.source, self.doc))
+        self.context = LetterContext(LetterIndex.build(self.doc.source, self.doc, sections))
         self.ledger = UsageLedger()
         try:
             self.mode = MODES[settings.mode]
@@ -130,7 +142,7 @@ class _Call:
 
     def request(self) -> dict[str, Any]:
         return {
-            "response_model": LetterAnswer,
+            "response_model": prepared_answer_model(),
             "messages": self.prompt.messages(self.doc.source),
             "model": self.settings.model,
             "temperature": self.settings.temperature,

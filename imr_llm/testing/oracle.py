@@ -12,19 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..anchors import anchor_words
+from ..anchors import anchor_quote
 from ..text import collapse_ws
 from .fake_openai import Step
 
 
-def _anchor(passage: str | None, words: int) -> dict[str, str] | None:
-    if passage is None:
-        return None
-    first, last = anchor_words(passage, words)
-    return {"first_words": first, "last_words": last}
+def _anchor(passage: str | None, words: int) -> str | None:
+    return None if passage is None else anchor_quote(passage, words)
 
 
-def ideal_answer(record: Mapping[str, Any], anchor_words_count: int = 6) -> dict[str, Any]:
+def ideal_answer(record: Mapping[str, Any], anchor_words_count: int = 4) -> dict[str, Any]:
     """The ``LetterAnswer`` payload for a contract-shaped ``record``."""
     return {
         "case_number": record["case_number"],
