@@ -2,9 +2,9 @@
 
 The model never re-types a guideline or a rationale. It quotes the first and last few words
 ("The MTUS supports ... not medically necessary."), and validation resolves them against the
-letter text. Validation also grounds every short value in the letter and checks the outcomes against the rationales. Any failure is a
-pydantic validation error whose message says exactly what is wrong, which instructor sends back
-to the model for another attempt.
+letter text. Validation also grounds every short value in the letter and checks the outcomes
+against the rationales. Any failure is a pydantic validation error whose message says exactly
+what is wrong, which instructor sends back to the model for another attempt.
 
 The letter that validation checks against is passed through a context variable rather than
 instructor's ``context=`` argument: instructor renders messages as Jinja templates whenever a
