@@ -37,19 +37,60 @@ class ResolvedPassage:
     fuzzy: bool
 
 
-def _locate(view: CollapsedText, phrase: str, start: int, end: int) -> tuple[int, int, bool]:
-    """Collapsed span of ``phrase`` in ``view`` within ``[start, end)``; exact first, then fuzzy."""
+#: Fuzzy search scans the text in chunks of this many characters (plus the needle's length),
+#: so it returns the *earliest* acceptable match rather than the best one further on.
+CHUNK_CHARS = 600
+
+
+def _fuzzy_in(view: CollapsedText, needle: str, start: int, end: int) -> tuple[int, int]:
+    """The earliest acceptable fuzzy match within ``[start, end)``.
+
+    rapidfuzz returns the *best* alignment; an earlier one that is merely acceptable is found by
+    searching again before it, until there is none.
+    """
+    found = (-1, -1)
+    while end - start >= len(needle) // 2:
+        hit = fuzz.partial_ratio_alignment(needle, view.lower[start:end])
+        if hit is None or hit.score < FUZZY_THRESHOLD:
+            break
+        found = (start + hit.dest_start, start + hit.dest_end)
+        end = found[0] + len(needle) // 2  # look before it (allowing a little overlap)
+        if end >= found[1]:
+            break
+    return found
+
+
+def _fuzzy_earliest(view: CollapsedText, needle: str, start: int, end: int) -> tuple[int, int]:
+    pos = start
+    while pos < end:
+        stop = min(end, pos + CHUNK_CHARS + len(needle))
+        found = _fuzzy_in(view, needle, pos, stop)
+        if found[0] >= 0:
+            return found
+        pos += CHUNK_CHARS
+    return -1, -1
+
+
+def _locate(
+    view: CollapsedText, phrase: str, start: int, end: int, earliest: bool
+) -> tuple[int, int, bool]:
+    """Collapsed span of ``phrase`` in ``view`` within ``[start, end)``.
+
+    By default an exact match wins and fuzzy matching is the fallback. With ``earliest`` an
+    OCR-damaged occurrence *before* the exact one wins instead: letters repeat wording, and a
+    damaged Claims Administrator guideline must not be skipped for the clean, identical MAXIMUS
+    one after it. Callers try the default first and ``earliest`` when that leaves a later
+    passage of the same item unresolvable.
+    """
     needle = collapse_ws(phrase).lower()
-    pos = view.lower.find(needle, start, end)
-    if pos >= 0:
-        return pos, pos + len(needle), False
-    window = view.lower[start:end]
-    if not window or len(needle) < 8:
-        return -1, -1, False
-    hit = fuzz.partial_ratio_alignment(needle, window)
-    if hit is None or hit.score < FUZZY_THRESHOLD:
-        return -1, -1, False
-    return start + hit.dest_start, start + hit.dest_end, True
+    exact = view.lower.find(needle, start, end)
+    if len(needle) >= 8 and (exact < 0 or earliest):
+        f0, f1 = _fuzzy_earliest(view, needle, start, exact if exact >= 0 else end)
+        if f0 >= 0 and (exact < 0 or f0 < exact - len(needle) // 2):
+            return f0, f1, True
+    if exact >= 0:
+        return exact, exact + len(needle), False
+    return -1, -1, False
 
 
 def resolve_anchor(
@@ -58,6 +99,7 @@ def resolve_anchor(
     last_words: str,
     search_from: int = 0,
     search_to: int | None = None,
+    earliest: bool = False,
 ) -> ResolvedPassage:
     """The passage that starts with ``first_words`` and ends with ``last_words``.
 
@@ -68,13 +110,13 @@ def resolve_anchor(
     limit = len(view.text) if search_to is None else search_to
     if not collapse_ws(first_words) or not collapse_ws(last_words):
         raise AnchorError("anchor words must not be empty")
-    s0, s1, fuzzy_start = _locate(view, first_words, search_from, limit)
+    s0, s1, fuzzy_start = _locate(view, first_words, search_from, limit, earliest)
     if s0 < 0:
         raise AnchorError(
             f"the first words {collapse_ws(first_words)[:60]!r} were not found in the letter "
             "(after the previous passage); copy them exactly from the letter"
         )
-    e0, e1, fuzzy_end = _locate(view, last_words, s0, min(limit, s0 + MAX_PASSAGE_CHARS))
+    e0, e1, fuzzy_end = _locate(view, last_words, s0, min(limit, s0 + MAX_PASSAGE_CHARS), earliest)
     if e0 < 0:
         raise AnchorError(
             f"the last words {collapse_ws(last_words)[:60]!r} were not found after the first "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class LetterResult:
     name: str
     record: DeterminationRecord | None = None
     error: ImrError | None = None
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -42,16 +44,18 @@ class LetterResult:
 def _run_one(
     fn: Callable[[str], DeterminationRecord], index: int, name: str, text: str
 ) -> LetterResult:
+    started = time.perf_counter()
     try:
         record = fn(text)
     except ImrError as exc:
-        return LetterResult(index, name, error=exc)
+        return LetterResult(index, name, error=exc, seconds=time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - a batch must never lose a letter to a bug
         log.exception("internal error while reading %s", name)
-        return LetterResult(index, name, error=InternalError(f"{type(exc).__name__}: {exc}"))
+        error = InternalError(f"{type(exc).__name__}: {exc}")
+        return LetterResult(index, name, error=error, seconds=time.perf_counter() - started)
     if record.metadata is not None and name:
         record.metadata.source = name
-    return LetterResult(index, name, record=record)
+    return LetterResult(index, name, record=record, seconds=time.perf_counter() - started)
 
 
 def iter_results(
@@ -111,18 +115,18 @@ async def run_ordered_async(
 
     async def one(index: int, name: str, text: str) -> LetterResult:
         async with semaphore:
+            started = time.perf_counter()
             try:
                 record = await fn(text)
             except ImrError as exc:
-                return LetterResult(index, name, error=exc)
+                return LetterResult(index, name, error=exc, seconds=time.perf_counter() - started)
             except Exception as exc:  # noqa: BLE001
                 log.exception("internal error while reading %s", name)
-                return LetterResult(
-                    index, name, error=InternalError(f"{type(exc).__name__}: {exc}")
-                )
+                error = InternalError(f"{type(exc).__name__}: {exc}")
+                return LetterResult(index, name, error=error, seconds=time.perf_counter() - started)
             if record.metadata is not None:
                 record.metadata.source = name
-            return LetterResult(index, name, record=record)
+            return LetterResult(index, name, record=record, seconds=time.perf_counter() - started)
 
     return list(
         await asyncio.gather(

@@ -221,6 +221,70 @@ def schema_command(
     sys.stdout.write(text)
 
 
+@app.command("eval")
+def eval_command(
+    backend: Annotated[
+        str, typer.Option("--backend", "-b", help="Engine to score: rules, llm or cascade.")
+    ] = "rules",
+    gold: Annotated[Path, typer.Option(help="Gold set folder.")] = Path("eval/gold"),
+    out: Annotated[Path, typer.Option(help="Folder for the reports.")] = Path("eval/runs/latest"),
+    model: Annotated[str | None, typer.Option(help="Model name (LLM backends).")] = None,
+    rendering: Annotated[
+        list[str] | None, typer.Option(help="Only these renderings (repeatable).")
+    ] = None,
+    letter: Annotated[list[str] | None, typer.Option(help="Only these letters.")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, max=256)] = None,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="Response cache folder for model answers (default: OUT/../cache)."),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Always ask the model.")] = False,
+    baseline: Annotated[
+        Path | None, typer.Option(help="A report.json to compare with, case by case.")
+    ] = None,
+    fail_on_regression: Annotated[
+        bool, typer.Option(help="Exit 1 when a metric drops beyond its noise vs --baseline.")
+    ] = False,
+    tolerance: Annotated[float, typer.Option(help="Smallest drop that counts.")] = 0.0,
+) -> None:
+    """Score an engine against the gold set; write report.json, summary.md, report.html."""
+    from .eval import compare_reports, run_eval, write_report
+
+    if fail_on_regression and baseline is None:
+        err.print("error: --fail-on-regression needs --baseline")
+        raise typer.Exit(2)
+    cache_dir = None if (no_cache or backend == "rules") else (cache or out.parent / "cache")
+    try:
+        run = run_eval(
+            gold, backend, renderings=rendering, letters=letter, model=model,
+            concurrency=concurrency, cache_dir=cache_dir,
+        )  # fmt: skip
+    except ImrError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    report = write_report(run, gold, out)
+    m = report["metrics"]
+    err.print(
+        f"{report['engine']}: {m['cases']} cases ({m['letters']} letters), fields right "
+        f"{m['field_accuracy']['mean']:.1%}, all fields right {m['all_right']['mean']:.1%}, "
+        f"errors {m['errors']}; answers from {report['answers_from']}; reports in {out}"
+    )
+    if baseline is not None:
+        try:
+            base = json.loads(baseline.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            err.print(f"error: cannot read baseline {baseline}: {exc}")
+            raise typer.Exit(2) from None
+        comparison = compare_reports(base, report, tolerance)
+        text = comparison.markdown()
+        (out / "comparison.md").write_text(text, encoding="utf-8")
+        sys.stdout.write(text)
+        if comparison.regressed and fail_on_regression:
+            err.print(f"regression against {baseline}: " + ", ".join(
+                c.metric for c in comparison.regressed))  # fmt: skip
+            raise typer.Exit(1)
+
+
 def main() -> None:
     """Console entry point."""
     try:

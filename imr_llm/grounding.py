@@ -16,12 +16,20 @@ import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from .normalise import Document
 from .rules.header import CASE_NUMBER_RE, find_case_number
 from .rules.items import find_item_markers
 from .rules.sections import Sections, find_sections
-from .text import CollapsedText, collapse_ws, iter_dates, rationale_conclusion
+from .text import (
+    CollapsedText,
+    collapse_ws,
+    iter_dates,
+    ocr_pattern,
+    parse_outcome,
+    rationale_conclusion,
+)
 
 #: Minimum rapidfuzz partial-ratio for a short value to count as present in OCR'd text.
 SHORT_VALUE_THRESHOLD = 90.0
@@ -39,6 +47,7 @@ class LetterIndex:
     dates: dict[dt.date, Span]
     case_numbers: dict[str, Span]
     outcome_markers: int | None
+    items_start: int = 0  # collapsed offset where the disputed items begin, when known
 
     @classmethod
     def build(
@@ -53,36 +62,65 @@ class LetterIndex:
             if found:
                 case_numbers.setdefault(found[0], (m.start(), m.end()))
         markers = None
+        view = CollapsedText(source)
+        items_start = 0
         if doc is not None:
             sections = sections or find_sections(doc)
             if sections.items:
                 markers = len(find_item_markers(doc, *sections.items)[0]) or None
-        return cls(source, CollapsedText(source), dates, case_numbers, markers)
+                first = sections.items[0]
+                if first < len(doc.lines):
+                    # Passages are searched from here on: the summary may repeat a rationale.
+                    items_start = len(collapse_ws(source[: doc.lines[first].start]))
+        return cls(source, view, dates, case_numbers, markers, items_start)
 
     # -- lookups -------------------------------------------------------------------------------
 
-    def find_phrase(self, value: str, threshold: float = SHORT_VALUE_THRESHOLD) -> Span | None:
-        """Span of ``value`` in the letter: exact (case- and whitespace-insensitive) or fuzzy."""
+    def find_phrase(
+        self, value: str, threshold: float = SHORT_VALUE_THRESHOLD, start: int = 0
+    ) -> Span | None:
+        """Span of ``value`` in the letter: exact (case- and whitespace-insensitive) or fuzzy.
+
+        The search begins at collapsed offset ``start`` and falls back to the whole letter.
+        """
         needle = collapse_ws(value).lower()
         if not needle:
             return None
-        pos = self.view.lower.find(needle)
-        if pos >= 0:
-            return self.view.to_source(pos, pos + len(needle))
-        if len(needle) < 5:
-            return None
-        hit = fuzz.partial_ratio_alignment(needle, self.view.lower)
-        if hit is not None and hit.score >= threshold:
-            return self.view.to_source(hit.dest_start, hit.dest_end)
+        for begin in dict.fromkeys((start, 0)):
+            pos = self.view.lower.find(needle, begin)
+            if pos >= 0:
+                return self.view.to_source(pos, pos + len(needle))
+            if len(needle) < 5:
+                continue
+            hit = fuzz.partial_ratio_alignment(needle, self.view.lower[begin:])
+            if hit is not None and hit.score >= threshold:
+                return self.view.to_source(begin + hit.dest_start, begin + hit.dest_end)
         return None
 
     def find_age(self, age: int) -> Span | None:
-        m = re.search(rf"(?<!\d){age}\s*[- ]?\s*(?:year|yr)", self.view.text, re.IGNORECASE)
+        """The age as written ("59 year old", "62-year-old") or OCR-damaged ("41 oe old")."""
+        year, old = ocr_pattern("year").pattern, ocr_pattern("old").pattern
+        pattern = rf"(?<!\d){age}\s*[- ]?\s*(?:{year}|yr|\S{{0,6}}\s*[- ]?\s*{old}\b)"
+        m = re.search(pattern, self.view.text, re.IGNORECASE)
         return self.view.to_source(m.start(), m.end()) if m else None
 
+    def find_case_number(self, value: str) -> tuple[Span | None, bool]:
+        """The case number's span, and whether it matched only with one character different.
+
+        OCR confuses digits (3/8, 1/7); one differing character in an otherwise identical case
+        number is accepted, with a warning, rather than forcing the model to copy the damage.
+        """
+        if value in self.case_numbers:
+            return self.case_numbers[value], False
+        for written, span in self.case_numbers.items():
+            if len(written) == len(value) and Levenshtein.distance(written, value) == 1:
+                return span, True
+        return None, False
+
     def find_sex(self, sex: str) -> Span | None:
-        words = r"male|man|gentleman" if sex == "male" else r"female|woman|lady"
-        m = re.search(rf"\b(?:{words})\b", self.view.text, re.IGNORECASE)
+        words = ("male", "man", "gentleman") if sex == "male" else ("female", "woman", "lady")
+        alternatives = "|".join(ocr_pattern(w).pattern for w in words)
+        m = re.search(rf"(?<![a-z])(?:{alternatives})(?![a-z])", self.view.text, re.IGNORECASE)
         return self.view.to_source(m.start(), m.end()) if m else None
 
 
@@ -105,11 +143,10 @@ def ground_short_values(data: dict, index: LetterIndex, out: Grounding) -> None:
     """Check the record's short values against the letter. ``data`` is contract-shaped."""
     case = data.get("case_number")
     if case:
-        out.need(
-            "case_number",
-            index.case_numbers.get(case),
-            f"{case!r} is not a case number written in the letter",
-        )
+        span, approximate = index.find_case_number(case)
+        out.need("case_number", span, f"{case!r} is not a case number written in the letter")
+        if approximate:
+            out.warnings.append("case_number: matched the letter with one character different")
     for key in ("date_assigned", "date_of_injury", "decision_date", "ur_denial_date",
                 "application_received"):  # fmt: skip
         value = data.get(key)
@@ -159,27 +196,56 @@ def ground_short_values(data: dict, index: LetterIndex, out: Grounding) -> None:
             if value:
                 out.need(
                     f"items[{k}].{key}",
-                    index.find_phrase(value),
+                    index.find_phrase(value, start=index.items_start),
                     f"{collapse_ws(value)[:80]!r} is not in the letter; copy it as written",
                 )
 
 
+_AFTER_SERVICE = re.compile(r"\s*(?:is)?\s*[:;.,]?\s*([A-Za-z0-9]{4,14})")
+
+
+def _marked_outcome(index: LetterIndex, service_span: Span | None) -> str | None:
+    """The outcome word written right after an item's service ("...: Upheld"), if readable."""
+    if service_span is None:
+        return None
+    m = _AFTER_SERVICE.match(index.source, service_span[1])
+    return parse_outcome(m.group(1)) if m else None
+
+
 def check_consistency(data: dict, index: LetterIndex, out: Grounding) -> None:
-    """Outcomes agree with their rationales; the item count agrees with the letter's markers."""
+    """Outcomes agree with the letter; the item count agrees with its outcome markers.
+
+    The outcome written after the service ("...: Upheld") is the letter's own answer and is
+    checked first. Only when it cannot be read (OCR) is the outcome checked against the
+    rationale's conclusion instead. Run after :func:`ground_short_values` (it uses the spans).
+    """
     items = data.get("items") or []
     for k, item in enumerate(items):
-        rationale = item.get("rationale")
-        if not rationale:
+        outcome = item.get("outcome")
+        marked = _marked_outcome(index, out.spans.get(f"items[{k}].service"))
+        if marked is not None:
+            if marked != outcome:
+                out.errors.append(
+                    f"items[{k}].outcome: is {outcome!r} but the letter marks this item "
+                    f"{marked.capitalize()!r}"
+                )
             continue
-        concluded = rationale_conclusion(rationale)
-        if concluded is not None and concluded != item.get("outcome"):
+        rationale = item.get("rationale")
+        concluded = rationale_conclusion(rationale) if rationale else None
+        if concluded is not None and concluded != outcome:
             meaning = "not medically necessary" if concluded == "upheld" else "medically necessary"
             out.errors.append(
-                f"items[{k}].outcome: is {item.get('outcome')!r} but its rationale concludes the "
+                f"items[{k}].outcome: is {outcome!r} but its rationale concludes the "
                 f"request is {meaning} (that is {concluded!r})"
             )
-    if index.outcome_markers is not None and index.outcome_markers != len(items):
+    markers = index.outcome_markers
+    if markers is not None and markers > len(items):
         out.errors.append(
-            f"items: the letter shows {index.outcome_markers} decided items (each ending "
-            f"': Upheld' or ': Overturned') but the answer has {len(items)}"
+            f"items: the letter shows {markers} decided items (each ending ': Upheld' or "
+            f"': Overturned') but the answer has {len(items)}"
+        )
+    elif markers is not None and markers < len(items):
+        # OCR can hide a marker, so fewer markers than items is not proof of an error.
+        out.warnings.append(
+            f"items: {len(items)} items, but only {markers} outcome markers could be read"
         )

@@ -174,8 +174,11 @@ MONTHS = {
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 #: Numeric dates: 11/03/2016, 6-22-2000, 3/5/15, 12.09.2016. OCR'd digits (O, l, I) allowed.
 _NUMERIC_DATE = re.compile(
-    r"(?<![\w/.-])([0-9OIl]{1,2})\s?([/.-])\s?([0-9OIl]{1,2})\s?\2\s?([0-9OIl]{4}|[0-9OIl]{2})(?![\w/])"
+    r"(?<![\w/.-])([0-9OIl]{1,2})\s?([/.\-|lI])\s?([0-9OIl]{1,2})\s?([/.\-|lI])\s?"
+    r"([0-9OIl]{4}|[0-9OIl]{2})(?![\w/])"
 )
+#: What OCR makes of a slash. A date may mix these with one real slash ("05l12/2016").
+_SLASH_LIKE = frozenset("/lI|")
 _WORD_DATE = re.compile(
     rf"\b({_MONTH_ALT})\.?\s+([0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+([0-9]{{4}})\b", re.IGNORECASE
 )
@@ -207,7 +210,11 @@ def iter_dates(text: str) -> Iterator[DateMention]:
     """Every date written in ``text`` in any of the letter formats, in text order."""
     found: list[DateMention] = []
     for m in _NUMERIC_DATE.finditer(text):
-        mo, _, dy, yr = m.groups()
+        mo, sep1, dy, sep2, yr = m.groups()
+        if sep1 != sep2 and not (sep1 in _SLASH_LIKE and sep2 in _SLASH_LIKE):
+            continue
+        if "/" not in (sep1, sep2) and sep1 not in "-.":
+            continue  # at least one real separator: "1l1l11" is not a date
         if "I" in mo + dy + yr or "l" in mo + dy + yr or "O" in mo + dy + yr:
             # Only accept OCR'd digits when the token is mostly digits.
             raw = mo + dy + yr

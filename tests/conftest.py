@@ -77,3 +77,35 @@ def no_model_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No model configured through the environment, whatever the machine has set."""
     for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "IMR_LLM_API_KEY", "IMR_LLM_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Cassettes: where LLM requests go in this run
+# ----------------------------------------------------------------------------------------------
+
+#: Gold letters whose LLM exchanges are shipped as cassettes.
+CASSETTE_LETTERS = ["gA03", "gB09", "seed-002"]
+REPLAY_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens there: replay only
+
+
+@pytest.fixture
+def endpoint(record_mode: str) -> Iterator[tuple[str, str, bool]]:
+    """(base URL, API key, live?): replay (record mode none), the local server, or a live model.
+
+    Recording uses the local test server answering from the gold labels, unless
+    IMR_LLM_RECORD_BASE_URL points at a live endpoint.
+    """
+    import os
+
+    from imr_llm.testing.cassettes import LIVE_ENDPOINT_ENV
+    from imr_llm.testing.oracle import GoldResponder
+
+    if record_mode == "none":
+        yield REPLAY_BASE_URL, "replay", False
+        return
+    live = os.environ.get(LIVE_ENDPOINT_ENV)
+    if live:
+        yield live, os.environ.get("OPENAI_API_KEY", "not-needed"), True
+        return
+    with FakeOpenAIServer(responder=GoldResponder.from_gold_dir(GOLD)) as server:
+        yield server.base_url, "local-test-key", False

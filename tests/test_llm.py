@@ -108,6 +108,22 @@ def test_wrong_date_and_outcome_against_rationale_are_re_asked(
     record = llm(fake_server, gold_text(NAME))
     errors = record.metadata.attempts[0].errors  # type: ignore[union-attr]
     assert any("decision_date" in e and "2016-12-06" in e for e in errors)
+    assert any("items[0].outcome" in e and "the letter marks this item" in e for e in errors)
+
+
+def test_outcome_checked_against_rationale_when_the_marker_is_unreadable(
+    fake_server: FakeOpenAIServer,
+) -> None:
+    label = gold_label(NAME)
+    service = label["items"][0]["service"]
+    marker = "Overturned" if label["items"][0]["outcome"] == "overturned" else "Upheld"
+    text = gold_text(NAME).replace(f"{service}: {marker}", f"{service}: ####")
+    assert text != gold_text(NAME)
+    bad = ideal_answer(label)
+    bad["items"][0]["outcome"] = "upheld" if marker == "Overturned" else "overturned"
+    fake_server.enqueue(Step.answer(bad), Step.answer(ideal_answer(label)))
+    record = llm(fake_server, text)
+    errors = record.metadata.attempts[0].errors  # type: ignore[union-attr]
     assert any("items[0].outcome" in e and "rationale concludes" in e for e in errors)
 
 

@@ -10,36 +10,14 @@ checked for validity, since a real model may differ from the labels).
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
 
 from imr_llm import extract
-from imr_llm.testing.cassettes import LIVE_ENDPOINT_ENV
-from imr_llm.testing.fake_openai import FakeOpenAIServer
-from imr_llm.testing.oracle import GoldResponder
-from tests.conftest import GOLD, REPO, gold_label, gold_text
-
-CASSETTE_LETTERS = ["gA03", "gB09", "seed-002"]
-REPLAY_BASE_URL = "http://127.0.0.1:9/v1"  # nothing listens there: replay only
-
-
-@pytest.fixture
-def endpoint(record_mode: str) -> Iterator[tuple[str, str, bool]]:
-    """(base URL, API key, live?) for this run: replay, the local server, or a live model."""
-    if record_mode == "none":
-        yield REPLAY_BASE_URL, "replay", False
-        return
-    live = os.environ.get(LIVE_ENDPOINT_ENV)
-    if live:
-        yield live, os.environ.get("OPENAI_API_KEY", "not-needed"), True
-        return
-    with FakeOpenAIServer(responder=GoldResponder.from_gold_dir(GOLD)) as server:
-        yield server.base_url, "local-test-key", False
+from tests.conftest import CASSETTE_LETTERS, REPO, gold_label, gold_text
 
 
 @pytest.mark.vcr

@@ -14,6 +14,7 @@ context is given, and letter text must never be interpreted as a template.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from ..anchors import AnchorError, ResolvedPassage, resolve_anchor, split_quote
 from ..grounding import Grounding, LetterIndex, check_consistency, ground_short_values
 from ..models import DeterminationRecord
-from ..text import match_label
+from ..text import match_label, ocr_pattern
 
 ANCHOR_WORDS_HINT = "4 to 6 words"
 
@@ -126,28 +127,62 @@ class LetterAnswer(BaseModel):
         return self
 
 
-def _resolve(
-    index: LetterIndex,
-    quote: str,
-    label: str,
-    path: str,
-    cursor: int,
-    grounding: Grounding,
-) -> tuple[str | None, int]:
-    try:
+#: A label inside a resolved passage means the passage ran into the next part of the letter.
+_LABEL_INSIDE = re.compile(
+    "|".join(
+        ocr_pattern(label).pattern + r"\s*[:;]"
+        for label in ("Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale")
+    ),
+    re.IGNORECASE,
+)
+_PASSAGES = (
+    ("claims_administrator_guideline", "Claims Administrator guideline"),
+    ("maximus_guideline", "MAXIMUS guideline"),
+    ("rationale", "Decision rationale"),
+)
+
+
+def _resolve_item(
+    index: LetterIndex, item: ItemAnswer, k: int, cursor: int, earliest: bool
+) -> tuple[dict[str, str | None], Grounding, int]:
+    """Resolve one item's quoted passages in letter order, starting at ``cursor``."""
+    found = Grounding()
+    texts: dict[str, str | None] = {}
+    for key, label in _PASSAGES:
+        quote = getattr(item, key)
+        if quote is None:
+            texts[key] = None
+            continue
+        path = f"items[{k}].{key}"
         first, last = split_quote(quote)
-        passage: ResolvedPassage = resolve_anchor(index.view, first, last, cursor)
-    except AnchorError as exc:
-        grounding.errors.append(f"{path}: {exc}")
-        return None, cursor
-    text = passage.text
-    hit = match_label(text, label)
-    if hit:  # the model quoted the label too; the record keeps only what follows it
-        text = text[hit.value_start :].strip()
-    grounding.spans[path] = (passage.start, passage.end)
-    if passage.fuzzy:
-        grounding.warnings.append(f"{path}: anchors matched OCR-damaged text approximately")
-    return text or None, passage.collapsed_end
+        try:
+            passage: ResolvedPassage = resolve_anchor(
+                index.view, first, last, cursor, earliest=earliest
+            )
+        except AnchorError as exc:
+            found.errors.append(f"{path}: {exc}")
+            texts[key] = None
+            continue
+        text = passage.text
+        hit = match_label(text, label)
+        if hit:  # the model quoted the label too; the record keeps only what follows it
+            text = text[hit.value_start :].strip()
+        crossed = _LABEL_INSIDE.search(text)
+        if crossed:
+            # The last words matched too far on (letters repeat endings such as "is not
+            # medically necessary."): the passage would swallow the next part of the letter.
+            found.errors.append(
+                f"{path}: the quote runs past the label {crossed.group(0)!r}; its last words "
+                "must come from the same passage as its first words"
+            )
+            texts[key] = None
+            continue
+        found.spans[path] = (passage.start, passage.end)
+        if passage.fuzzy:
+            found.warnings.append(f"{path}: quote matched OCR-damaged text approximately")
+        texts[key] = text or None
+        cursor = passage.collapsed_end
+    return texts, found, cursor
 
 
 def answer_to_record(
@@ -159,21 +194,20 @@ def answer_to_record(
     """
     grounding = Grounding()
     items: list[dict[str, Any]] = []
-    cursor = 0
+    cursor = index.items_start
     for k, item in enumerate(answer.items):
-        texts: dict[str, str | None] = {}
-        for key, label in (
-            ("claims_administrator_guideline", "Claims Administrator guideline"),
-            ("maximus_guideline", "MAXIMUS guideline"),
-            ("rationale", "Decision rationale"),
-        ):
-            anchor = getattr(item, key)
-            if anchor is None:
-                texts[key] = None
-                continue
-            texts[key], cursor = _resolve(
-                index, anchor, label, f"items[{k}].{key}", cursor, grounding
-            )
+        texts, found, end = _resolve_item(index, item, k, cursor, earliest=False)
+        if found.errors:
+            # Letters repeat wording (a guideline's first words, identical rationales): an
+            # exact match further on may have hidden the OCR-damaged one meant. Try again
+            # taking the earliest acceptable match for each passage.
+            retry = _resolve_item(index, item, k, cursor, earliest=True)
+            if not retry[1].errors:
+                texts, found, end = retry
+        grounding.errors.extend(found.errors)
+        grounding.spans.update(found.spans)
+        grounding.warnings.extend(found.warnings)
+        cursor = end
         items.append(
             {
                 "service": item.service,

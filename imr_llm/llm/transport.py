@@ -45,10 +45,13 @@ class ModelRequestError(LLMError):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True for failures a retry may fix."""
+    """True for failures a retry may fix (the server's ``x-should-retry`` header decides first)."""
     if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
         return True
     if isinstance(exc, openai.APIStatusError):
+        should_retry = exc.response.headers.get("x-should-retry")
+        if should_retry in ("true", "false"):
+            return should_retry == "true"
         return exc.status_code in TRANSIENT_STATUS or exc.status_code >= 500
     return False
 

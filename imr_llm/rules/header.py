@@ -27,8 +27,9 @@ _CASE_LABEL = "Case Number"
 _PRIORITY_LABEL = "Priority"
 
 _DIGIT = "[0-9OIlSB]"
+#: "CM16-0213037", and what OCR makes of it ("CN16-02l3037", "M16-0213037": a lost C).
 CASE_NUMBER_RE = re.compile(
-    rf"\bC\s?[MN]\s?({_DIGIT}{{2}})\s?[-\u2013\u2014~_.]?\s?({_DIGIT}{{7}})(?!\d)"
+    rf"(?:\b[CG]\s?|\b)[MN]\s?({_DIGIT}{{2}})\s?[-\u2013\u2014~_.]\s?({_DIGIT}{{7}})(?!\d)"
 )
 _OCR_DIGITS = str.maketrans({"O": "0", "I": "1", "l": "1", "S": "5", "B": "8"})
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{4,}")

@@ -60,12 +60,22 @@ class GoldResponder:
 
     @classmethod
     def from_gold_dir(cls, gold: Path, names: list[str] | None = None) -> GoldResponder:
-        letters: dict[str, Mapping[str, Any]] = {}
+        """Answer for every gold letter and every rendering of it listed in the manifest.
+
+        For a messy rendering the answer still quotes the clean label, as a model that reads
+        through OCR damage would: resolving those quotes fuzzily is what is being tested.
+        """
+        labels: dict[str, Mapping[str, Any]] = {}
         for label in sorted((gold / "labels").glob("*.json")):
-            if names is not None and label.stem not in names:
-                continue
-            text = (gold / "letters" / f"{label.stem}.txt").read_text(encoding="utf-8")
-            letters[text] = json.loads(label.read_text(encoding="utf-8"))
+            if names is None or label.stem in names:
+                labels[label.stem] = json.loads(label.read_text(encoding="utf-8"))
+        paths = [(name, gold / "letters" / f"{name}.txt") for name in labels]
+        manifest = gold / "manifest.json"
+        if manifest.is_file():
+            for entry in json.loads(manifest.read_text(encoding="utf-8")):
+                if entry["letter"] in labels:
+                    paths.append((entry["letter"], gold / entry["path"]))
+        letters = {path.read_text(encoding="utf-8"): labels[name] for name, path in paths}
         return cls(letters)
 
     def __call__(self, body: dict[str, Any]) -> Step | None:

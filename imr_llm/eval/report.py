@@ -1,0 +1,384 @@
+"""Aggregate an eval run and write report.json, summary.md, report.html and per-case diffs.
+
+Every output names the engine that produced it and where its answers came from, so a number
+from the local test server or from cassettes is never mistaken for a model's quality.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import platform
+import subprocess
+from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from .._version import __version__
+from ..schema import schema_text
+from .runner import CaseResult, EvalRun, answer_schema_hash
+from .scoring import ALL_FIELDS, TEXT_MATCH
+from .stats import bootstrap
+
+REPORT_VERSION = 1
+CER_BUCKETS: tuple[tuple[str, float, float], ...] = (
+    ("clean (0%)", -1.0, 0.0),
+    ("0-2%", 0.0, 0.02),
+    ("2-5%", 0.02, 0.05),
+    ("5-10%", 0.05, 0.10),
+    (">10%", 0.10, float("inf")),
+)
+CASE_METRICS = ("field_accuracy", "all_right", "outcome_accuracy", "item_f1", "text_similarity")
+NOT_QUALITY = (
+    "These answers did not come from a model: they measure the pipeline, not model quality."
+)
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def git_commit(cwd: Path | None = None) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=cwd, timeout=5,
+            check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _metrics(results: list[CaseResult]) -> dict[str, Any]:
+    summaries = [r.summary() for r in results]
+    out: dict[str, Any] = {"cases": len(results), "letters": len({r.case.letter for r in results})}
+    for metric in CASE_METRICS:
+        out[metric] = bootstrap([float(s[metric]) for s in summaries]).as_dict()
+    out["errors"] = sum(1 for r in results if r.error is not None)
+    return out
+
+
+def _fields(results: list[CaseResult]) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for name in ALL_FIELDS:
+        kinds: dict[str, int] = {}
+        scores: list[float] = []
+        for r in results:
+            res = r.score.fields[name]
+            kinds[res.kind] = kinds.get(res.kind, 0) + 1
+            scores.append(res.score)
+        n = len(results)
+        table[name] = {
+            "accuracy": round(kinds.get("correct", 0) / n, 4) if n else None,
+            "mean_score": round(sum(scores) / n, 4) if n else None,
+            **{k: kinds.get(k, 0) for k in ("wrong", "missed", "hallucinated", "error")},
+        }
+    return table
+
+
+def _usage(results: list[CaseResult]) -> dict[str, Any]:
+    summaries = [r.summary() for r in results]
+    latencies = sorted(s["latency_ms"] for s in summaries)
+    tokens = [s["tokens"] for s in summaries]
+    costs = [s["cost_usd"] for s in summaries if s["cost_usd"] is not None]
+    attempts = [s["attempts"] for s in summaries]
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))] if latencies else 0
+    return {
+        "tokens_total": sum(tokens),
+        "tokens_per_letter": round(sum(tokens) / len(tokens), 1) if tokens else 0,
+        "cost_usd_total": round(sum(costs), 6) if costs else None,
+        "latency_ms_median": round(median(latencies), 2) if latencies else 0,
+        "latency_ms_p95": round(p95, 2),
+        "attempts_per_letter": round(sum(attempts) / len(attempts), 3) if attempts else 0,
+        "cached_cases": sum(1 for s in summaries if s["cached"]),
+    }
+
+
+def _group(results: Iterable[CaseResult], key) -> dict[str, list[CaseResult]]:
+    groups: dict[str, list[CaseResult]] = {}
+    for r in results:
+        groups.setdefault(key(r), []).append(r)
+    return groups
+
+
+def cer_bucket(cer: float) -> str:
+    for name, low, high in CER_BUCKETS:
+        if low < cer <= high:
+            return name
+    return CER_BUCKETS[-1][0]
+
+
+def build_report(run: EvalRun, gold: Path) -> dict[str, Any]:
+    """The report as a JSON-ready dict."""
+    from ..llm.prompts import load_prompt
+
+    prompt = load_prompt(run.settings.prompt_version) if run.engine != "rules" else None
+    by_rendering = _group(run.results, lambda r: r.case.rendering)
+    by_bucket = _group(run.results, lambda r: cer_bucket(r.case.cer))
+    errors: dict[str, int] = {}
+    for r in run.results:
+        if r.error is not None:
+            errors[r.error.code] = errors.get(r.error.code, 0) + 1
+    return {
+        "report_version": REPORT_VERSION,
+        "created_at": dt.datetime.fromtimestamp(run.started_at, dt.timezone.utc).isoformat(),
+        "engine": run.engine,
+        "answers_from": run.source_note,
+        "model": run.model,
+        "deterministic": run.engine == "rules",
+        "git_commit": git_commit(gold),
+        "prompt_version": prompt.version if prompt else None,
+        "prompt_hash": prompt.hash if prompt else None,
+        "record_schema_hash": hashlib.sha256(schema_text().encode()).hexdigest()[:16],
+        "answer_schema_hash": answer_schema_hash() if run.engine != "rules" else None,
+        "versions": {
+            "imr_llm": __version__,
+            "python": platform.python_version(),
+            **{name: _package_version(name) for name in ("pydantic", "instructor", "openai")},
+        },
+        "gold": str(gold),
+        "text_match_threshold": TEXT_MATCH,
+        "seconds": round(run.seconds, 3),
+        "cache": {"hits": run.cache_hits, "misses": run.cache_misses},
+        "metrics": _metrics(run.results),
+        "fields": _fields(run.results),
+        "by_rendering": {k: _metrics(v) for k, v in sorted(by_rendering.items())},
+        "by_cer_bucket": {
+            name: _metrics(by_bucket[name]) for name, _, _ in CER_BUCKETS if name in by_bucket
+        },
+        "errors": errors,
+        "usage": _usage(run.results),
+        "per_case": [r.summary() for r in run.results],
+        **run.extra,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or value != value else f"{value:.1%}"
+
+
+def _ci(metric: dict[str, Any]) -> str:
+    low, high = metric["ci95"]
+    return f"{_pct(metric['mean'])} ({_pct(low)} to {_pct(high)})"
+
+
+def _provenance_lines(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"- engine: **{report['engine']}**"
+        + (f", model `{report['model']}`" if report["model"] else ""),  # fmt: skip
+        f"- answers from: {report['answers_from']}",
+        f"- git commit: `{report['git_commit']}`, imr-llm {report['versions']['imr_llm']}",
+    ]
+    if report["prompt_version"]:
+        lines.append(f"- prompt: {report['prompt_version']} (`{report['prompt_hash']}`)")
+    if "test server" in report["answers_from"] or "cassette" in report["answers_from"]:
+        lines.append(f"- **{NOT_QUALITY}**")
+    return lines
+
+
+def _metric_rows(groups: dict[str, dict[str, Any]]) -> list[str]:
+    rows = [
+        "| group | cases | fields right | all fields right | outcome acc. | item F1 | text sim. "
+        "| errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in groups.items():
+        rows.append(
+            f"| {name} | {m['cases']} | {_ci(m['field_accuracy'])} | {_ci(m['all_right'])} | "
+            f"{_pct(m['outcome_accuracy']['mean'])} | {_pct(m['item_f1']['mean'])} | "
+            f"{_pct(m['text_similarity']['mean'])} | {m['errors']} |"
+        )
+    return rows
+
+
+def summary_markdown(report: dict[str, Any]) -> str:
+    lines = [f"# IMR extraction eval: {report['engine']}", "", *_provenance_lines(report), ""]
+    lines += ["## Overall (95% bootstrap intervals over cases)", ""]
+    lines += _metric_rows({"all": report["metrics"]})
+    lines += ["", "## By rendering", "", *_metric_rows(report["by_rendering"])]
+    lines += ["", "## By character error rate", "", *_metric_rows(report["by_cer_bucket"])]
+    lines += [
+        "",
+        "## Per field",
+        "",
+        "Long texts count as right at similarity >= "
+        f"{report['text_match_threshold']:.2f}; list fields score F1 as sets.",
+        "",
+        "| field | right | mean score | wrong | missed | hallucinated | errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, f in report["fields"].items():
+        lines.append(
+            f"| {name} | {_pct(f['accuracy'])} | {_pct(f['mean_score'])} | {f['wrong']} | "
+            f"{f['missed']} | {f['hallucinated']} | {f['error']} |"
+        )
+    u = report["usage"]
+    cost = "n/a" if u["cost_usd_total"] is None else f"${u['cost_usd_total']}"
+    lines += [
+        "",
+        "## Cost and speed",
+        "",
+        f"- tokens: {u['tokens_total']} in all, {u['tokens_per_letter']} per case",
+        f"- cost: {cost}",
+        f"- latency: median {u['latency_ms_median']} ms, p95 {u['latency_ms_p95']} ms",
+        f"- attempts per case: {u['attempts_per_letter']}; cached cases: {u['cached_cases']}",
+        "",
+        "## Errors (counted apart from wrong answers)",
+        "",
+    ]
+    lines += [f"- {code}: {n}" for code, n in sorted(report["errors"].items())] or ["- none"]
+    return "\n".join(lines) + "\n"
+
+
+_RENDER_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def accuracy_chart_svg(report: dict[str, Any], width: int = 640, height: int = 360) -> str:
+    """An inline SVG scatter of field accuracy against character error rate, by rendering."""
+    cases = report["per_case"]
+    max_cer = max([c["cer"] for c in cases] + [0.05])
+    left, right, top, bottom = 56, 150, 20, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(cer: float) -> float:
+        return left + plot_w * (cer / max_cer)
+
+    def y(acc: float) -> float:
+        return top + plot_h * (1 - acc)
+
+    renderings = sorted({c["rendering"] for c in cases})
+    colour = {r: _RENDER_COLOURS[i % len(_RENDER_COLOURS)] for i, r in enumerate(renderings)}
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        'role="img" aria-label="field accuracy against character error rate">',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
+        'stroke="#ccc"/>',
+    ]
+    for tick in range(0, 11, 2):
+        acc = tick / 10
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y(acc):.1f}" y2="{y(acc):.1f}" '
+            'stroke="#eee"/>'
+            f'<text x="{left - 6}" y="{y(acc) + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{acc:.0%}</text>"
+        )
+    for k in range(6):
+        cer = max_cer * k / 5
+        parts.append(
+            f'<text x="{x(cer):.1f}" y="{top + plot_h + 16}" font-size="11" '
+            f'text-anchor="middle">{cer:.1%}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="12" text-anchor="middle">'
+        "character error rate of the rendering</text>"
+        f'<text x="14" y="{top + plot_h / 2}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + plot_h / 2})">fields right</text>'
+    )
+    for c in cases:
+        parts.append(
+            f'<circle cx="{x(c["cer"]):.1f}" cy="{y(c["field_accuracy"]):.1f}" r="3.5" '
+            f'fill="{colour[c["rendering"]]}" fill-opacity="0.7">'
+            f"<title>{html.escape(c['case'])}: {c['field_accuracy']:.0%} at CER "
+            f"{c['cer']:.1%}</title></circle>"
+        )
+    for i, r in enumerate(renderings):
+        ly = top + 14 + 18 * i
+        parts.append(
+            f'<circle cx="{width - right + 16}" cy="{ly - 4}" r="5" fill="{colour[r]}"/>'
+            f'<text x="{width - right + 26}" y="{ly}" font-size="12">{html.escape(r)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _markdown_table_to_html(rows: list[str]) -> str:
+    out = ["<table>"]
+    for k, row in enumerate(rows):
+        if k == 1:
+            continue
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        tag = "th" if k == 0 else "td"
+        out.append("<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def report_html(report: dict[str, Any]) -> str:
+    """A self-contained page: provenance, tables and the accuracy chart. No scripts, no links."""
+    prov = "".join(
+        f"<li>{html.escape(line[2:]).replace('**', '')}</li>" for line in _provenance_lines(report)
+    )
+    field_rows = [
+        "| field | right | mean score | wrong | missed | hallucinated | errors |",
+        "|---|",
+    ] + [
+        f"| {n} | {_pct(f['accuracy'])} | {_pct(f['mean_score'])} | {f['wrong']} | {f['missed']} "
+        f"| {f['hallucinated']} | {f['error']} |"
+        for n, f in report["fields"].items()
+    ]
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>IMR eval: {html.escape(report['engine'])}</title><style>"
+        "body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
+        "font-size:14px;text-align:left}th{background:#f0f0f0}</style></head><body>"
+        f"<h1>IMR extraction eval: {html.escape(report['engine'])}</h1><ul>{prov}</ul>"
+        "<h2>Accuracy against character error rate</h2>"
+        f"{accuracy_chart_svg(report)}"
+        "<h2>Overall</h2>"
+        f"{_markdown_table_to_html(_metric_rows({'all': report['metrics']}))}"
+        "<h2>By rendering</h2>"
+        f"{_markdown_table_to_html(_metric_rows(report['by_rendering']))}"
+        "<h2>By character error rate</h2>"
+        f"{_markdown_table_to_html(_metric_rows(report['by_cer_bucket']))}"
+        "<h2>Per field</h2>"
+        f"{_markdown_table_to_html(field_rows)}"
+        "</body></html>\n"
+    )
+
+
+def case_diff_markdown(result: CaseResult) -> str:
+    lines = [f"# {result.case.key} (CER {result.case.cer:.1%})", ""]
+    if result.error is not None:
+        lines += [f"Error ({result.error.code}): {result.error}", ""]
+    for diff in result.score.diffs:
+        lines.append(f"## {diff['field']}")
+        if "similarity" in diff:
+            lines.append(f"similarity {diff['similarity']}")
+        lines += [
+            "",
+            f"- gold: {json.dumps(diff['gold'])}",
+            f"- got: {json.dumps(diff['got'])}",
+            "",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(run: EvalRun, gold: Path, out: Path) -> dict[str, Any]:
+    """Write every output into ``out``; return the report."""
+    out.mkdir(parents=True, exist_ok=True)
+    report = build_report(run, gold)
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (out / "summary.md").write_text(summary_markdown(report), encoding="utf-8")
+    (out / "report.html").write_text(report_html(report), encoding="utf-8")
+    diffs = out / "diffs"
+    diffs.mkdir(exist_ok=True)
+    for stale in diffs.glob("*.md"):
+        stale.unlink()
+    for result in run.results:
+        if result.error is not None or result.score.diffs:
+            name = f"{result.case.letter}__{result.case.rendering}.md"
+            (diffs / name).write_text(case_diff_markdown(result), encoding="utf-8")
+    return report

@@ -1,0 +1,231 @@
+"""Score one extracted record against its gold label, field by field.
+
+- Short fields (case number, dates, priority, age, sex) are right when equal after
+  normalisation; a value where gold is null is a *hallucination*, a null where gold has a value
+  is a *miss*, counted apart from plain wrong values.
+- List fields (states, specialties) are compared as sets: precision, recall, F1.
+- Items are aligned to gold by Hungarian matching (scipy) on service similarity, then scored:
+  outcome accuracy, and a normalised similarity for the long texts. Item precision/recall say
+  how many items were found at all.
+- A long text counts as right when its similarity to gold is at least ``TEXT_MATCH``: the
+  record is faithful to its input, so an OCR'd letter's rationale carries the OCR damage and can
+  never equal the clean label exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ..text import comparison_key, similarity, squash
+
+#: Similarity at which a long text (service, guideline, rationale) counts as right.
+TEXT_MATCH = 0.95
+#: Below this service similarity an item pair is not a match at all.
+MIN_ITEM_MATCH = 0.5
+
+SCALAR_FIELDS: tuple[str, ...] = (
+    "case_number",
+    "date_assigned",
+    "date_of_injury",
+    "decision_date",
+    "ur_denial_date",
+    "application_received",
+    "priority",
+    "patient.age",
+    "patient.sex",
+)
+LIST_FIELDS: tuple[str, ...] = ("reviewer.licensure_states", "reviewer.specialties")
+ITEM_TEXT_FIELDS: tuple[str, ...] = (
+    "service",
+    "original_request",
+    "claims_administrator_guideline",
+    "maximus_guideline",
+    "rationale",
+)
+#: Every field a letter is scored on; "items.<field>" are per matched item.
+ALL_FIELDS: tuple[str, ...] = (
+    *SCALAR_FIELDS,
+    *LIST_FIELDS,
+    "items.count",
+    "items.outcome",
+    *(f"items.{f}" for f in ITEM_TEXT_FIELDS),
+)
+
+
+def _get(record: dict[str, Any], path: str) -> Any:
+    head, _, tail = path.partition(".")
+    value = record.get(head)
+    return value.get(tail) if tail and isinstance(value, dict) else value
+
+
+def _norm_list(values: list[str] | None) -> set[str]:
+    return {squash(v) for v in values or []}
+
+
+def text_similarity(a: str | None, b: str | None) -> float:
+    """Null-aware similarity of two long texts (both null: 1; one null: 0)."""
+    if a is None and b is None:
+        return 1.0
+    if a is None or b is None:
+        return 0.0
+    return similarity(comparison_key(a), comparison_key(b))
+
+
+@dataclass
+class FieldResult:
+    """One field of one letter: right or not, and how it went wrong."""
+
+    correct: bool
+    kind: str  # correct | wrong | missed | hallucinated | error
+    score: float = 1.0  # similarity or F1, for fields with a graded score
+
+
+@dataclass
+class LetterScore:
+    """Everything measured for one (letter, rendering) case."""
+
+    fields: dict[str, FieldResult] = field(default_factory=dict)
+    item_precision: float = 0.0
+    item_recall: float = 0.0
+    outcome_accuracy: float = 0.0
+    text_similarity: float = 0.0
+    diffs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def field_accuracy(self) -> float:
+        return sum(r.correct for r in self.fields.values()) / len(self.fields)
+
+    @property
+    def all_right(self) -> bool:
+        return all(r.correct for r in self.fields.values())
+
+    @property
+    def item_f1(self) -> float:
+        p, r = self.item_precision, self.item_recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for result in self.fields.values():
+            out[result.kind] = out.get(result.kind, 0) + 1
+        return out
+
+
+def _scalar(got: Any, want: Any) -> FieldResult:
+    if got == want:
+        return FieldResult(True, "correct")
+    if want is None:
+        return FieldResult(False, "hallucinated", 0.0)
+    if got is None:
+        return FieldResult(False, "missed", 0.0)
+    return FieldResult(False, "wrong", 0.0)
+
+
+def _set_f1(got: list[str] | None, want: list[str] | None) -> tuple[FieldResult, float, float]:
+    g, w = _norm_list(got), _norm_list(want)
+    if not g and not w:
+        return FieldResult(True, "correct"), 1.0, 1.0
+    tp = len(g & w)
+    precision = tp / len(g) if g else 0.0
+    recall = tp / len(w) if w else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    if g == w:
+        return FieldResult(True, "correct", 1.0), precision, recall
+    kind = "missed" if not g else "hallucinated" if not w else "wrong"
+    return FieldResult(False, kind, f1), precision, recall
+
+
+def align_items(got: list[dict], want: list[dict]) -> list[tuple[int, int, float]]:
+    """Pairs (got index, gold index, service similarity) from Hungarian matching."""
+    if not got or not want:
+        return []
+    scores = np.array(
+        [[text_similarity(g["service"], w["service"]) for w in want] for g in got], dtype=float
+    )
+    rows, cols = linear_sum_assignment(scores, maximize=True)
+    return [
+        (int(r), int(c), float(scores[r, c]))
+        for r, c in zip(rows, cols, strict=True)
+        if scores[r, c] >= MIN_ITEM_MATCH
+    ]
+
+
+def score_record(got: dict[str, Any] | None, want: dict[str, Any]) -> LetterScore:
+    """Score a contract-shaped ``got`` (None when extraction failed) against gold ``want``."""
+    out = LetterScore()
+    if got is None:
+        for name in ALL_FIELDS:
+            out.fields[name] = FieldResult(False, "error", 0.0)
+        return out
+
+    for name in SCALAR_FIELDS:
+        result = _scalar(_get(got, name), _get(want, name))
+        out.fields[name] = result
+        if not result.correct:
+            out.diffs.append({"field": name, "got": _get(got, name), "gold": _get(want, name)})
+    for name in LIST_FIELDS:
+        result, _, _ = _set_f1(_get(got, name), _get(want, name))
+        out.fields[name] = result
+        if not result.correct:
+            out.diffs.append({"field": name, "got": _get(got, name), "gold": _get(want, name)})
+
+    got_items, want_items = got.get("items") or [], want.get("items") or []
+    pairs = align_items(got_items, want_items)
+    out.item_precision = len(pairs) / len(got_items) if got_items else 0.0
+    out.item_recall = len(pairs) / len(want_items) if want_items else 0.0
+    count_ok = len(got_items) == len(want_items)
+    out.fields["items.count"] = FieldResult(
+        count_ok, "correct" if count_ok else "wrong", 1.0 if count_ok else 0.0
+    )
+    if not count_ok:
+        out.diffs.append({"field": "items.count", "got": len(got_items), "gold": len(want_items)})
+
+    matched = {c: r for r, c, _ in pairs}
+    outcomes_right = 0
+    text_scores: dict[str, list[float]] = {f: [] for f in ITEM_TEXT_FIELDS}
+    for c, gold_item in enumerate(want_items):
+        r = matched.get(c)
+        got_item = got_items[r] if r is not None else None
+        if got_item is not None and got_item["outcome"] == gold_item["outcome"]:
+            outcomes_right += 1
+        elif got_item is not None:
+            out.diffs.append(
+                {
+                    "field": f"items[{c}].outcome",
+                    "got": got_item["outcome"],
+                    "gold": gold_item["outcome"],
+                }  # fmt: skip
+            )
+        for name in ITEM_TEXT_FIELDS:
+            sim = text_similarity(got_item.get(name) if got_item else None, gold_item.get(name))
+            text_scores[name].append(sim)
+            if got_item is not None and sim < TEXT_MATCH:
+                out.diffs.append(
+                    {
+                        "field": f"items[{c}].{name}",
+                        "got": got_item.get(name),
+                        "gold": gold_item.get(name),
+                        "similarity": round(sim, 4),
+                    }  # fmt: skip
+                )
+        if got_item is None:
+            out.diffs.append({"field": f"items[{c}]", "got": None, "gold": gold_item["service"]})
+    n = len(want_items)
+    out.outcome_accuracy = outcomes_right / n if n else 1.0
+    out.fields["items.outcome"] = FieldResult(
+        outcomes_right == n and count_ok, "correct" if outcomes_right == n else "wrong",
+        out.outcome_accuracy,
+    )  # fmt: skip
+    sims: list[float] = []
+    for name in ITEM_TEXT_FIELDS:
+        values = text_scores[name]
+        mean = sum(values) / len(values) if values else 1.0
+        sims.extend(values)
+        ok = bool(values) and min(values) >= TEXT_MATCH and count_ok
+        out.fields[f"items.{name}"] = FieldResult(ok, "correct" if ok else "wrong", mean)
+    out.text_similarity = sum(sims) / len(sims) if sims else 1.0
+    return out
