@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..models import CONTRACT_FIELDS, ITEM_CONTRACT_FIELDS
 from ..text import comparison_key, similarity, squash
 
 #: Similarity at which a long text (service, guideline, rationale) counts as right.
@@ -27,25 +28,15 @@ TEXT_MATCH = 0.95
 #: Below this service similarity an item pair is not a match at all.
 MIN_ITEM_MATCH = 0.5
 
+#: The contract's top-level scalars, then the patient's: scored by equality.
 SCALAR_FIELDS: tuple[str, ...] = (
-    "case_number",
-    "date_assigned",
-    "date_of_injury",
-    "decision_date",
-    "ur_denial_date",
-    "application_received",
-    "priority",
+    *(f for f in CONTRACT_FIELDS if f not in ("reviewer", "patient", "items")),
     "patient.age",
     "patient.sex",
 )
 LIST_FIELDS: tuple[str, ...] = ("reviewer.licensure_states", "reviewer.specialties")
-ITEM_TEXT_FIELDS: tuple[str, ...] = (
-    "service",
-    "original_request",
-    "claims_administrator_guideline",
-    "maximus_guideline",
-    "rationale",
-)
+#: Every item field but the outcome is text, scored by similarity.
+ITEM_TEXT_FIELDS: tuple[str, ...] = tuple(f for f in ITEM_CONTRACT_FIELDS if f != "outcome")
 #: Every field a letter is scored on; "items.<field>" are per matched item.
 ALL_FIELDS: tuple[str, ...] = (
     *SCALAR_FIELDS,
