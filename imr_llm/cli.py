@@ -54,6 +54,9 @@ def _main(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # instructor logs every rejected answer at ERROR; the CLI reports each failure itself.
+        logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
 
 def _done_sources(output: Path) -> set[str]:
