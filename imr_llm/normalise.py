@@ -9,6 +9,7 @@ the exact characters it came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .errors import EmptyTextError, TextTooLargeError
@@ -99,6 +100,26 @@ def _split_lines(text: str) -> list[Line]:
     return lines
 
 
+#: Lines that belong to the page, not the letter: page numbers, fax banners, the letterhead
+#: that OCR reads from the logo. They carry no content and break item headers and rationales
+#: apart, so they are dropped (and mark a page break).
+_PAGE_FURNITURE = re.compile(
+    r"^\s*(?:"
+    r"page\s+\d{1,3}(?:\s+of\s+\d{1,3})?"  # "Page 2", "Page 2 of 4"
+    r"|.*\bFROM:.*\(FAX\).*"  # fax banner
+    r"|.*\(FAX\)\s*[\d\s-]{7,}.*P\.\s?\d{3}/\d{3}"  # fax banner without FROM
+    r"|(?:MAXIMUS\s*\|?\s*)?Federal\s+Services\s*\|.*"  # letterhead read by OCR
+    r"|MAXIMUS\s*\|?"
+    r")\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_page_furniture(text: str) -> bool:
+    """True for a line that belongs to the page rather than the letter."""
+    return len(text) < 160 and bool(_PAGE_FURNITURE.match(text))
+
+
 def _is_double_spaced(lines: list[Line]) -> bool:
     """The seed style: (nearly) every text line is followed by one blank line."""
     text_lines = 0
@@ -112,10 +133,24 @@ def _is_double_spaced(lines: list[Line]) -> bool:
     return text_lines >= 8 and followed_by_blank >= 0.85 * text_lines
 
 
+def _drop_furniture(lines: list[Line]) -> list[Line]:
+    kept: list[Line] = []
+    page_break = False
+    for line in lines:
+        if not line.blank and is_page_furniture(line.text):
+            page_break = True
+            continue
+        if page_break and not line.blank:
+            line = Line(line.text, line.start, True)
+            page_break = False
+        kept.append(line)
+    return kept
+
+
 def normalise(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
     """Split ``text`` into :class:`Line` objects, undoing the seed style's doubled spacing."""
     source = check_input(text, max_chars)
-    lines = _split_lines(source)
+    lines = _drop_furniture(_split_lines(source))
     double = _is_double_spaced(lines)
     if double:
         kept: list[Line] = []

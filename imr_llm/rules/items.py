@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from ..normalise import Document
-from ..text import collapse_ws, contains_phrase, match_label, parse_outcome
+from ..text import collapse_ws, contains_phrase, match_label, ocr_pattern, parse_outcome
 from .findings import Findings
 
 CA_LABEL = "Claims Administrator guideline"
@@ -34,12 +34,17 @@ NO_EVIDENCE_PHRASE = "did not cite any medical evidence"
 
 _TRAILING_OUTCOME = re.compile(r"[:;.]\s*([^\s:;]{4,14})\s*$")
 _SENTENCE_END = (".", "!", "?", ":", ";")
-_ORIGINAL_REQUEST = "was the original request"
+_ORIGINAL_REQUEST = re.compile(ocr_pattern("the original request").pattern, re.IGNORECASE)
+#: "X was the original request. Y was authorized ... portion of the original request, Z is".
+#: Spelled with OCR confusions allowed, since a misread "was" must not hide the structure.
 _PARTIAL = re.compile(
-    r"^(?P<orig>.+?)\s+was\s+the\s+original\s+request\s*[.,]?\s*(?P<auth>.*?)"
-    r"portion\s+of\s+the\s+original\s+request\s*[,.]?\s*(?P<svc>.+?)(?:\s+is)?\s*$",
+    rf"^(?P<orig>.+?)\s+\w{{2,4}}\s+{ocr_pattern('the original request').pattern}\s*[.,]?\s*"
+    rf"(?P<auth>.*?){ocr_pattern('portion of the original request').pattern}\s*[,.;]?\s*"
+    r"(?P<svc>.+?)(?:\s+\w{2})?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+#: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
+_TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +111,12 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
         j -= 1
     # A partly certified request: extend to the sentence naming the original request.
     header = " ".join(line.text for line in lines[first : marker.line + 1])
-    if "original request" in header.lower() and _ORIGINAL_REQUEST not in header.lower():
+    mentions = _ORIGINAL_REQUEST.findall(header)
+    if len(mentions) == 1:  # only "...portion of the original request, Z is": find X's sentence
         j = first - 1
         while j >= floor and not lines[j].blank:
             first = j
-            if _ORIGINAL_REQUEST in lines[j].text.lower():
+            if _ORIGINAL_REQUEST.search(lines[j].text):
                 break
             j -= 1
     return first
@@ -210,7 +216,7 @@ def _read_item(
 
     original_request = None
     service = header
-    partial = _PARTIAL.match(header) if "original request" in header.lower() else None
+    partial = _PARTIAL.match(header) if _ORIGINAL_REQUEST.search(header) else None
     if partial:
         original_request = partial.group("orig").strip(" .,")
         service = partial.group("svc").strip(" .,")
@@ -238,7 +244,7 @@ def _read_item(
     for n, (i, field, column) in enumerate(found):
         stop = found[n + 1][0] if n + 1 < len(found) else body_end
         parts = [lines[i].text[column:]] + [line.text for line in lines[i + 1 : stop]]
-        text = collapse_ws(" ".join(parts))
+        text = _TRAILING_MARKS.sub("", collapse_ws(" ".join(parts)))
         values[field] = text or None
         last = stop - 1
         while last > i and lines[last].blank:
