@@ -276,3 +276,25 @@ def test_date_order_problem_is_a_warning() -> None:
     record = extract(str(Letter(header=header)), backend="rules")
     assert record.metadata is not None
     assert any("ur_denial_date" in w for w in record.metadata.warnings)
+
+
+def test_page_furniture_and_stray_marks_do_not_reach_the_record() -> None:
+    glued = (
+        ITEM_ONE.rstrip("\n").replace("Upheld", "Upheld : : Se")
+        + "\nPage 1 of 3\n11/18/2016 14:26 FROM: MAXIMUS FEDERAL (FAX) 916 351 9934 P.002/003\n"
+        + ITEM_TWO.replace(": Overturned", ":, Overturned -")
+    )
+    got = contract(str(Letter(items=[glued])))
+    assert got["items"] == ITEMS
+
+
+def test_ocr_damaged_partial_request_sentence() -> None:
+    partial = ITEM_TWO.replace(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",
+        "Physical therapy 12 sessions wos the original request. Physical therapy 6 sessions\n"
+        "was authorized by the Claims Administrator. The remaining IMR eligible portion of the\n"
+        "origina1 request, Physical therapy 6 sessions is: Overturned",
+    )
+    got = contract(str(Letter(items=[ITEM_ONE, partial])))
+    assert got["items"][1]["service"] == "Physical therapy 6 sessions"
+    assert got["items"][1]["original_request"] == "Physical therapy 12 sessions"

@@ -32,7 +32,11 @@ _LABELS = (
 )
 NO_EVIDENCE_PHRASE = "did not cite any medical evidence"
 
-_TRAILING_OUTCOME = re.compile(r"[:;.]\s*([^\s:;]{4,14})\s*$")
+#: "<service>: Upheld" at the end of a line; OCR may damage the colon (";", ".", ":,"), put
+#: marks before the word ("_ Upheld") and leave stray marks or letters after it ("Upheld : Se").
+_TRAILING_OUTCOME = re.compile(
+    r"[:;.,]+\s*[_~'|-]*\s*([A-Za-z0-9][^\s:;]{3,13})(?:\s*[^\w\s]{1,3}|\s+[A-Za-z]{1,3})*\s*$"
+)
 _SENTENCE_END = (".", "!", "?", ":", ";")
 _ORIGINAL_REQUEST = re.compile(ocr_pattern("the original request").pattern, re.IGNORECASE)
 #: "X was the original request. Y was authorized ... portion of the original request, Z is".
