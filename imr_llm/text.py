@@ -200,6 +200,8 @@ class DateMention:
 def _make_date(year: int, month: int, day: int) -> date | None:
     if year < 100:
         year += 1900 if year > TWO_DIGIT_YEAR_PIVOT else 2000
+    if not 1900 <= year <= 2100:
+        return None  # an OCR'd year ("2915") is no date a letter holds
     try:
         return date(year, month, day)
     except ValueError:

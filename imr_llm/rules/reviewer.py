@@ -15,21 +15,31 @@ from __future__ import annotations
 import re
 
 from ..normalise import Document
-from ..text import collapse_ws, is_heading, match_label, split_specialties, split_states
+from ..text import (
+    collapse_ws,
+    is_heading,
+    match_label,
+    ocr_pattern,
+    split_specialties,
+    split_states,
+)
 from .findings import Findings
 from .sections import HEADING_SUMMARY
 
 STATES_LABEL = "State(s) of Licensure"
 SPECIALTY_LABEL = "Certification(s)/Specialty"
 
+_BOARD = ocr_pattern("Board Certified in").pattern
+_LICENSED = ocr_pattern("licensed to practice in").pattern
+_AND, _IS = ocr_pattern("and").pattern, ocr_pattern("is").pattern
 _SENTENCE_SPECIALTY_FIRST = re.compile(
-    r"Board\s+Certified\s+in\s+(?P<spec>.+?),?\s+(?:and\s+)?(?:is\s+)?licensed\s+to\s+practice"
-    r"\s+in\s+(?P<states>.+?)(?:\.(?:\s|$)|$)",
+    rf"{_BOARD}\s+(?P<spec>.+?),?\s+(?:{_AND}\s+)?(?:{_IS}\s+)?{_LICENSED}\s+"
+    r"(?P<states>.+?)(?:\.(?:\s|$)|$)",
     re.IGNORECASE | re.DOTALL,
 )
 _SENTENCE_STATES_FIRST = re.compile(
-    r"licensed\s+to\s+practice\s+in\s+(?P<states>.+?),?\s+(?:and\s+)?(?:is\s+)?Board\s+"
-    r"Certified\s+in\s+(?P<spec>.+?)(?:\.(?:\s|$)|$)",
+    rf"{_LICENSED}\s+(?P<states>.+?),?\s+(?:{_AND}\s+)?(?:{_IS}\s+)?{_BOARD}\s+"
+    r"(?P<spec>.+?)(?:\.(?:\s|$)|$)",
     re.IGNORECASE | re.DOTALL,
 )
 
