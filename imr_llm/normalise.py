@@ -115,9 +115,17 @@ _PAGE_FURNITURE = re.compile(
 )
 
 
+_FURNITURE_HINTS = ("page", "fax", "federal services", "maximus")
+
+
 def is_page_furniture(text: str) -> bool:
     """True for a line that belongs to the page rather than the letter."""
-    return len(text) < 160 and bool(_PAGE_FURNITURE.match(text))
+    if len(text) >= 160:
+        return False
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _FURNITURE_HINTS):
+        return False  # the common case, decided without the regex
+    return bool(_PAGE_FURNITURE.match(text))
 
 
 def _is_double_spaced(lines: list[Line]) -> bool:

@@ -51,6 +51,12 @@ _PARTIAL = re.compile(
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
 
+def _strip_trailing_marks(text: str) -> str:
+    # Only the tail can hold them; searching the whole passage would cost a scan per space.
+    m = _TRAILING_MARKS.search(text, max(0, len(text) - 24))
+    return text[: m.start()] if m else text
+
+
 @dataclass(frozen=True, slots=True)
 class _Marker:
     line: int  # line holding the outcome
@@ -248,7 +254,7 @@ def _read_item(
     for n, (i, field, column) in enumerate(found):
         stop = found[n + 1][0] if n + 1 < len(found) else body_end
         parts = [lines[i].text[column:]] + [line.text for line in lines[i + 1 : stop]]
-        text = _TRAILING_MARKS.sub("", collapse_ws(" ".join(parts)))
+        text = _strip_trailing_marks(collapse_ws(" ".join(parts)))
         values[field] = text or None
         last = stop - 1
         while last > i and lines[last].blank:
