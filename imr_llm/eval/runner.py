@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..api import extract
+from ..api import cascade, extract
 from ..batch import iter_results
 from ..config import Settings, load_settings
-from ..errors import ConfigurationError, ImrError, IncompleteLetterError, InvalidRecordError
+from ..errors import ConfigurationError, ImrError
 from ..models import DeterminationRecord
 from .cache import ResponseCache, cache_key
 from .gold import Case, load_cases
@@ -116,17 +116,7 @@ def _extractor(
     if engine == "llm":
         return llm
 
-    def cascade(text: str) -> DeterminationRecord:
-        try:
-            return extract(text, backend="rules", settings=settings)
-        except (IncompleteLetterError, InvalidRecordError) as exc:
-            record = llm(text)
-            if record.metadata is not None:
-                record.metadata.backend = "cascade"
-                record.metadata.rules_failure = str(exc)
-            return record
-
-    return cascade
+    return lambda text: cascade(text, settings, lambda: llm(text))
 
 
 def run_eval(
