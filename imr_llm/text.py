@@ -234,13 +234,6 @@ def iter_dates(text: str) -> Iterator[DateMention]:
     return iter(found)
 
 
-def first_date(text: str) -> date | None:
-    """The first date in ``text`` (None when there is none)."""
-    for mention in iter_dates(text):
-        return mention.value
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # US states
 # --------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rapidfuzz.distance import Levenshtein
+from imr_llm.text import char_error_rate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling modules, not a package
 
@@ -46,17 +46,9 @@ TEXT_RENDERINGS: dict[str, Callable[[str, str], str]] = {
 OCR_RENDERINGS = ("ocr", "ocrfax")
 
 
-def collapse(text: str) -> str:
-    """Whitespace-collapsed text, so layout differences alone do not count as errors."""
-    return " ".join(text.split())
-
-
 def cer(clean: str, rendering: str) -> float:
-    """Character error rate of a rendering against the clean letter (whitespace-collapsed)."""
-    ref = collapse(clean)
-    if not ref:
-        return 0.0
-    return round(Levenshtein.distance(ref, collapse(rendering)) / len(ref), 4)
+    """Character error rate of a rendering against the clean letter, as the eval reads it."""
+    return round(char_error_rate(clean, rendering), 4)
 
 
 def write_if_changed(path: Path, text: str) -> bool:

@@ -72,32 +72,28 @@ def _unwrap(client: Any) -> Any:
     return getattr(client, "client", None) or client
 
 
-def sync_client(settings: Settings, client: Any = None) -> openai.OpenAI:
-    """The caller's client (as a copy without its own retries) or one from the settings."""
+def _client(cls: type[Any], settings: Settings, client: Any) -> Any:
+    """The caller's client (as a copy without its own retries) or a ``cls`` from the settings."""
     if client is not None:
         return _unwrap(client).with_options(max_retries=0, timeout=settings.timeout_s)
     if not settings.model_configured():
         raise NoModelConfiguredError()
-    return openai.OpenAI(
+    return cls(
         api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
         base_url=settings.base_url,
         timeout=settings.timeout_s,
         max_retries=0,
     )
+
+
+def sync_client(settings: Settings, client: Any = None) -> openai.OpenAI:
+    """An ``openai.OpenAI`` for one extraction (see :func:`_client`)."""
+    return _client(openai.OpenAI, settings, client)
 
 
 def async_client(settings: Settings, client: Any = None) -> openai.AsyncOpenAI:
     """The async twin of :func:`sync_client`."""
-    if client is not None:
-        return _unwrap(client).with_options(max_retries=0, timeout=settings.timeout_s)
-    if not settings.model_configured():
-        raise NoModelConfiguredError()
-    return openai.AsyncOpenAI(
-        api_key=settings.api_key.get_secret_value() if settings.api_key else "not-needed",
-        base_url=settings.base_url,
-        timeout=settings.timeout_s,
-        max_retries=0,
-    )
+    return _client(openai.AsyncOpenAI, settings, client)
 
 
 @lru_cache(maxsize=1)
