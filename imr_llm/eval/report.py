@@ -56,12 +56,14 @@ def git_commit(cwd: Path | None = None) -> str | None:
     return out.stdout.strip() or None
 
 
-def _metrics(results: list[CaseResult]) -> dict[str, Any]:
-    summaries = [r.summary() for r in results]
-    out: dict[str, Any] = {"cases": len(results), "letters": len({r.case.letter for r in results})}
+def _metrics(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "cases": len(summaries),
+        "letters": len({s["letter"] for s in summaries}),
+    }
     for metric in CASE_METRICS:
         out[metric] = bootstrap([float(s[metric]) for s in summaries]).as_dict()
-    out["errors"] = sum(1 for r in results if r.error is not None)
+    out["errors"] = sum(1 for s in summaries if s["error"] is not None)
     return out
 
 
@@ -83,8 +85,7 @@ def _fields(results: list[CaseResult]) -> dict[str, Any]:
     return table
 
 
-def _usage(results: list[CaseResult]) -> dict[str, Any]:
-    summaries = [r.summary() for r in results]
+def _usage(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     latencies = sorted(s["latency_ms"] for s in summaries)
     tokens = [s["tokens"] for s in summaries]
     costs = [s["cost_usd"] for s in summaries if s["cost_usd"] is not None]
@@ -101,10 +102,10 @@ def _usage(results: list[CaseResult]) -> dict[str, Any]:
     }
 
 
-def _group(results: Iterable[CaseResult], key) -> dict[str, list[CaseResult]]:
-    groups: dict[str, list[CaseResult]] = {}
-    for r in results:
-        groups.setdefault(key(r), []).append(r)
+def _group(summaries: Iterable[dict[str, Any]], key) -> dict[str, list[dict[str, Any]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for s in summaries:
+        groups.setdefault(key(s), []).append(s)
     return groups
 
 
@@ -120,8 +121,9 @@ def build_report(run: EvalRun, gold: Path) -> dict[str, Any]:
     from ..llm.prompts import load_prompt
 
     prompt = load_prompt(run.settings.prompt_version) if run.engine != "rules" else None
-    by_rendering = _group(run.results, lambda r: r.case.rendering)
-    by_bucket = _group(run.results, lambda r: cer_bucket(r.case.cer))
+    summaries = [r.summary() for r in run.results]  # once: every table below reads these
+    by_rendering = _group(summaries, lambda s: s["rendering"])
+    by_bucket = _group(summaries, lambda s: cer_bucket(s["cer"]))
     errors: dict[str, int] = {}
     for r in run.results:
         if r.error is not None:
@@ -147,15 +149,15 @@ def build_report(run: EvalRun, gold: Path) -> dict[str, Any]:
         "text_match_threshold": TEXT_MATCH,
         "seconds": round(run.seconds, 3),
         "cache": {"hits": run.cache_hits, "misses": run.cache_misses},
-        "metrics": _metrics(run.results),
+        "metrics": _metrics(summaries),
         "fields": _fields(run.results),
         "by_rendering": {k: _metrics(v) for k, v in sorted(by_rendering.items())},
         "by_cer_bucket": {
             name: _metrics(by_bucket[name]) for name, _, _ in CER_BUCKETS if name in by_bucket
         },
         "errors": errors,
-        "usage": _usage(run.results),
-        "per_case": [r.summary() for r in run.results],
+        "usage": _usage(summaries),
+        "per_case": summaries,
         **run.extra,
     }
 
