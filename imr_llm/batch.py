@@ -41,21 +41,34 @@ class LetterResult:
         return self.record is not None
 
 
+def _settle(
+    index: int,
+    name: str,
+    started: float,
+    record: DeterminationRecord | None = None,
+    exc: BaseException | None = None,
+) -> LetterResult:
+    """One letter's result from what its extraction returned or raised (sync or async alike)."""
+    seconds = time.perf_counter() - started
+    if exc is not None:
+        if not isinstance(exc, ImrError):  # a batch must never lose a letter to a bug
+            log.error("internal error while reading %s", name, exc_info=exc)
+            exc = InternalError(f"{type(exc).__name__}: {exc}")
+        return LetterResult(index, name, error=exc, seconds=seconds)
+    assert record is not None
+    if record.metadata is not None and name:
+        record.metadata.source = name
+    return LetterResult(index, name, record=record, seconds=seconds)
+
+
 def _run_one(
     fn: Callable[[str], DeterminationRecord], index: int, name: str, text: str
 ) -> LetterResult:
     started = time.perf_counter()
     try:
-        record = fn(text)
-    except ImrError as exc:
-        return LetterResult(index, name, error=exc, seconds=time.perf_counter() - started)
-    except Exception as exc:  # noqa: BLE001 - a batch must never lose a letter to a bug
-        log.exception("internal error while reading %s", name)
-        error = InternalError(f"{type(exc).__name__}: {exc}")
-        return LetterResult(index, name, error=error, seconds=time.perf_counter() - started)
-    if record.metadata is not None and name:
-        record.metadata.source = name
-    return LetterResult(index, name, record=record, seconds=time.perf_counter() - started)
+        return _settle(index, name, started, record=fn(text))
+    except Exception as exc:  # noqa: BLE001 - classified by _settle
+        return _settle(index, name, started, exc=exc)
 
 
 def iter_results(
@@ -117,16 +130,9 @@ async def run_ordered_async(
         async with semaphore:
             started = time.perf_counter()
             try:
-                record = await fn(text)
-            except ImrError as exc:
-                return LetterResult(index, name, error=exc, seconds=time.perf_counter() - started)
-            except Exception as exc:  # noqa: BLE001
-                log.exception("internal error while reading %s", name)
-                error = InternalError(f"{type(exc).__name__}: {exc}")
-                return LetterResult(index, name, error=error, seconds=time.perf_counter() - started)
-            if record.metadata is not None:
-                record.metadata.source = name
-            return LetterResult(index, name, record=record, seconds=time.perf_counter() - started)
+                return _settle(index, name, started, record=await fn(text))
+            except Exception as exc:  # noqa: BLE001 - classified by _settle
+                return _settle(index, name, started, exc=exc)
 
     return list(
         await asyncio.gather(
