@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     max_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=1000)
     concurrency: int = Field(default=8, ge=1, le=256)
     prompt_version: str = Field(default="extract-v1", description="Folder under prompts/.")
+    strict: bool = Field(
+        default=False,
+        description="Raise a typed error instead of returning a record flagged needs_review "
+        "when the model's answers run out of attempts.",
+    )
     price_input: float | None = Field(default=None, ge=0, description="USD per 1M input tokens.")
     price_output: float | None = Field(default=None, ge=0, description="USD per 1M output tokens.")
 

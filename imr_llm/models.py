@@ -162,6 +162,23 @@ class Span(_Model):
     end: int
 
 
+EvidenceStatus = Literal["exact", "repaired", "unverified"]
+
+
+class Evidence(_Model):
+    """How one value of a record is backed by the letter, at the value's own place.
+
+    ``exact``: the value is written at its place (the date beside its own label, the service
+    at its own item marker). ``repaired``: it is there through OCR damage that reads to it
+    unambiguously ("Caltfomia", "o1/31/2017", "U pheld"). ``unverified``: its place is
+    unreadable, so the value could not be checked; the record then needs review.
+    """
+
+    status: EvidenceStatus
+    span: Span | None = Field(default=None, description="Where the place is in the input.")
+    note: str | None = Field(default=None, description="Why this status, in a few words.")
+
+
 class ExtractionMetadata(_Model):
     """How a record was produced. Kept apart from the contract fields on purpose."""
 
@@ -178,6 +195,19 @@ class ExtractionMetadata(_Model):
     spans: dict[str, Span] = Field(
         default_factory=dict,
         description="Evidence spans in the input text, keyed by field path ('items[0].service').",
+    )
+    evidence: dict[str, Evidence] = Field(
+        default_factory=dict,
+        description="Each value's evidence at its place, keyed by field path ('decision_date', "
+        "'items[2].rationale').",
+    )
+    needs_review: bool = Field(
+        default=False,
+        description="True when a value could not be checked or a self-check failed: a person "
+        "should look before relying on the record.",
+    )
+    review_reasons: list[str] = Field(
+        default_factory=list, description="Why the record needs review, one line per reason."
     )
     usage: TokenUsage | None = None
     attempts: list[AttemptRecord] = Field(default_factory=list)
