@@ -2,7 +2,10 @@
 
 User errors (a missing file, a letter that cannot be read, a bad option) are reported as one
 line naming the file and the problem, never as a traceback; the exit code says whether every
-letter was extracted (0), some failed (1), or the command itself was misused (2).
+letter was extracted (0), some failed (1), or the command itself was misused (2). A record
+flagged ``metadata.needs_review`` is a record, not a failure: it is written like any other and
+keeps the exit code at 0; the summary line counts such records, and for a single letter printed
+to standard output a one-line note on standard error names the reasons.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
@@ -34,7 +38,9 @@ app = typer.Typer(
     help="Turn IMR final determination letters into validated, structured records.",
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# No markup or emoji codes by default: file names and error messages are printed as written
+# ("scan[a].txt", "items[2].rationale", ":00:" are not styles or emoji).
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 
 def _version(value: bool) -> None:
@@ -89,6 +95,25 @@ def _letters(names: list[str], failures: list[LetterResult]) -> Iterator[tuple[s
         yield source.name, source.text
 
 
+def _need_review(n: int) -> str:
+    return f"{n} needs review" if n == 1 else f"{n} need review"
+
+
+def _review_note(name: str, reasons: list[str], contract_only: bool) -> str:
+    """One line for stderr: the letter needs review, how many reasons, and the first one."""
+    reasons = [r.strip() for r in reasons if r.strip()]
+    if not reasons:
+        return f"needs review: {name} (no reason given)"
+    first = " ".join(reasons[0].split())  # one line, whatever the reason's own layout
+    where = (
+        "metadata left out by --contract-only"
+        if contract_only
+        else "all in metadata.review_reasons"
+    )
+    label = "1 reason" if len(reasons) == 1 else f"{len(reasons)} reasons, first"
+    return f"needs review: {name}: {label}: {first} ({where})"
+
+
 @app.command("extract")
 def extract_command(
     files: Annotated[
@@ -117,6 +142,14 @@ def extract_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="When the model's answers run out of attempts, fail the letter with the typed "
+            "error instead of returning the best record flagged needs_review.",
+        ),
+    ] = False,
 ) -> None:
     """Extract one record per letter: pretty JSON for one file, JSON Lines for many."""
     if backend not in BACKENDS:
@@ -126,7 +159,10 @@ def extract_command(
         err.print("error: --resume needs --output (the file to resume)")
         raise typer.Exit(2)
     try:
-        settings = load_settings(model=model, concurrency=concurrency)
+        # Without --strict the environment (IMR_LLM_STRICT) decides; the flag only turns it on.
+        settings = load_settings(
+            model=model, concurrency=concurrency, strict=True if strict else None
+        )
     except Exception as exc:  # pydantic ValidationError from a bad environment variable
         err.print(f"error: bad configuration: {exc}")
         raise typer.Exit(2) from None
@@ -142,6 +178,8 @@ def extract_command(
     fn = partial(extract, backend=backend, settings=settings)  # type: ignore[arg-type]
     failures: list[LetterResult] = []
     ok = 0
+    flagged = 0
+    review_note: str | None = None
     engines: dict[str, int] = {}
     started = time.perf_counter()
     if errors is None and output is not None:
@@ -168,6 +206,9 @@ def extract_command(
                     meta = result.record.metadata
                     engine = meta.engine if meta else "unknown"
                     engines[engine] = engines.get(engine, 0) + 1
+                    if meta is not None and meta.needs_review:
+                        flagged += 1
+                        review_note = _review_note(result.name, meta.review_reasons, contract_only)
                     data = (
                         result.record.contract_dict()
                         if contract_only
@@ -189,7 +230,12 @@ def extract_command(
 
     for failure in failures:
         assert failure.error is not None
-        err.print(f"[red]failed[/red] {failure.name}: {failure.error}", markup=True)
+        err.print(
+            f"[red]failed[/red] {escape(failure.name)}: {escape(str(failure.error))}", markup=True
+        )
+    if pretty and output is None and review_note is not None:
+        # One letter on stdout: its JSON may be piped on, so say on stderr that it needs a look.
+        err.print(review_note)
     if errors is not None:
         with errors.open("w", encoding="utf-8") as fh:
             for failure in failures:
@@ -200,7 +246,8 @@ def extract_command(
         by_engine = ", ".join(f"{k}: {v}" for k, v in sorted(engines.items())) or "none"
         extra = f", {skipped} already done" if skipped else ""
         err.print(
-            f"{ok} of {len(names)} letter(s) extracted, {len(failures)} failed{extra} "
+            f"{ok} of {len(names)} letter(s) extracted ({_need_review(flagged)}), "
+            f"{len(failures)} failed{extra} "
             f"in {elapsed:.2f} s (engine {by_engine})"
             + (f"; failures listed in {errors}" if errors and failures else "")
         )
