@@ -1,4 +1,4 @@
-"""Read the disputed items: header and outcome, the two guidelines, and the rationale.
+"""Where each disputed item sits: its header and outcome marker, its labelled passages.
 
 Each item is anchored on its outcome marker, the one thing every item header has:
 "<service>: Upheld" at the end of a line, or "Upheld" alone on the line after a header that
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 from ..normalise import Document
 from ..text import collapse_ws, contains_phrase, match_label, ocr_pattern, parse_outcome
-from .findings import Findings
+from .places import Place
+from .reading import Reading, read_outcome
 
 CA_LABEL = "Claims Administrator guideline"
 MAXIMUS_LABEL = "MAXIMUS guideline"
@@ -39,14 +40,6 @@ _TRAILING_OUTCOME = re.compile(
 )
 _SENTENCE_END = (".", "!", "?", ":", ";")
 _ORIGINAL_REQUEST = re.compile(ocr_pattern("the original request").pattern, re.IGNORECASE)
-#: "X was the original request. Y was authorized ... portion of the original request, Z is".
-#: Spelled with OCR confusions allowed, since a misread "was" must not hide the structure.
-_PARTIAL = re.compile(
-    rf"^(?P<orig>.+?)\s+\w{{2,4}}\s+{ocr_pattern('the original request').pattern}\s*[.,]?\s*"
-    rf"(?P<auth>.*?){ocr_pattern('portion of the original request').pattern}\s*[,.;]?\s*"
-    r"(?P<svc>.+?)(?:\s+\w{2})?\s*$",
-    re.IGNORECASE | re.DOTALL,
-)
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
@@ -164,118 +157,209 @@ def find_item_markers(
     return kept or markers, label_lines
 
 
-def read_items(doc: Document, start: int, end: int) -> Findings:
-    """Read every disputed item in lines ``[start, end)``."""
-    out = Findings()
-    markers, label_lines = find_item_markers(doc, start, end)
-    if not markers:
-        out.missing.append("items")
-        return out
+_ORIGINAL = ocr_pattern("original request").pattern
+#: The sentence naming the original request X: "X was the original request."
+_WAS_ORIGINAL = re.compile(
+    rf"^(?P<orig>.+?)\s+\w{{2,4}}\s+{ocr_pattern('the').pattern}\s+{_ORIGINAL}\s*[.,;]",
+    re.IGNORECASE | re.DOTALL,
+)
+#: The last mention, followed by the request decided: "... of the original request, Z is" or
+#: "The original request, Z is" (the wording varies; the service follows the last mention).
+_LAST_MENTION = re.compile(rf"{_ORIGINAL}\s*[,.;:]?\s*(?P<svc>(?:(?!{_ORIGINAL}).)+?)\s*$",
+                           re.IGNORECASE | re.DOTALL)  # fmt: skip
+_TRAILING_IS = re.compile(r"\s+(?:is|[il1]s|was)\s*$", re.IGNORECASE)
 
+
+@dataclass(frozen=True, slots=True)
+class PartialRequest:
+    """A partly certified request: X was the original request; Z is what was decided."""
+
+    original_request: str
+    service: str
+
+
+def split_partial_request(header: str) -> PartialRequest | None:
+    """Read a partly certified request's header, in each wording seen.
+
+    "X was the original request. Y was authorized ... The remaining IMR eligible portion of the
+    original request, Z is" and "X was the original request. The Claims Administrator
+    authorized ..., leaving the original request IMR eligible. The original request, Z is". None
+    when the header does not name an original request; raises ValueError when it does but
+    cannot be read, so no engine takes the sentence for the service.
+    """
+    if not _ORIGINAL_REQUEST.search(header):
+        return None
+    text = collapse_ws(header)
+    first = _WAS_ORIGINAL.match(text)
+    last = _LAST_MENTION.search(text)
+    if not first or not last or last.start() < first.end() - 2:
+        raise ValueError("the partly certified request's wording could not be read")
+    orig = first.group("orig").strip(" .,")
+    svc = _TRAILING_IS.sub("", last.group("svc")).strip(" .,:;")
+    if not orig or not svc or len(svc) > max(200, 2 * len(orig) + 40):
+        raise ValueError("the partly certified request's wording could not be read")
+    return PartialRequest(orig, svc)
+
+
+@dataclass
+class ItemPlace:
+    """One disputed item as the letter lays it out.
+
+    ``header`` is the text before the outcome marker (the service, or a partly certified
+    request's sentences); ``outcome`` the marker's reading, None when OCR left it unreadable;
+    ``passages`` the labelled parts, each running from just after its label to the next label
+    or the next item (``None`` when the label could not be found).
+    """
+
+    header: Place
+    outcome: Reading[str] | None
+    outcome_place: Place
+    passages: dict[str, Place | None]
+    end: int  # source offset where the item ends (the next item's header, or the letter's end)
+    from_marker: bool = True  # False: found by its labels, the marker being unreadable
+
+    @property
+    def header_text(self) -> str:
+        return collapse_ws(self.header.text)
+
+
+@dataclass
+class ItemsForm:
+    """The items section: every item found, and how many decision rationales it shows."""
+
+    items: list[ItemPlace]
+    rationale_labels: int
+    start: int  # source offset where the section's items begin
+
+
+def _marker_from_labels(doc: Document, label_line: int, floor: int) -> _Marker | None:
+    """A marker for an item whose outcome word OCR destroyed: the line above its first label."""
+    j = label_line - 1
+    while j >= floor and doc.lines[j].blank:
+        j -= 1
+    if j < floor:
+        return None
+    text = doc.lines[j].text
+    cut = max(text.rfind(":"), text.rfind(";"))
+    col = cut if cut >= 0 and len(text) - cut <= 18 else len(text.rstrip())
+    tail = text[cut + 1 :] if cut >= 0 else ""
+    reading = read_outcome(tail) if tail.strip() else None
+    return _Marker(j, col, reading.value if reading else "", False)
+
+
+def _all_markers(
+    doc: Document, start: int, end: int
+) -> tuple[list[_Marker], dict[int, tuple[str, int]]]:
+    """Markers found by their outcome word, plus one for each item whose word is unreadable.
+
+    Every item's passages begin with a label (usually "Claims Administrator guideline:"); a
+    run of labels with no marker above it since the previous run is an item whose marker OCR
+    destroyed.
+    """
+    markers, label_lines = find_item_markers(doc, start, end)
+    starts: list[int] = []
+    previous: str | None = None
+    for i in sorted(label_lines):
+        name = label_lines[i][0]
+        if (
+            previous is None
+            or previous == "rationale"
+            or (name == "claims_administrator_guideline" and previous != name)
+        ):
+            starts.append(i)
+        previous = name
+    out = list(markers)
+    marker_lines = [m.line for m in markers]
+    for k, line in enumerate(starts):
+        lo = starts[k - 1] if k else start
+        if any(lo <= m < line for m in marker_lines):
+            continue
+        if label_lines[line][0] != "claims_administrator_guideline":
+            continue  # without its first label, the line above is no header
+        made = _marker_from_labels(doc, line, lo + 1 if k else start)
+        if made is not None and made.line not in marker_lines:
+            out.append(made)
+    out.sort(key=lambda m: m.line)
+    return out, label_lines
+
+
+def read_items_form(doc: Document, start: int, end: int) -> ItemsForm:
+    """Every item in lines ``[start, end)`` of the items section."""
+    markers, label_lines = _all_markers(doc, start, end)
+    rationales = sum(1 for f, _ in label_lines.values() if f == "rationale")
+    section_start = doc.lines[start].start if start < len(doc.lines) else len(doc.source)
+    if not markers:
+        return ItemsForm([], rationales, section_start)
     header_starts: list[int] = []
     floor = start
     for marker in markers:
-        first = _header_start(doc, marker, floor)
-        header_starts.append(first)
+        header_starts.append(_header_start(doc, marker, floor))
         floor = marker.line + 1
-
-    rationale_count = sum(1 for f, _ in label_lines.values() if f == "rationale")
-    if rationale_count > len(markers):
-        out.missing.append(
-            f"items (found {rationale_count} decision rationales but only {len(markers)} "
-            "readable item headers with an outcome)"
-        )
-
-    items: list[dict] = []
+    items: list[ItemPlace] = []
     for k, marker in enumerate(markers):
         body_end = header_starts[k + 1] if k + 1 < len(markers) else end
-        item, spans, missing = _read_item(doc, marker, header_starts[k], body_end, label_lines)
-        items.append(item)
-        for key, span in spans.items():
-            out.spans[f"items[{k}].{key}"] = span
-        out.missing.extend(f"items[{k}].{m}" for m in missing)
-    out.values["items"] = items
-    return out
+        items.append(_item_place(doc, marker, header_starts[k], body_end, label_lines))
+    return ItemsForm(items, rationales, section_start)
 
 
-def _read_item(
+def _place(doc: Document, start: int, end: int, how: str = "region", label=None) -> Place:
+    return Place(start, end, doc.source[start:end], how, label)
+
+
+def _item_place(
     doc: Document,
     marker: _Marker,
     first: int,
     body_end: int,
     label_lines: dict[int, tuple[str, int]],
-) -> tuple[dict, dict[str, tuple[int, int]], list[str]]:
+) -> ItemPlace:
     lines = doc.lines
-    spans: dict[str, tuple[int, int]] = {}
-    missing: list[str] = []
-
-    # --- header ------------------------------------------------------------------------------
+    lead = len(lines[first].text) - len(lines[first].text.lstrip())
+    header_start = lines[first].start + lead
     if marker.alone:
         last = marker.line - 1
         while last > first and lines[last].blank:
             last -= 1
-        header_parts = [line.text for line in lines[first : last + 1]]
+        parts = [line.text for line in lines[first : last + 1]]
         header_end = lines[last].end
-        header = collapse_ws(" ".join(header_parts)).rstrip(" :;")
     else:
-        header_parts = [line.text for line in lines[first : marker.line]]
-        header_parts.append(lines[marker.line].text[: marker.header_end_col])
+        parts = [line.text for line in lines[first : marker.line]]
+        parts.append(lines[marker.line].text[: marker.header_end_col])
         header_end = doc.offset(marker.line, marker.header_end_col)
-        header = collapse_ws(" ".join(header_parts))
-    header_start = lines[first].start + (len(lines[first].text) - len(lines[first].text.lstrip()))
+    # Joined from the letter's lines, so page furniture between them is left out.
+    header_text = collapse_ws(" ".join(parts))
+    if marker.alone:
+        header_text = header_text.rstrip(" :;")
+    header = Place(header_start, header_end, header_text, "marker")
+    outcome_place = _place(doc, header_end, lines[marker.line].end, "marker")
+    outcome = None
+    if marker.outcome:
+        word = read_outcome(outcome_place.text)
+        exact = word is not None and word.exact and word.value == marker.outcome
+        outcome = Reading(marker.outcome, exact, 0, len(outcome_place.text))
 
-    original_request = None
-    service = header
-    partial = _PARTIAL.match(header) if _ORIGINAL_REQUEST.search(header) else None
-    if partial:
-        original_request = partial.group("orig").strip(" .,")
-        service = partial.group("svc").strip(" .,")
-        orig_at = doc.source.find(original_request[:20], header_start, header_end)
-        if orig_at >= 0:
-            spans["original_request"] = (orig_at, orig_at + len(original_request))
-    if service:
-        svc_at = doc.source.find(service.split(" ")[0], header_start, header_end)
-        spans["service"] = (svc_at if svc_at >= 0 else header_start, header_end)
-    else:
-        missing.append("service")
-    spans["outcome"] = (
-        doc.offset(marker.line, marker.header_end_col),
-        lines[marker.line].end,
-    )
-
-    # --- labelled parts of the body ------------------------------------------------------------
     found: list[tuple[int, str, int]] = []  # (line, field, column)
     for i in range(marker.line + 1, body_end):
         if i in label_lines:
-            field, column = label_lines[i]
-            if not any(f == field for _, f, _ in found):
-                found.append((i, field, column))
-    values: dict[str, str | None] = {}
-    for n, (i, field, column) in enumerate(found):
+            name, column = label_lines[i]
+            if not any(f == name for _, f, _ in found):
+                found.append((i, name, column))
+    passages: dict[str, Place | None] = {name: None for name, _ in _LABELS}
+    for n, (i, name, column) in enumerate(found):
         stop = found[n + 1][0] if n + 1 < len(found) else body_end
-        parts = [lines[i].text[column:]] + [line.text for line in lines[i + 1 : stop]]
-        text = _strip_trailing_marks(collapse_ws(" ".join(parts)))
-        values[field] = text or None
         last = stop - 1
         while last > i and lines[last].blank:
             last -= 1
-        spans[field] = (doc.offset(i, column), lines[last].end)
+        value_start = doc.offset(i, column)
+        label = (lines[i].start, value_start)
+        parts = [lines[i].text[column:]] + [line.text for line in lines[i + 1 : last + 1]]
+        kept = _strip_trailing_marks(collapse_ws(" ".join(parts)))
+        lead = len(lines[i].text[column:]) - len(lines[i].text[column:].lstrip())
+        passages[name] = Place(value_start + lead, lines[last].end, kept, "label", label)
+    end_offset = lines[body_end].start if body_end < len(lines) else len(doc.source)
+    return ItemPlace(header, outcome, outcome_place, passages, end_offset, bool(marker.outcome))
 
-    for field, _ in _LABELS:
-        if field not in values:
-            missing.append(field)
-    ca = values.get("claims_administrator_guideline")
-    if ca and contains_phrase(ca, NO_EVIDENCE_PHRASE):
-        ca = None
-    if "rationale" in values and not values["rationale"]:
-        missing.append("rationale")
 
-    item = {
-        "service": service,
-        "original_request": original_request,
-        "outcome": marker.outcome,
-        "claims_administrator_guideline": ca,
-        "maximus_guideline": values.get("maximus_guideline"),
-        "rationale": values.get("rationale"),
-    }
-    return item, spans, missing
+def says_no_evidence(passage: str) -> bool:
+    """The Claims Administrator guideline passage that says none was cited (a null value)."""
+    return contains_phrase(passage, NO_EVIDENCE_PHRASE)

@@ -6,47 +6,33 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import IncompleteLetterError, InvalidRecordError, NotAnImrLetterError
+from ..errors import IncompleteLetterError, InvalidRecordError
+from ..form import check_is_imr_letter, read_form
 from ..models import DeterminationRecord
 from ..normalise import Document
-from ..text import match_label, ocr_pattern
 from .findings import Findings
 from .header import read_header
-from .items import RATIONALE_LABEL, read_items
+from .items import read_items
 from .reviewer import read_reviewer
-from .sections import Sections, find_sections
 from .summary import read_summary
 
-
-def check_is_imr_letter(doc: Document, sections: Sections | None = None) -> Sections:
-    """Raise :class:`NotAnImrLetterError` unless ``doc`` shows some of an IMR letter's form.
-
-    Both engines call this first, so a wrong file costs no model tokens.
-    """
-    sections = sections or find_sections(doc)
-    if sections.found:
-        return sections
-    if any(match_label(line.text, RATIONALE_LABEL) for line in doc.lines):
-        return sections
-    found = ["the word MAXIMUS"] if ocr_pattern("MAXIMUS").search(doc.source) else []
-    raise NotAnImrLetterError(found)
+__all__ = ["check_is_imr_letter", "read_letter", "rules_record"]
 
 
 def read_letter(doc: Document) -> Findings:
     """Find every contract value in ``doc``; what cannot be read is listed in ``missing``."""
-    sections = check_is_imr_letter(doc)
-
+    form = read_form(doc)
     findings = Findings()
-    findings.merge(read_header(doc, *sections.header))
-    if sections.credentials:
-        findings.merge(read_reviewer(doc, *sections.credentials))
+    findings.merge(read_header(form.header))
+    if form.sections.credentials:
+        findings.merge(read_reviewer(form.credentials))
     else:
         findings.missing.extend(["reviewer.licensure_states", "reviewer.specialties"])
-    if sections.summary:
+    if form.sections.summary:
         want_injury = "date_of_injury" not in findings.values
-        findings.merge(read_summary(doc, *sections.summary, want_injury_date=want_injury))
-    if sections.items:
-        findings.merge(read_items(doc, *sections.items))
+        findings.merge(read_summary(doc, *form.sections.summary, want_injury_date=want_injury))
+    if form.items is not None:
+        findings.merge(read_items(form.items))
     else:
         findings.missing.append("items (the 'IMR ISSUES, DECISIONS AND RATIONALES' section)")
     return findings

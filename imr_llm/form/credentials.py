@@ -1,0 +1,99 @@
+"""Where the expert reviewer's credentials sit, in either of the two styles letters use.
+
+Block style::
+
+    State(s) of Licensure: California,North Carolina
+    Certification(s)/Specialty: Preventive Medicine, Occupational Medicine, Public Health &
+    General Preventive Medicine
+
+Sentence style, inside the form paragraph: "The expert reviewer is Board Certified in
+Occupational Medicine is licensed to practice in California."
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..normalise import Document
+from ..text import is_heading, match_label, ocr_pattern
+from .places import Place
+from .sections import HEADING_SUMMARY
+
+STATES_LABEL = "State(s) of Licensure"
+SPECIALTY_LABEL = "Certification(s)/Specialty"
+
+_BOARD = ocr_pattern("Board Certified in").pattern
+_LICENSED = ocr_pattern("licensed to practice in").pattern
+_AND, _IS = ocr_pattern("and").pattern, ocr_pattern("is").pattern
+_SENTENCE_SPECIALTY_FIRST = re.compile(
+    rf"{_BOARD}\s+(?P<spec>.+?),?\s+(?:{_AND}\s+)?(?:{_IS}\s+)?{_LICENSED}\s+"
+    r"(?P<states>.+?)(?:\.(?:\s|$)|$)",
+    re.IGNORECASE | re.DOTALL,
+)
+_SENTENCE_STATES_FIRST = re.compile(
+    rf"{_LICENSED}\s+(?P<states>.+?),?\s+(?:{_AND}\s+)?(?:{_IS}\s+)?{_BOARD}\s+"
+    r"(?P<spec>.+?)(?:\.(?:\s|$)|$)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialsForm:
+    """The places of the licensure states and the specialties (None: not found)."""
+
+    states: Place | None
+    specialties: Place | None
+    style: str  # "block", "sentence" or "none"
+
+
+def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> Place:
+    """The label's value plus continuation lines (a wrapped specialty list)."""
+    lines = doc.lines
+    last = index
+    for j in range(index + 1, end):
+        line = lines[j]
+        if (
+            line.blank
+            or match_label(line.text, STATES_LABEL)
+            or match_label(line.text, SPECIALTY_LABEL)
+            or is_heading(line.text, HEADING_SUMMARY)
+            or ":" in line.text
+        ):
+            break
+        last = j
+    start = doc.offset(index, column)
+    raw = doc.source[start : lines[last].end]
+    lead = len(raw) - len(raw.lstrip())
+    text = raw.strip()
+    return Place(start + lead, start + lead + len(text), text, how, (lines[index].start, start))
+
+
+def read_credentials_form(doc: Document, start: int, end: int) -> CredentialsForm:
+    """The credentials in lines ``[start, end)``."""
+    states_at = specialty_at = None
+    for i in range(start, end):
+        text = doc.lines[i].text
+        if states_at is None and (hit := match_label(text, STATES_LABEL, threshold=75)):
+            states_at = (i, hit.value_start)
+        elif specialty_at is None and (hit := match_label(text, SPECIALTY_LABEL, threshold=75)):
+            specialty_at = (i, hit.value_start)
+    if states_at or specialty_at:
+        return CredentialsForm(
+            _block_value(doc, *states_at, end, "label") if states_at else None,
+            _block_value(doc, *specialty_at, end, "label") if specialty_at else None,
+            "block",
+        )
+    if start >= end:
+        return CredentialsForm(None, None, "none")
+    base = doc.lines[start].start
+    region = doc.source[base : doc.lines[end - 1].end]
+    m = _SENTENCE_SPECIALTY_FIRST.search(region) or _SENTENCE_STATES_FIRST.search(region)
+    if not m:
+        return CredentialsForm(None, None, "none")
+
+    def place(group: str) -> Place:
+        s, e = base + m.start(group), base + m.end(group)
+        return Place(s, e, doc.source[s:e], "sentence")
+
+    return CredentialsForm(place("states"), place("spec"), "sentence")

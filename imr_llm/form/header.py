@@ -1,0 +1,137 @@
+"""Where the header values sit: the case number, the five dates and the priority.
+
+Two shapes reach us. ``pdftotext -layout`` keeps each label beside its value
+("Date Assigned:  11/09/2016   Date of Injury:  10/13/2016"); plain ``pdftotext`` prints the
+labels of a column, then its values. So each label takes the text after it on its own line, up
+to the next label; labels left with nothing there are paired, in order, with the lines that
+hold no label. OCR damages labels ("Date Assignccl"), glues marks to values and may destroy a
+value outright: the place is then found but unreadable, which the evidence stage reports as
+such instead of looking for the value somewhere else in the letter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..normalise import Document
+from ..text import ocr_pattern
+from .places import Place
+
+#: (contract field, label as printed). "Application" is printed apart from "Received:".
+HEADER_LABELS: tuple[tuple[str, str], ...] = (
+    ("case_number", "Case Number"),
+    ("date_assigned", "Date Assigned"),
+    ("date_of_injury", "Date of Injury"),
+    ("decision_date", "Decision Date"),
+    ("ur_denial_date", "UR Denial Date"),
+    ("application_received", "Application"),
+    ("priority", "Priority"),
+)
+DATE_FIELDS: tuple[str, ...] = (
+    "date_assigned",
+    "date_of_injury",
+    "decision_date",
+    "ur_denial_date",
+    "application_received",
+)
+_CONTINUATION = ocr_pattern("Received")
+_AFTER_LABEL = re.compile(r"\s*[:;.,]?")
+
+
+@dataclass
+class HeaderForm:
+    """The header region and the place of each header value found in it."""
+
+    start: int
+    end: int
+    text: str
+    places: dict[str, Place] = field(default_factory=dict)
+    labels: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Chunks of value text that no label claimed (a label OCR destroyed leaves one).
+    unclaimed: list[Place] = field(default_factory=list)
+
+    @property
+    def present(self) -> bool:
+        """Whether the letter has a header at all (the seed letters have none)."""
+        return any(ch.isalnum() for ch in self.text)
+
+
+def _labels_in(text: str) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    for name, label in HEADER_LABELS:
+        m = ocr_pattern(label).search(text)
+        if m:
+            tail = _AFTER_LABEL.match(text, m.end())
+            found.append((m.start(), tail.end() if tail else m.end(), name))
+    for m in _CONTINUATION.finditer(text):
+        tail = _AFTER_LABEL.match(text, m.end())
+        found.append((m.start(), tail.end() if tail else m.end(), ""))
+    found.sort()
+    # Overlapping matches: keep the first.
+    kept: list[tuple[int, int, str]] = []
+    for item in found:
+        if kept and item[0] < kept[-1][1]:
+            continue
+        kept.append(item)
+    return kept
+
+
+def _chunk(text: str, start: int, end: int, base: int, how: str, label=None) -> Place:
+    raw = text[start:end]
+    lead = len(raw) - len(raw.lstrip())
+    stripped = raw.strip()
+    s = base + start + lead
+    return Place(s, s + len(stripped), stripped, how, label)
+
+
+def read_header_form(doc: Document, start: int, end: int) -> HeaderForm:
+    """The header in lines ``[start, end)``; an empty region means a headerless letter."""
+    lines = doc.lines[start:end]
+    if not lines:
+        return HeaderForm(0, 0, "")
+    base = lines[0].start
+    text = doc.source[base : lines[-1].end]
+    form = HeaderForm(base, lines[-1].end, text)
+    labels = _labels_in(text)
+    for s, e, name in labels:
+        if name:
+            form.labels[name] = (base + s, base + e)
+
+    waiting: list[tuple[str, tuple[int, int]]] = []  # labels with nothing beside them
+    covered: list[tuple[int, int]] = []  # label spans and the values beside them
+    for k, (s, e, name) in enumerate(labels):
+        line_end = text.find("\n", e)
+        line_end = len(text) if line_end < 0 else line_end
+        stop = min(line_end, labels[k + 1][0] if k + 1 < len(labels) else len(text))
+        covered.append((s, max(e, stop)))
+        if not name:
+            continue
+        place = _chunk(text, e, max(e, stop), base, "label", (base + s, base + e))
+        if place.readable:
+            form.places[name] = place
+        else:
+            waiting.append((name, (base + s, base + e)))
+    # What no label covers, split into chunks at line ends and wide gaps: the values of labels
+    # printed apart, and values whose label OCR destroyed.
+    loose: list[Place] = []
+    pos = 0
+    for s, e in [*covered, (len(text), len(text))]:
+        for m in re.finditer(r"[^\n]+", text[pos:s]):
+            for part in re.finditer(r"\S(?:.*?\S)?(?=\s{3,}|\s*$)", m.group(0)):
+                chunk = _chunk(text, pos + m.start() + part.start(), pos + m.start() + part.end(),
+                               base, "order")  # fmt: skip
+                if chunk.readable:
+                    loose.append(chunk)
+        pos = max(pos, e)
+    # Labels printed apart from their values: pair in order, each with a later value.
+    used: set[int] = set()
+    for name, label in waiting:
+        for k, chunk in enumerate(loose):
+            if k in used or chunk.start < label[1]:
+                continue
+            used.add(k)
+            form.places[name] = Place(chunk.start, chunk.end, chunk.text, "order", label)
+            break
+    form.unclaimed = [chunk for k, chunk in enumerate(loose) if k not in used]
+    return form

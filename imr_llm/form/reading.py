@@ -1,0 +1,293 @@
+"""Read a short value at its place, through OCR damage, and say how it was read.
+
+Every short value of a record has a closed form (a case number, a date, a priority, an outcome,
+a US state). OCR damages the characters but rarely the form, so a value can often be read back
+exactly: ``o1/31/2017`` is 2017-01-31, ``PCM16-0123456`` is CM16-0123456, ``Caltfomia`` is
+California, ``U pheld`` is Upheld. Each reader returns a :class:`Reading`: the value, whether
+it was written as is (``exact``) or read through damage (``repaired``), and when nothing could be
+read, ``None``. Both engines read through these functions, and the evidence stage compares a
+model's value with what they read, so the rules engine, the validators and the scores agree.
+
+A reading never guesses between two candidates: when damage makes a value ambiguous, it is not
+read, and the value's place counts as unreadable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from rapidfuzz import fuzz, process
+
+from ..text import MONTHS, US_STATES, canonical_state, collapse_ws, squash
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Reading(Generic[T]):
+    """A value read from the letter: ``exact`` when written as is, else read through damage.
+
+    ``start``/``end`` are offsets within the text that was read.
+    """
+
+    value: T
+    exact: bool
+    start: int
+    end: int
+
+
+# --------------------------------------------------------------------------------------------
+# Digits through OCR damage
+# --------------------------------------------------------------------------------------------
+
+#: Characters OCR prints for a digit. Only used inside a token that is mostly digits.
+_DIGIT_LIKE = {
+    "O": "0", "o": "0", "D": "0", "Q": "0",
+    "I": "1", "l": "1", "i": "1", "|": "1", "!": "1", "]": "1", "[": "1",
+    "S": "5", "s": "5", "$": "5",
+    "B": "8",
+    "Z": "2", "z": "2",
+    "G": "6",
+    "g": "9", "q": "9",
+}  # fmt: skip
+_DIGIT_CLASS = "0-9" + re.escape("".join(_DIGIT_LIKE))
+
+
+def _digits(token: str) -> str:
+    return "".join(_DIGIT_LIKE.get(ch, ch) for ch in token)
+
+
+# --------------------------------------------------------------------------------------------
+# Case numbers
+# --------------------------------------------------------------------------------------------
+
+_D = f"[{_DIGIT_CLASS}]"
+#: A case number's shape: CM (or what is left of it), 2 digits, a dash-like mark, 7 digits.
+#: The prefix may be lost or glued to other marks ("PCM16-...", "M16-...", "416-...").
+_CASE = re.compile(
+    rf"(?P<prefix>[A-Za-z0-9|]{{0,3}}?)\s?(?P<yy>{_D}{{2}})\s?[-\u2013\u2014~_.,=]?\s?(?P<serial>{_D}{{7}})(?![0-9])"
+)
+CASE_NUMBER_FORM = re.compile(r"CM\d{2}-\d{7}")
+
+
+def read_case_number(text: str) -> Reading[str] | None:
+    """The case number written in ``text`` (its first one), read through OCR damage."""
+    exact = CASE_NUMBER_FORM.search(text)
+    if exact:
+        return Reading(exact.group(0), True, exact.start(), exact.end())
+    for m in _CASE.finditer(text):
+        prefix = m.group("prefix")
+        if prefix and not re.fullmatch(
+            r"[CGOc(]?[MNmn]|[A-Za-z|]?[CG][MN]|[0-9]|[A-Za-z|]", prefix
+        ):
+            continue
+        yy, serial = _digits(m.group("yy")), _digits(m.group("serial"))
+        if not (yy.isdigit() and serial.isdigit()):
+            continue
+        return Reading(f"CM{yy}-{serial}", False, m.start(), m.end())
+    return None
+
+
+def case_number_digits(text: str) -> list[str]:
+    """Every 9-digit skeleton (2 + 7 digits) of a case-number-like token in ``text``."""
+    return [_digits(m.group("yy")) + _digits(m.group("serial")) for m in _CASE.finditer(text)]
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------
+
+#: Two-digit years above this are 19xx, others 20xx ("6/19/07" is 2007, "4/2/85" is 1985).
+TWO_DIGIT_YEAR_PIVOT = 40
+
+_SEP = r"\s?[/.\-|lI1]?\s?"
+_NUM_DATE = re.compile(
+    rf"(?<![0-9])(?P<m>{_D}{{1,2}})\s?(?P<s1>[/.\-|lI])\s?(?P<d>{_D}{{1,2}})\s?(?P<s2>[/.\-|lI])"
+    rf"\s?(?P<y>{_D}{{4}}|{_D}{{2}})(?![0-9])"
+)
+_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
+_WORD_DATE = re.compile(
+    rf"\b(?P<mon>{_MONTH_ALT})\.?\s+(?P<d>[0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>[0-9]{{4}})\b",
+    re.IGNORECASE,
+)
+_PLAIN_DATE = re.compile(r"(?<![0-9])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![0-9])")
+
+
+def make_date(year: int, month: int, day: int) -> dt.date | None:
+    """A real date, or None; two-digit years are pivoted, implausible years refused."""
+    if year < 100:
+        year += 1900 if year > TWO_DIGIT_YEAR_PIVOT else 2000
+    if not 1900 <= year <= 2100:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def read_dates(text: str) -> list[Reading[dt.date]]:
+    """Every date written in ``text``, in text order, each read through OCR damage.
+
+    A reading is ``exact`` when the date is written in a clean numeric or word form; OCR'd
+    digits ("o1/31/2017"), a glued mark ("|-12/30/2016" reads from the 12) or a misread slash
+    make it ``repaired``.
+    """
+    found: list[Reading[dt.date]] = []
+    for m in _NUM_DATE.finditer(text):
+        mo, dy, yr = (_digits(m.group(k)) for k in ("m", "d", "y"))
+        if not (mo.isdigit() and dy.isdigit() and yr.isdigit()):
+            continue
+        raw = m.group("m") + m.group("d") + m.group("y")
+        if sum(ch.isdigit() for ch in raw) < len(raw) - 2:
+            continue  # mostly letters: a word, not a damaged date
+        s1, s2 = m.group("s1"), m.group("s2")
+        if s1 != s2 and not ({s1, s2} <= set("/|lI")):
+            continue
+        if "/" not in (s1, s2) and s1 not in "-.":
+            continue  # at least one real separator: "1l1l11" is not a date
+        value = make_date(int(yr), int(mo), int(dy))
+        if value is None:
+            continue
+        exact = bool(_PLAIN_DATE.fullmatch(m.group(0)))
+        found.append(Reading(value, exact, m.start(), m.end()))
+    for m in _WORD_DATE.finditer(text):
+        value = make_date(int(m.group("y")), MONTHS[m.group("mon").lower()], int(m.group("d")))
+        if value:
+            found.append(Reading(value, True, m.start(), m.end()))
+    found.sort(key=lambda r: r.start)
+    return found
+
+
+def read_date(text: str) -> Reading[dt.date] | None:
+    """The first date written in ``text``."""
+    dates = read_dates(text)
+    return dates[0] if dates else None
+
+
+def date_digits(text: str) -> str:
+    """The digits (OCR'd digits read as digits) of ``text``: what is left of a damaged date."""
+    return "".join(ch for ch in _digits(text) if ch.isdigit())
+
+
+def date_forms(value: dt.date) -> tuple[str, ...]:
+    """The digit strings a letter may write ``value`` as (11/09/2016, 11/9/16...)."""
+    m, d, y = value.month, value.day, value.year
+    forms = []
+    for ms in (f"{m:02d}", f"{m}"):
+        for ds in (f"{d:02d}", f"{d}"):
+            for ys in (f"{y}", f"{y % 100:02d}"):
+                forms.append(ms + ds + ys)
+    return tuple(dict.fromkeys(forms))
+
+
+# --------------------------------------------------------------------------------------------
+# Closed vocabularies: priority, outcome, sex
+# --------------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[A-Za-z0-9$|!][A-Za-z0-9$|!'’.]*(?:\s[A-Za-z0-9]{1,3}(?![A-Za-z0-9]))?")
+
+
+def read_word(
+    text: str, vocabulary: tuple[str, ...], threshold: float = 75.0, margin: float = 8.0
+) -> Reading[str] | None:
+    """The first word of ``text`` that is (an OCR-damaged spelling of) one vocabulary word.
+
+    "Stadar" reads as "standard", "U pheld" as "upheld" (a letter split off by OCR is tried
+    joined to the next word). A word close to two vocabulary words is not read.
+    """
+    lowered = [v.lower() for v in vocabulary]
+    for m in re.finditer(r"\S+", text):
+        token = m.group(0)
+        candidates = [(token, m.start(), m.end())]
+        nxt = re.match(r"\s+(\S+)", text[m.end() :])
+        if nxt and len(token.strip(".,:;'\"|_-~")) <= 2:
+            candidates.append((token + nxt.group(1), m.start(), m.end() + nxt.end()))
+        for word, start, end in candidates:
+            key = word.strip(".,:;'\"|_-~()’‘“”").lower()
+            if key in lowered:
+                return Reading(vocabulary[lowered.index(key)], True, start, end)
+            if len(key) < 4:
+                continue
+            scores = process.extract(key, lowered, scorer=fuzz.ratio, limit=2)
+            best = scores[0]
+            runner_up = scores[1][1] if len(scores) > 1 else 0.0
+            if best[1] >= threshold and best[1] - runner_up >= margin:
+                return Reading(vocabulary[best[2]], False, start, end)
+    return None
+
+
+PRIORITIES = ("standard", "expedited")
+OUTCOMES = ("upheld", "overturned")
+
+
+def read_priority(text: str) -> Reading[str] | None:
+    """``standard`` / ``expedited`` in ``text``, through OCR damage ("Stadar", "Stan dard")."""
+    return read_word(text, PRIORITIES, threshold=72.0)
+
+
+def read_outcome(text: str) -> Reading[str] | None:
+    """``upheld`` / ``overturned`` in ``text`` ("Uphe1d", "U pheld", "0verturned")."""
+    return read_word(text, OUTCOMES, threshold=70.0)
+
+
+# --------------------------------------------------------------------------------------------
+# States
+# --------------------------------------------------------------------------------------------
+
+_STATE_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|/)\s*", re.IGNORECASE)
+_STATE_WORDS = {squash(s): s for s in US_STATES}
+
+
+def read_states(text: str) -> tuple[list[Reading[str]], list[str]]:
+    """The US states named in a licensure list, and the parts that read as no state.
+
+    ``California,North Carolina`` and ``Caltfomia North Carolina`` (a lost comma) both read.
+    """
+    states: list[Reading[str]] = []
+    unknown: list[str] = []
+    pos = 0
+    for part in _STATE_SPLIT.split(text):
+        at = text.find(part, pos) if part else pos
+        pos = max(pos, at + len(part))
+        cleaned = part.strip(" .:'\"|‘’“”¥-_*")
+        if not cleaned:
+            continue
+        found = _states_in(cleaned)
+        if found is None:
+            unknown.append(cleaned)
+            continue
+        for name, exact in found:
+            if all(s.value != name for s in states):
+                states.append(Reading(name, exact, at, at + len(part)))
+    return states, unknown
+
+
+def _states_in(part: str) -> list[tuple[str, bool]] | None:
+    """The state(s) one list part names: one state, or two run together by a lost comma."""
+    state = canonical_state(part)
+    if state is not None:
+        return [(state, collapse_ws(part) == state)]
+    words = part.split()
+    for cut in range(1, len(words)):
+        left, right = " ".join(words[:cut]), " ".join(words[cut:])
+        a, b = canonical_state(left), canonical_state(right)
+        if a and b:
+            return [(a, left == a), (b, right == b)]
+    return None
+
+
+def state_named(text: str, state: str) -> Reading[str] | None:
+    """Where ``state`` is named in ``text`` as a whole word sequence (never inside a word)."""
+    for reading in read_states(text)[0]:
+        if reading.value == state:
+            return reading
+    words = list(re.finditer(r"[^\s,;]+", text))
+    size = len(state.split())
+    for k in range(len(words) - size + 1):
+        chunk = text[words[k].start() : words[k + size - 1].end()]
+        if canonical_state(chunk) == state:
+            return Reading(state, chunk == state, words[k].start(), words[k + size - 1].end())
+    return None
