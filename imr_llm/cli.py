@@ -313,11 +313,13 @@ def eval_command(
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
     report = write_report(run, gold, out)
-    m = report["metrics"]
+    m, review = report["metrics"], report["review"]["all"]
     err.print(
         f"{report['engine']}: {m['cases']} cases ({m['letters']} letters), fields right "
         f"{m['field_accuracy']['mean']:.1%}, all fields right {m['all_right']['mean']:.1%}, "
-        f"errors {m['errors']}; answers from {report['answers_from']}; reports in {out}"
+        f"errors {m['errors']}, need review {review['records_flagged']} of "
+        f"{review['records']} records, wrong values silent {review['wrong_silent']} of "
+        f"{review['wrong_values']}; answers from {report['answers_from']}; reports in {out}"
     )
     if baseline is not None:
         try:

@@ -21,7 +21,7 @@ from typing import Any
 from .._version import __version__
 from ..schema import schema_text
 from .runner import CaseResult, EvalRun, answer_schema_hash
-from .scoring import ALL_FIELDS, TEXT_MATCH
+from .scoring import ALL_FIELDS, FLAG_COUNT_KEYS, TEXT_MATCH
 from .stats import bootstrap
 
 REPORT_VERSION = 1
@@ -83,6 +83,59 @@ def _fields(results: list[CaseResult]) -> dict[str, Any]:
             **{k: kinds.get(k, 0) for k in ("wrong", "missed", "hallucinated", "error")},
         }
     return table
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _review(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Flagged against unflagged, for records and for values.
+
+    A record is flagged when ``metadata.needs_review`` is set; a value when its own evidence is
+    ``unverified``. A wrong value is *caught* when it is flagged or its record needs review, and
+    *silent* otherwise: the number that must stay near zero. Records that carry no evidence
+    (older cached answers, engines that report none) count as unflagged.
+    """
+    records = [s for s in summaries if s["error"] is None]
+    flagged = [s for s in records if s.get("needs_review")]
+    unflagged = [s for s in records if not s.get("needs_review")]
+    counts = dict.fromkeys(FLAG_COUNT_KEYS, 0)
+    caught = silent = 0
+    for s in records:
+        values = s.get("values") or {}
+        for key in FLAG_COUNT_KEYS:
+            counts[key] += values.get(key, 0)
+        if s.get("needs_review"):
+            caught += values.get("wrong_flagged", 0) + values.get("wrong_unflagged", 0)
+        else:
+            caught += values.get("wrong_flagged", 0)
+            silent += values.get("wrong_unflagged", 0)
+    n_flagged = counts["right_flagged"] + counts["wrong_flagged"]
+    n_unflagged = counts["right_unflagged"] + counts["wrong_unflagged"]
+    wrong = counts["wrong_flagged"] + counts["wrong_unflagged"]
+    return {
+        "cases": len(summaries),
+        "errors": len(summaries) - len(records),
+        "records": len(records),
+        "records_with_evidence": sum(1 for s in records if s.get("has_evidence")),
+        "records_flagged": len(flagged),
+        "records_unflagged": len(unflagged),
+        "flagged_share": _share(len(flagged), len(records)),
+        "all_right_unflagged": _share(sum(1 for s in unflagged if s["all_right"]), len(unflagged)),
+        "all_right_flagged": _share(sum(1 for s in flagged if s["all_right"]), len(flagged)),
+        "values": n_flagged + n_unflagged,
+        "values_flagged": n_flagged,
+        "accuracy_unflagged": _share(counts["right_unflagged"], n_unflagged),
+        "accuracy_flagged": _share(counts["right_flagged"], n_flagged),
+        "wrong_values": wrong,
+        "wrong_flagged": counts["wrong_flagged"],
+        "wrong_flagged_share": _share(counts["wrong_flagged"], wrong),
+        "wrong_caught": caught,
+        "wrong_caught_share": _share(caught, wrong),
+        "wrong_silent": silent,
+        "wrong_silent_share": _share(silent, wrong),
+    }
 
 
 def _usage(summaries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -155,6 +208,10 @@ def build_report(run: EvalRun, gold: Path) -> dict[str, Any]:
         "by_cer_bucket": {
             name: _metrics(by_bucket[name]) for name, _, _ in CER_BUCKETS if name in by_bucket
         },
+        "review": {
+            "all": _review(summaries),
+            "by_rendering": {k: _review(v) for k, v in sorted(by_rendering.items())},
+        },
         "errors": errors,
         "usage": _usage(summaries),
         "per_case": summaries,
@@ -205,12 +262,61 @@ def _metric_rows(groups: dict[str, dict[str, Any]]) -> list[str]:
     return rows
 
 
+REVIEW_NOTE = (
+    "A record is flagged when it needs review (`metadata.needs_review`); a value when its own "
+    "evidence is `unverified`. Wrong values are caught when flagged or in a record needing "
+    "review, silent otherwise. Records without evidence (older cached answers) count as "
+    "unflagged."
+)
+
+
+def _of(part: int, whole: int) -> str:
+    return f"{part} of {whole} ({_pct(part / whole)})" if whole else f"{part} of 0"
+
+
+def _rate(share: float | None, whole: int) -> str:
+    return f"{_pct(share)} of {whole}" if whole else "n/a"
+
+
+def _review_rows(groups: dict[str, dict[str, Any]]) -> list[str]:
+    rows = [
+        "| group | records | need review | with evidence | all right, unflagged records "
+        "| all right, flagged records | values right, unflagged | values right, flagged "
+        "| wrong values flagged | wrong values caught | wrong values silent |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in groups.items():
+        n_flagged = r["values_flagged"]
+        rows.append(
+            f"| {name} | {r['records']} | {_of(r['records_flagged'], r['records'])} "
+            f"| {r['records_with_evidence']} "
+            f"| {_rate(r['all_right_unflagged'], r['records_unflagged'])} "
+            f"| {_rate(r['all_right_flagged'], r['records_flagged'])} "
+            f"| {_rate(r['accuracy_unflagged'], r['values'] - n_flagged)} "
+            f"| {_rate(r['accuracy_flagged'], n_flagged)} "
+            f"| {_of(r['wrong_flagged'], r['wrong_values'])} "
+            f"| {_of(r['wrong_caught'], r['wrong_values'])} "
+            f"| {_of(r['wrong_silent'], r['wrong_values'])} |"
+        )
+    return rows
+
+
+def _review_groups(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    review = report.get("review") or {}
+    if not review:
+        return {}
+    return {"all": review["all"], **review["by_rendering"]}
+
+
 def summary_markdown(report: dict[str, Any]) -> str:
     lines = [f"# IMR extraction eval: {report['engine']}", "", *_provenance_lines(report), ""]
     lines += ["## Overall (95% bootstrap intervals over cases)", ""]
     lines += _metric_rows({"all": report["metrics"]})
     lines += ["", "## By rendering", "", *_metric_rows(report["by_rendering"])]
     lines += ["", "## By character error rate", "", *_metric_rows(report["by_cer_bucket"])]
+    if _review_groups(report):
+        lines += ["", "## Needs review: flagged and unflagged", "", REVIEW_NOTE, ""]
+        lines += _review_rows(_review_groups(report))
     lines += [
         "",
         "## Per field",
@@ -330,6 +436,13 @@ def report_html(report: dict[str, Any]) -> str:
         f"| {f['hallucinated']} | {f['error']} |"
         for n, f in report["fields"].items()
     ]
+    review = (
+        "<h2>Needs review: flagged and unflagged</h2>"
+        f"<p>{html.escape(REVIEW_NOTE).replace('`', '')}</p>"
+        f"{_markdown_table_to_html(_review_rows(_review_groups(report)))}"
+        if _review_groups(report)
+        else ""
+    )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>IMR eval: {html.escape(report['engine'])}</title><style>"
@@ -345,6 +458,7 @@ def report_html(report: dict[str, Any]) -> str:
         f"{_markdown_table_to_html(_metric_rows(report['by_rendering']))}"
         "<h2>By character error rate</h2>"
         f"{_markdown_table_to_html(_metric_rows(report['by_cer_bucket']))}"
+        f"{review}"
         "<h2>Per field</h2>"
         f"{_markdown_table_to_html(field_rows)}"
         "</body></html>\n"
@@ -355,6 +469,12 @@ def case_diff_markdown(result: CaseResult) -> str:
     lines = [f"# {result.case.key} (CER {result.case.cer:.1%})", ""]
     if result.error is not None:
         lines += [f"Error ({result.error.code}): {result.error}", ""]
+    meta = result.record.metadata if result.record is not None else None
+    if meta is not None and meta.needs_review:
+        lines += ["Needs review:", *(f"- {reason}" for reason in meta.review_reasons), ""]
+    unverified = [k for k, e in (meta.evidence if meta else {}).items() if e.status == "unverified"]
+    if unverified:
+        lines += [f"Unverified values (paths in the record): {', '.join(sorted(unverified))}", ""]
     for diff in result.score.diffs:
         lines.append(f"## {diff['field']}")
         if "similarity" in diff:

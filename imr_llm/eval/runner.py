@@ -22,7 +22,7 @@ from ..errors import ConfigurationError, ImrError
 from ..models import DeterminationRecord
 from .cache import ResponseCache, cache_key
 from .gold import Case, load_cases
-from .scoring import LetterScore, score_record
+from .scoring import LetterScore, flag_counts, score_record
 
 ENGINES = ("rules", "llm", "cascade")
 CACHE_NOTE = "from the eval response cache"
@@ -51,6 +51,9 @@ class CaseResult:
         meta = self.record.metadata if self.record is not None else None
         usage = meta.usage if meta is not None and meta.usage is not None else None
         error_usage = getattr(self.error, "usage", None)
+        # Records without evidence (older cached answers) read as "nothing flagged".
+        evidence = meta.evidence if meta is not None else {}
+        unverified = sorted(k for k, e in evidence.items() if e.status == "unverified")
         return {
             "case": self.case.key,
             "letter": self.case.letter,
@@ -65,6 +68,13 @@ class CaseResult:
             "item_f1": round(self.score.item_f1, 4),
             "text_similarity": round(self.score.text_similarity, 4),
             "field_kinds": {k: r.kind for k, r in self.score.fields.items()},
+            "needs_review": (
+                None if self.record is None else bool(meta is not None and meta.needs_review)
+            ),
+            "review_reasons": list(meta.review_reasons) if meta is not None else [],
+            "has_evidence": bool(evidence),
+            "unverified": unverified,
+            "values": flag_counts(self.score.values, set(unverified)),
             "tokens": (usage or error_usage).total_tokens if (usage or error_usage) else 0,
             "cost_usd": meta.cost_usd if meta else None,
             "attempts": len(meta.attempts) if meta else getattr(self.error, "attempts", 0),

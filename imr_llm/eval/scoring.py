@@ -10,10 +10,16 @@
 - A long text counts as right when its similarity to gold is at least ``TEXT_MATCH``: the
   record is faithful to its input, so an OCR'd letter's rationale carries the OCR damage and can
   never equal the clean label exactly.
+- Beside the per-field results, every *value* of the record is scored on its own
+  (:class:`ValueResult`): each scalar, each state or specialty, each field of each matched item,
+  each extra or missing item. A value names the evidence paths of the extracted record that
+  vouch for it, so a report can tell flagged (``unverified``) values from the rest
+  (:func:`flag_counts`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +81,38 @@ class FieldResult:
     score: float = 1.0  # similarity or F1, for fields with a graded score
 
 
+@dataclass(frozen=True)
+class ValueResult:
+    """One value of an extracted record (or one the record should have had), right or not.
+
+    ``keys`` are the evidence paths (``metadata.evidence``) of the *extracted* record that vouch
+    for the value: ``("decision_date",)``, ``("items[2].rationale",)``; empty keys can never be
+    flagged (a gold item the record left out has no evidence of its own).
+    """
+
+    field: str  # the scoring field it belongs to ("case_number", "items.rationale", "items")
+    keys: tuple[str, ...]
+    correct: bool
+
+
+#: The four ways a value can end: right or wrong, flagged (its evidence unverified) or not.
+FLAG_COUNT_KEYS: tuple[str, ...] = (
+    "right_unflagged",
+    "wrong_unflagged",
+    "right_flagged",
+    "wrong_flagged",
+)
+
+
+def flag_counts(values: list[ValueResult], unverified: Collection[str]) -> dict[str, int]:
+    """Count ``values`` as right or wrong, flagged or not; flagged means any key is unverified."""
+    out = dict.fromkeys(FLAG_COUNT_KEYS, 0)
+    for value in values:
+        flagged = any(key in unverified for key in value.keys)
+        out[f"{'right' if value.correct else 'wrong'}_{'flagged' if flagged else 'unflagged'}"] += 1
+    return out
+
+
 @dataclass
 class LetterScore:
     """Everything measured for one (letter, rendering) case."""
@@ -85,6 +123,7 @@ class LetterScore:
     outcome_accuracy: float = 0.0
     text_similarity: float = 0.0
     diffs: list[dict[str, Any]] = field(default_factory=list)
+    values: list[ValueResult] = field(default_factory=list)
 
     @property
     def field_accuracy(self) -> float:
@@ -145,6 +184,40 @@ def align_items(got: list[dict], want: list[dict]) -> list[tuple[int, int, float
     ]
 
 
+def _list_values(name: str, got: list[str] | None, want: list[str] | None) -> list[ValueResult]:
+    """Each extracted element (right when gold has it), then each gold element the list lacks."""
+    wanted, have = _norm_list(want), _norm_list(got)
+    values = [
+        ValueResult(name, (f"{name}[{k}]", name), squash(v) in wanted)
+        for k, v in enumerate(got or [])
+    ]
+    values += [ValueResult(name, (name,), False) for _ in wanted - have]
+    return values
+
+
+def _item_values(
+    got_items: list[dict], want_items: list[dict], matched: dict[int, int]
+) -> list[ValueResult]:
+    """Each field of each matched item, then each extra item and each missing one as a whole."""
+    values: list[ValueResult] = []
+    for c, gold_item in enumerate(want_items):
+        r = matched.get(c)
+        if r is None:
+            values.append(ValueResult("items", ("items",), False))
+            continue
+        got_item = got_items[r]
+        for name in ITEM_CONTRACT_FIELDS:
+            if name == "outcome":
+                right = got_item.get(name) == gold_item.get(name)
+            else:
+                right = text_similarity(got_item.get(name), gold_item.get(name)) >= TEXT_MATCH
+            values.append(ValueResult(f"items.{name}", (f"items[{r}].{name}",), right))
+    for r in sorted(set(range(len(got_items))) - set(matched.values())):
+        keys = (f"items[{r}]", *(f"items[{r}].{name}" for name in ITEM_CONTRACT_FIELDS))
+        values.append(ValueResult("items", keys, False))
+    return values
+
+
 def score_record(got: dict[str, Any] | None, want: dict[str, Any]) -> LetterScore:
     """Score a contract-shaped ``got`` (None when extraction failed) against gold ``want``."""
     out = LetterScore()
@@ -156,11 +229,13 @@ def score_record(got: dict[str, Any] | None, want: dict[str, Any]) -> LetterScor
     for name in SCALAR_FIELDS:
         result = _scalar(_get(got, name), _get(want, name))
         out.fields[name] = result
+        out.values.append(ValueResult(name, (name,), result.correct))
         if not result.correct:
             out.diffs.append({"field": name, "got": _get(got, name), "gold": _get(want, name)})
     for name in LIST_FIELDS:
         result, _, _ = _set_f1(_get(got, name), _get(want, name))
         out.fields[name] = result
+        out.values.extend(_list_values(name, _get(got, name), _get(want, name)))
         if not result.correct:
             out.diffs.append({"field": name, "got": _get(got, name), "gold": _get(want, name)})
 
@@ -176,6 +251,7 @@ def score_record(got: dict[str, Any] | None, want: dict[str, Any]) -> LetterScor
         out.diffs.append({"field": "items.count", "got": len(got_items), "gold": len(want_items)})
 
     matched = {c: r for r, c, _ in pairs}
+    out.values.extend(_item_values(got_items, want_items, matched))
     outcomes_right = 0
     text_scores: dict[str, list[float]] = {f: [] for f in ITEM_TEXT_FIELDS}
     for c, gold_item in enumerate(want_items):
