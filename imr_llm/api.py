@@ -13,14 +13,14 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Literal
 
-from ._version import __version__
 from .batch import LetterResult, run_ordered, run_ordered_async
 from .config import Settings, load_settings
 from .errors import ConfigurationError, IncompleteLetterError, InvalidRecordError
-from .models import DeterminationRecord, ExtractionMetadata, Span
+from .evidence import check_values
+from .models import DeterminationRecord
 from .normalise import DEFAULT_MAX_CHARS, normalise
-from .rules import rules_record
-from .validate import date_order_warnings
+from .record import build_record
+from .rules import rules_values
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +46,29 @@ def resolve_backend(backend: str, settings: Settings, client: Any = None) -> str
 def extract_rules(
     text: str, *, max_chars: int | None = None, backend: str = "rules"
 ) -> DeterminationRecord:
-    """Extract with the rules engine only (offline, deterministic)."""
+    """Extract with the rules engine only (offline, deterministic).
+
+    Its values go through the same evidence check as a model's: a value the check cannot
+    confirm at its place, or a failed self-check, flags the record ``needs_review``.
+    """
     started = time.perf_counter()
     doc = normalise(text, max_chars if max_chars is not None else DEFAULT_MAX_CHARS)
     normalised = time.perf_counter()
-    record, findings = rules_record(doc)
+    data, findings, form, flags = rules_values(doc)
     engine_ms = _ms(normalised)
-    record.metadata = ExtractionMetadata(
+    checked = check_values(data, form)
+    record = build_record(
+        data,
+        checked,
         engine="rules",
         backend=backend,
-        imr_llm_version=__version__,
-        warnings=[*findings.warnings, *date_order_warnings(record)],
+        review=flags,
+        warnings=findings.warnings,
         timings_ms={
             "normalise": round((normalised - started) * 1000, 3),
             "engine": engine_ms,
             "total": _ms(started),
         },
-        spans={key: Span(start=s, end=e) for key, (s, e) in findings.spans.items()},
     )
     log.debug("rules engine read %d item(s) in %.2f ms", len(record.items), engine_ms)
     return record

@@ -58,7 +58,7 @@ def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> 
             or match_label(line.text, STATES_LABEL)
             or match_label(line.text, SPECIALTY_LABEL)
             or is_heading(line.text, HEADING_SUMMARY)
-            or ":" in line.text
+            or re.search(r"[:;]\s*\S", line.text)  # a label; a stray mark at the end is not
         ):
             break
         last = j

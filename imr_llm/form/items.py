@@ -40,6 +40,8 @@ _TRAILING_OUTCOME = re.compile(
 )
 _SENTENCE_END = (".", "!", "?", ":", ";")
 _ORIGINAL_REQUEST = re.compile(ocr_pattern("the original request").pattern, re.IGNORECASE)
+#: Stray marks OCR leaves before an item header ("- ” Urine toxicology screen").
+_LEADING_MARKS = re.compile(r"^(?:[^\w\s(\[]{1,3}\s*)+")
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
@@ -327,7 +329,7 @@ def _item_place(
         parts.append(lines[marker.line].text[: marker.header_end_col])
         header_end = doc.offset(marker.line, marker.header_end_col)
     # Joined from the letter's lines, so page furniture between them is left out.
-    header_text = collapse_ws(" ".join(parts))
+    header_text = _LEADING_MARKS.sub("", collapse_ws(" ".join(parts)))
     if marker.alone:
         header_text = header_text.rstrip(" :;")
     header = Place(header_start, header_end, header_text, "marker")

@@ -14,7 +14,8 @@ from .reading import Reading, read_date
 
 _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
 _AGE = re.compile(
-    rf"(?<![\w/.-])(?P<n>[0-9OoIlSB]{{1,3}})\s*[- ]?\s*(?:{_YEAR}|yr)s?\s*[- ]?\s*{_OLD}\b",
+    rf"(?<![\w/.-])(?P<n>[0-9OoIlSB]{{1,3}})\s*[- ]?\s*(?:{_YEAR}|yr|[a-z]{{1,5}})s?\s*[- ]?\s*"
+    rf"{_OLD}\b",
     re.IGNORECASE,
 )
 _AGE_EXACT = re.compile(r"\d{1,3}\s*[- ]?\s*(?:year|yr)s?\s*[- ]?\s*old", re.IGNORECASE)
@@ -26,14 +27,23 @@ SEX_WORDS = {
     "male": "male", "female": "female", "man": "male", "woman": "female",
     "gentleman": "male", "lady": "female",
 }  # fmt: skip
-_SEX = re.compile(
-    r"(?<![A-Za-z])(?:" + "|".join(ocr_pattern(w).pattern for w in SEX_WORDS) + r")(?![A-Za-z])",
+#: Damaged spellings are read only for the long words: "rnale", "fernale"; "men" is no "man".
+_SEX_OCR = re.compile(
+    r"(?<![A-Za-z])(?:"
+    + "|".join(ocr_pattern(w).pattern for w in ("female", "male"))
+    + r")(?![A-Za-z])",
     re.IGNORECASE,
 )
-_SEX_CLEAN = re.compile(r"\b(male|female)\b|\b(?:a|the)\s+(man|woman|gentleman|lady)\b", re.I)
+_SEX_CLEAN = re.compile(
+    r"\b(?P<w>male|female)\b|\b(?:a|the)\s+(?P<n>man|woman|gentleman|lady)\b", re.IGNORECASE
+)
+_AFTER_AGE = re.compile(
+    rf"[^\n]{{0,20}}?{_OLD}\s+(?:[a-z]+\s+){{0,2}}?(?P<w>male|female|man|woman|gentleman|lady)\b",
+    re.IGNORECASE,
+)
 _INJURY = re.compile(
-    r"(?:injur(?:y|ies|ed)|date\s+of\s+injury|DOI)\s*(?:on|of|dated|date|was|is|:)?\s*"
-    r"(?:on\s+|of\s+)?",
+    r"(?:injur(?:y|ies|ed)|date\s+of\s+injury|DOI|industrial\s+\S{4,8}(?=\s+on\b))\s*"
+    r"(?:on|of|dated|date|was|is|:)?\s*(?:on\s+|of\s+)?",
     re.IGNORECASE,
 )
 
@@ -56,23 +66,27 @@ def has_damaged_age(text: str) -> bool:
 
 
 def read_sex(text: str, near: int = 0) -> Reading[str] | None:
-    """The first sex word (male/female/man/woman...) at or after offset ``near``."""
-    for m in _SEX.finditer(text, near):
-        word = m.group(0).lower()
-        exact = word in SEX_WORDS
-        key = word if exact else _closest_sex_word(word)
-        if key is None:
-            continue
-        return Reading(SEX_WORDS[key], exact, m.start(), m.end())
-    return None
+    """The first sex word (male/female, a man/woman...) at or after offset ``near``.
 
-
-def _closest_sex_word(word: str) -> str | None:
-    squashed = re.sub(r"[^a-z]", "", word.replace("0", "o").replace("1", "l"))
-    for key in sorted(SEX_WORDS, key=len, reverse=True):
-        if ocr_pattern(key).fullmatch(word) or squashed == key:
-            return key
-    return None
+    Right after an age phrase any of the words counts ("a 64 year old man").
+    """
+    if near:
+        after = _AFTER_AGE.match(text, near)
+        if after is not None:
+            word = after.group("w").lower()
+            return Reading(SEX_WORDS[word], True, after.start("w"), after.end("w"))
+    clean = _SEX_CLEAN.search(text, near)
+    damaged = _SEX_OCR.search(text, near, clean.start() if clean else len(text))
+    if damaged is not None:
+        word = re.sub(r"[^a-z]", "", damaged.group(0).lower())
+        value = "female" if len(word) >= 5 or word.startswith("f") else "male"
+        return Reading(value, False, damaged.start(), damaged.end())
+    if clean is None:
+        return None
+    group = "w" if clean.group("w") else "n"
+    return Reading(
+        SEX_WORDS[clean.group(group).lower()], True, clean.start(group), clean.end(group)
+    )
 
 
 def read_injury_date(text: str) -> Reading | None:
@@ -83,4 +97,15 @@ def read_injury_date(text: str) -> Reading | None:
         if reading is not None and reading.start <= 3:
             s = m.end() + reading.start
             return Reading(reading.value, reading.exact, s, m.end() + reading.end)
+    return None
+
+
+def damaged_injury_date(text: str) -> tuple[int, int] | None:
+    """The span of an injury date the summary states but OCR made unreadable ("on 1/14/2915")."""
+    if read_injury_date(text) is not None:
+        return None
+    for m in _INJURY.finditer(text):
+        after = re.match(r"[^\n.]{0,12}?(\S*\d\S*(?:\s+\S*\d\S*)?)", text[m.end() : m.end() + 30])
+        if after is not None and sum(ch.isdigit() for ch in after.group(1)) >= 3:
+            return m.end() + after.start(1), m.end() + after.end(1)
     return None

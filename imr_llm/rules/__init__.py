@@ -5,6 +5,6 @@ cheap first stage of the cascade. It never guesses: when a part of the letter ca
 raises :class:`~imr_llm.errors.IncompleteLetterError` naming that part.
 """
 
-from .engine import check_is_imr_letter, read_letter, rules_record
+from .engine import check_is_imr_letter, read_letter, rules_record, rules_values
 
-__all__ = ["check_is_imr_letter", "read_letter", "rules_record"]
+__all__ = ["check_is_imr_letter", "read_letter", "rules_record", "rules_values"]

@@ -7,21 +7,22 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import IncompleteLetterError, InvalidRecordError
-from ..form import check_is_imr_letter, read_form
+from ..form import LetterForm, check_is_imr_letter, read_form
 from ..models import DeterminationRecord
 from ..normalise import Document
 from .findings import Findings
 from .header import read_header
 from .items import read_items
 from .reviewer import read_reviewer
+from .selfcheck import self_check
 from .summary import read_summary
 
-__all__ = ["check_is_imr_letter", "read_letter", "rules_record"]
+__all__ = ["check_is_imr_letter", "read_letter", "rules_record", "rules_values"]
 
 
-def read_letter(doc: Document) -> Findings:
+def read_letter(doc: Document, form: LetterForm | None = None) -> Findings:
     """Find every contract value in ``doc``; what cannot be read is listed in ``missing``."""
-    form = read_form(doc)
+    form = form or read_form(doc)
     findings = Findings()
     findings.merge(read_header(form.header))
     if form.sections.credentials:
@@ -49,13 +50,28 @@ def _nest(values: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def rules_record(doc: Document) -> tuple[DeterminationRecord, Findings]:
-    """The record for ``doc``, or a typed error; spans and warnings come back in the findings."""
-    findings = read_letter(doc)
+def rules_values(doc: Document) -> tuple[dict[str, Any], Findings, LetterForm, list[str]]:
+    """Contract-shaped values for ``doc``, the findings, the letter's form, and review flags.
+
+    Raises :class:`IncompleteLetterError` when a part cannot be read or a self-check shows a
+    value is certainly misread (see :mod:`imr_llm.rules.selfcheck`).
+    """
+    form = read_form(doc)
+    findings = read_letter(doc, form)
     if findings.missing:
         raise IncompleteLetterError(findings.missing, engine="rules")
+    data = _nest(findings.values)
+    errors, flags = self_check(data.get("items") or [])
+    if errors:
+        raise IncompleteLetterError(errors, engine="rules")
+    return data, findings, form, flags
+
+
+def rules_record(doc: Document) -> tuple[DeterminationRecord, Findings]:
+    """The record for ``doc`` (values only, no evidence), or a typed error."""
+    data, findings, _form, _flags = rules_values(doc)
     try:
-        record = DeterminationRecord.model_validate(_nest(findings.values))
+        record = DeterminationRecord.model_validate(data)
     except ValidationError as exc:
         problems = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
         raise InvalidRecordError(problems, engine="rules") from None

@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import re
 
+from ..form.reading import Reading
+from ..form.summary import read_ages, read_injury_date, read_sex
 from ..normalise import Document
-from ..text import iter_dates
 from .findings import Findings
 
-_AGE = re.compile(
-    r"\b(\d{1,3})\s*[- ]?\s*(?:year|yr)s?\s*[- ]?\s*old\b(?:\s+(?:[a-z]+\s+){0,2}?"
-    r"(?P<sex>male|female|man|woman|gentleman|lady)\b)?",
-    re.IGNORECASE,
-)
-_SEX_WORD = re.compile(r"\b(male|female)\b", re.IGNORECASE)
-_SEX_NOUN = re.compile(r"\b(?:a|the)\s+(man|woman|gentleman|lady)\b", re.IGNORECASE)
-_SEX_MAP = {
-    "male": "male", "female": "female", "man": "male", "woman": "female",
-    "gentleman": "male", "lady": "female",
-}  # fmt: skip
-_INJURY = re.compile(
-    r"(?:injur(?:y|ies|ed)|date\s+of\s+injury|DOI)\s*(?:on|of|dated|date|was|is|:)?\s*"
-    r"(?:on\s+|of\s+)?",
-    re.IGNORECASE,
-)
+
+def _sex_near_age(text: str, age_at: int | None) -> Reading[str] | None:
+    """The sex stated with the age ("a 59 year old male"), else the first sex word."""
+    if age_at is not None:
+        near = read_sex(text[: age_at + 60], age_at)
+        if near is not None:
+            return near
+    return read_sex(text)
+
+
 _DIAGNOSES = re.compile(
     r"\bdiagnos[ei]s\s+(?:ha(?:ve|s)\s+)?(?:included|includes?|were|are|was|is|consist(?:s|ed)?"
     r"\s+of|of)\s*(?:documented\s+as\s*|:\s*)?(?P<list>[^.]{3,400}?)\.(?:\s|$)",
@@ -45,30 +40,17 @@ def read_summary(doc: Document, start: int, end: int, want_injury_date: bool) ->
     base = doc.lines[start].start
     text = doc.source[base : doc.lines[end - 1].end]
 
-    age = _AGE.search(text)
-    if age:
-        value = int(age.group(1))
-        if 0 < value <= 120:
-            out.put("patient.age", value, (base + age.start(1), base + age.end(1)))
-    sex_match = None
-    if age and age.group("sex"):
-        sex_match = (age.group("sex"), age.start("sex"), age.end("sex"))
-    else:
-        m = _SEX_WORD.search(text) or _SEX_NOUN.search(text)
-        if m:
-            sex_match = (m.group(1), m.start(1), m.end(1))
-    if sex_match:
-        word, s, e = sex_match
-        out.put("patient.sex", _SEX_MAP[word.lower()], (base + s, base + e))
-
+    ages = read_ages(text)
+    age = ages[0] if ages else None
+    if age is not None:
+        out.put("patient.age", age.value, (base + age.start, base + age.end))
+    sex = _sex_near_age(text, age.start if age is not None else None)
+    if sex is not None:
+        out.put("patient.sex", sex.value, (base + sex.start, base + sex.end))
     if want_injury_date:
-        for m in _INJURY.finditer(text):
-            after = text[m.end() : m.end() + 24]
-            mention = next(iter_dates(after), None)
-            if mention is not None and mention.start <= 3:
-                s = base + m.end() + mention.start
-                out.put("date_of_injury", mention.value, (s, base + m.end() + mention.end))
-                break
+        injury = read_injury_date(text)
+        if injury is not None:
+            out.put("date_of_injury", injury.value, (base + injury.start, base + injury.end))
 
     diagnoses = _DIAGNOSES.search(text)
     if diagnoses:

@@ -1,0 +1,721 @@
+"""Evidence per value: check each value of a record at its own place in the letter.
+
+A value is checked where the letter's form puts it (:mod:`imr_llm.form`): a header date beside
+its own label, a service at its own item marker, a passage between its label and the next. It
+is then
+
+- ``exact``: written there as is;
+- ``repaired``: written there through OCR damage that reads to it unambiguously;
+- ``unverified``: its place is unreadable (or missing), so it could not be checked;
+- or it **contradicts** readable text at its place: an error, which the LLM engine sends back
+  to the model and the rules engine never returns.
+
+A value written elsewhere in the letter but not at its place (two swapped header dates) is a
+contradiction, and so is a value the letter never writes. Text the OCR destroyed is never a
+contradiction: the model cannot fix a scan, so such a value is kept and flagged instead.
+
+Both engines go through :func:`check_values`; the rules engine hands in passage texts it read,
+the LLM engine hands in quotes ("first words ... last words") that are resolved here, at their
+places, into the letter's own text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from rapidfuzz import fuzz
+
+from .form import LetterForm, Place
+from .form.header import DATE_FIELDS
+from .form.items import ItemPlace, PartialRequest, says_no_evidence, split_partial_request
+from .form.reading import (
+    Reading,
+    case_number_digits,
+    date_digits,
+    read_case_number,
+    read_date,
+    read_dates,
+    read_priority,
+    read_states,
+)
+from .form.summary import (
+    damaged_injury_date,
+    has_damaged_age,
+    read_ages,
+    read_injury_date,
+    read_sex,
+)
+from .text import collapse_ws, comparison_key, rationale_conclusion, repair_specialty, squash
+
+Status = Literal["exact", "repaired", "unverified"]
+
+#: Estimated character error rate above which a letter is treated as fax-quality OCR: a digit
+#: that differs from the answer through a common OCR confusion is then unreadable, not wrong.
+FAX_DAMAGE = 0.04
+#: Digit pairs OCR confuses on poor scans (3/8, 1/7, 5/6...).
+_DIGIT_CONFUSIONS = frozenset(
+    frozenset(p)
+    for p in ("38", "17", "56", "08", "06", "09", "68", "89", "14", "27", "35", "58", "69", "13")
+)
+#: How closely a passage's first or last words must match the letter at the passage's edge.
+EDGE_THRESHOLD = 70.0
+#: How closely a service must match the item header at its marker.
+SERVICE_THRESHOLD = 85.0
+#: Form text every letter carries; how well it reads estimates the letter's OCR damage.
+_FORM_TEXT = (
+    "sent the complete case file to an expert reviewer. He/she has no affiliation with the "
+    "employer, employee, providers or the claims administrator."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueEvidence:
+    """One value's evidence (the public form is :class:`imr_llm.models.Evidence`)."""
+
+    status: Status
+    span: tuple[int, int] | None
+    note: str
+
+
+@dataclass
+class Checked:
+    """What checking a record found: evidence per path, contradictions, and passage texts."""
+
+    evidence: dict[str, ValueEvidence] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: Paths whose values contradict the letter (kept in a best-effort record, flagged).
+    contradicted: dict[str, str] = field(default_factory=dict)
+
+    def put(self, path: str, status: Status, span: tuple[int, int] | None, note: str) -> None:
+        self.evidence[path] = ValueEvidence(status, span, note)
+
+    def wrong(self, path: str, message: str, span: tuple[int, int] | None = None) -> None:
+        self.errors.append(f"{path}: {message}")
+        self.contradicted[path] = message
+        self.evidence[path] = ValueEvidence(
+            "unverified", span, f"contradicts the letter: {message}"
+        )
+
+
+def letter_damage(form: LetterForm) -> float:
+    """Estimated OCR character error rate of the letter, from how its form text reads."""
+    head = form.doc.source[:6000]
+    if not head:
+        return 1.0
+    hit = fuzz.partial_ratio_alignment(_FORM_TEXT.lower(), head.lower())
+    if hit is None or hit.score < 50:
+        return 1.0
+    return round(1.0 - hit.score / 100.0, 4)
+
+
+def _status(exact: bool) -> Status:
+    return "exact" if exact else "repaired"
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    text = collapse_ws(text)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _confusable(a: str, b: str) -> bool:
+    """Same length, and every differing digit a pair OCR confuses."""
+    if len(a) != len(b):
+        return False
+    diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return bool(diffs) and all(frozenset((x, y)) in _DIGIT_CONFUSIONS for x, y in diffs)
+
+
+# --------------------------------------------------------------------------------------------
+# Header
+# --------------------------------------------------------------------------------------------
+
+
+def _check_case_number(value: str | None, form: LetterForm, damage: float, out: Checked) -> None:
+    path = "case_number"
+    header = form.header
+    place = header.places.get(path)
+    if value is None:
+        reading = read_case_number(place.text) if place else None
+        if reading is not None and reading.exact:
+            out.wrong(path, f"is null but the letter gives {reading.value} at 'Case Number'")
+        elif place is not None and place.readable:
+            out.put(path, "unverified", place.span, f"null; its place reads {_shown(place.text)}")
+        return
+    if place is None or read_case_number(place.text) is None:
+        # No label, or the label's place holds none: a lone case number elsewhere in the header.
+        loose = read_case_number(header.text) if header.present else None
+        if loose is not None:
+            start = header.start + loose.start
+            place = Place(start, header.start + loose.end, header.text[loose.start : loose.end])
+    if not header.present:
+        if read_case_number(form.doc.source) is None:
+            out.wrong(path, f"{value!r} is not in the letter, which has no header; use null")
+        else:
+            out.put(path, "unverified", None, "the letter has no header to check it against")
+        return
+    if place is None or not place.readable:
+        out.put(path, "unverified", place.span if place else None, "its place is unreadable")
+        return
+    reading = read_case_number(place.text)
+    if reading is not None and reading.value == value:
+        out.put(path, _status(reading.exact), place.span, "at its label")
+        return
+    want = value[2:4] + value[5:]
+    if reading is not None:
+        got = reading.value[2:4] + reading.value[5:]
+        if not reading.exact and damage >= FAX_DAMAGE and _confusable(got, want):
+            out.put(path, "unverified", place.span, f"its place reads {_shown(place.text)}")
+            return
+        out.wrong(path, f"is {value} but the letter's case number reads {reading.value}",
+                  place.span)  # fmt: skip
+        return
+    skeletons = case_number_digits(place.text)
+    if any(s == want for s in skeletons):
+        out.put(path, "repaired", place.span, "at its label, through OCR damage")
+        return
+    out.put(path, "unverified", place.span, f"its place reads {_shown(place.text)}")
+
+
+def _date_place(name: str, form: LetterForm) -> Place | None:
+    place = form.header.places.get(name)
+    if place is None and name == "date_of_injury" and form.summary is not None:
+        reading = read_injury_date(form.summary.text)
+        if reading is not None:
+            s = form.summary.start + reading.start
+            return Place(s, form.summary.start + reading.end,
+                         form.summary.text[reading.start : reading.end], "region")  # fmt: skip
+    return place
+
+
+def _check_date(
+    name: str, value: dt.date | None, data: dict[str, Any], form: LetterForm, damage: float,
+    out: Checked,
+) -> None:  # fmt: skip
+    place = _date_place(name, form)
+    if value is None:
+        reading = read_date(place.text) if place is not None else None
+        if reading is not None and reading.exact and place is not None and place.how != "region":
+            given = reading.value.isoformat()
+            out.wrong(name, f"is null but the letter gives {given} at its label")
+        elif place is not None and reading is None and place.readable:
+            out.put(name, "unverified", place.span, f"null; its place reads {_shown(place.text)}")
+        elif place is None and name in form.header.labels:
+            out.put(name, "unverified", None, "null; its label's value could not be found")
+        elif place is None and name == "date_of_injury" and form.summary is not None:
+            damaged = damaged_injury_date(form.summary.text)
+            if damaged is not None:
+                s = form.summary.start
+                out.put(name, "unverified", (s + damaged[0], s + damaged[1]),
+                        "null; the summary's injury date is unreadable")  # fmt: skip
+        return
+    shown = value.isoformat()
+    if place is None:
+        if not form.header.present and name != "date_of_injury":
+            out.wrong(name, f"{shown} is not in the letter, which has no header; use null")
+            return
+        for chunk in form.header.unclaimed:
+            reading = read_date(chunk.text)
+            if reading is not None and reading.value == value:
+                out.put(name, "repaired", chunk.span, "in the header; its label is unreadable")
+                return
+        if name in form.header.labels or form.header.present:
+            out.put(name, "unverified", None, "its label's value could not be found")
+        else:
+            out.put(name, "unverified", None, "the letter has no place for it")
+        return
+    readings = read_dates(place.text)
+    reading = readings[0] if readings else None
+    if reading is not None and reading.value == value:
+        out.put(name, _status(reading.exact), place.span, "at its label" if place.how != "region"
+                else "in the case summary")  # fmt: skip
+        return
+    if reading is None:
+        out.put(name, "unverified", place.span, f"its place reads {_shown(place.text)}")
+        return
+    written = reading.value.isoformat()
+    elsewhere = [
+        other for other in DATE_FIELDS
+        if other != name and str(data.get(other) or "") == written
+    ]  # fmt: skip
+    if not elsewhere and not reading.exact and damage >= FAX_DAMAGE:
+        got = date_digits(place.text[reading.start : reading.end])
+        if any(_confusable(got, form_) for form_ in _date_digit_forms(value)):
+            out.put(name, "unverified", place.span, f"its place reads {_shown(place.text)}")
+            return
+    hint = f" (that is the letter's {elsewhere[0]}?)" if elsewhere else ""
+    out.wrong(name, f"is {shown} but the letter gives {written} at its label{hint}", place.span)
+
+
+def _date_digit_forms(value: dt.date) -> list[str]:
+    from .form.reading import date_forms
+
+    return list(date_forms(value))
+
+
+def _check_priority(value: str | None, form: LetterForm, out: Checked) -> None:
+    path = "priority"
+    place = form.header.places.get(path)
+    if value is None:
+        if place is not None and place.readable and read_priority(place.text) is None:
+            out.put(path, "unverified", place.span, f"null; its place reads {_shown(place.text)}")
+        return
+    if place is None:
+        reading = read_priority(form.header.text) if form.header.present else None
+        if reading is None:
+            if not form.header.present:
+                out.wrong(path, f"{value!r} is not in the letter, which has no header; use null")
+            else:
+                out.put(path, "unverified", None, "its label's value could not be found")
+            return
+        start = form.header.start + reading.start
+        place = Place(start, form.header.start + reading.end, reading.value)
+        reading = Reading(reading.value, reading.exact, 0, len(place.text))
+    else:
+        reading = read_priority(place.text)
+    if reading is None:
+        out.put(path, "unverified", place.span, f"its place reads {_shown(place.text)}")
+    elif reading.value == value:
+        out.put(path, _status(reading.exact), place.span, "at its label")
+    else:
+        out.wrong(path, f"is {value!r} but the letter's priority is {reading.value!r}", place.span)
+
+
+# --------------------------------------------------------------------------------------------
+# Reviewer and patient
+# --------------------------------------------------------------------------------------------
+
+
+def _check_states(values: list[str], form: LetterForm, out: Checked) -> None:
+    place = form.credentials.states
+    for k, state in enumerate(values):
+        path = f"reviewer.licensure_states[{k}]"
+        if place is None:
+            out.put(path, "unverified", None, "the licensure states could not be found")
+            continue
+        readings, unknown = read_states(place.text)
+        hit = next((r for r in readings if r.value == state), None)
+        if hit is not None:
+            span = (place.start + hit.start, place.start + hit.end)
+            out.put(path, _status(hit.exact), span, "among the reviewer's licensure states")
+        elif unknown:
+            out.put(path, "unverified", place.span, f"the states read {_shown(place.text)}")
+        else:
+            named = ", ".join(r.value for r in readings)
+            out.wrong(path, f"{state!r} is not a state the letter names for the reviewer "
+                      f"(it names {named})", place.span)  # fmt: skip
+    if place is not None and values:
+        readings, unknown = read_states(place.text)
+        missing = [r.value for r in readings if r.value not in values]
+        if missing and not unknown:
+            out.wrong("reviewer.licensure_states", f"the letter also names {', '.join(missing)}",
+                      place.span)  # fmt: skip
+
+
+def _specialty_parts(text: str) -> list[str]:
+    parts = [p.strip(" .:'\"|") for p in collapse_ws(text).replace(";", ",").split(",")]
+    return [p[4:] if p.lower().startswith("and ") else p for p in parts if p.strip(" .:'\"|")]
+
+
+def _check_specialties(values: list[str], form: LetterForm, out: Checked) -> None:
+    place = form.credentials.specialties
+    if place is None:
+        for k in range(len(values)):
+            out.put(f"reviewer.specialties[{k}]", "unverified", None,
+                    "the specialties could not be found")  # fmt: skip
+        return
+    parts = _specialty_parts(place.text)
+    text_key = squash(place.text)
+    for k, specialty in enumerate(values):
+        path = f"reviewer.specialties[{k}]"
+        key = squash(specialty)
+        if any(squash(p) == key for p in parts) or (key and key in text_key and len(parts) <= 1):
+            out.put(path, "exact", place.span, "among the reviewer's specialties")
+            continue
+        fixed = repair_specialty(specialty)
+        best = max((fuzz.ratio(key, squash(p)) for p in parts), default=0.0)
+        if any(repair_specialty(p) == fixed for p in parts) or best >= SERVICE_THRESHOLD:
+            out.put(path, "repaired", place.span, "among the specialties, through OCR damage")
+        elif fuzz.partial_ratio(key, text_key) >= SERVICE_THRESHOLD:
+            out.put(path, "repaired", place.span, "within the specialties, through OCR damage")
+        elif best >= 60:
+            out.put(path, "unverified", place.span, f"the specialties read {_shown(place.text)}")
+        else:
+            out.wrong(path, f"{specialty!r} is not among the reviewer's specialties as the "
+                      f"letter writes them ({_shown(place.text, 60)})", place.span)  # fmt: skip
+
+
+def _check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out: Checked) -> None:
+    summary = form.summary
+    age, sex = patient.get("age"), patient.get("sex")
+    ages = read_ages(summary.text) if summary is not None else []
+    first_age = ages[0] if ages else None
+    if age is not None:
+        path = "patient.age"
+        if summary is None:
+            out.put(path, "unverified", None, "the case summary could not be found")
+        elif first_age is not None and first_age.value == age:
+            span = (summary.start + first_age.start, summary.start + first_age.end)
+            out.put(path, _status(first_age.exact), span, "in the case summary")
+        elif first_age is not None and first_age.exact and damage < FAX_DAMAGE:
+            out.wrong(path, f"is {age} but the case summary gives the age {first_age.value}")
+        elif first_age is not None or has_damaged_age(summary.text) or damage >= FAX_DAMAGE:
+            out.put(path, "unverified", summary.span, "the age in the summary is unreadable")
+        else:
+            out.wrong(path, f"the case summary gives no age {age}; use null")
+    elif first_age is not None and first_age.exact:
+        out.wrong("patient.age", f"is null but the case summary gives the age {first_age.value}")
+    elif summary is not None and (first_age is not None or has_damaged_age(summary.text)):
+        out.put("patient.age", "unverified", summary.span, "null; the summary's age is unreadable")
+    if sex is not None:
+        path = "patient.sex"
+        near = first_age.start if first_age is not None else 0
+        reading = read_sex(summary.text, near) if summary is not None else None
+        if reading is None and summary is not None and near:
+            reading = read_sex(summary.text, 0)
+        if summary is None:
+            out.put(path, "unverified", None, "the case summary could not be found")
+        elif reading is not None and reading.value == sex:
+            span = (summary.start + reading.start, summary.start + reading.end)
+            out.put(path, _status(reading.exact), span, "in the case summary")
+        elif reading is not None and reading.exact:
+            out.wrong(path, f"is {sex!r} but the case summary says {reading.value!r}")
+        elif reading is not None or damage >= FAX_DAMAGE:
+            out.put(path, "unverified", summary.span, "the sex in the summary is unreadable")
+        else:
+            out.wrong(path, f"the letter does not state the sex {sex!r} in words; use null")
+
+
+# --------------------------------------------------------------------------------------------
+# Items
+# --------------------------------------------------------------------------------------------
+
+PASSAGES = ("claims_administrator_guideline", "maximus_guideline", "rationale")
+_LABEL_NAMES = {
+    "claims_administrator_guideline": "Claims Administrator guideline",
+    "maximus_guideline": "MAXIMUS guideline",
+    "rationale": "Decision rationale",
+}
+
+
+def _similar(a: str, b: str) -> float:
+    a, b = collapse_ws(a).lower(), collapse_ws(b).lower()
+    if not a or not b:
+        return 0.0
+    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
+
+
+def _expected_service(place: ItemPlace) -> tuple[PartialRequest | None, bool]:
+    try:
+        return split_partial_request(place.header_text), True
+    except ValueError:
+        return None, False
+
+
+def align_items(services: list[str], places: list[ItemPlace]) -> list[tuple[int, int]]:
+    """Pairs (answer item, item place) in letter order, matching services to item headers.
+
+    Equal counts pair in order. Otherwise a monotone alignment maximises the services'
+    similarity to the headers (each header taken whole and as its partly certified request's
+    service), so one missing or invented item does not shift every other one.
+    """
+    n, m = len(services), len(places)
+    if n == m:
+        return [(k, k) for k in range(n)]
+    sim = [[0.0] * m for _ in range(n)]
+    for i, service in enumerate(services):
+        for j, place in enumerate(places):
+            partial, _ = _expected_service(place)
+            target = partial.service if partial else place.header_text
+            score = max(_similar(service, target), _similar(service, place.header_text))
+            sim[i][j] = score if score >= 60 else 0.0
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            take = sim[i][j] + best[i + 1][j + 1] if sim[i][j] else 0.0
+            best[i][j] = max(take, best[i + 1][j], best[i][j + 1])
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        if sim[i][j] and best[i][j] == sim[i][j] + best[i + 1][j + 1]:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def _check_service(
+    k: int, item: dict[str, Any], place: ItemPlace, damage: float, out: Checked
+) -> None:
+    path = f"items[{k}].service"
+    service = collapse_ws(item.get("service") or "")
+    original = item.get("original_request")
+    partial, readable = _expected_service(place)
+    span = place.header.span
+    if not place.header_text:
+        out.put(path, "unverified", span, "the item header is unreadable")
+        return
+    if not readable:
+        # A partly certified request in a wording not read: the service ends the header.
+        tail = place.header_text[-max(len(service) + 10, 20) :]
+        if fuzz.partial_ratio(service.lower(), tail.lower()) >= SERVICE_THRESHOLD:
+            out.put(path, "repaired", span, "ends the item header (a partly certified request)")
+        else:
+            out.put(path, "unverified", span, "the partly certified request could not be read")
+        return
+    target = partial.service if partial else place.header_text
+    score = _similar(service, target)
+    if collapse_ws(service).lower() == collapse_ws(target).lower():
+        out.put(path, "exact", span, "at its item marker")
+    elif score >= SERVICE_THRESHOLD:
+        out.put(path, "repaired", span, "at its item marker, through OCR damage")
+    elif (
+        place.header_text
+        and fuzz.partial_ratio(service.lower(), target.lower()) >= 95
+        and (0.75 <= len(service) / max(len(target), 1) <= 1.25)
+    ):
+        out.put(path, "repaired", span, "at its item marker, with stray marks around it")
+    elif damage >= FAX_DAMAGE and score >= 60:
+        out.put(path, "unverified", span, f"the item header reads {_shown(target, 60)}")
+    else:
+        out.wrong(path, f"{_shown(service, 60)} is not the item the letter names at this "
+                  f"marker ({_shown(target, 60)})", span)  # fmt: skip
+    path = f"items[{k}].original_request"
+    if partial is None:
+        if original:
+            out.wrong(path, "this item is not a partly certified request; use null", span)
+        return
+    if not original:
+        out.wrong(path, f"the letter names the original request {_shown(partial.original_request)}"
+                  "; give it", span)  # fmt: skip
+        return
+    score = _similar(original, partial.original_request)
+    if collapse_ws(original).lower() == partial.original_request.lower():
+        out.put(path, "exact", span, "in the item header")
+    elif score >= SERVICE_THRESHOLD:
+        out.put(path, "repaired", span, "in the item header, through OCR damage")
+    elif damage >= FAX_DAMAGE and score >= 60:
+        out.put(path, "unverified", span, "the original request is damaged")
+    else:
+        out.wrong(path, f"{_shown(original, 60)} is not the original request the letter "
+                  "names", span)  # fmt: skip
+
+
+def _check_outcome(k: int, item: dict[str, Any], place: ItemPlace, out: Checked) -> None:
+    path = f"items[{k}].outcome"
+    outcome = item.get("outcome")
+    span = place.outcome_place.span
+    if place.outcome is not None:
+        if place.outcome.value == outcome:
+            out.put(path, _status(place.outcome.exact), span, "at its item marker")
+        else:
+            out.wrong(path, f"is {outcome!r} but the letter marks this item "
+                      f"{place.outcome.value.capitalize()!r}", span)  # fmt: skip
+        return
+    rationale = item.get("rationale")
+    concluded = rationale_conclusion(rationale) if rationale else None
+    if concluded is None:
+        out.put(
+            path, "unverified", span, "its marker and the rationale's conclusion are unreadable"
+        )
+    elif concluded == outcome:
+        out.put(path, "repaired", span, "its marker is unreadable; the rationale concludes so")
+    else:
+        meaning = "not medically necessary" if concluded == "upheld" else "medically necessary"
+        out.wrong(path, f"is {outcome!r} but its rationale concludes the request is {meaning}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Edge:
+    score: float
+    found_elsewhere: bool
+
+
+def _edge(words: str, region: str, at_start: bool) -> _Edge:
+    """How well ``words`` match the start (or end) of ``region``, and whether they occur
+    elsewhere in it instead."""
+    needle = collapse_ws(words).lower()
+    hay = region.lower()
+    n = len(needle)
+    edge = hay[:n] if at_start else hay[-n:] if n else ""
+    score = fuzz.ratio(needle, edge) if needle else 0.0
+    if score < EDGE_THRESHOLD:
+        # Words the OCR split or merged shift the edge by a few characters.
+        window = hay[: n + 12] if at_start else hay[-(n + 12) :]
+        hit = fuzz.partial_ratio_alignment(needle, window)
+        if hit is not None:
+            touches = hit.dest_start <= 6 if at_start else len(window) - hit.dest_end <= 6
+            if touches:
+                score = max(score, hit.score)
+    elsewhere = False
+    if score < EDGE_THRESHOLD and len(needle) >= 8:
+        pos = hay.find(needle)
+        if pos < 0:
+            hit = fuzz.partial_ratio_alignment(needle, hay)
+            pos = hit.dest_start if hit is not None and hit.score >= 88 else -1
+        elsewhere = pos >= 0
+    return _Edge(score, elsewhere)
+
+
+def _check_passage(
+    k: int,
+    key: str,
+    item: dict[str, Any],
+    place: ItemPlace,
+    quotes: bool,
+    damage: float,
+    resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None],
+    out: Checked,
+) -> str | None:
+    """Check one passage at its place; return the text the record keeps."""
+    path = f"items[{k}].{key}"
+    value = item.get(key)
+    label = _LABEL_NAMES[key]
+    region = place.passages.get(key)
+    if region is None:
+        if value is None:
+            return None
+        if quotes:
+            found = resolve(value, place.header.end, place.end)
+            if found is not None:
+                out.put(path, "unverified", found[1], f"its label '{label}:' is unreadable")
+                return found[0]
+            out.put(path, "unverified", None, f"its label '{label}:' is unreadable")
+            return collapse_ws(value)
+        out.put(path, "unverified", None, f"its label '{label}:' is unreadable")
+        return collapse_ws(value)
+    text = collapse_ws(region.text)
+    no_evidence = key == "claims_administrator_guideline" and says_no_evidence(text)
+    if value is None:
+        if no_evidence:
+            out.put(path, "exact", region.span, "the letter says none was cited")
+        elif key == "claims_administrator_guideline" and not text:
+            out.put(path, "unverified", region.span, "the guideline is empty")
+        elif text:
+            out.wrong(path, f"is null but the letter gives a {label} for this item", region.span)
+        return None
+    if no_evidence:
+        out.wrong(path, "the letter says the Claims Administrator did not cite any medical "
+                  "evidence for this item; use null", region.span)  # fmt: skip
+        return None
+    if not quotes:
+        if comparison_key(value) == comparison_key(text):
+            out.put(path, "exact", region.span, f"after '{label}:'")
+        else:
+            out.wrong(path, f"differs from the text after '{label}:'", region.span)
+        return value
+    from .anchors import split_quote
+
+    first, last = split_quote(value)
+    head, tail = _edge(first, text, True), _edge(last, text, False)
+    if head.score >= EDGE_THRESHOLD and tail.score >= EDGE_THRESHOLD:
+        exact = text.lower().startswith(collapse_ws(first).lower()) and text.lower().endswith(
+            collapse_ws(last).lower()
+        )
+        note = f"after '{label}:', to the next label or item"
+        out.put(path, _status(exact), region.span, note)
+        return text
+    if head.score >= EDGE_THRESHOLD and tail.found_elsewhere:
+        out.wrong(path, f"the quote stops short: its last words {_shown(last)} are not where "
+                  f"the {label} ends; quote its last words", region.span)  # fmt: skip
+        return text
+    if head.found_elsewhere and tail.score >= EDGE_THRESHOLD:
+        out.wrong(path, f"the quote starts late: the {label} begins with "
+                  f"{_shown(text[: len(first) + 8])}", region.span)  # fmt: skip
+        return text
+    if damage >= FAX_DAMAGE or not text:
+        out.put(path, "unverified", region.span, f"the {label} is too damaged to match the quote")
+        return text or collapse_ws(value)
+    which = "last" if head.score >= EDGE_THRESHOLD else "first"
+    words = last if which == "last" else first
+    out.wrong(path, f"the {which} words {_shown(words)} are not the {which} words of this "
+              f"item's {label} (they may come from another passage)", region.span)  # fmt: skip
+    return text
+
+
+def _check_items(
+    items: list[dict[str, Any]],
+    form: LetterForm,
+    quotes: bool,
+    damage: float,
+    resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None],
+    out: Checked,
+) -> None:
+    places = form.items.items if form.items is not None else []
+    rationales = form.items.rationale_labels if form.items is not None else 0
+    if not places:
+        for k, item in enumerate(items):
+            for key in ("service", "outcome", *PASSAGES):
+                if item.get(key) is not None:
+                    out.put(f"items[{k}].{key}", "unverified", None,
+                            "the letter's items could not be read")  # fmt: skip
+        return
+    pairs = align_items([collapse_ws(i.get("service") or "") for i in items], places)
+    matched = {a for a, _ in pairs}
+    matched_places = {p for _, p in pairs}
+    for k, item in enumerate(items):
+        if k in matched:
+            continue
+        if max(rationales, len(places)) >= len(items):
+            for key in ("service", "outcome", *PASSAGES):
+                if item.get(key) is not None:
+                    out.put(f"items[{k}].{key}", "unverified", None,
+                            "this item's place in the letter is unreadable")  # fmt: skip
+        else:
+            out.wrong(f"items[{k}]", f"the letter shows {len(places)} item(s); "
+                      f"{_shown(item.get('service') or '', 60)} is not one of them")  # fmt: skip
+    missed = [j for j in range(len(places)) if j not in matched_places]
+    if missed:
+        names = "; ".join(_shown(places[j].header_text, 50) for j in missed[:3])
+        out.wrong("items", f"the letter shows {len(places)} decided items but the answer has "
+                  f"{len(items)}; missing: {names}")  # fmt: skip
+    for k, j in pairs:
+        item, place = items[k], places[j]
+        _check_service(k, item, place, damage, out)
+        for key in PASSAGES:
+            item[key] = _check_passage(k, key, item, place, quotes, damage, resolve, out)
+        _check_outcome(k, item, place, out)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _no_resolver(_quote: str, _start: int, _end: int) -> None:
+    return None
+
+
+def check_values(
+    data: dict[str, Any],
+    form: LetterForm,
+    *,
+    quotes: bool = False,
+    resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None] | None = None,
+) -> Checked:
+    """Check every value of contract-shaped ``data`` at its place in the letter.
+
+    With ``quotes`` the items' passages are quotes ("first words ... last words") and are
+    replaced, in ``data``, by the letter's text at their places; ``resolve(quote, start, end)``
+    locates a quote whose label is unreadable. Contradictions are listed in ``errors``, one
+    line per problem, precise enough to send back to a model.
+    """
+    out = Checked()
+    damage = letter_damage(form)
+    _check_case_number(data.get("case_number"), form, damage, out)
+    for name in DATE_FIELDS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, dt.date):
+            value = dt.date.fromisoformat(str(value))
+        _check_date(name, value, data, form, damage, out)
+    _check_priority(data.get("priority"), form, out)
+    reviewer = data.get("reviewer") or {}
+    _check_states(list(reviewer.get("licensure_states") or []), form, out)
+    _check_specialties(list(reviewer.get("specialties") or []), form, out)
+    _check_patient(data.get("patient") or {}, form, damage, out)
+    _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
+    return out
