@@ -1,0 +1,490 @@
+"""What validation does with perfect and with scripted-wrong answers, per gold rendering.
+
+    python benchmarks/evidence_oracle.py [--renderings ocr ocrfax] [--modes tidy seen noisy]
+        [--letters gA01 gB02] [--noise-rate 0.3] [--seed 0] [--concurrency 8] [--json out.json]
+
+The answers come from the scripted local test server (``imr_llm.testing.oracle.GoldResponder``
+behind an in-process ``FakeOpenAIServer``), never from a model, so no figure here is model
+quality. They measure the pipeline: what the LLM path's validation makes of answers that are
+right by construction (``tidy``: short values true, quotes of the clean label text; ``seen``:
+the same but long values copied as the rendering writes them, OCR damage included), and of
+answers with one scripted mistake on a seeded share of first answers (``noisy``: correct when
+re-asked). Every gold letter runs in every rendering (``layout`` = clean ``pdftotext -layout``,
+``raw`` = plain ``pdftotext``, ``noise-light``, ``noise-heavy``, ``ocr`` = mild OCR, ``ocrfax``
+= fax-quality OCR) through ``imr_llm.extract_many(backend="llm")``.
+
+Per rendering and mode: letters with a record, all-correct letters (every contract field right,
+``imr_llm.eval.scoring``), mean item-F1 (0 without a record), requests per letter, records
+flagged ``needs_review``, and letters whose correct first answer was rejected (no mistake was
+injected, yet validation asked again). For ``noisy``, what became of each injected mistake:
+
+- caught and fixed: the first answer was rejected and the final value is the true one;
+- caught, unfixed: no record, or the final value is wrong but not the injected value;
+- slipped, unflagged: the final record holds the injected wrong value, ``needs_review`` false;
+- slipped, flagged: it holds it, ``needs_review`` true;
+- no effect: never rejected, yet the final value is right (validation read past the mistake).
+
+For a quote whose last words were borrowed from another passage, "holds the injected value"
+means the record's passage is not the true one (a passage cut short or run long). The cascade
+(rules first, the model only for letters the rules cannot read) runs on mild OCR with ``seen``
+answers: the share of letters whose record came from the rules engine without ``needs_review``,
+and how many of those are all-correct. The error lines validation sent back with each re-ask of
+a correct answer are counted by kind, to show which checks reject correct answers.
+
+``run_benchmark(...)`` returns everything as a dict, for tests to assert figures on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from imr_llm import extract_many
+from imr_llm.config import Settings
+from imr_llm.eval.gold import Case, load_cases
+from imr_llm.eval.scoring import TEXT_MATCH, score_record, text_similarity
+from imr_llm.testing.fake_openai import FakeOpenAIServer
+from imr_llm.testing.oracle import (
+    DEFAULT_NOISE_RATE,
+    MODES,
+    GoldResponder,
+    Injection,
+    text_key,
+)
+from imr_llm.text import squash
+
+REPO = Path(__file__).resolve().parent.parent
+GOLD = REPO / "eval" / "gold"
+RENDERINGS: tuple[str, ...] = ("layout", "raw", "noise-light", "noise-heavy", "ocr", "ocrfax")
+RENDERING_NAMES = {
+    "layout": "clean pdftotext -layout",
+    "raw": "clean plain pdftotext",
+    "noise-light": "light synthetic noise",
+    "noise-heavy": "heavy synthetic noise",
+    "ocr": "mild OCR",
+    "ocrfax": "fax-quality OCR",
+}
+NOT_QUALITY = (
+    "Answers come from the scripted local test server (gold oracle), not from a model: "
+    "no figure here is model quality."
+)
+OUTCOMES: tuple[str, ...] = (
+    "caught_fixed",
+    "caught_unfixed",
+    "slipped_unflagged",
+    "slipped_flagged",
+    "no_effect",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading records
+# --------------------------------------------------------------------------------------------
+
+_PATH_PART = re.compile(r"([A-Za-z_]+)(?:\[(\d+)\])?")
+
+
+def value_at(record: dict[str, Any] | None, path: str) -> Any:
+    """The value at ``path`` ("items[2].outcome", "reviewer.licensure_states[0]") or None."""
+    value: Any = record
+    for part in path.split("."):
+        m = _PATH_PART.fullmatch(part)
+        if m is None or not isinstance(value, dict):
+            return None
+        value = value.get(m.group(1))
+        if m.group(2) is not None:
+            k = int(m.group(2))
+            value = value[k] if isinstance(value, list) and k < len(value) else None
+    return value
+
+
+def _same_text(a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return text_similarity(str(a), str(b)) >= TEXT_MATCH
+
+
+def _has_service(record: dict[str, Any], name: str) -> bool:
+    return any(squash(item.get("service") or "") == squash(name) for item in record["items"])
+
+
+def classify(
+    injection: Injection,
+    record: dict[str, Any] | None,
+    needs_review: bool,
+    rejected: bool,
+    gold: dict[str, Any],
+    seen_texts: dict[str, str],
+) -> str:
+    """What became of an injected mistake (one of :data:`OUTCOMES`)."""
+    if record is None:
+        return "caught_unfixed"
+    kind = injection.kind
+    if kind in ("date_shift", "dates_swapped", "case_digit", "outcome_flip"):
+        holds = any(value_at(record, c.path) == c.wrong for c in injection.changes)
+        right = all(value_at(record, c.path) == c.right for c in injection.changes)
+    elif kind == "extra_item":
+        holds = _has_service(record, injection.wrong)
+        right = not holds and len(record["items"]) == len(gold["items"])
+    elif kind == "invented_service":
+        holds = _has_service(record, injection.wrong)
+        got = value_at(record, injection.path)
+        right = not holds and (
+            _same_text(got, value_at(gold, injection.path))
+            or _same_text(got, seen_texts.get(injection.path))
+        )
+    else:  # borrowed_end: the passage resolved from the quote is the evidence
+        got = value_at(record, injection.path)
+        right = got is not None and (
+            _same_text(got, value_at(gold, injection.path))
+            or _same_text(got, seen_texts.get(injection.path))
+        )
+        holds = got is not None and not right
+    if holds:
+        return "slipped_flagged" if needs_review else "slipped_unflagged"
+    if right:
+        return "caught_fixed" if rejected else "no_effect"
+    return "caught_unfixed" if rejected else ("slipped_flagged" if needs_review else
+                                              "slipped_unflagged")  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Error lines
+# --------------------------------------------------------------------------------------------
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”")
+_INDEX = re.compile(r"\[\d+\]")
+_NUMBER = re.compile(r"\d+")
+
+
+def error_kind(line: str) -> str:
+    """An error line with its particulars (quotes, indices, numbers) blanked, for counting."""
+    line = _QUOTED.sub("'…'", line)
+    line = _INDEX.sub("[#]", line)
+    return _NUMBER.sub("#", line)[:160]
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def _settings(max_attempts: int) -> Settings:
+    options: dict[str, Any] = {"max_attempts": max_attempts}
+    if "strict" in Settings.model_fields:  # the evidence rewrite: a record when attempts run out
+        options["strict"] = False
+    return Settings(**options)
+
+
+def _run_batch(
+    server: FakeOpenAIServer,
+    responder: GoldResponder,
+    cases: list[Case],
+    backend: str,
+    settings: Settings,
+    concurrency: int,
+) -> list[dict[str, Any]]:
+    responder.clear_log()
+    server.responder = responder
+    client = openai.OpenAI(base_url=server.base_url, api_key="oracle")
+    texts = [case.text() for case in cases]
+    results = extract_many(
+        texts, backend, client=client, settings=settings, concurrency=concurrency,
+        names=[case.key for case in cases],
+    )  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    for case, text, result in zip(cases, texts, results, strict=True):
+        events = responder.events(text)
+        record = result.record
+        meta = record.metadata if record is not None else None
+        contract = record.contract_dict() if record is not None else None
+        score = score_record(contract, case.label)
+        injection = responder.injections.get(text_key(text))
+        reasks = [e for e in events if e.reask]
+        rows.append(
+            {
+                "case": case.key,
+                "letter": case.letter,
+                "rendering": case.rendering,
+                "record": contract is not None,
+                "engine": meta.engine if meta is not None else None,
+                "error": result.error.code if result.error is not None else None,
+                "error_message": str(result.error)[:300] if result.error is not None else None,
+                "all_right": score.all_right,
+                "item_f1": score.item_f1,
+                "requests": len(events),
+                "needs_review": bool(getattr(meta, "needs_review", False)),
+                "review_reasons": list(getattr(meta, "review_reasons", []) or []),
+                "first_rejected": bool(reasks),
+                "injection": injection.to_dict() if injection is not None else None,
+                "reask_errors": [list(e.errors) for e in reasks],
+                "_injection": injection,
+                "_contract": contract,
+                "_text": text,
+                "_gold": case.label,
+                "diffs": score.diffs[:6],
+            }
+        )
+    return rows
+
+
+def _summarise(rows: list[dict[str, Any]], mode: str, responder: GoldResponder) -> dict[str, Any]:
+    n = len(rows)
+    clean = [r for r in rows if r["_injection"] is None]
+    out: dict[str, Any] = {
+        "letters": n,
+        "with_record": sum(r["record"] for r in rows),
+        "all_correct": sum(r["all_right"] for r in rows),
+        "item_f1": round(sum(r["item_f1"] for r in rows) / n, 4) if n else 0.0,
+        "requests_per_letter": round(sum(r["requests"] for r in rows) / n, 3) if n else 0.0,
+        "needs_review": sum(r["needs_review"] for r in rows),
+        "correct_first_rejected": sum(r["first_rejected"] for r in clean),
+        "correct_first_answers": len(clean),
+    }
+    # Which checks reject correct answers: every re-ask error line of a letter with no mistake.
+    kinds: Counter[str] = Counter()
+    letters_by_kind: dict[str, set[str]] = {}
+    for r in clean:
+        for errors in r["reask_errors"]:
+            for line in errors:
+                kind = error_kind(line)
+                kinds[kind] += 1
+                letters_by_kind.setdefault(kind, set()).add(r["letter"])
+    out["rejections_of_correct_answers"] = [
+        {"error": kind, "lines": count, "letters": len(letters_by_kind[kind])}
+        for kind, count in kinds.most_common()
+    ]
+    out["failed_letters"] = sorted(r["letter"] for r in rows if not r["record"])
+    errors = Counter(r["error"] for r in rows if r["error"])
+    out["errors"] = dict(errors.most_common())
+    out["first_error"] = next((r["error_message"] for r in rows if r["error"]), None)
+    if mode == "noisy":
+        outcomes: Counter[str] = Counter()
+        by_kind: dict[str, Counter[str]] = {}
+        for r in rows:
+            injection: Injection | None = r["_injection"]
+            if injection is None:
+                continue
+            seen = responder.seen(r["_text"])
+            seen_texts = {path: p.text for path, p in seen.passages.items()}
+            verdict = classify(
+                injection, r["_contract"], r["needs_review"], r["first_rejected"],
+                r["_gold"], seen_texts,
+            )  # fmt: skip
+            r["verdict"] = verdict
+            outcomes[verdict] += 1
+            by_kind.setdefault(injection.kind, Counter())[verdict] += 1
+        out["injected"] = sum(outcomes.values())
+        out.update({name: outcomes[name] for name in OUTCOMES})
+        out["by_kind"] = {k: dict(v) for k, v in sorted(by_kind.items())}
+    return out
+
+
+def _cascade(
+    server: FakeOpenAIServer,
+    responder: GoldResponder,
+    cases: list[Case],
+    settings: Settings,
+    concurrency: int,
+) -> dict[str, Any]:
+    rows = _run_batch(server, responder, cases, "cascade", settings, concurrency)
+    rules = [r for r in rows if r["engine"] == "rules"]
+    unflagged = [r for r in rules if not r["needs_review"]]
+    n = len(rows)
+    return {
+        "letters": n,
+        "rules_records": len(rules),
+        "rules_unflagged": len(unflagged),
+        "rules_unflagged_share": round(len(unflagged) / n, 4) if n else 0.0,
+        "rules_unflagged_all_correct": sum(r["all_right"] for r in unflagged),
+        "rules_wrong_unflagged": sorted(r["letter"] for r in unflagged if not r["all_right"]),
+        "llm_records": sum(r["engine"] == "llm" for r in rows),
+        "no_record": sum(not r["record"] for r in rows),
+        "all_correct": sum(r["all_right"] for r in rows),
+        "requests": sum(r["requests"] for r in rows),
+    }
+
+
+def run_benchmark(
+    renderings: Sequence[str] | None = None,
+    modes: Sequence[str] | None = None,
+    letters: Sequence[str] | None = None,
+    *,
+    gold: Path = GOLD,
+    noise_rate: float = DEFAULT_NOISE_RATE,
+    seed: int = 0,
+    max_attempts: int = 3,
+    concurrency: int = 8,
+    cascade_renderings: Sequence[str] = ("ocr",),
+    keep_cases: bool = False,
+) -> dict[str, Any]:
+    """Run the LLM path over the gold cases with the oracle in each mode; return the figures.
+
+    The result has ``answers_from`` (the caveat), ``settings``, ``results[rendering][mode]``
+    (the figures described in the module docstring), ``cascade[rendering]`` and, with
+    ``keep_cases``, ``cases`` (one row per letter, rendering and mode).
+    """
+    renderings = list(renderings or RENDERINGS)
+    modes = list(modes or MODES)
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise ValueError(f"unknown modes {unknown}; choose from {', '.join(MODES)}")
+    logging.getLogger("instructor").setLevel(logging.CRITICAL)  # per-answer noise
+    settings = _settings(max_attempts)
+    started = time.perf_counter()
+    base = GoldResponder.from_gold_dir(
+        gold, list(letters) if letters else None, renderings=sorted({*renderings,
+        *cascade_renderings}), noise_rate=noise_rate, seed=seed,
+    )  # fmt: skip
+    report: dict[str, Any] = {
+        "answers_from": NOT_QUALITY,
+        "settings": {
+            "renderings": renderings,
+            "modes": modes,
+            "letters": list(letters) if letters else "all",
+            "noise_rate": noise_rate,
+            "seed": seed,
+            "max_attempts": max_attempts,
+            "strict": getattr(settings, "strict", None),
+        },
+        "results": {},
+        "cascade": {},
+    }
+    cases_out: list[dict[str, Any]] = []
+    responders = {mode: base.derive(mode) for mode in modes}
+    with FakeOpenAIServer() as server:
+        for rendering in renderings:
+            cases = load_cases(gold, [rendering], list(letters) if letters else None)
+            report["results"][rendering] = {}
+            for mode in modes:
+                rows = _run_batch(server, responders[mode], cases, "llm", settings, concurrency)
+                report["results"][rendering][mode] = _summarise(rows, mode, responders[mode])
+                if keep_cases:
+                    cases_out += [
+                        {"mode": mode, **{k: v for k, v in r.items() if not k.startswith("_")}}
+                        for r in rows
+                    ]
+        for rendering in cascade_renderings:
+            cases = load_cases(gold, [rendering], list(letters) if letters else None)
+            seen = responders.get("seen") or base.derive("seen")
+            report["cascade"][rendering] = _cascade(server, seen, cases, settings, concurrency)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    if keep_cases:
+        report["cases"] = cases_out
+    return report
+
+
+# --------------------------------------------------------------------------------------------
+# Printing
+# --------------------------------------------------------------------------------------------
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.0f}%)" if whole else "0/0"
+
+
+def format_report(report: dict[str, Any], top_errors: int = 6) -> str:
+    lines = [NOT_QUALITY, ""]
+    s = report["settings"]
+    lines.append(
+        f"max_attempts={s['max_attempts']}  noise_rate={s['noise_rate']}  seed={s['seed']}  "
+        f"strict={s['strict']}  letters={s['letters']}"
+    )
+    header = (
+        f"{'mode':<6} {'record':>13} {'all-correct':>13} {'item-F1':>7} {'req/letter':>10} "
+        f"{'needs_review':>12} {'correct 1st rejected':>20}"
+    )
+    for rendering, by_mode in report["results"].items():
+        lines += ["", f"== {rendering} ({RENDERING_NAMES.get(rendering, rendering)})", header]
+        for mode, r in by_mode.items():
+            n = r["letters"]
+            lines.append(
+                f"{mode:<6} {_pct(r['with_record'], n):>13} {_pct(r['all_correct'], n):>13} "
+                f"{r['item_f1']:>7.3f} {r['requests_per_letter']:>10.2f} "
+                f"{r['needs_review']:>12} "
+                f"{_pct(r['correct_first_rejected'], r['correct_first_answers']):>20}"
+            )
+        for mode, r in by_mode.items():
+            if r["errors"]:
+                codes = ", ".join(f"{code} {count}" for code, count in r["errors"].items())
+                lines.append(f"  {mode}: no record: {codes}; first: {r['first_error']}")
+        noisy = by_mode.get("noisy")
+        if noisy is not None:
+            k = noisy["injected"]
+            lines.append(
+                f"  noisy: {k} mistakes injected; caught+fixed {noisy['caught_fixed']}, "
+                f"caught unfixed {noisy['caught_unfixed']}, slipped unflagged "
+                f"{noisy['slipped_unflagged']}, slipped flagged {noisy['slipped_flagged']}, "
+                f"no effect {noisy['no_effect']}"
+            )
+            for kind, counts in noisy["by_kind"].items():
+                shown = ", ".join(f"{name} {counts[name]}" for name in OUTCOMES if name in counts)
+                lines.append(f"    {kind:<17} {shown}")
+        for mode, r in by_mode.items():
+            if r["rejections_of_correct_answers"]:
+                lines.append(f"  {mode}: checks rejecting correct answers (error lines, letters):")
+                for entry in r["rejections_of_correct_answers"][:top_errors]:
+                    lines.append(f"    {entry['lines']:>4} {entry['letters']:>3}  {entry['error']}")
+    for rendering, c in report["cascade"].items():
+        lines += [
+            "",
+            f"== cascade on {rendering} ({RENDERING_NAMES.get(rendering, rendering)}), "
+            "seen answers",
+            f"rules records without needs_review: {_pct(c['rules_unflagged'], c['letters'])}, "
+            f"of which all-correct: {_pct(c['rules_unflagged_all_correct'], c['rules_unflagged'])}"
+            f"; model records {c['llm_records']}, no record {c['no_record']}, "
+            f"all-correct overall {_pct(c['all_correct'], c['letters'])}",
+        ]
+        if c["rules_wrong_unflagged"]:
+            lines.append(
+                f"  wrong rules records not flagged: {', '.join(c['rules_wrong_unflagged'])}"
+            )
+    lines += ["", f"{report['seconds']} s", NOT_QUALITY]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--renderings", nargs="+", choices=RENDERINGS)
+    parser.add_argument("--modes", nargs="+", choices=MODES)
+    parser.add_argument("--letters", nargs="+", help="gold letter names (default: all)")
+    parser.add_argument("--noise-rate", type=float, default=DEFAULT_NOISE_RATE)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-attempts", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--cascade", nargs="*", default=["ocr"], metavar="RENDERING",
+        help="renderings to run the cascade on with seen answers (default: ocr; none: skip)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--json", metavar="PATH", help="also write the figures as JSON ('-': stdout)"
+    )
+    parser.add_argument("--cases", action="store_true", help="include every case in the JSON")
+    args = parser.parse_args(argv)
+    report = run_benchmark(
+        args.renderings, args.modes, args.letters, noise_rate=args.noise_rate, seed=args.seed,
+        max_attempts=args.max_attempts, concurrency=args.concurrency,
+        cascade_renderings=args.cascade, keep_cases=args.cases,
+    )  # fmt: skip
+    if args.json == "-":
+        json.dump(report, sys.stdout, indent=1, default=str)
+        print()
+        return 0
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
