@@ -1,7 +1,7 @@
 """The public entry point: ``extract(text)`` picks an engine and returns a validated record.
 
 The pipeline is text -> :mod:`~imr_llm.normalise` -> :mod:`~imr_llm.rules` or
-:mod:`~imr_llm.llm` -> :mod:`~imr_llm.validate` / :mod:`~imr_llm.grounding` -> record. This
+:mod:`~imr_llm.llm` -> :mod:`~imr_llm.evidence` -> :mod:`~imr_llm.record`. This
 module only orchestrates: it chooses the backend, times the stages and fills the metadata.
 """
 
@@ -129,19 +129,32 @@ def cascade(
     model: Callable[[], DeterminationRecord],
     backend: str = "cascade",
 ) -> DeterminationRecord:
-    """The rules engine first; ``model()`` only when it cannot read the letter fully.
+    """The rules engine first; ``model()`` when it cannot read the letter fully or its record
+    needs review (a value it could not check, a failed self-check).
 
     The record's metadata says which engine produced it and, for the model, why the rules
     engine passed. The eval harness calls this with a cached ``model``.
     """
+    reason = _rules_first(text, settings, backend)
+    if isinstance(reason, DeterminationRecord):
+        return reason
+    record = model()
+    if record.metadata is not None:
+        record.metadata.backend = backend
+        record.metadata.rules_failure = reason
+    return record
+
+
+def _rules_first(text: str, settings: Settings, backend: str) -> DeterminationRecord | str:
+    """The rules record when it needs no review; else why the model must read the letter."""
     try:
-        return extract_rules(text, max_chars=settings.max_chars, backend=backend)
+        record = extract_rules(text, max_chars=settings.max_chars, backend=backend)
     except (IncompleteLetterError, InvalidRecordError) as exc:
-        record = model()
-        if record.metadata is not None:
-            record.metadata.backend = backend
-            record.metadata.rules_failure = str(exc)
+        return str(exc)
+    assert record.metadata is not None
+    if not record.metadata.needs_review:
         return record
+    return "the rules record needs review: " + "; ".join(record.metadata.review_reasons)
 
 
 async def aextract(
@@ -163,13 +176,13 @@ async def aextract(
 
     if chosen == "llm":
         return await aextract_llm(text, settings=settings, client=client, backend=backend)
-    try:
-        return extract_rules(text, max_chars=settings.max_chars, backend=backend)
-    except (IncompleteLetterError, InvalidRecordError) as exc:
-        record = await aextract_llm(text, settings=settings, client=client, backend=backend)
-        assert record.metadata is not None
-        record.metadata.rules_failure = str(exc)
-        return record
+    reason = _rules_first(text, settings, backend)
+    if isinstance(reason, DeterminationRecord):
+        return reason
+    record = await aextract_llm(text, settings=settings, client=client, backend=backend)
+    assert record.metadata is not None
+    record.metadata.rules_failure = reason
+    return record
 
 
 def extract_many(

@@ -563,6 +563,16 @@ def _edge(words: str, region: str, at_start: bool) -> _Edge:
     return _Edge(score, elsewhere)
 
 
+def _cut_after(text: str, words: str) -> str:
+    """``text`` up to the end of the last occurrence of ``words`` (fuzzy for OCR)."""
+    needle = collapse_ws(words).lower()
+    pos = text.lower().rfind(needle)
+    if pos >= 0:
+        return text[: pos + len(needle)]
+    hit = fuzz.partial_ratio_alignment(needle, text.lower())
+    return text[: hit.dest_end] if hit is not None and hit.score >= 88 else text
+
+
 def _check_passage(
     k: int,
     key: str,
@@ -621,6 +631,17 @@ def _check_passage(
         note = f"after '{label}:', to the next label or item"
         out.put(path, _status(exact), region.span, note)
         return text
+    later = PASSAGES[PASSAGES.index(key) + 1 :]
+    if (
+        head.score >= EDGE_THRESHOLD
+        and tail.found_elsewhere
+        and any(place.passages.get(k) is None for k in later)
+    ):
+        # The next label is unreadable, so this place runs on into the next passage: the
+        # quote's last words mark where this passage ends.
+        cut = _cut_after(text, last)
+        out.put(path, "unverified", region.span, "the next label is unreadable; cut at the quote")
+        return cut
     if head.score >= EDGE_THRESHOLD and tail.found_elsewhere:
         out.wrong(path, f"the quote stops short: its last words {_shown(last)} are not where "
                   f"the {label} ends; quote its last words", region.span)  # fmt: skip

@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
+
 from ..normalise import Document
 from ..text import collapse_ws, contains_phrase, match_label, ocr_pattern, parse_outcome
 from .places import Place
@@ -40,6 +42,22 @@ _TRAILING_OUTCOME = re.compile(
 )
 _SENTENCE_END = (".", "!", "?", ":", ";")
 _ORIGINAL_REQUEST = re.compile(ocr_pattern("the original request").pattern, re.IGNORECASE)
+_TWO_WORDS = re.compile(r"([A-Za-z][^\s.,;:]{4,9})\s+([A-Za-z][^\s,;:]{4,8}?)(?=[\s.,;:]|$)")
+
+
+def original_request_mentions(text: str) -> list[tuple[int, int]]:
+    """Spans of "original request" in ``text``, through OCR damage ("orginal", "onginai")."""
+    found = [m.span() for m in _ORIGINAL_REQUEST.finditer(text)]
+    if found:
+        return found
+    out: list[tuple[int, int]] = []
+    for m in _TWO_WORDS.finditer(text):
+        first, second = m.group(1).lower(), m.group(2).lower().rstrip(".")
+        if fuzz.ratio(first, "original") >= 60 and fuzz.ratio(second, "request") >= 80:
+            out.append(m.span())
+    return out
+
+
 #: Stray marks OCR leaves before an item header ("- ” Urine toxicology screen").
 _LEADING_MARKS = re.compile(r"^(?:[^\w\s(\[]{1,3}\s*)+")
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
@@ -116,12 +134,12 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
         j -= 1
     # A partly certified request: extend to the sentence naming the original request.
     header = " ".join(line.text for line in lines[first : marker.line + 1])
-    mentions = _ORIGINAL_REQUEST.findall(header)
+    mentions = original_request_mentions(header)
     if len(mentions) == 1:  # only "...portion of the original request, Z is": find X's sentence
         j = first - 1
         while j >= floor and not lines[j].blank:
             first = j
-            if _ORIGINAL_REQUEST.search(lines[j].text):
+            if original_request_mentions(lines[j].text):
                 break
             j -= 1
     return first
@@ -189,18 +207,20 @@ def split_partial_request(header: str) -> PartialRequest | None:
     when the header does not name an original request; raises ValueError when it does but
     cannot be read, so no engine takes the sentence for the service.
     """
-    if not _ORIGINAL_REQUEST.search(header):
-        return None
     text = collapse_ws(header)
-    first = _WAS_ORIGINAL.match(text)
-    last = _LAST_MENTION.search(text)
-    if not first or not last or last.start() < first.end() - 2:
+    mentions = original_request_mentions(text)
+    if not mentions:
+        return None
+    if len(mentions) < 2:
         raise ValueError("the partly certified request's wording could not be read")
-    orig = first.group("orig").strip(" .,")
-    svc = _TRAILING_IS.sub("", last.group("svc")).strip(" .,:;")
+    (s0, _), (_, e1) = mentions[0], mentions[-1]
+    # X: before "<was> the original request"; Z: after the last mention.
+    before = re.sub(r"\s+t\S{1,2}\s*$", "", text[:s0].rstrip())  # "the", when not in the mention
+    orig = re.sub(r"\s+\S{2,4}\s*$", "", before)  # "was"
+    svc = _TRAILING_IS.sub("", text[e1:].lstrip(" ,.;:")).strip(" .,:;")
     if not orig or not svc or len(svc) > max(200, 2 * len(orig) + 40):
         raise ValueError("the partly certified request's wording could not be read")
-    return PartialRequest(orig, svc)
+    return PartialRequest(orig.strip(" .,"), svc)
 
 
 @dataclass

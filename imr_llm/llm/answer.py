@@ -1,10 +1,12 @@
 """What the model fills in: short values typed out, long passages as anchors.
 
 The model never re-types a guideline or a rationale. It quotes the first and last few words
-("The MTUS supports ... not medically necessary."), and validation resolves them against the
-letter text. Validation also grounds every short value in the letter and checks the outcomes
-against the rationales. Any failure is a pydantic validation error whose message says exactly
-what is wrong, which instructor sends back to the model for another attempt.
+("The MTUS supports ... not medically necessary."), and validation checks every value at its
+own place in the letter (:mod:`imr_llm.evidence`): each quote must open and close the passage
+between its label and the next, and becomes the letter's own text there. A value that
+contradicts readable text at its place is a pydantic validation error whose message says
+exactly what is wrong, which instructor sends back to the model for another attempt; a value
+whose place is unreadable is accepted as unverified, since no re-ask can fix a scan.
 
 The letter that validation checks against is passed through a context variable rather than
 instructor's ``context=`` argument: instructor renders messages as Jinja templates whenever a
@@ -15,28 +17,52 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..anchors import AnchorError, ResolvedPassage, resolve_anchor, split_quote
-from ..grounding import Grounding, LetterIndex, check_consistency, ground_short_values
-from ..models import DeterminationRecord
-from ..text import match_label, ocr_pattern
+from ..anchors import AnchorError, resolve_anchor, split_quote
+from ..evidence import Checked, check_values
+from ..form import LetterForm
+from ..text import CollapsedText, canonical_state, collapse_ws
 
 ANCHOR_WORDS_HINT = "4 to 6 words"
 
 
 @dataclass
-class LetterContext:
-    """The letter an answer is validated against, and what validation found."""
+class Candidate:
+    """One answer's values (passages resolved to the letter's text) and their evidence."""
 
-    index: LetterIndex
-    record: DeterminationRecord | None = None
-    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    data: dict[str, Any]
+    checked: Checked
+    invalid: list[str] = field(default_factory=list)  # problems no record can carry
+
+
+@dataclass
+class LetterContext:
+    """The letter an answer is validated against, and what validation found.
+
+    ``accepted`` is the answer that passed; ``best`` the answer with the fewest problems so far,
+    which becomes a record flagged for review when the attempts run out.
+    """
+
+    form: LetterForm
+    view: CollapsedText = field(init=False)
+    accepted: Candidate | None = None
+    best: Candidate | None = None
+
+    def __post_init__(self) -> None:
+        self.view = CollapsedText(self.form.doc.source)
+
+    def offer(self, candidate: Candidate) -> None:
+        def cost(c: Candidate) -> tuple[int, int]:
+            return (len(c.invalid), len(c.checked.errors))
+
+        if self.best is None or cost(candidate) <= cost(self.best):
+            self.best = candidate
 
 
 CURRENT_LETTER: ContextVar[LetterContext | None] = ContextVar("imr_llm_letter", default=None)
@@ -112,111 +138,40 @@ class LetterAnswer(BaseModel):
     )
     items: list[ItemAnswer] = Field(min_length=1, description="Every disputed item, in order.")
 
-    _record: DeterminationRecord | None = PrivateAttr(default=None)
-
     @model_validator(mode="after")
-    def _ground_in_letter(self) -> LetterAnswer:
+    def _check_in_letter(self) -> LetterAnswer:
         context = CURRENT_LETTER.get()
         if context is None:
             return self  # validated outside an extraction (schema checks, tests of the shape)
-        record, grounding = answer_to_record(self, context.index)
-        context.record = record
-        context.spans = grounding.spans
-        context.warnings = grounding.warnings
-        self._record = record
+        candidate = answer_to_candidate(self, context)
+        context.offer(candidate)
+        problems = [*candidate.invalid, *candidate.checked.errors]
+        if problems:
+            raise ValueError("\n".join(problems))
+        context.accepted = candidate
         return self
 
 
-#: A label inside a resolved passage means the passage ran into the next part of the letter.
-_LABEL_INSIDE = re.compile(
-    "|".join(
-        ocr_pattern(label).pattern + r"\s*[:;]"
-        for label in ("Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale")
-    ),
-    re.IGNORECASE,
-)
-_PASSAGES = (
-    ("claims_administrator_guideline", "Claims Administrator guideline"),
-    ("maximus_guideline", "MAXIMUS guideline"),
-    ("rationale", "Decision rationale"),
-)
+def _resolver(context: LetterContext) -> Callable[[str, int, int], Any]:
+    """Locate a quote between two source offsets (for a passage whose label is unreadable)."""
+    view = context.view
 
-
-def _resolve_item(
-    index: LetterIndex, item: ItemAnswer, k: int, cursor: int, earliest: bool
-) -> tuple[dict[str, str | None], Grounding, int]:
-    """Resolve one item's quoted passages in letter order, starting at ``cursor``."""
-    found = Grounding()
-    texts: dict[str, str | None] = {}
-    for key, label in _PASSAGES:
-        quote = getattr(item, key)
-        if quote is None:
-            texts[key] = None
-            continue
-        path = f"items[{k}].{key}"
+    def resolve(quote: str, start: int, end: int) -> tuple[str, tuple[int, int]] | None:
+        lo = len(collapse_ws(view.source[:start]))
+        hi = len(collapse_ws(view.source[:end])) + 1
         first, last = split_quote(quote)
         try:
-            passage: ResolvedPassage = resolve_anchor(
-                index.view, first, last, cursor, earliest=earliest
-            )
-        except AnchorError as exc:
-            found.errors.append(f"{path}: {exc}")
-            texts[key] = None
-            continue
-        text = passage.text
-        hit = match_label(text, label)
-        if hit:  # the model quoted the label too; the record keeps only what follows it
-            text = text[hit.value_start :].strip()
-        crossed = _LABEL_INSIDE.search(text)
-        if crossed:
-            # The last words matched too far on (letters repeat endings such as "is not
-            # medically necessary."): the passage would swallow the next part of the letter.
-            found.errors.append(
-                f"{path}: the quote runs past the label {crossed.group(0)!r}; its last words "
-                "must come from the same passage as its first words"
-            )
-            texts[key] = None
-            continue
-        found.spans[path] = (passage.start, passage.end)
-        if passage.fuzzy:
-            found.warnings.append(f"{path}: quote matched OCR-damaged text approximately")
-        texts[key] = text or None
-        cursor = passage.collapsed_end
-    return texts, found, cursor
+            passage = resolve_anchor(view, first, last, lo, min(hi, len(view.text)))
+        except AnchorError:
+            return None
+        return passage.text, (passage.start, passage.end)
+
+    return resolve
 
 
-def answer_to_record(
-    answer: LetterAnswer, index: LetterIndex
-) -> tuple[DeterminationRecord, Grounding]:
-    """Resolve anchors, ground values, check consistency, and build the record.
-
-    Raises ValueError listing every problem, one per line, so a single re-ask can fix them all.
-    """
-    grounding = Grounding()
-    items: list[dict[str, Any]] = []
-    cursor = index.items_start
-    for k, item in enumerate(answer.items):
-        texts, found, end = _resolve_item(index, item, k, cursor, earliest=False)
-        if found.errors:
-            # Letters repeat wording (a guideline's first words, identical rationales): an
-            # exact match further on may have hidden the OCR-damaged one meant. Try again
-            # taking the earliest acceptable match for each passage.
-            retry = _resolve_item(index, item, k, cursor, earliest=True)
-            if not retry[1].errors:
-                texts, found, end = retry
-        grounding.errors.extend(found.errors)
-        grounding.spans.update(found.spans)
-        grounding.warnings.extend(found.warnings)
-        cursor = end
-        items.append(
-            {
-                "service": item.service,
-                "original_request": item.original_request,
-                "outcome": item.outcome,
-                **texts,
-            }
-        )
-    data: dict[str, Any] = {
+def answer_data(answer: LetterAnswer) -> dict[str, Any]:
+    """The answer in the record contract's shape (passages still quotes)."""
+    return {
         "case_number": answer.case_number,
         "date_assigned": answer.date_assigned,
         "date_of_injury": answer.date_of_injury,
@@ -225,21 +180,30 @@ def answer_to_record(
         "application_received": answer.application_received,
         "priority": answer.priority,
         "reviewer": {
-            "licensure_states": answer.licensure_states,
-            "specialties": answer.specialties,
+            "licensure_states": list(answer.licensure_states),
+            "specialties": list(answer.specialties),
         },
         "patient": {"age": answer.patient_age, "sex": answer.patient_sex},
-        "items": items,
+        "items": [item.model_dump() for item in answer.items],
     }
-    ground_short_values(data, index, grounding)
-    check_consistency(data, index, grounding)
-    if any(item["rationale"] is None for item in items) and not grounding.errors:
-        grounding.errors.append("items: every item needs a rationale")
-    if grounding.errors:
-        raise ValueError("\n".join(grounding.errors))
-    try:
-        record = DeterminationRecord.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise ValueError("\n".join(problems)) from None
-    return record, grounding
+
+
+def answer_to_candidate(answer: LetterAnswer, context: LetterContext) -> Candidate:
+    """Check the answer at its places; quotes become the letter's own text."""
+    data = answer_data(answer)
+    invalid: list[str] = []
+    case = data["case_number"]
+    if case is not None and not re.fullmatch(r"CM\d{2}-\d{7}", case.strip()):
+        invalid.append(f"case_number: {case!r} is not of the form CMyy-nnnnnnn")
+    states = data["reviewer"]["licensure_states"]
+    for k, state in enumerate(states):
+        if canonical_state(state) is None:
+            invalid.append(f"reviewer.licensure_states[{k}]: {state!r} is not a US state name")
+    data["reviewer"]["licensure_states"] = [canonical_state(s) or s for s in states]
+    checked = check_values(data, context.form, quotes=True, resolve=_resolver(context))
+    for k, item in enumerate(data["items"]):
+        if not item.get("rationale"):
+            invalid.append(f"items[{k}].rationale: every item needs a rationale")
+        if not collapse_ws(item.get("service") or ""):
+            invalid.append(f"items[{k}].service: every item needs a service")
+    return Candidate(data, checked, invalid)

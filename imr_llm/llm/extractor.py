@@ -32,19 +32,17 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from .._version import __version__
 from ..config import Settings
 from ..errors import (
     ExtractionAttemptsExhaustedError,
     LLMError,
     NoModelConfiguredError,
 )
-from ..grounding import LetterIndex
-from ..models import DeterminationRecord, ExtractionMetadata, Span
+from ..form import read_form
+from ..models import DeterminationRecord
 from ..normalise import normalise
-from ..rules import check_is_imr_letter
-from ..validate import date_order_warnings
-from .answer import CURRENT_LETTER, LetterAnswer, LetterContext
+from ..record import build_record
+from .answer import CURRENT_LETTER, Candidate, LetterAnswer, LetterContext
 from .pricing import estimate_cost
 from .prompts import load_prompt
 from .transport import UsageLedger, with_async_transport_retries, with_transport_retries
@@ -127,9 +125,8 @@ class _Call:
         self.settings = settings
         self.backend = backend
         self.doc = normalise(text, settings.max_chars)
-        sections = check_is_imr_letter(self.doc)
         self.prompt = load_prompt(settings.prompt_version)
-        self.context = LetterContext(LetterIndex.build(self.doc.source, self.doc, sections))
+        self.context = LetterContext(read_form(self.doc))
         self.ledger = UsageLedger()
         try:
             self.mode = MODES[settings.mode]
@@ -161,8 +158,8 @@ class _Call:
             "reraise": True,
         }
 
-    def failure(self, exc: Exception) -> Exception:
-        """The typed error for an instructor failure."""
+    def failure(self, exc: Exception) -> Exception | None:
+        """The typed error for an instructor failure; None when the best answer is kept."""
         cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
         if isinstance(cause, LLMError):
             return cause
@@ -173,6 +170,9 @@ class _Call:
                 f"{self.settings.max_output_tokens} (raise IMR_LLM_MAX_OUTPUT_TOKENS); "
                 f"{usage.total_tokens} tokens spent"
             )
+        best = self.context.best
+        if not self.settings.strict and best is not None and not best.invalid:
+            return None  # the best answer becomes a record flagged for review
         last = next((a.errors for a in reversed(self.ledger.attempts) if a.errors), [])
         return ExtractionAttemptsExhaustedError(
             attempts=len(self.ledger.attempts) or getattr(exc, "n_attempts", 0),
@@ -181,20 +181,28 @@ class _Call:
         )
 
     def finish(self) -> DeterminationRecord:
-        record = self.context.record
-        if record is None:  # pragma: no cover - instructor returned without validating
+        """The record from the accepted answer, or from the best one, flagged for review."""
+        accepted = self.context.accepted
+        candidate: Candidate | None = accepted or self.context.best
+        if candidate is None:  # pragma: no cover - instructor returned without validating
             raise ExtractionAttemptsExhaustedError(len(self.ledger.attempts), ["no answer"])
+        review = []
+        if accepted is None:
+            review.append(
+                f"the model's answers still contradicted the letter after "
+                f"{len(self.ledger.attempts)} attempt(s); its best answer is kept"
+            )
         usage = self.ledger.total
-        record.metadata = ExtractionMetadata(
+        return build_record(
+            candidate.data,
+            candidate.checked,
             engine="llm",
             backend=self.backend,
-            imr_llm_version=__version__,
+            review=review,
             model=self.settings.model,
             prompt_version=self.prompt.version,
             prompt_hash=self.prompt.hash,
-            warnings=[*self.context.warnings, *date_order_warnings(record)],
             timings_ms={"total": round((time.perf_counter() - self.started) * 1000, 3)},
-            spans={k: Span(start=s, end=e) for k, (s, e) in self.context.spans.items()},
             usage=usage,
             attempts=self.ledger.attempts,
             transport_retries=self.ledger.transport_retries,
@@ -202,7 +210,6 @@ class _Call:
                 self.settings.model, usage, self.settings.price_input, self.settings.price_output
             ),
         )
-        return record
 
 
 def extract_llm(
@@ -221,7 +228,9 @@ def extract_llm(
     try:
         create(max_retries=Retrying(**call.reask_policy()), **call.request())
     except (InstructorRetryException, IncompleteOutputException, LLMError) as exc:
-        raise call.failure(exc) from None
+        error = call.failure(exc)
+        if error is not None:
+            raise error from None
     finally:
         CURRENT_LETTER.reset(token)
     return call.finish()
@@ -243,7 +252,9 @@ async def aextract_llm(
     try:
         await create(max_retries=AsyncRetrying(**call.reask_policy()), **call.request())
     except (InstructorRetryException, IncompleteOutputException, LLMError) as exc:
-        raise call.failure(exc) from None
+        error = call.failure(exc)
+        if error is not None:
+            raise error from None
     finally:
         CURRENT_LETTER.reset(token)
     return call.finish()
