@@ -54,7 +54,7 @@ Status = Literal["exact", "repaired", "unverified"]
 
 #: Estimated character error rate above which a letter is treated as fax-quality OCR: a digit
 #: that differs from the answer through a common OCR confusion is then unreadable, not wrong.
-FAX_DAMAGE = 0.04
+FAX_DAMAGE = 0.05
 #: Digit pairs OCR confuses on poor scans (3/8, 1/7, 5/6...).
 _DIGIT_CONFUSIONS = frozenset(
     frozenset(p)
@@ -65,9 +65,13 @@ EDGE_THRESHOLD = 70.0
 #: How closely a service must match the item header at its marker.
 SERVICE_THRESHOLD = 85.0
 #: Form text every letter carries; how well it reads estimates the letter's OCR damage.
-_FORM_TEXT = (
-    "sent the complete case file to an expert reviewer. He/she has no affiliation with the "
-    "employer, employee, providers or the claims administrator."
+_FORM_SENTENCES = (
+    "sent the complete case file to an expert reviewer. he/she has no affiliation with the "
+    "employer, employee, providers or the claims administrator.",
+    "the expert reviewer developed the following clinical case summary based on a review of "
+    "the case file, including all medical records",
+    "the final determination was based on decisions for the disputed items/services set forth "
+    "below",
 )
 
 
@@ -102,14 +106,21 @@ class Checked:
 
 
 def letter_damage(form: LetterForm) -> float:
-    """Estimated OCR character error rate of the letter, from how its form text reads."""
-    head = form.doc.source[:6000]
-    if not head:
+    """Estimated OCR character error rate of the letter, from how its form text reads.
+
+    Every letter prints the same form sentences; how far the best match of each is from the
+    sentence estimates the damage. The worst of them is taken: damage is uneven on a page, and
+    a letter is as hard to read as its worst part.
+    """
+    source = form.doc.source.lower()
+    if not source:
         return 1.0
-    hit = fuzz.partial_ratio_alignment(_FORM_TEXT.lower(), head.lower())
-    if hit is None or hit.score < 50:
-        return 1.0
-    return round(1.0 - hit.score / 100.0, 4)
+    worst = 0.0
+    for sentence in _FORM_SENTENCES:
+        hit = fuzz.partial_ratio_alignment(sentence, source)
+        score = hit.score if hit is not None else 0.0
+        worst = max(worst, 1.0 - score / 100.0 if score >= 50 else 1.0)
+    return round(worst, 4)
 
 
 def _status(exact: bool) -> Status:
@@ -739,4 +750,20 @@ def check_values(
     _check_specialties(list(reviewer.get("specialties") or []), form, out)
     _check_patient(data.get("patient") or {}, form, damage, out)
     _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
+    if damage >= FAX_DAMAGE:
+        _demote_structure(out)
     return out
+
+
+def _demote_structure(out: Checked) -> None:
+    """On fax-quality text, an item's structure (where its header, passages and boundaries
+    are) is itself read through heavy damage: a mismatch there may be the reading's fault, not
+    the value's. Such values are kept and flagged instead of re-asked; an outcome that
+    contradicts a marker read exactly stays an error."""
+    for path in list(out.contradicted):
+        if not path.startswith(("items", "patient")) or path.endswith(".outcome"):
+            continue
+        message = out.contradicted.pop(path)
+        out.errors = [e for e in out.errors if not e.startswith(f"{path}: ")]
+        span = out.evidence[path].span if path in out.evidence else None
+        out.put(path, "unverified", span, f"does not match the damaged letter: {message}")
