@@ -58,6 +58,10 @@ def original_request_mentions(text: str) -> list[tuple[int, int]]:
     return out
 
 
+#: An outcome alone on its line, with OCR's stray marks after it ("Upheld : : : : Se").
+_ALONE_OUTCOME = re.compile(
+    r"\s*(?:[^\w\s]{1,3}\s*)?([A-Za-z0-9][^\s:;]{3,13})(?:\s*[^\w\s]{1,3}|\s+[A-Za-z]{1,3})*\s*$"
+)
 #: Stray marks OCR leaves before an item header ("- ” Urine toxicology screen").
 _LEADING_MARKS = re.compile(r"^(?:[^\w\s(\[]{1,3}\s*)+")
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
@@ -96,15 +100,15 @@ def _outcome_marker(doc: Document, i: int, lo: int) -> _Marker | None:
     if not text or _find_label(text):
         return None
     m = _TRAILING_OUTCOME.search(text)
-    if m and (outcome := parse_outcome(m.group(1))):
+    if m and text[: m.start()].strip() and (outcome := parse_outcome(m.group(1))):
         return _Marker(i, m.start(), outcome, False)
-    stripped = text.strip()
-    if len(stripped) <= 16 and (outcome := parse_outcome(stripped)):
+    alone = _ALONE_OUTCOME.match(text)
+    if alone and (outcome := parse_outcome(alone.group(1))):
         # An outcome alone counts only after a header line that ends with a colon.
         j = i - 1
         while j >= lo and doc.lines[j].blank:
             j -= 1
-        if j >= lo and doc.lines[j].text.rstrip().endswith((":", ";")):
+        if j >= lo and _strip_trailing_marks(doc.lines[j].text.rstrip()).endswith((":", ";")):
             return _Marker(i, 0, outcome, True)
     return None
 
@@ -136,18 +140,31 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
     header = " ".join(line.text for line in lines[first : marker.line + 1])
     mentions = original_request_mentions(header)
     if len(mentions) == 1:  # only "...portion of the original request, Z is": find X's sentence
-        j = first - 1
-        while j >= floor and not lines[j].blank:
-            first = j
-            if original_request_mentions(lines[j].text):
+        # OCR may put blank lines inside the sentence; a blank line after a sentence's end
+        # still ends the search.
+        j, found = first - 1, None
+        while j >= max(floor, first - 8):
+            if lines[j].blank:
+                if j + 1 < len(lines) and not _continues(lines[j - 1].text if j else ""):
+                    break
+            elif original_request_mentions(lines[j].text):
+                found = j
                 break
             j -= 1
+        if found is not None:
+            first = found
     return first
 
 
 def _continues(text: str) -> bool:
-    """True when a line does not end a sentence, so the next line may carry it on."""
-    return not text.rstrip().endswith(_SENTENCE_END)
+    """True when a line does not end a sentence, so the next line may carry it on.
+
+    Stray marks OCR leaves after the sentence's end ("necessary. ©") do not continue it.
+    """
+    tail = text.rstrip()
+    if tail and not tail[-1].isalnum() and not tail.endswith(_SENTENCE_END):
+        tail = _strip_trailing_marks(tail)
+    return not tail.endswith(_SENTENCE_END)
 
 
 def find_item_markers(
@@ -366,6 +383,7 @@ def _item_place(
             name, column = label_lines[i]
             if not any(f == name for _, f, _ in found):
                 found.append((i, name, column))
+    found = _find_damaged_labels(doc, found, marker.line + 1, body_end)
     passages: dict[str, Place | None] = {name: None for name, _ in _LABELS}
     for n, (i, name, column) in enumerate(found):
         stop = found[n + 1][0] if n + 1 < len(found) else body_end
@@ -380,6 +398,62 @@ def _item_place(
         passages[name] = Place(value_start + lead, lines[last].end, kept, "label", label)
     end_offset = lines[body_end].start if body_end < len(lines) else len(doc.source)
     return ItemPlace(header, outcome, outcome_place, passages, end_offset, bool(marker.outcome))
+
+
+_TWO_WORDS_AT_START = re.compile(r"\s*(\S+)\s+([A-Za-z]\S*?)([:;.,)|\]}]|\s)")
+#: For each label: (its first word, a test of its second word as OCR left it).
+_DAMAGED_LABELS = {
+    "claims_administrator_guideline": ("Claims", lambda w: fuzz.ratio(w, "administrator") >= 60),
+    "maximus_guideline": ("MAXIMUS", lambda w: fuzz.ratio(w, "guideline") >= 55),
+    # "Decision based on ..." opens many guideline lines: any other second word is the label.
+    "rationale": ("Decision", lambda w: fuzz.ratio(w, "based") < 60),
+}
+
+
+def _damaged_label(text: str, name: str) -> int | None:
+    """Column after a label OCR damaged past matching ("MAXIMUS puvdeline)", "Decision pone")."""
+    m = _TWO_WORDS_AT_START.match(text)
+    if m is None:
+        return None
+    first, test = _DAMAGED_LABELS[name]
+    if fuzz.ratio(m.group(1).lower(), first.lower()) < 75 or not test(m.group(2).lower()):
+        return None
+    return m.end(3) if m.group(3).strip() else m.end(2)
+
+
+def _find_damaged_labels(
+    doc: Document, found: list[tuple[int, str, int]], start: int, end: int
+) -> list[tuple[int, str, int]]:
+    """Add the labels missing from ``found`` whose damaged form starts a line in their range.
+
+    Labels come in a fixed order, so a missing one is looked for only between the labels
+    before and after it, and only at the start of a line that follows a blank line or a
+    sentence's end (where a passage can begin).
+    """
+    names = [name for name, _ in _LABELS]
+    have = {name for _, name, _ in found}
+    if len(have) == len(names):
+        return found
+    out = sorted(found)
+    for idx, name in enumerate(names):
+        if name in have:
+            continue
+        before = [line for line, n, _ in out if names.index(n) < idx]
+        after = [line for line, n, _ in out if names.index(n) > idx]
+        lo = max(before, default=start - 1) + 1
+        hi = min(after, default=end)
+        for i in range(lo, hi):
+            line = doc.lines[i]
+            if line.blank or (
+                i > lo and not doc.lines[i - 1].blank and _continues(doc.lines[i - 1].text)
+            ):
+                continue
+            column = _damaged_label(line.text, name)
+            if column is not None:
+                out.append((i, name, column))
+                out.sort()
+                break
+    return out
 
 
 def says_no_evidence(passage: str) -> bool:
