@@ -261,7 +261,7 @@ def test_cascade_uses_the_model_only_when_rules_cannot_read(
     client = client_for(fake_server)
     record = extract(gold_text(NAME), backend="cascade", client=client)
     assert record.metadata.engine == "rules" and fake_server.chat_requests == []  # type: ignore[union-attr]
-    damaged = gold_text(NAME).replace("Decision rationale:", "Decision rational", 1)
+    damaged = gold_text(NAME).replace("Decision rationale:", "", 1)
     fake_server.enqueue(Step.answer(ideal_answer(gold_label(NAME))))
     record = extract(damaged, backend="cascade", client=client)
     meta = record.metadata
