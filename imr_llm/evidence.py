@@ -44,6 +44,7 @@ from .form.reading import (
 )
 from .form.summary import (
     damaged_injury_date,
+    garbled_after_age,
     has_damaged_age,
     read_ages,
     read_injury_date,
@@ -144,6 +145,30 @@ def garbled_share(text: str) -> float:
         ):
             bad += 1
     return bad / max(len(words), 1)
+
+
+_WORD4 = re.compile(r"[A-Za-z]{4,}")
+_ACRONYM = re.compile(r"[A-Z]{2,5}")
+
+
+def _clean_word(word: str) -> bool:
+    core = word.strip(".,;:()'\"")
+    return not _ODD_MARK.search(word) and (
+        not _LETTER_DIGIT.search(core) or bool(_FINE_MIXED.fullmatch(core))
+    )
+
+
+def legible(text: str) -> bool:
+    """Whether a place holds readable words at all (not just marks and fragments): at least
+    half of its words with letters are clean, and one is a word of four letters or more or an
+    acronym ("Pre-op EKG" is legible, "“Tye? :" is not)."""
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    clean = [w for w in words if _clean_word(w)]
+    return (
+        bool(clean)
+        and len(clean) * 2 >= len(words)
+        and any(_WORD4.search(w) or _ACRONYM.fullmatch(w.strip(".,;:()")) for w in clean)
+    )
 
 
 def _status(exact: bool) -> Status:
@@ -264,8 +289,9 @@ def _check_date(
     readings = read_dates(place.text)
     reading = readings[0] if readings else None
     if reading is not None and reading.value == value:
-        out.put(name, _status(reading.exact), place.span, "at its label" if place.how != "region"
-                else "in the case summary")  # fmt: skip
+        glued = reading.start > 0 and not place.text[reading.start - 1].isspace()
+        out.put(name, _status(reading.exact and not glued), place.span,
+                "at its label" if place.how != "region" else "in the case summary")  # fmt: skip
         return
     if reading is None:
         out.put(name, "unverified", place.span, f"its place reads {_shown(place.text)}")
@@ -378,6 +404,11 @@ def _check_specialties(values: list[str], form: LetterForm, out: Checked) -> Non
             out.put(f"reviewer.specialties[{k}]", "unverified", None,
                     "the specialties could not be found")  # fmt: skip
         return
+    if not legible(place.text):
+        for k in range(len(values)):
+            out.put(f"reviewer.specialties[{k}]", "unverified", place.span,
+                    f"the specialties read {_shown(place.text)}")  # fmt: skip
+        return
     parts = _specialty_parts(place.text)
     text_key = squash(place.text)
     for k, specialty in enumerate(values):
@@ -421,6 +452,11 @@ def _check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out
         out.wrong("patient.age", f"is null but the case summary gives the age {first_age.value}")
     elif summary is not None and (first_age is not None or has_damaged_age(summary.text)):
         out.put("patient.age", "unverified", summary.span, "null; the summary's age is unreadable")
+    if sex is None and summary is not None and first_age is not None:
+        garbled = garbled_after_age(summary.text, first_age.start)
+        if garbled is not None and read_sex(summary.text, first_age.start) is None:
+            span = (summary.start + garbled[0], summary.start + garbled[1])
+            out.put("patient.sex", "unverified", span, "null; the word after the age is unreadable")
     if sex is not None:
         path = "patient.sex"
         near = first_age.start if first_age is not None else 0
@@ -432,9 +468,13 @@ def _check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out
         elif reading is not None and reading.value == sex:
             span = (summary.start + reading.start, summary.start + reading.end)
             out.put(path, _status(reading.exact), span, "in the case summary")
-        elif reading is not None and reading.exact:
+        elif reading is not None and (reading.exact or damage < FAX_DAMAGE):
             out.wrong(path, f"is {sex!r} but the case summary says {reading.value!r}")
-        elif reading is not None or damage >= FAX_DAMAGE:
+        elif (
+            reading is not None
+            or damage >= FAX_DAMAGE
+            or (first_age is not None and garbled_after_age(summary.text, first_age.start))
+        ):
             out.put(path, "unverified", summary.span, "the sex in the summary is unreadable")
         else:
             out.wrong(path, f"the letter does not state the sex {sex!r} in words; use null")
@@ -501,6 +541,51 @@ def align_items(services: list[str], places: list[ItemPlace]) -> list[tuple[int,
     return pairs
 
 
+#: A count or dose written as one: "12", "#60", "7.5mg", "2x" (digits inside an OCR'd word,
+#: "1eft" or "with0ut", are not numbers).
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9])#?(\d+(?:[.,]\d+)?)(?:mg|ml|mcg|g|cm|mm|x|%)?(?![A-Za-z0-9])", re.I
+)
+#: Words that make two items different however alike the rest is.
+_KEY_WORDS = (
+    frozenset({"left", "right", "bilateral"}),
+    frozenset({"with", "without", "w/o"}),
+    frozenset({"upper", "lower"}),
+    frozenset({"cervical", "thoracic", "lumbar"}),
+)
+
+
+def _key_difference(value: str, written: str, damage: float) -> str:
+    """Why ``value`` names another item than ``written`` (a count, a side, with/without), or ''.
+
+    Numbers are compared when the letter writes them legibly; a digit that differs through a
+    common OCR confusion is left to the fuzzy comparison on a damaged letter.
+    """
+    got, want = _NUMBER.findall(value), _NUMBER.findall(written)
+    # OCR'd text, here or in the whole letter: a digit may be misread, lost or split ("55@mg").
+    ocr = damage >= 0.015 or not all(_clean_word(w) for w in written.split())
+    if got != want and len(got) == len(want):
+        for a, b in zip(got, want, strict=True):
+            if a == b or (ocr and (len(a) != len(b) or _confusable(a, b))):
+                continue
+            return f"{a} where the letter has {b}"
+    elif got != want and not ocr:
+        shown = ", ".join(want) or "none"
+        return f"its numbers ({', '.join(got) or 'none'}) are not the letter's ({shown})"
+    # Whole words only: "with0ut" is OCR's "without", not "with".
+    words_v = {
+        w for w in re.findall(r"[a-z0-9/]+", value.lower()) if not any(c.isdigit() for c in w)
+    }
+    words_w = {
+        w for w in re.findall(r"[a-z0-9/]+", written.lower()) if not any(c.isdigit() for c in w)
+    }
+    for group in _KEY_WORDS:
+        a, b = words_v & group, words_w & group
+        if a and b and a != b:
+            return f"{'/'.join(sorted(a))} where the letter has {'/'.join(sorted(b))}"
+    return ""
+
+
 def _check_service(
     k: int, item: dict[str, Any], place: ItemPlace, damage: float, out: Checked
 ) -> None:
@@ -509,7 +594,7 @@ def _check_service(
     original = item.get("original_request")
     partial, readable = _expected_service(place)
     span = place.header.span
-    if not place.header_text:
+    if not place.header_text or not legible(place.header_text):
         out.put(path, "unverified", span, "the item header is unreadable")
         return
     if not readable:
@@ -522,8 +607,12 @@ def _check_service(
         return
     target = partial.service if partial else place.header_text
     score = _similar(service, target)
+    differs = _key_difference(service, target, damage)
     if collapse_ws(service).lower() == collapse_ws(target).lower():
         out.put(path, "exact", span, "at its item marker")
+    elif differs:
+        out.wrong(path, f"{_shown(service, 60)} is not the item the letter names at this "
+                  f"marker ({_shown(target, 60)}): {differs}", span)  # fmt: skip
     elif score >= SERVICE_THRESHOLD:
         out.put(path, "repaired", span, "at its item marker, through OCR damage")
     elif (
@@ -547,8 +636,12 @@ def _check_service(
                   "; give it", span)  # fmt: skip
         return
     score = _similar(original, partial.original_request)
+    differs = _key_difference(original, partial.original_request, damage)
     if collapse_ws(original).lower() == partial.original_request.lower():
         out.put(path, "exact", span, "in the item header")
+    elif differs:
+        out.wrong(path, f"{_shown(original, 60)} is not the original request the letter "
+                  f"names ({_shown(partial.original_request, 60)}): {differs}", span)  # fmt: skip
     elif score >= SERVICE_THRESHOLD:
         out.put(path, "repaired", span, "in the item header, through OCR damage")
     elif damage >= FAX_DAMAGE and score >= 60:

@@ -260,9 +260,15 @@ def canonical_state(name: str, threshold: float = 82.0) -> str | None:
         return None
     if key in _STATE_KEYS:
         return _STATE_KEYS[key]
-    hit = process.extractOne(key, _STATE_SQUASHED, scorer=fuzz.ratio)
-    if hit and hit[1] >= threshold:
-        return _STATE_KEYS[hit[0]]
+    hits = process.extract(key, _STATE_SQUASHED, scorer=fuzz.ratio, limit=2)
+    if not hits:
+        return None
+    best, runner_up = hits[0][1], hits[1][1] if len(hits) > 1 else 0.0
+    if best >= threshold:
+        return _STATE_KEYS[hits[0][0]]
+    # Heavier damage in a long name ("Caltfomia"): read it when no other state comes close.
+    if len(key) >= 7 and best >= 70 and best - runner_up >= 15:
+        return _STATE_KEYS[hits[0][0]]
     return None
 
 

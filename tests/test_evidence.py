@@ -223,11 +223,6 @@ DATES = {
     "application_received": ("Application", "10/31/2016", "10/3l/2O16"),
 }
 #: A leading bar glued to a date ("|-12/30/2016"), as issue 7 lists among the damage to read.
-BAR_GLUED = pytest.mark.xfail(
-    strict=True,
-    reason="imr_llm.form.reading.read_dates cannot read a date with a glued leading '|-' "
-    "('|-12/05/2016' gives no reading), so the true date is 'unverified' instead of 'repaired'",
-)
 #: A date in no part of gA01, per field.
 FABRICATED_DATES = {
     "date_assigned": "2016-11-09",
@@ -282,11 +277,6 @@ def test_case_number_written_elsewhere() -> None:
     [
         pytest.param(
             "PCM16-0221348",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="read_case_number finds CM16-0221348 inside the glued 'PCM16-0221348' "
-                "and calls the reading exact, so the evidence says 'exact' for a damaged place",
-            ),
         ),
         "CM16-O221348",
         "CMl6-0221348",
@@ -339,7 +329,7 @@ def test_date_ocr_damaged(name: str) -> None:
     expect_status(text, LABEL, name, "repaired")
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=BAR_GLUED) for n in DATES])
+@pytest.mark.parametrize("name", [n for n in DATES])
 def test_date_with_glued_bar(name: str) -> None:
     label_text, written, _ = DATES[name]
     text = sub_after(A01, label_text, written, "|-" + written)
@@ -471,11 +461,6 @@ def test_texas_is_not_read_inside_te_as() -> None:
     expect_error(text, with_value(LABEL, STATES, ["California", "Nevada", "Texas"]), f"{STATES}[2]")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="read_states does not read 'Caltfomia' to California (it is left 'unknown'), so the "
-    "true state is 'unverified' instead of 'repaired'; issue 7 lists it among the damage to read",
-)
 def test_state_ocr_damaged() -> None:
     text = sub_after(A01, "State(s) of Licensure:", "California", "Caltfomia")
     expect_status(text, LABEL, f"{STATES}[0]", "repaired")
@@ -523,12 +508,6 @@ def test_specialty_ocr_damaged(damaged: str) -> None:
     expect_status(text, LABEL, SPECIALTY, "repaired")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_check_specialties compares the answer with the junk at the place ('“Tye? : .') and "
-    "calls it a contradiction (fuzzy score < 60) instead of 'unverified': destroyed text is "
-    "treated as a readable different specialty",
-)
 def test_specialty_unreadable() -> None:
     text = sub_after(A01, "Certification(s)/Specialty:", "Orthopaedic Surgery", UNREADABLE)
     expect_unverified(text, LABEL, SPECIALTY)
@@ -578,28 +557,17 @@ def test_sex_written_elsewhere() -> None:
     expect_error(text, with_value(LABEL, "patient.sex", "female"), "patient.sex")
 
 
-RNALE = pytest.mark.xfail(
-    strict=True,
-    reason="imr_llm.form.summary.read_sex reads any damaged sex word of 5+ letters as 'female', "
-    "so 'rnale' (rn for m, the confusion issue 7 names) reads as female: the true 'male' is "
-    "left unverified, a 'female' answer is accepted as 'repaired', and the rules engine "
-    "returns sex='female' in an unflagged record",
-)
-
-
-@pytest.mark.parametrize("damaged", [pytest.param("rnale", marks=RNALE), "ma1e", "maIe"])
+@pytest.mark.parametrize("damaged", ["rnale", "ma1e", "maIe"])
 def test_sex_ocr_damaged(damaged: str) -> None:
     text = sub_after(A01, "59 year old", "male", damaged)
     expect_status(text, LABEL, "patient.sex", "repaired")
 
 
-@RNALE
 def test_rn_for_m_is_not_female() -> None:
     text = sub_after(A01, "59 year old", "male", "rnale")
     expect_error(text, with_value(LABEL, "patient.sex", "female"), "patient.sex")
 
 
-@RNALE
 def test_rules_engine_does_not_read_rnale_as_female() -> None:
     text = sub_after(A01, "59 year old", "male", "rnale")
     record = extract(text, backend="rules")
@@ -608,12 +576,6 @@ def test_rules_engine_does_not_read_rnale_as_female() -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with the sex word destroyed right after the age ('59 year old “Tye? : . who'), "
-    "_check_patient says 'the letter does not state the sex in words; use null' (an error, a "
-    "re-ask) instead of 'unverified'; and the rules engine returns sex=None unflagged",
-)
 def test_sex_unreadable() -> None:
     text = sub_after(A01, "59 year old", "male", UNREADABLE)
     expect_unverified(text, LABEL, "patient.sex")
@@ -646,14 +608,6 @@ def test_service_of_the_next_item() -> None:
 
 
 #: Services and original requests are compared by fuzzy ratio alone (>= 85 is "repaired").
-FUZZY_SERVICE = pytest.mark.xfail(
-    strict=True,
-    reason="_check_service compares services and original requests by fuzzy ratio alone "
-    "(SERVICE_THRESHOLD 85), even on clean text: a different session count, side or "
-    "'with'/'without' contrast scores above 85 and is accepted as 'repaired' OCR damage",
-)
-
-
 @pytest.mark.parametrize(
     ("path", "value"),
     [
@@ -666,7 +620,6 @@ FUZZY_SERVICE = pytest.mark.xfail(
         ("items[1].original_request", SERVICE_1),  # the remaining portion, not the original
     ],
 )
-@FUZZY_SERVICE
 def test_service_differing_in_a_word_that_matters(path: str, value: str) -> None:
     """On clean text, a service (or original request) that names another count, side or
     contrast is another item, not OCR damage."""
@@ -696,11 +649,6 @@ def test_partial_request_ocr_damaged() -> None:
     expect_status(text, LABEL, "items[1].service", "repaired")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_check_service treats the junk header ('“Tye? :') as a readable item name and calls "
-    "the true service a contradiction on clean text, instead of 'unverified'",
-)
 def test_service_unreadable() -> None:
     text = sub_after(A01, "set forth below", SERVICE_0, UNREADABLE)
     expect_unverified(text, LABEL, "items[0].service")
@@ -727,11 +675,6 @@ def test_outcomes_swapped_between_items() -> None:
             "items[1].outcome",
             "6 sessions is: Upheld",
             "6 sessions is: U pheld",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="read_outcome reads the split marker 'U pheld' as an exact reading, so "
-                "the evidence says 'exact' for a damaged marker (the outcome itself is right)",
-            ),
         ),
         ("items[1].outcome", "6 sessions is: Upheld", "6 sessions is: Uphe1d"),
     ],
@@ -1008,10 +951,6 @@ def test_quote_with_unreadable_label(k: int, key: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _junk_rules(reason: str) -> Any:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 #: (letter, edit) per unreadable place.
 UNREADABLE_EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
     "case_number": (A01, lambda t: sub_after(t, "Case Number:", "CM16-0221348", UNREADABLE)),
@@ -1035,25 +974,11 @@ UNREADABLE_EDITS: dict[str, tuple[str, Callable[[str], str]]] = {
         lambda t: sub_after(t, "industrial injury on", "6/19/07", UNREADABLE),
     ),
 }
-RULES_XFAIL = {
-    "specialty": "the rules engine reads the junk as the specialty (specialties=['“Tye?']) and "
-    "the evidence check calls the junk 'exact': an unflagged record with a wrong value",
-    "sex": "the rules engine reads sex=None when the sex word is destroyed right after the age, "
-    "and check_values records no evidence for a null sex, so the record is not flagged",
-    "service": "the rules engine reads the junk header as the service ('Tye? :'), the evidence "
-    "check calls it 'exact' and no self-check catches a 6-character service: unflagged",
-    "headerless injury date": "with the summary's injury date destroyed ('injury on “Tye? : .') "
-    "the rules engine returns date_of_injury=None unflagged: damaged_injury_date does not "
-    "recognise the junk, so no 'unverified' evidence is recorded",
-}
 
 
 @pytest.mark.parametrize(
     "what",
-    [
-        pytest.param(w, marks=_junk_rules(RULES_XFAIL[w])) if w in RULES_XFAIL else w
-        for w in UNREADABLE_EDITS
-    ],
+    list(UNREADABLE_EDITS),
 )
 def test_rules_engine_flags_an_unreadable_place(what: str) -> None:
     """The rules engine on a letter with one unreadable place: a typed error or a record that

@@ -23,7 +23,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -81,14 +80,6 @@ class Mutation:
 def _line_at(text: str, where: float) -> tuple[list[str], int]:
     lines = text.split("\n")
     return lines, min(int(where * len(lines)), len(lines) - 1)
-
-
-def duplicates_a_marker(text: str, mutation: Mutation) -> bool:
-    """Whether ``mutation`` repeats an outcome-marker line (see the xfailed test below)."""
-    if mutation.kind != "duplicate" or not text:
-        return False
-    lines, k = _line_at(text, mutation.where)
-    return bool(MARKER.search(lines[k]))
 
 
 def apply(text: str, mutation: Mutation) -> str:
@@ -173,8 +164,6 @@ def test_truncated_letter(letter: tuple[str, str], cut: tuple[str, float]) -> No
 
 def mutate(text: str, changes: list[Mutation]) -> str:
     for change in changes:
-        # A repeated marker line is a known bug with its own (xfailed) test below.
-        assume(not duplicates_a_marker(text, change))
         text = apply(text, change)
     return text
 
@@ -195,17 +184,6 @@ def test_mutated_and_truncated_letter(
     check_record(cut_text(mutate(original, changes), cut), original)
 
 
-DUPLICATED_MARKER = pytest.mark.xfail(
-    strict=True,
-    reason="a repeated outcome-marker line ('MRI of the left knee without contrast: Overturned' "
-    "twice) is read as ONE item whose service swallows the first marker ('... contrast: "
-    "Overturned MRI of the left knee without contrast'); the evidence check reads the same "
-    "header from the same form and calls it exact, and no self-check looks for an outcome "
-    "marker inside a service, so the record has fewer items than markers and is not flagged",
-)
-
-
-@DUPLICATED_MARKER
 def test_duplicated_marker_line_example() -> None:
     original = ORIGINALS[("gA01", "layout")]
     line = "MRI of the left knee without contrast: Overturned\n"
@@ -214,13 +192,15 @@ def test_duplicated_marker_line_example() -> None:
     check_record(text, original)
 
 
-@DUPLICATED_MARKER
 @SETTINGS
 @given(letter=letters, which=st.integers(min_value=0, max_value=20))
 def test_duplicated_marker_line(letter: tuple[str, str], which: int) -> None:
     original = ORIGINALS[letter]
     lines = original.split("\n")
-    markers = [k for k, line in enumerate(lines) if MARKER.search(line)]
+    # A repeated "<service>: Upheld" line shows one more item. (A repeated lone "Upheld" line
+    # names no service, so it is a stray word, not an item.)
+    markers = [k for k, line in enumerate(lines) if MARKER.search(line) and ":" in line]
+    assume(markers)
     k = markers[which % len(markers)]
     text = "\n".join([*lines[: k + 1], lines[k], *lines[k + 1 :]])
     check_record(text, original)

@@ -26,8 +26,7 @@ SPECIALTY_LABEL = "Certification(s)/Specialty"
 _BOARD = ocr_pattern("Board Certified in").pattern
 #: "licensed to practice in", its first word perhaps damaged beyond a pattern ("Hicansed").
 _LICENSED = (
-    rf"(?:{ocr_pattern('licensed').pattern}|\S{{6,10}})\s+"
-    + ocr_pattern("to practice in").pattern
+    rf"(?:{ocr_pattern('licensed').pattern}|\S{{6,10}})\s+" + ocr_pattern("to practice in").pattern
 )
 _AND, _IS = ocr_pattern("and").pattern, ocr_pattern("is").pattern
 _SENTENCE_SPECIALTY_FIRST = re.compile(

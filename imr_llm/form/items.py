@@ -456,6 +456,17 @@ def _find_damaged_labels(
     return out
 
 
+_MARKER_INSIDE = re.compile(
+    rf"[:;]\s*(?:{ocr_pattern('Upheld').pattern}|{ocr_pattern('Overturned').pattern})\b",
+    re.IGNORECASE,
+)
+
+
+def marker_inside(header: str) -> bool:
+    """Whether an item header holds another item's outcome marker: two items read as one."""
+    return bool(_MARKER_INSIDE.search(header))
+
+
 def says_no_evidence(passage: str) -> bool:
     """The Claims Administrator guideline passage that says none was cited (a null value)."""
     return contains_phrase(passage, NO_EVIDENCE_PHRASE)

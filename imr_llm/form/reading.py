@@ -70,7 +70,7 @@ _D = f"[{_DIGIT_CLASS}]"
 _CASE = re.compile(
     rf"(?P<prefix>[A-Za-z0-9|]{{0,3}}?)\s?(?P<yy>{_D}{{2}})\s?[-\u2013\u2014~_.,=]?\s?(?P<serial>{_D}{{7}})(?![0-9])"
 )
-CASE_NUMBER_FORM = re.compile(r"CM\d{2}-\d{7}")
+CASE_NUMBER_FORM = re.compile(r"(?<![A-Za-z0-9|])CM\d{2}-\d{7}(?![0-9])")
 
 
 def read_case_number(text: str) -> Reading[str] | None:
@@ -136,29 +136,40 @@ def read_dates(text: str) -> list[Reading[dt.date]]:
     make it ``repaired``.
     """
     found: list[Reading[dt.date]] = []
-    for m in _NUM_DATE.finditer(text):
-        mo, dy, yr = (_digits(m.group(k)) for k in ("m", "d", "y"))
-        if not (mo.isdigit() and dy.isdigit() and yr.isdigit()):
+    pos = 0
+    while (m := _NUM_DATE.search(text, pos)) is not None:
+        # A rejected match may hide a date starting one character later ("|-12/30/2016").
+        reading = _numeric_date(m)
+        if reading is None:
+            pos = m.start() + 1
             continue
-        raw = m.group("m") + m.group("d") + m.group("y")
-        if sum(ch.isdigit() for ch in raw) < len(raw) - 2:
-            continue  # mostly letters: a word, not a damaged date
-        s1, s2 = m.group("s1"), m.group("s2")
-        if s1 != s2 and not ({s1, s2} <= set("/|lI")):
-            continue
-        if "/" not in (s1, s2) and s1 not in "-.":
-            continue  # at least one real separator: "1l1l11" is not a date
-        value = make_date(int(yr), int(mo), int(dy))
-        if value is None:
-            continue
-        exact = bool(_PLAIN_DATE.fullmatch(m.group(0)))
-        found.append(Reading(value, exact, m.start(), m.end()))
+        found.append(reading)
+        pos = m.end()
     for m in _WORD_DATE.finditer(text):
         value = make_date(int(m.group("y")), MONTHS[m.group("mon").lower()], int(m.group("d")))
         if value:
             found.append(Reading(value, True, m.start(), m.end()))
     found.sort(key=lambda r: r.start)
     return found
+
+
+def _numeric_date(m: re.Match[str]) -> Reading[dt.date] | None:
+    mo, dy, yr = (_digits(m.group(k)) for k in ("m", "d", "y"))
+    if not (mo.isdigit() and dy.isdigit() and yr.isdigit()):
+        return None
+    raw = m.group("m") + m.group("d") + m.group("y")
+    if sum(ch.isdigit() for ch in raw) < len(raw) - 2:
+        return None  # mostly letters: a word, not a damaged date
+    s1, s2 = m.group("s1"), m.group("s2")
+    if s1 != s2 and not ({s1, s2} <= set("/|lI")):
+        return None
+    if "/" not in (s1, s2) and s1 not in "-.":
+        return None  # at least one real separator: "1l1l11" is not a date
+    value = make_date(int(yr), int(mo), int(dy))
+    if value is None:
+        return None
+    exact = bool(_PLAIN_DATE.fullmatch(m.group(0)))
+    return Reading(value, exact, m.start(), m.end())
 
 
 def read_date(text: str) -> Reading[dt.date] | None:
@@ -201,14 +212,17 @@ def read_word(
     lowered = [v.lower() for v in vocabulary]
     for m in re.finditer(r"\S+", text):
         token = m.group(0)
+        if not token.strip(".,:;'\"|_-~()’‘“”"):
+            continue  # a mark alone (": Upheld"), not part of the word
         candidates = [(token, m.start(), m.end())]
         nxt = re.match(r"\s+(\S+)", text[m.end() :])
         if nxt and len(token.strip(".,:;'\"|_-~")) <= 2:
             candidates.append((token + nxt.group(1), m.start(), m.end() + nxt.end()))
-        for word, start, end in candidates:
+        for joined, (word, start, end) in enumerate(candidates):
             key = word.strip(".,:;'\"|_-~()’‘“”").lower()
             if key in lowered:
-                return Reading(vocabulary[lowered.index(key)], True, start, end)
+                exact = not joined and key == word.strip(".,:;").lower()
+                return Reading(vocabulary[lowered.index(key)], exact, start, end)
             if len(key) < 4:
                 continue
             scores = process.extract(key, lowered, scorer=fuzz.ratio, limit=2)

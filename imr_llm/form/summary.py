@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from rapidfuzz import fuzz
+
 from ..text import ocr_pattern
 from .reading import Reading, read_date
 
@@ -78,8 +80,9 @@ def read_sex(text: str, near: int = 0) -> Reading[str] | None:
     clean = _SEX_CLEAN.search(text, near)
     damaged = _SEX_OCR.search(text, near, clean.start() if clean else len(text))
     if damaged is not None:
-        word = re.sub(r"[^a-z]", "", damaged.group(0).lower())
-        value = "female" if len(word) >= 5 or word.startswith("f") else "male"
+        # OCR writes m as rn ("rnale"): compare with both words after undoing that.
+        word = re.sub(r"[^a-z]", "", damaged.group(0).lower().replace("rn", "m"))
+        value = "female" if fuzz.ratio(word, "female") > fuzz.ratio(word, "male") else "male"
         return Reading(value, False, damaged.start(), damaged.end())
     if clean is None:
         return None
@@ -100,11 +103,29 @@ def read_injury_date(text: str) -> Reading | None:
     return None
 
 
+def garbled_after_age(text: str, age_end: int) -> tuple[int, int] | None:
+    """The span of the word after an age phrase when OCR garbled it ("59 year old “Tye?"):
+    where the sex would be stated, unreadable."""
+    m = re.match(rf"[^\n]{{0,20}}?{_OLD}\s+(\S+)", text[age_end:], re.IGNORECASE)
+    if m is None:
+        return None
+    word = m.group(1)
+    if re.fullmatch(r"[a-z]+[,.;]?", word):
+        return None  # a plain word ("who", "with"): no sex stated there
+    return age_end + m.start(1), age_end + m.end(1)
+
+
 def damaged_injury_date(text: str) -> tuple[int, int] | None:
-    """The span of an injury date the summary states but OCR made unreadable ("on 1/14/2915")."""
+    """The span of an injury date the summary states but OCR made unreadable ("on 1/14/2915",
+    "on “Tye? : .")."""
     if read_injury_date(text) is not None:
         return None
     for m in _INJURY.finditer(text):
+        junk = re.match(r"\s*(\S+)", text[m.end() : m.end() + 30])
+        if junk is not None and m.group(0).rstrip().lower().endswith("on"):
+            word = junk.group(1)
+            if not re.fullmatch(r"[A-Za-z]+[,.;]?", word):
+                return m.end() + junk.start(1), m.end() + junk.end(1)
         after = re.match(r"[^\n.]{0,12}?(\S*\d\S*(?:\s+\S*\d\S*)?)", text[m.end() : m.end() + 30])
         if after is not None and sum(ch.isdigit() for ch in after.group(1)) >= 3:
             return m.end() + after.start(1), m.end() + after.end(1)

@@ -7,7 +7,13 @@ what it could not read so the engine never returns a guess.
 
 from __future__ import annotations
 
-from ..form.items import ItemPlace, ItemsForm, says_no_evidence, split_partial_request
+from ..form.items import (
+    ItemPlace,
+    ItemsForm,
+    marker_inside,
+    says_no_evidence,
+    split_partial_request,
+)
 from ..text import collapse_ws
 from .findings import Findings
 
@@ -41,6 +47,8 @@ def _read_item(
     spans: dict[str, tuple[int, int]] = {}
     missing: list[str] = []
     header = place.header_text
+    if marker_inside(header):
+        missing.append("service (another item's outcome marker inside its header)")
     service: str | None = header
     original_request = None
     try:

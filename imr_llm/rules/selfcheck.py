@@ -9,6 +9,8 @@ cascade asks the model) or a review flag (the record may be right, but a person 
 check                                      outcome    why
 =========================================  =========  ==========================================
 a label inside a service ("guideline:")    error      the header walk swallowed an item's body
+an outcome marker inside a service         error      two items read as one (a repeated or
+                                                      stray "...: Upheld" line)
 a service of several sentences             flag       may be a partly certified request worded
                                                       another way, or a rationale's tail
 a service over 250 or under 3 characters   flag       no real item name is that long or short
@@ -36,6 +38,10 @@ _LABEL_IN_SERVICE = re.compile(
     ),
     re.IGNORECASE,
 )
+_MARKER_IN_SERVICE = re.compile(
+    rf"[:;]\s*(?:{ocr_pattern('Upheld').pattern}|{ocr_pattern('Overturned').pattern})\b",
+    re.IGNORECASE,
+)
 _SENTENCES = re.compile(r"[a-z0-9)]{2}[.!?]\s+[A-Z][a-z]")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 _ENDS_WORD = re.compile(r"[\w.!?;:,)\]\"'”’%]\s*$")
@@ -49,6 +55,8 @@ def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         service = item.get("service") or ""
         if _LABEL_IN_SERVICE.search(service):
             errors.append(f"items[{k}].service (a label was read inside the item's name)")
+        elif _MARKER_IN_SERVICE.search(service):
+            errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
         elif _SENTENCES.search(service):
             flags.append(f"items[{k}].service reads as several sentences")
         if not 3 <= len(service) <= 250:
