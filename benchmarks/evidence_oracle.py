@@ -14,9 +14,12 @@ re-asked). Every gold letter runs in every rendering (``layout`` = clean ``pdfto
 = fax-quality OCR) through ``imr_llm.extract_many(backend="llm")``.
 
 Per rendering and mode: letters with a record, all-correct letters (every contract field right,
-``imr_llm.eval.scoring``), mean item-F1 (0 without a record), requests per letter, records
-flagged ``needs_review``, and letters whose correct first answer was rejected (no mistake was
-injected, yet validation asked again). For ``noisy``, what became of each injected mistake:
+``imr_llm.eval.scoring``), "faithful" all-correct letters (a long value may also equal the
+rendering's own text at its place: the contract keeps long texts as the letter gives them, OCR
+damage included, while the gold label holds the clean letter's), mean item-F1 (0 without a
+record), requests per letter, records flagged ``needs_review``, and letters whose correct
+first answer was rejected (no mistake was injected, yet validation asked again). For
+``noisy``, what became of each injected mistake:
 
 - caught and fixed: the first answer was rejected and the final value is the true one;
 - caught, unfixed: no record, or the final value is wrong but not the injected value;
@@ -37,6 +40,7 @@ a correct answer are counted by kind, to show which checks reject correct answer
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import re
@@ -209,6 +213,7 @@ def _run_batch(
         meta = record.metadata if record is not None else None
         contract = record.contract_dict() if record is not None else None
         score = score_record(contract, case.label)
+        faithful = _faithful_all_right(score, contract, case.label, responder, text)
         injection = responder.injections.get(text_key(text))
         reasks = [e for e in events if e.reask]
         rows.append(
@@ -221,6 +226,7 @@ def _run_batch(
                 "error": result.error.code if result.error is not None else None,
                 "error_message": str(result.error)[:300] if result.error is not None else None,
                 "all_right": score.all_right,
+                "faithful": faithful,
                 "item_f1": score.item_f1,
                 "requests": len(events),
                 "needs_review": bool(getattr(meta, "needs_review", False)),
@@ -238,6 +244,39 @@ def _run_batch(
     return rows
 
 
+def _set_path(record: dict[str, Any], path: str, value: Any) -> None:
+    head, _, key = path.rpartition(".")
+    index = int(head[head.index("[") + 1 : head.index("]")])
+    record["items"][index][key] = value
+
+
+def _faithful_all_right(
+    score: Any, contract: dict[str, Any] | None, label: dict[str, Any], responder: Any, text: str
+) -> bool:
+    """All right when each long value may equal the clean label *or* the rendering's own text.
+
+    The record contract keeps long texts (service, guidelines, rationale) as the letter gives
+    them, OCR damage included; the gold label holds the clean letter's text. A record faithful
+    to a damaged rendering is right, so each field counts as right when it matches either.
+    """
+    if contract is None:
+        return False
+    if score.all_right:
+        return True
+    try:
+        seen = responder.seen(text)
+    except KeyError:
+        return False
+    rendered = copy.deepcopy(label)
+    for path, passage in seen.passages.items():
+        if not passage.fallback:
+            _set_path(rendered, path, passage.text)
+    other = score_record(contract, rendered)
+    return all(
+        result.correct or other.fields[name].correct for name, result in score.fields.items()
+    )
+
+
 def _summarise(rows: list[dict[str, Any]], mode: str, responder: GoldResponder) -> dict[str, Any]:
     n = len(rows)
     clean = [r for r in rows if r["_injection"] is None]
@@ -245,6 +284,7 @@ def _summarise(rows: list[dict[str, Any]], mode: str, responder: GoldResponder) 
         "letters": n,
         "with_record": sum(r["record"] for r in rows),
         "all_correct": sum(r["all_right"] for r in rows),
+        "all_correct_faithful": sum(r["faithful"] for r in rows),
         "item_f1": round(sum(r["item_f1"] for r in rows) / n, 4) if n else 0.0,
         "requests_per_letter": round(sum(r["requests"] for r in rows) / n, 3) if n else 0.0,
         "needs_review": sum(r["needs_review"] for r in rows),
@@ -307,7 +347,11 @@ def _cascade(
         "rules_unflagged": len(unflagged),
         "rules_unflagged_share": round(len(unflagged) / n, 4) if n else 0.0,
         "rules_unflagged_all_correct": sum(r["all_right"] for r in unflagged),
+        "rules_unflagged_all_correct_faithful": sum(r["faithful"] for r in unflagged),
         "rules_wrong_unflagged": sorted(r["letter"] for r in unflagged if not r["all_right"]),
+        "rules_wrong_unflagged_faithful": sorted(
+            r["letter"] for r in unflagged if not r["faithful"]
+        ),
         "llm_records": sum(r["engine"] == "llm" for r in rows),
         "no_record": sum(not r["record"] for r in rows),
         "all_correct": sum(r["all_right"] for r in rows),
@@ -401,8 +445,8 @@ def format_report(report: dict[str, Any], top_errors: int = 6) -> str:
         f"strict={s['strict']}  letters={s['letters']}"
     )
     header = (
-        f"{'mode':<6} {'record':>13} {'all-correct':>13} {'item-F1':>7} {'req/letter':>10} "
-        f"{'needs_review':>12} {'correct 1st rejected':>20}"
+        f"{'mode':<6} {'record':>13} {'all-correct':>13} {'faithful':>13} {'item-F1':>7} "
+        f"{'req/letter':>10} {'needs_review':>12} {'correct 1st rejected':>20}"
     )
     for rendering, by_mode in report["results"].items():
         lines += ["", f"== {rendering} ({RENDERING_NAMES.get(rendering, rendering)})", header]
@@ -410,7 +454,8 @@ def format_report(report: dict[str, Any], top_errors: int = 6) -> str:
             n = r["letters"]
             lines.append(
                 f"{mode:<6} {_pct(r['with_record'], n):>13} {_pct(r['all_correct'], n):>13} "
-                f"{r['item_f1']:>7.3f} {r['requests_per_letter']:>10.2f} "
+                f"{_pct(r['all_correct_faithful'], n):>13} {r['item_f1']:>7.3f} "
+                f"{r['requests_per_letter']:>10.2f} "
                 f"{r['needs_review']:>12} "
                 f"{_pct(r['correct_first_rejected'], r['correct_first_answers']):>20}"
             )
@@ -442,9 +487,16 @@ def format_report(report: dict[str, Any], top_errors: int = 6) -> str:
             "seen answers",
             f"rules records without needs_review: {_pct(c['rules_unflagged'], c['letters'])}, "
             f"of which all-correct: {_pct(c['rules_unflagged_all_correct'], c['rules_unflagged'])}"
+            f" (faithful: "
+            f"{_pct(c['rules_unflagged_all_correct_faithful'], c['rules_unflagged'])})"
             f"; model records {c['llm_records']}, no record {c['no_record']}, "
             f"all-correct overall {_pct(c['all_correct'], c['letters'])}",
         ]
+        if c["rules_wrong_unflagged_faithful"]:
+            lines.append(
+                "  wrong rules records not flagged, faithful scoring: "
+                + ", ".join(c["rules_wrong_unflagged_faithful"])
+            )
         if c["rules_wrong_unflagged"]:
             lines.append(
                 f"  wrong rules records not flagged: {', '.join(c['rules_wrong_unflagged'])}"

@@ -264,6 +264,9 @@ def _check_date(
             out.put(name, "unverified", place.span, f"null; its place reads {_shown(place.text)}")
         elif place is None and name in form.header.labels:
             out.put(name, "unverified", None, "null; its label's value could not be found")
+        elif place is None and name != "date_of_injury" and len(form.header.labels) >= 3:
+            # A header table whose other labels read: this one's label OCR destroyed.
+            out.put(name, "unverified", None, "null; its label could not be found in the header")
         elif place is None and name == "date_of_injury" and form.summary is not None:
             damaged = damaged_injury_date(form.summary.text)
             if damaged is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..normalise import Document
 from ..text import ocr_pattern
@@ -57,10 +58,16 @@ class HeaderForm:
         return any(ch.isalnum() for ch in self.text)
 
 
+@lru_cache(maxsize=16)
+def _label_pattern(label: str) -> re.Pattern[str]:
+    """``label`` through OCR damage, with stray marks between its words ("Decision: Date")."""
+    return re.compile(ocr_pattern(label).pattern.replace(r"\s*", r"[\s:;.,]*"), re.IGNORECASE)
+
+
 def _labels_in(text: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     for name, label in HEADER_LABELS:
-        m = ocr_pattern(label).search(text)
+        m = _label_pattern(label).search(text)
         if m:
             tail = _AFTER_LABEL.match(text, m.end())
             found.append((m.start(), tail.end() if tail else m.end(), name))

@@ -68,9 +68,16 @@ _LEADING_MARKS = re.compile(r"^(?:[^\w\s(\[]{1,3}\s*)+")
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
 
+#: Debris OCR leaves after a passage's last sentence: marks and one- or two-character
+#: fragments ("Physical Methods. : ae", "Page(s): 340. - 2").
+_TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
+
+
 def _strip_trailing_marks(text: str) -> str:
     # Only the tail can hold them; searching the whole passage would cost a scan per space.
     m = _TRAILING_MARKS.search(text, max(0, len(text) - 24))
+    text = text[: m.start()] if m else text
+    m = _TRAILING_DEBRIS.search(text, max(0, len(text) - 24))
     return text[: m.start()] if m else text
 
 
