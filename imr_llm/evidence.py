@@ -124,7 +124,24 @@ def letter_damage(form: LetterForm) -> float:
         hit = fuzz.partial_ratio_alignment(sentence, lowered)
         score = hit.score if hit is not None else 0.0
         worst = max(worst, 1.0 - score / 100.0 if score >= 50 else 1.0)
-    return round(max(worst, 2.5 * garbled_share(source)), 4)
+    return round(max(worst, 2.5 * garbled_share(source), _header_damage(form)), 4)
+
+
+def _header_damage(form: LetterForm) -> float:
+    """A header whose values mostly cannot be read is fax-quality text, however well the
+    form sentences came through."""
+    places = list(form.header.places.values())
+    if len(places) < 4:
+        return 0.0
+    unread = 0
+    for name, place in form.header.places.items():
+        if name == "case_number":
+            unread += read_case_number(place.text) is None
+        elif name == "priority":
+            unread += read_priority(place.text) is None
+        else:
+            unread += read_date(place.text) is None
+    return FAX_DAMAGE if unread / len(places) >= 0.4 else 0.0
 
 
 _ODD_MARK = re.compile(r"[^A-Za-z0-9.,;:()'\"/%&#\-$+@*\[\]?!]")
@@ -323,7 +340,10 @@ def _plausible(read: dt.date, name: str, data: dict[str, Any], source: str = "")
     header, from the dates its summary mentions)."""
     others = [dt.date.fromisoformat(str(data[k])) for k in DATE_FIELDS if k != name and data.get(k)]
     if not others:
-        return True
+        years = sorted(d.value.year for d in read_dates(source)) if source else []
+        if read.year in years:
+            years.remove(read.year)  # the reading itself is no evidence for it
+        return not years or read.year <= years[len(years) // 2] + 3
     latest = max(others)
     if name != "decision_date" and read > latest and read.year > latest.year + 1:
         return False
