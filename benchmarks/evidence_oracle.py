@@ -45,6 +45,7 @@ import json
 import logging
 import re
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -505,6 +506,42 @@ def format_report(report: dict[str, Any], top_errors: int = 6) -> str:
     return "\n".join(lines)
 
 
+#: The corpus's renderings, by the names the gold set uses.
+CORPUS_RENDERINGS = {"layout": "text-layout", "raw": "text-raw", "ocr": "text-ocr",
+                     "ocrfax": "text-ocrfax"}  # fmt: skip
+
+
+def corpus_as_gold(corpus: Path, dest: Path) -> Path:
+    """A gold-set view of ``../shared/corpus`` (labels, layout text, renderings) in ``dest``.
+
+    Only links and a manifest are written: no letter text is copied.
+    """
+    from imr_llm.text import char_error_rate
+
+    (dest / "letters").mkdir(parents=True, exist_ok=True)
+    (dest / "labels").symlink_to((corpus / "labels").resolve(), target_is_directory=True)
+    manifest = []
+    for label in sorted((corpus / "labels").glob("*.json")):
+        name = label.stem
+        layout = corpus / "text-layout" / f"{name}.txt"
+        (dest / "letters" / f"{name}.txt").symlink_to(layout.resolve())
+        clean = layout.read_text(encoding="utf-8")
+        manifest.append(
+            {"letter": name, "rendering": "layout", "path": f"letters/{name}.txt", "cer": 0.0}
+        )
+        for rendering, folder in CORPUS_RENDERINGS.items():
+            path = corpus / folder / f"{name}.txt"
+            if rendering == "layout" or not path.is_file():
+                continue
+            (dest / rendering).mkdir(exist_ok=True)
+            (dest / rendering / f"{name}.txt").symlink_to(path.resolve())
+            cer = char_error_rate(clean, path.read_text(encoding="utf-8"))
+            manifest.append({"letter": name, "rendering": rendering,
+                             "path": f"{rendering}/{name}.txt", "cer": round(cer, 4)})  # fmt: skip
+    (dest / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    return dest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renderings", nargs="+", choices=RENDERINGS)
@@ -522,12 +559,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--json", metavar="PATH", help="also write the figures as JSON ('-': stdout)"
     )
     parser.add_argument("--cases", action="store_true", help="include every case in the JSON")
-    args = parser.parse_args(argv)
-    report = run_benchmark(
-        args.renderings, args.modes, args.letters, noise_rate=args.noise_rate, seed=args.seed,
-        max_attempts=args.max_attempts, concurrency=args.concurrency,
-        cascade_renderings=args.cascade, keep_cases=args.cases,
+    parser.add_argument(
+        "--corpus", type=Path, metavar="DIR",
+        help="run on the real letters of ../shared/corpus (layout, raw, ocr, ocrfax) instead",
     )  # fmt: skip
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        gold = GOLD
+        renderings = args.renderings
+        if args.corpus is not None:
+            gold = corpus_as_gold(args.corpus, Path(tmp) / "corpus")
+            renderings = renderings or list(CORPUS_RENDERINGS)
+        report = run_benchmark(
+            renderings, args.modes, args.letters, gold=gold, noise_rate=args.noise_rate,
+            seed=args.seed, max_attempts=args.max_attempts, concurrency=args.concurrency,
+            cascade_renderings=args.cascade, keep_cases=args.cases,
+        )  # fmt: skip
     if args.json == "-":
         json.dump(report, sys.stdout, indent=1, default=str)
         print()
