@@ -223,7 +223,7 @@ def _check_case_number(value: str | None, form: LetterForm, damage: float, out: 
         return
     if place is None or read_case_number(place.text) is None:
         # No label, or the label's place holds none: a lone case number elsewhere in the header.
-        loose = read_case_number(header.text) if header.present else None
+        loose = read_case_number(header.text, prefixed=True) if header.present else None
         if loose is not None:
             start = header.start + loose.start
             place = Place(start, header.start + loose.end, header.text[loose.start : loose.end])
@@ -415,6 +415,10 @@ def _check_states(values: list[str], form: LetterForm, out: Checked) -> None:
                       place.span)  # fmt: skip
 
 
+#: A one- or two-letter fragment with a mark after it, inside a name: OCR debris.
+_JUNK_TOKEN = re.compile(r"(?<!\S)[a-z]{1,2}[.,;:](?=\s+\S)")
+
+
 def _specialty_parts(text: str) -> list[str]:
     parts = [p.strip(" .:'\"|") for p in collapse_ws(text).replace(";", ",").split(",")]
     return [p[4:] if p.lower().startswith("and ") else p for p in parts if p.strip(" .:'\"|")]
@@ -437,6 +441,10 @@ def _check_specialties(values: list[str], form: LetterForm, out: Checked) -> Non
     for k, specialty in enumerate(values):
         path = f"reviewer.specialties[{k}]"
         key = squash(specialty)
+        if _JUNK_TOKEN.search(specialty) or not all(_clean_word(w) for w in specialty.split()):
+            # "Preventive a. Occupational Medicine": a word and a comma lost to OCR debris.
+            out.put(path, "unverified", place.span, f"the specialty reads {_shown(specialty)}")
+            continue
         if any(squash(p) == key for p in parts) or (key and key in text_key and len(parts) <= 1):
             out.put(path, "exact", place.span, "among the reviewer's specialties")
             continue

@@ -253,7 +253,7 @@ _STATE_SQUASHED = tuple(_STATE_KEYS)
 
 
 @lru_cache(maxsize=4096)
-def canonical_state(name: str, threshold: float = 82.0) -> str | None:
+def canonical_state(name: str, threshold: float = 82.0, relaxed: bool = True) -> str | None:
     """The canonical US state name ``name`` stands for ("Califomia" -> "California"), or None."""
     key = squash(name)
     if not key:
@@ -267,7 +267,7 @@ def canonical_state(name: str, threshold: float = 82.0) -> str | None:
     if best >= threshold:
         return _STATE_KEYS[hits[0][0]]
     # Heavier damage in a long name ("Caltfomia"): read it when no other state comes close.
-    if len(key) >= 7 and best >= 70 and best - runner_up >= 15:
+    if relaxed and len(key) >= 7 and best >= 70 and best - runner_up >= 15:
         return _STATE_KEYS[hits[0][0]]
     return None
 

@@ -73,6 +73,18 @@ _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 _TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
 
 
+_REMNANT = re.compile(r"^(\S{5,12})[.:;,)]\s+")
+
+
+def _strip_label_remnant(text: str, name: str) -> str:
+    """Drop the end of a damaged label the label match stopped short of ("guideline. ...")."""
+    m = _REMNANT.match(text)
+    if m is None:
+        return text
+    last = "rationale" if name == "rationale" else "guideline"
+    return text[m.end() :] if fuzz.ratio(m.group(1).lower(), last) >= 75 else text
+
+
 def _strip_trailing_marks(text: str) -> str:
     # Only the tail can hold them; searching the whole passage would cost a scan per space.
     m = _TRAILING_MARKS.search(text, max(0, len(text) - 24))
@@ -400,7 +412,7 @@ def _item_place(
         value_start = doc.offset(i, column)
         label = (lines[i].start, value_start)
         parts = [lines[i].text[column:]] + [line.text for line in lines[i + 1 : last + 1]]
-        kept = _strip_trailing_marks(collapse_ws(" ".join(parts)))
+        kept = _strip_label_remnant(_strip_trailing_marks(collapse_ws(" ".join(parts))), name)
         lead = len(lines[i].text[column:]) - len(lines[i].text[column:].lstrip())
         passages[name] = Place(value_start + lead, lines[last].end, kept, "label", label)
     end_offset = lines[body_end].start if body_end < len(lines) else len(doc.source)

@@ -70,19 +70,24 @@ _D = f"[{_DIGIT_CLASS}]"
 _CASE = re.compile(
     rf"(?P<prefix>[A-Za-z0-9|]{{0,3}}?)\s?(?P<yy>{_D}{{2}})\s?[-\u2013\u2014~_.,=]?\s?(?P<serial>{_D}{{7}})(?![0-9])"
 )
+_PREFIX = re.compile(r"[CGOc(]?[MNmn]|[A-Za-z|]?[CG][MN]|[0-9]|[A-Za-z|]")
 CASE_NUMBER_FORM = re.compile(r"(?<![A-Za-z0-9|])CM\d{2}-\d{7}(?![0-9])")
 
 
-def read_case_number(text: str) -> Reading[str] | None:
-    """The case number written in ``text`` (its first one), read through OCR damage."""
+def read_case_number(text: str, *, prefixed: bool = False) -> Reading[str] | None:
+    """The case number written in ``text`` (its first one), read through OCR damage.
+
+    With ``prefixed`` what is left of the "CM" must be there: away from its label, nine digits
+    alone are more likely a date or a phone number than a case number.
+    """
     exact = CASE_NUMBER_FORM.search(text)
     if exact:
         return Reading(exact.group(0), True, exact.start(), exact.end())
     for m in _CASE.finditer(text):
         prefix = m.group("prefix")
-        if prefix and not re.fullmatch(
-            r"[CGOc(]?[MNmn]|[A-Za-z|]?[CG][MN]|[0-9]|[A-Za-z|]", prefix
-        ):
+        if prefix and not _PREFIX.fullmatch(prefix):
+            continue
+        if prefixed and not re.search(r"[MNmn]", prefix or ""):
             continue
         yy, serial = _digits(m.group("yy")), _digits(m.group("serial"))
         if not (yy.isdigit() and serial.isdigit()):
@@ -280,8 +285,12 @@ def read_states(text: str) -> tuple[list[Reading[str]], list[str]]:
 
 
 def _states_in(part: str) -> list[tuple[str, bool]] | None:
-    """The state(s) one list part names: one state, or two run together by a lost comma."""
-    state = canonical_state(part)
+    """The state(s) one list part names: one state, or two run together by a lost comma.
+
+    A close reading of the whole part wins, then a split into two states, and only then a
+    looser reading of the whole: "West Virginia Califorma" is two states, not one damaged one.
+    """
+    state = canonical_state(part, relaxed=False)
     if state is not None:
         return [(state, collapse_ws(part) == state)]
     words = part.split()
@@ -290,7 +299,8 @@ def _states_in(part: str) -> list[tuple[str, bool]] | None:
         a, b = canonical_state(left), canonical_state(right)
         if a and b:
             return [(a, left == a), (b, right == b)]
-    return None
+    state = canonical_state(part)
+    return [(state, False)] if state is not None else None
 
 
 def state_named(text: str, state: str) -> Reading[str] | None:

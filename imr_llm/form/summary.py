@@ -16,7 +16,8 @@ from .reading import Reading, read_date
 
 _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
 _AGE = re.compile(
-    rf"(?<![\w/.-])(?P<n>[0-9OoIlSB]{{1,3}})\s*[- ]?\s*(?:{_YEAR}|yr|[a-z]{{1,5}})s?\s*[- ]?\s*"
+    rf"(?:(?<![\w/.-])|(?<=\ba))(?P<n>[0-9OoIlSB]{{1,3}})\s*[- ]?\s*"
+    rf"(?:{_YEAR}|yr|[a-z]{{1,5}})s?\s*[- ]?\s*"
     rf"{_OLD}\b",
     re.IGNORECASE,
 )

@@ -21,7 +21,7 @@ def read_header(form: HeaderForm) -> Findings:
     case = read_case_number(place.text) if place else None
     if case is None:
         # A label OCR destroyed: the case number has a form no other header value has.
-        case = read_case_number(form.text)
+        case = read_case_number(form.text, prefixed=True)
         if case is not None:
             out.put("case_number", case.value, (form.start + case.start, form.start + case.end))
         elif place is not None:
