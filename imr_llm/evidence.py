@@ -738,6 +738,17 @@ def _edge(words: str, region: str, at_start: bool) -> _Edge:
     return _Edge(score, elsewhere)
 
 
+def _lost_end(words: str, text: str) -> bool:
+    """Whether ``text`` ends with the first half or more of ``words`` (the rest lost)."""
+    parts = collapse_ws(words).lower().split(" ")
+    hay = text.lower()
+    for k in range(len(parts) - 1, (len(parts) + 1) // 2 - 1, -1):
+        prefix = " ".join(parts[:k])
+        if len(prefix) >= 8 and fuzz.ratio(prefix, hay[-len(prefix) :]) >= 90:
+            return True
+    return False
+
+
 def _cut_after(text: str, words: str) -> str:
     """``text`` up to the end of the last occurrence of ``words`` (fuzzy for OCR)."""
     needle = collapse_ws(words).lower()
@@ -817,6 +828,11 @@ def _check_passage(
         cut = _cut_after(text, last)
         out.put(path, "unverified", region.span, "the next label is unreadable; cut at the quote")
         return cut
+    if head.score >= EDGE_THRESHOLD and not tail.found_elsewhere and _lost_end(last, text):
+        # The letter ends where the quote's last words begin: OCR lost the passage's end.
+        out.put(path, "unverified", region.span, f"the {label} ends before the quote's last "
+                "words (lost to OCR)")  # fmt: skip
+        return text
     if head.score >= EDGE_THRESHOLD and tail.found_elsewhere:
         out.wrong(path, f"the quote stops short: its last words {_shown(last)} are not where "
                   f"the {label} ends; quote its last words", region.span)  # fmt: skip
