@@ -119,8 +119,11 @@ def letter_damage(form: LetterForm) -> float:
     if not source:
         return 1.0
     lowered = source.lower()
+    collapsed = " ".join(lowered.split())
     worst = 0.0
     for sentence in _FORM_SENTENCES:
+        if sentence in collapsed:
+            continue  # the common case, decided without a fuzzy search
         hit = fuzz.partial_ratio_alignment(sentence, lowered)
         score = hit.score if hit is not None else 0.0
         worst = max(worst, 1.0 - score / 100.0 if score >= 50 else 1.0)
@@ -154,14 +157,14 @@ _FINE_MIXED = re.compile(
 def garbled_share(text: str) -> float:
     """Share of the words of ``text`` that OCR garbled."""
     words = text.split()
+    if not words:
+        return 0.0
     bad = 0
     for word in words:
-        core = word.strip(".,;:()'\"")
-        if _ODD_MARK.search(word) or (
-            _LETTER_DIGIT.search(core) and not _FINE_MIXED.fullmatch(core)
-        ):
-            bad += 1
-    return bad / max(len(words), 1)
+        if word.isalpha() or (word[:-1].isalpha() and word[-1] in ".,;:!?)'\""):
+            continue  # a plain word, perhaps with a comma or a full stop: the common case
+        bad += not _clean_word(word)
+    return bad / len(words)
 
 
 _WORD4 = re.compile(r"[A-Za-z]{4,}")
