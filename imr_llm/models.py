@@ -186,6 +186,11 @@ class ExtractionMetadata(_Model):
     backend: str = Field(description="The backend the caller asked for (auto, rules, llm...).")
     imr_llm_version: str
     source: str | None = Field(default=None, description="File the letter was read from.")
+    source_sha256: str | None = Field(
+        default=None,
+        description="SHA-256 of the letter file's bytes: with source, the letter's identity "
+        "for --resume.",
+    )
     model: str | None = None
     prompt_version: str | None = None
     prompt_hash: str | None = None

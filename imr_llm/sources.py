@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -19,10 +20,17 @@ class UnreadableInputError(InputError):
 
 @dataclass(frozen=True, slots=True)
 class LetterSource:
-    """A letter's text and the name it is reported under (a path, or ``-`` for stdin)."""
+    """A letter's text and the name it is reported under (a path, or ``-`` for stdin).
+
+    ``path`` (the resolved path, ``None`` for stdin) and ``sha256`` (of the bytes read) are the
+    letter's stable identity: the same file named two ways is one letter, an edited file is a
+    new one. ``--resume`` keys letters by both.
+    """
 
     name: str
     text: str
+    path: str | None = None
+    sha256: str | None = None
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -58,7 +66,8 @@ def pdf_to_text(path: Path) -> str:
 def read_source(name: str) -> LetterSource:
     """Read one letter: a text file, a PDF, or ``-`` for standard input."""
     if name == "-":
-        return LetterSource("-", _decode(sys.stdin.buffer.read(), "<stdin>"))
+        data = sys.stdin.buffer.read()
+        return LetterSource("-", _decode(data, "<stdin>"), None, hashlib.sha256(data).hexdigest())
     path = Path(name)
     if not path.exists():
         raise UnreadableInputError("no such file")
@@ -68,6 +77,17 @@ def read_source(name: str) -> LetterSource:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableInputError(f"cannot be read ({exc.strerror})") from None
+    resolved, digest = str(path.resolve()), hashlib.sha256(data).hexdigest()
     if data[:5] == b"%PDF-":
-        return LetterSource(name, pdf_to_text(path))
-    return LetterSource(name, _decode(data, name))
+        return LetterSource(name, pdf_to_text(path), resolved, digest)
+    return LetterSource(name, _decode(data, name), resolved, digest)
+
+
+def resolved_name(name: str) -> str:
+    """The path ``name`` stands for, resolved (``-`` stays ``-``): one file, one name."""
+    if name == "-":
+        return name
+    try:
+        return str(Path(name).resolve())
+    except (OSError, RuntimeError):  # a symlink loop: keep the name as given
+        return name
