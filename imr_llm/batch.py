@@ -86,7 +86,9 @@ def iter_results(
             yield _run_one(fn, index, name, text)
         return
     iterator = enumerate(letters)
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="imr-llm") as pool:
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="imr-llm")
+    finished = False
+    try:
         pending: set[Future[LetterResult]] = set()
         exhausted = False
         while True:
@@ -98,10 +100,15 @@ def iter_results(
                     break
                 pending.add(pool.submit(_run_one, fn, index, name, text))
             if not pending:
+                finished = True
                 return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield future.result()
+    finally:
+        # Stopped early (Ctrl-C, or the caller closed the generator): letters not started are
+        # cancelled and those in flight are not waited for; their results are dropped.
+        pool.shutdown(wait=finished, cancel_futures=not finished)
 
 
 def run_ordered(

@@ -12,27 +12,55 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .api import BACKENDS, extract
 from .batch import LetterResult, iter_results
 from .config import load_settings
 from .errors import ImrError
+from .runlog import Done, cut_torn_tail, read_done, read_failures, sidecar
 from .schema import schema_path, schema_text
-from .sources import read_source
+from .sources import read_source, resolved_name
+
+
+class _PlainHelpFlag:
+    """typer's rich help shows the help option's type, ``<bool>``; a flag takes no value."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Command(_PlainHelpFlag, TyperCommand):
+    pass
+
+
+class _Group(_PlainHelpFlag, TyperGroup):
+    pass
+
 
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="Turn IMR final determination letters into validated, structured records.",
@@ -49,48 +77,159 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _main(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
-    ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
-) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-    if not verbose:
+def _configure_logging(verbose: bool) -> None:
+    """WARNING by default, DEBUG under -v; safe to call again (before or after the command)."""
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    if verbose:
+        root.setLevel(logging.DEBUG)
+        logging.getLogger("instructor").setLevel(logging.NOTSET)
+    else:
+        root.setLevel(logging.WARNING)
         # instructor logs every rejected answer at ERROR; the CLI reports each failure itself.
         logging.getLogger("instructor").setLevel(logging.CRITICAL)
 
 
-def _done_sources(output: Path) -> set[str]:
-    """Files already extracted into ``output`` (for --resume)."""
-    done: set[str] = set()
-    if not output.exists():
-        return done
-    with output.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                source = (json.loads(line).get("metadata") or {}).get("source")
-            except json.JSONDecodeError:
-                continue  # a line cut short by an interrupted run: that letter is redone
-            if source:
-                done.add(source)
-    return done
+def _verbose_after(value: bool) -> None:
+    if value:  # -v given after the subcommand; without it, keep what came before
+        _configure_logging(True)
 
 
-def _letters(names: list[str], failures: list[LetterResult]) -> Iterator[tuple[str, str]]:
-    """Read files lazily; unreadable ones become failures without stopping the batch."""
+# A plain flag shows no "<bool>" in the help: an empty metavar replaces typer's type label.
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", metavar="", callback=_verbose_after, help="Log progress details."
+    ),
+]
+
+
+@app.callback(context_settings={"help_option_names": ["--help", "-h"]})
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", metavar="", callback=_version, is_eager=True, help="Show version."
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", metavar="", help="Log progress details.")
+    ] = False,
+) -> None:
+    _configure_logging(verbose)
+
+
+class _OutputError(Exception):
+    """An output file that cannot be written: reported in one line, exit code 2.
+
+    Local to the CLI for now; a candidate for ``imr_llm.errors``.
+    """
+
+    def __init__(self, where: str | Path, exc: OSError | str) -> None:
+        reason = exc if isinstance(exc, str) else (exc.strerror or str(exc))
+        super().__init__(f"cannot write {where}: {reason}")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Fail early, before any letter is read, for an output that can never be written."""
+    if path.is_dir():
+        raise _OutputError(path, f"{what} is a folder, not a file")
+    parent = path.parent
+    if not parent.exists():
+        raise _OutputError(path, f"folder {parent} does not exist")
+    if not parent.is_dir():
+        raise _OutputError(path, f"{parent} is not a folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise _OutputError(path, "permission denied")
+    if not path.exists() and not os.access(parent, os.W_OK):
+        raise _OutputError(path, f"no permission to create files in {parent}")
+    try:
+        st = os.statvfs(parent)
+    except OSError:
+        return
+    if st.f_blocks and st.f_bavail == 0 and (not path.exists() or path.is_file()):
+        raise _OutputError(path, "no space left on device")
+
+
+class _Interrupts:
+    """Ctrl-C raises KeyboardInterrupt, except while a record is being written: then it waits
+    for the end of the write, so an interrupt never tears a line."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending = False
+        self.previous: object = None
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.holding:
+            self.pending = True
+            return
+        raise KeyboardInterrupt
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+            if self.pending:
+                self.pending = False
+                raise KeyboardInterrupt
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Counts for the progress lines and the summary."""
+
+    total: int = 0
+    ok: int = 0
+    flagged: int = 0
+    skipped: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+    engines: dict[str, int] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def progress_line(self, failed: int) -> str:
+        seen = self.ok + failed
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        return (
+            f"progress: {seen} of {self.total - self.skipped} letter(s): {self.ok} done "
+            f"({_need_review(self.flagged)}), {failed} failed, {seen / elapsed:.1f} letters/s, "
+            f"{self.tokens:,} tokens, ${self.cost:.4f} so far"
+        )
+
+
+def _letters(
+    names: list[str],
+    failures: list[LetterResult],
+    identities: dict[str, tuple[str | None, str | None]],
+    done: Done | None,
+    tally: _Tally,
+    on_skip: Callable[[], None],
+) -> Iterator[tuple[str, str]]:
+    """Read files lazily; unreadable ones become failures without stopping the batch; under
+    --resume a letter whose identity is already done is skipped."""
     for name in names:
         try:
             source = read_source(name)
         except ImrError as exc:
             failures.append(LetterResult(-1, name, error=exc))
+            continue
+        identities[name] = (source.path, source.sha256)
+        if done is not None and source.path is not None and (source.path, source.sha256) in done:
+            tally.skipped += 1
+            on_skip()
             continue
         yield source.name, source.text
 
@@ -114,11 +253,14 @@ def _review_note(name: str, reasons: list[str], contract_only: bool) -> str:
     return f"needs review: {name}: {label}: {first} ({where})"
 
 
-@app.command("extract")
+@app.command("extract", cls=_Command)
 def extract_command(
     files: Annotated[
-        list[str], typer.Argument(help="Letter files (.txt or .pdf); '-' reads standard input.")
-    ],
+        list[str] | None,
+        typer.Argument(
+            help="Letter files (.txt or .pdf); '-' reads standard input.", show_default=False
+        ),
+    ] = None,
     backend: Annotated[
         str, typer.Option("--backend", "-b", help=f"One of: {', '.join(BACKENDS)}.")
     ] = "auto",
@@ -130,33 +272,69 @@ def extract_command(
         int, typer.Option(min=1, max=256, help="Letters in flight at once (LLM backends).")
     ] = 1,
     contract_only: Annotated[
-        bool, typer.Option("--contract-only", help="Only the contract fields, no metadata.")
+        bool,
+        typer.Option(
+            "--contract-only",
+            metavar="",
+            help="Only the contract fields, no metadata (a ledger OUTPUT.done keeps --resume "
+            "working).",
+        ),
     ] = False,
     resume: Annotated[
-        bool, typer.Option(help="Skip letters already in --output; append the rest.")
+        bool,
+        typer.Option(
+            "--resume",
+            metavar="",
+            help="Skip letters already in --output (same resolved path and content); append "
+            "the rest.",
+        ),
+    ] = False,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            metavar="",
+            help="Re-run only the letters in the failures file; append what succeeds and drop "
+            "it from that file.",
+        ),
     ] = False,
     errors: Annotated[
         Path | None,
         typer.Option(help="Write failures here as JSONL (default: OUTPUT.errors.jsonl)."),
     ] = None,
+    progress_every: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="When standard error is not a terminal: a plain progress line every this many "
+            "seconds (0: after every letter).",
+        ),
+    ] = 10.0,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
+        bool, typer.Option("--quiet", "-q", metavar="", help="No progress or summary.")
     ] = False,
     strict: Annotated[
         bool,
         typer.Option(
             "--strict",
+            metavar="",
             help="When the model's answers run out of attempts, fail the letter with the typed "
             "error instead of returning the best record flagged needs_review.",
         ),
     ] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Extract one record per letter: pretty JSON for one file, JSON Lines for many."""
+    files = list(files or [])
     if backend not in BACKENDS:
         err.print(f"error: unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
         raise typer.Exit(2)
-    if resume and output is None:
-        err.print("error: --resume needs --output (the file to resume)")
+    if (resume or retry_failed) and output is None:
+        flag = "--retry-failed" if retry_failed else "--resume"
+        err.print(f"error: {flag} needs --output (the file to add to)")
+        raise typer.Exit(2)
+    if not files and not retry_failed:
+        err.print("error: no letter files given (pass files, '-' for standard input)")
         raise typer.Exit(2)
     try:
         # Without --strict the environment (IMR_LLM_STRICT) decides; the flag only turns it on.
@@ -166,27 +344,80 @@ def extract_command(
     except Exception as exc:  # pydantic ValidationError from a bad environment variable
         err.print(f"error: bad configuration: {exc}")
         raise typer.Exit(2) from None
+    if errors is None and output is not None:
+        errors = sidecar(output, ".errors.jsonl")
+    appending = resume or retry_failed
+    try:
+        for path, what in ((output, "--output"), (errors, "--errors")):
+            if path is not None:
+                _check_writable(path, what)
+    except _OutputError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
 
-    names = list(dict.fromkeys(files))  # the same file twice is one letter
-    skipped = 0
-    if resume and output is not None:
-        done = _done_sources(output)
-        skipped = sum(1 for n in names if n in done)
-        names = [n for n in names if n not in done]
+    # Failures of an earlier run: with --retry-failed, the letters to run.
+    kept_failures: list[dict] = []
+    previous: list[dict] = []
+    if retry_failed:
+        assert errors is not None
+        if not errors.exists():
+            err.print(f"error: no failures file {errors} to retry (run without --retry-failed)")
+            raise typer.Exit(2)
+        previous = read_failures(errors)
+        kept_failures = [row for row in previous if row["source"] == "-"]
+        if kept_failures and not quiet:
+            err.print(f"note: {len(kept_failures)} failure(s) read from standard input kept")
+        files = files + [
+            str(row.get("path") or row["source"]) for row in previous if row["source"] != "-"
+        ]
 
-    pretty = len(files) == 1 and (output is None or output.suffix != ".jsonl") and not resume
+    # The same file named twice (or as ./a.txt and /abs/a.txt) is one letter.
+    by_path: dict[str, str] = {}
+    for name in files:
+        by_path.setdefault(resolved_name(name), name)
+    names = list(by_path.values())
+
+    done: Done | None = None
+    if appending and output is not None:
+        try:
+            torn = cut_torn_tail(output, keep=sidecar(output, ".torn"))
+            cut_torn_tail(sidecar(output, ".done"))
+        except OSError as exc:
+            err.print(f"error: {_OutputError(output, exc)}")
+            raise typer.Exit(2) from None
+        if torn:
+            err.print(
+                f"note: {output} ended in a torn line (a run stopped mid-write); "
+                f"its {torn} byte(s) moved to {sidecar(output, '.torn')}"
+            )
+        done = read_done(output)
+
+    pretty = len(files) == 1 and (output is None or output.suffix != ".jsonl") and not appending
     fn = partial(extract, backend=backend, settings=settings)  # type: ignore[arg-type]
     failures: list[LetterResult] = []
-    ok = 0
-    flagged = 0
     review_note: str | None = None
-    engines: dict[str, int] = {}
-    started = time.perf_counter()
-    if errors is None and output is not None:
-        errors = output.with_name(output.name + ".errors.jsonl")
+    tally = _Tally(total=len(names))
+    identities: dict[str, tuple[str | None, str | None]] = {}
+    interrupted = False
+    write_error: _OutputError | None = None
 
-    out_fh = output.open("a" if resume else "w", encoding="utf-8") if output else sys.stdout
-    show_progress = not quiet and len(names) > 1
+    ledger_path = sidecar(output, ".done") if output is not None else None
+    out_fh: TextIO = sys.stdout
+    ledger: TextIO | None = None
+    try:
+        if output is not None:
+            out_fh = output.open("a" if appending else "w", encoding="utf-8")
+            assert ledger_path is not None
+            if contract_only:
+                ledger = ledger_path.open("a" if appending else "w", encoding="utf-8")
+            elif not appending and ledger_path.exists():
+                ledger_path.unlink()  # a stale ledger would mark letters of this run done
+    except OSError as exc:
+        err.print(f"error: {_OutputError(output or '-', exc)}")
+        raise typer.Exit(2) from None
+
+    plain_progress = not quiet and not err.is_terminal and len(names) > 1
+    show_bar = not quiet and err.is_terminal and len(names) > 1
     progress = Progress(
         TextColumn("[bold]extracting"),
         BarColumn(),
@@ -195,39 +426,82 @@ def extract_command(
         TextColumn("{task.fields[failed]} failed"),
         console=err,
         transient=True,
-        disable=not show_progress,
+        disable=not show_bar,
     )
-    try:
-        with progress:
-            task = progress.add_task("extract", total=len(names), failed=0)
-            for result in iter_results(fn, _letters(names, failures), settings.concurrency):
-                if result.record is not None:
-                    ok += 1
-                    meta = result.record.metadata
-                    engine = meta.engine if meta else "unknown"
-                    engines[engine] = engines.get(engine, 0) + 1
-                    if meta is not None and meta.needs_review:
-                        flagged += 1
-                        review_note = _review_note(result.name, meta.review_reasons, contract_only)
-                    data = (
-                        result.record.contract_dict()
-                        if contract_only
-                        else result.record.model_dump(mode="json")
-                    )
-                    if contract_only:
-                        data["source"] = result.name
-                    text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False)
-                    out_fh.write(text + "\n")
-                    out_fh.flush()
-                else:
-                    failures.append(result)
-                progress.update(task, advance=1, failed=len(failures))
-            # Files that could not even be read still count towards the bar.
-            progress.update(task, completed=len(names))
-    finally:
-        if output is not None:
-            out_fh.close()
+    last_line = time.perf_counter()
 
+    def tick(advance: int = 1) -> None:
+        nonlocal last_line
+        progress.update(task, advance=advance, failed=len(failures))
+        now = time.perf_counter()
+        if plain_progress and now - last_line >= progress_every:
+            last_line = now
+            err.print(tally.progress_line(len(failures)))
+
+    def write(text: str, name: str) -> None:
+        where = output if output is not None else "standard output"
+        try:
+            out_fh.write(text + "\n")
+            out_fh.flush()
+        except OSError as exc:
+            raise _OutputError(where, exc) from None
+        if ledger is not None:
+            path, sha = identities.get(name, (None, None))
+            try:
+                ledger.write(json.dumps({"source": path or name, "sha256": sha}) + "\n")
+                ledger.flush()
+            except OSError as exc:
+                raise _OutputError(ledger_path or "", exc) from None
+
+    interrupts = _Interrupts()
+    task = progress.add_task("extract", total=len(names), failed=0)
+    letters = _letters(names, failures, identities, done, tally, lambda: tick())
+    try:
+        with interrupts, progress:
+            for result in iter_results(fn, letters, settings.concurrency):
+                if result.record is None:
+                    failures.append(result)
+                    tick()
+                    continue
+                meta = result.record.metadata
+                if meta is not None:
+                    path, sha = identities.get(result.name, (None, None))
+                    meta.source = path or result.name
+                    meta.source_sha256 = sha
+                    if meta.usage is not None:
+                        tally.tokens += meta.usage.total_tokens
+                    tally.cost += meta.cost_usd or 0.0
+                if contract_only:
+                    data = result.record.contract_dict()
+                    data["source"] = result.name
+                else:
+                    data = result.record.model_dump(mode="json")
+                text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False)
+                with interrupts.held():  # a Ctrl-C now waits for the end of the line
+                    write(text, result.name)
+                tally.ok += 1
+                engine = meta.engine if meta else "unknown"
+                tally.engines[engine] = tally.engines.get(engine, 0) + 1
+                if meta is not None and meta.needs_review:
+                    tally.flagged += 1
+                    review_note = _review_note(result.name, meta.review_reasons, contract_only)
+                tick()
+    except KeyboardInterrupt:
+        interrupted = True
+    except _OutputError as exc:
+        write_error = exc
+    finally:
+        for fh in (out_fh if output is not None else None, ledger):
+            if fh is not None:
+                try:
+                    fh.close()
+                except OSError as exc:  # buffered data that could not be written
+                    write_error = write_error or _OutputError(output or "", exc)
+
+    if write_error is not None:
+        if output is None:
+            _silence_stdout()
+        err.print(f"error: {write_error}")
     for failure in failures:
         assert failure.error is not None
         err.print(
@@ -237,29 +511,72 @@ def extract_command(
         # One letter on stdout: its JSON may be piped on, so say on stderr that it needs a look.
         err.print(review_note)
     if errors is not None:
-        with errors.open("w", encoding="utf-8") as fh:
-            for failure in failures:
-                assert failure.error is not None
-                fh.write(json.dumps({"source": failure.name, **failure.error.to_dict()}) + "\n")
+        attempted = {f.name for f in failures} | set(identities)
+        if retry_failed and (interrupted or write_error is not None):
+            # Letters of the failures file this run never reached stay listed.
+            kept_failures += [
+                r
+                for r in previous
+                if r["source"] != "-" and str(r.get("path") or r["source"]) not in attempted
+            ]
+        try:
+            with errors.open("w", encoding="utf-8") as fh:
+                for row in kept_failures:
+                    fh.write(json.dumps(row) + "\n")
+                for failure in failures:
+                    assert failure.error is not None
+                    row = {"source": failure.name, **failure.error.to_dict()}
+                    if failure.name != "-":
+                        row["path"] = resolved_name(failure.name)  # for a retry from elsewhere
+                    fh.write(json.dumps(row) + "\n")
+        except OSError as exc:
+            if write_error is None:
+                err.print(f"error: {_OutputError(errors, exc)}")
+            write_error = write_error or _OutputError(errors, exc)
     if not quiet:
-        elapsed = time.perf_counter() - started
-        by_engine = ", ".join(f"{k}: {v}" for k, v in sorted(engines.items())) or "none"
-        extra = f", {skipped} already done" if skipped else ""
+        elapsed = time.perf_counter() - tally.started
+        by_engine = ", ".join(f"{k}: {v}" for k, v in sorted(tally.engines.items())) or "none"
+        extra = f", {tally.skipped} already done" if tally.skipped else ""
+        todo = tally.total - tally.skipped
+        if interrupted or write_error is not None:
+            left = todo - tally.ok - len(failures)
+            extra += f", {left} not done"
+        n_failed = len(failures) + len(kept_failures)
         err.print(
-            f"{ok} of {len(names)} letter(s) extracted ({_need_review(flagged)}), "
-            f"{len(failures)} failed{extra} "
+            ("stopped: " if write_error else "interrupted: " if interrupted else "")
+            + f"{tally.ok} of {todo} letter(s) extracted ({_need_review(tally.flagged)}), "
+            f"{n_failed} failed{extra} "
             f"in {elapsed:.2f} s (engine {by_engine})"
-            + (f"; failures listed in {errors}" if errors and failures else "")
+            + (f"; failures listed in {errors}" if errors and n_failed else "")
+            + ("; run again with --resume to finish" if interrupted and output else "")
         )
-    if failures:
+    if write_error is not None:
+        raise typer.Exit(2)
+    if interrupted:
+        raise typer.Exit(130)
+    if failures or kept_failures:
         raise typer.Exit(1)
 
 
-@app.command("schema")
+def _silence_stdout() -> None:
+    """After a failed write to standard output, point it at /dev/null so the interpreter's own
+    flush at exit does not print a second error."""
+    try:
+        fd = sys.stdout.fileno()
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+@app.command("schema", cls=_Command)
 def schema_command(
     write: Annotated[
-        bool, typer.Option("--write", help="Regenerate the shipped schema file instead.")
+        bool,
+        typer.Option("--write", metavar="", help="Regenerate the shipped schema file instead."),
     ] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Print the JSON Schema of the determination record."""
     text = schema_text()
@@ -271,7 +588,7 @@ def schema_command(
     sys.stdout.write(text)
 
 
-@app.command("eval")
+@app.command("eval", cls=_Command)
 def eval_command(
     backend: Annotated[
         str, typer.Option("--backend", "-b", help="Engine to score: rules, llm or cascade.")
@@ -288,14 +605,22 @@ def eval_command(
         Path | None,
         typer.Option(help="Response cache folder for model answers (default: OUT/../cache)."),
     ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Always ask the model.")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", metavar="", help="Always ask the model.")
+    ] = False,
     baseline: Annotated[
         Path | None, typer.Option(help="A report.json to compare with, case by case.")
     ] = None,
     fail_on_regression: Annotated[
-        bool, typer.Option(help="Exit 1 when a metric drops beyond its noise vs --baseline.")
+        bool,
+        typer.Option(
+            "--fail-on-regression",
+            metavar="",
+            help="Exit 1 when a metric drops beyond its noise vs --baseline.",
+        ),
     ] = False,
     tolerance: Annotated[float, typer.Option(help="Smallest drop that counts.")] = 0.0,
+    verbose: Verbose = False,
 ) -> None:
     """Score an engine against the gold set; write report.json, summary.md, report.html."""
     from .eval import compare_reports, run_eval, write_report
@@ -344,6 +669,14 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except SystemExit as exc:
+        if exc.code == 130 and threading.active_count() > 1:
+            # Interrupted with model calls still in flight: their results would be dropped
+            # anyway, so do not wait for them. Everything of ours is written and closed.
+            sys.stderr.flush()
+            sys.stdout.flush()
+            os._exit(130)
+        raise
 
 
 if __name__ == "__main__":
