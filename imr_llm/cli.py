@@ -80,14 +80,14 @@ def _version(value: bool) -> None:
 def _configure_logging(verbose: bool) -> None:
     """WARNING by default, DEBUG under -v; safe to call again (before or after the command)."""
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    root = logging.getLogger()
-    if verbose:
-        root.setLevel(logging.DEBUG)
-        logging.getLogger("instructor").setLevel(logging.NOTSET)
+    logging.getLogger().setLevel(logging.DEBUG if verbose else logging.WARNING)
+    instructor = logging.getLogger("instructor")
+    if instructor.filters or verbose:
+        # A privacy filter re-emits instructor's lines quietly under our own logger: leave it be.
+        instructor.setLevel(logging.NOTSET)
     else:
-        root.setLevel(logging.WARNING)
         # instructor logs every rejected answer at ERROR; the CLI reports each failure itself.
-        logging.getLogger("instructor").setLevel(logging.CRITICAL)
+        instructor.setLevel(logging.CRITICAL)
 
 
 def _verbose_after(value: bool) -> None:

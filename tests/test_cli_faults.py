@@ -346,3 +346,51 @@ def test_retry_failed_needs_a_failures_file(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no failures file" in result.stderr
     result = runner.invoke(app, ["extract", "--retry-failed"])
     assert result.exit_code == 2 and "needs --output" in result.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# The pieces underneath: an interrupted pool, torn files
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_stopped_batch_does_not_wait_for_letters_in_flight() -> None:
+    """Ctrl-C (or closing the results early) cancels letters not started and does not wait for
+    the ones in flight, which with a model could take minutes."""
+    import threading
+
+    from imr_llm.batch import iter_results
+    from imr_llm.models import DeterminationRecord
+
+    release = threading.Event()
+    started: list[str] = []
+
+    def fn(text: str) -> DeterminationRecord:
+        started.append(text)
+        if text != "fast":
+            release.wait(10)
+        raise ValueError(text)
+
+    letters = [("a", "fast"), ("b", "slow"), ("c", "slow"), ("d", "never"), ("e", "never")]
+    results = iter_results(fn, iter(letters), concurrency=3)
+    try:
+        assert next(results).name == "a"
+        began = time.monotonic()
+        results.close()
+        assert time.monotonic() - began < 2
+        assert "never" not in started[:3] and started.count("never") <= 1
+    finally:
+        release.set()
+
+
+def test_cut_torn_tail(tmp_path: Path) -> None:
+    from imr_llm.runlog import cut_torn_tail
+
+    path, keep = tmp_path / "out.jsonl", tmp_path / "out.jsonl.torn"
+    assert cut_torn_tail(path, keep) == 0  # no file yet
+    path.write_bytes(b'{"a": 1}\n{"b": 2}\n')
+    assert cut_torn_tail(path, keep) == 0 and not keep.exists()
+    path.write_bytes(b'{"a": 1}\n{"b": ')
+    assert cut_torn_tail(path, keep) == 6
+    assert path.read_bytes() == b'{"a": 1}\n' and keep.read_bytes() == b'{"b": \n'
+    path.write_bytes(b'{"only": ')  # the very first line torn
+    assert cut_torn_tail(path, keep) == 9 and path.read_bytes() == b""
