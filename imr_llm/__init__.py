@@ -3,6 +3,11 @@
 >>> from imr_llm import extract
 >>> record = extract(letter_text)            # rules engine when no model is configured
 >>> record.items[0].outcome, record.items[0].medically_necessary
+
+Everything public is in ``__all__`` and typed (the package ships ``py.typed``); every error is
+in :mod:`imr_llm.errors`, whose docstring draws their hierarchy. Test doubles for code that calls
+imr-llm (a local OpenAI-compatible server, a gold-label oracle, cassette helpers) are the public
+testing API in :mod:`imr_llm.testing`.
 """
 # ruff: noqa: I001  (the re-exports below are grouped by module on purpose)
 
@@ -19,10 +24,14 @@ from .errors import (
     InputError,
     InvalidRecordError,
     LLMError,
+    ModelRequestError,
     ModelTransportError,
     NoModelConfiguredError,
     NotAnImrLetterError,
+    OutputTruncatedError,
     TextTooLargeError,
+    UnknownOptionError,
+    UnreadableInputError,
 )
 from .models import (
     DeterminationRecord,
@@ -33,6 +42,7 @@ from .models import (
     TokenUsage,
 )
 
+#: The public API, sorted; the README's "Python API" section documents each name (a test checks).
 __all__ = [
     "ConfigurationError",
     "DeterminationRecord",
@@ -45,16 +55,20 @@ __all__ = [
     "InputError",
     "InvalidRecordError",
     "LLMError",
+    "LetterResult",
+    "ModelRequestError",
     "ModelTransportError",
     "NoModelConfiguredError",
     "NotAnImrLetterError",
+    "OutputTruncatedError",
     "Patient",
     "Reviewer",
     "Settings",
     "TextTooLargeError",
     "TokenUsage",
+    "UnknownOptionError",
+    "UnreadableInputError",
     "__version__",
-    "LetterResult",
     "aextract",
     "aextract_many",
     "extract",

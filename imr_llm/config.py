@@ -2,11 +2,21 @@
 
 The OpenAI-compatible variables keep their usual names (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``)
 so an existing setup works unchanged; everything specific to imr-llm is ``IMR_LLM_*``.
+
+It also holds the privacy policy for logs: verbose logging says what happened (attempts,
+statuses, timings, token counts, which checks failed) but never letter text. The openai client
+logs whole requests at DEBUG, httpcore logs wire events, and instructor logs rejected answers
+(which quote the letter) at ERROR; :class:`WithholdLetterText` keeps all of that out of the
+logs unless ``log_letter_text=True`` (``IMR_LLM_LOG_LETTER_TEXT=1``) was set for the extraction.
+instructor's own lines are re-emitted at DEBUG under ``imr_llm.llm.instructor`` instead, so a
+library user sees none of them by default and a ``--verbose`` run sees them under our logger.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from contextvars import ContextVar, Token
 from functools import lru_cache
 from typing import Literal
 
@@ -50,6 +60,12 @@ class Settings(BaseSettings):
         description="Raise a typed error instead of returning a record flagged needs_review "
         "when the model's answers run out of attempts.",
     )
+    log_letter_text: bool = Field(
+        default=False,
+        description="Allow letter text in logs and error messages (the requests the openai "
+        "client logs at DEBUG, instructor's rejected answers, the full validation problems). "
+        "Off by default: logs and errors then hold field paths, counts and statuses only.",
+    )
     price_input: float | None = Field(default=None, ge=0, description="USD per 1M input tokens.")
     price_output: float | None = Field(default=None, ge=0, description="USD per 1M output tokens.")
 
@@ -86,3 +102,104 @@ def _env_snapshot() -> tuple[tuple[str, str], ...]:
 @lru_cache(maxsize=16)
 def _settings_for(snapshot: tuple[tuple[str, str], ...]) -> Settings:
     return Settings()
+
+
+# ----------------------------------------------------------------------------------------------
+# Logging without letter text
+# ----------------------------------------------------------------------------------------------
+
+#: True while an extraction that allows letter text in the logs is running (per thread / task).
+LOG_LETTER_TEXT: ContextVar[bool] = ContextVar("imr_llm_log_letter_text", default=False)
+
+#: Loggers of the libraries below us that may log request bodies or answers.
+THIRD_PARTY_LOGGERS = ("openai", "httpx", "httpcore", "httpx2", "httpcore2", "instructor")
+_KNOWN_NAMES = (
+    "openai",
+    "openai._base_client",
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpx2",  # openai 3 ships its own copy of httpx and httpcore under these names
+    "httpcore2",
+    "httpcore2.connection",
+    "httpcore2.http11",
+    "httpcore2.http2",
+    "instructor",
+    "instructor.v2",
+    "instructor.v2.retry",
+    "instructor.auto_client",
+)
+_INSTRUCTOR_LOG = logging.getLogger("imr_llm.llm.instructor")
+_WITHHELD = "details withheld; set IMR_LLM_LOG_LETTER_TEXT=1 to log letter text"
+
+
+class WithholdLetterText(logging.Filter):
+    """A logger filter for the openai, httpx, httpcore and instructor loggers.
+
+    Without the opt-in: openai's DEBUG records (whole requests) and httpcore's (wire events;
+    dropped with the opt-in too) are dropped; httpx's INFO status lines
+    (``HTTP Request: POST ... "HTTP/1.1 200 OK"``) and
+    every WARNING+ from openai/httpx pass. instructor's records never pass as they are: its
+    warnings and errors (rejected answers) are re-emitted at DEBUG under
+    ``imr_llm.llm.instructor``, their text withheld without the opt-in; its DEBUG lines only
+    with the opt-in. (``httpx2``/``httpcore2`` are the copies openai 3 ships.)
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        allowed = LOG_LETTER_TEXT.get()
+        name = record.name
+        root = name.split(".", 1)[0]
+        if root == "instructor":
+            if (allowed or record.levelno >= logging.WARNING) and _INSTRUCTOR_LOG.isEnabledFor(
+                logging.DEBUG
+            ):
+                text = record.getMessage() if allowed else _WITHHELD
+                _INSTRUCTOR_LOG.debug("%s %s: %s", name, record.levelname.lower(), text)
+            return False
+        if root in ("httpcore", "httpcore2"):
+            return record.levelno >= logging.WARNING
+        if record.levelno >= logging.INFO:
+            return True
+        return allowed  # openai / httpx DEBUG: whole requests and answers
+
+
+_FILTER = WithholdLetterText()
+_seen_loggers = 0
+
+
+def install_log_privacy() -> None:
+    """Attach :class:`WithholdLetterText` to every third-party logger that exists (and to the
+    known names, created now so the libraries pick them up). A logger's filter sees only the
+    records logged on that very logger, hence one per name; idempotent and cheap to repeat."""
+    global _seen_loggers
+    names = logging.Logger.manager.loggerDict
+    if len(names) == _seen_loggers:
+        return
+    wanted = set(_KNOWN_NAMES) | {
+        n for n in list(names) if n.split(".", 1)[0] in THIRD_PARTY_LOGGERS
+    }
+    for name in wanted:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+    _seen_loggers = len(names)
+
+
+class _Opt:
+    def __init__(self, token: Token[bool]) -> None:
+        self._token = token
+
+    def reset(self) -> None:
+        LOG_LETTER_TEXT.reset(self._token)
+
+
+def letter_text_logging(allowed: bool) -> _Opt:
+    """Set whether logs may hold letter text for the running extraction; ``.reset()`` after."""
+    install_log_privacy()
+    return _Opt(LOG_LETTER_TEXT.set(bool(allowed)))
+
+
+install_log_privacy()

@@ -1,14 +1,82 @@
-"""Typed errors for every way an extraction can fail.
+"""Typed errors for every way an extraction can fail: every public error lives here.
 
 Callers catch :class:`ImrError` to handle any documented failure; each subclass says *what* was
-wrong so a batch report (or a person) can act on it without reading a traceback. Messages never
-contain letter text beyond short field names, so they are safe to log.
+wrong so a batch report (or a person) can act on it without reading a traceback. The hierarchy,
+with each error's stable ``code`` on the right::
+
+    ImrError                              imr_error
+    ├── InputError (also ValueError)      input_error
+    │   ├── EmptyTextError                empty_text
+    │   ├── TextTooLargeError             text_too_large
+    │   ├── NotAnImrLetterError           not_an_imr_letter
+    │   └── UnreadableInputError          unreadable_input
+    ├── IncompleteLetterError             incomplete_letter
+    ├── InvalidRecordError                invalid_record
+    ├── ConfigurationError                configuration_error
+    │   ├── NoModelConfiguredError        no_model_configured
+    │   └── UnknownOptionError (TypeError) unknown_option
+    └── LLMError                          llm_error
+        ├── ExtractionAttemptsExhaustedError  attempts_exhausted
+        ├── OutputTruncatedError          output_truncated
+        ├── ModelTransportError           transport_error
+        └── ModelRequestError             model_request_error
+
+Every :class:`LLMError` carries ``attempts`` (answers the model gave), ``requests`` (HTTP
+requests made, failed ones included) and ``usage`` (tokens spent), and ``to_dict()`` reports them.
+
+What messages hold: field paths, counts, HTTP statuses, and the server's own error message for a
+refused request (with API keys and bearer tokens redacted). They hold no letter text: the
+validation problems an :class:`ExtractionAttemptsExhaustedError` reports are redacted to the
+field path and the kind of problem (quoted values, numbers, dates and names withheld), unless
+letter text was explicitly allowed (``log_letter_text=True`` / ``IMR_LLM_LOG_LETTER_TEXT=1``).
+So ``str(error)`` and ``error.to_dict()`` are safe to log and to write to a failures file.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+
+#: API keys (OpenAI ``sk-...`` and similar), bearer tokens and ``key=value`` secrets.
+_SECRETS = (
+    re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_*\-]{4,}"),
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=*\-]{4,}"),
+    re.compile(
+        r"(?i)\b(api[_-]?key|access[_-]?token|token|secret|password|authorization)"
+        r"(\s*[\"']?\s*[:=]\s*[\"']?)[^\s\"',&;]{4,}"
+    ),
+)
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with API keys, bearer tokens and ``key=...`` values replaced by ``[redacted]``."""
+    text = _SECRETS[0].sub(r"\1-[redacted]", text)
+    text = _SECRETS[1].sub(r"\1 [redacted]", text)
+    return _SECRETS[2].sub(r"\1\2[redacted]", text)
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\([^()]*\)")
+_DATA_WORD = re.compile(r"[^\s…]*(?:\d|[A-Z])[^\s…]*")
+_ELLIPSES = re.compile(r"…(?:[\s,;:]*…)+")
+
+
+def withhold_letter_text(problem: str) -> str:
+    """A validation problem as ``path: kind``, with whatever may come from the letter withheld.
+
+    ``"items[1].service: 'Physical therapy x12' is not the item the letter names at this marker
+    ('Acupuncture')"`` becomes ``"items[1].service: … is not the item the letter names at this
+    marker …"``: quoted and parenthesised text, and every word with a digit or a capital letter
+    (dates, case numbers, ages, state and drug names), is replaced by ``…``. Only the lowercase
+    words of the check's own sentence are left.
+    """
+    path, sep, message = problem.partition(": ")
+    if not sep or " " in path:
+        path, message = "", problem
+    message = _QUOTED.sub("…", message)
+    message = _DATA_WORD.sub("…", message)
+    message = _ELLIPSES.sub("…", message).strip()
+    return f"{path}: {message}" if path else message
 
 
 class ImrError(Exception):
@@ -120,17 +188,73 @@ class NoModelConfiguredError(ConfigurationError):
         )
 
 
+class UnknownOptionError(ConfigurationError, TypeError):
+    """A keyword option that ``extract()`` and its twins do not know (a typo such as
+    ``max_attemps=7`` would otherwise do nothing at all)."""
+
+    code = "unknown_option"
+
+    def __init__(self, option: str, known: Sequence[str] = ()) -> None:
+        import difflib
+
+        self.option = option
+        close = difflib.get_close_matches(option, list(known), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        super().__init__(f"unknown option {option!r}{hint} (see imr_llm.Settings for the options)")
+
+
+class UnreadableInputError(InputError):
+    """A file could not be read as letter text (missing, a directory, binary, bad PDF...)."""
+
+    code = "unreadable_input"
+
+
 class LLMError(ImrError):
-    """Base class of failures on the model path."""
+    """Base class of failures on the model path.
+
+    ``attempts`` counts the answers the model gave (re-asks included), ``requests`` the HTTP
+    requests made (failed ones included) and ``usage`` the tokens spent on all of them.
+    """
 
     code = "llm_error"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        attempts: int = 0,
+        requests: int | None = None,
+        usage: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.requests = requests if requests is not None else attempts
+        self.usage = usage
+
+    @property
+    def total_tokens(self) -> int:
+        """Tokens spent on every answer (0 when none was received)."""
+        return int(getattr(self.usage, "total_tokens", 0) or 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["attempts"] = self.attempts
+        data["requests"] = self.requests
+        data["tokens"] = self.total_tokens
+        usage = self.usage
+        data["usage"] = usage.model_dump(mode="json") if hasattr(usage, "model_dump") else None
+        return data
 
 
 class ExtractionAttemptsExhaustedError(LLMError):
     """The model kept answering with invalid records until the attempts ran out.
 
     Carries what a caller needs to decide what to do next: how many attempts were made, the
-    validation errors of the last one, and the tokens spent on all of them.
+    validation problems of the last one and the tokens spent on all of them. ``last_errors``
+    holds each problem as ``path: kind`` with letter text withheld (see
+    :func:`withhold_letter_text`); with ``letter_text=True`` (the ``log_letter_text`` setting)
+    it holds the full messages, which quote words the model copied from the letter.
+    ``problem_paths`` names the fields that failed.
     """
 
     code = "attempts_exhausted"
@@ -140,26 +264,72 @@ class ExtractionAttemptsExhaustedError(LLMError):
         attempts: int,
         last_errors: Sequence[str],
         usage: Any = None,
+        *,
+        requests: int | None = None,
+        letter_text: bool = False,
     ) -> None:
-        self.attempts = attempts
-        self.last_errors = list(last_errors)
-        self.usage = usage
+        full = [str(e) for e in last_errors]
+        self.last_errors = full if letter_text else [withhold_letter_text(e) for e in full]
+        self.problem_paths = sorted(
+            {p for e in full if (p := e.partition(": ")[0]) and " " not in p}
+        )
         shown = "; ".join(self.last_errors[:5])
         more = f" (+{len(self.last_errors) - 5} more)" if len(self.last_errors) > 5 else ""
         super().__init__(
-            f"the model gave no valid record in {attempts} attempt(s); last errors: {shown}{more}"
+            f"the model gave no valid record in {attempts} attempt(s); last errors: {shown}{more}",
+            attempts=attempts,
+            requests=requests,
+            usage=usage,
         )
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
-        data["attempts"] = self.attempts
         data["last_errors"] = self.last_errors
-        if self.usage is not None and hasattr(self.usage, "model_dump"):
-            data["usage"] = self.usage.model_dump(mode="json")
+        data["problem_paths"] = self.problem_paths
         return data
+
+
+class OutputTruncatedError(LLMError):
+    """The model's answer was cut off (``finish_reason: length``) before it was complete."""
+
+    code = "output_truncated"
 
 
 class ModelTransportError(LLMError):
     """The model endpoint could not be reached or kept failing after transport retries."""
 
     code = "transport_error"
+
+
+class ModelRequestError(LLMError):
+    """The endpoint refused the request for a reason a retry will not fix (400, 401, 404...).
+
+    ``status`` is the HTTP status, ``server_message`` the server's own explanation (context
+    length exceeded, model not found, bad key...) with secrets redacted, ``server_code`` its
+    error code when it gives one.
+    """
+
+    code = "model_request_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        server_message: str = "",
+        server_code: str | None = None,
+        attempts: int = 0,
+        requests: int | None = None,
+        usage: Any = None,
+    ) -> None:
+        self.status = status
+        self.server_message = server_message
+        self.server_code = server_code
+        super().__init__(message, attempts=attempts, requests=requests, usage=usage)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["status"] = self.status
+        data["server_message"] = self.server_message
+        data["server_code"] = self.server_code
+        return data

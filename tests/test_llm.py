@@ -176,7 +176,8 @@ def test_exhausted_attempts_raise_typed_error_with_usage_when_strict(
         llm(fake_server, gold_text(NAME), max_attempts=3, strict=True)
     err = info.value
     assert err.attempts == 3
-    assert any("CM99-9999999" in e for e in err.last_errors)
+    assert "case_number" in err.problem_paths
+    assert not any("CM99-9999999" in e for e in err.last_errors)  # letter text withheld
     assert err.usage is not None and err.usage.prompt_tokens > 0
     assert len(fake_server.chat_requests) == 3
     assert err.to_dict()["usage"]["total_tokens"] == err.usage.total_tokens

@@ -15,14 +15,16 @@ import time
 from functools import lru_cache
 from typing import Any
 
+# instructor's public names (instructor.core, and response_schema at the top level), present
+# since 1.15.3, the declared lower bound; not its private module layout.
 import instructor
 import openai
-from instructor.core.exceptions import (
+from instructor import response_schema
+from instructor.core import (
     IncompleteOutputException,
     InstructorRetryException,
     ResponseParsingError,
 )
-from instructor.v2.core.function_calls import response_schema
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -32,11 +34,12 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from ..config import Settings
+from ..config import Settings, letter_text_logging
 from ..errors import (
     ExtractionAttemptsExhaustedError,
     LLMError,
     NoModelConfiguredError,
+    OutputTruncatedError,
 )
 from ..form import read_form
 from ..models import DeterminationRecord
@@ -59,10 +62,14 @@ MODES: dict[str, instructor.Mode] = {
 ANSWER_ERRORS = (ValidationError, json.JSONDecodeError, ResponseParsingError)
 
 
-class OutputTruncatedError(LLMError):
-    """The model's answer was cut off (``finish_reason: length``) before it was complete."""
-
-    code = "output_truncated"
+__all__ = [  # OutputTruncatedError is re-exported: it lived here before imr_llm.errors held it
+    "OutputTruncatedError",
+    "aextract_llm",
+    "async_client",
+    "describe_answer_error",
+    "extract_llm",
+    "sync_client",
+]
 
 
 def _unwrap(client: Any) -> Any:
@@ -147,9 +154,17 @@ class _Call:
             exc = state.outcome.exception() if state.outcome else None
             errors = describe_answer_error(exc) if exc else []
             self.ledger.mark_invalid(errors)
+            paths = sorted({e.partition(": ")[0] for e in errors if ": " in e})
             log.info(
-                "answer %d invalid (%d problem(s)); re-asking", state.attempt_number, len(errors)
+                "answer %d of %d rejected: %d problem(s) at %s",
+                state.attempt_number,
+                self.settings.max_attempts,
+                len(errors),
+                ", ".join(paths) or "(no field: not valid JSON)",
             )
+            if self.settings.log_letter_text:
+                for line in errors:
+                    log.debug("answer %d problem: %s", state.attempt_number, line)
 
         return {
             "stop": stop_after_attempt(self.settings.max_attempts),
@@ -168,16 +183,26 @@ class _Call:
             return OutputTruncatedError(
                 f"the model's answer was cut off at max_output_tokens="
                 f"{self.settings.max_output_tokens} (raise IMR_LLM_MAX_OUTPUT_TOKENS); "
-                f"{usage.total_tokens} tokens spent"
+                f"{usage.total_tokens} tokens spent",
+                attempts=len(self.ledger.attempts),
+                requests=self.ledger.requests,
+                usage=usage,
             )
         best = self.context.best
         if not self.settings.strict and best is not None and not best.invalid:
             return None  # the best answer becomes a record flagged for review
         last = next((a.errors for a in reversed(self.ledger.attempts) if a.errors), [])
+        log.info(
+            "no valid answer in %d attempt(s); %d tokens spent",
+            len(self.ledger.attempts),
+            usage.total_tokens,
+        )
         return ExtractionAttemptsExhaustedError(
             attempts=len(self.ledger.attempts) or getattr(exc, "n_attempts", 0),
-            last_errors=last or [str(cause)[:300]],
+            last_errors=last or [f"the answer could not be used ({type(cause).__name__})"],
             usage=usage,
+            requests=self.ledger.requests,
+            letter_text=self.settings.log_letter_text,
         )
 
     def finish(self) -> DeterminationRecord:
@@ -185,7 +210,9 @@ class _Call:
         accepted = self.context.accepted
         candidate: Candidate | None = accepted or self.context.best
         if candidate is None:  # pragma: no cover - instructor returned without validating
-            raise ExtractionAttemptsExhaustedError(len(self.ledger.attempts), ["no answer"])
+            raise ExtractionAttemptsExhaustedError(
+                len(self.ledger.attempts), ["no answer"], self.ledger.total
+            )
         review = []
         if accepted is None:
             review.append(
@@ -225,6 +252,7 @@ def extract_llm(
         mode=call.mode,
     )
     token = CURRENT_LETTER.set(call.context)
+    privacy = letter_text_logging(settings.log_letter_text)
     try:
         create(max_retries=Retrying(**call.reask_policy()), **call.request())
     except (InstructorRetryException, IncompleteOutputException, LLMError) as exc:
@@ -232,6 +260,7 @@ def extract_llm(
         if error is not None:
             raise error from None
     finally:
+        privacy.reset()
         CURRENT_LETTER.reset(token)
     return call.finish()
 
@@ -249,6 +278,7 @@ async def aextract_llm(
         mode=call.mode,
     )
     token = CURRENT_LETTER.set(call.context)
+    privacy = letter_text_logging(settings.log_letter_text)
     try:
         await create(max_retries=AsyncRetrying(**call.reask_policy()), **call.request())
     except (InstructorRetryException, IncompleteOutputException, LLMError) as exc:
@@ -256,5 +286,6 @@ async def aextract_llm(
         if error is not None:
             raise error from None
     finally:
+        privacy.reset()
         CURRENT_LETTER.reset(token)
     return call.finish()

@@ -2,13 +2,19 @@
 
 Transport failures (429, 5xx, timeouts, dropped connections) are a different thing from a bad
 answer: they are retried here, below instructor, with bounded exponential backoff and jitter
-(honouring ``Retry-After``), and never reach the prompt. Only when they persist do they surface
-as :class:`~imr_llm.errors.ModelTransportError`. The openai client's own retries are turned off
-so there is exactly one retry policy.
+(honouring ``Retry-After`` in seconds or as an HTTP date, and ``x-should-retry``), and never
+reach the prompt or cost an answer attempt. Only when they persist do they surface as
+:class:`~imr_llm.errors.ModelTransportError`; a request the server refuses for good (400, 401,
+404...) is :class:`~imr_llm.errors.ModelRequestError` with the server's own message, secrets
+redacted. The openai client's own retries are turned off so there is exactly one retry policy,
+shared by the sync and async paths.
+
+Logging says what happened (statuses, waits, latencies, token counts), never what was sent.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import logging
 import math
@@ -28,7 +34,7 @@ from tenacity import (
     wait_random,
 )
 
-from ..errors import LLMError, ModelTransportError
+from ..errors import LLMError, ModelRequestError, ModelTransportError, redact_secrets
 from ..models import AttemptRecord, TokenUsage
 
 log = logging.getLogger(__name__)
@@ -38,10 +44,17 @@ TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_WAIT_S = 60.0
 
 
-class ModelRequestError(LLMError):
-    """The endpoint refused the request for a reason a retry will not fix (401, 404, 400...)."""
-
-    code = "model_request_error"
+__all__ = [
+    "MAX_WAIT_S",
+    "ModelRequestError",  # re-exported: it lived here before imr_llm.errors held every error
+    "TransportWait",
+    "UsageLedger",
+    "is_transient",
+    "retry_after_seconds",
+    "server_message",
+    "with_async_transport_retries",
+    "with_transport_retries",
+]
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -56,26 +69,41 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """The server's requested wait (``retry-after-ms`` or ``Retry-After``), if any."""
+def retry_after_seconds(exc: BaseException, now: float | None = None) -> float | None:
+    """The server's requested wait (``retry-after-ms``, or ``Retry-After`` as seconds or an
+    HTTP date), or None when it asks for none or sends something unparsable (``soon``)."""
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if not headers:
         return None
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
+    millis = _seconds(headers.get("retry-after-ms"))
+    if millis is not None:
+        return millis / 1000
+    value = (headers.get("retry-after") or "").strip()
+    if not value:
+        return None
+    seconds = _seconds(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:  # pragma: no cover - Python < 3.10 returned None instead of raising
+        return None
+    if when.tzinfo is None:  # an HTTP date is always GMT
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _seconds(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 class TransportWait:
@@ -89,6 +117,35 @@ class TransportWait:
         requested = retry_after_seconds(exc) if exc else None
         wait = requested if requested is not None else self._backoff(state)
         return min(wait, MAX_WAIT_S)
+
+
+def server_message(exc: BaseException, limit: int = 300) -> tuple[str, str | None]:
+    """The server's own explanation of an HTTP error and its code, secrets redacted.
+
+    OpenAI-compatible servers send ``{"error": {"message": ..., "code": ...}}`` (the openai
+    client keeps the inner object as ``exc.body``); others send a bare string or plain text.
+    """
+    body = getattr(exc, "body", None)
+    message: Any = None
+    code: Any = None
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            message, code = inner.get("message"), inner.get("code") or inner.get("type")
+        else:
+            message = inner
+    elif isinstance(body, str):
+        message = body
+    if not message:
+        response = getattr(exc, "response", None)
+        try:
+            message = response.text if response is not None else ""
+        except Exception:  # noqa: BLE001 - a streamed body may be unreadable; say nothing then
+            message = ""
+    text = " ".join(redact_secrets(str(message or "")).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text, (str(code) if code else None)
 
 
 def _usage_of(response: Any, request: dict[str, Any]) -> TokenUsage:
@@ -126,6 +183,8 @@ class UsageLedger:
 
     attempts: list[AttemptRecord] = field(default_factory=list)
     transport_retries: int = 0
+    #: HTTP requests made, failed ones included.
+    requests: int = 0
 
     def record(self, response: Any, request: dict[str, Any], latency_s: float) -> None:
         self.attempts.append(
@@ -150,25 +209,70 @@ class UsageLedger:
         return total
 
 
-def _transport_policy(retries: int) -> dict[str, Any]:
+def _describe(exc: BaseException | None) -> str:
+    status = getattr(exc, "status_code", None)
+    return f"HTTP {status}" if status else type(exc).__name__
+
+
+def _transport_policy(ledger: UsageLedger, retries: int) -> dict[str, Any]:
+    def before_sleep(state: RetryCallState) -> None:
+        ledger.transport_retries += 1
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        requested = retry_after_seconds(exc) if exc else None
+        log.info(
+            "model endpoint: %s on try %d of %d; retrying in %.2f s (%s)",
+            _describe(exc),
+            state.attempt_number,
+            retries + 1,
+            wait,
+            "Retry-After" if requested is not None else "backoff",
+        )
+
     return {
         "retry": retry_if_exception(is_transient),
         "wait": TransportWait(),
         "stop": stop_after_attempt(retries + 1),
+        "before_sleep": before_sleep,
         "reraise": True,
     }
 
 
-def _give_up(exc: BaseException, tries: int) -> LLMError:
+def _give_up(exc: BaseException, ledger: UsageLedger) -> LLMError:
+    counts = {"attempts": len(ledger.attempts), "requests": ledger.requests, "usage": ledger.total}
+    message, code = server_message(exc) if isinstance(exc, openai.APIStatusError) else ("", None)
+    said = f": {message}" if message else ""
     if is_transient(exc):
-        status = getattr(exc, "status_code", None)
-        what = f"HTTP {status}" if status else type(exc).__name__
-        return ModelTransportError(f"the model endpoint kept failing ({what}) after {tries} tries")
+        log.warning("model endpoint: %s after %d tries; giving up", _describe(exc), ledger.requests)
+        return ModelTransportError(
+            f"the model endpoint kept failing ({_describe(exc)}{said}) after "
+            f"{ledger.requests} tries",
+            **counts,
+        )
     if isinstance(exc, openai.APIStatusError):
+        log.warning("model endpoint refused the request: HTTP %d", exc.status_code)
         return ModelRequestError(
-            f"the model endpoint refused the request: HTTP {exc.status_code} ({type(exc).__name__})"
+            f"the model endpoint refused the request: HTTP {exc.status_code}"
+            + (f" ({code})" if code else "")
+            + (said or f" ({type(exc).__name__})"),
+            status=exc.status_code,
+            server_message=message,
+            server_code=code,
+            **counts,
         )
     raise exc
+
+
+def _answered(ledger: UsageLedger, response: Any, request: dict[str, Any], started: float) -> None:
+    ledger.record(response, request, time.perf_counter() - started)
+    entry = ledger.attempts[-1]
+    log.info(
+        "model answered in %.0f ms: %d prompt + %d completion tokens%s",
+        entry.latency_ms or 0.0,
+        entry.usage.prompt_tokens,
+        entry.usage.completion_tokens,
+        " (estimated)" if entry.usage.estimated else "",
+    )
 
 
 def with_transport_retries(
@@ -176,21 +280,17 @@ def with_transport_retries(
 ) -> Callable[..., Any]:
     """Wrap a raw ``chat.completions.create`` with transport retries and usage recording."""
 
-    def on_retry(state: RetryCallState) -> None:
-        ledger.transport_retries += 1
-        exc = state.outcome.exception() if state.outcome else None
-        log.info("transient model endpoint failure (%s); retrying", type(exc).__name__)
-
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            for attempt in Retrying(before_sleep=on_retry, **_transport_policy(retries)):
+            for attempt in Retrying(**_transport_policy(ledger, retries)):
                 with attempt:
                     started = time.perf_counter()
+                    ledger.requests += 1
                     response = create(*args, **kwargs)
         except openai.APIError as exc:
-            raise _give_up(exc, retries + 1) from exc
-        ledger.record(response, kwargs, time.perf_counter() - started)
+            raise _give_up(exc, ledger) from exc
+        _answered(ledger, response, kwargs, started)
         return response
 
     return wrapped
@@ -199,22 +299,19 @@ def with_transport_retries(
 def with_async_transport_retries(
     create: Callable[..., Awaitable[Any]], ledger: UsageLedger, retries: int
 ) -> Callable[..., Awaitable[Any]]:
-    """The async twin of :func:`with_transport_retries`."""
-
-    def on_retry(state: RetryCallState) -> None:
-        ledger.transport_retries += 1
-        log.info("transient model endpoint failure; retrying")
+    """The async twin of :func:`with_transport_retries` (the same policy and records)."""
 
     async def wrapped(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            async for attempt in AsyncRetrying(before_sleep=on_retry, **_transport_policy(retries)):
+            async for attempt in AsyncRetrying(**_transport_policy(ledger, retries)):
                 with attempt:
                     started = time.perf_counter()
+                    ledger.requests += 1
                     response = await create(*args, **kwargs)
         except openai.APIError as exc:
-            raise _give_up(exc, retries + 1) from exc
-        ledger.record(response, kwargs, time.perf_counter() - started)
+            raise _give_up(exc, ledger) from exc
+        _answered(ledger, response, kwargs, started)
         return response
 
     return wrapped
