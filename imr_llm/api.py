@@ -11,28 +11,42 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+from pydantic import ValidationError
 
 from .batch import LetterResult, run_ordered, run_ordered_async
 from .config import Settings, load_settings
-from .errors import ConfigurationError, IncompleteLetterError, InvalidRecordError
+from .errors import (
+    ConfigurationError,
+    IncompleteLetterError,
+    InvalidRecordError,
+    UnknownOptionError,
+)
 from .evidence import check_values
 from .models import DeterminationRecord
 from .normalise import DEFAULT_MAX_CHARS, normalise
 from .record import build_record
 from .rules import rules_values
 
+if TYPE_CHECKING:  # openai is imported lazily: the rules path needs no model client
+    import openai
+
 log = logging.getLogger(__name__)
 
 Backend = Literal["auto", "rules", "llm", "cascade"]
 BACKENDS: tuple[str, ...] = ("auto", "rules", "llm", "cascade")
+#: The model client a caller may pass: sync for extract()/extract_many(), async for the twins.
+Client = Union["openai.OpenAI", "openai.AsyncOpenAI"]
+#: The keyword options extract() and its twins accept: the fields of Settings.
+OPTIONS: frozenset[str] = frozenset(Settings.model_fields)
 
 
 def _ms(since: float) -> float:
     return round((time.perf_counter() - since) * 1000, 3)
 
 
-def resolve_backend(backend: str, settings: Settings, client: Any = None) -> str:
+def resolve_backend(backend: str, settings: Settings, client: Client | None = None) -> str:
     """The engine ``auto`` stands for: the model when one is configured, else the rules."""
     if backend not in BACKENDS:
         raise ConfigurationError(
@@ -79,7 +93,7 @@ def extract(
     backend: Backend = "auto",
     *,
     model: str | None = None,
-    client: Any = None,
+    client: Client | None = None,
     settings: Settings | None = None,
     **options: Any,
 ) -> DeterminationRecord:
@@ -91,10 +105,11 @@ def extract(
             ``"rules"``, ``"llm"``, or ``"cascade"`` (rules first, the model only for letters
             the rules engine cannot read fully).
         model: Model name for the LLM backends (default from ``IMR_LLM_MODEL``).
-        client: An ``openai.OpenAI`` client (or instructor client) to use instead of one
-            built from the environment.
+        client: An ``openai.OpenAI`` client to use instead of one built from the environment
+            (it is used through a copy; nothing on it is changed).
         settings: A :class:`~imr_llm.config.Settings`; other keywords override its fields
-            (``max_attempts=``, ``mode=``, ``base_url=``, ``max_chars=``...).
+            (``max_attempts=``, ``mode=``, ``base_url=``, ``max_chars=``...). A keyword that
+            is not a field of ``Settings`` raises :class:`~imr_llm.errors.UnknownOptionError`.
 
     Returns:
         A :class:`~imr_llm.models.DeterminationRecord` whose ``metadata`` says which engine
@@ -103,8 +118,13 @@ def extract(
     Raises:
         EmptyTextError, TextTooLargeError, NotAnImrLetterError: the input cannot be used.
         IncompleteLetterError: the rules engine could not read every part of the letter.
+        UnknownOptionError: a keyword option that is not a setting (a typo).
+        ConfigurationError: an unknown backend or an invalid setting value.
         NoModelConfiguredError: an LLM backend was asked for with no model configured.
-        ExtractionAttemptsExhaustedError: the model gave no valid record within the attempts.
+        ExtractionAttemptsExhaustedError: the model gave no valid record within the attempts
+            (with ``strict=True``).
+        OutputTruncatedError, ModelTransportError, ModelRequestError: the model's answer was
+            cut off, the endpoint kept failing, or it refused the request.
     """
     settings = _settings(settings, model, options)
     chosen = resolve_backend(backend, settings, client)
@@ -162,7 +182,7 @@ async def aextract(
     backend: Backend = "auto",
     *,
     model: str | None = None,
-    client: Any = None,
+    client: Client | None = None,
     settings: Settings | None = None,
     **options: Any,
 ) -> DeterminationRecord:
@@ -192,7 +212,7 @@ def extract_many(
     concurrency: int | None = None,
     names: Sequence[str] | None = None,
     model: str | None = None,
-    client: Any = None,
+    client: Client | None = None,
     settings: Settings | None = None,
     **options: Any,
 ) -> list[LetterResult]:
@@ -213,7 +233,7 @@ async def aextract_many(
     concurrency: int | None = None,
     names: Sequence[str] | None = None,
     model: str | None = None,
-    client: Any = None,
+    client: Client | None = None,
     settings: Settings | None = None,
     **options: Any,
 ) -> list[LetterResult]:
@@ -224,8 +244,22 @@ async def aextract_many(
 
 
 def _settings(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:
-    if settings is None:
-        return load_settings(model=model, **options)
-    if model is not None or options:
-        return settings.with_overrides(model=model, **options)
+    """The settings for one call; unknown keyword options and invalid values are typed errors."""
+    for name in sorted(options):
+        if name not in OPTIONS:
+            raise UnknownOptionError(name, sorted(OPTIONS))
+    if settings is not None and not isinstance(settings, Settings):
+        raise ConfigurationError(
+            f"settings must be an imr_llm.Settings, not {type(settings).__name__}"
+        )
+    try:
+        if settings is None:
+            return load_settings(model=model, **options)
+        if model is not None or options:
+            return settings.with_overrides(model=model, **options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None
     return settings
