@@ -152,24 +152,31 @@ def _check_writable(path: Path, what: str) -> None:
 
 
 class _Interrupts:
-    """Ctrl-C raises KeyboardInterrupt, except while a record is being written: then it waits
-    for the end of the write, so an interrupt never tears a line."""
+    """Ctrl-C (SIGINT) and SIGTERM (a job scheduler's timeout) raise KeyboardInterrupt, except
+    while a record is being written: then they wait for the end of the write, so a stop never
+    tears a line. ``exit_code`` is 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.holding = False
         self.pending = False
-        self.previous: object = None
+        self.exit_code = 128 + signal.SIGINT
+        self.previous: dict[int, object] = {}
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handler)
+            for sig in self.SIGNALS:
+                self.previous[sig] = signal.signal(sig, self._handler)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)  # type: ignore[arg-type]
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _handler(self, signum: int, frame: object) -> None:
+        self.exit_code = 128 + signum
         if self.holding:
             self.pending = True
             return
@@ -553,7 +560,7 @@ def extract_command(
     if write_error is not None:
         raise typer.Exit(2)
     if interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(interrupts.exit_code)
     if failures or kept_failures:
         raise typer.Exit(1)
 
@@ -670,7 +677,7 @@ def main() -> None:
         err.print("interrupted")
         sys.exit(130)
     except SystemExit as exc:
-        if exc.code == 130 and threading.active_count() > 1:
+        if exc.code in (130, 143) and threading.active_count() > 1:
             # Interrupted with model calls still in flight: their results would be dropped
             # anyway, so do not wait for them. Everything of ours is written and closed.
             sys.stderr.flush()

@@ -68,12 +68,17 @@ def letters(tmp_path: Path) -> list[Path]:
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
-@pytest.mark.parametrize("concurrency", ["1", "4"])
+@pytest.mark.parametrize(
+    ("concurrency", "sig"),
+    [("1", signal.SIGINT), ("4", signal.SIGINT), ("1", signal.SIGTERM)],
+    ids=["ctrl-c", "ctrl-c-threads", "sigterm"],
+)
 def test_ctrl_c_stops_cleanly_and_resume_finishes(
-    letters: list[Path], tmp_path: Path, concurrency: str
+    letters: list[Path], tmp_path: Path, concurrency: str, sig: signal.Signals
 ) -> None:
     """A named pipe among the letters holds the run at a known point: the CLI blocks reading
-    it, and SIGINT arrives there, as it would during a slow model call."""
+    it, and the signal arrives there, as it would during a slow model call. SIGTERM (a
+    scheduler's timeout) stops the same way, with exit code 143."""
     stuck = letters[4]
     stuck_text = stuck.read_bytes()
     stuck.unlink()
@@ -97,13 +102,13 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(
                 assert exc.errno == errno.ENXIO
                 time.sleep(0.02)
         time.sleep(0.2)  # let it settle into the read
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, stderr = proc.communicate(timeout=30)
         os.close(writer)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == 128 + sig, stderr
     assert "Traceback" not in stderr
     summary = stderr.strip().splitlines()[-1]
     assert summary.startswith("interrupted: ") and "--resume" in summary, stderr
