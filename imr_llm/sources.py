@@ -9,13 +9,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from .errors import UnreadableInputError
 
-
-class UnreadableInputError(InputError):
-    """A file could not be read as letter text (missing, a directory, binary, bad PDF...)."""
-
-    code = "unreadable_input"
+__all__ = ["LetterSource", "UnreadableInputError", "pdf_to_text", "read_source", "resolved_name"]
 
 
 @dataclass(frozen=True, slots=True)

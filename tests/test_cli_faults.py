@@ -399,3 +399,14 @@ def test_cut_torn_tail(tmp_path: Path) -> None:
     assert path.read_bytes() == b'{"a": 1}\n' and keep.read_bytes() == b'{"b": \n'
     path.write_bytes(b'{"only": ')  # the very first line torn
     assert cut_torn_tail(path, keep) == 9 and path.read_bytes() == b""
+
+
+def test_unreadable_files_raise_the_public_error(tmp_path: Path) -> None:
+    """The one documented class, so ``except imr_llm.UnreadableInputError`` catches it."""
+    import imr_llm
+    from imr_llm.sources import read_source
+
+    with pytest.raises(imr_llm.UnreadableInputError, match="no such file"):
+        read_source(str(tmp_path / "missing.txt"))
+    with pytest.raises(imr_llm.UnreadableInputError, match="is a directory"):
+        read_source(str(tmp_path))
