@@ -158,7 +158,11 @@ def cascade(
     reason = _rules_first(text, settings, backend)
     if isinstance(reason, DeterminationRecord):
         return reason
-    record = model()
+    return _handed_over(model(), reason, backend)
+
+
+def _handed_over(record: DeterminationRecord, reason: str, backend: str) -> DeterminationRecord:
+    """The model's record in a cascade, saying why the rules engine passed (sync and async)."""
     if record.metadata is not None:
         record.metadata.backend = backend
         record.metadata.rules_failure = reason
@@ -200,9 +204,7 @@ async def aextract(
     if isinstance(reason, DeterminationRecord):
         return reason
     record = await aextract_llm(text, settings=settings, client=client, backend=backend)
-    assert record.metadata is not None
-    record.metadata.rules_failure = reason
-    return record
+    return _handed_over(record, reason, backend)
 
 
 def extract_many(
