@@ -88,8 +88,8 @@ def iter_results(
     iterator = enumerate(letters)
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="imr-llm")
     finished = False
+    pending: set[Future[LetterResult]] = set()
     try:
-        pending: set[Future[LetterResult]] = set()
         exhausted = False
         while True:
             while not exhausted and len(pending) < concurrency:
@@ -105,6 +105,13 @@ def iter_results(
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 yield future.result()
+    except KeyboardInterrupt:
+        # Ctrl-C while waiting or reading the next letter: hand over the letters that are
+        # already finished, so they are written, then stop.
+        for future in [f for f in pending if f.done() and not f.cancelled()]:
+            pending.discard(future)
+            yield future.result()
+        raise
     finally:
         # Stopped early (Ctrl-C, or the caller closed the generator): letters not started are
         # cancelled and those in flight are not waited for; their results are dropped.
