@@ -157,7 +157,12 @@ class IncompleteLetterError(ImrError):
 
 
 class InvalidRecordError(ImrError):
-    """An engine produced values that do not form a valid determination record."""
+    """An engine produced values that do not form a valid determination record.
+
+    The message names each problem as ``path: kind`` with the values withheld (a misread date
+    or state name is letter text); ``problems`` keeps the full messages for the caller, who
+    holds the letter anyway.
+    """
 
     code = "invalid_record"
 
@@ -165,7 +170,8 @@ class InvalidRecordError(ImrError):
         self.problems = list(problems)
         self.engine = engine
         super().__init__(
-            f"the {engine} engine produced an invalid record: " + "; ".join(self.problems)
+            f"the {engine} engine produced an invalid record: "
+            + "; ".join(withhold_letter_text(p) for p in self.problems)
         )
 
 

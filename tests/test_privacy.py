@@ -185,6 +185,27 @@ def test_withhold_letter_text(problem: str, withheld: list[str], kept: str) -> N
         assert word not in shown
 
 
+def test_invalid_record_message_withholds_the_values() -> None:
+    from imr_llm import InvalidRecordError
+
+    err = InvalidRecordError(
+        ["reviewer.licensure_states.0: Value error, 'Califomnia' is not a US state name",
+         "decision_date: Value error, 1899-02-03 is not a plausible letter date"],
+        engine="rules",
+    )  # fmt: skip
+    for text in (str(err), json.dumps(err.to_dict())):
+        assert "Califomnia" not in text and "1899" not in text
+        assert "reviewer.licensure_states.0" in text and "decision_date" in text
+    assert "Califomnia" in err.problems[0]  # the caller, who holds the letter, keeps the detail
+
+
+def test_unreadable_input_is_the_one_public_error() -> None:
+    import imr_llm
+    import imr_llm.sources
+
+    assert imr_llm.sources.UnreadableInputError is imr_llm.UnreadableInputError
+
+
 def test_redact_secrets() -> None:
     text = redact_secrets(
         "Incorrect API key provided: sk-proj-AbC123456789. Authorization: Bearer eyJ.abc.def "
