@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -464,7 +464,8 @@ def extract_command(
     task = progress.add_task("extract", total=len(names), failed=0)
     letters = _letters(names, failures, identities, done, tally, lambda: tick())
     try:
-        with interrupts, progress:
+        # Entered only with a bar: older rich prints a blank line leaving a disabled one.
+        with interrupts, progress if show_bar else nullcontext():
             for result in iter_results(fn, letters, settings.concurrency):
                 if result.record is None:
                     failures.append(result)
