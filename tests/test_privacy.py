@@ -229,7 +229,9 @@ def test_cassette_scrubber_removes_key_and_cookies(
     cassettes.register(recorder)
     fake_server.enqueue(
         Step.error(
-            503, headers={"Set-Cookie": "session=srv-cookie-4242; Path=/", "Retry-After": "0"}
+            503,
+            message="overloaded; key sk-live-SECRETKEY-1234567890 was fine",
+            headers={"Set-Cookie": "session=srv-cookie-4242; Path=/", "Retry-After": "0"},
         ),
         Step.answer(ideal_answer(gold_label(NAME))),
     )

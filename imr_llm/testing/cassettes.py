@@ -3,7 +3,8 @@
 - Requests match on method, path and JSON body, ignoring keys that vary between runs (so a
   prompt or schema change makes replay fail until cassettes are deliberately re-recorded).
 - Secrets never reach a cassette: authorization, api-key, organization and project headers and
-  cookies are removed from requests and responses.
+  cookies are removed from requests and responses, and API keys or bearer tokens a server echoes
+  in a response body (a 401's "Incorrect API key provided: sk-...") are redacted.
 - Every cassette carries a ``meta`` block saying what it was recorded against. The shipped
   cassettes come from the local test server, whose answers are scripted from the gold labels:
   they prove the pipeline, never a model's quality.
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 import yaml
 
 from .._version import __version__
+from ..errors import redact_secrets
 
 #: Request keys that may differ between a recording and its replay without changing meaning.
 VOLATILE_BODY_KEYS = frozenset({"model", "user", "seed", "metadata", "stream_options", "store"})
@@ -66,11 +68,21 @@ def json_body_matcher(r1: Any, r2: Any) -> None:
 
 
 def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-    """Drop secret-bearing headers from a recorded response."""
+    """Drop secret-bearing headers from a recorded response and redact keys in its body."""
     headers = response.get("headers") or {}
     for key in list(headers):
         if key.lower() in SECRET_HEADERS:
             del headers[key]
+    body = response.get("body")
+    if isinstance(body, dict) and body.get("string"):
+        raw = body["string"]
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        except UnicodeDecodeError:
+            return response  # binary (compressed) body: nothing textual to redact
+        redacted = redact_secrets(text)
+        if redacted != text:
+            body["string"] = redacted.encode("utf-8") if isinstance(raw, bytes) else redacted
     return response
 
 
