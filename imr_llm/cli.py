@@ -223,7 +223,7 @@ def _letters(
     identities: dict[str, tuple[str | None, str | None]],
     done: Done | None,
     tally: _Tally,
-    on_skip: Callable[[], None],
+    on_skip: Callable[[str], None],
 ) -> Iterator[tuple[str, str]]:
     """Read files lazily; unreadable ones become failures without stopping the batch; under
     --resume a letter whose identity is already done is skipped."""
@@ -236,7 +236,7 @@ def _letters(
         identities[name] = (source.path, source.sha256)
         if done is not None and source.path is not None and (source.path, source.sha256) in done:
             tally.skipped += 1
-            on_skip()
+            on_skip(name)
             continue
         yield source.name, source.text
 
@@ -462,7 +462,13 @@ def extract_command(
 
     interrupts = _Interrupts()
     task = progress.add_task("extract", total=len(names), failed=0)
-    letters = _letters(names, failures, identities, done, tally, lambda: tick())
+    settled: set[str] = set()  # letters written, failed or already done: not to retry again
+
+    def skipped(name: str) -> None:
+        settled.add(name)
+        tick()
+
+    letters = _letters(names, failures, identities, done, tally, skipped)
     try:
         # Entered only with a bar: older rich prints a blank line leaving a disabled one.
         with interrupts, progress if show_bar else nullcontext():
@@ -488,6 +494,7 @@ def extract_command(
                 with interrupts.held():  # a Ctrl-C now waits for the end of the line
                     write(text, result.name)
                 tally.ok += 1
+                settled.add(result.name)
                 engine = meta.engine if meta else "unknown"
                 tally.engines[engine] = tally.engines.get(engine, 0) + 1
                 if meta is not None and meta.needs_review:
@@ -519,13 +526,13 @@ def extract_command(
         # One letter on stdout: its JSON may be piped on, so say on stderr that it needs a look.
         err.print(review_note)
     if errors is not None:
-        attempted = {f.name for f in failures} | set(identities)
+        settled.update(f.name for f in failures)
         if retry_failed and (interrupted or write_error is not None):
             # Letters of the failures file this run never reached stay listed.
             kept_failures += [
                 r
                 for r in previous
-                if r["source"] != "-" and str(r.get("path") or r["source"]) not in attempted
+                if r["source"] != "-" and str(r.get("path") or r["source"]) not in settled
             ]
         try:
             with errors.open("w", encoding="utf-8") as fh:

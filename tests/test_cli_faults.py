@@ -223,6 +223,24 @@ def test_unwritable_output_fails_before_any_letter_is_read(
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_a_full_disk_is_refused_before_any_letter_is_read(
+    letters: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk with no free block (as a filled-up tmpfs reports it) is caught up front."""
+
+    def never(name: str) -> None:
+        raise AssertionError(f"read {name} before checking the output")
+
+    full = os.statvfs_result((4096, 4096, 1000, 0, 0, 100, 0, 0, 0, 255))
+    monkeypatch.setattr(cli.os, "statvfs", lambda path: full)
+    monkeypatch.setattr(cli, "read_source", never)
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["extract", "-b", "rules", *map(str, letters[:2]), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    _one_line_error(result.stderr)
+    assert "no space left on device" in result.stderr
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_full_disk_mid_run_is_one_line_and_exit_2(letters: list[Path]) -> None:
     proc = _cli("extract", "-b", "rules", *map(str, letters[:3]), "-o", "/dev/full")
@@ -409,3 +427,37 @@ def test_unreadable_files_raise_the_public_error(tmp_path: Path) -> None:
         read_source(str(tmp_path / "missing.txt"))
     with pytest.raises(imr_llm.UnreadableInputError, match="is a directory"):
         read_source(str(tmp_path))
+
+
+def test_an_interrupted_retry_keeps_the_letters_it_did_not_finish(
+    letters: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out.jsonl"
+    failures = tmp_path / "out.jsonl.errors.jsonl"
+    bad = [tmp_path / f"bad{k}.txt" for k in range(3)]
+    for path in bad:
+        path.write_text("not a letter yet")
+    first = runner.invoke(app, ["extract", "-b", "rules", *map(str, bad), "-o", str(out)])
+    assert first.exit_code == 1 and len(_rows(failures)) == 3
+    for path, letter in zip(bad, letters, strict=False):
+        path.write_bytes(letter.read_bytes())  # all three readable now
+
+    real = cli.extract
+    stop_at = letters[1].read_text(encoding="utf-8")
+
+    def interrupted(text: str, **kwargs: object):  # type: ignore[no-untyped-def]
+        if text == stop_at:
+            raise KeyboardInterrupt  # Ctrl-C while the second letter is with the model
+        return real(text, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "extract", interrupted)
+    retry = runner.invoke(app, ["extract", "-b", "rules", "-o", str(out), "--retry-failed"])
+    assert retry.exit_code == 130, retry.output
+    assert "interrupted: " in retry.stderr
+    assert [Path(r["metadata"]["source"]).name for r in _rows(out)] == ["bad0.txt"]
+    assert sorted(Path(r["source"]).name for r in _rows(failures)) == ["bad1.txt", "bad2.txt"]
+
+    monkeypatch.setattr(cli, "extract", real)
+    again = runner.invoke(app, ["extract", "-b", "rules", "-o", str(out), "--retry-failed"])
+    assert again.exit_code == 0, again.output
+    assert len(_rows(out)) == 3 and failures.read_text() == ""
