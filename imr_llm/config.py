@@ -108,8 +108,9 @@ def _settings_for(snapshot: tuple[tuple[str, str], ...]) -> Settings:
 # Logging without letter text
 # ----------------------------------------------------------------------------------------------
 
-#: True while an extraction that allows letter text in the logs is running (per thread / task).
-LOG_LETTER_TEXT: ContextVar[bool] = ContextVar("imr_llm_log_letter_text", default=False)
+#: While an extraction runs (per thread / task): whether it allows letter text in the logs.
+#: None outside any extraction, where the filter leaves other code's logging alone.
+LOG_LETTER_TEXT: ContextVar[bool | None] = ContextVar("imr_llm_log_letter_text", default=None)
 
 #: Loggers of the libraries below us that may log request bodies or answers.
 THIRD_PARTY_LOGGERS = ("openai", "httpx", "httpcore", "httpx2", "httpcore2", "instructor")
@@ -139,6 +140,9 @@ _WITHHELD = "details withheld; set IMR_LLM_LOG_LETTER_TEXT=1 to log letter text"
 class WithholdLetterText(logging.Filter):
     """A logger filter for the openai, httpx, httpcore and instructor loggers.
 
+    It acts only on records logged while an imr-llm extraction runs (in its thread or task);
+    an application's own use of these libraries logs as it always did.
+
     Without the opt-in: openai's DEBUG records (whole requests) and httpcore's (wire events;
     dropped with the opt-in too) are dropped; httpx's INFO status lines
     (``HTTP Request: POST ... "HTTP/1.1 200 OK"``) and
@@ -150,6 +154,8 @@ class WithholdLetterText(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         allowed = LOG_LETTER_TEXT.get()
+        if allowed is None:
+            return True  # not an imr-llm extraction: another caller's logging, left alone
         name = record.name
         root = name.split(".", 1)[0]
         if root == "instructor":
@@ -189,7 +195,7 @@ def install_log_privacy() -> None:
 
 
 class _Opt:
-    def __init__(self, token: Token[bool]) -> None:
+    def __init__(self, token: Token[bool | None]) -> None:
         self._token = token
 
     def reset(self) -> None:

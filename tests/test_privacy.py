@@ -121,7 +121,7 @@ def test_letter_text_only_with_the_explicit_opt_in(
     messages = "\n".join(r.getMessage() for r in caplog.records)
     assert label["items"][0]["service"] in messages
     assert "0123456789abcdef" not in messages  # never the key, opt-in or not
-    assert LOG_LETTER_TEXT.get() is False  # the opt-in ended with the extraction
+    assert LOG_LETTER_TEXT.get() is None  # the opt-in ended with the extraction
 
 
 def test_opt_in_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,12 +136,14 @@ def _record(name: str, level: int, msg: str = "Request options: {'messages': 'LE
 
 def test_the_filter_withholds_request_bodies_and_wire_noise() -> None:
     keep = WithholdLetterText().filter
-    assert not keep(_record("openai._base_client", logging.DEBUG))
-    assert not keep(_record("httpcore.http11", logging.DEBUG, "send_request_body.started"))
-    assert not keep(_record("httpx", logging.DEBUG))
-    assert keep(_record("httpx", logging.INFO, 'HTTP Request: POST /v1 "HTTP/1.1 200 OK"'))
-    assert keep(_record("openai._base_client", logging.WARNING, "something went wrong"))
-    assert not keep(_record("instructor.v2.retry", logging.ERROR, "answer 'LETTER' rejected"))
+    # Outside an extraction, other code's logging is left alone.
+    assert keep(_record("openai._base_client", logging.DEBUG))
+    assert keep(_record("instructor.v2.retry", logging.ERROR))
+    token = LOG_LETTER_TEXT.set(False)  # inside one, without the opt-in
+    try:
+        _withheld(keep)
+    finally:
+        LOG_LETTER_TEXT.reset(token)
     token = LOG_LETTER_TEXT.set(True)
     try:
         assert keep(_record("openai._base_client", logging.DEBUG))
@@ -149,6 +151,15 @@ def test_the_filter_withholds_request_bodies_and_wire_noise() -> None:
         assert not keep(_record("instructor.v2.retry", logging.ERROR))  # re-emitted under ours
     finally:
         LOG_LETTER_TEXT.reset(token)
+
+
+def _withheld(keep) -> None:
+    assert not keep(_record("openai._base_client", logging.DEBUG))
+    assert not keep(_record("httpcore.http11", logging.DEBUG, "send_request_body.started"))
+    assert not keep(_record("httpx", logging.DEBUG))
+    assert keep(_record("httpx", logging.INFO, 'HTTP Request: POST /v1 "HTTP/1.1 200 OK"'))
+    assert keep(_record("openai._base_client", logging.WARNING, "something went wrong"))
+    assert not keep(_record("instructor.v2.retry", logging.ERROR, "answer 'LETTER' rejected"))
 
 
 def test_the_filter_is_on_the_loggers_that_emit() -> None:

@@ -245,23 +245,23 @@ def extract_llm(
     """Extract one letter with the model (see :func:`imr_llm.extract`)."""
     call = _Call(text, settings, backend)
     raw = sync_client(settings, client)
-    create = instructor.patch(
-        create=with_transport_retries(
-            raw.chat.completions.create, call.ledger, settings.transport_retries
-        ),
-        mode=call.mode,
-    )
+    privacy = letter_text_logging(settings.log_letter_text)  # from here on, logs are ours
     token = CURRENT_LETTER.set(call.context)
-    privacy = letter_text_logging(settings.log_letter_text)
     try:
+        create = instructor.patch(
+            create=with_transport_retries(
+                raw.chat.completions.create, call.ledger, settings.transport_retries
+            ),
+            mode=call.mode,
+        )
         create(max_retries=Retrying(**call.reask_policy()), **call.request())
     except (InstructorRetryException, IncompleteOutputException, LLMError) as exc:
         error = call.failure(exc)
         if error is not None:
             raise error from None
     finally:
-        privacy.reset()
         CURRENT_LETTER.reset(token)
+        privacy.reset()
     return call.finish()
 
 
@@ -271,21 +271,21 @@ async def aextract_llm(
     """The async twin of :func:`extract_llm`."""
     call = _Call(text, settings, backend)
     raw = async_client(settings, client)
-    create = instructor.patch(
-        create=with_async_transport_retries(
-            raw.chat.completions.create, call.ledger, settings.transport_retries
-        ),
-        mode=call.mode,
-    )
-    token = CURRENT_LETTER.set(call.context)
     privacy = letter_text_logging(settings.log_letter_text)
+    token = CURRENT_LETTER.set(call.context)
     try:
+        create = instructor.patch(
+            create=with_async_transport_retries(
+                raw.chat.completions.create, call.ledger, settings.transport_retries
+            ),
+            mode=call.mode,
+        )
         await create(max_retries=AsyncRetrying(**call.reask_policy()), **call.request())
     except (InstructorRetryException, IncompleteOutputException, LLMError) as exc:
         error = call.failure(exc)
         if error is not None:
             raise error from None
     finally:
-        privacy.reset()
         CURRENT_LETTER.reset(token)
+        privacy.reset()
     return call.finish()
