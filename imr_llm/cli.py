@@ -385,7 +385,8 @@ def extract_command(
     names = list(by_path.values())
 
     done: Done | None = None
-    if appending and output is not None:
+    if appending and output is not None and (output.is_file() or not output.exists()):
+        # (A device or a pipe as --output has nothing to resume and may never end: not read.)
         try:
             torn = cut_torn_tail(output, keep=sidecar(output, ".torn"))
             cut_torn_tail(sidecar(output, ".done"))

@@ -242,8 +242,10 @@ def test_a_full_disk_is_refused_before_any_letter_is_read(
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
-def test_full_disk_mid_run_is_one_line_and_exit_2(letters: list[Path]) -> None:
-    proc = _cli("extract", "-b", "rules", *map(str, letters[:3]), "-o", "/dev/full")
+def test_full_disk_mid_run_is_one_line_and_exit_2(letters: list[Path], tmp_path: Path) -> None:
+    errors = tmp_path / "errors.jsonl"  # not beside /dev/full
+    names = map(str, letters[:3])
+    proc = _cli("extract", "-b", "rules", *names, "-o", "/dev/full", "--errors", str(errors))
     assert proc.returncode == 2
     _one_line_error(proc.stderr)
     assert "No space left on device" in proc.stderr
