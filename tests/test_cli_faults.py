@@ -463,3 +463,31 @@ def test_an_interrupted_retry_keeps_the_letters_it_did_not_finish(
     again = runner.invoke(app, ["extract", "-b", "rules", "-o", str(out), "--retry-failed"])
     assert again.exit_code == 0, again.output
     assert len(_rows(out)) == 3 and failures.read_text() == ""
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_terminal_keeps_the_bar(letters: list[Path], tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "imr_llm.cli", "extract", "-b", "rules", *map(str, letters),
+             "-o", str(tmp_path / "out.jsonl"), "--progress-every", "0"],
+            stderr=slave, stdout=subprocess.DEVNULL, check=False, timeout=60,
+            env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+        )  # fmt: skip
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the writer is gone
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(master)
+    seen = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0
+    assert "progress: " not in seen  # the plain lines are for logs, not terminals
+    assert "letter(s) extracted" in seen
