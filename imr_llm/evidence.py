@@ -161,7 +161,9 @@ def garbled_share(text: str) -> float:
         return 0.0
     bad = 0
     for word in words:
-        if word.isalpha() or (word[:-1].isalpha() and word[-1] in ".,;:!?)'\""):
+        if word.isascii() and (
+            word.isalpha() or (word[:-1].isalpha() and word[-1] in ".,;:!?)'\"")
+        ):
             continue  # a plain word, perhaps with a comma or a full stop: the common case
         bad += not _clean_word(word)
     return bad / len(words)
