@@ -14,16 +14,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ImrError
+from .errors import ImrError, InternalError
 from .models import DeterminationRecord
 
 log = logging.getLogger(__name__)
-
-
-class InternalError(ImrError):
-    """An unexpected failure inside imr-llm while reading one letter (a bug: please report)."""
-
-    code = "internal_error"
 
 
 @dataclass(slots=True)

@@ -329,6 +329,15 @@ def extract_command(
             "error instead of returning the best record flagged needs_review.",
         ),
     ] = False,
+    log_letter_text: Annotated[
+        bool,
+        typer.Option(
+            "--log-letter-text",
+            metavar="",
+            help="Let --verbose logs and error messages quote the letter (off: they hold "
+            "field paths, statuses and counts only).",
+        ),
+    ] = False,
     verbose: Verbose = False,
 ) -> None:
     """Extract one record per letter: pretty JSON for one file, JSON Lines for many."""
@@ -346,7 +355,10 @@ def extract_command(
     try:
         # Without --strict the environment (IMR_LLM_STRICT) decides; the flag only turns it on.
         settings = load_settings(
-            model=model, concurrency=concurrency, strict=True if strict else None
+            model=model,
+            concurrency=concurrency,
+            strict=True if strict else None,
+            log_letter_text=True if log_letter_text else None,
         )
     except Exception as exc:  # pydantic ValidationError from a bad environment variable
         err.print(f"error: bad configuration: {exc}")

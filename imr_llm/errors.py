@@ -12,6 +12,7 @@ with each error's stable ``code`` on the right::
     │   └── UnreadableInputError          unreadable_input
     ├── IncompleteLetterError             incomplete_letter
     ├── InvalidRecordError                invalid_record
+    ├── InternalError                     internal_error
     ├── ConfigurationError                configuration_error
     │   ├── NoModelConfiguredError        no_model_configured
     │   └── UnknownOptionError (TypeError) unknown_option
@@ -339,3 +340,12 @@ class ModelRequestError(LLMError):
         data["server_message"] = self.server_message
         data["server_code"] = self.server_code
         return data
+
+
+class InternalError(ImrError):
+    """An unexpected failure inside imr-llm while reading one letter (a bug: please report).
+
+    A batch reports it for that letter and goes on with the others.
+    """
+
+    code = "internal_error"

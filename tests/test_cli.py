@@ -216,6 +216,17 @@ def test_strict_flag_reaches_extract(letters: list[Path], monkeypatch: pytest.Mo
     assert seen[-1]["settings"].strict is True  # type: ignore[union-attr]
 
 
+def test_log_letter_text_flag_reaches_extract(
+    letters: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IMR_LLM_LOG_LETTER_TEXT", raising=False)
+    seen: list[dict] = []
+    monkeypatch.setattr(cli, "extract", _flagging_extract(set(), seen))
+    assert runner.invoke(app, ["extract", str(letters[0]), "--log-letter-text"]).exit_code == 0
+    assert runner.invoke(app, ["extract", str(letters[0])]).exit_code == 0
+    assert [kw["settings"].log_letter_text for kw in seen] == [True, False]  # type: ignore[union-attr]
+
+
 def test_strict_turns_exhausted_attempts_into_a_failure(
     letters: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
