@@ -625,3 +625,21 @@ def test_a_letter_without_a_header_contradicts_header_values() -> None:
     assert injury.note == "in the case summary"
     assert injury.span is not None
     assert str(letter)[injury.span[0] : injury.span[1]] == "7/2/15"
+
+
+def test_specialty_parts_split_a_list_as_the_letter_prints_it() -> None:
+    parts = evidence._specialty_parts
+    assert parts("Orthopaedic Surgery") == ["Orthopaedic Surgery"]
+    # Commas and semicolons separate names; a closing "and" is not part of the last name.
+    assert parts("Preventive Medicine, Occupational Medicine; and Public Health") == [
+        "Preventive Medicine",
+        "Occupational Medicine",
+        "Public Health",
+    ]
+    assert parts("Internal Medicine, And Pain Medicine") == ["Internal Medicine", "Pain Medicine"]
+    # Marks OCR leaves around a name go; empty parts are dropped.
+    assert parts(' "Neurology." , : | ,Psychiatry:') == ["Neurology", "Psychiatry"]
+    assert parts("Pain\n  Medicine") == ["Pain Medicine"]
+    # "and" inside a name stays.
+    assert parts("Physical Medicine and Rehabilitation") == ["Physical Medicine and Rehabilitation"]
+    assert parts("Andrology") == ["Andrology"]
