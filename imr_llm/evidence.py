@@ -597,15 +597,20 @@ def _key_difference(value: str, written: str, damage: float) -> str:
     Numbers are compared when the letter writes them legibly; a digit that differs through a
     common OCR confusion is left to the fuzzy comparison on a damaged letter.
     """
+    if collapse_ws(value).lower() == collapse_ws(written).lower():
+        return ""
     got, want = _NUMBER.findall(value), _NUMBER.findall(written)
-    # OCR'd text, here or in the whole letter: a digit may be misread, lost or split ("55@mg").
-    ocr = damage >= 0.015 or not all(_clean_word(w) for w in written.split())
+
+    def ocr() -> bool:
+        # OCR'd text, here or in the whole letter: a digit may be misread, lost or split.
+        return not all(_clean_word(w) for w in written.split()) or damage >= 0.015
+
     if got != want and len(got) == len(want):
         for a, b in zip(got, want, strict=True):
-            if a == b or (ocr and (len(a) != len(b) or _confusable(a, b))):
+            if a == b or ((len(a) != len(b) or _confusable(a, b)) and ocr()):
                 continue
             return f"{a} where the letter has {b}"
-    elif got != want and not ocr:
+    elif got != want and not ocr():
         shown = ", ".join(want) or "none"
         return f"its numbers ({', '.join(got) or 'none'}) are not the letter's ({shown})"
     # Whole words only: "with0ut" is OCR's "without", not "with".
@@ -922,7 +927,7 @@ def check_values(
     line per problem, precise enough to send back to a model.
     """
     out = Checked()
-    damage = letter_damage(form)
+    damage: Any = _LazyDamage(form)  # compared like a float, computed on first use
     _check_case_number(data.get("case_number"), form, damage, out)
     for name in DATE_FIELDS:
         value = data.get(name)
@@ -935,9 +940,40 @@ def check_values(
     _check_specialties(list(reviewer.get("specialties") or []), form, out)
     _check_patient(data.get("patient") or {}, form, damage, out)
     _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
-    if damage >= FAX_DAMAGE:
+    if out.contradicted and damage >= FAX_DAMAGE:
         _demote_structure(out)
     return out
+
+
+class _LazyDamage:
+    """The letter's estimated damage, computed only when a check first needs it.
+
+    On a clean letter whose values all read at their places no check asks, and the estimate
+    (a scan of every word) is the evidence stage's largest cost.
+    """
+
+    __slots__ = ("_form", "_value")
+
+    def __init__(self, form: LetterForm) -> None:
+        self._form = form
+        self._value: float | None = None
+
+    def __float__(self) -> float:
+        if self._value is None:
+            self._value = letter_damage(self._form)
+        return self._value
+
+    def __ge__(self, other: float) -> bool:
+        return float(self) >= other
+
+    def __gt__(self, other: float) -> bool:
+        return float(self) > other
+
+    def __le__(self, other: float) -> bool:
+        return float(self) <= other
+
+    def __lt__(self, other: float) -> bool:
+        return float(self) < other
 
 
 def _demote_structure(out: Checked) -> None:

@@ -27,7 +27,7 @@ def collapse_ws(text: str) -> str:
     The record contract stores every string this way, so comparisons, grounding and scores all
     go through it.
     """
-    return _WS.sub(" ", text).strip()
+    return " ".join(text.split())  # str.split: the same whitespace as \s, several times faster
 
 
 def squash(text: str) -> str:

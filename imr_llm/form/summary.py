@@ -51,15 +51,29 @@ _INJURY = re.compile(
 )
 
 
+_OLD_WORD = re.compile(_OLD + r"\b", re.IGNORECASE)
+
+
 def read_ages(text: str) -> list[Reading[int]]:
-    """Every age phrase in ``text`` whose number can be read ("48 year old", "4B-year-old")."""
+    """Every age phrase in ``text`` whose number can be read ("48 year old", "4B-year-old").
+
+    The phrase is looked for only just before each "old": the number's character class
+    (digits and what OCR makes of them) would otherwise start a match at every letter o or l.
+    """
     out: list[Reading[int]] = []
-    for m in _AGE.finditer(text):
-        digits = m.group("n").translate(_DIGITS)
-        if not digits.isdigit() or not 0 < int(digits) <= 120:
-            continue
-        exact = bool(_AGE_EXACT.fullmatch(m.group(0)))
-        out.append(Reading(int(digits), exact, m.start("n"), m.end("n")))
+    seen: set[int] = set()
+    for old in _OLD_WORD.finditer(text):
+        lo = max(0, old.start() - 24)
+        for m in _AGE.finditer(text, lo, old.end()):
+            if m.end() != old.end() or m.start("n") in seen:
+                continue
+            digits = m.group("n").translate(_DIGITS)
+            if not digits.isdigit() or not 0 < int(digits) <= 120:
+                continue
+            seen.add(m.start("n"))
+            exact = bool(_AGE_EXACT.fullmatch(m.group(0)))
+            out.append(Reading(int(digits), exact, m.start("n"), m.end("n")))
+            break
     return out
 
 
