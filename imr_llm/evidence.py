@@ -365,7 +365,10 @@ def _check_priority(value: str | None, form: LetterForm, out: Checked) -> None:
     path = "priority"
     place = form.header.places.get(path)
     if value is None:
-        if place is not None and place.readable and read_priority(place.text) is None:
+        reading = read_priority(place.text) if place is not None else None
+        if place is not None and reading is not None and reading.exact:
+            out.wrong(path, f"is null but the letter gives {reading.value!r} at 'Priority'")
+        elif place is not None and place.readable:
             out.put(path, "unverified", place.span, f"null; its place reads {_shown(place.text)}")
         return
     if place is None:
@@ -396,6 +399,16 @@ def _check_priority(value: str | None, form: LetterForm, out: Checked) -> None:
 
 def _check_states(values: list[str], form: LetterForm, out: Checked) -> None:
     place = form.credentials.states
+    if not values and place is not None:
+        readings, unknown = read_states(place.text)
+        if readings and not unknown:
+            named = ", ".join(r.value for r in readings)
+            out.wrong("reviewer.licensure_states", f"is empty but the letter names {named}",
+                      place.span)  # fmt: skip
+        elif place.readable:
+            out.put("reviewer.licensure_states", "unverified", place.span,
+                    f"empty; the states read {_shown(place.text)}")  # fmt: skip
+        return
     for k, state in enumerate(values):
         path = f"reviewer.licensure_states[{k}]"
         if place is None:
@@ -431,6 +444,14 @@ def _specialty_parts(text: str) -> list[str]:
 
 def _check_specialties(values: list[str], form: LetterForm, out: Checked) -> None:
     place = form.credentials.specialties
+    if not values and place is not None:
+        if legible(place.text):
+            out.wrong("reviewer.specialties", f"is empty but the letter gives "
+                      f"{_shown(place.text, 60)}", place.span)  # fmt: skip
+        elif place.readable:
+            out.put("reviewer.specialties", "unverified", place.span,
+                    f"empty; the specialties read {_shown(place.text)}")  # fmt: skip
+        return
     if place is None:
         for k in range(len(values)):
             out.put(f"reviewer.specialties[{k}]", "unverified", None,
@@ -488,6 +509,11 @@ def _check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out
         out.wrong("patient.age", f"is null but the case summary gives the age {first_age.value}")
     elif summary is not None and (first_age is not None or has_damaged_age(summary.text)):
         out.put("patient.age", "unverified", summary.span, "null; the summary's age is unreadable")
+    if sex is None and summary is not None and first_age is not None:
+        stated = read_sex(summary.text, first_age.start)
+        if stated is not None and stated.exact and stated.start - first_age.end <= 24:
+            # "a 48 year old male": the sex is stated with the age.
+            out.wrong("patient.sex", f"is null but the summary says {stated.value!r}")
     if sex is None and summary is not None and first_age is not None:
         garbled = garbled_after_age(summary.text, first_age.start)
         if garbled is not None and read_sex(summary.text, first_age.start) is None:

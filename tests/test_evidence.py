@@ -999,3 +999,22 @@ def test_rules_engine_on_the_clean_letter_is_exact_and_unflagged() -> None:
     assert record.metadata is not None and not record.metadata.needs_review
     assert record.contract_dict() == LABEL
     assert {e.status for e in record.metadata.evidence.values()} == {"exact"}
+
+
+# --------------------------------------------------------------------------------------------
+# A null (or empty) answer where the letter clearly states the value is an error too
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "empty"),
+    [
+        ("priority", None),
+        ("reviewer.licensure_states", []),
+        ("reviewer.specialties", []),
+        ("patient.sex", None),
+    ],
+)
+def test_null_where_the_letter_states_the_value(path: str, empty: Any) -> None:
+    assert "Priority:" in A01 and "59 year old male" in A01  # the letter states all four
+    expect_error(A01, with_value(LABEL, path, empty), path)
