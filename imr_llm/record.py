@@ -57,10 +57,11 @@ def build_record(
 ) -> DeterminationRecord:
     """The record for ``data`` with its evidence, flags and the given ``metadata`` fields."""
     record = validate_values(data, engine)
+    # Built without validation: the evidence stage made every field, and a record has dozens.
     evidence = {
-        path: Evidence(
+        path: Evidence.model_construct(
             status=ev.status,
-            span=Span(start=ev.span[0], end=ev.span[1]) if ev.span else None,
+            span=Span.model_construct(start=ev.span[0], end=ev.span[1]) if ev.span else None,
             note=ev.note,
         )
         for path, ev in checked.evidence.items()
