@@ -617,6 +617,11 @@ _KEY_WORDS = (
 )
 
 
+def _near_any(words: set[str], group: frozenset[str]) -> bool:
+    """Whether one of ``words`` is an OCR-damaged spelling of a word of ``group``."""
+    return any(fuzz.ratio(w, k) >= 70 for w in words for k in group)
+
+
 def _key_difference(value: str, written: str, damage: float) -> str:
     """Why ``value`` names another item than ``written`` (a count, a side, with/without), or ''.
 
@@ -648,8 +653,10 @@ def _key_difference(value: str, written: str, damage: float) -> str:
     }
     for group in _KEY_WORDS:
         a, b = words_v & group, words_w & group
-        if a and b and a != b:
-            return f"{'/'.join(sorted(a))} where the letter has {'/'.join(sorted(b))}"
+        if b and a != b and (a or not _near_any(words_v, group)):
+            # Another side, or none where the letter names one (an OCR'd "lcft" is not none).
+            shown = "/".join(sorted(a)) or "no " + "/".join(sorted(group))
+            return f"{shown} where the letter has {'/'.join(sorted(b))}"
     return ""
 
 

@@ -1003,12 +1003,6 @@ def test_a_service_copied_through_fax_damage_is_unverified() -> None:
     assert "items[0].service" in out.contradicted
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found while writing these tests: a service that drops the side the letter names "
-    "('MRI of the knee ...' for 'MRI of the left knee ...') is taken as 'repaired' on a clean "
-    "letter, while a wrong side is caught",
-)
 def test_a_service_without_the_side_the_letter_names_is_not_the_item() -> None:
     out, _ = check(A01, items({"service": "MRI of the knee without contrast"}))
     assert "items[0].service" in out.contradicted

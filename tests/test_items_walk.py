@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from imr_llm.form import read_form
 from imr_llm.form.items import ItemPlace, split_partial_request
 from imr_llm.normalise import normalise
@@ -276,11 +274,6 @@ def test_stray_marks_after_a_sentence_end_do_not_continue_it() -> None:
     assert found[1].header_text == PARTIAL_HEADER
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="found while writing this test: the label matcher takes 'Claims Adrnimstratcr' as "
-    "the label and leaves its damaged last word 'gmdelme)' at the start of the passage",
-)
 def test_a_damaged_first_label_right_after_the_marker() -> None:
     # The passage runs from just after its label (ItemPlace), the whole damaged label left out.
     text = one(

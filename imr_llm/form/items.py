@@ -82,7 +82,7 @@ def _strip_label_remnant(text: str, name: str) -> str:
     if m is None:
         return text
     last = "rationale" if name == "rationale" else "guideline"
-    return text[m.end() :] if fuzz.ratio(m.group(1).lower(), last) >= 75 else text
+    return text[m.end() :] if fuzz.ratio(m.group(1).lower(), last) >= 60 else text
 
 
 def _strip_trailing_marks(text: str) -> str:
