@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from rapidfuzz import fuzz
 
+from .anchors import split_quote
 from .form import LetterForm, Place
 from .form.header import DATE_FIELDS
 from .form.items import ItemPlace, PartialRequest, says_no_evidence, split_partial_request
@@ -36,6 +37,7 @@ from .form.reading import (
     Reading,
     case_number_digits,
     date_digits,
+    date_forms,
     read_case_number,
     read_date,
     read_dates,
@@ -328,7 +330,7 @@ def _check_date(
     ]  # fmt: skip
     if not elsewhere and damage >= FAX_DAMAGE:
         got = date_digits(place.text[reading.start : reading.end])
-        if any(_confusable(got, form_) for form_ in _date_digit_forms(value)):
+        if any(_confusable(got, form_) for form_ in date_forms(value)):
             out.put(name, "unverified", place.span, f"its place reads {_shown(place.text)}")
             return
     if not elsewhere and not _plausible(reading.value, name, data, form.doc.source):
@@ -353,12 +355,6 @@ def _plausible(read: dt.date, name: str, data: dict[str, Any], source: str = "")
     if name != "decision_date" and read > latest and read.year > latest.year + 1:
         return False
     return read.year >= min(others).year - 60
-
-
-def _date_digit_forms(value: dt.date) -> list[str]:
-    from .form.reading import date_forms
-
-    return list(date_forms(value))
 
 
 def _check_priority(value: str | None, form: LetterForm, out: Checked) -> None:
@@ -849,8 +845,6 @@ def _check_passage(
         else:
             out.wrong(path, f"differs from the text after '{label}:'", region.span)
         return value
-    from .anchors import split_quote
-
     first, last = split_quote(value)
     head, tail = _edge(first, text, True), _edge(last, text, False)
     if head.score >= EDGE_THRESHOLD and tail.score >= EDGE_THRESHOLD:

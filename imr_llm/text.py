@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
-
-_WS = re.compile(r"\s+")
 
 
 def collapse_ws(text: str) -> str:
@@ -161,7 +158,7 @@ def parse_outcome(word: str, threshold: float = 78.0) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Dates
+# Dates (read by imr_llm.form.reading, which reads them through OCR damage)
 # --------------------------------------------------------------------------------------------
 
 MONTHS = {
@@ -170,68 +167,6 @@ MONTHS = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
     "sept": 9, "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
-
-_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
-#: Numeric dates: 11/03/2016, 6-22-2000, 3/5/15, 12.09.2016. OCR'd digits (O, l, I) allowed.
-_NUMERIC_DATE = re.compile(
-    r"(?<![\w/.-])([0-9OIl]{1,2})\s?([/.\-|lI])\s?([0-9OIl]{1,2})\s?([/.\-|lI])\s?"
-    r"([0-9OIl]{4}|[0-9OIl]{2})(?![\w/])"
-)
-#: What OCR makes of a slash. A date may mix these with one real slash ("05l12/2016").
-_SLASH_LIKE = frozenset("/lI|")
-_WORD_DATE = re.compile(
-    rf"\b({_MONTH_ALT})\.?\s+([0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+([0-9]{{4}})\b", re.IGNORECASE
-)
-_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1"})
-
-#: Two-digit years above this are 19xx, others 20xx ("6/19/07" is 2007, "4/2/85" is 1985).
-TWO_DIGIT_YEAR_PIVOT = 40
-
-
-@dataclass(frozen=True)
-class DateMention:
-    """A date written in the text, with its character span."""
-
-    value: date
-    start: int
-    end: int
-
-
-def _make_date(year: int, month: int, day: int) -> date | None:
-    if year < 100:
-        year += 1900 if year > TWO_DIGIT_YEAR_PIVOT else 2000
-    if not 1900 <= year <= 2100:
-        return None  # an OCR'd year ("2915") is no date a letter holds
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
-def iter_dates(text: str) -> Iterator[DateMention]:
-    """Every date written in ``text`` in any of the letter formats, in text order."""
-    found: list[DateMention] = []
-    for m in _NUMERIC_DATE.finditer(text):
-        mo, sep1, dy, sep2, yr = m.groups()
-        if sep1 != sep2 and not (sep1 in _SLASH_LIKE and sep2 in _SLASH_LIKE):
-            continue
-        if "/" not in (sep1, sep2) and sep1 not in "-.":
-            continue  # at least one real separator: "1l1l11" is not a date
-        if "I" in mo + dy + yr or "l" in mo + dy + yr or "O" in mo + dy + yr:
-            # Only accept OCR'd digits when the token is mostly digits.
-            raw = mo + dy + yr
-            if sum(ch.isdigit() for ch in raw) < len(raw) - 1:
-                continue
-        mo, dy, yr = (s.translate(_OCR_DIGITS) for s in (mo, dy, yr))
-        value = _make_date(int(yr), int(mo), int(dy))
-        if value:
-            found.append(DateMention(value, m.start(), m.end()))
-    for m in _WORD_DATE.finditer(text):
-        value = _make_date(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
-        if value:
-            found.append(DateMention(value, m.start(), m.end()))
-    found.sort(key=lambda d: d.start)
-    return iter(found)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import tests.letters as tests_letters
 from imr_llm import evidence
 from imr_llm.evidence import Checked, _confusable, _cut_after, _edge, _plausible, _shown
 from imr_llm.form import LetterForm, read_form
+from imr_llm.form.reading import date_forms
 from imr_llm.normalise import normalise
 from tests.letters import Letter
 
@@ -229,7 +230,7 @@ def test_plausible_the_reading_itself_is_no_evidence() -> None:
 
 
 def test_date_digit_forms_include_the_usual_writings() -> None:
-    forms = evidence._date_digit_forms(dt.date(2022, 3, 4))
+    forms = list(date_forms(dt.date(2022, 3, 4)))
     assert isinstance(forms, list)
     assert "03042022" in forms
 

@@ -213,16 +213,6 @@ def find_item_markers(
     return kept or markers, label_lines
 
 
-_ORIGINAL = ocr_pattern("original request").pattern
-#: The sentence naming the original request X: "X was the original request."
-_WAS_ORIGINAL = re.compile(
-    rf"^(?P<orig>.+?)\s+\w{{2,4}}\s+{ocr_pattern('the').pattern}\s+{_ORIGINAL}\s*[.,;]",
-    re.IGNORECASE | re.DOTALL,
-)
-#: The last mention, followed by the request decided: "... of the original request, Z is" or
-#: "The original request, Z is" (the wording varies; the service follows the last mention).
-_LAST_MENTION = re.compile(rf"{_ORIGINAL}\s*[,.;:]?\s*(?P<svc>(?:(?!{_ORIGINAL}).)+?)\s*$",
-                           re.IGNORECASE | re.DOTALL)  # fmt: skip
 _TRAILING_IS = re.compile(r"\s+(?:is|[il1]s|was)\s*$", re.IGNORECASE)
 
 

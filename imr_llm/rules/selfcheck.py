@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..form.items import marker_inside
 from ..text import ocr_pattern
 
 _LABEL_IN_SERVICE = re.compile(
@@ -36,10 +37,6 @@ _LABEL_IN_SERVICE = re.compile(
         ocr_pattern(label).pattern + r"\s*[:;]"
         for label in ("Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale")
     ),
-    re.IGNORECASE,
-)
-_MARKER_IN_SERVICE = re.compile(
-    rf"[:;]\s*(?:{ocr_pattern('Upheld').pattern}|{ocr_pattern('Overturned').pattern})\b",
     re.IGNORECASE,
 )
 _SENTENCES = re.compile(r"[a-z0-9)]{2}[.!?]\s+[A-Z][a-z]")
@@ -55,7 +52,7 @@ def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         service = item.get("service") or ""
         if _LABEL_IN_SERVICE.search(service):
             errors.append(f"items[{k}].service (a label was read inside the item's name)")
-        elif _MARKER_IN_SERVICE.search(service):
+        elif marker_inside(service):
             errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
         elif _SENTENCES.search(service):
             flags.append(f"items[{k}].service reads as several sentences")
