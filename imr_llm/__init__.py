@@ -16,9 +16,13 @@ from .api import aextract, aextract_many, extract, extract_many, extract_rules
 from .batch import LetterResult
 from .config import Settings
 from .errors import (
+    BatchJobError,
     ConfigurationError,
+    CorruptPdfError,
     EmptyTextError,
+    EncryptedPdfError,
     ExtractionAttemptsExhaustedError,
+    FileTooLargeError,
     ImrError,
     IncompleteLetterError,
     InputError,
@@ -29,10 +33,12 @@ from .errors import (
     ModelTransportError,
     NoModelConfiguredError,
     NotAnImrLetterError,
+    OcrUnavailableError,
     OutputTruncatedError,
     TextTooLargeError,
     UnknownOptionError,
     UnreadableInputError,
+    UnsupportedFileTypeError,
 )
 from .models import (
     DeterminationRecord,
@@ -45,12 +51,16 @@ from .models import (
 
 #: The public API, sorted; the README's "Python API" section documents each name (a test checks).
 __all__ = [
+    "BatchJobError",
     "ConfigurationError",
+    "CorruptPdfError",
     "DeterminationRecord",
     "DisputedItem",
     "EmptyTextError",
+    "EncryptedPdfError",
     "ExtractionAttemptsExhaustedError",
     "ExtractionMetadata",
+    "FileTooLargeError",
     "ImrError",
     "IncompleteLetterError",
     "InputError",
@@ -62,6 +72,7 @@ __all__ = [
     "ModelTransportError",
     "NoModelConfiguredError",
     "NotAnImrLetterError",
+    "OcrUnavailableError",
     "OutputTruncatedError",
     "Patient",
     "Reviewer",
@@ -70,10 +81,11 @@ __all__ = [
     "TokenUsage",
     "UnknownOptionError",
     "UnreadableInputError",
-    "__version__",
+    "UnsupportedFileTypeError",
     "aextract",
     "aextract_many",
     "extract",
     "extract_many",
     "extract_rules",
+    "__version__",
 ]

@@ -10,6 +10,11 @@ with each error's stable ``code`` on the right::
     │   ├── TextTooLargeError             text_too_large
     │   ├── NotAnImrLetterError           not_an_imr_letter
     │   └── UnreadableInputError          unreadable_input
+    │       ├── UnsupportedFileTypeError  unsupported_file_type
+    │       ├── FileTooLargeError         file_too_large
+    │       ├── EncryptedPdfError         encrypted_pdf
+    │       ├── CorruptPdfError           corrupt_pdf
+    │       └── OcrUnavailableError       ocr_unavailable
     ├── IncompleteLetterError             incomplete_letter
     ├── InvalidRecordError                invalid_record
     ├── InternalError                     internal_error
@@ -20,7 +25,8 @@ with each error's stable ``code`` on the right::
         ├── ExtractionAttemptsExhaustedError  attempts_exhausted
         ├── OutputTruncatedError          output_truncated
         ├── ModelTransportError           transport_error
-        └── ModelRequestError             model_request_error
+        ├── ModelRequestError             model_request_error
+        └── BatchJobError                 batch_job_error
 
 Every :class:`LLMError` carries ``attempts`` (answers the model gave), ``requests`` (HTTP
 requests made, failed ones included) and ``usage`` (tokens spent), and ``to_dict()`` reports them.
@@ -216,6 +222,47 @@ class UnreadableInputError(InputError):
     code = "unreadable_input"
 
 
+class UnsupportedFileTypeError(UnreadableInputError):
+    """The file is of a type imr-llm does not read (only text files and PDFs are letters)."""
+
+    code = "unsupported_file_type"
+
+
+class FileTooLargeError(UnreadableInputError):
+    """The file is over the size limit; checked from its size before it is read whole."""
+
+    code = "file_too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"the file has {size:,} bytes, more than the limit of {limit:,} "
+            "(raise max_file_bytes if this really is one letter)"
+        )
+
+
+class EncryptedPdfError(UnreadableInputError):
+    """The PDF is encrypted with a password, so its pages cannot be read."""
+
+    code = "encrypted_pdf"
+
+
+class CorruptPdfError(UnreadableInputError):
+    """The file says it is a PDF but cannot be parsed as one (truncated or damaged)."""
+
+    code = "corrupt_pdf"
+
+
+class OcrUnavailableError(UnreadableInputError):
+    """Pages need OCR (no usable text layer) and the OCR engine asked for is not installed.
+
+    The message names the install command (``pip install 'imr-llm[ocr]'`` or the engine's own).
+    """
+
+    code = "ocr_unavailable"
+
+
 class LLMError(ImrError):
     """Base class of failures on the model path.
 
@@ -340,6 +387,17 @@ class ModelRequestError(LLMError):
         data["server_message"] = self.server_message
         data["server_code"] = self.server_code
         return data
+
+
+class BatchJobError(LLMError):
+    """A provider batch job could not be submitted, read or collected (see ``imr-llm batch``).
+
+    Raised for the job as a whole (its folder is missing or damaged, the provider refused the
+    upload, the job failed or expired); a single letter's failure inside a job is that letter's
+    own error, never this one.
+    """
+
+    code = "batch_job_error"
 
 
 class InternalError(ImrError):
