@@ -82,10 +82,10 @@ __all__ = [
     "UnknownOptionError",
     "UnreadableInputError",
     "UnsupportedFileTypeError",
+    "__version__",
     "aextract",
     "aextract_many",
     "extract",
     "extract_many",
     "extract_rules",
-    "__version__",
 ]
