@@ -68,6 +68,7 @@ __all__ = [  # OutputTruncatedError is re-exported: it lived here before imr_llm
     "async_client",
     "describe_answer_error",
     "extract_llm",
+    "request_body",
     "sync_client",
 ]
 
@@ -124,6 +125,55 @@ def describe_answer_error(exc: BaseException) -> list[str]:
     return [f"the answer is not valid JSON ({type(exc).__name__})"]
 
 
+def _request_kwargs(letter: str, settings: Settings) -> dict[str, Any]:
+    """What the extractor hands instructor for one letter's first attempt."""
+    return {
+        "response_model": prepared_answer_model(),
+        "messages": load_prompt(settings.prompt_version).messages(letter),
+        "model": settings.model,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_output_tokens,
+    }
+
+
+class _Captured(Exception):
+    """Raised by the stand-in for the model call in :func:`request_body`, carrying the body."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__("request captured")
+        self.body = body
+
+
+def request_body(letter: str, settings: Settings) -> dict[str, Any]:
+    """The chat-completions body the online path sends for ``letter`` (its first attempt).
+
+    Built by the same instructor call as an extraction, with the model call replaced by a
+    stand-in that keeps the keyword arguments: messages, model, limits and the answer schema in
+    the shape the configured mode puts it (``tools``, ``response_format`` or the prompt). No
+    request is made. Cost estimates, batch files and the self-hosted server checks use it, so
+    they see exactly what a live run sends. Instructor's log line about the stand-in's failure
+    quotes the request, so it runs with letter text withheld from the logs.
+    """
+
+    def capture(*args: Any, **kwargs: Any) -> Any:
+        raise _Captured(dict(kwargs))
+
+    create = instructor.patch(create=capture, mode=MODES[settings.mode])
+    privacy = letter_text_logging(False)
+    try:
+        create(max_retries=1, **_request_kwargs(letter, settings))
+    except _Captured as exc:
+        return exc.body
+    except InstructorRetryException as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, _Captured):
+            return cause.body
+        raise
+    finally:
+        privacy.reset()
+    raise AssertionError("instructor returned without calling the model")  # pragma: no cover
+
+
 class _Call:
     """Everything one extraction needs, shared by the sync and async paths."""
 
@@ -141,13 +191,7 @@ class _Call:
             raise ValueError(f"unknown instructor mode {settings.mode!r}") from None
 
     def request(self) -> dict[str, Any]:
-        return {
-            "response_model": prepared_answer_model(),
-            "messages": self.prompt.messages(self.doc.source),
-            "model": self.settings.model,
-            "temperature": self.settings.temperature,
-            "max_tokens": self.settings.max_output_tokens,
-        }
+        return _request_kwargs(self.doc.source, self.settings)
 
     def reask_policy(self) -> dict[str, Any]:
         def after(state: RetryCallState) -> None:
