@@ -1,0 +1,14 @@
+"""Provider batch jobs: the same extraction as online, through a Batch API at about half price.
+
+``submit`` builds one request per letter exactly as the online path would and sends it as a
+batch (OpenAI's or Azure's Batch API, or a JSONL for ``vllm run-batch``); ``collect`` validates
+and grounds each answer as online, re-asks rejected answers in follow-up batches, and writes
+records and failures as ``imr-llm extract`` does. See ``imr-llm batch --help`` and the README's
+"Batch jobs" section. (``imr_llm.batch`` is another thing: the concurrent online runner.)
+"""
+
+from __future__ import annotations
+
+from .job import JobReport, batch_records, collect, job_model, status, submit
+
+__all__ = ["JobReport", "batch_records", "collect", "job_model", "status", "submit"]
