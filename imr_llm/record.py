@@ -8,7 +8,9 @@ a flag means the same thing whichever engine produced the record.
 
 from __future__ import annotations
 
-from typing import Any
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -17,6 +19,14 @@ from .errors import InvalidRecordError
 from .evidence import Checked
 from .models import DeterminationRecord, Evidence, ExtractionMetadata, Span
 from .validate import date_order_warnings
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .pdf import OcrSpan
+    from .sources import LetterText
+
+#: An OCR'd line read with a confidence below this (0..1) makes the values on it need review.
+#: Clean print reads at 0.9 and above with both engines; a damaged fax line falls below.
+LOW_OCR_CONFIDENCE = 0.8
 
 
 def validate_values(data: dict[str, Any], engine: str) -> DeterminationRecord:
@@ -78,4 +88,82 @@ def build_record(
         review_reasons=reasons,
         **metadata,
     )
+    return record
+
+
+def page_of(page_starts: Sequence[int], offset: int) -> int | None:
+    """The page (1-based) holding ``offset``, from where each page starts; None if unknown."""
+    return bisect_right(page_starts, offset) or None if page_starts else None
+
+
+def low_confidence_reasons(
+    evidence: dict[str, Evidence],
+    ocr_lines: Sequence[OcrSpan],
+    threshold: float = LOW_OCR_CONFIDENCE,
+) -> list[str]:
+    """One reason naming each value whose place overlaps an OCR'd line read below
+    ``threshold``, with its page and the lowest confidence there (no letter text)."""
+    lines = sorted((line for line in ocr_lines if line.confidence is not None), key=_start)
+    starts = [line.start for line in lines]
+    shown: list[str] = []
+    for path, ev in evidence.items():
+        if ev.span is None:
+            continue
+        # Lines are disjoint and in order: those overlapping [start, end) are contiguous.
+        k = max(bisect_left(starts, ev.span.start) - 1, 0)
+        low: OcrSpan | None = None
+        while k < len(lines) and lines[k].start < max(ev.span.end, ev.span.start + 1):
+            line = lines[k]
+            if line.end > ev.span.start and line.confidence is not None:
+                if line.confidence < threshold and (
+                    low is None or line.confidence < (low.confidence or 0.0)
+                ):
+                    low = line
+            k += 1
+        if low is not None:
+            shown.append(f"{path} (page {low.page}, {low.confidence:.2f})")
+    if not shown:
+        return []
+    listed = "; ".join(shown[:6]) + ("; ..." if len(shown) > 6 else "")
+    return [
+        f"{len(shown)} value(s) sit on text the OCR read with low confidence "
+        f"(below {threshold:.2f}): {listed}"
+    ]
+
+
+def _start(line: OcrSpan) -> int:
+    return line.start
+
+
+def attach_input(
+    record: DeterminationRecord, letter: LetterText, threshold: float = LOW_OCR_CONFIDENCE
+) -> DeterminationRecord:
+    """Add to ``record`` (built from ``letter.text`` by any engine) where its text came from.
+
+    Sets ``metadata.input``, each evidence span's ``page`` when the pages are known, and adds
+    review reasons for values on text the OCR read with low confidence and for pages that
+    needed OCR no installed engine could give. Spans index the text the engines were given
+    (normalisation keeps offsets in the original text), which is ``letter.text``.
+    """
+    meta = record.metadata
+    if meta is None:
+        return record
+    meta.input = letter.info
+    starts = letter.info.page_starts
+    if starts:
+        for ev in meta.evidence.values():
+            if ev.span is not None:
+                ev.span.page = page_of(starts, ev.span.start)
+        for span in meta.spans.values():
+            span.page = page_of(starts, span.start)
+    reasons = low_confidence_reasons(meta.evidence, letter.ocr_lines, threshold)
+    if letter.unread_pages:
+        pages = ", ".join(map(str, letter.unread_pages))
+        reasons.append(
+            f"page(s) {pages} have no usable text layer and were not OCR'd (no OCR engine is "
+            "installed: pip install 'imr-llm[ocr]'); what they say is missing from the record"
+        )
+    if reasons:
+        meta.review_reasons.extend(reasons)
+        meta.needs_review = True
     return record

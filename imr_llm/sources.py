@@ -1,82 +1,307 @@
-"""Read letters from files, standard input or PDFs, with typed errors for what cannot be read."""
+"""Read a letter from a file, bytes or standard input: its kind, its text, and where that came from.
+
+One reading path for the API (``extract_file``) and the CLI, so a file gives the same record
+either way. What a file is, is decided from its bytes, not its name:
+
+- a known binary signature (an image, an archive, a Word file...) is
+  :class:`~imr_llm.errors.UnsupportedFileTypeError`;
+- ``%PDF-`` in the first kilobyte is a PDF (:mod:`imr_llm.pdf`); a file named ``.pdf`` without
+  it is :class:`~imr_llm.errors.CorruptPdfError`;
+- anything else is text: UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32 with a
+  byte-order mark, UTF-16 without one when every other byte is zero (Windows "Unicode" text),
+  else Windows-1252 or Latin-1 (older exports). Zero bytes in anything else mean a binary file.
+
+A file over ``max_file_bytes`` is refused from its size, before it is read whole
+(:class:`~imr_llm.errors.FileTooLargeError`).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from .errors import UnreadableInputError
+from .errors import (
+    CorruptPdfError,
+    FileTooLargeError,
+    UnreadableInputError,
+    UnsupportedFileTypeError,
+)
+from .models import InputInfo
+from .pdf import OcrSpan, read_pdf
 
-__all__ = ["LetterSource", "UnreadableInputError", "pdf_to_text", "read_source", "resolved_name"]
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .ocr import OcrEngine
+
+__all__ = [
+    "LetterSource",
+    "LetterText",
+    "UnreadableInputError",
+    "decode_text",
+    "open_source",
+    "read_letter",
+    "read_source",
+    "resolved_name",
+    "sniff",
+]
+
+Kind = Literal["text", "pdf"]
+
+#: Signatures of files that are not letters, and what to call them in the error.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"BM", "a BMP image"),
+    (b"PK\x03\x04", "a ZIP archive (or a Word, Excel or OpenDocument file, which are ZIPs)"),
+    (b"PK\x05\x06", "a ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Office document (.doc, .xls, .msg)"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"%!PS", "a PostScript file"),
+    (b"\x7fELF", "a program"),
+)
+#: Where a PDF header may sit: readers accept up to a kilobyte of junk before it.
+_PDF_HEADER_WITHIN = 1024
+#: Byte-order marks, longest first (UTF-32 LE's starts like UTF-16 LE's).
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class LetterSource:
-    """A letter's text and the name it is reported under (a path, or ``-`` for stdin).
+    """A letter file's bytes, its kind and the name it is reported under (a path, or ``-``).
 
-    ``path`` (the resolved path, ``None`` for stdin) and ``sha256`` (of the bytes read) are the
-    letter's stable identity: the same file named two ways is one letter, an edited file is a
-    new one. ``--resume`` keys letters by both.
+    ``path`` (the resolved path, ``None`` for stdin and bytes) and ``sha256`` (of the bytes) are
+    the letter's stable identity: the same file named two ways is one letter, an edited file is
+    a new one. ``--resume`` keys letters by both. The text is read by :meth:`read` (a PDF's
+    pages may need OCR, which takes seconds, so it is not done on opening).
     """
 
     name: str
-    text: str
+    data: bytes
+    kind: Kind
     path: str | None = None
     sha256: str | None = None
 
+    def read(self, ocr_engine: str | None = None, *, engine: OcrEngine | None = None) -> LetterText:
+        """The letter's text and where it came from (see :func:`read_letter`)."""
+        return read_letter(self, ocr_engine, engine=engine)
 
-def _decode(data: bytes, name: str) -> str:
-    if b"\x00" in data[:4096]:
-        raise UnreadableInputError("looks like a binary file, not letter text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Older exports are often Windows-1252; every byte decodes, so this cannot fail.
-        return data.decode("cp1252", errors="replace")
+    @property
+    def text(self) -> str:
+        """The letter's text (a PDF is read again on every call: prefer :meth:`read`)."""
+        return self.read().text
 
 
-def pdf_to_text(path: Path) -> str:
-    """Text of a PDF via poppler's ``pdftotext -layout``, the rendering the engines know best."""
-    exe = shutil.which("pdftotext")
-    if exe is None:
-        raise UnreadableInputError(
-            "is a PDF and pdftotext is not installed (install poppler-utils, or "
-            "convert the PDF to text first)"
+@dataclass(frozen=True)
+class LetterText:
+    """The text the engines read, with what it was read from (``info``) and, for OCR'd pages,
+    each line's place and confidence (``ocr_lines``). ``unread_pages`` needed OCR that no
+    installed engine could give."""
+
+    text: str
+    info: InputInfo
+    ocr_lines: tuple[OcrSpan, ...] = ()
+    unread_pages: tuple[int, ...] = ()
+
+
+def sniff(data: bytes, name: str = "") -> Kind:
+    """``pdf`` or ``text`` from the bytes; a typed error for anything that is not a letter."""
+    head = data[:_PDF_HEADER_WITHIN]
+    for signature, what in _SIGNATURES:
+        if head.startswith(signature):
+            raise UnsupportedFileTypeError(
+                f"is {what}, not a letter: imr-llm reads text files and PDFs"
+            )
+    if b"%PDF-" in head:
+        return "pdf"
+    if name.lower().endswith(".pdf"):
+        raise CorruptPdfError("is named .pdf but does not start like a PDF (no %PDF- header)")
+    return "text"
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when every other byte of the start is zero (ASCII in UTF-16)."""
+    sample = data[:4096]
+    pairs = len(sample) // 2
+    if pairs < 4 or len(data) % 2:
+        return None
+    zeros_even = sample[0 : 2 * pairs : 2].count(0)
+    zeros_odd = sample[1 : 2 * pairs : 2].count(0)
+    if zeros_odd >= 0.7 * pairs and zeros_even <= 0.05 * pairs:
+        return "utf-16-le"
+    if zeros_even >= 0.7 * pairs and zeros_odd <= 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """``(text, encoding)`` for a letter's bytes (see the module docstring for the order)."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            # The mark declares the encoding; a damaged character is replaced, not a reason to
+            # read the whole file in another encoding.
+            text = data[len(bom) :].decode(encoding.removesuffix("-sig"), errors="replace")
+            return text, encoding
+    guessed = _utf16_without_bom(data)
+    if guessed is not None:
+        try:
+            return data.decode(guessed), guessed
+        except UnicodeDecodeError:
+            pass
+    if b"\x00" in data:
+        raise UnsupportedFileTypeError(
+            "looks like a binary file (it has zero bytes), not letter text or a PDF"
         )
-    result = subprocess.run(
-        [exe, "-layout", "-enc", "UTF-8", str(path), "-"],
-        capture_output=True,
-        timeout=120,
-        check=False,
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        # Older exports are often Windows-1252 (curly quotes, dashes)...
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        # ...or Latin-1, where every byte is a character, so this cannot fail.
+        return data.decode("latin-1"), "latin-1"
+
+
+def _form_feed_starts(text: str) -> list[int]:
+    """Where each page of a text with form feeds starts (``pdftotext`` output); else ``[]``.
+
+    A form feed ending the text (pdftotext ends every page with one) starts no page.
+    """
+    if "\f" not in text:
+        return []
+    starts = [0]
+    position = text.find("\f")
+    while position >= 0:
+        if text[position + 1 :].strip():
+            starts.append(position + 1)
+        position = text.find("\f", position + 1)
+    return starts
+
+
+def read_letter(
+    source: LetterSource, ocr_engine: str | None = None, *, engine: OcrEngine | None = None
+) -> LetterText:
+    """The text of ``source``: a text file decoded, a PDF's pages read (OCR where needed).
+
+    Raises:
+        UnsupportedFileTypeError: binary content that is not a PDF.
+        EncryptedPdfError, CorruptPdfError: a PDF that cannot be read.
+        OcrUnavailableError: no page of a PDF has a usable text layer and no OCR engine is
+            installed (the message names ``pip install 'imr-llm[ocr]'``).
+    """
+    if source.kind == "text":
+        text, encoding = decode_text(source.data)
+        starts = _form_feed_starts(text)
+        info = InputInfo(
+            kind="text",
+            encoding=encoding,
+            text_from="file",
+            pages=len(starts) or None,
+            page_starts=starts,
+        )
+        return LetterText(text, info)
+    pdf = read_pdf(source.data, ocr_engine_name=ocr_engine, engine=engine)
+    info = InputInfo(
+        kind="pdf",
+        text_from=pdf.text_from,
+        pages=pdf.pages,
+        ocr_pages=pdf.ocr_pages,
+        ocr_engine=pdf.ocr_engine,
+        ocr_engine_version=pdf.ocr_engine_version,
+        ocr_mean_confidence=pdf.ocr_mean_confidence,
+        page_starts=pdf.page_starts,
     )
-    if result.returncode != 0:
-        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UnreadableInputError(f"pdftotext failed: {message[-1] if message else ''}")
-    return result.stdout.decode("utf-8", "replace")
+    return LetterText(pdf.text, info, tuple(pdf.ocr_lines), tuple(pdf.unread_pages))
 
 
-def read_source(name: str) -> LetterSource:
-    """Read one letter: a text file, a PDF, or ``-`` for standard input."""
-    if name == "-":
-        data = sys.stdin.buffer.read()
-        return LetterSource("-", _decode(data, "<stdin>"), None, hashlib.sha256(data).hexdigest())
-    path = Path(name)
-    if not path.exists():
-        raise UnreadableInputError("no such file")
+def _read_capped(stream: BinaryIO, limit: int) -> bytes:
+    """Read ``stream`` whole, or :class:`FileTooLargeError` once it passes ``limit`` bytes."""
+    data = stream.read(limit + 1)
+    if len(data) <= limit:
+        return data
+    size = len(data)
+    while chunk := stream.read(1 << 20):  # count the rest without keeping it
+        size += len(chunk)
+    raise FileTooLargeError(size, limit)
+
+
+def open_source(
+    source: str | os.PathLike[str] | bytes | bytearray | memoryview,
+    *,
+    max_file_bytes: int,
+    name: str | None = None,
+) -> LetterSource:
+    """A :class:`LetterSource` for a path, ``-`` (standard input) or the file's bytes.
+
+    The size is checked before the file is read whole; the kind is sniffed from the bytes.
+
+    Raises:
+        UnreadableInputError: missing, a folder, or unreadable (permissions).
+        FileTooLargeError: over ``max_file_bytes``.
+        UnsupportedFileTypeError, CorruptPdfError: not a text file or a PDF.
+    """
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        if len(data) > max_file_bytes:
+            raise FileTooLargeError(len(data), max_file_bytes)
+        label = name or "<bytes>"
+        return LetterSource(label, data, sniff(data, label), None, hashlib.sha256(data).hexdigest())
+    if not isinstance(source, str | os.PathLike):
+        raise TypeError(
+            f"extract_file() takes a path or the file's bytes, not {type(source).__name__}"
+        )
+    text_name = os.fspath(source)
+    if text_name == "-":
+        data = _read_capped(sys.stdin.buffer, max_file_bytes)
+        return LetterSource("-", data, sniff(data), None, hashlib.sha256(data).hexdigest())
+    path = Path(text_name)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise UnreadableInputError("no such file") from None
+    except OSError as exc:
+        raise UnreadableInputError(f"cannot be read ({exc.strerror})") from None
     if path.is_dir():
         raise UnreadableInputError("is a directory (pass the letter files inside it)")
+    if path.is_file() and st.st_size > max_file_bytes:
+        raise FileTooLargeError(st.st_size, max_file_bytes)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            # A pipe or device reports no size: the read itself stops past the limit.
+            data = _read_capped(fh, max_file_bytes)
     except OSError as exc:
         raise UnreadableInputError(f"cannot be read ({exc.strerror})") from None
     resolved, digest = str(path.resolve()), hashlib.sha256(data).hexdigest()
-    if data[:5] == b"%PDF-":
-        return LetterSource(name, pdf_to_text(path), resolved, digest)
-    return LetterSource(name, _decode(data, name), resolved, digest)
+    return LetterSource(name or text_name, data, sniff(data, text_name), resolved, digest)
+
+
+def read_source(name: str, *, max_file_bytes: int | None = None) -> LetterSource:
+    """Open one letter for the CLI: a text file, a PDF, or ``-`` for standard input.
+
+    ``max_file_bytes`` defaults to the setting (``IMR_LLM_MAX_FILE_BYTES``).
+    """
+    if max_file_bytes is None:
+        from .config import load_settings
+
+        max_file_bytes = load_settings().max_file_bytes
+    return open_source(name, max_file_bytes=max_file_bytes, name=name)
 
 
 def resolved_name(name: str) -> str:
