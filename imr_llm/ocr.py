@@ -10,8 +10,8 @@ imr_llm`` works with no OCR library installed):
 
 * ``tesseract``: Debian's ``tesseract-ocr`` through pytesseract (``pip install
   'imr-llm[ocr-tesseract]'`` plus ``apt-get install tesseract-ocr``).
-* ``rapidocr``: ``rapidocr_onnxruntime`` 1.x, whose ONNX models ship inside the wheel
-  (``pip install 'imr-llm[ocr]'``). Nothing is downloaded at run time by either engine.
+* ``rapidocr``: RapidOCR 3.x on onnxruntime (``pip install 'imr-llm[ocr]'``), run on the ONNX
+  models that ship inside its wheel. Nothing is downloaded at run time by either engine.
 
 Lines keep the layout of a printed line, as ``pdftotext -layout`` does: words of one row are
 joined left to right and a wide gap becomes a run of spaces, so ``Case Number:   CM17-...`` stays
@@ -94,59 +94,60 @@ class OcrEngine(Protocol):
 
 @dataclass(frozen=True)
 class _Box:
-    """A recognised word or text segment with its axis-aligned box in pixels."""
+    """A recognised word or text segment: its centre, size in pixels, text and confidence."""
 
     x0: float
-    y0: float
     x1: float
-    y1: float
+    cy: float
+    height: float
     text: str
     confidence: float | None
 
-    @property
-    def height(self) -> float:
-        return max(1.0, self.y1 - self.y0)
 
+def _median_slope(slopes: Sequence[tuple[float, float]]) -> float:
+    """The page's skew (dy/dx) as the width-weighted median of per-line slopes.
 
-def _rows(boxes: Sequence[_Box]) -> list[list[_Box]]:
-    """Group boxes into printed rows by vertical overlap; rows top to bottom, boxes left to right.
-
-    A box joins a row when it overlaps the row's vertical extent by at least half of the smaller
-    height. That tolerates the slight skew of a scan (a label and its value a few inches apart
-    drift by a few pixels) while keeping consecutive lines, whose boxes barely touch, apart.
+    A scan is rarely square to the page: across a 6.5 inch line a 1 degree skew moves the text
+    by more than half a line at 200 dpi, so rows cannot be grouped by raw y. Each engine says
+    how its lines slope (tesseract's line ids, rapidocr's quadrilaterals); the median ignores the
+    odd mis-detected box.
     """
+    if not slopes:
+        return 0.0
+    ordered = sorted(slopes)
+    half = sum(w for _, w in ordered) / 2
+    seen = 0.0
+    for slope, weight in ordered:
+        seen += weight
+        if seen >= half:
+            return max(-0.1, min(0.1, slope))
+    return 0.0  # pragma: no cover - unreachable
+
+
+def _rows(boxes: Sequence[_Box], slope: float) -> list[list[_Box]]:
+    """Group boxes into printed rows, top to bottom, each row left to right.
+
+    Boxes are compared on their centre's height with the skew taken out (``y - slope * x``): a
+    box joins a row when that lies within half the row's median box height of the row's median,
+    which keeps a label and its value together but consecutive lines apart.
+    """
+
+    def level(box: _Box) -> float:
+        return box.cy - slope * (box.x0 + box.x1) / 2
+
     rows: list[list[_Box]] = []
-    extents: list[tuple[float, float]] = []
-    for box in sorted(boxes, key=lambda b: ((b.y0 + b.y1) / 2, b.x0)):
-        best, best_overlap = -1, 0.0
-        for i, (top, bottom) in enumerate(extents[-3:], start=max(0, len(extents) - 3)):
-            overlap = min(bottom, box.y1) - max(top, box.y0)
-            need = 0.5 * min(box.height, bottom - top)
-            if overlap >= need and overlap > best_overlap:
-                best, best_overlap = i, overlap
-        if best < 0:
-            rows.append([box])
-            extents.append((box.y0, box.y1))
+    for box in sorted(boxes, key=level):
+        y = level(box)
+        for row in reversed(rows[-3:]):
+            mid = statistics.median(level(b) for b in row)
+            tall = statistics.median(b.height for b in row)
+            if abs(y - mid) <= 0.5 * min(tall, box.height) + 1:
+                row.append(box)
+                break
         else:
-            rows[best].append(box)
-            top, bottom = extents[best]
-            # The row's extent follows its median box, so one tall box does not swallow the next
-            # row.
-            rows[best].sort(key=lambda b: b.x0)
-            heights = sorted(rows[best], key=lambda b: b.height)
-            mid = heights[len(heights) // 2]
-            extents[best] = (
-                (min(top, mid.y0), max(bottom, mid.y1))
-                if len(rows[best]) < 3
-                else (
-                    mid.y0,
-                    mid.y1,
-                )
-            )
-    order = sorted(
-        range(len(rows)), key=lambda i: statistics.median((b.y0 + b.y1) / 2 for b in rows[i])
-    )
-    return [sorted(rows[i], key=lambda b: b.x0) for i in order]
+            rows.append([box])
+    rows.sort(key=lambda row: statistics.median(level(b) for b in row))
+    return [sorted(row, key=lambda b: b.x0) for row in rows]
 
 
 def _char_width(boxes: Sequence[_Box]) -> float:
@@ -155,12 +156,13 @@ def _char_width(boxes: Sequence[_Box]) -> float:
     return statistics.median(widths) if widths else 10.0
 
 
-def _layout(boxes: Sequence[_Box], *, word_gap: float = 1.5) -> list[OcrLine]:
+def _layout(boxes: Sequence[_Box], slope: float = 0.0, *, word_gap: float = 1.5) -> list[OcrLine]:
     """Printed lines from boxes, keeping a row's columns apart as ``pdftotext -layout`` does.
 
     Within a row, a gap narrower than ``word_gap`` characters is one space (words of a phrase);
     a wider gap becomes as many spaces as characters would fit in it (at least two), so a label
-    and its value, or two header columns, stay visibly separate on one line. A line's confidence
+    and its value, or two header columns, stay visibly separate on one line. A row is indented
+    by the characters between the page's left text edge and its first box. A line's confidence
     is the character-weighted mean of its boxes' confidences.
     """
     boxes = [b for b in boxes if b.text.strip()]
@@ -169,9 +171,8 @@ def _layout(boxes: Sequence[_Box], *, word_gap: float = 1.5) -> list[OcrLine]:
     char_w = _char_width(boxes)
     left = min(b.x0 for b in boxes)
     lines: list[OcrLine] = []
-    for row in _rows(boxes):
-        parts: list[str] = []
-        indent = round((row[0].x0 - left) / char_w)
+    for row in _rows(boxes, slope):
+        parts: list[str] = [" " * round((row[0].x0 - left) / char_w)]
         end = row[0].x0
         for j, box in enumerate(row):
             if j:
@@ -179,10 +180,10 @@ def _layout(boxes: Sequence[_Box], *, word_gap: float = 1.5) -> list[OcrLine]:
                 parts.append(" " if gap < word_gap else " " * max(2, round(gap)))
             parts.append(box.text.strip())
             end = max(end, box.x1)
-        text = " " * indent + "".join(parts)
         scored = [(b.confidence, len(b.text)) for b in row if b.confidence is not None]
-        conf = sum(c * n for c, n in scored) / sum(n for _, n in scored) if scored else None
-        lines.append(OcrLine(text=text.rstrip(), confidence=conf))
+        weight = sum(n for _, n in scored)
+        conf = sum(c * n for c, n in scored) / weight if weight else None
+        lines.append(OcrLine(text="".join(parts).rstrip(), confidence=conf))
     return lines
 
 
@@ -200,19 +201,31 @@ def _import(module: str, engine: str) -> Any:
         ) from exc
 
 
-def _threads() -> int:
-    """Threads an engine may use: ``IMR_LLM_OCR_THREADS``, else the CPUs this process may use."""
+def _threads(threads: int | None) -> int | None:
+    """Threads an engine may use: the argument, else ``IMR_LLM_OCR_THREADS``, else None (the
+    engine's own default, which is every core)."""
+    if threads is not None:
+        return max(1, int(threads))
     env = os.environ.get("IMR_LLM_OCR_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
+    return int(env) if env.isdigit() and int(env) > 0 else None
+
+
+def _dpi(image: Image, default: int = 200) -> int:
+    """The image's resolution from its metadata (PNG/TIFF ``dpi``), else ``default``."""
+    dpi = image.info.get("dpi")
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        value = round(float(dpi[0])) if dpi else default
+    except (TypeError, ValueError, IndexError):
+        value = default
+    return value if 50 <= value <= 1200 else default
 
 
 class TesseractEngine:
-    """Debian's tesseract through pytesseract; words grouped into printed lines."""
+    """Debian's tesseract through pytesseract; its words regrouped into printed rows.
+
+    tesseract runs as a program; ``threads`` (or ``IMR_LLM_OCR_THREADS``) sets its OpenMP
+    thread limit for the call (Debian's build uses OpenMP: every core by default).
+    """
 
     name = "tesseract"
 
@@ -224,66 +237,154 @@ class TesseractEngine:
                 "the tesseract OCR engine needs the tesseract program, which is not on the PATH; "
                 f"install it with: {INSTALL[self.name]}"
             )
-        self._pt.pytesseract.tesseract_cmd = exe
+        self._exe = exe
         self.lang = lang
-        self.threads = threads or _threads()
-        self.version = str(self._pt.get_tesseract_version())
+        self.threads = _threads(threads)
+        try:
+            self.version = str(self._pt.get_tesseract_version())
+        except self._pt.TesseractNotFoundError as exc:  # pragma: no cover - raced removal
+            raise OcrUnavailableError(
+                f"tesseract cannot be run; install it with: {INSTALL[self.name]}"
+            ) from exc
 
     def recognise(self, image: Image) -> OcrPage:
-        """OCR one page; tesseract's own layout analysis orders the words, rows are rebuilt."""
-        dpi = image.info.get("dpi", (200, 200))[0]
-        os.environ.setdefault("OMP_THREAD_LIMIT", str(self.threads))
-        data = self._pt.image_to_data(
-            image.convert("L") if image.mode not in ("L", "1", "RGB") else image,
-            lang=self.lang,
-            config=f"--dpi {round(float(dpi))}",
-            output_type=self._pt.Output.DICT,
-        )
-        boxes = []
+        """OCR one page: tesseract finds the words and lines, rows are rebuilt across columns."""
+        self._pt.pytesseract.tesseract_cmd = self._exe
+        saved = os.environ.get("OMP_THREAD_LIMIT")
+        try:
+            if self.threads is not None:
+                os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
+            data = self._pt.image_to_data(
+                image if image.mode in ("1", "L", "RGB") else image.convert("RGB"),
+                lang=self.lang,
+                config=f"--dpi {_dpi(image)}",
+                output_type=self._pt.Output.DICT,
+            )
+        finally:
+            if self.threads is not None:
+                if saved is None:
+                    os.environ.pop("OMP_THREAD_LIMIT", None)
+                else:
+                    os.environ["OMP_THREAD_LIMIT"] = saved
+        boxes: list[_Box] = []
+        lines: dict[tuple[int, int, int], list[_Box]] = {}
         for i, word in enumerate(data["text"]):
             conf = float(data["conf"][i])
-            if not str(word).strip() or conf < 0:
+            if conf < 0 or not str(word).strip():
                 continue
             x, y = float(data["left"][i]), float(data["top"][i])
             w, h = float(data["width"][i]), float(data["height"][i])
-            boxes.append(_Box(x, y, x + w, y + h, str(word), conf / 100.0))
-        return OcrPage(lines=_layout(boxes), engine=self.name, engine_version=self.version)
+            box = _Box(x, x + w, y + h / 2, h, str(word), conf / 100.0)
+            boxes.append(box)
+            key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
+            lines.setdefault(key, []).append(box)
+        return OcrPage(
+            lines=_layout(boxes, _median_slope(_line_slopes(lines.values()))),
+            engine=self.name,
+            engine_version=self.version,
+        )
+
+
+def _line_slopes(lines: Any) -> list[tuple[float, float]]:
+    """(slope, width) of each line of three or more words, from its words' bottom edges.
+
+    Word boxes are axis-aligned, so a skewed line shows as bottoms (baselines, mostly) that rise
+    or fall from word to word; a least-squares fit over them gives the line's slope.
+    """
+    slopes = []
+    for words in lines:
+        if len(words) < 3:
+            continue
+        xs = [(b.x0 + b.x1) / 2 for b in words]
+        ys = [b.cy + b.height / 2 for b in words]
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        sxx = sum((x - mx) ** 2 for x in xs)
+        if sxx > 0:
+            sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+            slopes.append((sxy / sxx, max(xs) - min(xs)))
+    return slopes
 
 
 class RapidOcrEngine:
-    """rapidocr_onnxruntime 1.x: detection, angle and recognition models shipped in the wheel."""
+    """RapidOCR 3.x on onnxruntime, run only on the models shipped inside its wheel.
+
+    RapidOCR downloads a model it does not find; to make that impossible the engine passes the
+    paths of the wheel's own detection, direction and recognition models, and reports the
+    engine as not installed when they are missing (see docs/ocr.md).
+    """
 
     name = "rapidocr"
 
     def __init__(self, threads: int | None = None) -> None:
-        module = _import("rapidocr_onnxruntime", self.name)
-        self.threads = threads or _threads()
-        self.version = importlib.metadata.version("rapidocr_onnxruntime")
-        self._ocr = module.RapidOCR(intra_op_num_threads=self.threads, inter_op_num_threads=1)
+        _import("onnxruntime", self.name)
+        module = _import("rapidocr", self.name)
+        self.version = importlib.metadata.version("rapidocr")
+        models = _rapidocr_models(module)
+        self.threads = _threads(threads)
+        params: dict[str, Any] = {
+            "Global.log_level": "error",
+            "Det.model_path": str(models["det"]),
+            "Cls.model_path": str(models["cls"]),
+            "Rec.model_path": str(models["rec"]),
+        }
+        if self.threads is not None:
+            params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
+            params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+        self._ocr = module.RapidOCR(params=params)
 
     def recognise(self, image: Image) -> OcrPage:
         """OCR one page; each detected text segment is a box, grouped into printed rows."""
         import numpy as np
 
-        arr = np.asarray(image.convert("RGB"))
-        result, _elapsed = self._ocr(arr)
-        boxes = []
-        for quad, text, score in result or ():
-            xs = [float(p[0]) for p in quad]
-            ys = [float(p[1]) for p in quad]
-            boxes.append(_Box(min(xs), min(ys), max(xs), max(ys), str(text), float(score)))
-        return OcrPage(lines=_layout(boxes), engine=self.name, engine_version=self.version)
+        result = self._ocr(np.asarray(image.convert("RGB")))
+        boxes: list[_Box] = []
+        slopes: list[tuple[float, float]] = []
+        if result.boxes is not None and result.txts is not None:
+            for quad, text, score in zip(
+                result.boxes, result.txts, result.scores or (), strict=False
+            ):
+                (x0, y0), (x1, y1), (x2, y2), (x3, y3) = (map(float, p) for p in quad)
+                width = ((x1 - x0) + (x2 - x3)) / 2
+                height = ((y3 - y0) + (y2 - y1)) / 2
+                if width > 0:
+                    slopes.append((((y1 - y0) + (y2 - y3)) / 2 / width, width))
+                xs, ys = (x0, x1, x2, x3), (y0, y1, y2, y3)
+                boxes.append(
+                    _Box(min(xs), max(xs), sum(ys) / 4, max(1.0, height), str(text), float(score))
+                )
+        return OcrPage(
+            lines=_layout(boxes, _median_slope(slopes)),
+            engine=self.name,
+            engine_version=self.version,
+        )
+
+
+def _rapidocr_models(module: Any) -> dict[str, Any]:
+    """The wheel's own det/cls/rec ONNX models, or OcrUnavailableError (never a download)."""
+    from pathlib import Path
+
+    folder = Path(module.__file__).parent / "models"
+    found: dict[str, Any] = {}
+    for task in ("det", "cls", "rec"):
+        matches = sorted(folder.glob(f"*_{task}_*.onnx"))
+        if len(matches) != 1:
+            raise OcrUnavailableError(
+                f"the rapidocr OCR engine has no single {task} model in its wheel ({folder}); "
+                f"this rapidocr version does not ship its models: {INSTALL['rapidocr']}"
+            )
+        found[task] = matches[0]
+    return found
 
 
 #: Engine name -> its class; the order is the order ``available_engines()`` reports.
-ENGINES: dict[str, Callable[[], OcrEngine]] = {
+ENGINES: dict[str, Callable[..., OcrEngine]] = {
     "rapidocr": RapidOcrEngine,
     "tesseract": TesseractEngine,
 }
 
 #: Engine name -> the command that installs it (named in every OcrUnavailableError).
 INSTALL: dict[str, str] = {
-    "rapidocr": "pip install 'imr-llm[ocr]'",
+    "rapidocr": "pip install 'imr-llm[ocr]'  (rapidocr>=3.10 with onnxruntime)",
     "tesseract": (
         "pip install 'imr-llm[ocr-tesseract]' and the tesseract program "
         "(Debian/Ubuntu: apt-get install tesseract-ocr tesseract-ocr-eng)"
@@ -291,8 +392,11 @@ INSTALL: dict[str, str] = {
 }
 
 
-def get_ocr_engine(name: str | None = None) -> OcrEngine:
+def get_ocr_engine(name: str | None = None, *, threads: int | None = None) -> OcrEngine:
     """The OCR engine called ``name`` (None: the default), ready to use.
+
+    ``threads`` caps the threads the engine uses (default: ``IMR_LLM_OCR_THREADS``, else the
+    engine's own default, every core).
 
     Raises :class:`ConfigurationError` for a name that is not an engine and
     :class:`OcrUnavailableError`, naming the install command, when the engine is not installed.
@@ -302,7 +406,7 @@ def get_ocr_engine(name: str | None = None) -> OcrEngine:
         raise ConfigurationError(
             f"unknown OCR engine {name!r}; the engines are: {', '.join(ENGINES)}"
         )
-    return ENGINES[key]()
+    return ENGINES[key](threads=threads)
 
 
 def available_engines() -> list[str]:
@@ -323,6 +427,6 @@ def _has_module(module: str) -> bool:
 
 #: Engine name -> a cheap check that it is installed (library importable, program present).
 _INSTALLED: dict[str, Callable[[], bool]] = {
-    "rapidocr": lambda: _has_module("rapidocr_onnxruntime") and _has_module("onnxruntime"),
+    "rapidocr": lambda: _has_module("rapidocr") and _has_module("onnxruntime"),
     "tesseract": lambda: _has_module("pytesseract") and shutil.which("tesseract") is not None,
 }
