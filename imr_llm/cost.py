@@ -121,8 +121,7 @@ _FIXED: dict[tuple[Any, ...], FixedPrompt] = {}
 
 def _request_key(settings: Settings) -> tuple[Any, ...]:
     """What shapes the letter-independent part of a request (cache key)."""
-    flavour = getattr(settings, "server_flavour", None)
-    return (settings.mode, settings.prompt_version, settings.model, flavour)
+    return (settings.mode, settings.prompt_version, settings.model)
 
 
 def fixed_prompt(settings: Settings) -> FixedPrompt:
