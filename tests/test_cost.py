@@ -8,6 +8,7 @@ local test server received from a real extraction (not on what the estimate buil
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from imr_llm import extract
 from imr_llm.cli import app
 from imr_llm.config import load_settings
 from imr_llm.cost import CostEstimate, estimate
+from imr_llm.llm.extractor import request_body
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
 from tests.conftest import GOLD, gold_label, gold_text
@@ -173,3 +175,14 @@ def test_dry_run_lists_unreadable_letters_and_exits_1(
     assert result.exit_code == 1, result.output
     assert "1 letter(s)" in result.output
     assert "missing.txt" in result.output and "no such file" in result.output
+
+
+def test_building_the_request_logs_no_letter_text(caplog: pytest.LogCaptureFixture) -> None:
+    """The estimate builds the request through instructor, whose failure log quotes it."""
+    marker = "Zyxwvut Quokka-Marmalade"
+    text = gold_text(NAME).replace("MAXIMUS", f"MAXIMUS {marker}", 1)
+    caplog.set_level(logging.DEBUG)
+    for mode in ("tools", "json_schema", "json", "md_json"):
+        estimate([text], load_settings(mode=mode, prompt_version="extract-v1"))
+        assert marker in json.dumps(request_body(text, load_settings(mode=mode)))
+    assert marker not in caplog.text
