@@ -164,11 +164,12 @@ def _open(data: bytes) -> Any:
     try:
         doc = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        if getattr(exc, "err_code", None) == 4:  # FPDF_ERR_PASSWORD
+        code = getattr(exc, "err_code", None)  # pypdfium2 4.20 gives only the message
+        if code == 4 or (code is None and "password" in str(exc).lower()):  # FPDF_ERR_PASSWORD
             raise EncryptedPdfError(
                 "the PDF is encrypted with a password; save an unprotected copy and read that"
             ) from None
-        if getattr(exc, "err_code", None) == 0:  # refused, with no reason given (no pages...)
+        if code == 0:  # refused, with no reason given (no pages...)
             raise CorruptPdfError("the PDF cannot be parsed (no pages PDFium can read)") from None
         why = str(exc).rpartition("PDFium: ")[2].rstrip(").") or "unknown error"
         raise CorruptPdfError(f"the PDF cannot be parsed, truncated or damaged ({why})") from None
