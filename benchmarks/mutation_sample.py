@@ -1,0 +1,279 @@
+"""Mutation score of the letter-form, evidence and answer modules, from a fixed random sample.
+
+    python benchmarks/mutation_sample.py [--size 450] [--seed 7] [--rerun pending|all|none]
+
+A full mutmut run is some 5,000 mutants and takes hours on two cores, so this script draws a
+fixed-seed random sample of the mutants, stratified by module (every module under
+``[tool.mutmut] only_mutate`` gets its share in proportion to its number of mutants, at least
+one), runs mutmut on exactly those names (under ``nice -n 10``), and prints per module and
+overall: mutants, killed, survived, timeouts, suspicious, not checked, and the score with a 95%
+Wilson interval, then every survivor. Target (issue 7): >= 90% killed.
+
+The score counts a mutant as caught when a test failed (``killed``) or the mutant ran past its
+time limit (``timeout``, as mutmut's own badge does); ``survived``, ``no tests`` and
+``suspicious`` count against it. Proportional allocation makes the pooled share the stratified
+estimate; the Wilson interval ignores the finite-population gain, so it is slightly wide.
+Survivors judged equivalent (no behaviour can tell them from the original; see
+``docs/mutation.md``) are listed apart, and a second score leaves them out of the denominator,
+as mutation testing usually does; the raw score is printed first.
+
+Re-runnable: mutmut keeps each mutant's verdict in ``mutants/`` (git-ignored) and resets the
+verdicts of a function whose source changed. ``--rerun pending`` (the default) sends mutmut only
+the sampled mutants with no current verdict or one that is not a kill (so a survivor is tried
+again after a new test); ``--rerun all`` re-tests the whole sample; ``--rerun none`` only
+reports. The sample depends only on the seed, the size and the current source, so the same
+command draws the same mutants until the code changes. mutmut's own output goes to
+``mutants/mutation_sample.log``. Set ``IMR_LLM_SHARED`` to the shared corpus (default
+``../shared``): mutmut runs the tests in a copy of the project under ``mutants/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MUTMUT = REPO / ".venv" / "bin" / "mutmut"
+LOG = REPO / "mutants" / "mutation_sample.log"
+
+#: Verdicts that catch a mutant (mutmut's badge counts timeouts as caught too).
+CAUGHT = {"killed", "timeout", "segfault", "caught by type check"}
+
+#: Survivors judged equivalent or harmless, with why (kept in step with docs/mutation.md).
+#: A mutant name carries its function and its number in that function, so an entry stays
+#: right until that function is edited; the report flags entries no longer in the source.
+EQUIVALENT: dict[str, str] = {}
+
+
+@dataclass
+class Stratum:
+    """One module's mutants: all of them, the sampled names, and the verdicts of those."""
+
+    module: str
+    names: list[str]
+    sample: list[str] = field(default_factory=list)
+    verdicts: dict[str, str] = field(default_factory=dict)
+
+
+def wilson(caught: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """The 95% Wilson score interval of a share: honest near 0% and 100%, unlike p +- 2 se."""
+    if n == 0:
+        return 0.0, 1.0
+    p = caught / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mutatable_files() -> list[Path]:
+    """The files mutmut mutates, as it decides it (its config: source_paths, only_mutate)."""
+    from mutmut.configuration import config
+    from mutmut.utils.file_utils import walk_mutatable_files
+
+    os.chdir(REPO)
+    config()
+    return sorted(walk_mutatable_files())
+
+
+def current_mutants(path: Path) -> tuple[list[str], dict[str, str]]:
+    """Every mutant name of one file as mutmut names it today, and each function's hash.
+
+    The names come from mutmut's own generator on the current source, not from ``mutants/``,
+    which may be older than the code.
+    """
+    from mutmut.mutation.file_mutation import mutate_file_contents
+    from mutmut.utils.format_utils import get_mutant_name
+
+    mutated = mutate_file_contents(str(path), path.read_text(encoding="utf-8"))
+    names = [get_mutant_name(path, name) for name in mutated.mutant_names]
+    return names, dict(mutated.hash_by_function_name)
+
+
+def cached_verdicts(path: Path, hashes: dict[str, str]) -> dict[str, str]:
+    """Verdicts mutmut stored for one file, kept only where the function is unchanged."""
+    from mutmut.stats import status_by_exit_code
+    from mutmut.utils.format_utils import mangled_name_from_mutant_name
+
+    meta = REPO / "mutants" / (str(path) + ".meta")
+    if not meta.exists():
+        return {}
+    data = json.loads(meta.read_text(encoding="utf-8"))
+    old_hashes = data.get("hash_by_function_name", {})
+    verdicts = {}
+    for name, code in data["exit_code_by_key"].items():
+        func = mangled_name_from_mutant_name(name).rpartition(".")[2]
+        if func in hashes and old_hashes.get(func) == hashes[func]:
+            verdicts[name] = status_by_exit_code[code]
+    return verdicts
+
+
+def draw(strata: list[Stratum], size: int, seed: int) -> None:
+    """Proportional allocation by largest remainder (each module at least one), then a
+    seeded draw inside each module."""
+    total = sum(len(s.names) for s in strata)
+    size = min(size, total)
+    quotas = {s.module: size * len(s.names) / total for s in strata}
+    counts = {m: max(1, int(q)) for m, q in quotas.items()}
+    left = size - sum(counts.values())
+    for module in sorted(quotas, key=lambda m: quotas[m] - int(quotas[m]), reverse=True):
+        if left <= 0:
+            break
+        counts[module] += 1
+        left -= 1
+    rng = random.Random(seed)
+    for s in strata:
+        s.sample = sorted(rng.sample(sorted(s.names), min(counts[s.module], len(s.names))))
+
+
+def run_mutmut(names: list[str], max_children: int) -> float:
+    """Run mutmut on exactly these mutants; returns the wall time in seconds."""
+    env = dict(os.environ)
+    env.setdefault("IMR_LLM_SHARED", str(REPO.parent / "shared"))
+    command = ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", str(max_children)]
+    LOG.parent.mkdir(exist_ok=True)
+    start = time.monotonic()
+    with LOG.open("a", encoding="utf-8") as log:
+        log.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {len(names)} mutants\n")
+        log.flush()
+        done = subprocess.run(command + names, cwd=REPO, env=env, stdout=log, stderr=log)
+    elapsed = time.monotonic() - start
+    if done.returncode != 0:
+        print(f"mutmut exited {done.returncode}; see {LOG.relative_to(REPO)}", file=sys.stderr)
+    return elapsed
+
+
+def durations(paths: list[Path], names: set[str]) -> list[float]:
+    """Seconds mutmut spent on each of these mutants in its latest run of them."""
+    out = []
+    for path in paths:
+        meta = REPO / "mutants" / (str(path) + ".meta")
+        if meta.exists():
+            data = json.loads(meta.read_text(encoding="utf-8"))
+            out += [t for n, t in data.get("durations_by_key", {}).items() if n in names]
+    return out
+
+
+def row(label: str, verdicts: list[str]) -> str:
+    counts = Counter(verdicts)
+    n = len(verdicts)
+    caught = sum(counts[v] for v in CAUGHT)
+    low, high = wilson(caught, n)
+    score = caught / n if n else 0.0
+    other = n - caught - counts["survived"] - counts["not checked"]
+    return (
+        f"{label:<32} {n:>7} {counts['killed']:>6} {counts['timeout']:>7} "
+        f"{counts['survived']:>8} {other:>6} {counts['not checked']:>7} "
+        f"{score:>7.1%}  [{low:.1%}, {high:.1%}]"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=450, help="mutants in the sample")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--rerun", choices=["pending", "all", "none"], default="pending")
+    parser.add_argument("--max-children", type=int, default=2)
+    args = parser.parse_args()
+
+    paths = mutatable_files()
+    strata: list[Stratum] = []
+    hashes_by_path: dict[Path, dict[str, str]] = {}
+    all_names: set[str] = set()
+    for path in paths:
+        names, hashes = current_mutants(path)
+        hashes_by_path[path] = hashes
+        all_names.update(names)
+        if names:
+            module = str(path.with_suffix("")).replace(os.sep, ".").removesuffix(".__init__")
+            strata.append(Stratum(module, names))
+    draw(strata, args.size, args.seed)
+    sample = [n for s in strata for n in s.sample]
+
+    def load() -> dict[str, str]:
+        verdicts: dict[str, str] = {}
+        for path in paths:
+            verdicts.update(cached_verdicts(path, hashes_by_path[path]))
+        return verdicts
+
+    elapsed = 0.0
+    ran: list[str] = []
+    if args.rerun != "none":
+        verdicts = load()
+        if args.rerun == "all":
+            todo = sample
+        else:
+            todo = [n for n in sample if verdicts.get(n, "not checked") not in CAUGHT]
+        # A second pass picks up verdicts mutmut reset during the first (a changed test
+        # selection resets every verdict, including those of mutants not sent to it).
+        for _ in range(2):
+            if not todo:
+                break
+            print(f"running mutmut on {len(todo)} of {len(sample)} sampled mutants ...", flush=True)
+            elapsed += run_mutmut(todo, args.max_children)
+            ran += todo
+            verdicts = load()
+            todo = [n for n in sample if verdicts.get(n, "not checked") == "not checked"]
+    verdicts = load()
+    for s in strata:
+        s.verdicts = {n: verdicts.get(n, "not checked") for n in s.sample}
+
+    total = sum(len(s.names) for s in strata)
+    print(
+        f"\nmutation sample: seed {args.seed}, {len(sample)} of {total} mutants "
+        f"({len(sample) / total:.1%}), stratified by module"
+    )
+    if ran:
+        spent = durations(paths, set(ran))
+        mean = sum(spent) / len(spent) if spent else 0.0
+        print(
+            f"mutmut ran {len(ran)} mutants in {elapsed / 60:.1f} min wall "
+            f"({args.max_children} children; {mean:.1f} s per mutant on average)"
+        )
+    header = (
+        f"{'module':<32} {'mutants':>7} {'killed':>6} {'timeout':>7} {'survived':>8} "
+        f"{'other':>6} {'unrun':>7} {'score':>7}  95% interval"
+    )
+    print(header)
+    print("-" * len(header))
+    for s in strata:
+        print(row(f"{s.module} ({len(s.names)})", list(s.verdicts.values())))
+    print("-" * len(header))
+    everything = [v for s in strata for v in s.verdicts.values()]
+    print(row(f"all ({total})", everything))
+    print("(other: suspicious or no tests; unrun: no verdict yet; score: (killed + timeout) / all)")
+
+    unrun = [n for n in sample if verdicts.get(n, "not checked") == "not checked"]
+    survivors = [n for n in sample if n not in unrun and verdicts[n] not in CAUGHT]
+    judged = [n for n in survivors if n in EQUIVALENT]
+    live = [n for n in survivors if n not in EQUIVALENT]
+    tested = len(sample) - len(judged)
+    caught = len(sample) - len(survivors) - len(unrun)
+    low, high = wilson(caught, tested)
+    print(
+        f"\nleaving out the {len(judged)} survivors judged equivalent: "
+        f"{caught}/{tested} = {caught / tested if tested else 0:.1%} [{low:.1%}, {high:.1%}]"
+    )
+    print(f"\nsurvivors judged equivalent ({len(judged)}; why: docs/mutation.md):")
+    for name in judged:
+        print(f"  {name}: {EQUIVALENT[name]}")
+    print(f"\nother survivors ({len(live)}; `.venv/bin/mutmut show NAME` prints the change):")
+    for name in live:
+        print(f"  {name}: {verdicts[name]}")
+    if unrun:
+        print(f"\n{len(unrun)} sampled mutants have no verdict yet (counted as not caught)")
+    stale = sorted(set(EQUIVALENT) - all_names)
+    if stale:
+        print(f"\njudged-equivalent names no longer in the source (re-judge them): {stale}")
+
+
+if __name__ == "__main__":
+    main()
