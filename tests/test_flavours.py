@@ -240,8 +240,6 @@ def test_llamacpp_tools_and_response_format() -> None:
     tools = [{"type": "function", "function": {"name": "f", "parameters": OBJ}}]
     assert check_llamacpp(_body(tools=tools, tool_choice="required")) == []
     assert check_llamacpp(_body(tools=tools), jinja=False)[0].message.startswith("tools param")
-    both = check_llamacpp(_body(tools=tools, response_format=_rf(OBJ)))
-    assert [p.where for p in both] == ["response_format"]
     assert check_llamacpp(_body(response_format={"type": "json_object", "schema": OBJ})) == []
     assert check_llamacpp(_body(response_format={"type": "xml"}))[0].effect == "rejected"
 

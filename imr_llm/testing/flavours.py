@@ -425,10 +425,6 @@ def check_llamacpp(body: Mapping[str, Any], *, jinja: bool = True) -> list[Probl
             )
         elif body.get("tool_choice") not in (None, "auto", "none", "required"):
             problems.append(Problem("tool_choice", "rejected", "invalid tool_choice"))
-        if kind == "json_schema":
-            problems.append(
-                Problem("response_format", "rejected", "tools and a json_schema cannot be mixed")
-            )
     for where, schema in _schemas_in(body):
         problems += _llamacpp_schema_problems(where, schema)
     return problems
