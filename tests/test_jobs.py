@@ -527,3 +527,13 @@ def test_fake_batches_refuse_bad_input(fake_server: FakeOpenAIServer) -> None:
     assert failed.errors.data and failed.errors.data[0].code == "duplicate_custom_id"
     with pytest.raises(openai.NotFoundError):
         client.batches.retrieve("batch_nope")
+
+
+def test_batch_url_setting_for_azure(tmp_path: Path, letters: list[str], no_model_env) -> None:
+    rep = submit(letters[:1], tmp_path / "job", settings=settings(batch_url="/chat/completions"),
+                 offline=True)  # fmt: skip
+    assert rep.offline_file is not None
+    line = json.loads(rep.offline_file.read_text())
+    assert line["url"] == "/chat/completions" and line["method"] == "POST"
+    with pytest.raises(ValueError):
+        settings(batch_url="/v1/embeddings")

@@ -38,7 +38,7 @@ from ..runlog import cut_torn_tail, read_done, sidecar
 from ..sources import read_source, resolved_name
 from .provider import FINAL, Provider
 from .replay import Outcome, new_call, replay
-from .requests import batch_line, custom_id, first_request, request_hash, text_hash
+from .requests import CHAT_URL, batch_line, custom_id, first_request, request_hash, text_hash
 from .results import LineResult, collect_lines
 from .store import Job, JobFolder, Letter, Round, Unit, read_jsonl, write_atomic, write_lines
 
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 JOB_SETTINGS = (
     "model", "mode", "temperature", "max_output_tokens", "max_chars", "prompt_version",
     "max_attempts", "transport_retries", "strict", "batch_discount", "price_input",
-    "price_output",
+    "price_output", "batch_url",
 )  # fmt: skip
 OUTPUT = "records.jsonl"
 
@@ -144,10 +144,10 @@ def submit(
         letters.append(Letter(name, source.path or path, source.sha256 or "", unit_hash))
         if unit_hash in units:
             continue
-        write_atomic(store.text_file(unit_hash), text.encode("utf-8"))
+        write_atomic(store.text_file(unit_hash), text.encode("utf-8"), sync=False)
         cid = custom_id(unit_hash, 1)
         units[unit_hash] = Unit(unit_hash, current=[cid, 1], sent=1)
-        lines.append(batch_line(cid, body))
+        lines.append(batch_line(cid, body, settings.batch_url))
         hashes[cid] = request_hash(body)
     job = Job(
         job_id=uuid.uuid4().hex,
@@ -187,7 +187,8 @@ def _send(store: JobFolder, job: Job, provider: Provider) -> None:
         data = store.file(current.requests_file).read_bytes()
         current.input_file_id = provider.upload(current.requests_file, data)
         store.save(job)
-    batch = provider.create(current.input_file_id, metadata)
+    url = str(job.settings.get("batch_url") or CHAT_URL)
+    batch = provider.create(current.input_file_id, metadata, url)
     current.batch_id, current.status = batch.id, batch.status
     store.save(job)
     log.info("round %d sent: batch %s, %d request(s)", current.number, batch.id,
@@ -410,7 +411,7 @@ def _apply(
             continue
         unit.sent += 1
         unit.current = [cid, nxt]
-        next_lines.append(batch_line(cid, body))
+        next_lines.append(batch_line(cid, body, settings.batch_url))
         next_hashes[cid] = request_hash(body)
     current.collected = True
     if next_lines:

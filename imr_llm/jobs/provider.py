@@ -19,7 +19,6 @@ from ..config import Settings
 from ..errors import BatchJobError, ImrError
 from ..llm.extractor import sync_client
 from ..llm.transport import server_message
-from .requests import CHAT_URL
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +58,11 @@ class Provider:
         )  # fmt: skip
         return obj.id
 
-    def create(self, input_file_id: str, metadata: dict[str, str]) -> Any:
+    def create(self, input_file_id: str, metadata: dict[str, str], url: str) -> Any:
         """Create the batch over an uploaded file."""
         return self._call(
             "creating the batch", lambda: self.client.batches.create(
-                input_file_id=input_file_id, endpoint=CHAT_URL, completion_window="24h",
+                input_file_id=input_file_id, endpoint=url, completion_window="24h",
                 metadata=metadata)
         )  # fmt: skip
 

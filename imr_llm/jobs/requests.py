@@ -24,7 +24,8 @@ from instructor.v2.core.registry import mode_registry
 from ..config import Settings
 from ..llm.extractor import MODES, request_body
 
-#: The endpoint every line targets (OpenAI's Batch API and ``vllm run-batch`` alike).
+#: The endpoint every line targets (OpenAI's Batch API and ``vllm run-batch`` alike; the
+#: ``batch_url`` setting changes it, for Azure).
 CHAT_URL = "/v1/chat/completions"
 
 
@@ -74,8 +75,8 @@ def custom_id(letter_hash: str, attempt: int) -> str:
     return f"imr-{letter_hash[:32]}-a{attempt}"
 
 
-def batch_line(cid: str, body: dict[str, Any]) -> str:
+def batch_line(cid: str, body: dict[str, Any], url: str = CHAT_URL) -> str:
     """One line of a requests JSONL (OpenAI Batch API / ``vllm run-batch`` input format)."""
     return json.dumps(
-        {"custom_id": cid, "method": "POST", "url": CHAT_URL, "body": body}, ensure_ascii=False
+        {"custom_id": cid, "method": "POST", "url": url, "body": body}, ensure_ascii=False
     )

@@ -62,6 +62,8 @@ def parse_line(row: dict[str, Any]) -> LineResult | None:
     response = row.get("response")
     error = row.get("error")
     if isinstance(response, dict):
+        if "status_code" not in response and isinstance(response.get("choices"), list):
+            return LineResult(cid, body=response, status=200)  # the completion itself
         status = response.get("status_code")
         body = response.get("body")
         if status == 200 and isinstance(body, dict) and not error:

@@ -25,14 +25,19 @@ JOB_FILE = "job.json"
 FORMAT = 1
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename (whole or not at all)."""
+def write_atomic(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (whole or not at all).
+
+    ``sync`` also forces it to the disk first (the job file and results: what a power cut must
+    not take back); a letter's text, named by no job file yet, need not wait for the disk.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
