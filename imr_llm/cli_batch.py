@@ -14,10 +14,12 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
-from .cli import Verbose, _Command, _Group, err
 from .config import Settings, load_settings
 from .errors import BatchJobError, ImrError
 from .jobs.job import JobReport, collect, status, submit
@@ -25,6 +27,44 @@ from .jobs.store import JobFolder
 from .sources import read_source, resolved_name
 
 PENDING_EXIT = 3
+
+# This module must not import imr_llm.cli, which registers it: under ``python -m imr_llm.cli``
+# that import would load the command line a second time, half-built. Hence these small twins of
+# cli.py's own helpers (same console settings, same help flag, same -v).
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+class _PlainHelpFlag:
+    """A flag takes no value: no ``<bool>`` beside --help (as in cli.py)."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class _Command(_PlainHelpFlag, TyperCommand):
+    pass
+
+
+class _Group(_PlainHelpFlag, TyperGroup):
+    pass
+
+
+def _verbose_after(value: bool) -> None:
+    if value:
+        from . import cli  # loaded by now: it is what runs this command
+
+        cli._configure_logging(True)
+
+
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", metavar="", callback=_verbose_after, help="Log progress details."
+    ),
+]
 
 batch_app = typer.Typer(
     cls=_Group,

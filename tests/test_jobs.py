@@ -537,3 +537,26 @@ def test_batch_url_setting_for_azure(tmp_path: Path, letters: list[str], no_mode
     assert line["url"] == "/chat/completions" and line["method"] == "POST"
     with pytest.raises(ValueError):
         settings(batch_url="/v1/embeddings")
+
+
+def test_results_lines_of_openai_and_vllm() -> None:
+    from imr_llm.jobs.results import collect_lines
+
+    completion = {"id": "c", "object": "chat.completion", "choices": [], "created": 0, "model": "m"}
+    rows = [
+        {"custom_id": "a", "response": {"status_code": 200, "body": completion}, "error": None},
+        {"custom_id": "b", "response": completion},  # a completion as the response itself
+        {
+            "custom_id": "c",
+            "response": {"status_code": 429, "body": {"error": {"message": "slow"}}},
+        },
+        {"custom_id": "d", "response": {"status_code": 401, "body": {"error": {"message": "key"}}}},
+        {"custom_id": "e", "response": None, "error": {"code": "batch_expired", "message": "late"}},
+        {"custom_id": "e", "response": {"status_code": 200, "body": completion}},  # answer wins
+        {"no": "custom_id"},
+    ]
+    got = collect_lines(rows)
+    assert sorted(got) == ["a", "b", "c", "d", "e"]
+    assert got["a"].answered and got["b"].answered and got["e"].answered
+    assert got["c"].transient and got["c"].message == "slow"
+    assert not got["d"].transient and got["d"].status == 401
