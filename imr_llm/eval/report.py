@@ -33,6 +33,8 @@ CER_BUCKETS: tuple[tuple[str, float, float], ...] = (
     (">10%", 0.10, float("inf")),
 )
 CASE_METRICS = ("field_accuracy", "all_right", "outcome_accuracy", "item_f1", "text_similarity")
+#: Folder of the per-case review pages, inside the run's output folder.
+REVIEW_DIR = "review"
 NOT_QUALITY = (
     "These answers did not come from a model: they measure the pipeline, not model quality."
 )
@@ -423,8 +425,38 @@ def _markdown_table_to_html(rows: list[str]) -> str:
     return "".join(out)
 
 
+def review_page_name(letter: str, rendering: str) -> str:
+    """A case's review page, relative to the run folder (written by :func:`write_report`)."""
+    return f"{REVIEW_DIR}/{letter}__{rendering}.html"
+
+
+def _cases_html(report: dict[str, Any]) -> str:
+    """One row per case, linked to its review page (the letter beside its record, with the
+    gold value beside each wrong one); a case that failed has no record and no page."""
+    rows = [
+        "<table><tr><th>case</th><th>CER</th><th>fields right</th><th>needs review</th>"
+        "<th>error</th><th>review page</th></tr>"
+    ]
+    for c in report["per_case"]:
+        page = review_page_name(c["letter"], c["rendering"])
+        link = (
+            f'<a href="{html.escape(page)}">{html.escape(c["case"])}</a>'
+            if c["error"] is None
+            else "none (no record)"
+        )
+        review = "" if c.get("needs_review") is None else ("yes" if c["needs_review"] else "no")
+        rows.append(
+            f"<tr><td>{html.escape(c['case'])}</td><td>{c['cer']:.1%}</td>"
+            f"<td>{_pct(c['field_accuracy'])}</td><td>{review}</td>"
+            f"<td>{html.escape(c['error'] or '')}</td><td>{link}</td></tr>"
+        )
+    rows.append("</table>")
+    return "".join(rows)
+
+
 def report_html(report: dict[str, Any]) -> str:
-    """A self-contained page: provenance, tables and the accuracy chart. No scripts, no links."""
+    """A self-contained page: provenance, tables and the accuracy chart; no scripts. It links
+    only within itself and to each case's review page in ``review/`` beside it."""
     prov = "".join(
         f"<li>{html.escape(line[2:]).replace('**', '')}</li>" for line in _provenance_lines(report)
     )
@@ -450,6 +482,7 @@ def report_html(report: dict[str, Any]) -> str:
         "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
         "font-size:14px;text-align:left}th{background:#f0f0f0}</style></head><body>"
         f"<h1>IMR extraction eval: {html.escape(report['engine'])}</h1><ul>{prov}</ul>"
+        "<p><a href='#cases'>Cases, each linked to its review page</a></p>"
         "<h2>Accuracy against character error rate</h2>"
         f"{accuracy_chart_svg(report)}"
         "<h2>Overall</h2>"
@@ -461,6 +494,9 @@ def report_html(report: dict[str, Any]) -> str:
         f"{review}"
         "<h2>Per field</h2>"
         f"{_markdown_table_to_html(field_rows)}"
+        "<h2 id='cases'>Cases</h2><p>Each case's review page shows the letter beside its record, "
+        "every value at its place, and the gold value beside each wrong one.</p>"
+        f"{_cases_html(report)}"
         "</body></html>\n"
     )
 
@@ -503,4 +539,24 @@ def write_report(run: EvalRun, gold: Path, out: Path) -> dict[str, Any]:
         if result.error is not None or result.score.diffs:
             name = f"{result.case.letter}__{result.case.rendering}.md"
             (diffs / name).write_text(case_diff_markdown(result), encoding="utf-8")
+    write_review_pages(run, out)
     return report
+
+
+def write_review_pages(run: EvalRun, out: Path) -> None:
+    """``out/review/<letter>__<rendering>.html`` for every case with a record: the letter
+    beside its record, with the gold value beside each wrong one (report.html links them)."""
+    from ..review import record_to_html
+
+    pages = out / REVIEW_DIR
+    pages.mkdir(exist_ok=True)
+    for stale in pages.glob("*.html"):
+        stale.unlink()
+    for result in run.results:
+        if result.record is None:
+            continue
+        page = out / review_page_name(result.case.letter, result.case.rendering)
+        text = record_to_html(
+            result.record, result.case.text(), gold=result.case.label, title=result.case.key
+        )
+        page.write_text(text, encoding="utf-8")
