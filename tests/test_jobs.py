@@ -560,3 +560,53 @@ def test_results_lines_of_openai_and_vllm() -> None:
     assert got["a"].answered and got["b"].answered and got["e"].answered
     assert got["c"].transient and got["c"].message == "slow"
     assert not got["d"].transient and got["d"].status == 401
+
+
+def _shifted(answer: dict[str, Any]) -> dict[str, Any]:
+    """Valid JSON of the schema, but a date the letter contradicts (a re-ask, then review)."""
+    bad = json.loads(json.dumps(answer))
+    bad["decision_date"] = "2016-12-09"
+    return bad
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_contradicted_answers_end_as_online(
+    fake_server: FakeOpenAIServer, tmp_path: Path, letters: list[str], strict: bool
+) -> None:
+    """Answers the letter keeps contradicting: a record flagged for review (as online, with
+    the same reasons), or with strict the typed error online raises."""
+    name = NAMES[0]
+    stuck = Step.answer(_shifted(ideal_answer(gold_label(name))))
+    fake_server.responder = lambda body: stuck
+    options = {"max_attempts": 2, "strict": strict}
+    online: Any
+    try:
+        online = extract(gold_text(name), backend="llm", client=client_for(fake_server),
+                         model="gpt-4o-mini", **options)  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - compared below
+        online = exc
+    client = client_for(fake_server)
+    submit(letters[:1], tmp_path / "job", settings=settings(**options), client=client)
+    rep = collect(tmp_path / "job", client=client, wait=True, poll_s=0)
+    assert rep.finished and rep.rounds == 2
+    if strict:
+        row = json.loads((tmp_path / "job/records.jsonl.errors.jsonl").read_text())
+        assert row["error"] == online.code == "attempts_exhausted"
+        assert row["message"] == str(online) and row["tokens"] == online.total_tokens
+    else:
+        meta = records_of(tmp_path / "job")[0]["metadata"]
+        assert meta["needs_review"] and meta["review_reasons"] == online.metadata.review_reasons
+        assert meta["evidence"]["decision_date"]["status"] == "unverified"
+        assert [a["outcome"] for a in meta["attempts"]] == ["invalid", "invalid"]
+
+
+def test_truncated_answer_is_output_truncated(
+    fake_server: FakeOpenAIServer, tmp_path: Path, letters: list[str]
+) -> None:
+    fake_server.responder = lambda body: Step.length(ideal_answer(gold_label(NAMES[0])))
+    client = client_for(fake_server)
+    submit(letters[:1], tmp_path / "job", settings=settings(), client=client)
+    rep = collect(tmp_path / "job", client=client, wait=True, poll_s=0)
+    assert rep.failed == 1 and rep.rounds == 1
+    row = json.loads((tmp_path / "job/records.jsonl.errors.jsonl").read_text())
+    assert row["error"] == "output_truncated" and row["attempts"] == 1

@@ -24,7 +24,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,6 @@ class JobReport:
     output: Path | None = None
     errors: Path | None = None
     offline_file: Path | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
