@@ -171,3 +171,23 @@ def test_eval_from_batch(env: FakeOpenAIServer, tmp_path: Path) -> None:
         app, ["eval", "--from-batch", str(empty), "--gold", str(GOLD), "--out", str(out)]
     )
     assert res.exit_code == 2 and "holds no letter of the gold set" in res.stderr
+
+
+def test_eval_from_batch_counts_a_failed_letter_as_an_error(
+    env: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env.responder = Script(NAMES, always_wrong=["gA02"])
+    monkeypatch.setenv("IMR_LLM_MAX_ATTEMPTS", "1")
+    files = [str(GOLD / "letters" / f"{n}.txt") for n in NAMES]
+    job, out = tmp_path / "job", tmp_path / "eval"
+    assert runner.invoke(app, ["batch", "submit", *files, "--out", str(job)]).exit_code == 0
+    assert runner.invoke(app, ["batch", "collect", str(job)]).exit_code == 1
+    res = runner.invoke(
+        app, ["eval", "--from-batch", str(job), "--gold", str(GOLD), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.json").read_text())
+    cases = {c["case"]: c for c in report["per_case"]}
+    assert cases["gA02/layout"]["error"] == "attempts_exhausted"
+    assert cases["gA02/layout"]["attempts"] == 1 and cases["gA02/layout"]["tokens"] > 0
+    assert cases["gA01/layout"]["error"] is None and report["metrics"]["errors"] == 1
