@@ -181,7 +181,9 @@ def _shown(chunk: str) -> str:
     return html.escape(_CONTROL.sub("\ufffd", chunk), quote=False)
 
 
-def _render_letter(text: str, starts: list[int], spans: list[_Highlight]) -> _Letter:
+def _render_letter(
+    text: str, starts: list[int], spans: list[_Highlight], ocr_pages: frozenset[int] = frozenset()
+) -> _Letter:
     # Innermost first: a segment takes the colour of the shortest span covering it.
     spans = sorted(spans, key=lambda s: (s.length, s.start))
     out: list[str] = []
@@ -208,7 +210,13 @@ def _render_letter(text: str, starts: list[int], spans: list[_Highlight]) -> _Le
             lines.pop()
         out.append(
             f'<section class="page" id="page-{p + 1}" data-page="{p + 1}">'
-            f'<div class="pagehead">Page {p + 1} of {n_pages}</div>'
+            f'<div class="pagehead">Page {p + 1} of {n_pages}'
+            + (
+                ' <span class="ocrtag" title="this page\'s text was read by OCR">OCR</span>'
+                if p + 1 in ocr_pages
+                else ""
+            )
+            + "</div>"
         )
         for number, (a, b) in enumerate(lines, start=1):
             columns = max(columns, min(b - a, 110))
@@ -684,7 +692,10 @@ def record_to_html(
         if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text):
             highlights.append(_Highlight(start, end, str(path), str(_get(ev, "status"))))
     starts = page_starts(text, meta)
-    letter = _render_letter(text, starts, highlights)
+    ocr_pages = _get(_get(meta, "input"), "ocr_pages") or []
+    letter = _render_letter(
+        text, starts, highlights, frozenset(p for p in ocr_pages if isinstance(p, int))
+    )
 
     groups = _groups(data, evidence, judge)
     items = _item_rows(data, evidence, judge)
@@ -836,6 +847,8 @@ border:1px solid #f0a040;border-radius:6px;padding:4px 10px;cursor:pointer}
 margin:0 0 18px;padding:6px 0 14px}
 .pagehead{font:11.5px system-ui,sans-serif;color:#6e7781;text-align:right;padding:2px 14px 6px;
 border-bottom:1px dashed #e1e4e8;margin-bottom:6px}
+.ocrtag{font-weight:700;color:#7a4100;background:#fff4e5;border:1px solid #f0a040;
+border-radius:3px;padding:0 4px;margin-left:4px}
 .ln{display:flex;min-height:1.6em}
 .no{flex:0 0 3.4em;text-align:right;padding-right:12px;color:#9aa3ab;user-select:none;
 font:11.5px/1.75 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}

@@ -138,6 +138,18 @@ def test_every_span_is_highlighted_with_the_text_it_points_at(path: str) -> None
     assert parsed.pages == text.rstrip("\f\n ").count("\f") + 1
 
 
+def test_windows_line_ends_are_drawn_without_their_carriage_returns() -> None:
+    text = gold_text("gA06").replace("\n", "\r\n")
+    record = extract(text, backend="rules")
+    assert record.metadata is not None
+    page = record_to_html(record, text)
+    assert "\r" not in page
+    parsed = _parse(page)
+    for p, ev in record.metadata.evidence.items():
+        assert ev.span is not None
+        assert "".join(parsed.marked[p]) == _shown(text[ev.span.start : ev.span.end]), p
+
+
 def test_spans_index_the_text_given_to_extract() -> None:
     """The letter keeps its own offsets through normalisation: each value is at its span."""
     text = gold_text("gA01")
@@ -177,10 +189,33 @@ def test_page_starts_from_the_input_and_its_source_line() -> None:
     assert _parse(page).pages == 2
     assert "PDF text layer and OCR, 2 pages, OCR on page 2, tesseract 5.3.0" in page
     assert "mean OCR confidence 87%" in page
+    heads = re.findall(r'<div class="pagehead">(.*?)</div>', page)
+    assert len(heads) == 2 and "OCR" not in heads[0] and 'class="ocrtag"' in heads[1]
     span = record.metadata.evidence["items[0].service"].span
     assert span is not None and span.start > second
     row = "".join(_parse(page).row_text["items[0].service"])
     assert f"p.\xa02, l.\xa0{text.count(chr(10), second, span.start) + 1}" in row
+
+
+def test_empty_and_misplaced_spans() -> None:
+    """A place of no width is still marked (a thin marker); a span past the text's end (a
+    record drawn beside another text) is said, never drawn somewhere else."""
+    from imr_llm.models import Span
+
+    text = gold_text("gA01")
+    record = extract(text, backend="rules")
+    assert record.metadata is not None
+    ev = record.metadata.evidence
+    age = ev["patient.age"].span
+    assert age is not None
+    ev["patient.age"].span = Span(start=age.start, end=age.start)
+    ev["case_number"].span = Span(start=len(text) + 5, end=len(text) + 9)
+    page = record_to_html(record, text)
+    parsed = _parse(page)
+    assert re.search(r'<mark class="[^"]*\bpt\b[^"]*" data-paths="patient.age"', page)
+    assert "patient.age" in parsed.rows
+    assert "case_number" not in parsed.marked and "case_number" not in parsed.rows
+    assert "span outside this text" in page
 
 
 # ---------------------------------------------------------------------------------------------

@@ -185,6 +185,22 @@ def test_every_highlight_selects_its_value(browser: Any, tmp_path: Path) -> None
         assert len(chosen) == 1 and chosen[0] in paths, (paths, chosen)
 
 
+def test_clicking_again_steps_through_values_sharing_a_place(browser: Any, tmp_path: Path) -> None:
+    record, text = _letter("letters/gA06.txt")
+    _open(browser, tmp_path, record, text)
+    shared = [m for m in browser.find_elements(By.CSS_SELECTOR, "mark.hl")
+              if len(m.get_attribute("data-paths").split()) > 1]  # fmt: skip
+    assert shared  # the specialties share the credentials line as their place
+    mark = shared[0]
+    paths = mark.get_attribute("data-paths").split()
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", mark)
+    chosen = []
+    for _ in paths:
+        browser.execute_script("arguments[0].click()", mark)
+        chosen.append(browser.find_element(By.CSS_SELECTOR, ".val.sel").get_attribute("data-path"))
+    assert sorted(chosen) == sorted(paths)
+
+
 def test_next_to_check_steps_through_flagged_values(browser: Any, tmp_path: Path) -> None:
     record, text = _letter("renderings/ocrfax/gA03.txt")
     assert record.metadata is not None and record.metadata.needs_review
