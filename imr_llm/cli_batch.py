@@ -165,7 +165,9 @@ def submit_command(
         if offline_file is not None and rep.offline_file is not None:
             shutil.copyfile(rep.offline_file, offline_file)
     except BatchJobError as exc:
-        err.print(f"error: {exc}")
+        saved = JobFolder(out).exists()
+        err.print(f"error: {exc}" + (f" (the job is saved: imr-llm batch collect {out} sends it "
+                                     "again)" if saved else ""))  # fmt: skip
         raise typer.Exit(1) from None
     except OSError as exc:
         err.print(f"error: cannot write {offline_file}: {exc.strerror}")

@@ -610,3 +610,28 @@ def test_truncated_answer_is_output_truncated(
     assert rep.failed == 1 and rep.rounds == 1
     row = json.loads((tmp_path / "job/records.jsonl.errors.jsonl").read_text())
     assert row["error"] == "output_truncated" and row["attempts"] == 1
+
+
+def test_moved_folder_and_a_refused_upload(
+    fake_server: FakeOpenAIServer,
+    tmp_path: Path,
+    letters: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from imr_llm.jobs.provider import Provider
+
+    fake_server.responder = Script(NAMES)
+    client = client_for(fake_server)
+
+    def refuse(self: Provider, name: str, data: bytes) -> str:
+        raise BatchJobError("uploading the requests failed: HTTP 413")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Provider, "upload", refuse)
+        with pytest.raises(BatchJobError, match="413"):
+            submit(letters, tmp_path / "job", settings=settings(), client=client)
+    assert fake_server.batches.batches == {}
+    (tmp_path / "job").rename(tmp_path / "moved")
+    rep = collect(tmp_path / "moved", client=client, wait=True, poll_s=0)
+    assert rep.finished and rep.done == 3 and rep.output == tmp_path / "moved" / "records.jsonl"
+    assert len(records_of(tmp_path / "moved")) == 3 and len(fake_server.batches.batches) == 1

@@ -153,7 +153,8 @@ def submit(
         created_at=time.time(),
         settings={k: getattr(settings, k) for k in JOB_SETTINGS},
         offline=offline,
-        output=str(output if output is not None else folder / OUTPUT),
+        # Relative: the folder's own (it may move); a file given is kept as an absolute path.
+        output=OUTPUT if output is None else str(output.resolve()),
         letters=letters,
         units=units,
         failures=failures,
@@ -455,8 +456,9 @@ def _replay(store: JobFolder, job: Job, settings: Settings, unit: Unit, cache: d
 # ----------------------------------------------------------------------------------------------
 
 
-def output_paths(job: Job) -> tuple[Path, Path]:
-    output = Path(job.output)
+def output_paths(store: JobFolder, job: Job) -> tuple[Path, Path]:
+    """The records file and its failures file (a relative path is the job folder's)."""
+    output = store.path / job.output
     return output, sidecar(output, ".errors.jsonl")
 
 
@@ -464,7 +466,7 @@ def _write_records(
     store: JobFolder, job: Job, settings: Settings, records: dict[str, DeterminationRecord]
 ) -> int:
     """Append the record of every done letter not in the output yet; the count written."""
-    output, _ = output_paths(job)
+    output, _ = output_paths(store, job)
     missing = [x for x in job.letters if job.units[x.unit].state == "done"]
     if not missing:
         return 0
@@ -501,7 +503,7 @@ def _write_records(
 
 def _write_failures(store: JobFolder, job: Job) -> None:
     """The failures file, whole, from the job file (rows as ``imr-llm extract`` writes them)."""
-    _, errors = output_paths(job)
+    _, errors = output_paths(store, job)
     rows = list(job.failures)
     for letter in job.letters:
         unit = job.units[letter.unit]
@@ -535,10 +537,9 @@ def report(store: JobFolder, job: Job) -> JobReport:
         out.counts = current.counts
         if job.offline and not current.collected:
             out.offline_file = store.file(current.requests_file)
-    out.output, out.errors = output_paths(job)
-    tokens, cost = _totals(Path(job.output))
-    out.tokens, out.cost_usd = tokens, cost
-    out.flagged = _flagged(Path(job.output))
+    out.output, out.errors = output_paths(store, job)
+    out.tokens, out.cost_usd = _totals(out.output)
+    out.flagged = _flagged(out.output)
     return out
 
 
@@ -576,7 +577,7 @@ def batch_records(folder: Path) -> dict[str, DeterminationRecord | ImrError]:
     (:func:`~imr_llm.jobs.requests.text_hash`): what ``imr-llm eval --from-batch`` scores."""
     store = JobFolder(folder)
     job = store.load()
-    output, _ = output_paths(job)
+    output, _ = output_paths(store, job)
     by_file: dict[tuple[str, str], DeterminationRecord] = {}
     try:
         with output.open(encoding="utf-8") as fh:
