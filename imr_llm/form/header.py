@@ -80,6 +80,15 @@ def _labels_in(text: str) -> list[tuple[int, int, str]]:
     for item in found:
         if kept and item[0] < kept[-1][1]:
             continue
+        if (
+            kept
+            and not item[2]
+            and kept[-1][2] == "application_received"
+            and "\n" not in text[kept[-1][0] : item[0]]
+        ):
+            # "Application Received:" on one line is one label; its value follows "Received:".
+            kept[-1] = (kept[-1][0], item[1], kept[-1][2])
+            continue
         kept.append(item)
     return kept
 
