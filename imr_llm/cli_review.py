@@ -183,8 +183,7 @@ def review_command(
         ),
     ] = False,
 ) -> None:
-    """Write one HTML review page per letter: the letter beside its record, every value at its
-    place, badges for each value's evidence and a banner with the reasons to review."""
+    """Write one HTML page per letter to check its record against the letter."""
     files = list(files or [])
     if out is None:
         err.print("error: --out FOLDER is needed (the pages are written there)")

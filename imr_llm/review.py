@@ -502,8 +502,10 @@ def _row_html(row: _Row, evidence: Mapping[str, Any], letter: _Letter, text_len:
         place = '<span class="where"></span>'
     no_badge = '<span class="bslot"></span>'
     badge = _badge(status) if ev is not None or row.value not in (None, []) else no_badge
+    value = _value_html(key, row.value)
     if row.missing:
         badge = '<span class="badge b-wrong">missing</span>'
+        value = '<span class="null">not in the record</span>'
     gold = ""
     if row.wrong:
         shown = _esc(row.gold_note) if row.gold_note is not None else _value_html(key, row.gold)
@@ -515,7 +517,7 @@ def _row_html(row: _Row, evidence: Mapping[str, Any], letter: _Letter, text_len:
     return (
         f'<div class="{" ".join(classes)}"{attrs}>'
         f'<span class="sw {_colour_class(key)}"></span><span class="vlabel">{_esc(label)}</span>'
-        f'<div class="vtext">{_value_html(key, row.value)}</div>{badge}{place}'
+        f'<div class="vtext">{value}</div>{badge}{place}'
         f"{gold}{note_html}</div>"
     )
 
