@@ -463,9 +463,14 @@ def test_offline_rounds_through_results_files(
     second = collect(folder, results=results)
     assert second.done == 2 and second.pending == 1
     assert second.offline_file == folder / "round-002.requests.jsonl"
+    again = collect(folder, results=results)  # the same command run again: already applied
+    assert (again.done, again.pending, again.rounds) == (2, 1, 2)
     run_elsewhere(second.offline_file, tmp_path / "results-2.jsonl", script)
     final = collect(folder, results=tmp_path / "results-2.jsonl")
     assert final.finished and final.done == 3
+    assert collect(folder, results=tmp_path / "results-2.jsonl").written == 0
+    with pytest.raises(BatchJobError, match="no round"):
+        collect(folder, results=other)
     rows = by_name(records_of(folder))
     assert [a["outcome"] for a in rows["gA01"]["metadata"]["attempts"]] == ["invalid", "ok"]
     assert all(contract(rows[n]) == gold_label(n) for n in NAMES)

@@ -19,6 +19,7 @@ saved is found again by its metadata (job id and round) rather than created twic
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -281,16 +282,36 @@ def _step(
 ) -> tuple[bool, dict[str, DeterminationRecord]]:
     """Collect the current round if its results are there; True when a round was applied."""
     current = job.current
-    if current is None or current.collected:
-        return False, {}
-    target = store.file(current.results_file)
+    data: bytes | None = None
     if results is not None:
         try:
             data = results.read_bytes()
         except OSError as exc:
             raise BatchJobError(f"cannot read results file {results}: {exc.strerror}") from None
+        digest = hashlib.sha256(data).hexdigest()
+        applied = next((r for r in job.rounds if r.results_sha256 == digest), None)
+        if applied is not None:  # the same command run again: already done, nothing to do
+            log.info("%s was applied to round %d already", results, applied.number)
+            return False, {}
+        if current is None or current.collected:
+            raise BatchJobError(f"no round of {store.path} is waiting for results")
+    if current is None or current.collected:
+        return False, {}
+    target = store.file(current.results_file)
+    if data is not None:
+        rows = (json.loads(x) for x in data.decode("utf-8", "replace").splitlines() if x.strip())
+        try:
+            given = collect_lines(r for r in rows if isinstance(r, dict))
+        except json.JSONDecodeError:
+            raise BatchJobError(f"{results} is not a results JSONL") from None
+        if not any(cid in given for cid in current.requests):
+            raise BatchJobError(
+                f"{results} answers none of round {current.number}'s requests (custom_ids "
+                f"such as {next(iter(current.requests))}): a file of another job?"
+            )
         write_atomic(target, data)
         current.status = "results"
+        current.results_sha256 = hashlib.sha256(data).hexdigest()
         store.save(job)
     elif not target.exists():
         if provider is None:
@@ -314,8 +335,7 @@ def _step(
                 chunk = provider.content(file_id)
                 data += chunk if not chunk or chunk.endswith(b"\n") else chunk + b"\n"
         write_atomic(target, data)
-    records = _apply(store, job, settings, current, collect_lines(read_jsonl(target)),
-                     given=results is not None)  # fmt: skip
+    records = _apply(store, job, settings, current, collect_lines(read_jsonl(target)))
     if provider is not None and job.current is not current:
         _send(store, job, provider)
     return True, records
@@ -357,8 +377,6 @@ def _apply(
     settings: Settings,
     current: Round,
     results: dict[str, LineResult],
-    *,
-    given: bool,
 ) -> dict[str, DeterminationRecord]:
     """Apply a round's results to its letters; build the next round; save the job."""
     cache: dict[int, tuple[dict, dict]] = {}
@@ -370,11 +388,6 @@ def _apply(
                 f"({cid}): the folder is damaged"
             )
     cache[current.number] = (bodies, results)
-    if given and not any(cid in results for cid in current.requests):
-        raise BatchJobError(
-            f"the results file answers none of round {current.number}'s requests "
-            f"(custom_ids such as {next(iter(current.requests))}): a file of another job?"
-        )
     unknown = sum(1 for cid in results if cid not in current.requests)
     if unknown:
         log.warning("round %d: %d result line(s) for requests of no letter, ignored",

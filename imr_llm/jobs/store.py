@@ -112,6 +112,8 @@ class Round:
     error_file_id: str | None = None
     counts: dict[str, int] | None = None
     collected: bool = False
+    #: SHA-256 of the results file given for this round (``collect --results``), if one was.
+    results_sha256: str | None = None
 
     @property
     def requests_file(self) -> str:
