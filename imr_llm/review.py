@@ -822,7 +822,7 @@ h1{font-size:19px;margin:0;font-weight:650;letter-spacing:.01em}
 .aside{color:#6e7781;font-weight:400}
 .warnings{font-size:12.5px}.warnings summary{cursor:pointer;color:#9a6700}
 .warnings ul{margin:4px 0 0;padding-left:20px}
-.banners{margin-top:8px;display:flex;flex-wrap:wrap;gap:6px}
+.banners{margin-top:8px;display:flex;flex-wrap:wrap;gap:6px;max-height:32vh;overflow:auto}
 .banner{flex:1 1 auto;border-radius:6px;padding:6px 12px;font-size:13.5px;border:1px solid}
 .banner ul{margin:4px 0 0;padding-left:22px;max-height:7.5em;overflow:auto}
 .banner.review{background:#fff4e5;border-color:#f0a040;color:#5c3300}
