@@ -640,3 +640,15 @@ def test_moved_folder_and_a_refused_upload(
     rep = collect(tmp_path / "moved", client=client, wait=True, poll_s=0)
     assert rep.finished and rep.done == 3 and rep.output == tmp_path / "moved" / "records.jsonl"
     assert len(records_of(tmp_path / "moved")) == 3 and len(fake_server.batches.batches) == 1
+
+
+def test_over_the_batch_limits_is_refused_before_anything_is_sent(
+    fake_server: FakeOpenAIServer,
+    tmp_path: Path,
+    letters: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(job_module, "MAX_REQUESTS", 2)
+    with pytest.raises(BatchJobError, match="3 requests.*split the letters"):
+        submit(letters, tmp_path / "job", settings=settings(), client=client_for(fake_server))
+    assert fake_server.requests == [] and not (tmp_path / "job" / "job.json").exists()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -54,6 +55,9 @@ JOB_SETTINGS = (
     "price_output", "batch_url",
 )  # fmt: skip
 OUTPUT = "records.jsonl"
+#: OpenAI's limits on one batch's input file: requests, and bytes.
+MAX_REQUESTS = 50_000
+MAX_BYTES = 200 * 1024 * 1024
 
 
 @dataclass
@@ -149,6 +153,14 @@ def submit(
         units[unit_hash] = Unit(unit_hash, current=[cid, 1], sent=1)
         lines.append(batch_line(cid, body, settings.batch_url))
         hashes[cid] = request_hash(body)
+    size = sum(len(line.encode("utf-8")) + 1 for line in lines)
+    if not offline and (len(lines) > MAX_REQUESTS or size > MAX_BYTES):
+        shutil.rmtree(folder / "texts", ignore_errors=True)
+        raise BatchJobError(
+            f"{len(lines):,} requests, {size / 2**20:,.0f} MB: over a batch's limit "
+            f"({MAX_REQUESTS:,} requests, {MAX_BYTES // 2**20} MB); split the letters into "
+            "several jobs"
+        )
     job = Job(
         job_id=uuid.uuid4().hex,
         created_at=time.time(),
