@@ -315,3 +315,25 @@ def test_text_that_shares_nothing_with_the_form_sentences_is_fully_damaged() -> 
         doc=SimpleNamespace(source="zzzz qqqq xxxx"), header=SimpleNamespace(places={})
     )
     assert letter_damage(form) == 1.0  # type: ignore[arg-type]
+
+
+def test_a_specialty_damaged_one_way_in_the_answer_and_another_in_the_letter() -> None:
+    # Both spellings are OCR damage of one known specialty, though too far apart to match each
+    # other: the value is the letter's specialty, read through damage.
+    text = one(A01, "Specialty: Orthopaedic Surgery", "Specialty: Occnpational Mediclne")
+    answer = data(reviewer={"licensure_states": ["California", "Nevada"],
+                            "specialties": ["Occupatiomal Medicime"]})  # fmt: skip
+    out, src = check(text, answer)
+    path = "reviewer.specialties[0]"
+    assert_clean(out, path)
+    assert_ev(out, src, path, "repaired", "Occnpational", "among the specialties, through OCR")
+
+
+def test_a_service_inside_stray_marks_with_a_transposed_letter_is_repaired() -> None:
+    # The header carries OCR marks after the service; the answer's service is the header's
+    # without them, one letter pair transposed ("withuot").
+    text = one(A01, MRI + ": Overturned", MRI + " ~~ ~~ ~~ ~~: Overturned")
+    out, src = check(text, items({"service": "MRI of the left knee withuot contrast"}))
+    path = "items[0].service"
+    assert_clean(out, path)
+    assert_ev(out, src, path, "repaired", MRI, "at its item marker, with stray marks around it")
