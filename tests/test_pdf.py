@@ -317,8 +317,8 @@ def test_scanned_pages_are_ocrd_and_recorded() -> None:
     data = build_pdf([None] * len(pages))
     out = pdf_module.read_pdf(data, engine=engine)
     assert out.ocr_pages == list(range(1, len(pages) + 1)) and out.text_from == "ocr"
-    # Rendered at 300 dpi: a US Letter page is 2550 x 3300 pixels.
-    assert all(w == 2550 and abs(h - 3300) <= 1 for w, h in engine.sizes)
+    # Rendered at 200 dpi: a US Letter page (8.5 x 11 in) is 1700 x 2200 pixels.
+    assert all(abs(w - 1700) <= 1 and abs(h - 2200) <= 1 for w, h in engine.sizes)
     assert len(engine.sizes) == len(pages)
     assert out.ocr_mean_confidence == pytest.approx(0.97)
     record = extract(out.text, backend="rules")
