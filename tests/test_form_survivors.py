@@ -198,3 +198,15 @@ def test_an_unreadable_injury_date_a_few_words_after_its_phrase() -> None:
     span = damaged_injury_date(text)
     assert span is not None
     assert text[span[0] : span[1]] == "1/14/2915"
+
+
+def test_an_outcome_pushed_to_the_next_line_with_its_colon() -> None:
+    # OCR broke the header line before its colon: ": Upheld" starts the next line. It is no
+    # marker alone on its line (the line above does not end with a colon), so the item is
+    # found by its labels, and its outcome is still read after the colon.
+    text = one(LETTER, "Hinged knee brace, left: Upheld", "Hinged knee brace, left\n: Upheld")
+    form = read_form(normalise(text))
+    assert form.items is not None
+    first = form.items.items[0]
+    assert first.header_text == "Hinged knee brace, left"
+    assert first.outcome is not None and first.outcome.value == "upheld"
