@@ -83,14 +83,20 @@ def variant(text: str, label: dict[str, Any], k: int, rng: random.Random) -> tup
     shift = dt.timedelta(days=7 * k)
     dates = [(d, "%m/%d/%Y") for d in re.findall(r"\b\d{2}/\d{2}/\d{4}\b", text)]
     dates += [(d, "%B %d, %Y") for d in re.findall(rf"\b(?:{_MONTHS}) \d{{1,2}}, \d{{4}}\b", text)]
+    moved: dict[str, str] = {}
     for old, form in sorted(set(dates)):
         try:
-            day = dt.datetime.strptime(old, form).date() + shift
+            was = dt.datetime.strptime(old, form).date()
         except ValueError:
             continue
+        day = was + shift
         new = f"{day:%m/%d/%Y}" if form == "%m/%d/%Y" else f"{day:%B} {day.day}, {day.year}"
         text, raw = text.replace(old, new), raw.replace(old, new)
+        moved[was.isoformat()] = day.isoformat()
     varied = json.loads(raw)
+    for key in HEADER_DATES:  # a date the summary states (the date of injury) moved with it
+        if varied.get(key) in moved:
+            varied[key] = moved[varied[key]]
     age = label["patient"].get("age")
     if age:
         new_age = 20 + (age - 20 + 3 * k) % 60
@@ -250,10 +256,10 @@ def main() -> None:
             parent.recv()
 
             job = Path(tmp) / "job"
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             submit(files, job, settings=settings, client=client)
             report = collect(job, settings=settings, client=client, wait=True, poll_s=0.0)
-            wall = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - started, time.process_time() - cpu
             parent.send("stats")
             busy, batches, lines = parent.recv()
             rows = [json.loads(x) for x in (job / "records.jsonl").read_text().splitlines()]
@@ -275,16 +281,17 @@ def main() -> None:
             client_s = wall - busy
             print(
                 f"batch: wall {wall:.2f}s, of which the server answering {busy:.2f}s; client side "
-                f"{client_s:.2f}s ({client_s / args.letters * 1000:.1f} ms per letter)"
+                f"{client_s:.2f}s ({client_s / args.letters * 1000:.1f} ms per letter), client "
+                f"CPU {cpu:.2f}s ({cpu / args.letters * 1000:.1f} ms per letter)"
             )
 
         parent.send("reset")
         parent.recv()
         texts = [t for t, _ in letters]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = extract_many(texts, backend="llm", client=client, settings=settings,
                                concurrency=args.concurrency)  # fmt: skip
-        online_wall = time.perf_counter() - started
+        online_wall, online_cpu = time.perf_counter() - started, time.process_time() - cpu
         online_meta = {
             f"letter-{n:04d}.txt": (r.record.metadata.model_dump(mode="json")
                                     if r.record is not None and r.record.metadata else None)
@@ -292,8 +299,10 @@ def main() -> None:
         }  # fmt: skip
         ok = sum(r.ok for r in results)
         flagged = sum(1 for m in online_meta.values() if m and m["needs_review"])
-        print(f"online: {ok}/{len(results)} ok ({flagged} need review) at concurrency "
-              f"{args.concurrency} in {online_wall:.2f}s")  # fmt: skip
+        print(
+            f"online: {ok}/{len(results)} ok ({flagged} need review) at concurrency "
+            f"{args.concurrency} in {online_wall:.2f}s, client CPU {online_cpu:.2f}s"
+        )
         b, o = _usage(list(batch_meta.values())), _usage(list(online_meta.values()))
         print(f"{'tokens':<10}{'batch':>14}{'online':>14}")
         for field in ("prompt_tokens", "completion_tokens", "total_tokens"):

@@ -229,16 +229,19 @@ def _refresh(store: JobFolder, job: Job, provider: Provider) -> Any:
     current = job.current
     assert current is not None and current.batch_id is not None
     batch = provider.retrieve(current.batch_id)
-    current.status = batch.status
     counts = batch.request_counts
-    current.counts = (
+    seen = (
+        batch.status,
         {"total": counts.total, "completed": counts.completed, "failed": counts.failed}
         if counts is not None
-        else None
+        else None,
+        batch.output_file_id,
+        batch.error_file_id,
     )
-    current.output_file_id = batch.output_file_id
-    current.error_file_id = batch.error_file_id
-    store.save(job)
+    known = (current.status, current.counts, current.output_file_id, current.error_file_id)
+    if seen != known:  # a poll that finds nothing new writes nothing
+        current.status, current.counts, current.output_file_id, current.error_file_id = seen
+        store.save(job)
     return batch
 
 
