@@ -38,7 +38,10 @@ from typing import Any
 
 from imr_llm import ImrError, extract, extract_file
 from imr_llm.eval.scoring import score_record
-from imr_llm.pdf import OCR_DPI, read_pdf
+from imr_llm.models import InputInfo
+from imr_llm.pdf import OCR_DPI, PdfText, read_pdf
+from imr_llm.record import attach_input
+from imr_llm.sources import LetterText
 
 REPO = Path(__file__).resolve().parent.parent
 NOT_QUALITY = (
@@ -75,13 +78,20 @@ def _have(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def score_texts(texts: dict[str, str], labels: dict[str, dict]) -> dict[str, Any]:
-    """The rules engine over ``texts`` (by letter), scored against ``labels``."""
-    all_right = fields = total = errors = review = 0
+def score_texts(
+    texts: dict[str, str], labels: dict[str, dict], ocr: dict[str, PdfText] | None = None
+) -> dict[str, Any]:
+    """The rules engine over ``texts`` (by letter), scored against ``labels``; with ``ocr``,
+    each record also gets the OCR's review reasons, as ``extract_file`` gives them."""
+    all_right = fields = total = errors = review = low = 0
     wrong: list[str] = []
     for stem, text in texts.items():
         try:
             record = extract(text, backend="rules")
+            if ocr is not None:
+                before = len(record.metadata.review_reasons) if record.metadata else 0
+                attach_input(record, _letter(ocr[stem]))
+                low += bool(record.metadata and len(record.metadata.review_reasons) > before)
         except ImrError as exc:
             errors += 1
             wrong.append(f"{stem} ({exc.code})")
@@ -101,8 +111,17 @@ def score_texts(texts: dict[str, str], labels: dict[str, dict]) -> dict[str, Any
         "fields": total,
         "errors": errors,
         "needs_review": review,
+        "low_ocr_confidence": low,
         "wrong": wrong,
     }
+
+
+def _letter(out: PdfText) -> LetterText:
+    info = InputInfo(
+        kind="pdf", text_from=out.text_from, pages=out.pages, ocr_pages=out.ocr_pages,
+        page_starts=out.page_starts, ocr_mean_confidence=out.ocr_mean_confidence,
+    )  # fmt: skip
+    return LetterText(out.text, info, tuple(out.ocr_lines))
 
 
 def _timed(fn: Callable[[bytes], str], pdfs: dict[str, bytes], rounds: int) -> tuple[dict, float]:
@@ -215,6 +234,7 @@ def ocr_engine_figures(
 
     engine = get_ocr_engine(name)
     texts: dict[str, str] = {}
+    read: dict[str, PdfText] = {}
     confidences: list[float] = []
     pages = 0
     cers: list[float] = []
@@ -222,6 +242,7 @@ def ocr_engine_figures(
     for stem, data in pdfs.items():
         out = read_pdf(data, engine=engine, ocr_all=True, dpi=dpi)
         texts[stem] = out.text
+        read[stem] = out
         pages += out.pages
         confidences += [line.confidence for line in out.ocr_lines if line.confidence is not None]
         cers.append(_cer(out.text, layer[stem]))
@@ -238,12 +259,17 @@ def ocr_engine_figures(
         "mean_confidence": round(statistics.fmean(confidences), 4) if confidences else None,
         "cer_vs_text_layer_mean": round(statistics.fmean(cers), 4),
         "cer_vs_text_layer_max": round(max(cers), 4),
-        "rules": score_texts(texts, labels),
+        "rules": score_texts(texts, labels, read),
         "cascade_oracle_seen": _cascade(texts, labels, concurrency),
     }
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run(
+    args: argparse.Namespace,
+    on_text: Callable[[dict[str, Any]], None] | None = None,
+    on_engine: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Every figure as a dict; ``on_text`` and ``on_engine`` are called as each part is done."""
     corpus: Path = args.corpus
     paths = sorted((corpus / "pdf").glob("*.pdf"))[: args.letters or None]
     if not paths:
@@ -258,6 +284,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report["text_layer_libraries"] = text_layer_libraries(pdfs, labels, corpus, args.rounds)
     report["text_layer_end_to_end"] = end_to_end(paths, pages, args.rounds)
     report["ocr"] = []
+    if on_text is not None:
+        on_text(report)
     if not args.no_ocr:
         from imr_llm.ocr import available_engines
 
@@ -266,9 +294,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             report["ocr_skipped"] = "no OCR engine installed (pip install 'imr-llm[ocr]')"
         layer = {s: x.text for s, x in layer_pdfs.items()}
         for name in engines:
-            report["ocr"].append(
-                ocr_engine_figures(name, pdfs, labels, layer, args.dpi, args.concurrency)
-            )
+            row = ocr_engine_figures(name, pdfs, labels, layer, args.dpi, args.concurrency)
+            report["ocr"].append(row)
+            if on_engine is not None:
+                on_engine(report, row)
     return report
 
 
@@ -299,11 +328,13 @@ def render(report: dict[str, Any]) -> str:
         f"{e2e['pages']} pages, {e2e['letters']} letters in {e2e['seconds']} s: "
         f"{e2e['pages_per_s']} pages/s, {e2e['letters_per_s']} letters/s",
     ]
-    if report.get("ocr_skipped"):
-        lines += ["", f"== OCR: skipped, {report['ocr_skipped']}"]
-    for row in report["ocr"]:
-        rules, cascade = row["rules"], row["cascade_oracle_seen"]
-        lines += [
+    return "\n".join(lines)
+
+
+def render_ocr(report: dict[str, Any], row: dict[str, Any]) -> str:
+    rules, cascade = row["rules"], row["cascade_oracle_seen"]
+    return "\n".join(
+        [
             "",
             f"== OCR with {row['engine']} {row['version']} at {row['dpi']} dpi, every page "
             f"(the PDFs read as scans), {os.cpu_count()} CPU(s)",
@@ -313,7 +344,8 @@ def render(report: dict[str, Any]) -> str:
             f"{row['cer_vs_text_layer_mean']:.2%}, worst {row['cer_vs_text_layer_max']:.2%}",
             f"rules: {rules['all_right']}/{rules['letters']} letters all right, "
             f"{rules['fields_right']}/{rules['fields']} fields, {rules['errors']} errors, "
-            f"{rules['needs_review']} need review",
+            f"{rules['needs_review']} need review ({rules['low_ocr_confidence']} for low OCR "
+            "confidence at a value)",
             f"cascade (oracle, seen): {cascade['all_right']}/{cascade['letters']} letters all "
             f"right; {cascade['rules_unflagged']} by the rules unflagged "
             f"({cascade['rules_unflagged_all_right']} all right), {cascade['llm']} by the "
@@ -321,7 +353,7 @@ def render(report: dict[str, Any]) -> str:
             "need review",
             f"({report['cascade_note']})",
         ]
-    return "\n".join(lines)
+    )
 
 
 def main() -> None:
@@ -335,8 +367,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="cascade letters in flight")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args()
-    report = run(args)
-    print(render(report))
+    report = run(
+        args,
+        on_text=lambda r: print(render(r), flush=True),
+        on_engine=lambda r, row: print(render_ocr(r, row), flush=True),
+    )
+    if report.get("ocr_skipped"):
+        print(f"\n== OCR: skipped, {report['ocr_skipped']}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 

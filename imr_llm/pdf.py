@@ -17,7 +17,8 @@ use, control characters: a font without a Unicode map). A page without one that 
 by an engine from :mod:`imr_llm.ocr`; a page with little text and no image (blank, or a page
 number alone) keeps what it has.
 
-PDFium is not thread-safe, so every call into it holds one lock; OCR runs outside it.
+PDFium is not thread-safe, so every call into it holds one lock; OCR runs outside it, one page
+at a time (an engine uses every core for a page).
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ class PdfText:
 
 #: One lock for every call into PDFium (it is not thread-safe).
 _PDFIUM = threading.Lock()
+#: One page OCR'd at a time: each engine already uses every core for one page, and an engine
+#: object is shared between the threads of a batch (its models load once).
+_OCR = threading.Lock()
 
 
 def _pdfium() -> Any:
@@ -295,7 +299,8 @@ def _ocr_pages(data: bytes, numbers: list[int], engine: OcrEngine, dpi: int) -> 
                 page.close()
             finally:
                 doc.close()
-        out[number] = engine.recognise(image)
+        with _OCR:
+            out[number] = engine.recognise(image)
         log.debug("OCR'd page %d with %s", number, engine.name)
     return out
 
