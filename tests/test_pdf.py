@@ -425,3 +425,31 @@ def test_corpus_pdf_text_has_pdftotexts_words_page_for_page() -> None:
             assert sorted(mine.replace("-\n", "").split()) == sorted(
                 poppler.replace("-\n", "").split()
             ), path.stem
+
+
+def _installed(engine: str) -> bool:
+    from imr_llm.ocr import available_engines
+
+    return engine in available_engines()
+
+
+@pytest.mark.skipif(not _installed("tesseract"), reason="tesseract (imr-llm[ocr-tesseract]) absent")
+def test_a_scanned_letter_reads_through_a_real_engine(letter_pdf: bytes) -> None:
+    """The gold letter printed and scanned: its pages rendered to images and saved as an
+    image-only PDF (Pillow), then read by extract_file with tesseract."""
+    import pypdfium2
+
+    doc = pypdfium2.PdfDocument(letter_pdf)
+    images = [doc[k].render(scale=200 / 72, grayscale=True).to_pil() for k in range(len(doc))]
+    scan = io.BytesIO()
+    images[0].save(scan, "PDF", resolution=200, save_all=True, append_images=images[1:])
+    assert pdf_module.read_pdf(scan.getvalue(), engine=FakeOcr([[]] * len(images))).ocr_pages
+    record = extract_file(scan.getvalue(), backend="rules", ocr_engine="tesseract")
+    info = record.metadata.input
+    assert info.text_from == "ocr" and info.ocr_engine == "tesseract"
+    assert info.ocr_pages == list(range(1, len(images) + 1))
+    assert 0.5 < info.ocr_mean_confidence <= 1
+    label = gold_label(LETTER)
+    assert record.case_number == label["case_number"]
+    assert [i.outcome for i in record.items] == [i["outcome"] for i in label["items"]]
+    assert all(ev.span.page for ev in record.metadata.evidence.values() if ev.span)
