@@ -652,3 +652,30 @@ def test_over_the_batch_limits_is_refused_before_anything_is_sent(
     with pytest.raises(BatchJobError, match="3 requests.*split the letters"):
         submit(letters, tmp_path / "job", settings=settings(), client=client_for(fake_server))
     assert fake_server.requests == [] and not (tmp_path / "job" / "job.json").exists()
+
+
+@pytest.mark.parametrize("mode", ["tools", "json_schema", "json", "md_json"])
+def test_offline_lines_are_taken_by_a_vllm_flavoured_server(
+    tmp_path: Path, letters: list[str], mode: str
+) -> None:
+    """The lines vllm run-batch would read pass the test server's vLLM checks in every mode
+    (run here through its batches endpoint, the same checks as its chat endpoint)."""
+    with FakeOpenAIServer(flavour="vllm", responder=Script(NAMES)) as server:
+        client = client_for(server)
+        submit(letters, tmp_path / "job", settings=settings(mode=mode), client=client)
+        rep = collect(tmp_path / "job", client=client, wait=True, poll_s=0)
+    assert rep.finished and rep.done == 3, json.loads(
+        (tmp_path / "job/records.jsonl.errors.jsonl").read_text().splitlines()[0]
+    )["message"]
+
+
+def test_a_line_the_server_refuses_is_a_model_request_error(
+    tmp_path: Path, letters: list[str]
+) -> None:
+    with FakeOpenAIServer(flavour="llamacpp", responder=Script(NAMES)) as server:
+        client = client_for(server)
+        submit(letters[:1], tmp_path / "job", settings=settings(mode="tools"), client=client)
+        rep = collect(tmp_path / "job", client=client, wait=True, poll_s=0)
+    assert rep.failed == 1
+    row = json.loads((tmp_path / "job/records.jsonl.errors.jsonl").read_text())
+    assert row["error"] == "model_request_error" and "llamacpp server" in row["message"]
