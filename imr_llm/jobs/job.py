@@ -33,7 +33,13 @@ from typing import Any
 from openai.types.chat import ChatCompletion
 
 from ..config import Settings, load_settings
-from ..errors import BatchJobError, ImrError, ModelRequestError, ModelTransportError
+from ..errors import (
+    BatchJobError,
+    ImrError,
+    ModelRequestError,
+    ModelTransportError,
+    redact_secrets,
+)
 from ..llm.transport import UsageLedger
 from ..models import DeterminationRecord, TokenUsage
 from ..runlog import cut_torn_tail, read_done, sidecar
@@ -339,10 +345,11 @@ def _step(
             return False, {}
         if batch.status == "failed":
             problems = "; ".join(
-                f"{e.code}: {e.message}" for e in (batch.errors.data or [])
+                f"{e.code}: {e.message}" for e in (batch.errors.data or [])[:5]
             ) if batch.errors else "no reason given"  # fmt: skip
             raise BatchJobError(
-                f"batch {batch.id} (round {current.number}) failed as a whole: {problems}"
+                f"batch {batch.id} (round {current.number}) failed as a whole: "
+                + redact_secrets(" ".join(problems.split()))[:500]
             )
         data = b""
         for file_id in (batch.output_file_id, batch.error_file_id):
