@@ -679,3 +679,15 @@ def test_a_line_the_server_refuses_is_a_model_request_error(
     assert rep.failed == 1
     row = json.loads((tmp_path / "job/records.jsonl.errors.jsonl").read_text())
     assert row["error"] == "model_request_error" and "llamacpp server" in row["message"]
+
+
+def test_one_command_at_a_time_per_folder(
+    fake_server: FakeOpenAIServer, tmp_path: Path, letters: list[str]
+) -> None:
+    fake_server.responder = Script(NAMES)
+    client = client_for(fake_server)
+    submit(letters, tmp_path / "job", settings=settings(), client=client)
+    with JobFolder(tmp_path / "job").locked():  # a collect still running (an overlapping cron)
+        with pytest.raises(BatchJobError, match="another imr-llm batch command"):
+            collect(tmp_path / "job", client=client)
+    assert collect(tmp_path / "job", client=client, wait=True, poll_s=0).done == 3

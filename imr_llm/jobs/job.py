@@ -119,12 +119,28 @@ def submit(
     """Build the first round of requests for ``files`` in ``folder`` and send it (or, with
     ``offline``, only write it: ``round-001.requests.jsonl``)."""
     settings = settings or load_settings()
-    store = JobFolder(folder)
-    if store.exists():
-        raise BatchJobError(f"{folder} already holds a batch job (collect it, or use a new folder)")
+    provider = None if offline else Provider(settings, client)  # no endpoint: fail before work
     if folder.exists() and not folder.is_dir():
         raise BatchJobError(f"{folder} is not a folder")
-    provider = None if offline else Provider(settings, client)  # no endpoint: fail before work
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchJobError(f"cannot create {folder}: {exc.strerror}") from None
+    with JobFolder(folder).locked():
+        return _submit_locked(files, folder, settings, provider, output)
+
+
+def _submit_locked(
+    files: Sequence[str],
+    folder: Path,
+    settings: Settings,
+    provider: Provider | None,
+    output: Path | None,
+) -> JobReport:
+    store = JobFolder(folder)
+    offline = provider is None
+    if store.exists():
+        raise BatchJobError(f"{folder} already holds a batch job (collect it, or use a new folder)")
     try:
         (folder / "texts").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -222,6 +238,15 @@ def _send(store: JobFolder, job: Job, provider: Provider) -> None:
 def status(folder: Path, *, client: Any = None, settings: Settings | None = None) -> JobReport:
     """Where the job stands; asks the provider about a batch still running."""
     store = JobFolder(folder)
+    store.load()  # a missing or damaged job says so before any lock file is made
+    with store.locked():
+        return _status_locked(folder, client=client, settings=settings)
+
+
+def _status_locked(
+    folder: Path, *, client: Any = None, settings: Settings | None = None
+) -> JobReport:
+    store = JobFolder(folder)
     job = store.load()
     current = job.current
     if current is not None and not job.offline and not current.collected:
@@ -266,10 +291,30 @@ def collect(
 
     With ``results`` the current round's results come from that file (``vllm run-batch`` or
     any engine writing the Batch API's output format). With ``wait`` it polls every ``poll_s``
-    seconds until no letter is pending (or ``timeout_s`` passes).
+    seconds until no letter is pending (or ``timeout_s`` passes). One command at a time works
+    on a folder: another one running at the same time is a :class:`BatchJobError`.
     """
     store = JobFolder(folder)
-    job = store.load()
+    store.load()
+    with store.locked():
+        return _collect_locked(folder, client=client, settings=settings, results=results,
+                               wait=wait, poll_s=poll_s, timeout_s=timeout_s,
+                               on_round=on_round)  # fmt: skip
+
+
+def _collect_locked(
+    folder: Path,
+    *,
+    client: Any = None,
+    settings: Settings | None = None,
+    results: Path | None = None,
+    wait: bool = False,
+    poll_s: float = 30.0,
+    timeout_s: float | None = None,
+    on_round: Callable[[JobReport], None] | None = None,
+) -> JobReport:
+    store = JobFolder(folder)
+    job = store.load()  # read again under the lock: another command may have just saved it
     settings = job_settings(job, settings)
     provider = None if job.offline else Provider(settings, client)
     started = time.monotonic()

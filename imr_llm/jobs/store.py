@@ -11,6 +11,7 @@ the folder as it was before that write or after it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -22,6 +23,7 @@ from typing import Any
 from ..errors import BatchJobError
 
 JOB_FILE = "job.json"
+LOCK_FILE = ".lock"
 FORMAT = 1
 
 
@@ -205,6 +207,32 @@ class JobFolder:
 
     def save(self, job: Job) -> None:
         write_atomic(self.job_file, job.to_json())
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the folder's lock: two collects at once (a cron run overlapping the last) would
+        both send the follow-up batch. Where there is no ``fcntl`` (Windows) nothing is held."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        try:
+            fh = (self.path / LOCK_FILE).open("a")
+        except OSError as exc:
+            raise BatchJobError(f"cannot lock {self.path}: {exc.strerror}") from None
+        with fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise BatchJobError(
+                    f"another imr-llm batch command is working on {self.path}; try again when "
+                    "it is done"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def text(self, unit: str) -> str:
         try:
