@@ -438,7 +438,7 @@ def _specialty_parts(text: str) -> list[str]:
     return [p[4:] if p.lower().startswith("and ") else p for p in parts if p.strip(" .:'\"|")]
 
 
-def _check_specialties(values: list[str], form: LetterForm, out: Checked) -> None:
+def _check_specialties(values: list[str], form: LetterForm, damage: float, out: Checked) -> None:
     place = form.credentials.specialties
     if not values and place is not None:
         if legible(place.text):
@@ -476,7 +476,8 @@ def _check_specialties(values: list[str], form: LetterForm, out: Checked) -> Non
             out.put(path, "repaired", place.span, "among the specialties, through OCR damage")
         elif fuzz.partial_ratio(key, text_key) >= SERVICE_THRESHOLD:
             out.put(path, "repaired", place.span, "within the specialties, through OCR damage")
-        elif best >= 60:
+        elif best >= 60 and (damage >= FAX_DAMAGE or not all(map(_clean_word, place.text.split()))):
+            # Close to a specialty the letter writes through OCR damage: perhaps that one.
             out.put(path, "unverified", place.span, f"the specialties read {_shown(place.text)}")
         else:
             out.wrong(path, f"{specialty!r} is not among the reviewer's specialties as the "
@@ -964,7 +965,7 @@ def check_values(
     _check_priority(data.get("priority"), form, out)
     reviewer = data.get("reviewer") or {}
     _check_states(list(reviewer.get("licensure_states") or []), form, out)
-    _check_specialties(list(reviewer.get("specialties") or []), form, out)
+    _check_specialties(list(reviewer.get("specialties") or []), form, damage, out)
     _check_patient(data.get("patient") or {}, form, damage, out)
     _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
     if out.contradicted and damage >= FAX_DAMAGE:

@@ -337,3 +337,26 @@ def test_a_service_inside_stray_marks_with_a_transposed_letter_is_repaired() -> 
     path = "items[0].service"
     assert_clean(out, path)
     assert_ev(out, src, path, "repaired", MRI, "at its item marker, with stray marks around it")
+
+
+def test_another_specialty_on_a_clean_letter_is_a_contradiction() -> None:
+    # "Orthopaedic Medicine" shares a word with the letter's "Orthopaedic Surgery" but is
+    # another specialty, and the letter writes its specialty cleanly: nothing to excuse.
+    answer = data(reviewer={"licensure_states": ["California", "Nevada"],
+                            "specialties": ["Orthopaedic Medicine"]})  # fmt: skip
+    path = "reviewer.specialties[0]"
+    out, src = check(A01, answer)
+    assert any(
+        e.startswith(f"{path}: 'Orthopaedic Medicine' is not among the reviewer's specialties")
+        for e in out.errors
+    ), out.errors
+    assert_ev(out, src, path, "unverified", "Orthopaedic Surgery", "contradicts the letter")
+    # Where OCR left marks in the specialty line, it may be that one: unverified.
+    damaged = one(A01, "Specialty: Orthopaedic Surgery", "Specialty: Orthopaedic Surgery |")
+    out, src = check(damaged, answer)
+    assert_clean(out, path)
+    assert_ev(out, src, path, "unverified", "Orthopaedic Surgery |", "the specialties read")
+    # And so it may on a fax-quality letter.
+    out, src = check(one(A01, FAX, FAX_DAMAGED), answer)
+    assert_clean(out, path)
+    assert_ev(out, src, path, "unverified", "Orthopaedic Surgery", "the specialties read")
