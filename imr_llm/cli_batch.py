@@ -101,8 +101,8 @@ def _pending_note(rep: JobReport) -> str:
     if rep.offline_file is not None:
         return (
             f"pending: run {rep.offline_file} through your engine (e.g. vllm run-batch -i "
-            f"{rep.offline_file} -o results.jsonl --model MODEL), then: imr-llm batch collect "
-            f"{rep.folder} --results results.jsonl"
+            f"{rep.offline_file} -o results.jsonl --model {rep.model or 'MODEL'}), then: imr-llm "
+            f"batch collect {rep.folder} --results results.jsonl"
         )
     counts = rep.counts or {}
     done = f", {counts.get('completed', 0)} of {counts.get('total', 0)} answered" if counts else ""

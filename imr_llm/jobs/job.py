@@ -86,6 +86,7 @@ class JobReport:
     output: Path | None = None
     errors: Path | None = None
     offline_file: Path | None = None
+    model: str = ""
 
     @property
     def finished(self) -> bool:
@@ -600,6 +601,7 @@ def _write_failures(store: JobFolder, job: Job) -> None:
 def report(store: JobFolder, job: Job) -> JobReport:
     """Counts by letter (a letter file, even when its text is another's too)."""
     out = JobReport(store.path, letters=len(job.letters) + len(job.failures))
+    out.model = str(job.settings.get("model") or "")
     out.failed = len(job.failures)
     for letter in job.letters:
         state = job.units[letter.unit].state
