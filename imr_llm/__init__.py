@@ -12,7 +12,15 @@ testing API in :mod:`imr_llm.testing`.
 # ruff: noqa: I001  (the re-exports below are grouped by module on purpose)
 
 from ._version import __version__
-from .api import aextract, aextract_many, extract, extract_many, extract_rules
+from .api import (
+    aextract,
+    aextract_file,
+    aextract_many,
+    extract,
+    extract_file,
+    extract_many,
+    extract_rules,
+)
 from .batch import LetterResult
 from .config import Settings
 from .errors import (
@@ -44,10 +52,12 @@ from .models import (
     DeterminationRecord,
     DisputedItem,
     ExtractionMetadata,
+    InputInfo,
     Patient,
     Reviewer,
     TokenUsage,
 )
+from .review import record_to_html
 
 #: The public API, sorted; the README's "Python API" section documents each name (a test checks).
 __all__ = [
@@ -64,6 +74,7 @@ __all__ = [
     "ImrError",
     "IncompleteLetterError",
     "InputError",
+    "InputInfo",
     "InternalError",
     "InvalidRecordError",
     "LLMError",
@@ -84,8 +95,11 @@ __all__ = [
     "UnsupportedFileTypeError",
     "__version__",
     "aextract",
+    "aextract_file",
     "aextract_many",
     "extract",
+    "extract_file",
     "extract_many",
     "extract_rules",
+    "record_to_html",
 ]

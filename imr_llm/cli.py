@@ -22,7 +22,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, NoReturn, TextIO
 
 import click
 import typer
@@ -32,13 +32,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .api import BACKENDS, extract
+from .api import BACKENDS, extract, extract_source
 from .batch import LetterResult, iter_results
-from .config import load_settings
+from .cli_review import review_command
+from .config import Settings, load_settings
 from .errors import ImrError
 from .runlog import Done, cut_torn_tail, read_done, read_failures, sidecar
 from .schema import schema_path, schema_text
-from .sources import read_source, resolved_name
+from .sources import LetterSource, read_source, resolved_name
 
 
 class _PlainHelpFlag:
@@ -224,9 +225,10 @@ def _letters(
     done: Done | None,
     tally: _Tally,
     on_skip: Callable[[str], None],
-) -> Iterator[tuple[str, str]]:
-    """Read files lazily; unreadable ones become failures without stopping the batch; under
-    --resume a letter whose identity is already done is skipped."""
+) -> Iterator[tuple[str, LetterSource]]:
+    """Open files lazily; unreadable ones become failures without stopping the batch; under
+    --resume a letter whose identity is already done is skipped. The text is read (a PDF's
+    pages, OCR) by the worker that extracts the letter."""
     for name in names:
         try:
             source = read_source(name)
@@ -238,7 +240,7 @@ def _letters(
             tally.skipped += 1
             on_skip(name)
             continue
-        yield source.name, source.text
+        yield source.name, source
 
 
 def _need_review(n: int) -> str:
@@ -338,6 +340,23 @@ def extract_command(
             "field paths, statuses and counts only).",
         ),
     ] = False,
+    ocr_engine: Annotated[
+        str | None,
+        typer.Option(
+            "--ocr-engine",
+            help="OCR engine for PDF pages with no usable text layer (default: "
+            "IMR_LLM_OCR_ENGINE, else the default engine).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            metavar="",
+            help="Print the estimated tokens and cost of extracting these letters with the "
+            "model, online and in a batch job; call no model, write nothing.",
+        ),
+    ] = False,
     verbose: Verbose = False,
 ) -> None:
     """Extract one record per letter: pretty JSON for one file, JSON Lines for many."""
@@ -359,10 +378,13 @@ def extract_command(
             concurrency=concurrency,
             strict=True if strict else None,
             log_letter_text=True if log_letter_text else None,
+            ocr_engine=ocr_engine,
         )
     except Exception as exc:  # pydantic ValidationError from a bad environment variable
         err.print(f"error: bad configuration: {exc}")
         raise typer.Exit(2) from None
+    if dry_run:
+        _dry_run(files, settings)
     if errors is None and output is not None:
         errors = sidecar(output, ".errors.jsonl")
     appending = resume or retry_failed
@@ -413,7 +435,7 @@ def extract_command(
         done = read_done(output)
 
     pretty = len(files) == 1 and (output is None or output.suffix != ".jsonl") and not appending
-    fn = partial(extract, backend=backend, settings=settings)  # type: ignore[arg-type]
+    fn = partial(extract_source, backend=backend, settings=settings, extract_text=extract)
     failures: list[LetterResult] = []
     review_note: str | None = None
     tally = _Tally(total=len(names))
@@ -586,6 +608,32 @@ def extract_command(
         raise typer.Exit(1)
 
 
+def _dry_run(files: list[str], settings: Settings) -> NoReturn:
+    """``extract --dry-run``: the cost estimate of the letters, from their sizes alone.
+
+    No model is called and nothing is written; unreadable letters are listed (exit 1).
+    """
+    from .cost import estimate
+
+    texts: list[str] = []
+    unreadable: list[tuple[str, ImrError]] = []
+    seen: set[str] = set()
+    for name in files:
+        if resolved_name(name) in seen:
+            continue
+        seen.add(resolved_name(name))
+        try:
+            texts.append(read_source(name).text)
+        except ImrError as exc:
+            unreadable.append((name, exc))
+    typer.echo(estimate(texts, settings).render())
+    for name, exc in unreadable:
+        err.print(f"[red]unreadable[/red] {escape(name)}: {escape(str(exc))}", markup=True)
+    if unreadable:
+        err.print(f"{len(unreadable)} letter(s) could not be read and are not counted")
+    raise typer.Exit(1 if unreadable else 0)
+
+
 def _silence_stdout() -> None:
     """After a failed write to standard output, point it at /dev/null so the interpreter's own
     flush at exit does not print a second error."""
@@ -648,6 +696,14 @@ def eval_command(
         ),
     ] = False,
     tolerance: Annotated[float, typer.Option(help="Smallest drop that counts.")] = 0.0,
+    from_batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-batch",
+            help="Score the records of a collected batch job folder (imr-llm batch) instead of "
+            "calling a model: the gold cases whose letters it holds.",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Score an engine against the gold set; write report.json, summary.md, report.html."""
@@ -657,11 +713,26 @@ def eval_command(
         err.print("error: --fail-on-regression needs --baseline")
         raise typer.Exit(2)
     cache_dir = None if (no_cache or backend == "rules") else (cache or out.parent / "cache")
+    records = None
+    if from_batch is not None:
+        from .jobs import batch_records, job_model
+
+        backend, cache_dir = "llm", None
+        try:
+            records = batch_records(from_batch)
+            model = model or job_model(from_batch)
+        except ImrError as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(2) from None
     try:
         run = run_eval(
             gold, backend, renderings=rendering, letters=letter, model=model,
-            concurrency=concurrency, cache_dir=cache_dir,
+            concurrency=concurrency, cache_dir=cache_dir, records=records,
+            source_note=f"collected batch job {from_batch}" if from_batch else None,
         )  # fmt: skip
+        if from_batch is not None and not run.results:
+            err.print(f"error: {from_batch} holds no letter of the gold set {gold}")
+            raise typer.Exit(2)
     except ImrError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
@@ -688,6 +759,15 @@ def eval_command(
             err.print(f"regression against {baseline}: " + ", ".join(
                 c.metric for c in comparison.regressed))  # fmt: skip
             raise typer.Exit(1)
+
+
+# Provider batch jobs (imr-llm batch submit/status/collect): a sub-app of its own module (which
+# must not import this one: see imr_llm/cli_batch.py), registered beside the other commands.
+from .cli_batch import batch_app  # noqa: E402
+
+app.add_typer(batch_app, name="batch")
+# One HTML review page per letter (imr-llm review): its own module, imr_llm/cli_review.py.
+app.command("review", cls=_Command)(review_command)
 
 
 def main() -> None:

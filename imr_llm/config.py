@@ -20,7 +20,7 @@ from contextvars import ContextVar, Token
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .normalise import DEFAULT_MAX_CHARS
@@ -66,8 +66,46 @@ class Settings(BaseSettings):
         "client logs at DEBUG, instructor's rejected answers, the full validation problems). "
         "Off by default: logs and errors then hold field paths, counts and statuses only.",
     )
+    max_file_bytes: int = Field(
+        default=50_000_000,
+        ge=1,
+        description="Largest letter file read, in bytes; checked from the file's size before it "
+        "is read whole, so a wrong file (a video, a disk image) is refused at once.",
+    )
+    ocr_engine: str | None = Field(
+        default=None,
+        description="OCR engine for PDF pages with no usable text layer (None: the default "
+        "engine; see imr_llm.ocr).",
+    )
     price_input: float | None = Field(default=None, ge=0, description="USD per 1M input tokens.")
     price_output: float | None = Field(default=None, ge=0, description="USD per 1M output tokens.")
+    batch_discount: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of the online price a provider batch job saves (0.5: it costs half; "
+        "OpenAI's Batch API), for the cost estimates of batch runs.",
+    )
+    batch_url: str = Field(
+        default="/v1/chat/completions",
+        pattern=r"^/\S*chat/completions$",
+        description="The url of each line of a provider batch job, and the batch's endpoint: "
+        "OpenAI and vllm run-batch take /v1/chat/completions; Azure OpenAI's documentation "
+        "writes /chat/completions.",
+    )
+
+    @field_validator("ocr_engine")
+    @classmethod
+    def _known_ocr_engine(cls, value: str | None) -> str | None:
+        """An OCR engine name is checked up front, not when the first scan needs it."""
+        from .ocr import ENGINES
+
+        if value is None or not value.strip():
+            return None
+        name = value.strip().lower()
+        if name not in ENGINES:
+            raise ValueError(f"unknown OCR engine {value!r}; the engines are: {', '.join(ENGINES)}")
+        return name
 
     def with_overrides(self, **overrides: object) -> Settings:
         """A validated copy with the non-None ``overrides`` applied."""

@@ -160,6 +160,11 @@ class Span(_Model):
 
     start: int
     end: int
+    page: int | None = Field(
+        default=None,
+        description="The page (1-based) the span starts on, when the input's pages are known "
+        "(a PDF, or text with form feeds, read through extract_file).",
+    )
 
 
 EvidenceStatus = Literal["exact", "repaired", "unverified"]
@@ -179,6 +184,37 @@ class Evidence(_Model):
     note: str | None = Field(default=None, description="Why this status, in a few words.")
 
 
+class InputInfo(_Model):
+    """What the letter text was read from (set by ``extract_file``; None for ``extract(text)``).
+
+    Offsets in ``page_starts`` index the letter text the engines read, the same text every
+    ``Span`` indexes, so ``bisect_right(page_starts, span.start)`` is a span's page.
+    """
+
+    kind: Literal["text", "pdf"] = Field(description="A text file or a PDF.")
+    encoding: str | None = Field(
+        default=None, description="How a text file was decoded (utf-8, utf-16-le, cp1252...)."
+    )
+    text_from: Literal["file", "text_layer", "ocr", "mixed"] = Field(
+        description="file: a text file; text_layer: every page's own text; ocr: every page "
+        "OCR'd; mixed: some pages each way."
+    )
+    pages: int | None = Field(
+        default=None, description="Pages of a PDF, or of a text with form feeds; else null."
+    )
+    ocr_pages: list[int] = Field(default_factory=list, description="Pages OCR'd (1-based).")
+    ocr_engine: str | None = None
+    ocr_engine_version: str | None = None
+    ocr_mean_confidence: float | None = Field(
+        default=None, ge=0, le=1, description="Mean line confidence over the OCR'd pages (0..1)."
+    )
+    page_starts: list[int] = Field(
+        default_factory=list,
+        description="Offset in the letter text where each page starts (empty when the pages "
+        "are not known).",
+    )
+
+
 class ExtractionMetadata(_Model):
     """How a record was produced. Kept apart from the contract fields on purpose."""
 
@@ -190,6 +226,9 @@ class ExtractionMetadata(_Model):
         default=None,
         description="SHA-256 of the letter file's bytes: with source, the letter's identity "
         "for --resume.",
+    )
+    input: InputInfo | None = Field(
+        default=None, description="What the text was read from (a file, a PDF's pages, OCR)."
     )
     model: str | None = None
     prompt_version: str | None = None

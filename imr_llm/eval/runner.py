@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +130,19 @@ def _extractor(
     return lambda text: cascade(text, settings, lambda: llm(text))
 
 
+def _text_sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _collected(
+    records: Mapping[str, DeterminationRecord | ImrError], text: str
+) -> DeterminationRecord:
+    found = records[_text_sha(text)]
+    if isinstance(found, ImrError):
+        raise found
+    return found.model_copy(deep=True)
+
+
 def run_eval(
     gold: Path,
     engine: str = "rules",
@@ -141,20 +155,29 @@ def run_eval(
     concurrency: int | None = None,
     cache_dir: Path | None = None,
     source_note: str | None = None,
+    records: Mapping[str, DeterminationRecord | ImrError] | None = None,
 ) -> EvalRun:
-    """Extract and score every gold case with ``engine``."""
+    """Extract and score every gold case with ``engine``.
+
+    ``records``: answers collected already (a provider batch job, ``imr-llm eval --from-batch``),
+    keyed by the SHA-256 of the letter text; only the cases among them are scored and no model
+    is called.
+    """
     if engine not in ENGINES:
         raise ConfigurationError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     settings = settings or load_settings(model=model)
     if model:
         settings = settings.with_overrides(model=model)
-    if engine != "rules" and client is None and not settings.model_configured():
+    if engine != "rules" and client is None and records is None and not settings.model_configured():
         from ..errors import NoModelConfiguredError
 
         raise NoModelConfiguredError("the eval of a model backend needs one")
     cases = load_cases(gold, renderings, letters)
     cache = ResponseCache(cache_dir) if (cache_dir is not None and engine != "rules") else None
     fn = _extractor(engine, settings, client, cache)
+    if records is not None:  # scored from a collected batch: no model call, those cases only
+        cases = [c for c in cases if _text_sha(c.text()) in records]
+        fn = partial(_collected, records)
 
     started_at = time.time()
     started = time.perf_counter()

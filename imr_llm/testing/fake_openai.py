@@ -39,9 +39,13 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from .flavours import FLAVOURS, check_request, describe
+
 __all__ = [
+    "BatchPlan",
     "DEFAULT_MALFORMED_TEXT",
     "DEFAULT_TRUNCATED_TEXT",
+    "FakeBatches",
     "FakeOpenAIServer",
     "RecordedRequest",
     "Responder",
@@ -300,7 +304,8 @@ class _NoAnswer(Exception):
 class FakeOpenAIServer:
     """An OpenAI-compatible server on ``127.0.0.1`` with a FIFO of scripted :class:`Step`.
 
-    Serves ``POST /v1/chat/completions`` and ``GET /v1/models``; any other route answers
+    Serves ``POST /v1/chat/completions`` and ``GET /v1/models`` (and the Batch API's files
+    and batches routes: :attr:`batches`, a :class:`FakeBatches`); any other route answers
     404 in OpenAI's error shape. Each connection is handled in its own thread so that
     concurrent clients see concurrent latency (``delay``), which benchmarks rely on.
 
@@ -318,8 +323,17 @@ class FakeOpenAIServer:
         models: Sequence[str] = ("fake-model",),
         host: str = "127.0.0.1",
         port: int = 0,
+        flavour: str | None = None,
     ) -> None:
-        """Configure without binding; call :meth:`start` or use ``with``."""
+        """Configure without binding; call :meth:`start` or use ``with``.
+
+        ``flavour`` (``"openai"``, ``"vllm"``, ``"llamacpp"``, ``"ollama"``) makes the chat
+        endpoint answer 400 with :mod:`imr_llm.testing.flavours`' findings when that server
+        would reject a request or silently ignore its structured-output parts.
+        """
+        if flavour is not None and flavour not in FLAVOURS:
+            raise ValueError(f"unknown flavour {flavour!r}; choose one of {', '.join(FLAVOURS)}")
+        self.flavour = flavour
         self.responder: Responder | None = responder
         self.models: tuple[str, ...] = tuple(models)
         self._host = host
@@ -330,6 +344,8 @@ class FakeOpenAIServer:
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: The files and batches endpoints (Batch API): plans, uploads, batches, lines run.
+        self.batches = FakeBatches(self)
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -712,6 +728,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(body, parse_error)
         elif route == _MODELS_PATH and self.command == "GET":
             self._models()
+        elif route.startswith((_FILES_PATH, _BATCHES_PATH)):
+            owner.batches.handle(self, route, raw)
         else:
             self._send_error(
                 404, f"fake-openai: unknown route {self.command} {path}", code="unknown_url"
@@ -724,6 +742,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if body.get("stream"):
             self._send_error(400, "fake-openai: streaming (stream=true) is not supported")
+            return
+        problems = check_request(owner.flavour, body) if owner.flavour else []
+        if problems:  # what that server would refuse, or silently drop: said out loud
+            self._send_error(400, f"fake-openai as a {describe(owner.flavour or '', problems)}")
             return
         try:
             step = owner._next_step(body)
@@ -829,3 +851,317 @@ def _parse_json_object(raw: bytes) -> tuple[dict[str, Any], str | None]:
     if not isinstance(parsed, dict):
         return {"_raw": text}, "top-level JSON value is not an object"
     return parsed, None
+
+
+# ----------------------------------------------------------------------------------
+# Files and batches (OpenAI's Batch API), for provider batch jobs (``imr-llm batch``)
+# ----------------------------------------------------------------------------------
+
+_FILES_PATH = "/v1/files"
+_BATCHES_PATH = "/v1/batches"
+BatchStatus = Literal["completed", "expired", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """How the server runs one batch (queue plans with ``server.batches.enqueue``).
+
+    Every line is answered like a chat request: by ``fault(custom_id, body)`` when it returns a
+    :class:`Step`, else by the server's step queue or responder. Answers (``answer``,
+    ``malformed``, ``length``) go to the output file with status 200; ``Step.error(status)``
+    puts the line in the error file with that status and OpenAI's error body; ``Step.drop``
+    puts it there with no response and ``error.code`` ``server_error``.
+
+    ``polls``: retrieves that report ``in_progress`` before the final ``status``.
+    ``status``: ``completed``; ``expired`` or ``cancelled`` (only the first ``answered`` lines
+    are run, the rest land in the error file with ``batch_expired`` / ``batch_cancelled``, as
+    OpenAI reports requests the window did not reach); ``failed`` (nothing is run; ``errors``
+    are the batch's errors, as for an input file OpenAI refuses). ``shuffle`` writes the output
+    in reverse order (the API does not keep input order).
+    """
+
+    status: BatchStatus = "completed"
+    polls: int = 0
+    answered: int | None = None
+    fault: Callable[[str, dict[str, Any]], Step | None] | None = None
+    errors: tuple[tuple[str, str], ...] = (("invalid_request", "fake-openai: scripted failure"),)
+    shuffle: bool = False
+
+    def __post_init__(self) -> None:
+        if self.status not in ("completed", "expired", "failed", "cancelled"):
+            raise ValueError(f"unknown batch status {self.status!r}")
+        if self.polls < 0 or (self.answered is not None and self.answered < 0):
+            raise ValueError("polls and answered must be >= 0")
+
+
+class FakeBatches:
+    """The files and batches endpoints of a :class:`FakeOpenAIServer` (``server.batches``).
+
+    ``POST /v1/files`` (multipart upload), ``GET /v1/files/{id}`` and ``/content``,
+    ``POST /v1/batches``, ``GET /v1/batches`` (list) and ``/v1/batches/{id}``, with JSON shaped
+    like the openai package's ``FileObject`` and ``Batch`` types. A batch's input is checked as
+    OpenAI checks it (JSON lines with a unique ``custom_id``, ``method`` POST, the batch's
+    ``url``, a ``body`` with a ``model``); a bad input fails the batch with its errors.
+    """
+
+    def __init__(self, owner: FakeOpenAIServer) -> None:
+        self._owner = owner
+        self._lock = threading.Lock()
+        self._plans: deque[BatchPlan] = deque()
+        self.files: dict[str, dict[str, Any]] = {}
+        self.contents: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self._pending: dict[str, tuple[int, dict[str, Any]]] = {}
+        #: Every batch line the server ran, as (batch id, custom_id, body).
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+        #: Seconds the server spent running batch lines (benchmarks subtract it).
+        self.busy_seconds = 0.0
+
+    def enqueue(self, *plans: BatchPlan) -> None:
+        """Plans for the next batches created, in order (default: completed at once)."""
+        with self._lock:
+            self._plans.extend(plans)
+
+    # -- routing -------------------------------------------------------------------
+
+    def handle(self, handler: _Handler, route: str, raw: bytes) -> None:
+        parts = route.strip("/").split("/")  # ["v1", "files"|"batches", id?, action?]
+        method = handler.command
+        kind = parts[1]
+        try:
+            if kind == "files" and len(parts) == 2 and method == "POST":
+                handler._send_json(200, self._upload(handler, raw))
+            elif kind == "files" and len(parts) == 3 and method == "GET":
+                handler._send_json(200, self._file(parts[2]))
+            elif kind == "files" and len(parts) == 4 and parts[3] == "content" and method == "GET":
+                self._send_bytes(handler, self._content(parts[2]))
+            elif kind == "batches" and len(parts) == 2 and method == "POST":
+                handler._send_json(200, self._create(json.loads(raw or b"{}")))
+            elif kind == "batches" and len(parts) == 2 and method == "GET":
+                data = sorted(self.batches.values(), key=lambda b: b["created_at"], reverse=True)
+                handler._send_json(
+                    200,
+                    {"object": "list", "data": [dict(b) for b in data], "has_more": False,
+                     "first_id": data[0]["id"] if data else None,
+                     "last_id": data[-1]["id"] if data else None},
+                )  # fmt: skip
+            elif kind == "batches" and len(parts) == 3 and method == "GET":
+                handler._send_json(200, self._retrieve(parts[2]))
+            else:
+                handler._send_error(
+                    404, f"fake-openai: unknown route {method} {route}", code="unknown_url"
+                )
+        except KeyError as exc:
+            handler._send_error(404, f"fake-openai: no such object {exc.args[0]!r}")
+        except ValueError as exc:
+            handler._send_error(400, f"fake-openai: {exc}")
+
+    @staticmethod
+    def _send_bytes(handler: _Handler, data: bytes) -> None:
+        try:
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/octet-stream")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+        except OSError:
+            handler.close_connection = True
+
+    # -- files ---------------------------------------------------------------------
+
+    def _new_file(self, name: str, purpose: str, data: bytes) -> dict[str, Any]:
+        file_id = f"file-{uuid.uuid4().hex[:24]}"
+        obj = {
+            "id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
+            "filename": name, "purpose": purpose, "status": "processed", "expires_at": None,
+            "status_details": None,
+        }  # fmt: skip
+        with self._lock:
+            self.files[file_id] = obj
+            self.contents[file_id] = data
+        return obj
+
+    def _upload(self, handler: _Handler, raw: bytes) -> dict[str, Any]:
+        import email.parser
+        import email.policy
+
+        ctype = handler.headers.get("Content-Type", "")
+        if not ctype.startswith("multipart/form-data"):
+            raise ValueError("file uploads must be multipart/form-data")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {ctype}\r\n\r\n".encode() + raw
+        )
+        fields: dict[str, tuple[str | None, bytes]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            fields[str(name)] = (part.get_filename(), payload)
+        if "file" not in fields or "purpose" not in fields:
+            raise ValueError("an upload needs 'file' and 'purpose'")
+        filename, data = fields["file"]
+        return self._new_file(filename or "upload", fields["purpose"][1].decode(), data)
+
+    def _file(self, file_id: str) -> dict[str, Any]:
+        with self._lock:
+            return dict(self.files[file_id])
+
+    def _content(self, file_id: str) -> bytes:
+        with self._lock:
+            return self.contents[file_id]
+
+    # -- batches -------------------------------------------------------------------
+
+    def _create(self, body: dict[str, Any]) -> dict[str, Any]:
+        input_id = body.get("input_file_id")
+        endpoint = body.get("endpoint")
+        if not isinstance(input_id, str) or endpoint != _CHAT_PATH:
+            raise ValueError(f"a batch needs input_file_id and endpoint {_CHAT_PATH}")
+        if body.get("completion_window") != "24h":
+            raise ValueError("completion_window must be '24h'")
+        data = self._content(input_id)
+        with self._lock:
+            plan = self._plans.popleft() if self._plans else BatchPlan()
+        now = int(time.time())
+        batch_id = f"batch_{uuid.uuid4().hex[:24]}"
+        batch: dict[str, Any] = {
+            "id": batch_id, "object": "batch", "endpoint": endpoint, "errors": None,
+            "input_file_id": input_id, "completion_window": "24h", "status": "validating",
+            "output_file_id": None, "error_file_id": None, "created_at": now,
+            "in_progress_at": None, "expires_at": now + 86400, "finalizing_at": None,
+            "completed_at": None, "failed_at": None, "expired_at": None, "cancelling_at": None,
+            "cancelled_at": None, "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "metadata": body.get("metadata"),
+        }  # fmt: skip
+        final = self._run(batch, plan, data)
+        with self._lock:
+            self.batches[batch_id] = batch
+            self._pending[batch_id] = (plan.polls, final)
+        return dict(batch)
+
+    def _retrieve(self, batch_id: str) -> dict[str, Any]:
+        with self._lock:
+            batch = self.batches[batch_id]
+            if batch_id in self._pending:
+                polls, final = self._pending[batch_id]
+                if polls > 0:
+                    self._pending[batch_id] = (polls - 1, final)
+                    batch["status"] = "in_progress"
+                    batch["in_progress_at"] = batch["in_progress_at"] or int(time.time())
+                else:
+                    del self._pending[batch_id]
+                    batch.update(final)
+            return dict(batch)
+
+    def _run(self, batch: dict[str, Any], plan: BatchPlan, data: bytes) -> dict[str, Any]:
+        """Run the batch's lines now; returns the fields its final status shows."""
+        started = time.perf_counter()
+        now = int(time.time())
+        try:
+            lines, problems = _read_batch_input(data, batch["endpoint"])
+        except ValueError as exc:
+            lines, problems = [], [("invalid_json_line", str(exc))]
+        if plan.status == "failed" or problems:
+            errors = problems or list(plan.errors)
+            return {
+                "status": "failed", "failed_at": now,
+                "errors": {"object": "list", "data": [
+                    {"code": c, "message": m, "line": None, "param": None} for c, m in errors]},
+            }  # fmt: skip
+        limit = len(lines) if plan.answered is None else plan.answered
+        outputs: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        for n, (cid, body) in enumerate(lines):
+            if plan.status != "completed" and n >= limit:
+                code = "batch_expired" if plan.status == "expired" else "batch_cancelled"
+                failures.append(_result_line(cid, error=(code, f"fake-openai: {code}")))
+                continue
+            with self._lock:
+                self.lines.append((batch["id"], cid, body))
+            step = plan.fault(cid, body) if plan.fault is not None else None
+            flavour = self._owner.flavour
+            problems = check_request(flavour, body) if step is None and flavour else []
+            if problems:  # a line that server would refuse, as the chat endpoint refuses it
+                step = Step.error(400, message=f"fake-openai as a {describe(flavour, problems)}")
+            if step is None:
+                try:
+                    step = self._owner._next_step(body)
+                except Exception as exc:  # noqa: BLE001 - no script: the line fails
+                    step = Step.error(500, message=str(exc))
+            if step.kind == "error":
+                message = step.message or f"fake-openai: scripted {step.status}"
+                answer = error_body(step.status, message, step.error_type, step.error_code)
+                failures.append(_result_line(cid, status=step.status, body=answer))
+            elif step.kind == "drop":
+                error = ("server_error", "fake-openai: the request was dropped")
+                failures.append(_result_line(cid, error=error))
+            else:
+                outputs.append(_result_line(cid, status=200, body=build_completion(body, step)))
+        if plan.shuffle:
+            outputs.reverse()
+        final: dict[str, Any] = {
+            "status": plan.status, "finalizing_at": now,
+            "request_counts": {"total": len(lines), "completed": len(outputs),
+                               "failed": len(failures)},
+        }  # fmt: skip
+        final[{"completed": "completed_at", "expired": "expired_at",
+               "cancelled": "cancelled_at"}[plan.status]] = now  # fmt: skip
+        for key, rows, purpose in (
+            ("output_file_id", outputs, "batch_output"),
+            ("error_file_id", failures, "batch_output"),
+        ):
+            if rows:
+                text = "".join(json.dumps(r) + "\n" for r in rows).encode()
+                final[key] = self._new_file(f"{batch['id']}_{key}.jsonl", purpose, text)["id"]
+        self.busy_seconds += time.perf_counter() - started
+        return final
+
+
+def _result_line(
+    cid: str,
+    *,
+    status: int | None = None,
+    body: dict[str, Any] | None = None,
+    error: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """One line of a batch's output or error file, as OpenAI writes it."""
+    response = None
+    if status is not None:
+        request_id = f"req_{uuid.uuid4().hex[:24]}"
+        response = {"status_code": status, "request_id": request_id, "body": body}
+    return {
+        "id": f"batch_req_{uuid.uuid4().hex[:24]}",
+        "custom_id": cid,
+        "response": response,
+        "error": None if error is None else {"code": error[0], "message": error[1]},
+    }
+
+
+def _read_batch_input(data: bytes, endpoint: str) -> tuple[list[tuple[str, dict]], list]:
+    """The (custom_id, body) lines of a batch input file, and the problems OpenAI would name."""
+    lines: list[tuple[str, dict[str, Any]]] = []
+    problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(data.decode("utf-8").splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError:
+            problems.append(("invalid_json_line", f"line {number} is not JSON"))
+            continue
+        cid = row.get("custom_id") if isinstance(row, dict) else None
+        body = row.get("body") if isinstance(row, dict) else None
+        if not isinstance(cid, str) or not cid:
+            problems.append(("missing_required_parameter", f"line {number}: no custom_id"))
+        elif cid in seen:
+            problems.append(("duplicate_custom_id", f"line {number}: custom_id {cid} repeated"))
+        elif row.get("method") != "POST" or row.get("url") != endpoint:
+            problems.append(("invalid_url", f"line {number}: not POST {endpoint}"))
+        elif not isinstance(body, dict) or not isinstance(body.get("model"), str):
+            problems.append(("missing_required_parameter", f"line {number}: body has no model"))
+        else:
+            seen.add(cid)
+            lines.append((cid, body))
+    if not lines and not problems:
+        problems.append(("empty_file", "the input file has no requests"))
+    return lines, problems
