@@ -51,7 +51,96 @@ CAUGHT = {"killed", "timeout", "segfault", "caught by type check"}
 #: Survivors judged equivalent or harmless, with why (kept in step with docs/mutation.md).
 #: A mutant name carries its function and its number in that function, so an entry stays
 #: right until that function is edited; the report flags entries no longer in the source.
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    # imr_llm/evidence.py
+    "imr_llm.evidence.x__check_case_number__mutmut_34": (
+        "harmless: with a number read at the label it looks for the header's first case number "
+        "instead, which is the same one (Case Number is the header's first row); only the "
+        "span can shrink from the label's value to the number alone"
+    ),
+    "imr_llm.evidence.x__check_date__mutmut_207": (
+        "equivalent: a missing other date becomes 'XXXX' instead of '', and neither string "
+        "equals an ISO date"
+    ),
+    "imr_llm.evidence.x__check_priority__mutmut_68": (
+        "equivalent: the rebuilt reading's start is never read again"
+    ),
+    "imr_llm.evidence.x__check_passage__mutmut_142": (
+        "harmless: > instead of >= EDGE_THRESHOLD differs only for a fuzzy score of exactly "
+        "70.0; the spec fixes no side of the threshold"
+    ),
+    "imr_llm.evidence.x__check_specialties__mutmut_155": (
+        "harmless: > instead of >= 60 differs only for a fuzzy score of exactly 60.0"
+    ),
+    "imr_llm.evidence.x__edge__mutmut_59": (
+        "equivalent: words found at offset 0 are then looked up fuzzily, which finds them at "
+        "offset 0 with score 100: 'found elsewhere' either way"
+    ),
+    "imr_llm.evidence.x__edge__mutmut_72": (
+        "harmless: the 'found elsewhere' fuzzy threshold moves from 88 to 89, a tuning step "
+        "no letter or test lands on"
+    ),
+    "imr_llm.evidence.x__key_difference__mutmut_25": (
+        "equivalent: zip(strict=False) on lists the line above checked to be of equal length"
+    ),
+    "imr_llm.evidence.x__near_any__mutmut_6": (
+        "harmless: > instead of >= 70 differs only for a fuzzy score of exactly 70.0"
+    ),
+    "imr_llm.evidence.x__plausible__mutmut_30": (
+        "equivalent: read >= latest instead of read > latest, but the same test also needs "
+        "read.year > latest.year + 1, which an equal date never meets"
+    ),
+    "imr_llm.evidence.x_garbled_share__mutmut_11": (
+        "equivalent: the fast path for plain words shrinks, and every word it no longer takes "
+        "is one _clean_word accepts too, so the count is the same"
+    ),
+    "imr_llm.evidence.x_letter_damage__mutmut_22": (
+        "equivalent: with no alignment the score is 1.0 instead of 0.0; both are below 50, "
+        "so the sentence counts as fully damaged either way"
+    ),
+    # imr_llm/form/header.py
+    "imr_llm.form.header.x__labels_in__mutmut_12": (
+        "equivalent: _AFTER_LABEL can match the empty string, so its match is never None"
+    ),
+    "imr_llm.form.header.x_read_header_form__mutmut_44": (
+        "equivalent: line_end <= 0 instead of < 0, but the line break searched from after a "
+        "label is never at offset 0"
+    ),
+    # imr_llm/form/items.py
+    "imr_llm.form.items.x__find_label__mutmut_2": (
+        "harmless: the cheap pre-check looks at 41 columns instead of 40; it differs only for "
+        "a label whose colon sits at exactly column 40"
+    ),
+    "imr_llm.form.items.x__header_start__mutmut_39": (
+        "harmless: the header text used to count 'original request' mentions takes one more "
+        "line, the item's first label line or a blank, which never names the original request"
+    ),
+    "imr_llm.form.items.x__header_start__mutmut_55": (
+        "equivalent: j - 1 < len(lines) and j + 1 < len(lines) both always hold (j is above "
+        "the marker's line)"
+    ),
+    "imr_llm.form.items.x__outcome_marker__mutmut_15": (
+        "equivalent: alone=None instead of False; the flag is only ever tested for truth"
+    ),
+    "imr_llm.form.items.x__outcome_marker__mutmut_50": (
+        "equivalent: header_end_col of a marker alone on its line is never read"
+    ),
+    "imr_llm.form.items.x__place__mutmut_12": (
+        "equivalent: dropping the label argument; no caller passes one"
+    ),
+    "imr_llm.form.items.x_original_request_mentions__mutmut_22": (
+        "harmless: > instead of >= 60 differs only for a fuzzy score of exactly 60.0"
+    ),
+    # imr_llm/form/reading.py
+    "imr_llm.form.reading.x_read_word__mutmut_80": (
+        "harmless: > instead of >= threshold differs only for a fuzzy score exactly on it"
+    ),
+    # imr_llm/form/sections.py
+    "imr_llm.form.sections.x_find_sections__mutmut_54": (
+        "harmless: differs only when the summary's form sentence is the letter's first line; "
+        "the summary then loses the sentence's second line, which holds no value"
+    ),
+}
 
 
 @dataclass

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from imr_llm.form import read_form
+import pytest
+
+from imr_llm.errors import NotAnImrLetterError
+from imr_llm.form import check_is_imr_letter, read_form
 from imr_llm.form.credentials import CredentialsForm, read_credentials_form
 from imr_llm.form.header import read_header_form
 from imr_llm.form.items import PartialRequest, _strip_trailing_marks, split_partial_request
@@ -210,3 +213,32 @@ def test_an_outcome_pushed_to_the_next_line_with_its_colon() -> None:
     first = form.items.items[0]
     assert first.header_text == "Hinged knee brace, left"
     assert first.outcome is not None and first.outcome.value == "upheld"
+
+
+def test_a_text_with_only_the_word_maximus_says_so_in_the_error() -> None:
+    with pytest.raises(NotAnImrLetterError) as caught:
+        check_is_imr_letter(normalise("A note from MAXIMUS Federal Services about a parcel.\n"))
+    assert caught.value.found == ["the word MAXIMUS"]
+    assert "(found only: the word MAXIMUS)" in str(caught.value)
+    with pytest.raises(NotAnImrLetterError) as caught:
+        check_is_imr_letter(normalise("A shopping list: eggs, milk.\n"))
+    assert caught.value.found == []
+
+
+def test_an_empty_header_region_is_an_empty_header() -> None:
+    doc = normalise(LETTER)
+    header = read_header_form(doc, 0, 0)
+    assert (header.start, header.end, header.text) == (0, 0, "")
+    assert not header.present and header.places == {}
+
+
+def test_values_on_the_header_tables_last_line_sit_beside_their_labels() -> None:
+    # The header's last line has no line break after it inside the region: its values are
+    # still beside their labels, not paired by order.
+    doc = normalise("Case Number:  CM18-0101234\nPriority:  Standard    Application  03/09/2018\n")
+    form = read_header_form(doc, 0, len(doc.lines))
+    assert {name: (p.text, p.how) for name, p in form.places.items()} == {
+        "case_number": ("CM18-0101234", "label"),
+        "priority": ("Standard", "label"),
+        "application_received": ("03/09/2018", "label"),
+    }
