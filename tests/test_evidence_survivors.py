@@ -15,6 +15,7 @@ from typing import Any
 
 from imr_llm.evidence import (
     FAX_DAMAGE,
+    _header_damage,
     _key_difference,
     _near_any,
     align_items,
@@ -24,6 +25,7 @@ from imr_llm.evidence import (
 from imr_llm.form import read_form
 from imr_llm.llm.answer import LetterContext, _resolver
 from imr_llm.normalise import normalise
+from tests.letters import Letter
 from tests.test_evidence_branches import (
     A01,
     FAX,
@@ -360,3 +362,46 @@ def test_another_specialty_on_a_clean_letter_is_a_contradiction() -> None:
     out, src = check(one(A01, FAX, FAX_DAMAGED), answer)
     assert_clean(out, path)
     assert_ev(out, src, path, "unverified", "Orthopaedic Surgery", "the specialties read")
+
+
+def test_header_damage_counts_every_unread_place_whatever_the_row_order() -> None:
+    # Two of five header values cannot be read (40%: fax-quality), with the readable case
+    # number printed after them: every place counts, in any order.
+    header = (
+        "Date Assigned:        Unknown\n"
+        "Decision Date:        Pending\n"
+        "Case Number:          CM18-0101234\n"
+        "Priority:             Standard\n"
+        "Date of Injury:       07/02/2015\n"
+    )
+    form = read_form(normalise(str(Letter(header=header))))
+    assert len(form.header.places) == 5
+    assert _header_damage(form) == FAX_DAMAGE
+
+
+def test_a_count_that_differs_is_named_with_the_letters_count() -> None:
+    assert _key_difference("PT 12 sessions", "PT 6 sessions", 0.0) == "12 where the letter has 6"
+    # On OCR'd text a count that lost or gained a digit may be damage...
+    assert _key_difference("PT 12 sessions", "PT 6 sessions", 0.02) == ""
+    # ...but two digits of the same length that OCR does not confuse are another count.
+    assert _key_difference("PT 12 sessions", "PT 24 sessions", 0.02) == (
+        "12 where the letter has 24"
+    )
+
+
+def test_both_sides_the_letter_names_are_in_the_message() -> None:
+    assert _key_difference("X-rays of the bilateral knees", "X-rays of the left and right knees",
+                           0.0) == "bilateral where the letter has left/right"  # fmt: skip
+
+
+def test_damage_of_a_form_sentence_with_one_letter_changed() -> None:
+    # One substituted letter in the third form sentence (L characters): its best alignment is
+    # 1 - 1/L similar (two edits of 2L characters), so the letter's damage is 1/L.
+    sentence = (
+        "the final determination was based on decisions for the disputed items/services set "
+        "forth below"
+    )
+    letter = str(Letter()).replace("for the disputed items", "for the disputod items")
+    assert "disputod" in letter
+    form = read_form(normalise(letter))
+    assert letter_damage(form) == round(1 / len(sentence), 4)
