@@ -84,9 +84,6 @@ EQUIVALENT: dict[str, str] = {
         "harmless: > instead of >= EDGE_THRESHOLD differs only for a fuzzy score of exactly "
         "70.0; the spec fixes no side of the threshold"
     ),
-    "imr_llm.evidence.x__check_specialties__mutmut_155": (
-        "harmless: > instead of >= 60 differs only for a fuzzy score of exactly 60.0"
-    ),
     "imr_llm.evidence.x__edge__mutmut_59": (
         "equivalent: words found at offset 0 are then looked up fuzzily, which finds them at "
         "offset 0 with score 100: 'found elsewhere' either way"
@@ -157,6 +154,34 @@ EQUIVALENT: dict[str, str] = {
     ),
 }
 
+#: The hash mutmut gives each judged function's source (first 12 characters), as judged: a
+#: judgement counts only while its function is unchanged (an edit renumbers its mutants).
+JUDGED_AT: dict[str, str] = {
+    "imr_llm.evidence.x__check_case_number": "2ac8f35e637b",
+    "imr_llm.evidence.x__check_date": "dda5aded5e4d",
+    "imr_llm.evidence.x__check_passage": "e7e392640422",
+    "imr_llm.evidence.x__check_priority": "9e4dfcfaca23",
+    "imr_llm.evidence.x__clean_word": "b1f543b864c5",
+    "imr_llm.evidence.x__cut_after": "c1690d96d729",
+    "imr_llm.evidence.x__edge": "de605a78213b",
+    "imr_llm.evidence.x__key_difference": "067edf9bc75e",
+    "imr_llm.evidence.x__near_any": "b1d9dd039d06",
+    "imr_llm.evidence.x__plausible": "113717933afd",
+    "imr_llm.evidence.x__specialty_parts": "02ec5b033f26",
+    "imr_llm.evidence.x_align_items": "b33da32a7c37",
+    "imr_llm.evidence.x_garbled_share": "561f1efa4840",
+    "imr_llm.evidence.x_letter_damage": "5e0096ce28bd",
+    "imr_llm.form.header.x__labels_in": "a0e53acf7c5e",
+    "imr_llm.form.header.x_read_header_form": "d9dd20c73f25",
+    "imr_llm.form.items.x__find_label": "d5612ef9be68",
+    "imr_llm.form.items.x__header_start": "835643e37430",
+    "imr_llm.form.items.x__outcome_marker": "230b38e132e8",
+    "imr_llm.form.items.x__place": "54dd3438c4b6",
+    "imr_llm.form.items.x_original_request_mentions": "22084e2efbfa",
+    "imr_llm.form.reading.x_read_word": "6e930cf680a3",
+    "imr_llm.form.sections.x_find_sections": "da3ba094acbc",
+}
+
 
 @dataclass
 class Stratum:
@@ -202,6 +227,16 @@ def current_mutants(path: Path) -> tuple[list[str], dict[str, str]]:
     return names, dict(mutated.hash_by_function_name)
 
 
+def read_meta(meta: Path) -> dict:
+    """One of mutmut's result files; a run in progress may be rewriting it, so retry."""
+    for _ in range(10):
+        try:
+            return json.loads(meta.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            time.sleep(0.5)
+    return json.loads(meta.read_text(encoding="utf-8"))
+
+
 def cached_verdicts(path: Path, hashes: dict[str, str]) -> dict[str, str]:
     """Verdicts mutmut stored for one file, kept only where the function is unchanged."""
     from mutmut.stats import status_by_exit_code
@@ -210,7 +245,7 @@ def cached_verdicts(path: Path, hashes: dict[str, str]) -> dict[str, str]:
     meta = REPO / "mutants" / (str(path) + ".meta")
     if not meta.exists():
         return {}
-    data = json.loads(meta.read_text(encoding="utf-8"))
+    data = read_meta(meta)
     old_hashes = data.get("hash_by_function_name", {})
     verdicts = {}
     for name, code in data["exit_code_by_key"].items():
@@ -261,7 +296,7 @@ def durations(paths: list[Path], names: set[str]) -> list[float]:
     for path in paths:
         meta = REPO / "mutants" / (str(path) + ".meta")
         if meta.exists():
-            data = json.loads(meta.read_text(encoding="utf-8"))
+            data = read_meta(meta)
             out += [t for n, t in data.get("durations_by_key", {}).items() if n in names]
     return out
 
@@ -281,6 +316,8 @@ def row(label: str, verdicts: list[str]) -> str:
 
 
 def main() -> None:
+    from mutmut.utils.format_utils import get_mutant_name, mangled_name_from_mutant_name
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=450, help="mutants in the sample")
     parser.add_argument("--seed", type=int, default=7)
@@ -357,8 +394,16 @@ def main() -> None:
 
     unrun = [n for n in sample if verdicts.get(n, "not checked") == "not checked"]
     survivors = [n for n in sample if n not in unrun and verdicts[n] not in CAUGHT]
-    judged = [n for n in survivors if n in EQUIVALENT]
-    live = [n for n in survivors if n not in EQUIVALENT]
+    current = {
+        get_mutant_name(path, func): h for path in paths for func, h in hashes_by_path[path].items()
+    }
+
+    def still_judged(name: str) -> bool:
+        func = mangled_name_from_mutant_name(name)
+        return name in EQUIVALENT and current.get(func, "")[:12] == JUDGED_AT.get(func)
+
+    judged = [n for n in survivors if still_judged(n)]
+    live = [n for n in survivors if not still_judged(n)]
     tested = len(sample) - len(judged)
     caught = len(sample) - len(survivors) - len(unrun)
     low, high = wilson(caught, tested)
@@ -374,9 +419,9 @@ def main() -> None:
         print(f"  {name}: {verdicts[name]}")
     if unrun:
         print(f"\n{len(unrun)} sampled mutants have no verdict yet (counted as not caught)")
-    stale = sorted(set(EQUIVALENT) - all_names)
+    stale = sorted(n for n in EQUIVALENT if n not in all_names or not still_judged(n))
     if stale:
-        print(f"\njudged-equivalent names no longer in the source (re-judge them): {stale}")
+        print(f"\njudgements whose function changed since (re-judge them): {stale}")
 
 
 if __name__ == "__main__":
