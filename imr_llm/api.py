@@ -203,10 +203,32 @@ def extract_source(
     started = time.perf_counter()
     letter = source.read(settings.ocr_engine)
     read_ms = _ms(started)
-    record = (extract_text or extract)(
-        letter.text, backend=backend, client=client, settings=settings
+    run = extract_text or extract
+    record = _with_source(
+        run(letter.text, backend=backend, client=client, settings=settings), source, letter, read_ms
     )
-    return _with_source(record, source, letter, read_ms)
+    reason = _input_handover(record, backend, settings, client)
+    if reason is None:
+        return record
+    model_record = run(letter.text, backend="llm", client=client, settings=settings)
+    return _handed_over(_with_source(model_record, source, letter, read_ms), reason, backend)
+
+
+def _input_handover(
+    record: DeterminationRecord, backend: str, settings: Settings, client: Client | None
+) -> str | None:
+    """Why a cascade's rules record must go to the model after all, or None.
+
+    The cascade decides on the text alone; only once the record is set beside its input do
+    we know that the OCR read a value's place with low confidence (or a page could not be
+    read). Such a rules record is exactly what the cascade exists to hand over, so it is.
+    """
+    meta = record.metadata
+    if meta is None or meta.engine != "rules" or not meta.needs_review:
+        return None
+    if resolve_backend(backend, settings, client) != "cascade" or meta.input is None:
+        return None
+    return "the rules record needs review: " + "; ".join(meta.review_reasons)
 
 
 def _with_source(
@@ -238,7 +260,12 @@ async def aextract_file(
     letter = await asyncio.to_thread(source.read, settings.ocr_engine)
     read_ms = _ms(started)
     record = await aextract(letter.text, backend, client=client, settings=settings)
-    return _with_source(record, source, letter, read_ms)
+    record = _with_source(record, source, letter, read_ms)
+    reason = _input_handover(record, backend, settings, client)
+    if reason is None:
+        return record
+    model_record = await aextract(letter.text, "llm", client=client, settings=settings)
+    return _handed_over(_with_source(model_record, source, letter, read_ms), reason, backend)
 
 
 def cascade(
