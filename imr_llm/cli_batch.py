@@ -196,7 +196,8 @@ def _dry_run(files: list[str], settings: Settings) -> None:
             continue
         seen.add(resolved_name(name))
         try:
-            texts.append(read_source(name).read().text)
+            source = read_source(name, max_file_bytes=settings.max_file_bytes)
+            texts.append(source.read(settings.ocr_engine).text)
         except ImrError as exc:
             unreadable += 1
             err.print(f"[red]unreadable[/red] {escape(name)}: {escape(str(exc))}", markup=True)

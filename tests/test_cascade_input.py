@@ -90,3 +90,34 @@ def test_the_async_twin_hands_over_too(fake_server: FakeOpenAIServer, engine_for
     record = asyncio.run(run())
     assert record.metadata.engine == "llm" and "low confidence" in record.metadata.rules_failure
     assert len(fake_server.chat_requests) == 1
+
+
+def test_a_batch_job_records_where_a_pdf_letters_text_came_from(
+    fake_server: FakeOpenAIServer, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A PDF submitted as a batch gets, at collect, what extract_file gives it: its input and
+    each span's page (the job keeps them beside the letter's text)."""
+    import json
+
+    from imr_llm.config import load_settings
+    from imr_llm.jobs import collect, submit
+    from imr_llm.testing.oracle import GoldResponder
+    from tests.conftest import GOLD
+
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(build_pdf(paged(gold_text(LETTER), lines_per_page=40)))
+    fake_server.responder = GoldResponder.from_gold_dir(GOLD)
+    client = openai.OpenAI(base_url=fake_server.base_url, api_key="x", max_retries=0)
+    folder = tmp_path / "job"
+    submit([str(pdf)], folder, settings=load_settings(model="gpt-4o-mini"), client=client)
+    assert collect(folder, client=client, wait=True, poll_s=0).done == 1
+    (row,) = [json.loads(x) for x in (folder / "records.jsonl").read_text().splitlines()]
+    meta = row["metadata"]
+    assert meta["input"]["kind"] == "pdf" and meta["input"]["text_from"] == "text_layer"
+    assert meta["input"]["pages"] >= 2
+    pages = {ev["span"]["page"] for ev in meta["evidence"].values() if ev["span"]}
+    assert 1 in pages and max(pages) >= 2
+    online = extract_file(pdf, backend="rules")
+    assert {p: e["span"]["page"] for p, e in meta["evidence"].items() if e["span"]} == {
+        p: e.span.page for p, e in online.metadata.evidence.items() if e.span
+    }

@@ -41,9 +41,11 @@ from ..errors import (
     redact_secrets,
 )
 from ..llm.transport import UsageLedger
-from ..models import DeterminationRecord, TokenUsage
+from ..models import DeterminationRecord, InputInfo, TokenUsage
+from ..pdf import OcrSpan
+from ..record import attach_input
 from ..runlog import cut_torn_tail, read_done, sidecar
-from ..sources import read_source, resolved_name
+from ..sources import LetterText, read_source, resolved_name
 from .provider import FINAL, Provider
 from .replay import Outcome, new_call, replay
 from .requests import CHAT_URL, batch_line, custom_id, first_request, request_hash, text_hash
@@ -159,8 +161,9 @@ def _submit_locked(
     hashes: dict[str, str] = {}
     for path, name in by_path.items():
         try:
-            source = read_source(name)
-            text = source.read().text  # a PDF's pages (OCR where needed), read once
+            source = read_source(name, max_file_bytes=settings.max_file_bytes)
+            read = source.read(settings.ocr_engine)  # a PDF's pages (OCR where needed), once
+            text = read.text
             unit_hash = text_hash(text)
             if unit_hash not in units:
                 call = new_call(text, settings)  # input errors, as online
@@ -172,6 +175,7 @@ def _submit_locked(
         if unit_hash in units:
             continue
         write_atomic(store.text_file(unit_hash), text.encode("utf-8"), sync=False)
+        write_atomic(store.input_file(unit_hash), input_json(read), sync=False)
         cid = custom_id(unit_hash, 1)
         units[unit_hash] = Unit(unit_hash, current=[cid, 1], sent=1)
         lines.append(batch_line(cid, body, settings.batch_url))
@@ -571,6 +575,9 @@ def _write_records(
                         raise BatchJobError(f"{letter.name}: its answers no longer make a record")
                     record = records[letter.unit] = outcome.record
                 copy = record.model_copy(deep=True)
+                read = load_input(store, letter.unit)
+                if read is not None:  # where its text came from, pages and OCR confidence
+                    attach_input(copy, read)
                 if copy.metadata is not None:
                     copy.metadata.source = letter.path
                     copy.metadata.source_sha256 = letter.sha256
@@ -580,6 +587,36 @@ def _write_records(
     except OSError as exc:
         raise BatchJobError(f"cannot write {output}: {exc.strerror}") from None
     return written
+
+
+def input_json(read: LetterText) -> bytes:
+    """What a letter's text was read from, kept beside its text so ``collect`` can give the
+    record the ``metadata.input``, span pages and OCR review reasons ``extract_file`` gives."""
+    data = {
+        "info": read.info.model_dump(mode="json"),
+        "ocr_lines": [[x.start, x.end, x.confidence, x.page] for x in read.ocr_lines],
+        "unread_pages": list(read.unread_pages),
+    }
+    return json.dumps(data).encode("utf-8")
+
+
+def load_input(store: JobFolder, unit: str) -> LetterText | None:
+    """The letter's text with what it was read from; None for jobs submitted before this was
+    kept (their records simply lack ``metadata.input``)."""
+    try:
+        data = json.loads(store.input_file(unit).read_text(encoding="utf-8"))
+        return LetterText(
+            store.text(unit),
+            InputInfo.model_validate(data["info"]),
+            tuple(OcrSpan(*line) for line in data["ocr_lines"]),
+            tuple(data["unread_pages"]),
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BatchJobError(
+            f"{store.path}: the input record of letter {unit[:12]} is damaged"
+        ) from exc
 
 
 def _write_failures(store: JobFolder, job: Job) -> None:

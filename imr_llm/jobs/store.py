@@ -188,6 +188,10 @@ class JobFolder:
     def text_file(self, unit: str) -> Path:
         return self.path / "texts" / f"{unit}.txt"
 
+    def input_file(self, unit: str) -> Path:
+        """What the letter's text was read from (``metadata.input``, OCR line confidences)."""
+        return self.path / "texts" / f"{unit}.input.json"
+
     def file(self, name: str) -> Path:
         return self.path / name
 
