@@ -52,6 +52,38 @@ CAUGHT = {"killed", "timeout", "segfault", "caught by type check"}
 #: A mutant name carries its function and its number in that function, so an entry stays
 #: right until that function is edited; the report flags entries no longer in the source.
 EQUIVALENT: dict[str, str] = {
+    "imr_llm.evidence.x__edge__mutmut_11": (
+        "equivalent: with no words to match (n = 0) the edge becomes the whole passage instead "
+        "of '', but an empty needle scores 0 either way"
+    ),
+    "imr_llm.evidence.x_letter_damage__mutmut_34": (
+        "harmless: > instead of >= 50 differs only for a fuzzy score of exactly 50.0"
+    ),
+    "imr_llm.form.items.x__header_start__mutmut_57": (
+        "equivalent: j + 1 <= len(lines) and j + 1 < len(lines) both always hold (j is above "
+        "the marker's line)"
+    ),
+    "imr_llm.form.items.x__header_start__mutmut_61": (
+        "harmless: differs only when j is 0, the letter's first line, which is never inside the"
+        " items section the walk stays in"
+    ),
+    "imr_llm.form.items.x__outcome_marker__mutmut_43": (
+        "equivalent: header_end_col of a marker alone on its line is never read"
+    ),
+    "imr_llm.form.items.x_split_partial_request__mutmut_59": (
+        "harmless: the length cut-off for a partly certified request's service moves by one "
+        "character (2 * len(orig) + 41 instead of + 40), a sanity bound no letter comes near"
+    ),
+    "imr_llm.form.reading.x__states_in__mutmut_3": (
+        "equivalent: relaxed=None instead of False; canonical_state only tests it for truth"
+    ),
+    "imr_llm.form.reading.x_read_word__mutmut_83": (
+        "harmless: > instead of >= margin differs only when two fuzzy scores are exactly 8.0 apart"
+    ),
+    "imr_llm.form.summary.x_read_ages__mutmut_11": (
+        "harmless: the age phrase is looked for from 25 characters before 'old' instead of 24, "
+        "longer than any age phrase the pattern can match needs"
+    ),
     # imr_llm/evidence.py
     "imr_llm.evidence.x__clean_word__mutmut_3": (
         "harmless: X is stripped from a word's ends too, which changes only a word with an "
@@ -157,6 +189,9 @@ EQUIVALENT: dict[str, str] = {
 #: The hash mutmut gives each judged function's source (first 12 characters), as judged: a
 #: judgement counts only while its function is unchanged (an edit renumbers its mutants).
 JUDGED_AT: dict[str, str] = {
+    "imr_llm.form.summary.x_read_ages": "8912ba868c4a",
+    "imr_llm.form.reading.x__states_in": "eed9a424d087",
+    "imr_llm.form.items.x_split_partial_request": "155eb326058a",
     "imr_llm.evidence.x__check_case_number": "2ac8f35e637b",
     "imr_llm.evidence.x__check_date": "dda5aded5e4d",
     "imr_llm.evidence.x__check_passage": "e7e392640422",
