@@ -52,7 +52,14 @@ from .form.summary import (
     read_injury_date,
     read_sex,
 )
-from .text import collapse_ws, comparison_key, rationale_conclusion, repair_specialty, squash
+from .text import (
+    collapse_ws,
+    comparison_key,
+    cut_specialty,
+    rationale_conclusion,
+    repair_specialty,
+    squash,
+)
 
 Status = Literal["exact", "repaired", "unverified"]
 
@@ -466,6 +473,12 @@ def _check_specialties(values: list[str], form: LetterForm, damage: float, out: 
         if _JUNK_TOKEN.search(specialty) or not all(_clean_word(w) for w in specialty.split()):
             # "Preventive a. Occupational Medicine": a word and a comma lost to OCR debris.
             out.put(path, "unverified", place.span, f"the specialty reads {_shown(specialty)}")
+            continue
+        if cut_specialty(specialty):
+            # Written so at its place, but the start of a longer specialty: the line's end was
+            # lost (a wrap the OCR moved). Right as read, likely wrong as meant: a person looks.
+            note = f"{_shown(specialty)} is cut short: the start of a longer specialty"
+            out.put(path, "unverified", place.span, note)
             continue
         if any(squash(p) == key for p in parts) or (key and key in text_key and len(parts) <= 1):
             out.put(path, "exact", place.span, "among the reviewer's specialties")

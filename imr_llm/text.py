@@ -260,10 +260,26 @@ def repair_specialty(name: str, threshold: float = 88.0) -> str:
     key = squash(text)
     if key in _SPECIALTY_KEYS:
         return text
+    cut = cut_specialty(text)
+    if len(cut) == 1:  # "Physical Medicine & Reh": the rest of its last word lost to a wrap
+        return cut[0]
     hits = process.extract(key, _SPECIALTY_SQUASHED, scorer=fuzz.ratio, limit=2)
     if hits and hits[0][1] >= threshold and (len(hits) < 2 or hits[0][1] - hits[1][1] >= 5):
         return _SPECIALTY_KEYS[hits[0][0]]
     return text
+
+
+def cut_specialty(name: str) -> list[str]:
+    """The known specialties ``name`` is the cut-off start of ("Physical Medicine & Reh").
+
+    OCR of a wrapped specialty list can lose the end of the line, leaving a value that reads
+    cleanly yet is not a specialty. Empty when ``name`` is itself a known specialty, or the
+    start of none; a start needs at least eight letters so that no short word matches.
+    """
+    key = squash(name)
+    if len(key) < 8 or key in _SPECIALTY_KEYS:
+        return []
+    return [s for k, s in _SPECIALTY_KEYS.items() if k.startswith(key)]
 
 
 _SPECIALTY_SPLIT = re.compile(r"\s*[,;]\s*")

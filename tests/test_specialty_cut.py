@@ -1,0 +1,73 @@
+"""A specialty whose end the OCR lost ("Physical Medicine & Reh") is never a silent value.
+
+Fax OCR can move the end of a wrapped specialty line elsewhere, leaving a value that reads
+cleanly at its place yet is not a specialty. The rules engine completes it when exactly one
+known specialty starts so (the record says ``repaired``); a model answer that copies the cut
+value is kept but flagged ``unverified``, never ``exact``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from imr_llm import extract
+from imr_llm.text import cut_specialty
+from tests.test_evidence import (
+    check,
+    expect_status,
+    gold_label,
+    gold_letter,
+    quoted,
+    with_value,
+)
+
+FULL = "Physical Medicine & Rehabilitation"
+LETTER = gold_letter("gA03")
+LABEL = gold_label("gA03")
+CUT = LETTER.replace(f"Specialty: {FULL}", "Specialty: Physical Medicine & Reh,", 1)
+
+
+def test_the_gold_letter_names_the_full_specialty() -> None:
+    assert f"Specialty: {FULL}" in LETTER and LABEL["reviewer"]["specialties"] == [FULL]
+    assert CUT != LETTER
+
+
+def test_the_rules_engine_completes_a_cut_specialty_and_says_so() -> None:
+    record = extract(CUT, backend="rules")
+    assert record.reviewer.specialties == [FULL]
+    assert record.metadata.evidence["reviewer.specialties[0]"].status == "repaired"
+
+
+def test_a_model_copying_the_cut_value_is_flagged_not_exact() -> None:
+    data = with_value(LABEL, "reviewer.specialties[0]", "Physical Medicine & Reh")
+    checked = expect_status(CUT, data, "reviewer.specialties[0]", "unverified")
+    assert "cut short" in checked.evidence["reviewer.specialties[0]"].note
+
+
+def test_the_full_value_against_the_cut_line_is_repaired() -> None:
+    expect_status(CUT, LABEL, "reviewer.specialties[0]", "repaired")
+
+
+def test_the_full_value_against_the_full_line_stays_exact() -> None:
+    expect_status(LETTER, LABEL, "reviewer.specialties[0]", "exact")
+
+
+def test_a_shortened_value_on_a_clean_line_is_not_exact() -> None:
+    data = with_value(LABEL, "reviewer.specialties[0]", "Physical Medicine")
+    checked = check(LETTER, quoted(data))
+    assert checked.evidence["reviewer.specialties[0]"].status != "exact"
+
+
+@pytest.mark.parametrize(
+    ("name", "starts"),
+    [
+        ("Physical Medicine & Reh", [FULL]),
+        ("Orthopaedic Surg", ["Orthopaedic Surgery"]),
+        ("Internal Medicine", []),  # a specialty itself
+        ("Psychiatry", []),
+        ("Psych", []),  # too short to say
+        ("Cardiothoracic", []),  # the start of no known specialty
+    ],
+)
+def test_cut_specialty(name: str, starts: list[str]) -> None:
+    assert cut_specialty(name) == starts
