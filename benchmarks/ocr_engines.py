@@ -360,9 +360,24 @@ def summarise(results: dict[str, Any], threads: int | None) -> str:
                 f"| {recall:.2%} | {statistics.median(p['wall_s'] for p in mine):.2f} "
                 f"| {statistics.fmean(p['cpu_s'] for p in mine):.2f} | {conf} | {size} |"
             )
-    notes = [
-        "",
-        f"threads per engine: {threads or 'engine default'}; "
+    notes = [""]
+    for name in results["engines"]:
+        mine = [p for p in results["pages"] if p["engine"] == name and p["confidence"] is not None]
+        if len(mine) >= 5:
+            from scipy.stats import spearmanr
+
+            rho = spearmanr(
+                [p["confidence"] for p in mine],
+                [p["distance"] / max(1, p["ref_chars"]) for p in mine],
+            ).statistic
+            notes.append(
+                f"{name}: Spearman correlation of a page's mean confidence with its CER over "
+                f"{len(mine)} pages: {rho:.2f} (more negative: confidence tells bad pages apart)"
+            )
+    notes += [
+        "threads per engine: "
+        + ", ".join(sorted({str(p.get("threads", threads) or "default") for p in results["pages"]}))
+        + "; "
         f"cores available: {len(os.sched_getaffinity(0))}; load time: "
         + ", ".join(f"{n} {i['load_s']:.1f}s" for n, i in results["engines"].items()),
     ]

@@ -224,7 +224,9 @@ class TesseractEngine:
     """Debian's tesseract through pytesseract; its words regrouped into printed rows.
 
     tesseract runs as a program; ``threads`` (or ``IMR_LLM_OCR_THREADS``) sets its OpenMP
-    thread limit for the call (Debian's build uses OpenMP: every core by default).
+    thread limit for the call. The default is one thread: Debian's build uses OpenMP, and on a
+    page two threads were slower than one and burnt three times the CPU (docs/ocr.md); run
+    pages in parallel instead.
     """
 
     name = "tesseract"
@@ -239,7 +241,7 @@ class TesseractEngine:
             )
         self._exe = exe
         self.lang = lang
-        self.threads = _threads(threads)
+        self.threads = _threads(threads) or 1
         try:
             self.version = str(self._pt.get_tesseract_version())
         except self._pt.TesseractNotFoundError as exc:  # pragma: no cover - raced removal
@@ -252,8 +254,7 @@ class TesseractEngine:
         self._pt.pytesseract.tesseract_cmd = self._exe
         saved = os.environ.get("OMP_THREAD_LIMIT")
         try:
-            if self.threads is not None:
-                os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
+            os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
             data = self._pt.image_to_data(
                 image if image.mode in ("1", "L", "RGB") else image.convert("RGB"),
                 lang=self.lang,
@@ -261,11 +262,10 @@ class TesseractEngine:
                 output_type=self._pt.Output.DICT,
             )
         finally:
-            if self.threads is not None:
-                if saved is None:
-                    os.environ.pop("OMP_THREAD_LIMIT", None)
-                else:
-                    os.environ["OMP_THREAD_LIMIT"] = saved
+            if saved is None:
+                os.environ.pop("OMP_THREAD_LIMIT", None)
+            else:
+                os.environ["OMP_THREAD_LIMIT"] = saved
         boxes: list[_Box] = []
         lines: dict[tuple[int, int, int], list[_Box]] = {}
         for i, word in enumerate(data["text"]):
@@ -395,8 +395,8 @@ INSTALL: dict[str, str] = {
 def get_ocr_engine(name: str | None = None, *, threads: int | None = None) -> OcrEngine:
     """The OCR engine called ``name`` (None: the default), ready to use.
 
-    ``threads`` caps the threads the engine uses (default: ``IMR_LLM_OCR_THREADS``, else the
-    engine's own default, every core).
+    ``threads`` caps the threads the engine uses on a page (default: ``IMR_LLM_OCR_THREADS``,
+    else every core for rapidocr and one for tesseract, the fastest settings measured).
 
     Raises :class:`ConfigurationError` for a name that is not an engine and
     :class:`OcrUnavailableError`, naming the install command, when the engine is not installed.
