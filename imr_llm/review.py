@@ -611,7 +611,7 @@ def _provenance(meta: Any, n_pages: int) -> list[tuple[str, str]]:
             parts.append(f"{engine_name} {version}" if version else str(engine_name))
         confidence = _get(info, "ocr_mean_confidence")
         if isinstance(confidence, (int, float)):
-            parts.append(f"mean OCR confidence {confidence:.0%}")
+            parts.append(f"mean OCR confidence {confidence:.1%}")
         if _get(info, "encoding"):
             parts.append(f"encoding {_get(info, 'encoding')}")
         rows.append(("source", _esc(", ".join(parts))))

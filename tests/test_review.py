@@ -188,7 +188,7 @@ def test_page_starts_from_the_input_and_its_source_line() -> None:
     page = record_to_html(record, text)
     assert _parse(page).pages == 2
     assert "PDF text layer and OCR, 2 pages, OCR on page 2, tesseract 5.3.0" in page
-    assert "mean OCR confidence 87%" in page
+    assert "mean OCR confidence 87.0%" in page
     heads = re.findall(r'<div class="pagehead">(.*?)</div>', page)
     assert len(heads) == 2 and "OCR" not in heads[0] and 'class="ocrtag"' in heads[1]
     span = record.metadata.evidence["items[0].service"].span
