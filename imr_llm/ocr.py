@@ -128,26 +128,32 @@ def _rows(boxes: Sequence[_Box], slope: float) -> list[list[_Box]]:
     """Group boxes into printed rows, top to bottom, each row left to right.
 
     Boxes are compared on their centre's height with the skew taken out (``y - slope * x``): a
-    box joins a row when that lies within half the row's median box height of the row's median,
-    which keeps a label and its value together but consecutive lines apart.
+    box joins the nearest of the last rows when that lies within half the page's typical text
+    height of the row's median, which keeps a label and its value together but consecutive
+    lines apart. The tolerance is the page's, not the box's: a hyphen or a full stop is a few
+    pixels tall, and measured by its own height it would start a row of its own and carry the
+    next words with it ("Low Back - Lumbar ... Chapter" read as two lines).
     """
 
     def level(box: _Box) -> float:
         return box.cy - slope * (box.x0 + box.x1) / 2
 
+    words = [b.height for b in boxes if len(b.text.strip()) >= 2]
+    typical = statistics.median(words) if words else statistics.median(b.height for b in boxes)
     rows: list[list[_Box]] = []
+    mids: list[float] = []
     for box in sorted(boxes, key=level):
         y = level(box)
-        for row in reversed(rows[-3:]):
-            mid = statistics.median(level(b) for b in row)
-            tall = statistics.median(b.height for b in row)
-            if abs(y - mid) <= 0.5 * min(tall, box.height) + 1:
-                row.append(box)
-                break
+        near = min(range(max(0, len(rows) - 3), len(rows)), key=lambda k: abs(y - mids[k]),
+                   default=None)  # fmt: skip
+        if near is not None and abs(y - mids[near]) <= 0.5 * typical + 1:
+            rows[near].append(box)
+            mids[near] = statistics.median(level(b) for b in rows[near])
         else:
             rows.append([box])
-    rows.sort(key=lambda row: statistics.median(level(b) for b in row))
-    return [sorted(row, key=lambda b: b.x0) for row in rows]
+            mids.append(y)
+    order = sorted(range(len(rows)), key=lambda k: mids[k])
+    return [sorted(rows[k], key=lambda b: b.x0) for k in order]
 
 
 def _char_width(boxes: Sequence[_Box]) -> float:

@@ -196,6 +196,18 @@ def test_layout_follows_the_skew_of_a_scan() -> None:
     assert ocr._median_slope([(0.02, 900), (0.5, 10), (0.019, 800)]) == pytest.approx(0.02)
 
 
+def test_a_hyphen_stays_in_its_row() -> None:
+    """A hyphen's box is a few pixels tall and sits at mid-height, a word with a descender sits
+    lower: both belong to the row of the words beside them, not to a row of their own (seen
+    on a corpus letter: "Low Back - Lumbar ... Chapter (Online Version)." read as two lines)."""
+    dash = ocr._Box(160, 168, 104.0, 3.0, "-", 0.9)
+    chapter = ocr._Box(300, 370, 103.0, 30.0, "Chapter", 0.9)
+    boxes = [box(100, 100, "Back"), dash, box(180, 100, "Lumbar"), chapter,
+             box(380, 100, "(Online"), box(100, 130, "next"), box(150, 130, "line")]  # fmt: skip
+    texts = [line.text.split() for line in ocr._layout(boxes)]
+    assert texts == [["Back", "-", "Lumbar", "Chapter", "(Online"], ["next", "line"]]
+
+
 def test_layout_of_nothing_is_no_lines() -> None:
     assert ocr._layout([]) == []
     assert ocr._layout([box(0, 0, "   ")]) == []
