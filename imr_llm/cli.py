@@ -11,7 +11,6 @@ to standard output a one-line note on standard error names the reasons.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -24,16 +23,14 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, NoReturn, TextIO
 
-import click
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .api import BACKENDS, extract, extract_source
 from .batch import LetterResult, iter_results
+from .cli_common import Command, Group, Verbose, configure_logging, err
 from .cli_review import review_command
 from .config import Settings, load_settings
 from .errors import ImrError
@@ -41,68 +38,21 @@ from .runlog import Done, cut_torn_tail, read_done, read_failures, sidecar
 from .schema import schema_path, schema_text
 from .sources import LetterSource, read_source, resolved_name
 
-
-class _PlainHelpFlag:
-    """typer's rich help shows the help option's type, ``<bool>``; a flag takes no value."""
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        option = super().get_help_option(ctx)  # type: ignore[misc]
-        if option is not None:
-            option.metavar = ""
-        return option
-
-
-class _Command(_PlainHelpFlag, TyperCommand):
-    pass
-
-
-class _Group(_PlainHelpFlag, TyperGroup):
-    pass
-
-
 app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     add_completion=False,
     no_args_is_help=True,
     help="Turn IMR final determination letters into validated, structured records.",
     pretty_exceptions_enable=False,
 )
-# No markup or emoji codes by default: file names and error messages are printed as written
-# ("scan[a].txt", "items[2].rationale", ":00:" are not styles or emoji).
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+# Standard error (cli_common.err) prints no markup or emoji codes by default: file names and
+# error messages are printed as written ("scan[a].txt", "items[2].rationale", ":00:").
 
 
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"imr-llm {__version__}")
         raise typer.Exit()
-
-
-def _configure_logging(verbose: bool) -> None:
-    """WARNING by default, DEBUG under -v; safe to call again (before or after the command)."""
-    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(logging.DEBUG if verbose else logging.WARNING)
-    instructor = logging.getLogger("instructor")
-    if instructor.filters or verbose:
-        # A privacy filter re-emits instructor's lines quietly under our own logger: leave it be.
-        instructor.setLevel(logging.NOTSET)
-    else:
-        # instructor logs every rejected answer at ERROR; the CLI reports each failure itself.
-        instructor.setLevel(logging.CRITICAL)
-
-
-def _verbose_after(value: bool) -> None:
-    if value:  # -v given after the subcommand; without it, keep what came before
-        _configure_logging(True)
-
-
-# A plain flag shows no "<bool>" in the help: an empty metavar replaces typer's type label.
-Verbose = Annotated[
-    bool,
-    typer.Option(
-        "--verbose", "-v", metavar="", callback=_verbose_after, help="Log progress details."
-    ),
-]
 
 
 @app.callback(context_settings={"help_option_names": ["--help", "-h"]})
@@ -117,7 +67,7 @@ def _main(
         bool, typer.Option("--verbose", "-v", metavar="", help="Log progress details.")
     ] = False,
 ) -> None:
-    _configure_logging(verbose)
+    configure_logging(verbose)
 
 
 class _OutputError(Exception):
@@ -262,7 +212,7 @@ def _review_note(name: str, reasons: list[str], contract_only: bool) -> str:
     return f"needs review: {name}: {label}: {first} ({where})"
 
 
-@app.command("extract", cls=_Command)
+@app.command("extract", cls=Command)
 def extract_command(
     files: Annotated[
         list[str] | None,
@@ -646,7 +596,7 @@ def _silence_stdout() -> None:
         pass
 
 
-@app.command("schema", cls=_Command)
+@app.command("schema", cls=Command)
 def schema_command(
     write: Annotated[
         bool,
@@ -664,7 +614,7 @@ def schema_command(
     sys.stdout.write(text)
 
 
-@app.command("eval", cls=_Command)
+@app.command("eval", cls=Command)
 def eval_command(
     backend: Annotated[
         str, typer.Option("--backend", "-b", help="Engine to score: rules, llm or cascade.")
@@ -767,7 +717,7 @@ from .cli_batch import batch_app  # noqa: E402
 
 app.add_typer(batch_app, name="batch")
 # One HTML review page per letter (imr-llm review): its own module, imr_llm/cli_review.py.
-app.command("review", cls=_Command)(review_command)
+app.command("review", cls=Command)(review_command)
 
 
 def main() -> None:

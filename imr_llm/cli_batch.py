@@ -14,12 +14,10 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
-from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperCommand, TyperGroup
 
+from .cli_common import Command, Group, Verbose, err
 from .config import Settings, load_settings
 from .errors import BatchJobError, ImrError
 from .jobs.job import JobReport, collect, status, submit
@@ -28,46 +26,8 @@ from .sources import read_source, resolved_name
 
 PENDING_EXIT = 3
 
-# This module must not import imr_llm.cli, which registers it: under ``python -m imr_llm.cli``
-# that import would load the command line a second time, half-built. Hence these small twins of
-# cli.py's own helpers (same console settings, same help flag, same -v).
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
-
-
-class _PlainHelpFlag:
-    """A flag takes no value: no ``<bool>`` beside --help (as in cli.py)."""
-
-    def get_help_option(self, ctx: click.Context) -> click.Option | None:
-        option = super().get_help_option(ctx)  # type: ignore[misc]
-        if option is not None:
-            option.metavar = ""
-        return option
-
-
-class _Command(_PlainHelpFlag, TyperCommand):
-    pass
-
-
-class _Group(_PlainHelpFlag, TyperGroup):
-    pass
-
-
-def _verbose_after(value: bool) -> None:
-    if value:
-        from . import cli  # loaded by now: it is what runs this command
-
-        cli._configure_logging(True)
-
-
-Verbose = Annotated[
-    bool,
-    typer.Option(
-        "--verbose", "-v", metavar="", callback=_verbose_after, help="Log progress details."
-    ),
-]
-
 batch_app = typer.Typer(
-    cls=_Group,
+    cls=Group,
     no_args_is_help=True,
     help="Provider batch jobs (OpenAI/Azure Batch API, or vllm run-batch): about half the "
     "price, answers within 24 hours.",
@@ -112,7 +72,7 @@ def _pending_note(rep: JobReport) -> str:
     )
 
 
-@batch_app.command("submit", cls=_Command)
+@batch_app.command("submit", cls=Command)
 def submit_command(
     files: Annotated[list[str], typer.Argument(help="Letter files (.txt or .pdf).")],
     out: Annotated[Path, typer.Option("--out", help="Job folder (created; must be new).")],
@@ -205,7 +165,7 @@ def _dry_run(files: list[str], settings: Settings) -> None:
     raise typer.Exit(1 if unreadable else 0)
 
 
-@batch_app.command("status", cls=_Command)
+@batch_app.command("status", cls=Command)
 def status_command(
     folder: Annotated[Path, typer.Argument(help="The job folder.")],
     verbose: Verbose = False,
@@ -224,7 +184,7 @@ def status_command(
         typer.echo(_pending_note(rep))
 
 
-@batch_app.command("collect", cls=_Command)
+@batch_app.command("collect", cls=Command)
 def collect_command(
     folder: Annotated[Path, typer.Argument(help="The job folder.")],
     results: Annotated[

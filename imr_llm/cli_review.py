@@ -22,25 +22,16 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 
 from .api import BACKENDS, extract
 from .batch import iter_results
+from .cli_common import Verbose, err
 from .config import load_settings
 from .errors import ImrError
 from .models import DeterminationRecord
 from .review import record_to_html
 from .sources import read_source, resolved_name
-
-err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
-
-
-def _verbose_after(value: bool) -> None:
-    if value:  # -v after the subcommand (the CLI's own callback handles it before)
-        from .cli import _configure_logging
-
-        _configure_logging(True)
 
 
 @dataclass
@@ -176,12 +167,7 @@ def review_command(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No summary.")] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose", "-v", metavar="", callback=_verbose_after, help="Log progress details."
-        ),
-    ] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Write one HTML page per letter to check its record against the letter."""
     files = list(files or [])
