@@ -157,7 +157,11 @@ def _drop_furniture(lines: list[Line]) -> list[Line]:
 
 def normalise(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
     """Split ``text`` into :class:`Line` objects, undoing the seed style's doubled spacing."""
-    source = check_input(text, max_chars)
+    return document(check_input(text, max_chars))
+
+
+def document(source: str) -> Document:
+    """The :class:`Document` of ``source``, checked already (see :func:`normalise`)."""
     lines = _drop_furniture(_split_lines(source))
     double = _is_double_spaced(lines)
     if double:

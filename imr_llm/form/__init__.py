@@ -14,12 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import NotAnImrLetterError
-from ..normalise import Document
+from ..normalise import Document, document
 from ..text import match_label, ocr_pattern
 from .credentials import CredentialsForm, read_credentials_form
 from .header import DATE_FIELDS, HeaderForm, read_header_form
 from .items import RATIONALE_LABEL, ItemPlace, ItemsForm, read_items_form
 from .places import Place
+from .relayout import relayout
 from .sections import Sections, find_sections
 
 __all__ = [
@@ -63,7 +64,15 @@ def check_is_imr_letter(doc: Document, sections: Sections | None = None) -> Sect
 
 
 def read_form(doc: Document, sections: Sections | None = None) -> LetterForm:
-    """The form of ``doc``; raises :class:`NotAnImrLetterError` when it is no IMR letter."""
+    """The form of ``doc``; raises :class:`NotAnImrLetterError` when it is no IMR letter.
+
+    The letter's words are first laid back into the form's lines (:func:`relayout`), so a
+    letter whose paragraphs were re-filled reads like one as printed; the form's ``doc`` is
+    that text, whose offsets are the letter's own.
+    """
+    relaid = relayout(doc.source)
+    if relaid is not doc.source:
+        doc, sections = document(relaid), None
     sections = check_is_imr_letter(doc, sections)
     header = read_header_form(doc, *sections.header)
     if sections.credentials:

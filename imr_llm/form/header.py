@@ -18,6 +18,7 @@ from functools import lru_cache
 from ..normalise import Document
 from ..text import ocr_pattern
 from .places import Place
+from .reading import read_case_number, read_date, read_dates, read_priority
 
 #: (contract field, label as printed). "Application" is printed apart from "Received:".
 HEADER_LABELS: tuple[tuple[str, str], ...] = (
@@ -84,13 +85,55 @@ def _labels_in(text: str) -> list[tuple[int, int, str]]:
             kept
             and not item[2]
             and kept[-1][2] == "application_received"
-            and "\n" not in text[kept[-1][0] : item[0]]
+            and not any(ch.isalnum() for ch in text[kept[-1][1] : item[0]])
         ):
             # "Application Received:" on one line is one label; its value follows "Received:".
             kept[-1] = (kept[-1][0], item[1], kept[-1][2])
             continue
         kept.append(item)
     return kept
+
+
+_LABEL_KIND = {name: "date" for name in DATE_FIELDS} | {
+    "case_number": "case_number", "priority": "priority"
+}  # fmt: skip
+
+
+def _kind(text: str) -> str | None:
+    """What kind of header value ``text`` reads as, or None when it reads as none."""
+    if read_case_number(text, prefixed=True) is not None:
+        return "case_number"
+    if read_date(text) is not None:
+        return "date"
+    if read_priority(text) is not None:
+        return "priority"
+    return None
+
+
+def _value_cells(text: str) -> list[tuple[int, int]]:
+    """``text`` split into its values when several are run together on one line
+    ("CM16-0213037 11/09/2016 12/09/2016 Standard", as a re-filled header gives them).
+
+    Split only when the values read cover the whole text but for spaces and marks;
+    otherwise the text is one cell, as printed.
+    """
+    cells: list[tuple[int, int]] = []
+    case = read_case_number(text, prefixed=True)
+    if case is not None:
+        cells.append((case.start, case.end))
+    cells.extend((d.start, d.end) for d in read_dates(text))
+    priority = read_priority(text)
+    if priority is not None:
+        cells.append((priority.start, priority.end))
+    cells.sort()
+    if len(cells) < 2 or any(a[1] > b[0] for a, b in zip(cells, cells[1:], strict=False)):
+        return [(0, len(text))]
+    rest = list(text)
+    for s, e in cells:
+        rest[s:e] = " " * (e - s)
+    if any(ch.isalnum() for ch in rest):
+        return [(0, len(text))]
+    return cells
 
 
 def _chunk(text: str, start: int, end: int, base: int, how: str, label=None) -> Place:
@@ -128,23 +171,28 @@ def read_header_form(doc: Document, start: int, end: int) -> HeaderForm:
             form.places[name] = place
         else:
             waiting.append((name, (base + s, base + e)))
-    # What no label covers, split into chunks at line ends and wide gaps: the values of labels
-    # printed apart, and values whose label OCR destroyed.
+    # What no label covers, split into chunks at line ends, wide gaps and between values run
+    # together: the values of labels printed apart, and values whose label OCR destroyed.
     loose: list[Place] = []
     pos = 0
     for s, e in [*covered, (len(text), len(text))]:
         for m in re.finditer(r"[^\n]+", text[pos:s]):
             for part in re.finditer(r"\S(?:.*?\S)?(?=\s{3,}|\s*$)", m.group(0)):
-                chunk = _chunk(text, pos + m.start() + part.start(), pos + m.start() + part.end(),
-                               base, "order")  # fmt: skip
-                if chunk.readable:
-                    loose.append(chunk)
+                at = pos + m.start() + part.start()
+                for cs, ce in _value_cells(part.group(0)):
+                    chunk = _chunk(text, at + cs, at + ce, base, "order")
+                    if chunk.readable:
+                        loose.append(chunk)
         pos = max(pos, e)
-    # Labels printed apart from their values: pair in order, each with a later value.
+    # Labels printed apart from their values: pair in order, each with a later value of its
+    # kind (a value too damaged to know its kind may be any label's).
     used: set[int] = set()
     for name, label in waiting:
         for k, chunk in enumerate(loose):
             if k in used or chunk.start < label[1]:
+                continue
+            kind = _kind(chunk.text)
+            if kind is not None and kind != _LABEL_KIND[name]:
                 continue
             used.add(k)
             form.places[name] = Place(chunk.start, chunk.end, chunk.text, "order", label)

@@ -140,6 +140,13 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
         first -= 1
         while first > floor and lines[first].blank:
             first -= 1
+    if not marker.alone and len(lines[marker.line].text[: marker.header_end_col].split()) <= 2:
+        # The header's last line holds only its end ("11/14/2016: Upheld" after "..., DOS:",
+        # "Ultrasling: Upheld" after "Associated surgical service:"): a colon there wraps the
+        # header, it does not end it.
+        above = first - 1
+        if above >= floor and lines[above].text.rstrip().endswith(":"):
+            first = above
     j = first - 1
     while j >= floor:
         if lines[j].blank:
@@ -172,6 +179,14 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             j -= 1
         if found is not None:
             first = found
+            # X may begin on a line above the mention ("Ice/Heat pads\ntherapy times 12 was
+            # the original request"), as a re-filled paragraph wraps it.
+            while (
+                first - 1 >= floor
+                and not lines[first - 1].blank
+                and _continues(lines[first - 1].text)
+            ):
+                first -= 1
     return first
 
 

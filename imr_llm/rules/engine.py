@@ -23,6 +23,7 @@ __all__ = ["check_is_imr_letter", "read_letter", "rules_record", "rules_values"]
 def read_letter(doc: Document, form: LetterForm | None = None) -> Findings:
     """Find every contract value in ``doc``; what cannot be read is listed in ``missing``."""
     form = form or read_form(doc)
+    doc = form.doc  # the letter as the form reads it (see read_form)
     findings = Findings()
     findings.merge(read_header(form.header))
     if form.sections.credentials:

@@ -1,0 +1,225 @@
+"""Lay a letter's words back into the form's lines, wherever its line breaks fell.
+
+The form layer finds headings, labels and item markers by their place on a line: a heading is a
+line of its own, a passage label starts its line, an outcome marker ends one. That holds for
+``pdftotext`` and for OCR of a page, but not for a letter whose paragraphs were re-filled to
+another width (copied from a viewer, an e-mail or a document system): there a heading runs on
+into the first sentence ("CLINICAL CASE SUMMARY The expert reviewer..."), a label is split over
+two lines ("State(s)\\nof Licensure:") or sits mid-line after the previous passage, and an item
+header follows the previous rationale's last sentence on the same line.
+
+:func:`relayout` reads the letter's words instead of its lines: it finds the form's phrases with
+any whitespace (a line break included) between their words, and rewrites only *whitespace*: a
+line break inside a phrase becomes a space, a space before a label or after a heading becomes a
+line break. Every other character stays where it was, so the rewritten text has the same length
+and every offset in it is an offset in the letter as given: spans need no map back. A letter
+whose phrases already sit where the form puts them is returned unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import lru_cache
+
+from ..text import _CONFUSABLE, parse_outcome
+
+#: Between two words of a phrase: spaces, OCR's stray marks, and at most one line break (a
+#: blank line ends a paragraph, and no phrase runs over one).
+_GAP = r"[ \t|'‘’`.·,_~]*(?:\n[ \t|'‘’`.·,_~]*)?"
+_GAP_TIGHT = r"[ \t]*(?:\n[ \t]*)?"
+
+
+@lru_cache(maxsize=64)
+def _phrase(phrase: str, upper: bool = False) -> re.Pattern[str]:
+    """``phrase`` with OCR's letter confusions, any gap between words, split over two lines.
+
+    ``upper``: a heading, matched in capitals only (OCR's digit look-alikes allowed), so the
+    same words in a sentence ("the following clinical case summary") are no heading.
+    """
+    parts: list[str] = []
+    for ch in phrase:
+        if ch == " ":
+            parts.append(_GAP_TIGHT if upper else _GAP)
+        elif upper and ch.isalpha():
+            alt = {"I": "[I1l|]", "O": "[O0Q]", "S": "[S5]", "B": "[B8]"}.get(ch)
+            parts.append(alt or ch)
+        elif ch.lower() in _CONFUSABLE:
+            parts.append(_CONFUSABLE[ch.lower()])
+        elif ch in "()/":
+            parts.append(re.escape(ch) + "?")  # "State(s)", "Certification(s)/": OCR drops them
+        else:
+            parts.append(re.escape(ch))
+    return re.compile("".join(parts), 0 if upper else re.IGNORECASE)
+
+
+#: Labels that start a line of the form: split before them, join them when split.
+_LINE_LABELS = (
+    "State(s) of Licensure",
+    "Certification(s)/Specialty",
+    "Claims Administrator guideline",
+    "MAXIMUS guideline",
+    "Decision rationale",
+)
+_PASSAGE_LABELS = _LINE_LABELS[2:]
+#: Header labels: joined when split over two lines; the header reader takes several a line.
+_HEADER_LABELS = ("Case Number", "Date Assigned", "Date of Injury", "Decision Date",
+                  "UR Denial Date", "Application Received")  # fmt: skip
+HEADINGS = (
+    "HOW THE IMR FINAL DETERMINATION WAS MADE",
+    "CLINICAL CASE SUMMARY",
+    "IMR ISSUES, DECISIONS AND RATIONALES",
+)
+#: Form sentences that end with a colon and are followed by a list: split after them.
+_INTROS = (
+    "has the following credentials",
+    "set forth below",
+    "including all medical records",
+)
+_COLON = re.compile(r"[ \t]*[:;]")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?[ \t\n]+(?=[A-Z0-9(\"“])")
+_ALONE = re.compile(r"[ \t]*[^\w\s]{0,3}[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}[ \t]*")
+_MARKER_LINE = re.compile(r"[:;][ \t]*[_~'|-]*[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}$")
+
+
+def relayout(text: str) -> str:
+    """``text`` with whitespace rewritten so the form's phrases sit where the form puts them.
+
+    Returns ``text`` itself when nothing needed moving (the common case: a letter as
+    ``pdftotext`` or OCR of a page gives it).
+    """
+    chars: list[str] | None = None
+    moved = False
+
+    def put(pos: int, ch: str) -> None:
+        nonlocal chars
+        if chars is None:
+            chars = list(text)
+        chars[pos] = ch
+
+    def join(m: re.Match[str]) -> bool:
+        """Replace line breaks inside a phrase by spaces; True when there was one."""
+        inner = text.find("\n", m.start(), m.end())
+        if inner < 0:
+            return False
+        while inner >= 0:
+            put(inner, " ")
+            inner = text.find("\n", inner + 1, m.end())
+        return True
+
+    def split_before(pos: int) -> bool:
+        """Start a new line at ``pos`` when text precedes it on its line."""
+        line_start = text.rfind("\n", 0, pos) + 1
+        if not _words(text[line_start:pos]) or text[pos - 1] not in " \t":
+            return False
+        put(pos - 1, "\n")
+        return True
+
+    def split_after(pos: int) -> bool:
+        line_end = text.find("\n", pos)
+        line_end = len(text) if line_end < 0 else line_end
+        rest = text[pos:line_end]
+        if not _words(rest) or not rest[:1].isspace():
+            return False
+        put(pos, "\n")
+        return True
+
+    for label in _LINE_LABELS:
+        for m in _phrase(label).finditer(text):
+            colon = _COLON.match(text, m.end())
+            if colon is None:
+                continue
+            moved |= join(m)
+            moved |= split_before(m.start())
+    for heading in HEADINGS:
+        for m in _phrase(heading, upper=True).finditer(text):
+            moved |= join(m)
+            moved |= split_before(m.start())
+            moved |= split_after(m.end())
+    if not moved:
+        return text
+    for label in _HEADER_LABELS:
+        for m in _phrase(label).finditer(text):
+            join(m)
+    for intro in _INTROS:
+        for m in _phrase(intro).finditer(text):
+            colon = _COLON.match(text, m.end())
+            if colon is not None:
+                join(m)
+                split_after(colon.end())
+    assert chars is not None
+    text = "".join(chars)
+    chars = None
+    _split_item_headers(text, put)
+    return text if chars is None else "".join(chars)
+
+
+def _split_item_headers(text: str, put: Callable[[int, str], None]) -> None:
+    """Start each item header on its own line where it follows the previous passage.
+
+    Re-filled without blank lines, an item header runs on from the previous rationale's last
+    sentence ("... not medically necessary. MRI of the left knee: Upheld"). The header begins
+    after the last sentence end before its marker; a partly certified request begins at the
+    sentence naming the original request ("X was the original request. ... The remaining IMR
+    eligible portion of the original request, Z is: Upheld").
+    """
+    lines = text.split("\n")
+    offsets: list[int] = []
+    pos = 0
+    for line in lines:
+        offsets.append(pos)
+        pos += len(line) + 1
+    for i, line in enumerate(lines):
+        m = _MARKER_LINE.search(line)
+        if m is not None and parse_outcome(m.group(1)) is not None:
+            marker, after = m.start(), i + 1
+        elif (
+            (alone := _ALONE.fullmatch(line)) is not None
+            and parse_outcome(alone.group(1)) is not None
+            and i > 0
+            and lines[i - 1].rstrip().endswith((":", ";"))
+        ):
+            # The outcome alone on its line, after a header that ends with a colon.
+            i, after = i - 1, i + 1
+            marker = len(lines[i].rstrip()) - 1
+        else:
+            continue
+        nxt = next((j for j in range(after, len(lines)) if lines[j].strip()), None)
+        if nxt is None or not _passage_label().match(lines[nxt].lstrip()):
+            continue
+        # Back from the marker to the paragraph's start or the previous label's line.
+        first = i
+        while (
+            first > 0
+            and lines[first - 1].strip()
+            and not _passage_label().match(lines[first].lstrip())
+        ):
+            first -= 1
+        lo = offsets[first]
+        region = text[lo : offsets[i] + marker]
+        ends = [e.end() for e in _SENTENCE_END.finditer(region)]
+        if not ends:
+            continue
+        start = ends[-1]
+        if len(_ORIGINAL.findall(region[start:])) == 1:
+            # "...portion of the original request, Z is": the header begins at X's sentence.
+            named = [w.start() for w in _WAS_ORIGINAL.finditer(region, 0, start)]
+            if named:
+                start = max((e for e in ends if e <= named[-1]), default=0)
+        at = lo + start
+        if at > 0 and text[at - 1] in " \t" and _words(text[text.rfind("\n", 0, at) + 1 : at]):
+            put(at - 1, "\n")
+
+
+def _words(text: str) -> bool:
+    """Whether ``text`` holds a letter or a digit: OCR's stray marks alone are no text."""
+    return any(ch.isalnum() for ch in text)
+
+
+_ORIGINAL = re.compile(r"original\s+request", re.IGNORECASE)
+_WAS_ORIGINAL = re.compile(r"\bw\S{1,2}\s+th\S\s+original\s+request", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _passage_label() -> re.Pattern[str]:
+    return re.compile("|".join(_phrase(lb).pattern for lb in _PASSAGE_LABELS), re.IGNORECASE)
