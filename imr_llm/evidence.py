@@ -51,6 +51,7 @@ from .form.summary import (
     read_ages,
     read_injury_date,
     read_sex,
+    states_age,
 )
 from .text import (
     collapse_ws,
@@ -981,9 +982,69 @@ def check_values(
     _check_specialties(list(reviewer.get("specialties") or []), form, damage, out)
     _check_patient(data.get("patient") or {}, form, damage, out)
     _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
+    _check_required(data, form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         _demote_structure(out)
     return out
+
+
+#: Header values every letter with a header table gives, by the label it prints.
+_HEADER_REQUIRED = {
+    "case_number": "Case Number",
+    "date_assigned": "Date Assigned",
+    "date_of_injury": "Date of Injury",
+    "decision_date": "Decision Date",
+    "ur_denial_date": "UR Denial Date",
+    "application_received": "Application Received",
+    "priority": "Priority",
+}
+
+
+def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None:
+    """Flag a value the letter always gives that is missing from ``data``.
+
+    A dropped line, a header the OCR garbled or a summary sentence it broke leaves a value
+    null with nothing else to show for it; such a record must not pass as complete. Values
+    already judged (a contradiction, an unreadable place) keep their own evidence.
+    """
+    header = form.header
+    if header.present:
+        for path, label in _HEADER_REQUIRED.items():
+            if data.get(path) is None and path not in out.evidence:
+                place = header.places.get(path)
+                out.put(path, "unverified", place.span if place else (header.start, header.end),
+                        f"missing: every letter's header gives its {label}, and it could not "
+                        "be read here")  # fmt: skip
+    elif not form.doc.double_spaced:
+        # Only the seed variant (a blank line after every line) is printed without a header;
+        # any other letter of this form had one, which the scan or the OCR lost.
+        for path, label in _HEADER_REQUIRED.items():
+            if data.get(path) is None and path not in out.evidence:
+                out.put(path, "unverified", None, f"missing: the letter shows no header table, "
+                        f"where letters of this form print the {label} (lost to the scan?)")  # fmt: skip
+    reviewer = data.get("reviewer") or {}
+    if form.sections.credentials is not None:
+        for key, what in (("licensure_states", "licensure states"),
+                          ("specialties", "certifications/specialties")):  # fmt: skip
+            path = f"reviewer.{key}"
+            if not reviewer.get(key) and path not in out.evidence:
+                place = getattr(form.credentials, "states" if key == "licensure_states" else key)
+                out.put(path, "unverified", place.span if place else None,
+                        f"missing: every letter names the reviewer's {what}")  # fmt: skip
+    summary = form.summary
+    patient = data.get("patient") or {}
+    if summary is None:
+        return
+    if patient.get("age") is None and "patient.age" not in out.evidence:
+        if states_age(summary.text):
+            out.put("patient.age", "unverified", summary.span,
+                    "missing: the case summary states an age that could not be read")  # fmt: skip
+    if patient.get("sex") is None and "patient.sex" not in out.evidence:
+        stated = read_sex(summary.text)
+        if stated is not None:
+            span = (summary.start + stated.start, summary.start + stated.end)
+            out.put("patient.sex", "unverified", span,
+                    "missing: the case summary states the sex in words")  # fmt: skip
 
 
 class _LazyDamage:

@@ -110,10 +110,13 @@ def test_case_number_null_at_a_readable_place_without_a_number_is_unverified() -
     assert "pending review" in out.evidence["case_number"].note
 
 
-def test_case_number_null_at_an_unreadable_place_says_nothing() -> None:
+def test_case_number_null_at_an_unreadable_place_is_flagged_missing() -> None:
+    """Every letter with a header gives a case number: null where the place is unreadable is
+    no contradiction, but the record must not pass as complete (issue 14, class 5)."""
     text = one(A01, "CM16-0221348", "~~~~-~~~~~~~")
     out, _ = check(text, data(case_number=None))
-    assert "case_number" not in out.evidence
+    assert out.evidence["case_number"].status == "unverified"
+    assert out.evidence["case_number"].note.startswith("missing:")
     assert_clean(out, "case_number")
 
 
@@ -349,10 +352,11 @@ def test_priority_null_at_a_readable_place_without_a_priority_is_unverified() ->
     assert "4711" in out.evidence["priority"].note
 
 
-def test_priority_null_at_an_unreadable_place_says_nothing() -> None:
+def test_priority_null_at_an_unreadable_place_is_flagged_missing() -> None:
     text = one(A01, "Standard", "~#~#~#~#")
     out, _ = check(text, data(priority=None))
-    assert "priority" not in out.evidence
+    assert out.evidence["priority"].status == "unverified"
+    assert out.evidence["priority"].note.startswith("missing:")
     assert_clean(out, "priority")
 
 

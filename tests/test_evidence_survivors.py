@@ -77,14 +77,16 @@ def test_a_decision_date_the_letter_writes_two_years_later_is_a_contradiction() 
     assert_ev(out, src, "decision_date", "unverified", "12/05/2018", "contradicts the letter")
 
 
-def test_an_injury_date_neither_header_nor_summary_states_may_be_null_without_a_flag() -> None:
-    # The header table has no Date of Injury row, and the summary names no injury date: a null
-    # is simply right, with nothing to flag.
+def test_an_injury_date_missing_from_header_and_summary_is_flagged_missing() -> None:
+    # The header table has no Date of Injury row (a dropped line: every letter's header prints
+    # one) and the summary names no injury date: null is no contradiction, but the record must
+    # say a value it always has is missing (issue 14, class 5).
     text = one(A01, "Date of Injury:      08/17/2016", "")
     text = one(text, "industrial injury on 08/17/2016 when", "industrial injury when")
     out, _ = check(text, data(date_of_injury=None))
     assert_clean(out, "date_of_injury")
-    assert "date_of_injury" not in out.evidence
+    assert out.evidence["date_of_injury"].status == "unverified"
+    assert out.evidence["date_of_injury"].note.startswith("missing:")
 
 
 # --------------------------------------------------------------------------------------------

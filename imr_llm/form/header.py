@@ -62,7 +62,9 @@ class HeaderForm:
 @lru_cache(maxsize=16)
 def _label_pattern(label: str) -> re.Pattern[str]:
     """``label`` through OCR damage, with stray marks between its words ("Decision: Date")."""
-    return re.compile(ocr_pattern(label).pattern.replace(r"\s*", r"[\s:;.,]*"), re.IGNORECASE)
+    return re.compile(
+        ocr_pattern(label).pattern.replace(r"\s*", r"[\s:;.,|'‘’`·_~]*"), re.IGNORECASE
+    )
 
 
 def _labels_in(text: str) -> list[tuple[int, int, str]]:

@@ -181,12 +181,14 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             first = found
             # X may begin on a line above the mention ("Ice/Heat pads\ntherapy times 12 was
             # the original request"), as a re-filled paragraph wraps it.
-            while (
-                first - 1 >= floor
-                and not lines[first - 1].blank
-                and _continues(lines[first - 1].text)
-            ):
-                first -= 1
+            # OCR may leave a blank line inside it: crossed when the line above carries on.
+            while True:
+                k = first - 1
+                while k >= floor and lines[k].blank:
+                    k -= 1
+                if k < floor or first - 1 - k > 1 or not _continues(lines[k].text):
+                    break
+                first = k
     return first
 
 

@@ -146,7 +146,9 @@ def read_dates(text: str) -> list[Reading[dt.date]]:
         # A rejected match may hide a date starting one character later ("|-12/30/2016").
         reading = _numeric_date(m)
         if reading is None:
-            pos = m.start() + 1
+            # Never a shorter number cut out of a damaged one: "l1/3O/2O16" is no 1/30/2016.
+            glued = m.group("m")[0] not in _RULES and m.end("m") - m.start() > 1
+            pos = m.end("m") if glued else m.start() + 1
             continue
         found.append(reading)
         pos = m.end()
@@ -158,7 +160,21 @@ def read_dates(text: str) -> list[Reading[dt.date]]:
     return found
 
 
+#: Marks a table's rules print ("UR Denial Date: || 10/14/2016"): read as a digit only when
+#: glued to a real one ("1|/30/2016"), never as a number on their own.
+_RULES = frozenset("|[]!")
+
+
+def _ruled(group: str) -> bool:
+    """Whether a date's number is only a table rule's marks, or marks set apart by a space."""
+    return all(ch in _RULES for ch in group) or (
+        any(ch in _RULES for ch in group) and not any(ch.isdigit() for ch in group)
+    )
+
+
 def _numeric_date(m: re.Match[str]) -> Reading[dt.date] | None:
+    if _ruled(m.group("m")) or _ruled(m.group("d")):
+        return None
     mo, dy, yr = (_digits(m.group(k)) for k in ("m", "d", "y"))
     if not (mo.isdigit() and dy.isdigit() and yr.isdigit()):
         return None

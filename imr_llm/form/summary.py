@@ -15,15 +15,18 @@ from ..text import ocr_pattern
 from .reading import Reading, read_date
 
 _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
+#: Between the words of an age phrase: a space or hyphen, and the marks OCR puts between words
+#: ("34'year‘old", "60 year.old", "52-year·old").
+_JOIN = r"(?:\s*[-'‘’`.·,_~|]{0,2}\s*)"
 _AGE = re.compile(
-    rf"(?:(?<![\w/.-])|(?<=\ba))(?P<n>[0-9OoIlSB]{{1,3}})\s*[- ]?\s*"
-    rf"(?:{_YEAR}|yr|[a-z]{{1,5}})s?\s*[- ]?\s*"
+    rf"(?:(?<![\w/.-])|(?<=\ba))(?P<n>[0-9OoIlSB]{{1,3}}){_JOIN}"
+    rf"(?:{_YEAR}|yr|[a-z]{{1,5}})s?{_JOIN}"
     rf"{_OLD}\b",
     re.IGNORECASE,
 )
 _AGE_EXACT = re.compile(r"\d{1,3}\s*[- ]?\s*(?:year|yr)s?\s*[- ]?\s*old", re.IGNORECASE)
 #: An age phrase whose number OCR destroyed: "a ?? year old".
-_AGE_DAMAGED = re.compile(rf"\S{{1,4}}\s*[- ]?\s*{_YEAR}s?\s*[- ]?\s*{_OLD}\b", re.IGNORECASE)
+_AGE_DAMAGED = re.compile(rf"\S{{1,4}}{_JOIN}{_YEAR}s?{_JOIN}{_OLD}\b", re.IGNORECASE)
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "B": "8"})
 
 SEX_WORDS = {
@@ -80,6 +83,17 @@ def read_ages(text: str) -> list[Reading[int]]:
 def has_damaged_age(text: str) -> bool:
     """Whether ``text`` holds an age phrase whose number could not be read."""
     return bool(_AGE_DAMAGED.search(text)) and not read_ages(text)
+
+
+_AGE_WORDS = re.compile(
+    rf"{_YEAR}s?{_JOIN}{_OLD}\b|\b(?:y/?o|yrs?\.?\s+old|age[ds]?\s+\S{{1,3}}\b)", re.IGNORECASE
+)
+
+
+def states_age(text: str) -> bool:
+    """Whether ``text`` states an age at all ("48 year old", "a ??-year-old", "y/o"), read
+    or not: where it does, a missing age is a value lost, not one the letter lacks."""
+    return bool(_AGE_WORDS.search(text))
 
 
 def read_sex(text: str, near: int = 0) -> Reading[str] | None:
