@@ -1020,8 +1020,9 @@ def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
         # any other letter of this form had one, which the scan or the OCR lost.
         for path, label in _HEADER_REQUIRED.items():
             if data.get(path) is None and path not in out.evidence:
-                out.put(path, "unverified", None, f"missing: the letter shows no header table, "
-                        f"where letters of this form print the {label} (lost to the scan?)")  # fmt: skip
+                note = (f"missing: the letter shows no header table, where letters of this "
+                        f"form print the {label} (lost to the scan?)")  # fmt: skip
+                out.put(path, "unverified", None, note)
     reviewer = data.get("reviewer") or {}
     if form.sections.credentials is not None:
         for key, what in (("licensure_states", "licensure states"),

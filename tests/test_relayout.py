@@ -15,7 +15,6 @@ from imr_llm import extract
 from imr_llm.eval.damage import reflow
 from imr_llm.eval.scoring import score_record
 from imr_llm.form.relayout import relayout
-
 from tests.conftest import SHARED, requires_corpus
 from tests.letters import ITEM_ONE, RAW_HEADER, Letter
 
@@ -24,7 +23,8 @@ PARTIAL = (
     "Chiropractic manipulation 6 visits was authorized by the Claims Administrator. The\n"
     "remaining IMR eligible portion of the original request, chiropractic manipulation 6 visits\n"
     "is: Upheld\n\n"
-    "Claims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016.\n\n"
+    "Claims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment\n"
+    "2016.\n\n"
     "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s):\n"
     "Manual therapy & manipulation.\n\n"
     "Decision rationale: Six visits were certified and no improvement is documented. The request\n"
@@ -33,7 +33,8 @@ PARTIAL = (
 WRAPPED_DOS = (
     "Retrospective request for Lidoderm 5% patches, quantity 30, DOS:\n"
     "11/14/2016: Upheld\n\n"
-    "Claims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016.\n\n"
+    "Claims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment\n"
+    "2016.\n\n"
     "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s):\n"
     "Lidoderm.\n\n"
     "Decision rationale: Lidoderm is for localized neuropathic pain after a trial of first-line\n"
@@ -83,9 +84,7 @@ def test_refilled_without_blank_lines(width: int) -> None:
     record = extract(text, backend="rules")
     _check(record, 3)
     partial = record.items[1]
-    assert partial.original_request == (
-        "Chiropractic manipulation for the neck and back 12 visits"
-    )
+    assert partial.original_request == ("Chiropractic manipulation for the neck and back 12 visits")
     assert partial.service == "chiropractic manipulation 6 visits"
     assert record.items[2].service == (
         "Retrospective request for Lidoderm 5% patches, quantity 30, DOS: 11/14/2016"
