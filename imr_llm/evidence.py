@@ -736,7 +736,9 @@ def _check_service(
                   "names", span)  # fmt: skip
 
 
-def _check_outcome(k: int, item: dict[str, Any], place: ItemPlace, out: Checked) -> None:
+def _check_outcome(
+    k: int, item: dict[str, Any], place: ItemPlace, damage: float, out: Checked
+) -> None:
     path = f"items[{k}].outcome"
     outcome = item.get("outcome")
     span = place.outcome_place.span
@@ -755,6 +757,11 @@ def _check_outcome(k: int, item: dict[str, Any], place: ItemPlace, out: Checked)
         )
     elif concluded == outcome:
         out.put(path, "repaired", span, "its marker is unreadable; the rationale concludes so")
+    elif damage >= FAX_DAMAGE:
+        # On fax-quality text the conclusion is read through the damage too ("is n0t" lost
+        # its negation): no re-ask can fix that, so the outcome is kept and flagged.
+        out.put(path, "unverified", span, "its marker is unreadable and the rationale's "
+                "conclusion, read through heavy damage, does not agree")  # fmt: skip
     else:
         meaning = "not medically necessary" if concluded == "upheld" else "medically necessary"
         out.wrong(path, f"is {outcome!r} but its rationale concludes the request is {meaning}")
@@ -944,7 +951,7 @@ def _check_items(
         _check_service(k, item, place, damage, out)
         for key in PASSAGES:
             item[key] = _check_passage(k, key, item, place, quotes, damage, resolve, out)
-        _check_outcome(k, item, place, out)
+        _check_outcome(k, item, place, damage, out)
 
 
 # --------------------------------------------------------------------------------------------

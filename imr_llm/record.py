@@ -18,7 +18,7 @@ from ._version import __version__
 from .errors import InvalidRecordError
 from .evidence import Checked
 from .models import DeterminationRecord, Evidence, ExtractionMetadata, Span
-from .validate import date_order_warnings
+from .validate import date_order_warnings, implausible_dates
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .pdf import OcrSpan
@@ -76,7 +76,7 @@ def build_record(
         )
         for path, ev in checked.evidence.items()
     }
-    reasons = review_reasons(checked, review)
+    reasons = review_reasons(checked, [*(review or []), *implausible_dates(record)])
     record.metadata = ExtractionMetadata(
         engine=engine,
         backend=backend,

@@ -140,22 +140,35 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
         first -= 1
         while first > floor and lines[first].blank:
             first -= 1
-    if not marker.alone and len(lines[marker.line].text[: marker.header_end_col].split()) <= 2:
+    if (
+        marker.outcome
+        and not marker.alone
+        and len(lines[marker.line].text[: marker.header_end_col].split()) <= 2
+    ):
         # The header's last line holds only its end ("11/14/2016: Upheld" after "..., DOS:",
         # "Ultrasling: Upheld" after "Associated surgical service:"): a colon there wraps the
         # header, it does not end it.
         above = first - 1
-        if above >= floor and lines[above].text.rstrip().endswith(":"):
+        text = lines[above].text.rstrip() if above >= floor else ""
+        if text.endswith(":") and not _TRAILING_OUTCOME.search(text[:-1]):
             first = above
     j = first - 1
     while j >= floor:
         if lines[j].blank:
             # Blank lines at the foot of a page mean nothing when the header continues a
-            # sentence across the page break; anywhere else they end the header.
+            # sentence across the page break, nor a single blank line OCR put inside a
+            # sentence (the line after it starts in lower case); anywhere else they end it.
             k = j
             while k >= floor and lines[k].blank:
                 k -= 1
-            if not (lines[first].page_break and k >= floor and _continues(lines[k].text)):
+            inside = (
+                j == k + 1
+                and lines[first].text.lstrip()[:1].islower()
+                and bool(original_request_mentions(lines[first].text))
+            )
+            if not (
+                (lines[first].page_break or inside) and k >= floor and _continues(lines[k].text)
+            ):
                 break
             j = k
         if not _continues(lines[j].text):
