@@ -615,10 +615,6 @@ def align_items(services: list[str], places: list[ItemPlace]) -> list[tuple[int,
 
 
 #: A count or dose written as one: "12", "#60", "7.5mg", "2x" (digits inside an OCR'd word,
-#: "1eft" or "with0ut", are not numbers).
-_NUMBER = re.compile(
-    r"(?<![A-Za-z0-9])#?(\d+(?:[.,]\d+)?)(?:mg|ml|mcg|g|cm|mm|x|%)?(?![A-Za-z0-9])", re.I
-)
 #: Words that make two items different however alike the rest is.
 _KEY_WORDS = (
     frozenset({"left", "right", "bilateral"}),
@@ -633,28 +629,80 @@ def _near_any(words: set[str], group: frozenset[str]) -> bool:
     return any(fuzz.ratio(w, k) >= 70 for w in words for k in group)
 
 
-def _key_difference(value: str, written: str, damage: float) -> str:
-    """Why ``value`` names another item than ``written`` (a count, a side, with/without), or ''.
+#: Counts written as words: "Six visits" is 6 visits, and "Eight visits" another item.
+_NUMBER_WORDS = {
+    w: str(n) for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "ninety": "90"}  # fmt: skip
+#: A token that holds a number: digits with what surrounds them in a dose or count ("#60",
+#: "10/325mg", "2x6", "7-10"), perhaps OCR-damaged ("#6O", "l0/325mg").
+_NUMBER_TOKEN = re.compile(r"[#(]?[A-Za-z|]{0,2}\d[\w./%:|-]*|\b[a-z]+\b", re.IGNORECASE)
+_DIGIT_LIKE = {"o": "0", "l": "1", "i": "1", "|": "1", "s": "5", "b": "8"}
+#: A number token as printed, undamaged: digits, separators and a unit.
+_CLEAN_NUMBER = re.compile(
+    r"#?\d+(?:[.,/:x-]\d+)*(?:mg|ml|mcg|gm?|cm|mm|x|%|hrs?|th|st|nd|rd|s|'s)?", re.IGNORECASE
+)
 
-    Numbers are compared when the letter writes them legibly; a digit that differs through a
-    common OCR confusion is left to the fuzzy comparison on a damaged letter.
+
+def _numbers(text: str) -> list[tuple[str, bool]]:
+    """The numbers ``text`` writes, in order: each as its digits and separators ("#60" and
+    "60" are both 60, "10/325mg" and "10/325 mg" both 10/325, "Six" is 6), and whether it is
+    printed undamaged (a damaged one, "6O", is read through its look-alikes)."""
+    out: list[tuple[str, bool]] = []
+    for m in _NUMBER_TOKEN.finditer(text):
+        raw = m.group(0).strip("(),.;:")
+        token = raw.lower()
+        if token in _NUMBER_WORDS:
+            out.append((_NUMBER_WORDS[token], True))
+        elif _is_number(raw):
+            clean = bool(_CLEAN_NUMBER.fullmatch(token))
+            read = token if clean else "".join(_DIGIT_LIKE.get(ch, ch) for ch in token)
+            out.append((re.sub(r"[^0-9./x:-]", "", read).strip(".-:"), clean))
+    return out
+
+
+def _is_number(token: str) -> bool:
+    """Whether a token with a digit is a number ("#60", "10/325mg", "l2", "6O"), not a word
+    OCR put a digit in ("1eft", "with0ut", "0f"): digits and their look-alikes outnumber the
+    other letters."""
+    if not any(ch.isdigit() for ch in token):
+        return False
+    if _CLEAN_NUMBER.fullmatch(token):
+        return True
+    digits = sum(ch.isdigit() or ch in _LOOK_ALIKES for ch in token)
+    letters = sum(ch.isalpha() and ch not in _LOOK_ALIKES for ch in token)
+    return digits > letters
+
+
+#: Letters OCR prints for a digit, as they count towards a token being a number: common
+#: lower-case letters ("s", "i") would make "sessi0ns" one.
+_LOOK_ALIKES = frozenset("OoIl|SB")
+
+
+def _key_difference(value: str, written: str, damage: float) -> str:
+    """Why ``value`` names another item than ``written`` (a count, a dose, a side, with or
+    without), or ''.
+
+    Numbers (digits or number words) must be the letter's: a count the letter prints cleanly
+    ("#30", "for 3 weeks", "Six visits") that the value gives otherwise is another item however
+    alike the rest reads, on a clean letter or an OCR'd one. A number the letter prints damaged
+    ("#3O") is read through its look-alikes; one that still differs is left unsure (see
+    :func:`_numbers_unsure`), not called wrong.
     """
     if collapse_ws(value).lower() == collapse_ws(written).lower():
         return ""
-    got, want = _NUMBER.findall(value), _NUMBER.findall(written)
-
-    def ocr() -> bool:
-        # OCR'd text, here or in the whole letter: a digit may be misread, lost or split.
-        return not all(_clean_word(w) for w in written.split()) or damage >= 0.015
-
-    if got != want and len(got) == len(want):
-        for a, b in zip(got, want, strict=True):
-            if a == b or ((len(a) != len(b) or _confusable(a, b)) and ocr()):
-                continue
-            return f"{a} where the letter has {b}"
-    elif got != want and not ocr():
-        shown = ", ".join(want) or "none"
-        return f"its numbers ({', '.join(got) or 'none'}) are not the letter's ({shown})"
+    got, want = _numbers(value), _numbers(written)
+    if [n for n, _ in got] != [n for n, _ in want]:
+        if len(got) == len(want):
+            for (a, _), (b, clean) in zip(got, want, strict=True):
+                if a != b and clean:
+                    return f"{a} where the letter has {b}"
+        elif all(clean for _, clean in want):
+            shown = ", ".join(n for n, _ in want) or "none"
+            mine = ", ".join(n for n, _ in got) or "none"
+            return f"its numbers ({mine}) are not the letter's ({shown})"
     # Whole words only: "with0ut" is OCR's "without", not "with".
     words_v = {
         w for w in re.findall(r"[a-z0-9/]+", value.lower()) if not any(c.isdigit() for c in w)
@@ -671,9 +719,58 @@ def _key_difference(value: str, written: str, damage: float) -> str:
     return ""
 
 
+def _numbers_unsure(value: str, written: str) -> bool:
+    """Whether the letter prints a number damaged and the value's numbers differ from what its
+    look-alikes read as: the count may be the letter's, or not; a person must look."""
+    got, want = _numbers(value), _numbers(written)
+    return [n for n, _ in got] != [n for n, _ in want] and not all(c for _, c in want)
+
+
+def _ocr_marked(text: str, damage: float) -> bool:
+    """Whether ``text`` (or the whole letter) shows OCR damage: only then may a value differ
+    from it by more than case, spacing and punctuation."""
+    return not all(_clean_word(w) for w in text.split()) or damage >= 0.015
+
+
+def _judge_name(value: str, written: str, damage: float) -> tuple[Status | None, str]:
+    """How a service (or an original request) the answer gives reads against the letter's own
+    text at its marker: a status and a note, or ``(None, why)`` for a contradiction, where
+    ``why`` names the difference that makes it another item ('' when it merely reads
+    otherwise). An unverified value's note is left to the caller ('').
+
+    Equal but for case, spacing and punctuation is ``exact``; closer than
+    :data:`SERVICE_THRESHOLD` is ``repaired`` (the record keeps the letter's text either way).
+    A reworded or reordered name ("12 sessions of aquatic therapy" for "Aquatic therapy, 12
+    sessions") is no OCR damage and a count the letter prints is never another: on a
+    readable letter either is a contradiction, whatever words it shares.
+    """
+    differs = _key_difference(value, written, damage)
+    if differs:
+        return None, differs
+    if collapse_ws(value).lower() == collapse_ws(written).lower() or (
+        squash(value) == squash(written) and squash(value)
+    ):
+        return "exact", ""
+    score = fuzz.ratio(collapse_ws(value).lower(), collapse_ws(written).lower())
+    if _numbers_unsure(value, written) and score >= 60:
+        return "unverified", ""
+    if score >= SERVICE_THRESHOLD:
+        return "repaired", "through OCR damage"
+    if _ocr_marked(written, damage) and (
+        fuzz.partial_ratio(value.lower(), written.lower()) >= 95
+        and 0.75 <= len(value) / max(len(written), 1) <= 1.25
+    ):
+        return "repaired", "with stray marks around it"
+    if damage >= FAX_DAMAGE and score >= 60:
+        return "unverified", ""
+    return None, ""
+
+
 def _check_service(
     k: int, item: dict[str, Any], place: ItemPlace, damage: float, out: Checked
 ) -> None:
+    """Check the item's service (and original request) at its marker; the record keeps the
+    letter's own text wherever the letter's text there is readable and agrees."""
     path = f"items[{k}].service"
     service = collapse_ws(item.get("service") or "")
     original = item.get("original_request")
@@ -691,26 +788,15 @@ def _check_service(
             out.put(path, "unverified", span, "the partly certified request could not be read")
         return
     target = partial.service if partial else place.header_text
-    score = _similar(service, target)
-    differs = _key_difference(service, target, damage)
-    if collapse_ws(service).lower() == collapse_ws(target).lower():
-        out.put(path, "exact", span, "at its item marker")
-    elif differs:
-        out.wrong(path, f"{_shown(service, 60)} is not the item the letter names at this "
-                  f"marker ({_shown(target, 60)}): {differs}", span)  # fmt: skip
-    elif score >= SERVICE_THRESHOLD:
-        out.put(path, "repaired", span, "at its item marker, through OCR damage")
-    elif (
-        place.header_text
-        and fuzz.partial_ratio(service.lower(), target.lower()) >= 95
-        and (0.75 <= len(service) / max(len(target), 1) <= 1.25)
-    ):
-        out.put(path, "repaired", span, "at its item marker, with stray marks around it")
-    elif damage >= FAX_DAMAGE and score >= 60:
-        out.put(path, "unverified", span, f"the item header reads {_shown(target, 60)}")
+    status, note = _judge_name(service, target, damage)
+    if status is None:
+        out.wrong(path, f"{_shown(service, 60)} is not the item the letter names at this marker "
+                  f"({_shown(target, 60)})" + (f": {note}" if note else ""), span)  # fmt: skip
+    elif status == "unverified":
+        out.put(path, status, span, f"the item header reads {_shown(target, 60)}")
     else:
-        out.wrong(path, f"{_shown(service, 60)} is not the item the letter names at this "
-                  f"marker ({_shown(target, 60)})", span)  # fmt: skip
+        out.put(path, status, span, "at its item marker" + (f", {note}" if note else ""))
+        item["service"] = target
     path = f"items[{k}].original_request"
     if partial is None:
         if original:
@@ -720,20 +806,16 @@ def _check_service(
         out.wrong(path, f"the letter names the original request {_shown(partial.original_request)}"
                   "; give it", span)  # fmt: skip
         return
-    score = _similar(original, partial.original_request)
-    differs = _key_difference(original, partial.original_request, damage)
-    if collapse_ws(original).lower() == partial.original_request.lower():
-        out.put(path, "exact", span, "in the item header")
-    elif differs:
+    status, note = _judge_name(original, partial.original_request, damage)
+    if status is None:
+        shown = f" ({_shown(partial.original_request, 60)}): {note}" if note else ""
         out.wrong(path, f"{_shown(original, 60)} is not the original request the letter "
-                  f"names ({_shown(partial.original_request, 60)}): {differs}", span)  # fmt: skip
-    elif score >= SERVICE_THRESHOLD:
-        out.put(path, "repaired", span, "in the item header, through OCR damage")
-    elif damage >= FAX_DAMAGE and score >= 60:
-        out.put(path, "unverified", span, "the original request is damaged")
+                  f"names{shown}", span)  # fmt: skip
+    elif status == "unverified":
+        out.put(path, status, span, "the original request is damaged")
     else:
-        out.wrong(path, f"{_shown(original, 60)} is not the original request the letter "
-                  "names", span)  # fmt: skip
+        out.put(path, status, span, "in the item header" + (f", {note}" if note else ""))
+        item["original_request"] = partial.original_request
 
 
 def _check_outcome(

@@ -47,10 +47,22 @@ class Document:
     source: str
     lines: list[Line] = field(default_factory=list)
     double_spaced: bool = False
+    #: Spans of the page furniture lines dropped from ``lines`` (fax banners, page numbers).
+    furniture: list[tuple[int, int]] = field(default_factory=list)
 
     def offset(self, line_index: int, column: int) -> int:
         """Offset in ``source`` of ``column`` on line ``line_index``."""
         return self.lines[line_index].start + column
+
+    def text(self, start: int, end: int) -> str:
+        """``source[start:end]`` with page furniture blanked out: the letter's own words in a
+        stretch of it, at their own offsets (so a value read there keeps its span)."""
+        chunk = self.source[start:end]
+        for s, e in self.furniture:
+            if s < end and e > start:
+                a, b = max(s, start) - start, min(e, end) - start
+                chunk = chunk[:a] + " " * (b - a) + chunk[b:]
+        return chunk
 
 
 def check_input(text: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -105,7 +117,8 @@ def _split_lines(text: str) -> list[Line]:
 #: apart, so they are dropped (and mark a page break).
 _PAGE_FURNITURE = re.compile(
     r"^\s*(?:"
-    r"page\s+\d{1,3}(?:\s+of\s+\d{1,3})?"  # "Page 2", "Page 2 of 4"
+    r"page\s*[:#]?\s*\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?"  # "Page 2", "Page 2 of 4"
+    r"|-\s*\d{1,3}\s*-"  # "- 2 -"
     r"|.*\bFROM:.*\(FAX\).*"  # fax banner
     r"|.*\(FAX\)\s*[\d\s-]{7,}.*P\.\s?\d{3}/\d{3}"  # fax banner without FROM
     r"|(?:MAXIMUS\s*\|?\s*)?Federal\s+Services\s*\|.*"  # letterhead read by OCR
@@ -113,15 +126,37 @@ _PAGE_FURNITURE = re.compile(
     r")\s*$",
     re.IGNORECASE,
 )
+#: A fax machine's banner: the word FAX (in capitals, as machines print it) with a time of day
+#: or a page counter ("12/20/2016 10:14 FAX 9165551234 MAXIMUS p.003/007", "FAX No. 9165551234
+#: P. 2/7"). Prose that mentions a fax ("faxed on 12/20/2016") has neither.
+FAX_BANNER = re.compile(
+    r"\bFAX\b(?=.*(?:\b\d{1,2}:\d{2}\b|\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b))"
+    r"|(?:\b\d{1,2}:\d{2}\b|\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b).*\bFAX\b"
+)
+#: Page furniture as it may sit inside a line of a re-filled letter: a whole fax banner from
+#: its date stamp to its page counter, or "Page 2 of 5".
+INLINE_FURNITURE = re.compile(
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+(?:[^\n]{0,60}?\s)?FAX\b"
+    r"[^\n]{0,80}?\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"
+    r"|\bPage\s+\d{1,3}\s+of\s+\d{1,3}\b"
+)
+#: A case number with nothing of the letter around it: a page's running head, never content.
+_RUNNING_HEAD = re.compile(
+    r"^\W*(?:(?:IMR|Case|Number|No\.?|MAXIMUS|Federal|Services|Page|of|\d{1,3})\W*)*"
+    r"CM\d{2}-\d{7}\W*(?:(?:Page|of|\d{1,3})\W*)*$",
+    re.IGNORECASE,
+)
 
 
-_FURNITURE_HINTS = ("page", "fax", "federal services", "maximus")
+_FURNITURE_HINTS = ("page", "fax", "federal services", "maximus", "- ")
 
 
 def is_page_furniture(text: str) -> bool:
     """True for a line that belongs to the page rather than the letter."""
     if len(text) >= 160:
         return False
+    if FAX_BANNER.search(text):
+        return True
     lowered = text.lower()
     if not any(hint in lowered for hint in _FURNITURE_HINTS):
         return False  # the common case, decided without the regex
@@ -141,11 +176,29 @@ def _is_double_spaced(lines: list[Line]) -> bool:
     return text_lines >= 8 and followed_by_blank >= 0.85 * text_lines
 
 
-def _drop_furniture(lines: list[Line]) -> list[Line]:
+#: Lines from here on are the letter's body: a line repeating one of the letter's first lines
+#: there is a page's running head (the case number line printed at each page's top).
+_BODY_FROM = 12
+
+
+def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[Line]:
     kept: list[Line] = []
     page_break = False
-    for line in lines:
-        if not line.blank and is_page_furniture(line.text):
+    # Only lines of words repeat as a running head: a date or a value alone may well recur.
+    first = {
+        " ".join(line.text.split())
+        for line in lines[:_BODY_FROM]
+        if len(re.findall(r"[A-Za-z]{2,}", line.text)) >= 2
+    }
+    for index, line in enumerate(lines):
+        if not line.blank and (
+            is_page_furniture(line.text)
+            or (
+                index >= _BODY_FROM
+                and (" ".join(line.text.split()) in first or _RUNNING_HEAD.match(line.text))
+            )
+        ):
+            dropped.append((line.start, line.end))
             page_break = True
             continue
         if page_break and not line.blank:
@@ -162,7 +215,8 @@ def normalise(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
 
 def document(source: str) -> Document:
     """The :class:`Document` of ``source``, checked already (see :func:`normalise`)."""
-    lines = _drop_furniture(_split_lines(source))
+    dropped: list[tuple[int, int]] = []
+    lines = _drop_furniture(_split_lines(source), dropped)
     double = _is_double_spaced(lines)
     if double:
         kept: list[Line] = []
@@ -174,4 +228,4 @@ def document(source: str) -> Document:
             kept.append(line)
             previous_blank = line.blank
         lines = kept
-    return Document(source=source, lines=lines, double_spaced=double)
+    return Document(source=source, lines=lines, double_spaced=double, furniture=dropped)

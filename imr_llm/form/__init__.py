@@ -83,6 +83,6 @@ def read_form(doc: Document, sections: Sections | None = None) -> LetterForm:
     if sections.summary and sections.summary[0] < sections.summary[1]:
         s, e = sections.summary
         start, end = doc.lines[s].start, doc.lines[e - 1].end
-        summary = Place(start, end, doc.source[start:end], "region")
+        summary = Place(start, end, doc.text(start, end), "region")
     items = read_items_form(doc, *sections.items) if sections.items else None
     return LetterForm(doc, sections, header, credentials, summary, items)

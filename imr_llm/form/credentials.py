@@ -66,7 +66,7 @@ def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> 
             break
         last = j
     start = doc.offset(index, column)
-    raw = doc.source[start : lines[last].end]
+    raw = doc.text(start, lines[last].end)
     lead = len(raw) - len(raw.lstrip())
     text = raw.strip()
     return Place(start + lead, start + lead + len(text), text, how, (lines[index].start, start))
@@ -90,13 +90,13 @@ def read_credentials_form(doc: Document, start: int, end: int) -> CredentialsFor
     if start >= end:
         return CredentialsForm(None, None, "none")
     base = doc.lines[start].start
-    region = doc.source[base : doc.lines[end - 1].end]
+    region = doc.text(base, doc.lines[end - 1].end)
     m = _SENTENCE_SPECIALTY_FIRST.search(region) or _SENTENCE_STATES_FIRST.search(region)
     if not m:
         return CredentialsForm(None, None, "none")
 
     def place(group: str) -> Place:
         s, e = base + m.start(group), base + m.end(group)
-        return Place(s, e, doc.source[s:e], "sentence")
+        return Place(s, e, doc.text(s, e), "sentence")
 
     return CredentialsForm(place("states"), place("spec"), "sentence")

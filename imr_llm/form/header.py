@@ -152,7 +152,7 @@ def read_header_form(doc: Document, start: int, end: int) -> HeaderForm:
     if not lines:
         return HeaderForm(0, 0, "")
     base = lines[0].start
-    text = doc.source[base : lines[-1].end]
+    text = doc.text(base, lines[-1].end)
     form = HeaderForm(base, lines[-1].end, text)
     labels = _labels_in(text)
     for s, e, name in labels:

@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from ..normalise import INLINE_FURNITURE
 from ..text import _CONFUSABLE, parse_outcome
 
 #: Between two words of a phrase: spaces, OCR's stray marks, and at most one line break (a
@@ -136,8 +137,13 @@ def relayout(text: str) -> str:
             moved |= join(m)
             moved |= split_before(m.start())
             moved |= split_after(m.end())
+    # Page furniture inside a line goes to a line of its own, where the document drops it.
+    # Not a sign of re-filling by itself: an OCR'd page may run a banner into a line too.
+    for m in INLINE_FURNITURE.finditer(text):
+        split_before(m.start())
+        split_after(m.end())
     if not moved:
-        return text
+        return text if chars is None else "".join(chars)
     for label in _HEADER_LABELS:
         for m in _phrase(label).finditer(text):
             join(m)

@@ -38,7 +38,7 @@ def read_summary(doc: Document, start: int, end: int, want_injury_date: bool) ->
     if start >= end:
         return out
     base = doc.lines[start].start
-    text = doc.source[base : doc.lines[end - 1].end]
+    text = doc.text(base, doc.lines[end - 1].end)
 
     ages = read_ages(text)
     age = ages[0] if ages else None
