@@ -85,7 +85,7 @@ import random
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -640,6 +640,74 @@ def parse_case_id(case_id: str, letters: Sequence[Letter]) -> CaseSpec:
 
 
 # --------------------------------------------------------------------------------------------
+# A rough diagnosis of wrong-unflagged cases
+# --------------------------------------------------------------------------------------------
+
+_FURNITURE_TEXT = re.compile(r"FAX|[@pP]\.?0\d\d/0\d\d|Page \d|CM\d\d-\d{7}|Case Number")
+_DATES = frozenset(
+    {"date_assigned", "date_of_injury", "decision_date", "ur_denial_date", "application_received"}
+)
+_NAMES = re.compile(r"\.(?:service|original_request)$")
+_MARK_START = re.compile(r"[^A-Za-z0-9(\"]")
+
+
+def diagnose(result: CaseResult, control_wrong: Collection[str] = ()) -> str:
+    """A rough category for a wrong-unflagged case, from its kind and its wrong values: what
+    the engine did wrong, in words a fix can start from. ``control_wrong``: the paths the
+    engine already reads wrong on the undamaged base. Heuristic; the case list is the truth."""
+    kind, wrong = result.kind, result.wrong
+    paths = {w.path for w in wrong}
+    if paths and paths <= set(control_wrong):
+        return "control: the undamaged base is already read wrong on these values"
+    fields = {re.sub(r"\[\d+\]", "", w.path) for w in wrong}
+    if kind == "truncate":
+        if "items" in fields:
+            return "truncate: items after the cut lost, the rest looks complete, no flag"
+        if fields == {"items.rationale"}:
+            return "truncate: the last rationale cut short, no flag"
+    furniture = sorted(
+        {
+            "guideline" if "guideline" in w.field else w.field.removeprefix("items.")
+            for w in wrong
+            if isinstance(w.got, str)
+            and _FURNITURE_TEXT.search(w.got)
+            and not _FURNITURE_TEXT.search(str(w.want))
+        }
+    )
+    if furniture:
+        return f"{kind}: page furniture kept inside {'/'.join(furniture)} values"
+    if fields & _DATES and fields <= _DATES | {"patient.age", "patient.sex"}:
+        if result.base == "raw":
+            return f"{kind}: plain-pdftotext header, dates paired with the wrong labels, no flag"
+        return f"{kind}: a header date wrong or missing, no flag"
+    if any(re.search(r"guideline\s*[:;]", str(w.got), re.IGNORECASE) for w in wrong):
+        return f"{kind}: a repeated guideline line, label and all, kept inside the guideline"
+    if fields <= {"patient.age", "patient.sex", "date_of_injury"}:
+        return f"{kind}: age / sex / injury date null, no flag"
+    if fields == {"case_number"}:
+        return f"{kind}: case number null, no flag"
+    if fields == {"reviewer.specialties"}:
+        return f"{kind}: a specialty damaged or split into non-specialties, unflagged"
+    if all(
+        _NAMES.search(w.path)
+        and isinstance(w.got, str)
+        and isinstance(w.want, str)
+        and w.want in w.got
+        and not re.sub(r"\W", "", w.got.replace(w.want, "", 1))
+        for w in wrong
+    ):
+        return f"{kind}: a service keeps the marker's colon or a stray mark beside it"
+    if all(
+        isinstance(w.got, str) and _MARK_START.match(w.got) and not _MARK_START.match(str(w.want))
+        for w in wrong
+    ):
+        return f"{kind}: a stray mark at a passage's start kept in the value"
+    if any(_NAMES.search(w.path) for w in wrong):
+        return f"{kind}: a service or original request wrong (other)"
+    return f"{kind}: other ({', '.join(sorted(fields))})"
+
+
+# --------------------------------------------------------------------------------------------
 # The run and its report
 # --------------------------------------------------------------------------------------------
 
@@ -709,6 +777,12 @@ def run_benchmark(
         fields.update(names)
         fields_by_kind[r.kind].update(names)
         zones.update(r.zones)
+    diagnosis: dict[str, list[str]] = defaultdict(list)
+    for r in wrong:
+        source, name, base = r.id.split("/")[:3]
+        control = controls.get((source, name, base))
+        seen = [w.path for w in control.wrong] if control is not None else []
+        diagnosis[diagnose(r, seen)].append(r.id)
     codes = Counter(r.code for r in results if r.outcome == "typed_error")
     untyped = [{"id": r.id, "error": r.code} for r in results if r.outcome == "untyped"]
 
@@ -748,6 +822,10 @@ def run_benchmark(
         "typed_error_codes": dict(codes.most_common()),
         "untyped": untyped,
         "wrong_unflagged": [describe(r) for r in wrong],
+        "diagnosis": {
+            k: {"cases": len(v), "ids": v}
+            for k, v in sorted(diagnosis.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        },
     }
 
 
@@ -799,6 +877,12 @@ def format_report(report: dict[str, Any], show_values: bool = False) -> str:
         lines += ["", "zones the damage fell in (wrong-unflagged cases): " + ", ".join(
             f"{z} {n}" for z, n in report["wrong_zones"].items()
         )]  # fmt: skip
+    if report["diagnosis"]:
+        lines += ["", "rough diagnosis of the wrong-unflagged cases (heuristic; see the list):"]
+        lines += [
+            f"  {d['cases']:>4}  {name}   e.g. {', '.join(d['ids'][:2])}"
+            for name, d in report["diagnosis"].items()
+        ]
     if report["control"]["wrong"]:
         lines += ["", "controls read wrong (undamaged base):"]
         lines += _case_lines(report["control"]["wrong"], show_values)
