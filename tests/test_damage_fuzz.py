@@ -453,3 +453,20 @@ def test_the_sample_raises_no_untyped_exception(sample: dict[str, Any]) -> None:
 @pytest.mark.xfail(reason="issue 14: the engine does not yet meet 0 silently wrong", strict=False)
 def test_the_sample_has_no_record_wrong_without_a_flag(sample: dict[str, Any]) -> None:
     assert [c["id"] for c in sample["wrong_unflagged"]] == []
+
+
+def test_the_diagnosis_names_what_went_wrong(bench: Any) -> None:
+    banner = "12/20/2016 10:14 FAX 9165551234 MAXIMUS p.003/007"
+    rationale = LABEL["items"][0]["rationale"]
+    furniture = bench.CaseResult(
+        "gold/x/layout/furniture/0", "furniture", "layout", "gold", "wrong_unflagged",
+        wrong=[bench.Wrong("items.rationale", "items[0].rationale", f"{rationale} {banner}",
+                           rationale)],
+    )  # fmt: skip
+    assert bench.diagnose(furniture) == "furniture: page furniture kept inside rationale values"
+    age = bench.CaseResult(
+        "gold/x/layout/marks/0", "marks", "layout", "gold", "wrong_unflagged",
+        wrong=[bench.Wrong("patient.age", "patient.age", None, 34)],
+    )  # fmt: skip
+    assert bench.diagnose(age) == "marks: age / sex / injury date null, no flag"
+    assert bench.diagnose(age, ["patient.age"]).startswith("control:")
