@@ -85,7 +85,8 @@ import random
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -721,6 +722,19 @@ def _tally(results: Iterable[CaseResult]) -> dict[str, int]:
     return out
 
 
+@contextmanager
+def _quiet_engine() -> Iterator[None]:
+    """The engine's warnings silenced for the run (thousands of damaged letters), and the
+    logger's level put back after, so a caller's logging (a test's) is left as it was."""
+    logger = logging.getLogger("imr_llm")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def run_benchmark(
     *,
     cases: int | None = None,
@@ -735,7 +749,21 @@ def run_benchmark(
 ) -> dict[str, Any]:
     """Run the fuzz and return its figures (see the module docstring). ``values``: keep the
     got/want values of wrong cases (letter text) in the report."""
-    logging.getLogger("imr_llm").setLevel(logging.CRITICAL)
+    with _quiet_engine():
+        return _run(cases, seeds, first_seed, kinds, letters, bases, shared, control, values)
+
+
+def _run(
+    cases: int | None,
+    seeds: int,
+    first_seed: int,
+    kinds: Sequence[str] | None,
+    letters: Sequence[str] | None,
+    bases: Sequence[str] | None,
+    shared: Path | None,
+    control: bool,
+    values: bool,
+) -> dict[str, Any]:
     kinds = list(kinds or KINDS)
     bases = list(bases or BASES)
     all_letters = load_letters(letters, shared)
@@ -943,12 +971,12 @@ def _case_lines(cases: list[dict[str, Any]], show_values: bool) -> list[str]:
 
 def show_case(case_id: str, shared: Path | None = None) -> str:
     """One case in full: the damage's edits (with the text around them) and its result."""
-    logging.getLogger("imr_llm").setLevel(logging.CRITICAL)
     spec = parse_case_id(case_id, load_letters(None, shared))
     store = Bases()
     text = store.text(spec.letter, spec.base)
     dmg = make_damage(spec, text)
-    result = run_case(spec, store)
+    with _quiet_engine():
+        result = run_case(spec, store)
     lines = [f"{case_id}: {result.outcome}" + (f" ({result.code})" if result.code else "")]
     if dmg.note:
         lines.append(f"  variant: {dmg.note}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import logging
 import random
 import re
 import sys
@@ -470,3 +471,10 @@ def test_the_diagnosis_names_what_went_wrong(bench: Any) -> None:
     )  # fmt: skip
     assert bench.diagnose(age) == "marks: age / sex / injury date null, no flag"
     assert bench.diagnose(age, ["patient.age"]).startswith("control:")
+
+
+def test_a_run_leaves_the_callers_logging_as_it_was(bench: Any) -> None:
+    logger = logging.getLogger("imr_llm")
+    before = logger.level
+    bench.run_benchmark(cases=2, kinds=["spaces"], bases=["layout"], control=False)
+    assert logger.level == before
