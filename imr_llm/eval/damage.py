@@ -4,12 +4,35 @@ Letters reach users copied out of viewers, e-mails and document systems as well 
 faxed; each kind of damage here is one such thing done to a letter's text. Every function is
 deterministic for the same text (and seed, where it takes one), so a case can be reproduced
 from its name alone.
+
+Each kind is a function ``(text, rng) -> Damage`` (:data:`KINDS`), ``rng`` a seeded
+:class:`random.Random`. Besides the damaged text, a :class:`Damage` lists its *edits* in the
+input's offsets, each with the *role* of what it changed:
+
+- ``text``: the letter's own characters changed in place (a look-alike letter, a stray mark,
+  spacing, a line break moved). A copy faithful to the damaged text carries the change.
+- ``lost``: letter text removed (a dropped line).
+- ``extra``: letter text repeated (a duplicated line).
+- ``furniture``: text that belongs to the page, not to the letter (fax banners, page numbers,
+  a header line repeated at a page top). No value of the letter ever holds it.
+- ``cut``: the rest of the letter cut off (truncation).
+
+The roles are what lets the benchmark know what a value *should* read in the damaged text: the
+label's passage, with the edits that fall inside it applied (see ``benchmarks/damage_fuzz.py``).
+
+The local kinds (everything but re-flowing and blank-line removal) make one to a few edits and
+choose *where* first: a zone of the letter (header, credentials, summary, item headers,
+guidelines, rationales, the rest) is drawn uniformly among those the letter has, then a place
+in it, so damage falls on every part of the letter and not mostly on the long rationales.
 """
 
 from __future__ import annotations
 
+import random
 import re
 import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v\r]*\n")
 
@@ -31,3 +54,543 @@ def reflow(text: str, width: int) -> str:
         )
         + "\n"
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Edits
+# --------------------------------------------------------------------------------------------
+
+ROLE_TEXT = "text"
+ROLE_LOST = "lost"
+ROLE_EXTRA = "extra"
+ROLE_FURNITURE = "furniture"
+ROLE_CUT = "cut"
+ROLES: tuple[str, ...] = (ROLE_TEXT, ROLE_LOST, ROLE_EXTRA, ROLE_FURNITURE, ROLE_CUT)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """``text[start:end]`` replaced by ``new`` (an insertion when ``start == end``)."""
+
+    start: int
+    end: int
+    new: str
+    role: str
+    zone: str = ""
+
+
+@dataclass(frozen=True)
+class Damage:
+    """A damaged text, the edits that made it (sorted, non-overlapping) and a short note
+    (which variant of the kind was drawn: "truncate at a full stop", "banner+page top")."""
+
+    kind: str
+    text: str
+    edits: tuple[Edit, ...]
+    note: str = ""
+
+    @property
+    def zones(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(e.zone for e in self.edits if e.zone))
+
+
+def apply_edits(text: str, edits: Sequence[Edit]) -> str:
+    """``text`` with ``edits`` (sorted, non-overlapping; insertions at one place keep their
+    order) applied."""
+    out: list[str] = []
+    position = 0
+    for edit in edits:
+        if edit.start < position:
+            raise ValueError("edits overlap or are not sorted")
+        out.append(text[position : edit.start])
+        out.append(edit.new)
+        position = edit.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _done(kind: str, text: str, edits: list[Edit], note: str = "") -> Damage:
+    edits = sorted(edits, key=lambda e: (e.start, e.end))
+    return Damage(kind, apply_edits(text, edits), tuple(edits), note)
+
+
+def whitespace_edits(before: str, after: str, zone: str = "all") -> list[Edit]:
+    """The edits turning ``before`` into ``after`` when the two differ only in whitespace
+    (the same words in the same order): one edit per changed gap between words."""
+    a_words = list(re.finditer(r"\S+", before))
+    b_words = list(re.finditer(r"\S+", after))
+    if [m.group() for m in a_words] != [m.group() for m in b_words]:
+        raise ValueError("the texts differ in more than whitespace")
+    edits: list[Edit] = []
+    a_pos = b_pos = 0
+    for am, bm in [*zip(a_words, b_words, strict=True), (None, None)]:
+        a_end = am.start() if am is not None else len(before)
+        b_end = bm.start() if bm is not None else len(after)
+        if before[a_pos:a_end] != after[b_pos:b_end]:
+            edits.append(Edit(a_pos, a_end, after[b_pos:b_end], ROLE_TEXT, zone))
+        if am is not None and bm is not None:
+            a_pos, b_pos = am.end(), bm.end()
+    return edits
+
+
+# --------------------------------------------------------------------------------------------
+# Zones: which part of the letter a line belongs to
+# --------------------------------------------------------------------------------------------
+
+ZONES: tuple[str, ...] = (
+    "header",
+    "credentials",
+    "summary",
+    "item_header",
+    "guideline",
+    "rationale",
+    "other",
+)
+
+_HEADER_LABEL = re.compile(
+    r"(?i)case\s*number|date\s*assigned|date\s*of\s*injury|decision\s*date|ur\s*denial"
+    r"|priority|application|received"
+)
+_HEADER_VALUE = re.compile(
+    r"(?i)(?:(?<=[\s:|])|^)(?:\d{1,2}/\d{1,2}/\d{2,4}|CM\d{2}-\d{5,8}|standard|expedited)\b"
+)
+_CREDENTIALS = re.compile(
+    r"(?i)licensure|certification|specialty|board\s+certified|licensed\s+to\s+practice"
+)
+_HOW_HEADING = re.compile(r"(?i)how\s+the\s+imr")
+_SUMMARY_HEADING = re.compile(r"(?i)clinical\s+case\s+summary")
+_ISSUES_HEADING = re.compile(r"(?i)imr\s+issues|decisions\s+and\s+rationales")
+#: An item header's outcome marker ending its line; loose, OCR'd letters garble the word.
+_MARKER = re.compile(r"(?i)(?:\bup\w{2,4}|\bover\w{4,8})[\s.,;:'|]*$")
+_GUIDELINE = re.compile(r"(?i)^\W*(?:claims\s+administrator|maximus)\s+guideline")
+_RATIONALE = re.compile(r"(?i)^\W*decision\s+rationale")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a text: ``start`` to ``end`` (its newline excluded), and its zone."""
+
+    start: int
+    end: int
+    text: str
+    zone: str
+
+    @property
+    def blank(self) -> bool:
+        return not self.text.strip()
+
+
+def lines_with_zones(text: str) -> list[Line]:
+    """Every line of ``text`` with the zone it falls in, read with loose patterns.
+
+    The zones only steer where damage falls, so a line put in the wrong zone costs nothing but
+    a little spread; the patterns tolerate OCR damage and letters without some sections.
+    """
+    out: list[Line] = []
+    section = "top"  # top | body | summary | issues
+    passage = "rationale"
+    position = 0
+    for raw in text.split("\n"):
+        start, end = position, position + len(raw)
+        position = end + 1
+        zone = "other"
+        if _HOW_HEADING.search(raw):
+            section = "body"
+        elif _SUMMARY_HEADING.search(raw):
+            section = "summary"
+        elif _ISSUES_HEADING.search(raw) and section != "issues":
+            section = "issues"
+        elif _CREDENTIALS.search(raw) and section != "issues":
+            zone = "credentials"
+        elif section == "top" and (_HEADER_LABEL.search(raw) or _HEADER_VALUE.search(raw)):
+            zone = "header"
+        elif section == "summary" and raw.strip():
+            zone = "summary"
+        elif section == "issues" and raw.strip():
+            if _MARKER.search(raw):
+                zone = "item_header"
+            elif _GUIDELINE.search(raw):
+                zone = passage = "guideline"
+            elif _RATIONALE.search(raw):
+                zone = passage = "rationale"
+            else:
+                zone = passage
+        out.append(Line(start, end, raw, zone))
+    if out and out[-1].start == len(text):
+        out.pop()  # the empty "line" after a final newline
+    return out
+
+
+def _pick(rng: random.Random, lines: Sequence[Line], accept: Callable[[Line], bool]) -> Line | None:
+    """A line ``accept`` takes, its zone drawn uniformly among the zones that have one."""
+    by_zone: dict[str, list[Line]] = {}
+    for line in lines:
+        if accept(line):
+            by_zone.setdefault(line.zone, []).append(line)
+    if not by_zone:
+        return None
+    zone = rng.choice(sorted(by_zone))
+    return rng.choice(by_zone[zone])
+
+
+def _nonblank(line: Line) -> bool:
+    return not line.blank
+
+
+# --------------------------------------------------------------------------------------------
+# OCR look-alikes
+# --------------------------------------------------------------------------------------------
+
+#: What OCR reads a letter (or a pair of letters) as. Letters may become look-alike digits.
+LETTER_LOOKALIKES: dict[str, tuple[str, ...]] = {
+    "l": ("1", "I"),
+    "I": ("l", "1"),
+    "i": ("l",),
+    "O": ("0",),
+    "o": ("0",),
+    "m": ("rn",),
+    "rn": ("m",),
+    "d": ("cl",),
+    "e": ("c",),
+    "c": ("e",),
+    "S": ("5",),
+    "B": ("8",),
+    "h": ("b",),
+}
+#: What OCR reads a digit as: only look-alike *letters*. A digit read as another digit is a
+#: different value that no reader can undo, so this table never maps a digit to a digit.
+DIGIT_LOOKALIKES: dict[str, tuple[str, ...]] = {
+    "0": ("O", "o"),
+    "1": ("l", "I"),
+    "5": ("S",),
+    "8": ("B",),
+}
+LOOKALIKES: dict[str, tuple[str, ...]] = {**LETTER_LOOKALIKES, **DIGIT_LOOKALIKES}
+_LOOKALIKE_SOURCE = re.compile("|".join(sorted(map(re.escape, LOOKALIKES), key=len, reverse=True)))
+
+
+def _word_spots(line: Line) -> list[tuple[int, int, str]]:
+    """(start, end, source) of every character run in ``line`` a look-alike can replace, in
+    words of at least two characters."""
+    spots: list[tuple[int, int, str]] = []
+    for word in re.finditer(r"\S{2,}", line.text):
+        for m in _LOOKALIKE_SOURCE.finditer(word.group()):
+            a = line.start + word.start() + m.start()
+            spots.append((a, a + len(m.group()), m.group()))
+    return spots
+
+
+def lookalike(text: str, rng: random.Random) -> Damage:
+    """One to three words, each with one character (or "rn"/"m") read as its OCR look-alike:
+    "Califomia", "Orthopeclic", "Uphe1d", a date "1O/14/2016". Never a digit for a digit."""
+    lines = lines_with_zones(text)
+    edits: list[Edit] = []
+    taken: set[int] = set()
+    for _ in range(rng.randint(1, 3)):
+        line = _pick(rng, lines, lambda ln: bool(_word_spots(ln)) and ln.start not in taken)
+        if line is None:
+            break
+        taken.add(line.start)
+        a, b, source = rng.choice(_word_spots(line))
+        edits.append(Edit(a, b, rng.choice(LOOKALIKES[source]), ROLE_TEXT, line.zone))
+    return _done("lookalike", text, edits)
+
+
+# --------------------------------------------------------------------------------------------
+# Stray marks
+# --------------------------------------------------------------------------------------------
+
+#: Marks OCR leaves between words: none is a letter or a digit.
+MARKS: tuple[str, ...] = ("'", "‘", "’", ".", "·", ",", "|", "~", "_")
+#: Table rules OCR reads beside header cells.
+RULES: tuple[str, ...] = ("||", "| |", "|", "| :")
+_AGE_PHRASE = re.compile(r"(?i)\b\d{1,3}([ -])years?([ -])old\b")
+_HEADER_LABEL_WORDS = re.compile(
+    r"(?i)\b(?:date\s+assigned|date\s+of\s+injury|decision\s+date|ur\s+denial\s+date"
+    r"|case\s+number)\b"
+)
+_SINGLE_SPACE = re.compile(r"(?<=\S) (?=\S)")
+
+
+def _mark_options(line: Line) -> list[tuple[int, int, str]]:
+    """Every place in ``line`` marks can go: (start, end, what) with what one of "age",
+    "label", "value", "space"."""
+    out: list[tuple[int, int, str]] = []
+    for m in _AGE_PHRASE.finditer(line.text):
+        out.append((line.start + m.start(), line.start + m.end(), "age"))
+    for m in _HEADER_LABEL_WORDS.finditer(line.text):
+        out.append((line.start + m.start(), line.start + m.end(), "label"))
+    if line.zone == "header":
+        for m in _HEADER_VALUE.finditer(line.text):
+            out.append((line.start + m.start(), line.start + m.start(), "value"))
+    for m in _SINGLE_SPACE.finditer(line.text):
+        out.append((line.start + m.start(), line.start + m.end(), "space"))
+    return out
+
+
+def marks(text: str, rng: random.Random) -> Damage:
+    """One to three stray marks: between the words of an age phrase ("34'year‘old",
+    "52-year·old"), inside a header label ("Date | |of Injury:"), table rules before a header
+    value ("UR Denial Date: || 10/14/2016"), or a mark for a space or beside it elsewhere."""
+    lines = lines_with_zones(text)
+    edits: list[Edit] = []
+    used: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b < s or a > e for s, e in used)
+
+    for _ in range(rng.randint(1, 3)):
+        line = _pick(rng, lines, lambda ln: any(free(a, b) for a, b, _ in _mark_options(ln)))
+        if line is None:
+            break
+        options = [o for o in _mark_options(line) if free(o[0], o[1])]
+        special = [o for o in options if o[2] != "space"]
+        a, b, what = rng.choice(special if special and rng.random() < 0.7 else options)
+        phrase = text[a:b]
+        if what == "age":
+            # Each separator becomes a mark (a hyphen or space may stay): "34'year‘old".
+            gaps = [i for i, ch in enumerate(phrase) if ch in " -"]
+            keep = rng.choice([None, *gaps]) if len(gaps) > 1 else None
+            new = "".join(
+                rng.choice(MARKS[:6]) if i in gaps and i != keep else ch
+                for i, ch in enumerate(phrase)
+            )
+            edits.append(Edit(a, b, new, ROLE_TEXT, line.zone))
+        elif what == "label":
+            gaps = [i for i, ch in enumerate(phrase) if ch == " "]
+            i = rng.choice(gaps)
+            edits.append(Edit(a + i, a + i + 1, f" {rng.choice(RULES)}", ROLE_TEXT, line.zone))
+        elif what == "value":
+            edits.append(Edit(a, a, f"{rng.choice(RULES)} ", ROLE_TEXT, line.zone))
+        elif rng.random() < 0.5:
+            edits.append(Edit(a, b, rng.choice(MARKS), ROLE_TEXT, line.zone))  # "year.old"
+        else:
+            edits.append(Edit(a, a, f" {rng.choice(MARKS)}", ROLE_TEXT, line.zone))  # "x | y"
+        used.append((a, b))
+    return _done("marks", text, edits)
+
+
+# --------------------------------------------------------------------------------------------
+# Lines dropped, repeated, merged
+# --------------------------------------------------------------------------------------------
+
+
+def _line_end_with_newline(text: str, line: Line) -> int:
+    return line.end + 1 if line.end < len(text) else line.end
+
+
+def drop_line(text: str, rng: random.Random) -> Damage:
+    """One non-blank line removed, newline and all."""
+    line = _pick(rng, lines_with_zones(text), _nonblank)
+    if line is None:
+        return _done("drop_line", text, [])
+    end = _line_end_with_newline(text, line)
+    return _done("drop_line", text, [Edit(line.start, end, "", ROLE_LOST, line.zone)])
+
+
+def duplicate_line(text: str, rng: random.Random) -> Damage:
+    """One non-blank line printed twice in a row."""
+    line = _pick(rng, lines_with_zones(text), _nonblank)
+    if line is None:
+        return _done("duplicate_line", text, [])
+    if line.end < len(text):
+        edit = Edit(line.end + 1, line.end + 1, line.text + "\n", ROLE_EXTRA, line.zone)
+    else:
+        edit = Edit(line.end, line.end, "\n" + line.text, ROLE_EXTRA, line.zone)
+    return _done("duplicate_line", text, [edit])
+
+
+def merge_lines(text: str, rng: random.Random) -> Damage:
+    """Two adjacent non-blank lines joined into one (the line break becomes a space)."""
+    lines = lines_with_zones(text)
+    nexts = {ln.start: lines[k + 1] for k, ln in enumerate(lines[:-1])}
+
+    def joinable(line: Line) -> bool:
+        nxt = nexts.get(line.start)
+        return not line.blank and nxt is not None and not nxt.blank
+
+    line = _pick(rng, lines, joinable)
+    if line is None:
+        return _done("merge_lines", text, [])
+    return _done("merge_lines", text, [Edit(line.end, line.end + 1, " ", ROLE_TEXT, line.zone)])
+
+
+# --------------------------------------------------------------------------------------------
+# Truncation
+# --------------------------------------------------------------------------------------------
+
+TRUNCATIONS: tuple[str, ...] = ("random", "full_stop", "after_header")
+
+
+def truncate(text: str, rng: random.Random) -> Damage:
+    """The letter cut short: at a random point in its last four fifths, at a full stop inside
+    a rationale (the cut looks like a finished sentence), or right after an item's header
+    line. The variant is drawn; where the letter has no place for it, the cut is random."""
+    lines = lines_with_zones(text)
+    mode = rng.choice(TRUNCATIONS)
+    cut: int | None = None
+    zone = "other"
+    if mode == "full_stop":
+        stops = [
+            line.start + m.start() + 1
+            for line in lines
+            if line.zone == "rationale"
+            for m in re.finditer(r"\.(?=\s|$)", line.text)
+        ]
+        if stops:
+            cut, zone = rng.choice(stops), "rationale"
+    elif mode == "after_header":
+        headers = [line for line in lines if line.zone == "item_header"]
+        if headers:
+            line = rng.choice(headers)
+            cut, zone = _line_end_with_newline(text, line), "item_header"
+    if cut is None:
+        mode = "random"
+        cut = rng.randint(len(text) // 5, max(len(text) // 5, len(text) - 1))
+        zone = next((ln.zone for ln in lines if ln.start <= cut <= ln.end), "other")
+    return _done("truncate", text, [Edit(cut, len(text), "", ROLE_CUT, zone)], note=mode)
+
+
+# --------------------------------------------------------------------------------------------
+# Whole-text changes of whitespace
+# --------------------------------------------------------------------------------------------
+
+
+def reflow60(text: str, rng: random.Random) -> Damage:
+    """Paragraphs re-filled to 60 columns (:func:`reflow`); ``rng`` is not used."""
+    return _done("reflow60", text, whitespace_edits(text, reflow(text, 60)))
+
+
+def reflow100(text: str, rng: random.Random) -> Damage:
+    """Paragraphs re-filled to 100 columns (:func:`reflow`); ``rng`` is not used."""
+    return _done("reflow100", text, whitespace_edits(text, reflow(text, 100)))
+
+
+def no_blank_lines(text: str, rng: random.Random) -> Damage:
+    """Every blank (whitespace-only) line removed; ``rng`` is not used."""
+    edits = [
+        Edit(line.start, _line_end_with_newline(text, line), "", ROLE_TEXT, line.zone)
+        for line in lines_with_zones(text)
+        if line.blank
+    ]
+    return _done("no_blank_lines", text, edits)
+
+
+def spaces(text: str, rng: random.Random) -> Damage:
+    """One to three single spaces between words doubled or lost ("the  right", "theright")."""
+    lines = lines_with_zones(text)
+    edits: list[Edit] = []
+    taken: set[int] = set()
+
+    def gaps(line: Line) -> list[int]:
+        return [line.start + m.start() for m in _SINGLE_SPACE.finditer(line.text)]
+
+    for _ in range(rng.randint(1, 3)):
+        line = _pick(rng, lines, lambda ln: bool(gaps(ln)) and ln.start not in taken)
+        if line is None:
+            break
+        taken.add(line.start)
+        a = rng.choice(gaps(line))
+        new = "  " if rng.random() < 0.5 else ""
+        edits.append(Edit(a, a + 1, new, ROLE_TEXT, line.zone))
+    return _done("spaces", text, edits)
+
+
+# --------------------------------------------------------------------------------------------
+# Page furniture
+# --------------------------------------------------------------------------------------------
+
+_CASE_LINE = re.compile(r"(?im)^[^\n]*case\s*number[^\n]*$")
+_CASE_NUMBER = re.compile(r"CM\d{2}-\d{7}")
+
+
+def _banner(rng: random.Random, page: int, pages: int) -> str:
+    """A fax transmission banner, in one of the shapes fax machines print."""
+    month, day, year = rng.randint(1, 12), rng.randint(1, 28), rng.choice((2016, 2017))
+    hour, minute = rng.randint(7, 18), rng.randint(0, 59)
+    number = f"{rng.randint(200, 989)}{rng.randint(200, 989)}{rng.randint(1000, 9999)}"
+    shapes = (
+        f"{month:02d}/{day:02d}/{year} {hour:02d}:{minute:02d} FAX {number} MAXIMUS "
+        f"p.{page:03d}/{pages:03d}",
+        f"{month:02d}/{day:02d}/{year % 100:02d} {hour:02d}:{minute:02d} FAX {number}"
+        f"       MAXIMUS FEDERAL SERVICES       @{page:03d}/{pages:03d}",
+        f"FROM: MAXIMUS (FAX){number} TO: {rng.randint(200, 989)}{rng.randint(1000000, 9999999)}"
+        f"  P.{page:03d}/{pages:03d}",
+    )
+    return rng.choice(shapes)
+
+
+def furniture(text: str, rng: random.Random) -> Damage:
+    """One or two page breaks' furniture inserted at line starts inside the letter: a fax
+    banner or "Page 2 of 5" closing the page, a form feed, and at the next page's top the
+    letter's case number line repeated (or a banner). Several shapes, drawn."""
+    lines = lines_with_zones(text)
+    case_line = _CASE_LINE.search(text)
+    case_number = _CASE_NUMBER.search(text)
+    tops = []
+    if case_line is not None:
+        tops.append(case_line.group().strip())
+    if case_number is not None:
+        tops.append(case_number.group())
+    pages = rng.randint(3, 9)
+    edits: list[Edit] = []
+    notes: list[str] = []
+    taken: set[int] = set()
+    for _ in range(rng.randint(1, 2)):
+        line = _pick(rng, lines[1:], lambda ln: ln.start not in taken)
+        if line is None:
+            break
+        taken.add(line.start)
+        page = rng.randint(2, pages)
+        foot = rng.choice(("banner", "page", "none"))
+        top = rng.choice(("case", "banner", "none")) if tops else rng.choice(("banner", "none"))
+        if foot == "none" and top == "none":
+            foot = "page"
+        block: list[str] = []
+        if foot == "banner":
+            block.append(_banner(rng, page - 1, pages))
+        elif foot == "page":
+            block.append(rng.choice((f"Page {page - 1} of {pages}", f"Page {page - 1}")))
+        feed = "\f" if rng.random() < 0.5 else ""
+        if top == "case":
+            block.append(feed + rng.choice(tops))
+        elif top == "banner":
+            block.append(feed + _banner(rng, page, pages))
+        elif feed:
+            block[-1] += "\n" + feed
+        edits.append(
+            Edit(line.start, line.start, "\n".join(block) + "\n", ROLE_FURNITURE, line.zone)
+        )
+        notes.append(f"{foot}+{top}{'+ff' if feed else ''}")
+    return _done("furniture", text, edits, note=",".join(notes))
+
+
+# --------------------------------------------------------------------------------------------
+
+DamageFn = Callable[[str, random.Random], Damage]
+
+#: Every kind, by its stable name.
+KINDS: dict[str, DamageFn] = {
+    "lookalike": lookalike,
+    "marks": marks,
+    "drop_line": drop_line,
+    "duplicate_line": duplicate_line,
+    "merge_lines": merge_lines,
+    "truncate": truncate,
+    "reflow60": reflow60,
+    "reflow100": reflow100,
+    "furniture": furniture,
+    "no_blank_lines": no_blank_lines,
+    "spaces": spaces,
+}
+#: Kinds whose result does not depend on the seed: one case per text is enough.
+UNSEEDED_KINDS: frozenset[str] = frozenset({"reflow60", "reflow100", "no_blank_lines"})
+
+
+def damage(kind: str, text: str, rng: random.Random) -> Damage:
+    """``text`` damaged by ``kind`` (a name in :data:`KINDS`)."""
+    try:
+        fn = KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown damage kind {kind!r}; known: {', '.join(KINDS)}") from None
+    return fn(text, rng)
