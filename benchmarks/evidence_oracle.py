@@ -357,7 +357,7 @@ def _run_batch(
                 "record": contract is not None,
                 "engine": meta.engine if meta is not None else None,
                 "error": result.error.code if result.error is not None else None,
-                "error_message": str(result.error)[:300] if result.error is not None else None,
+                "error_message": str(result.error)[:2000] if result.error is not None else None,
                 "all_right": score.all_right,
                 "faithful": faithful,
                 "item_f1": score.item_f1,
@@ -372,6 +372,9 @@ def _run_batch(
                 "_text": text,
                 "_gold": case.label,
                 "diffs": score.diffs[:6],
+                "_wrong_fields": []
+                if faithful or contract is None
+                else wrong_fields(score, contract, case.label, responder, text),
                 "_evidence": {
                     path: (ev.status, ev.note or "") for path, ev in meta.evidence.items()
                 }
@@ -474,8 +477,11 @@ def _cascade(
     cases: list[Case],
     settings: Settings,
     concurrency: int,
+    rows_out: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     rows = _run_batch(server, responder, cases, "cascade", settings, concurrency)
+    if rows_out is not None:
+        rows_out += [{"mode": "cascade", **r} for r in rows]
     rules = [r for r in rows if r["engine"] == "rules"]
     unflagged = [r for r in rules if not r["needs_review"]]
     n = len(rows)
@@ -525,6 +531,26 @@ def load_benchmark_cases(
             for c in load_cases(gold, ["layout"], names)
         ]
     return load_cases(gold, [rendering], names)
+
+
+def wrong_fields(
+    score: Any, contract: dict[str, Any], label: dict[str, Any], responder: Any, text: str
+) -> list[str]:
+    """The contract fields a record gets wrong under faithful scoring (a long value may be the
+    rendering's own text at its place): what a wrong record got wrong."""
+    rendered = copy.deepcopy(label)
+    try:
+        for path, passage in responder.seen(text).passages.items():
+            if not passage.fallback:
+                _set_path(rendered, path, passage.text)
+    except KeyError:
+        pass
+    other = score_record(contract, rendered)
+    return [
+        name
+        for name, result in score.fields.items()
+        if not (result.correct or other.fields[name].correct)
+    ]
 
 
 def _rules_alone(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -597,6 +623,25 @@ def _evidence_at(injection: Injection, row: dict[str, Any]) -> str:
     return "value absent, no evidence entry"
 
 
+_MISSING = "missing or unreadable: "
+
+
+def error_parts(message: str) -> list[str]:
+    """A typed error's message as its separate causes: each part the rules engine could not
+    read ("reviewer.licensure_states", "items (found 3 ...)"), or the whole message."""
+    head, sep, tail = message.partition(_MISSING)
+    if not sep:
+        return [message]
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(tail):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(tail[start:i])
+            start = i + 1
+    parts.append(tail[start:])
+    return [f"{_MISSING}{part.strip()}" for part in parts if part.strip()]
+
+
 _UNCHECKED = re.compile(r"^\d+ value\(s\) could not be checked: ")
 
 
@@ -618,13 +663,17 @@ def diagnose(rows: list[dict[str, Any]]) -> dict[str, Any]:
     Each cause (an error line or review reason with its particulars blanked, see
     :func:`error_kind`; for a slipped mistake its kind and the evidence the record gives the
     wrong value) lists the cases it hit, ``letter/rendering``. Perfect answers are the
-    ``seen`` mode's.
+    ``seen`` mode's. Rules records without a flag that are wrong (in the cascade, or the rules
+    engine alone) are listed by the field they get wrong; the rules engine's typed errors by
+    their message.
     """
     groups: dict[str, dict[str, list[str]]] = {
         "perfect_rejected": {},
         "perfect_flagged": {},
         "slipped_unflagged": {},
         "sweep_slipped_unflagged": {},
+        "rules_wrong_unflagged": {},
+        "rules_errors": {},
     }
 
     def add(group: str, cause: str, where: str) -> None:
@@ -641,6 +690,12 @@ def diagnose(rows: list[dict[str, Any]]) -> dict[str, Any]:
             if r["needs_review"]:
                 for cause in flag_causes(r):
                     add("perfect_flagged", cause, where)
+        if r["mode"] in ("cascade", "rules") and r["engine"] == "rules" and not r["needs_review"]:
+            for name in r["_wrong_fields"]:
+                add("rules_wrong_unflagged", f"{name} wrong", f"{where} ({r['mode']})")
+        if r["mode"] == "rules" and r["error"]:
+            for part in error_parts(r["error_message"] or ""):
+                add("rules_errors", f"{r['error']}: {error_kind(part)}", where)
         if r.get("verdict") == "slipped_unflagged":
             injection: Injection = r["_injection"]
             group = "sweep_slipped_unflagged" if r["mode"].startswith("sweep:") else (
@@ -733,12 +788,15 @@ def run_benchmark(
         for rendering in cascade_renderings:
             cases = load_benchmark_cases(gold, rendering, letters)
             seen = responders.get("seen") or base.derive("seen")
-            report["cascade"][rendering] = _cascade(server, seen, cases, settings, concurrency)
+            report["cascade"][rendering] = _cascade(
+                server, seen, cases, settings, concurrency, rows_out=diagnosed
+            )
         for rendering in rules_renderings:
             cases = load_benchmark_cases(gold, rendering, letters)
             seen = responders.get("seen") or base.derive("seen")
             rows = _run_batch(server, seen, cases, "rules", settings, concurrency)
             report["rules"][rendering] = _rules_alone(rows)
+            diagnosed += [{"mode": "rules", **r} for r in rows]
         if sweep:
             report["sweep"], rows = _sweep(
                 server, base, gold, renderings, letters, kinds or MISTAKE_KINDS, settings,
@@ -1030,13 +1088,17 @@ def format_diagnosis(report: dict[str, Any], max_cases: int = 10) -> str:
         "slipped_unflagged": "mistakes slipped unflagged: kind, and the evidence the record "
         "gives the wrong value",
         "sweep_slipped_unflagged": "sweep: mistakes slipped unflagged",
+        "rules_wrong_unflagged": "rules records without a flag that are wrong (faithful "
+        "scoring): the field",
+        "rules_errors": "rules engine alone: typed errors",
     }
     lines = ["Diagnosis (particulars blanked: '…' quoted text, # numbers):"]
     for group, title in titles.items():
         causes = report.get("diagnosis", {}).get(group) or []
-        if not causes and group.startswith("sweep"):
+        if not causes and group.startswith(("sweep", "rules")):
             continue
-        lines.append(f"== {title}: {sum(c['count'] for c in causes)}")
+        cases = len({case for c in causes for case in c["cases"]})
+        lines.append(f"== {title}: {cases} cases")
         for cause in causes:
             shown = cause["cases"][:max_cases]
             more = len(cause["cases"]) - len(shown)

@@ -467,20 +467,40 @@ def test_diagnosis_groups_causes_with_their_cases() -> None:
                           (Change("items[0].service", "B of a", "A, B"),))  # fmt: skip
     base_row = {"reask_errors": [], "needs_review": False, "review_reasons": [], "_evidence": {}}
     rows = [
-        {**base_row, "mode": "seen", "letter": "L1", "rendering": "ocr",
+        {**base_row, "mode": "seen", "letter": "L1", "rendering": "ocr", "engine": "llm",
+         "error": None,
          "reask_errors": [["patient.age: the case summary gives no age 44; use null"]]},
-        {**base_row, "mode": "seen", "letter": "L2", "rendering": "ocr",
+        {**base_row, "mode": "seen", "letter": "L2", "rendering": "ocr", "engine": "llm",
+         "error": None,
          "reask_errors": [["patient.age: the case summary gives no age 51; use null"]],
          "needs_review": True,
          "review_reasons": ["1 value(s) could not be checked: date_assigned (its place reads "
                             "'x')"],
          "_evidence": {"date_assigned": ("unverified", "its place reads '1O/l4'")}},
-        {**base_row, "mode": "noisy", "letter": "L3", "rendering": "layout",
+        {**base_row, "mode": "noisy", "letter": "L3", "rendering": "layout", "engine": "llm",
+         "error": None,
          "verdict": "slipped_unflagged", "_injection": injection,
          "_contract": {"items": [{"service": "B of a"}]},
          "_evidence": {"items[0].service": ("repaired", "at its item marker")}},
     ]  # fmt: skip
+    rows += [
+        {**base_row, "mode": "rules", "letter": "L4", "rendering": "reflow60", "engine": None,
+         "error": "incomplete_letter", "_wrong_fields": [],
+         "error_message": "the rules engine could not fully read this letter; missing or "
+         "unreadable: reviewer.specialties, items (found 3 rationales, 2 headers)"},
+        {**base_row, "mode": "cascade", "letter": "L5", "rendering": "ocr", "engine": "rules",
+         "error": None, "_wrong_fields": ["patient.age"]},
+    ]  # fmt: skip
     found = bench.diagnose(rows)
+    assert found["rules_errors"] == [
+        {"cause": "incomplete_letter: missing or unreadable: items (found # rationales, # "
+         "headers)", "count": 1, "cases": ["L4/reflow60"]},
+        {"cause": "incomplete_letter: missing or unreadable: reviewer.specialties", "count": 1,
+         "cases": ["L4/reflow60"]},
+    ]  # fmt: skip
+    assert found["rules_wrong_unflagged"] == [
+        {"cause": "patient.age wrong", "count": 1, "cases": ["L5/ocr (cascade)"]}
+    ]
     assert found["perfect_rejected"] == [
         {"cause": "patient.age: the case summary gives no age #; use null", "count": 2,
          "cases": ["L1/ocr", "L2/ocr"]},
