@@ -1,7 +1,18 @@
 """What validation does with perfect and with scripted-wrong answers, per gold rendering.
 
     python benchmarks/evidence_oracle.py [--renderings ocr ocrfax] [--modes tidy seen noisy]
-        [--letters gA01 gB02] [--noise-rate 0.3] [--seed 0] [--concurrency 8] [--json out.json]
+        [--letters gA01 gB02] [--noise-rate 0.3] [--kinds ...] [--seed 0] [--concurrency 8]
+        [--cascade ocr] [--rules reflow60] [--sweep] [--summary] [--json out.json]
+    python benchmarks/evidence_oracle.py --corpus ../shared/corpus ../shared/corpus-more --summary
+
+``--summary`` prints the rows of issue 14's table first (each with its figure, target and the
+command that measures it alone) and, last, the diagnosis: every perfect answer re-asked or
+flagged and every mistake that slipped unflagged, grouped by cause with the cases it hit.
+Unless told otherwise it runs ``layout``, ``ocr``, ``reflow60`` and ``reflow100`` in ``seen``
+and ``noisy`` modes at noise rate 0.5, the cascade on ``ocr`` and the rules engine alone
+(``imr_llm.extract_many(backend="rules")``) on the re-flowed texts. ``--sweep`` adds every
+mistake kind on every letter it applies to, one kind at a time, for per-kind figures the
+seeded run is too small to give.
 
 The answers come from the scripted local test server (``imr_llm.testing.oracle.GoldResponder``
 behind an in-process ``FakeOpenAIServer``), never from a model, so no figure here is model
@@ -11,7 +22,10 @@ the same but long values copied as the rendering writes them, OCR damage include
 answers with one scripted mistake on a seeded share of first answers (``noisy``: correct when
 re-asked). Every gold letter runs in every rendering (``layout`` = clean ``pdftotext -layout``,
 ``raw`` = plain ``pdftotext``, ``noise-light``, ``noise-heavy``, ``ocr`` = mild OCR, ``ocrfax``
-= fax-quality OCR) through ``imr_llm.extract_many(backend="llm")``.
+= fax-quality OCR, ``reflow60``/``reflow100`` = the clean layout text with paragraphs re-filled
+to 60/100 columns, as a viewer or e-mail gives a letter copied out of it) through
+``imr_llm.extract_many(backend="llm")``. ``--corpus`` takes one or more folders of real letters
+(``../shared/corpus ../shared/corpus-more``: 74 letters) instead of the gold set.
 
 Per rendering and mode: letters with a record, all-correct letters (every contract field right,
 ``imr_llm.eval.scoring``), "faithful" all-correct letters (a long value may also equal the
@@ -53,24 +67,33 @@ from pathlib import Path
 from typing import Any
 
 import openai
+from rapidfuzz import fuzz
 
 from imr_llm import extract_many
 from imr_llm.config import Settings
+from imr_llm.errors import ConfigurationError
+from imr_llm.eval.damage import reflow
 from imr_llm.eval.gold import Case, load_cases
 from imr_llm.eval.scoring import TEXT_MATCH, score_record, text_similarity
 from imr_llm.testing.fake_openai import FakeOpenAIServer
 from imr_llm.testing.oracle import (
     DEFAULT_NOISE_RATE,
+    MISTAKE_KINDS,
     MODES,
+    REFLOW_RENDERINGS,
+    WIDER_MISTAKE_KINDS,
     GoldResponder,
     Injection,
+    number_tokens,
     text_key,
 )
-from imr_llm.text import squash
+from imr_llm.text import similarity, squash
 
 REPO = Path(__file__).resolve().parent.parent
 GOLD = REPO / "eval" / "gold"
-RENDERINGS: tuple[str, ...] = ("layout", "raw", "noise-light", "noise-heavy", "ocr", "ocrfax")
+RENDERINGS: tuple[str, ...] = (
+    "layout", "raw", "noise-light", "noise-heavy", "ocr", "ocrfax", *REFLOW_RENDERINGS,
+)  # fmt: skip
 RENDERING_NAMES = {
     "layout": "clean pdftotext -layout",
     "raw": "clean plain pdftotext",
@@ -78,7 +101,9 @@ RENDERING_NAMES = {
     "noise-heavy": "heavy synthetic noise",
     "ocr": "mild OCR",
     "ocrfax": "fax-quality OCR",
-}
+    **{name: f"clean layout, paragraphs re-filled to {w} columns"
+       for name, w in REFLOW_RENDERINGS.items()},
+}  # fmt: skip
 NOT_QUALITY = (
     "Answers come from the scripted local test server (gold oracle), not from a model: "
     "no figure here is model quality."
@@ -148,6 +173,8 @@ def classify(
             _same_text(got, value_at(gold, injection.path))
             or _same_text(got, seen_texts.get(injection.path))
         )
+    elif kind in WIDER_MISTAKE_KINDS:
+        holds, right = wider_verdict(injection, record, gold, seen_texts)
     else:  # borrowed_end: the passage resolved from the quote is the evidence
         got = value_at(record, injection.path)
         right = got is not None and (
@@ -161,6 +188,111 @@ def classify(
         return "caught_fixed" if rejected else "no_effect"
     return "caught_unfixed" if rejected else ("slipped_flagged" if needs_review else
                                               "slipped_unflagged")  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# What became of a wider mistake (issue 14)
+# --------------------------------------------------------------------------------------------
+
+_LENDER = re.compile(r"from (items\[\d+\]\.\w+)")
+_ITEM_INDEX = re.compile(r"^items\[(\d+)\]")
+#: Two names of one specialty: the record may keep the letter's own (OCR-damaged) spelling.
+NAME_MATCH = 80.0
+
+
+def _item_index(path: str) -> int:
+    m = _ITEM_INDEX.match(path)
+    assert m is not None, path
+    return int(m.group(1))
+
+
+def _truths(gold: dict[str, Any], seen_texts: dict[str, str], path: str) -> list[str]:
+    """The right text at ``path``: the label's, and the rendering's own where it has one."""
+    return [t for t in (value_at(gold, path), seen_texts.get(path)) if isinstance(t, str)]
+
+
+def _same_name(a: str, b: str) -> bool:
+    return fuzz.ratio(squash(a), squash(b)) >= NAME_MATCH
+
+
+def _right_service(got: Any, truths: list[str]) -> bool:
+    """A service is right when it is the letter's (or label's) text, numbers and all."""
+    if not isinstance(got, str):
+        return False
+    return any(
+        squash(got) == squash(t) or (_same_text(got, t) and number_tokens(got) == number_tokens(t))
+        for t in truths
+    )
+
+
+def _has_any_service(record: dict[str, Any], truths: list[str]) -> bool:
+    return any(_right_service(item.get("service"), truths) for item in record["items"])
+
+
+def _closer(got: Any, own: list[str], lent: list[str]) -> bool:
+    """``got`` is the passage's own text (or reads closer to it than to the lender's)."""
+    if not isinstance(got, str) or not own:
+        return False
+    if any(squash(got) == squash(t) for t in own):
+        return True
+    to_own = max(similarity(got, t) for t in own)
+    to_lent = max((similarity(got, t) for t in lent), default=0.0)
+    return to_own >= TEXT_MATCH and to_own > to_lent
+
+
+def wider_verdict(
+    injection: Injection,
+    record: dict[str, Any],
+    gold: dict[str, Any],
+    seen_texts: dict[str, str],
+) -> tuple[bool, bool]:
+    """(the record holds the injected mistake, the record is right there) for a wider kind.
+
+    Stricter than text similarity where a small edit is the whole mistake: a service is right
+    only with the letter's numbers, a borrowed passage only when it reads closer to its own
+    text than to the lender's.
+    """
+    kind, change = injection.kind, injection.changes[0]
+    if kind in ("wrong_age", "sex_flip", "priority_flip", "day_month_swapped"):
+        got = value_at(record, change.path)
+        return got == change.wrong, got == change.right
+    if kind in ("state_added", "state_dropped"):
+        got = set(value_at(record, "reviewer.licensure_states") or [])
+        wrong, right = set(change.wrong), set(change.right)
+        holds = bool(got & (wrong - right)) if kind == "state_added" else bool(right - got)
+        return holds, got == right
+    if kind == "wrong_specialty":
+        got = list(value_at(record, "reviewer.specialties") or [])
+        true = list(value_at(gold, "reviewer.specialties") or [])
+        holds = any(squash(g) == squash(change.wrong) for g in got)
+        right = len(got) == len(true) and all(any(_same_name(g, t) for g in got) for t in true)
+        return holds, right and not holds
+    if kind in ("item_dropped", "items_merged"):
+        k = _item_index(change.path)
+        count_right = len(record["items"]) == len(gold["items"])
+        ks = [k] if kind == "item_dropped" else [k, k + 1]
+        present = all(
+            _has_any_service(record, _truths(gold, seen_texts, f"items[{i}].service")) for i in ks
+        )
+        if kind == "item_dropped":
+            return not present, present and count_right
+        holds = _has_service(record, change.wrong) or len(record["items"]) < len(gold["items"])
+        return holds, present and count_right and not holds
+    if kind in ("service_digits", "service_number_word", "service_reworded"):
+        got = value_at(record, change.path)
+        holds = _has_service(record, change.wrong)
+        return holds, not holds and _right_service(got, _truths(gold, seen_texts, change.path))
+    if kind == "invented_original_request":
+        got = value_at(record, change.path)
+        return isinstance(got, str) and squash(got) == squash(change.wrong), got is None
+    # borrowed_guideline, borrowed_rationale
+    got = value_at(record, change.path)
+    if value_at(gold, change.path) is None:  # a guideline where the letter cites none
+        return got is not None, got is None
+    m = _LENDER.search(injection.detail)
+    lent = _truths(gold, seen_texts, m.group(1)) if m else []
+    right = _closer(got, _truths(gold, seen_texts, change.path), lent)
+    return got is not None and not right, right
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,7 +357,7 @@ def _run_batch(
                 "record": contract is not None,
                 "engine": meta.engine if meta is not None else None,
                 "error": result.error.code if result.error is not None else None,
-                "error_message": str(result.error)[:300] if result.error is not None else None,
+                "error_message": str(result.error)[:2000] if result.error is not None else None,
                 "all_right": score.all_right,
                 "faithful": faithful,
                 "item_f1": score.item_f1,
@@ -240,6 +372,14 @@ def _run_batch(
                 "_text": text,
                 "_gold": case.label,
                 "diffs": score.diffs[:6],
+                "_wrong_fields": []
+                if faithful or contract is None
+                else wrong_fields(score, contract, case.label, responder, text),
+                "_evidence": {
+                    path: (ev.status, ev.note or "") for path, ev in meta.evidence.items()
+                }
+                if meta is not None
+                else {},
             }
         )
     return rows
@@ -337,8 +477,11 @@ def _cascade(
     cases: list[Case],
     settings: Settings,
     concurrency: int,
+    rows_out: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     rows = _run_batch(server, responder, cases, "cascade", settings, concurrency)
+    if rows_out is not None:
+        rows_out += [{"mode": "cascade", **r} for r in rows]
     rules = [r for r in rows if r["engine"] == "rules"]
     unflagged = [r for r in rules if not r["needs_review"]]
     n = len(rows)
@@ -360,6 +503,214 @@ def _cascade(
     }
 
 
+# --------------------------------------------------------------------------------------------
+# Re-flowed cases, the rules engine alone, the per-kind sweep, the diagnosis (issue 14)
+# --------------------------------------------------------------------------------------------
+
+
+class ReflowCase(Case):
+    """A clean layout case (``path``) whose text is re-filled to the width its ``rendering``
+    names when read (:func:`imr_llm.eval.damage.reflow`); nothing is written anywhere.
+
+    (A plain subclass: the benchmark is loaded from its file by the tests, and a dataclass
+    defined in such a module cannot resolve its own annotations.)
+    """
+
+    def text(self) -> str:
+        return reflow(super().text(), REFLOW_RENDERINGS[self.rendering])
+
+
+def load_benchmark_cases(
+    gold: Path, rendering: str, letters: Sequence[str] | None = None
+) -> list[Case]:
+    """The cases of one rendering: from the manifest, or re-flowed from the layout letters."""
+    names = list(letters) if letters else None
+    if rendering in REFLOW_RENDERINGS:
+        return [
+            ReflowCase(c.letter, rendering, c.path, 0.0, c.label)
+            for c in load_cases(gold, ["layout"], names)
+        ]
+    return load_cases(gold, [rendering], names)
+
+
+def wrong_fields(
+    score: Any, contract: dict[str, Any], label: dict[str, Any], responder: Any, text: str
+) -> list[str]:
+    """The contract fields a record gets wrong under faithful scoring (a long value may be the
+    rendering's own text at its place): what a wrong record got wrong."""
+    rendered = copy.deepcopy(label)
+    try:
+        for path, passage in responder.seen(text).passages.items():
+            if not passage.fallback:
+                _set_path(rendered, path, passage.text)
+    except KeyError:
+        pass
+    other = score_record(contract, rendered)
+    return [
+        name
+        for name, result in score.fields.items()
+        if not (result.correct or other.fields[name].correct)
+    ]
+
+
+def _rules_alone(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rules engine on its own: records, typed errors, and unflagged records' rightness."""
+    n = len(rows)
+    records = [r for r in rows if r["record"]]
+    unflagged = [r for r in records if not r["needs_review"]]
+    return {
+        "letters": n,
+        "records": len(records),
+        "errors": dict(Counter(r["error"] for r in rows if r["error"]).most_common()),
+        "all_correct": sum(r["all_right"] for r in rows),
+        "all_correct_faithful": sum(r["faithful"] for r in rows),
+        "unflagged": len(unflagged),
+        "unflagged_right_faithful": sum(r["faithful"] for r in unflagged),
+        "wrong_unflagged_faithful": sorted(r["letter"] for r in unflagged if not r["faithful"]),
+    }
+
+
+def _sweep(
+    server: FakeOpenAIServer,
+    base: GoldResponder,
+    gold: Path,
+    renderings: Sequence[str],
+    letters: Sequence[str] | None,
+    kinds: Sequence[str],
+    settings: Settings,
+    concurrency: int,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Every mistake kind on every letter it applies to (rate 1, one kind at a time): the
+    per-kind figures the seeded rate-0.5 run is too small to give. Returns the figures per
+    rendering and kind, and the rows (for the diagnosis)."""
+    figures: dict[str, Any] = {}
+    all_rows: list[dict[str, Any]] = []
+    for rendering in renderings:
+        cases = load_benchmark_cases(gold, rendering, letters)
+        figures[rendering] = {}
+        for kind in kinds:
+            responder = base.derive("noisy", noise_rate=1.0, kinds=[kind])
+            rows = _run_batch(server, responder, cases, "llm", settings, concurrency)
+            summary = _summarise(rows, "noisy", responder)
+            figures[rendering][kind] = {
+                "injected": summary["injected"],
+                **{name: summary[name] for name in OUTCOMES},
+                "no_record": len(summary["failed_letters"]),
+            }
+            all_rows += [{"mode": f"sweep:{kind}", **r} for r in rows]
+    return figures, all_rows
+
+
+def _evidence_at(injection: Injection, row: dict[str, Any]) -> str:
+    """The evidence the record gives for the injected value: status and note, or "absent"."""
+    evidence: dict[str, tuple[str, str]] = row["_evidence"]
+    record = row["_contract"] or {}
+    paths = [injection.path, f"{injection.path}.service"]
+    wrong = injection.wrong
+    for field in ("reviewer.licensure_states", "reviewer.specialties"):
+        values = value_at(record, field) or []
+        for k, value in enumerate(values):
+            named = wrong if isinstance(wrong, list) else [wrong]
+            if any(isinstance(w, str) and squash(w) == squash(value) for w in named):
+                paths.insert(0, f"{field}[{k}]")
+    for k, item in enumerate(record.get("items") or []):
+        if isinstance(wrong, str) and squash(item.get("service") or "") == squash(wrong):
+            paths.insert(0, f"items[{k}].service")
+    for path in paths:
+        if path in evidence:
+            status, note = evidence[path]
+            return f"{error_kind(path)} {status}: {error_kind(note)}"
+    return "value absent, no evidence entry"
+
+
+_MISSING = "missing or unreadable: "
+
+
+def error_parts(message: str) -> list[str]:
+    """A typed error's message as its separate causes: each part the rules engine could not
+    read ("reviewer.licensure_states", "items (found 3 ...)"), or the whole message."""
+    head, sep, tail = message.partition(_MISSING)
+    if not sep:
+        return [message]
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(tail):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(tail[start:i])
+            start = i + 1
+    parts.append(tail[start:])
+    return [f"{_MISSING}{part.strip()}" for part in parts if part.strip()]
+
+
+_UNCHECKED = re.compile(r"^\d+ value\(s\) could not be checked: ")
+
+
+def flag_causes(row: dict[str, Any]) -> list[str]:
+    """Why a record needs review, one cause per value: each unverified value's path and note
+    (the review reason lists at most six), and every other review reason."""
+    causes = [error_kind(r) for r in row["review_reasons"] if not _UNCHECKED.match(r)]
+    causes += [
+        f"unverified {error_kind(path)} ({error_kind(note)})"
+        for path, (status, note) in row["_evidence"].items()
+        if status == "unverified" and not note.startswith("contradicts the letter")
+    ]
+    return list(dict.fromkeys(causes)) or ["(no reason given)"]
+
+
+def diagnose(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Why perfect answers were re-asked or flagged, and why mistakes slipped unflagged.
+
+    Each cause (an error line or review reason with its particulars blanked, see
+    :func:`error_kind`; for a slipped mistake its kind and the evidence the record gives the
+    wrong value) lists the cases it hit, ``letter/rendering``. Perfect answers are the
+    ``seen`` mode's. Rules records without a flag that are wrong (in the cascade, or the rules
+    engine alone) are listed by the field they get wrong; the rules engine's typed errors by
+    their message.
+    """
+    groups: dict[str, dict[str, list[str]]] = {
+        "perfect_rejected": {},
+        "perfect_flagged": {},
+        "slipped_unflagged": {},
+        "sweep_slipped_unflagged": {},
+        "rules_wrong_unflagged": {},
+        "rules_errors": {},
+    }
+
+    def add(group: str, cause: str, where: str) -> None:
+        cases = groups[group].setdefault(cause, [])
+        if where not in cases:
+            cases.append(where)
+
+    for r in rows:
+        where = f"{r['letter']}/{r['rendering']}"
+        if r["mode"] == "seen":
+            for errors in r["reask_errors"]:
+                for line in errors:
+                    add("perfect_rejected", error_kind(line), where)
+            if r["needs_review"]:
+                for cause in flag_causes(r):
+                    add("perfect_flagged", cause, where)
+        if r["mode"] in ("cascade", "rules") and r["engine"] == "rules" and not r["needs_review"]:
+            for name in r["_wrong_fields"]:
+                add("rules_wrong_unflagged", f"{name} wrong", f"{where} ({r['mode']})")
+        if r["mode"] == "rules" and r["error"]:
+            for part in error_parts(r["error_message"] or ""):
+                add("rules_errors", f"{r['error']}: {error_kind(part)}", where)
+        if r.get("verdict") == "slipped_unflagged":
+            injection: Injection = r["_injection"]
+            group = "sweep_slipped_unflagged" if r["mode"].startswith("sweep:") else (
+                "slipped_unflagged")  # fmt: skip
+            cause = f"{injection.kind}: {_evidence_at(injection, r)}"
+            add(group, cause, f"{where} {injection.path}")
+    return {
+        group: [
+            {"cause": cause, "count": len(cases), "cases": cases}
+            for cause, cases in sorted(causes.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        ]
+        for group, causes in groups.items()
+    }
+
+
 def run_benchmark(
     renderings: Sequence[str] | None = None,
     modes: Sequence[str] | None = None,
@@ -372,24 +723,34 @@ def run_benchmark(
     concurrency: int = 8,
     cascade_renderings: Sequence[str] = ("ocr",),
     keep_cases: bool = False,
+    kinds: Sequence[str] | None = None,
+    rules_renderings: Sequence[str] = (),
+    sweep: bool = False,
 ) -> dict[str, Any]:
     """Run the LLM path over the gold cases with the oracle in each mode; return the figures.
 
     The result has ``answers_from`` (the caveat), ``settings``, ``results[rendering][mode]``
-    (the figures described in the module docstring), ``cascade[rendering]`` and, with
-    ``keep_cases``, ``cases`` (one row per letter, rendering and mode).
+    (the figures described in the module docstring), ``cascade[rendering]``,
+    ``rules[rendering]`` (the rules engine alone, for ``rules_renderings``), ``sweep`` (with
+    ``sweep``: every mistake kind on every letter, per rendering and kind), ``diagnosis``
+    (:func:`diagnose`) and, with ``keep_cases``, ``cases`` (one row per letter, rendering and
+    mode). ``kinds`` limits the mistakes ``noisy`` injects (default: all of
+    :data:`~imr_llm.testing.oracle.MISTAKE_KINDS`).
     """
     renderings = list(renderings or RENDERINGS)
     modes = list(modes or MODES)
     unknown = sorted(set(modes) - set(MODES))
     if unknown:
         raise ValueError(f"unknown modes {unknown}; choose from {', '.join(MODES)}")
+    unknown = sorted({*renderings, *cascade_renderings, *rules_renderings} - set(RENDERINGS))
+    if unknown:
+        raise ValueError(f"unknown renderings {unknown}; choose from {', '.join(RENDERINGS)}")
     logging.getLogger("instructor").setLevel(logging.CRITICAL)  # per-answer noise
     settings = _settings(max_attempts)
     started = time.perf_counter()
     base = GoldResponder.from_gold_dir(
         gold, list(letters) if letters else None, renderings=sorted({*renderings,
-        *cascade_renderings}), noise_rate=noise_rate, seed=seed,
+        *cascade_renderings, *rules_renderings}), noise_rate=noise_rate, seed=seed, kinds=kinds,
     )  # fmt: skip
     report: dict[str, Any] = {
         "answers_from": NOT_QUALITY,
@@ -401,28 +762,48 @@ def run_benchmark(
             "seed": seed,
             "max_attempts": max_attempts,
             "strict": getattr(settings, "strict", None),
+            "kinds": list(kinds) if kinds else "all",
+            "rules_renderings": list(rules_renderings),
         },
         "results": {},
         "cascade": {},
+        "rules": {},
     }
     cases_out: list[dict[str, Any]] = []
+    diagnosed: list[dict[str, Any]] = []
     responders = {mode: base.derive(mode) for mode in modes}
     with FakeOpenAIServer() as server:
         for rendering in renderings:
-            cases = load_cases(gold, [rendering], list(letters) if letters else None)
+            cases = load_benchmark_cases(gold, rendering, letters)
             report["results"][rendering] = {}
             for mode in modes:
                 rows = _run_batch(server, responders[mode], cases, "llm", settings, concurrency)
                 report["results"][rendering][mode] = _summarise(rows, mode, responders[mode])
+                diagnosed += [{"mode": mode, **r} for r in rows]
                 if keep_cases:
                     cases_out += [
                         {"mode": mode, **{k: v for k, v in r.items() if not k.startswith("_")}}
                         for r in rows
                     ]
         for rendering in cascade_renderings:
-            cases = load_cases(gold, [rendering], list(letters) if letters else None)
+            cases = load_benchmark_cases(gold, rendering, letters)
             seen = responders.get("seen") or base.derive("seen")
-            report["cascade"][rendering] = _cascade(server, seen, cases, settings, concurrency)
+            report["cascade"][rendering] = _cascade(
+                server, seen, cases, settings, concurrency, rows_out=diagnosed
+            )
+        for rendering in rules_renderings:
+            cases = load_benchmark_cases(gold, rendering, letters)
+            seen = responders.get("seen") or base.derive("seen")
+            rows = _run_batch(server, seen, cases, "rules", settings, concurrency)
+            report["rules"][rendering] = _rules_alone(rows)
+            diagnosed += [{"mode": "rules", **r} for r in rows]
+        if sweep:
+            report["sweep"], rows = _sweep(
+                server, base, gold, renderings, letters, kinds or MISTAKE_KINDS, settings,
+                concurrency,
+            )  # fmt: skip
+            diagnosed += rows
+    report["diagnosis"] = diagnose(diagnosed)
     report["seconds"] = round(time.perf_counter() - started, 1)
     if keep_cases:
         report["cases"] = cases_out
@@ -502,7 +883,227 @@ def format_report(report: dict[str, Any], top_errors: int = 6) -> str:
             lines.append(
                 f"  wrong rules records not flagged: {', '.join(c['rules_wrong_unflagged'])}"
             )
+    lines += format_extra(report)
     lines += ["", f"{report['seconds']} s", NOT_QUALITY]
+    return "\n".join(lines)
+
+
+def format_extra(report: dict[str, Any]) -> list[str]:
+    """The rules engine alone and the per-kind sweep, when they ran."""
+    lines: list[str] = []
+    for rendering, r in report.get("rules", {}).items():
+        errors = ", ".join(f"{code} {count}" for code, count in r["errors"].items())
+        lines += [
+            "",
+            f"== rules engine alone on {rendering} ({RENDERING_NAMES.get(rendering, rendering)})",
+            f"records {_pct(r['records'], r['letters'])}, all-correct "
+            f"{_pct(r['all_correct'], r['letters'])} (faithful "
+            f"{_pct(r['all_correct_faithful'], r['letters'])}); without needs_review "
+            f"{r['unflagged']}, of which right (faithful) {r['unflagged_right_faithful']}"
+            + (f"; typed errors: {errors}" if errors else ""),
+        ]
+        if r["wrong_unflagged_faithful"]:
+            lines.append(f"  wrong and not flagged: {', '.join(r['wrong_unflagged_faithful'])}")
+    for rendering, by_kind in report.get("sweep", {}).items():
+        lines += ["", f"== every mistake kind on every letter, {rendering} (rate 1, one kind "
+                  "at a time)", f"{'kind':<26} {'injected':>8} " + " ".join(
+                      f"{name:>17}" for name in OUTCOMES)]  # fmt: skip
+        for kind, counts in by_kind.items():
+            lines.append(
+                f"{kind:<26} {counts['injected']:>8} "
+                + " ".join(f"{counts[name]:>17}" for name in OUTCOMES)
+            )
+    return lines
+
+
+# --------------------------------------------------------------------------------------------
+# The summary: the rows of issue 14's table (and what drives them)
+# --------------------------------------------------------------------------------------------
+
+#: What the table's rows need, run by ``--summary`` unless told otherwise.
+SUMMARY_RENDERINGS: tuple[str, ...] = ("layout", "ocr", *REFLOW_RENDERINGS)
+SUMMARY_MODES: tuple[str, ...] = ("seen", "noisy")
+SUMMARY_NOISE_RATE = 0.5
+SCRIPT = "python benchmarks/evidence_oracle.py"
+
+
+def _share(part: float, whole: float) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def summary_rows(report: dict[str, Any], command: str = SCRIPT) -> list[dict[str, Any]]:
+    """The rows of issue 14's table this run measured, each with its figure, the target, the
+    command that measures it alone (``command`` is the script with its letter options) and the
+    numbers behind it (``values``). "Right" is faithful all-correct (a long value may be the
+    rendering's own text at its place); perfect answers are the ``seen`` mode's.
+    """
+    rows: list[dict[str, Any]] = []
+    results = report["results"]
+    c = report["cascade"].get("ocr")
+    if c is not None:
+        right, kept = c["rules_unflagged_all_correct_faithful"], c["rules_unflagged"]
+        n = c["letters"]
+        rows.append(
+            {
+                "what": "cascade on mild OCR: rules records without a flag that are right",
+                "figure": f"{right} of {kept} right ({100 * _share(right, kept):.1f}%); the rules "
+                f"keep {kept} of {n} letters ({100 * _share(kept, n):.1f}%)",
+                "target": ">= 99%, rules keep >= 60% of letters",
+                "command": f"{command} --renderings ocr --modes seen --cascade ocr --summary",
+                "values": {
+                    "right_share": _share(right, kept),
+                    "keep_share": _share(kept, n),
+                    "wrong_unflagged": c["rules_wrong_unflagged_faithful"],
+                },
+            }
+        )
+    reflowed = [
+        r
+        for r in REFLOW_RENDERINGS
+        if r in report.get("rules", {}) or (r in results and "seen" in results[r])
+    ]
+    if reflowed:
+        rules = [report["rules"][r] for r in reflowed if r in report.get("rules", {})]
+        llm = [results[r]["seen"] for r in reflowed if r in results and "seen" in results[r]]
+        n = sum(r["letters"] for r in rules)
+        records = sum(r["records"] for r in rules)
+        right = sum(r["all_correct_faithful"] for r in rules)
+        silent = sum(len(r["wrong_unflagged_faithful"]) for r in rules)
+        m = sum(r["letters"] for r in llm)
+        flagged = sum(r["needs_review"] for r in llm)
+        rejected = sum(r["correct_first_rejected"] for r in llm)
+        parts = []
+        if rules:
+            parts.append(
+                f"rules: {100 * _share(records, n):.1f}% records ({records} of {n}), "
+                f"all-correct {_share(right, n):.2f}, {silent} wrong unflagged"
+            )
+        if llm:
+            parts.append(
+                f"LLM with perfect answers: {100 * _share(flagged, m):.1f}% flagged "
+                f"({flagged} of {m}), {rejected} first answers rejected"
+            )
+        rows.append(
+            {
+                "what": f"re-flowed text ({' + '.join(reflowed)})",
+                "figure": "; ".join(parts),
+                "target": "rules >= 95% records, all-correct >= 0.95; LLM flagged <= 5%",
+                "command": f"{command} --renderings {' '.join(reflowed)} --modes seen --rules "
+                f"{' '.join(reflowed)} --cascade --summary",
+                "values": {
+                    "rules_record_share": _share(records, n),
+                    "rules_all_correct_share": _share(right, n),
+                    "rules_wrong_unflagged": silent,
+                    "llm_flagged_share": _share(flagged, m),
+                    "llm_first_rejected": rejected,
+                },
+            }
+        )
+    perfect = {r: results[r]["seen"] for r in ("layout", "ocr") if "seen" in results.get(r, {})}
+    if perfect:
+        seen_cmd = f"{command} --renderings {' '.join(perfect)} --modes seen --cascade --summary"
+        flagged = {r: (p["needs_review"], p["letters"]) for r, p in perfect.items()}
+        rows.append(
+            {
+                "what": "perfect answers flagged needs_review",
+                "figure": ", ".join(
+                    f"{_NAMES[r]} {k} of {n} ({100 * _share(k, n):.1f}%)"
+                    for r, (k, n) in flagged.items()
+                ),
+                "target": "layout 0, mild OCR <= 10%",
+                "command": seen_cmd,
+                "values": {r: _share(k, n) for r, (k, n) in flagged.items()},
+            }
+        )
+        rejected = {
+            r: (p["correct_first_rejected"], p["correct_first_answers"]) for r, p in perfect.items()
+        }
+        requests = sum(p["requests_per_letter"] * p["letters"] for p in perfect.values())
+        letters = sum(p["letters"] for p in perfect.values())
+        rows.append(
+            {
+                "what": "perfect first answers rejected (re-asked)",
+                "figure": ", ".join(
+                    f"{_NAMES[r]} {k} of {n} ({100 * _share(k, n):.1f}%)"
+                    for r, (k, n) in rejected.items()
+                )
+                + f"; {requests / letters:.3f} requests/letter ("
+                + ", ".join(
+                    f"{_NAMES[r]} {p['requests_per_letter']:.3f}" for r, p in perfect.items()
+                )
+                + ")",
+                "target": "layout 0, mild OCR <= 2%; <= 1.05 requests/letter",
+                "command": seen_cmd,
+                "values": {
+                    **{r: _share(k, n) for r, (k, n) in rejected.items()},
+                    "requests_per_letter": round(requests / letters, 4),
+                },
+            }
+        )
+    noisy = {r: results[r]["noisy"] for r in ("layout", "ocr") if "noisy" in results.get(r, {})}
+    if noisy:
+        injected = sum(x["injected"] for x in noisy.values())
+        slipped = sum(x["slipped_unflagged"] for x in noisy.values())
+        s = report["settings"]
+        kinds = len(MISTAKE_KINDS) if s["kinds"] == "all" else len(s["kinds"])
+        rows.append(
+            {
+                "what": f"wider model mistakes ({kinds} kinds, rate {s['noise_rate']}) slipping "
+                "into a record unflagged",
+                "figure": f"{slipped} of {injected} ({100 * _share(slipped, injected):.1f}%) on "
+                + " + ".join(_NAMES[r] for r in noisy),
+                "target": "<= 1%",
+                "command": f"{command} --renderings {' '.join(noisy)} --modes noisy --noise-rate "
+                f"{s['noise_rate']} --cascade --summary",
+                "values": {
+                    "slipped_unflagged": slipped,
+                    "injected": injected,
+                    "share": _share(slipped, injected),
+                },
+            }
+        )
+    return rows
+
+
+_NAMES = {"layout": "layout", "ocr": "mild OCR"}
+
+
+def format_summary(report: dict[str, Any], command: str = SCRIPT) -> str:
+    """The issue-14 rows this run measured, one block each: what, figure, target, command."""
+    lines = ["Issue 14's table as this run measured it (scripted answers, not a model):"]
+    for row in summary_rows(report, command):
+        lines += [
+            f"- {row['what']}: {row['figure']}",
+            f"    target: {row['target']}",
+            f"    $ {row['command']}",
+        ]
+    return "\n".join(lines)
+
+
+def format_diagnosis(report: dict[str, Any], max_cases: int = 10) -> str:
+    """Why perfect answers were re-asked or flagged and mistakes slipped, grouped by cause."""
+    titles = {
+        "perfect_rejected": "perfect first answers rejected: the error lines sent back",
+        "perfect_flagged": "perfect answers flagged: the review reasons",
+        "slipped_unflagged": "mistakes slipped unflagged: kind, and the evidence the record "
+        "gives the wrong value",
+        "sweep_slipped_unflagged": "sweep: mistakes slipped unflagged",
+        "rules_wrong_unflagged": "rules records without a flag that are wrong (faithful "
+        "scoring): the field",
+        "rules_errors": "rules engine alone: typed errors",
+    }
+    lines = ["Diagnosis (particulars blanked: '…' quoted text, # numbers):"]
+    for group, title in titles.items():
+        causes = report.get("diagnosis", {}).get(group) or []
+        if not causes and group.startswith(("sweep", "rules")):
+            continue
+        cases = len({case for c in causes for case in c["cases"]})
+        lines.append(f"== {title}: {cases} cases")
+        for cause in causes:
+            shown = cause["cases"][:max_cases]
+            more = len(cause["cases"]) - len(shown)
+            lines.append(f"  {cause['count']:>4}  {cause['cause']}")
+            lines.append("        " + ", ".join(shown) + (f" (+{more} more)" if more else ""))
     return "\n".join(lines)
 
 
@@ -511,33 +1112,45 @@ CORPUS_RENDERINGS = {"layout": "text-layout", "raw": "text-raw", "ocr": "text-oc
                      "ocrfax": "text-ocrfax"}  # fmt: skip
 
 
-def corpus_as_gold(corpus: Path, dest: Path) -> Path:
-    """A gold-set view of ``../shared/corpus`` (labels, layout text, renderings) in ``dest``.
+def corpus_as_gold(corpus: Path | Sequence[Path], dest: Path) -> Path:
+    """A gold-set view of real-letter folders (``../shared/corpus``, ``../shared/corpus-more``:
+    labels, layout text, renderings) in ``dest``, one set of letters from them all.
 
-    Only links and a manifest are written: no letter text is copied.
+    Only links and a manifest are written: no letter text is copied. A folder without
+    ``labels/`` or ``text-layout/``, or a letter name in two folders, is a
+    :class:`~imr_llm.errors.ConfigurationError`.
     """
     from imr_llm.text import char_error_rate
 
+    folders = [corpus] if isinstance(corpus, Path) else list(corpus)
     (dest / "letters").mkdir(parents=True, exist_ok=True)
-    (dest / "labels").symlink_to((corpus / "labels").resolve(), target_is_directory=True)
+    (dest / "labels").mkdir(exist_ok=True)
     manifest = []
-    for label in sorted((corpus / "labels").glob("*.json")):
-        name = label.stem
-        layout = corpus / "text-layout" / f"{name}.txt"
-        (dest / "letters" / f"{name}.txt").symlink_to(layout.resolve())
-        clean = layout.read_text(encoding="utf-8")
-        manifest.append(
-            {"letter": name, "rendering": "layout", "path": f"letters/{name}.txt", "cer": 0.0}
-        )
-        for rendering, folder in CORPUS_RENDERINGS.items():
-            path = corpus / folder / f"{name}.txt"
-            if rendering == "layout" or not path.is_file():
-                continue
-            (dest / rendering).mkdir(exist_ok=True)
-            (dest / rendering / f"{name}.txt").symlink_to(path.resolve())
-            cer = char_error_rate(clean, path.read_text(encoding="utf-8"))
-            manifest.append({"letter": name, "rendering": rendering,
-                             "path": f"{rendering}/{name}.txt", "cer": round(cer, 4)})  # fmt: skip
+    for folder in folders:
+        if not (folder / "labels").is_dir() or not (folder / "text-layout").is_dir():
+            raise ConfigurationError(
+                f"{folder} is not a folder of real letters: it needs labels/ and text-layout/"
+            )
+        for label in sorted((folder / "labels").glob("*.json")):
+            name = label.stem
+            if (dest / "labels" / label.name).exists():
+                raise ConfigurationError(f"letter {name} is in more than one corpus folder")
+            (dest / "labels" / label.name).symlink_to(label.resolve())
+            layout = folder / "text-layout" / f"{name}.txt"
+            (dest / "letters" / f"{name}.txt").symlink_to(layout.resolve())
+            clean = layout.read_text(encoding="utf-8")
+            manifest.append(
+                {"letter": name, "rendering": "layout", "path": f"letters/{name}.txt", "cer": 0.0}
+            )
+            for rendering, sub in CORPUS_RENDERINGS.items():
+                path = folder / sub / f"{name}.txt"
+                if rendering == "layout" or not path.is_file():
+                    continue
+                (dest / rendering).mkdir(exist_ok=True)
+                (dest / rendering / f"{name}.txt").symlink_to(path.resolve())
+                cer = char_error_rate(clean, path.read_text(encoding="utf-8"))
+                entry = {"letter": name, "rendering": rendering, "path": f"{rendering}/{name}.txt"}
+                manifest.append({**entry, "cer": round(cer, 4)})
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return dest
 
@@ -547,7 +1160,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--renderings", nargs="+", choices=RENDERINGS)
     parser.add_argument("--modes", nargs="+", choices=MODES)
     parser.add_argument("--letters", nargs="+", help="gold letter names (default: all)")
-    parser.add_argument("--noise-rate", type=float, default=DEFAULT_NOISE_RATE)
+    parser.add_argument(
+        "--noise-rate", type=float, default=None,
+        help=f"share of first answers with a mistake in noisy mode (default "
+        f"{DEFAULT_NOISE_RATE}; {SUMMARY_NOISE_RATE} with --summary)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--kinds", nargs="+", choices=MISTAKE_KINDS, metavar="KIND",
+        help="the mistakes noisy mode may inject (default: all)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-attempts", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -556,30 +1177,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="renderings to run the cascade on with seen answers (default: ocr; none: skip)",
     )  # fmt: skip
     parser.add_argument(
+        "--rules", nargs="*", default=None, metavar="RENDERING", choices=RENDERINGS,
+        help="renderings to run the rules engine alone on (default: none; with --summary the "
+        "re-flowed renderings run)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sweep", action="store_true",
+        help="also inject every mistake kind on every letter it applies to (rate 1, one kind "
+        "at a time), per rendering",
+    )  # fmt: skip
+    parser.add_argument(
+        "--summary", action="store_true",
+        help="print issue 14's table rows first and the diagnosis last; unless told otherwise "
+        f"runs renderings {' '.join(SUMMARY_RENDERINGS)}, modes {' '.join(SUMMARY_MODES)}, "
+        f"noise rate {SUMMARY_NOISE_RATE}, and the rules engine on the re-flowed renderings",
+    )  # fmt: skip
+    parser.add_argument(
         "--json", metavar="PATH", help="also write the figures as JSON ('-': stdout)"
     )
     parser.add_argument("--cases", action="store_true", help="include every case in the JSON")
     parser.add_argument(
-        "--corpus", type=Path, metavar="DIR",
-        help="run on the real letters of ../shared/corpus (layout, raw, ocr, ocrfax) instead",
+        "--corpus", type=Path, nargs="+", metavar="DIR",
+        help="run on real letters instead: one or more folders such as ../shared/corpus "
+        "../shared/corpus-more (labels/, text-layout/, text-raw/, text-ocr/, text-ocrfax/)",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    renderings = args.renderings
+    modes = args.modes
+    noise_rate = args.noise_rate
+    rules = args.rules
+    if args.summary:
+        renderings = renderings or list(SUMMARY_RENDERINGS)
+        modes = modes or list(SUMMARY_MODES)
+        noise_rate = SUMMARY_NOISE_RATE if noise_rate is None else noise_rate
+        if rules is None:
+            rules = [r for r in renderings if r in REFLOW_RENDERINGS]
+    command = SCRIPT
+    if args.corpus:
+        command += " --corpus " + " ".join(str(folder) for folder in args.corpus)
+    if args.letters:
+        command += " --letters " + " ".join(args.letters)
+    if args.seed:
+        command += f" --seed {args.seed}"
     with tempfile.TemporaryDirectory() as tmp:
         gold = GOLD
-        renderings = args.renderings
-        if args.corpus is not None:
-            gold = corpus_as_gold(args.corpus, Path(tmp) / "corpus")
-            renderings = renderings or list(CORPUS_RENDERINGS)
+        if args.corpus:
+            try:
+                gold = corpus_as_gold(args.corpus, Path(tmp) / "corpus")
+            except ConfigurationError as exc:
+                parser.error(str(exc))
+            renderings = renderings or [*CORPUS_RENDERINGS, *REFLOW_RENDERINGS]
         report = run_benchmark(
-            renderings, args.modes, args.letters, gold=gold, noise_rate=args.noise_rate,
+            renderings, modes, args.letters, gold=gold,
+            noise_rate=DEFAULT_NOISE_RATE if noise_rate is None else noise_rate,
             seed=args.seed, max_attempts=args.max_attempts, concurrency=args.concurrency,
-            cascade_renderings=args.cascade, keep_cases=args.cases,
+            cascade_renderings=args.cascade, keep_cases=args.cases, kinds=args.kinds,
+            rules_renderings=rules or (), sweep=args.sweep,
         )  # fmt: skip
     if args.json == "-":
         json.dump(report, sys.stdout, indent=1, default=str)
         print()
         return 0
+    if args.summary:
+        print(format_summary(report, command), end="\n\n")
     print(format_report(report))
+    if args.summary:
+        print("\n" + format_diagnosis(report))
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     return 0

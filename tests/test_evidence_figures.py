@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from imr_llm.testing.oracle import CLASSIC_MISTAKE_KINDS, REFLOW_RENDERINGS
 from tests.conftest import CORPUS, REPO, requires_corpus
 
 
@@ -28,9 +29,21 @@ def _bench() -> Any:
     return module
 
 
+#: The renderings and mistakes these figures were reached on (issue 7). Re-flowed text and the
+#: wider mistakes of issue 14 have their own figures (``--summary``) and targets to reach.
+HELD_KINDS = CLASSIC_MISTAKE_KINDS
+
+
+def _held_renderings(bench: Any) -> list[str]:
+    return [r for r in bench.RENDERINGS if r not in REFLOW_RENDERINGS]
+
+
 @pytest.fixture(scope="module")
 def gold() -> dict[str, Any]:
-    return _bench().run_benchmark(cascade_renderings=("ocr",))
+    bench = _bench()
+    return bench.run_benchmark(
+        _held_renderings(bench), cascade_renderings=("ocr",), kinds=HELD_KINDS
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +51,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     bench = _bench()
     view = bench.corpus_as_gold(CORPUS, tmp_path_factory.mktemp("corpus") / "gold")
     return bench.run_benchmark(
-        list(bench.CORPUS_RENDERINGS), gold=view, cascade_renderings=("ocr",)
+        list(bench.CORPUS_RENDERINGS), gold=view, cascade_renderings=("ocr",), kinds=HELD_KINDS
     )
 
 

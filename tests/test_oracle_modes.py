@@ -19,8 +19,8 @@ import pytest
 from imr_llm.anchors import anchor_quote
 from imr_llm.testing.fake_openai import Step
 from imr_llm.testing.oracle import (
+    CLASSIC_MISTAKE_KINDS,
     INVENTED_SERVICES,
-    MISTAKE_KINDS,
     GoldResponder,
     RenderingWords,
     align_passage,
@@ -315,7 +315,7 @@ def _diff_paths(a: Any, b: Any, path: str = "") -> set[str]:
     return set() if a == b else {path}
 
 
-@pytest.mark.parametrize("kind", MISTAKE_KINDS)
+@pytest.mark.parametrize("kind", CLASSIC_MISTAKE_KINDS)
 @pytest.mark.parametrize("name", ["gA01", "gB02", "gA06"])
 def test_each_mistake_kind_changes_what_its_log_says(
     base: GoldResponder, kind: str, name: str

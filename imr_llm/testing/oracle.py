@@ -17,9 +17,16 @@ model quality: it is right by construction (or wrong by a script, in ``noisy`` m
     acceptable alignment) falls back to the clean label text.
 ``noisy``
     The ``seen`` answer, but on a seeded share of *first* answers one realistic mistake is
-    injected (see :data:`MISTAKE_KINDS`). A re-ask (the request carries the rejected answer) is
-    answered correctly. Every injection is logged (:attr:`GoldResponder.injections`), so a
-    benchmark can say what became of each mistake.
+    injected (see :data:`MISTAKE_KINDS`: the classic seven, and issue 14's wider ones, each
+    of which makes the answer wrong against the label: another age, sex or priority, a
+    licensure state added or dropped, a wrong specialty, day and month swapped, an item dropped
+    or two merged, a number or number word in a service changed, a service reworded, an
+    invented original request, a guideline or rationale quoted from another item). A re-ask
+    (the request carries the rejected answer) is answered correctly. Every injection is logged
+    (:attr:`GoldResponder.injections`), so a benchmark can say what became of each mistake.
+
+Besides the renderings a gold folder holds, the responder knows re-flowed ones made from the
+clean layout text (:data:`REFLOW_RENDERINGS`: "reflow60", "reflow100").
 
 The responder finds the letter by a hash of the whitespace-collapsed text between the prompt's
 ``<letter>`` tags (see ``prompts/extract-v1/user.txt``), and falls back to a substring search of
@@ -45,15 +52,15 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 from ..anchors import anchor_quote
-from ..text import collapse_ws, squash
+from ..text import US_STATES, collapse_ws, squash
 from .fake_openai import Step
 
 Mode = Literal["tidy", "seen", "noisy"]
 #: The responder's modes (see the module docstring).
 MODES: tuple[str, ...] = ("tidy", "seen", "noisy")
 
-#: The mistakes ``noisy`` mode injects, one per injected first answer.
-MISTAKE_KINDS: tuple[str, ...] = (
+#: The first mistakes ``noisy`` mode injected (the evidence work of issue 7).
+CLASSIC_MISTAKE_KINDS: tuple[str, ...] = (
     "date_shift",  # one date moved by a few days
     "dates_swapped",  # two header dates exchanged
     "case_digit",  # one digit of the case number wrong
@@ -62,6 +69,27 @@ MISTAKE_KINDS: tuple[str, ...] = (
     "invented_service",  # one item's service replaced by a name the letter never writes
     "borrowed_end",  # a quote whose last words come from another passage
 )
+#: The wider mistakes of issue 14: each one way a model gets one value of a letter wrong
+#: (see :func:`wider_applicable`, :func:`inject_wider`).
+WIDER_MISTAKE_KINDS: tuple[str, ...] = (
+    "wrong_age",  # another age, or an age the letter does not state
+    "sex_flip",  # male for female and back
+    "priority_flip",  # standard for expedited and back
+    "state_added",  # a licensure state the reviewer does not hold
+    "state_dropped",  # one licensure state left out
+    "wrong_specialty",  # a specialty the letter does not give the reviewer
+    "day_month_swapped",  # a header date read day first (03/04 as April 3)
+    "item_dropped",  # one item left out
+    "items_merged",  # two neighbouring items answered as one
+    "service_digits",  # a number in a service changed ("#30" -> "#3")
+    "service_number_word",  # a number word in a service changed ("Six visits" -> "Eight")
+    "service_reworded",  # the service's words reordered ("12 sessions of aquatic therapy")
+    "invented_original_request",  # an original request on an ordinary item
+    "borrowed_guideline",  # a guideline quoted from another item
+    "borrowed_rationale",  # a rationale quoted from another item
+)
+#: The mistakes ``noisy`` mode injects, one per injected first answer.
+MISTAKE_KINDS: tuple[str, ...] = (*CLASSIC_MISTAKE_KINDS, *WIDER_MISTAKE_KINDS)
 
 #: Default share of first answers that carry a mistake in ``noisy`` mode.
 DEFAULT_NOISE_RATE = 0.3
@@ -557,7 +585,7 @@ def _applicable(answer: Mapping[str, Any], seen: SeenLetter) -> list[str]:
     kinds += ["outcome_flip", "extra_item", "invented_service"]
     if _borrow_choices(answer, seen):
         kinds.append("borrowed_end")
-    return kinds
+    return kinds + wider_applicable(answer, seen)
 
 
 def _last_words(text: str, n: int = 4) -> str:
@@ -673,9 +701,395 @@ def inject_mistake(
         items[k][name] = f"{_first_words(own, n)} ... {_last_words(other, n)}"
         changes.append(Change(target, items[k][name], true))
         detail = f"last words from {lender}: {_last_words(other, n)!r}"
+    elif kind in WIDER_MISTAKE_KINDS:
+        detail = inject_wider(kind, answer, seen, rng, changes, anchor_words_count, letter_text)
     else:  # pragma: no cover - MISTAKE_KINDS and this function change together
         raise ValueError(f"unknown mistake kind {kind!r}")
     return answer, Injection(letter, rendering, kind, tuple(changes), detail)
+
+
+# --------------------------------------------------------------------------------------------
+# Wider mistakes for the noisy mode (issue 14)
+# --------------------------------------------------------------------------------------------
+
+#: Specialties a model might give the reviewer by mistake (board names letters print). One is
+#: used only when it shares no distinctive word with a true specialty and reads unlike each:
+#: "Family Practice" is no mistake for "Family Medicine".
+WRONG_SPECIALTIES: tuple[str, ...] = (
+    "Anesthesiology", "Chiropractic", "Dermatology", "Emergency Medicine", "Family Practice",
+    "Internal Medicine", "Neurological Surgery", "Neurology", "Occupational Medicine",
+    "Ophthalmology", "Orthopaedic Surgery", "Pain Medicine", "Physical Medicine & Rehabilitation",
+    "Plastic Surgery", "Psychiatry", "Radiology", "Rheumatology", "Urology",
+)  # fmt: skip
+#: Words too common among specialty names to tell two apart.
+_GENERIC_SPECIALTY_WORDS = frozenset({"medicine", "surgery", "and", "of", "general"})
+#: Number words a service may spell out ("Six physical therapy visits").
+NUMBER_WORDS: tuple[str, ...] = (
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "ninety",
+)  # fmt: skip
+#: A number word standing alone ("Synvisc-One" is a name, not a number).
+_NUMBER_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(NUMBER_WORDS) + r")(?![\w-])", re.I)
+_NUMBER_TOKEN = re.compile(r"\d+|" + _NUMBER_WORD.pattern, re.IGNORECASE)
+_DIGIT_RUN = re.compile(r"\d+")
+#: A wrong age stays a plausible adult's.
+AGE_RANGE: tuple[int, int] = (18, 90)
+
+
+def number_tokens(text: str | None) -> list[str]:
+    """The numbers ``text`` writes, digits and number words alike, lower case, in order.
+
+    A service whose numbers differ from the letter's asks for another quantity, dose or level:
+    that is what the ``service_digits`` and ``service_number_word`` mistakes change.
+    """
+    return [m.group(0).lower() for m in _NUMBER_TOKEN.finditer(text or "")]
+
+
+def _lower_first(text: str) -> str:
+    """``text`` as the middle of a sentence: its first letter lower-cased unless the first word
+    is an acronym or a code ("MRI", "L5-S1")."""
+    word = text.split(" ", 1)[0]
+    if len(word) > 1 and (word[1].isupper() or word[1].isdigit()):
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def reworded(service: str) -> str:
+    """``service`` in a model's own word order, its words kept.
+
+    "Aquatic therapy, 12 sessions" -> "12 sessions of aquatic therapy"; with more commas the
+    first part moves to the end; "A for the B" -> "B A" (also " of ", " to "); else the last
+    word moves to the front. A single word comes back unchanged.
+    """
+    text = collapse_ws(service)
+    parts = text.split(", ")
+    if len(parts) == 2 and all(parts):
+        return _upper_first(f"{parts[1]} of {_lower_first(parts[0])}")
+    if len(parts) > 2 and all(parts):
+        return _upper_first(", ".join([*parts[1:], _lower_first(parts[0])]))
+    for joint in (" for ", " of ", " to "):
+        head, sep, tail = text.partition(joint)
+        if sep and head and tail:
+            tail = tail.removeprefix("the ")
+            return _upper_first(f"{tail} {_lower_first(head)}")
+    words = text.split(" ")
+    if len(words) < 2:
+        return text
+    return _upper_first(" ".join([words[-1], _lower_first(" ".join(words[:-1]))]))
+
+
+def _services(answer: Mapping[str, Any], seen: SeenLetter, k: int) -> tuple[str, str]:
+    """Item ``k``'s service as the answer gives it and as the label writes it."""
+    service = answer["items"][k]["service"]
+    passage = seen.passages.get(f"items[{k}].service")
+    return service, passage.label_text if passage is not None else service
+
+
+def _other_numbers(new: str, service: str, label: str) -> bool:
+    """True when ``new`` writes other numbers than both the answer's and the label's service
+    (so the change is wrong whichever of the two the record is held to)."""
+    return number_tokens(new) not in (number_tokens(service), number_tokens(label))
+
+
+def _digit_changes(service: str, label: str) -> list[str]:
+    """``service`` with one number changed: a digit lost ("#30" -> "#3") or changed."""
+    out: list[str] = []
+    for m in _DIGIT_RUN.finditer(service):
+        digits = m.group(0)
+        options = [digits[:-1]] if len(digits) >= 2 else []
+        for pos, old in enumerate(digits):
+            for new_digit in "0123456789":
+                if new_digit != old and not (pos == 0 and new_digit == "0" and len(digits) > 1):
+                    options.append(digits[:pos] + new_digit + digits[pos + 1 :])
+        for number in options:
+            new = service[: m.start()] + number + service[m.end() :]
+            if _other_numbers(new, service, label):
+                out.append(new)
+    return list(dict.fromkeys(out))
+
+
+def _number_word_changes(service: str, label: str) -> list[str]:
+    """``service`` with one number word changed ("Six visits" -> "Eight visits")."""
+    out: list[str] = []
+    for m in _NUMBER_WORD.finditer(service):
+        word = m.group(0)
+        for other in NUMBER_WORDS:
+            if other == word.lower():
+                continue
+            if word.isupper():
+                other = other.upper()
+            elif word[0].isupper():
+                other = other.capitalize()
+            new = service[: m.start()] + other + service[m.end() :]
+            if _other_numbers(new, service, label):
+                out.append(new)
+    return out
+
+
+def _rewording(service: str, label: str) -> str | None:
+    new = reworded(service)
+    return None if squash(new) in (squash(service), squash(label)) else new
+
+
+def _specialty_words(name: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", name.lower()) if w not in _GENERIC_SPECIALTY_WORDS}
+
+
+def _wrong_specialties(specialties: Sequence[str]) -> list[str]:
+    return [
+        name
+        for name in WRONG_SPECIALTIES
+        if all(
+            not (_specialty_words(name) & _specialty_words(true))
+            and fuzz.ratio(squash(name), squash(true)) < 70
+            for true in specialties
+        )
+    ]
+
+
+def _swappable_dates(answer: Mapping[str, Any]) -> list[str]:
+    """Header dates that read as another date day first (day 1-12, day and month differ)."""
+    names = []
+    for name in HEADER_DATES:
+        if answer[name]:
+            date = dt.date.fromisoformat(answer[name])
+            if date.day <= 12 and date.day != date.month:
+                names.append(name)
+    return names
+
+
+def _borrowed_item_choices(
+    answer: Mapping[str, Any], seen: SeenLetter, fields: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(path, lender path) pairs: a passage of one item and the same passage of another item
+    whose text differs (in the label and the rendering) and whose quote differs."""
+    items = answer["items"]
+    # Each passage's squashed texts and quote, once (passages are long; pairs are many).
+    keys: dict[tuple[int, str], tuple[str, str, str] | None] = {}
+    for k, item in enumerate(items):
+        for name in fields:
+            passage = seen.passages.get(f"items[{k}].{name}")
+            keys[k, name] = None if passage is None else (
+                squash(passage.text), squash(passage.label_text), squash(item[name] or "")
+            )  # fmt: skip
+    pairs: list[tuple[str, str]] = []
+    for k in range(len(items)):
+        for name in fields:
+            own = keys[k, name]
+            for j, other in enumerate(items):
+                lender = keys[j, name]
+                if j == k or lender is None or other[name] is None:
+                    continue
+                if own is not None and any(a == b for a, b in zip(own, lender, strict=True)):
+                    continue
+                pairs.append((f"items[{k}].{name}", f"items[{j}].{name}"))
+    return pairs
+
+
+_GUIDELINES = ("claims_administrator_guideline", "maximus_guideline")
+#: Kinds whose wrong value is chosen among those the letter does (or does not) write.
+_READS_LETTER = frozenset({"state_added", "wrong_specialty", "invented_original_request"})
+
+
+def wider_applicable(answer: Mapping[str, Any], seen: SeenLetter) -> list[str]:
+    """The wider mistake kinds that can make ``answer`` (a ``seen`` answer) wrong."""
+    items = answer["items"]
+    services = [_services(answer, seen, k) for k in range(len(items))]
+    checks = {
+        "wrong_age": True,
+        "sex_flip": answer["patient_sex"] is not None,
+        "priority_flip": answer["priority"] is not None,
+        "state_added": True,
+        "state_dropped": bool(answer["licensure_states"]),
+        "wrong_specialty": bool(answer["specialties"])
+        and bool(_wrong_specialties(answer["specialties"])),
+        "day_month_swapped": bool(_swappable_dates(answer)),
+        "item_dropped": len(items) >= 2,
+        "items_merged": len(items) >= 2,
+        "service_digits": any(_digit_changes(s, label) for s, label in services),
+        "service_number_word": any(_number_word_changes(s, label) for s, label in services),
+        "service_reworded": any(_rewording(s, label) for s, label in services),
+        "invented_original_request": any(item["original_request"] is None for item in items),
+        "borrowed_guideline": bool(_borrowed_item_choices(answer, seen, _GUIDELINES)),
+        "borrowed_rationale": bool(_borrowed_item_choices(answer, seen, ("rationale",))),
+    }
+    return [kind for kind in WIDER_MISTAKE_KINDS if checks[kind]]
+
+
+def inject_wider(
+    kind: str,
+    answer: dict[str, Any],
+    seen: SeenLetter,
+    rng: random.Random,
+    changes: list[Change],
+    anchor_words_count: int = 4,
+    letter_text: str = "",
+) -> str:
+    """Put one mistake of a wider ``kind`` into ``answer`` (changed in place).
+
+    The kind must be one :func:`wider_applicable` allows. Each changed value is appended to
+    ``changes`` in record terms (``patient.age``, ``reviewer.licensure_states``,
+    ``items[2].service``; ``items[2]`` for an item dropped or merged); returns the detail.
+    """
+    items = answer["items"]
+    squashed_letter = squash(letter_text) if kind in _READS_LETTER else ""
+    if kind == "wrong_age":
+        true = answer["patient_age"]
+        if true is None:
+            wrong = rng.randint(25, 65)
+            detail = "an age where the letter states none"
+        else:
+            low, high = AGE_RANGE
+            options = [true + d for d in range(-10, 11) if d and low <= true + d <= high]
+            digits_swapped = int(str(true)[::-1])
+            if digits_swapped != true and low <= digits_swapped <= high:
+                options.append(digits_swapped)
+            wrong = rng.choice(options)
+            detail = f"{true} -> {wrong}"
+        answer["patient_age"] = wrong
+        changes.append(Change("patient.age", wrong, true))
+        return detail
+    if kind == "sex_flip":
+        true = answer["patient_sex"]
+        answer["patient_sex"] = "female" if true == "male" else "male"
+        changes.append(Change("patient.sex", answer["patient_sex"], true))
+        return ""
+    if kind == "priority_flip":
+        true = answer["priority"]
+        answer["priority"] = "expedited" if true == "standard" else "standard"
+        changes.append(Change("priority", answer["priority"], true))
+        return ""
+    if kind in ("state_added", "state_dropped"):
+        true_states = list(answer["licensure_states"])
+        if kind == "state_added":
+            others = [s for s in US_STATES if s not in true_states]
+            # A model's likeliest wrong state is one the letter writes elsewhere (California).
+            written = [s for s in others if squash(s) in squashed_letter]
+            state = rng.choice(written or others)
+            states = list(true_states)
+            states.insert(rng.randint(0, len(states)), state)
+            detail = f"added {state}" + (" (written elsewhere in the letter)" if written else "")
+        else:
+            state = rng.choice(true_states)
+            states = [s for s in true_states if s != state]
+            detail = f"dropped {state}"
+        answer["licensure_states"] = states
+        changes.append(Change("reviewer.licensure_states", states, true_states))
+        return detail
+    if kind == "wrong_specialty":
+        specialties = answer["specialties"]
+        decoys = _wrong_specialties(specialties)
+        unwritten = [d for d in decoys if squash(d) not in squashed_letter]
+        k = rng.randrange(len(specialties))
+        true = specialties[k]
+        specialties[k] = rng.choice(unwritten or decoys)
+        changes.append(Change(f"reviewer.specialties[{k}]", specialties[k], true))
+        return ""
+    if kind == "day_month_swapped":
+        name = rng.choice(_swappable_dates(answer))
+        true = dt.date.fromisoformat(answer[name])
+        answer[name] = dt.date(true.year, true.day, true.month).isoformat()
+        changes.append(Change(name, answer[name], true.isoformat()))
+        return f"{true.isoformat()} read day first"
+    if kind == "item_dropped":
+        k = rng.randrange(len(items))
+        dropped = items.pop(k)
+        changes.append(Change(f"items[{k}]", None, dropped["service"]))
+        return f"item {k} of {len(items) + 1} left out"
+    if kind == "items_merged":
+        k = rng.randrange(len(items) - 1)
+        first, second = items[k], items[k + 1]
+        rationale = (
+            f"{_first_words(seen.passages[f'items[{k}].rationale'].text, anchor_words_count)}"
+            f" ... "
+            f"{_last_words(seen.passages[f'items[{k + 1}].rationale'].text, anchor_words_count)}"
+        )
+        merged = {
+            **first,
+            "service": f"{first['service']} and {_lower_first(second['service'])}",
+            "rationale": rationale,
+        }
+        items[k : k + 2] = [merged]
+        changes.append(
+            Change(f"items[{k}]", merged["service"], [first["service"], second["service"]])
+        )
+        return f"items {k} and {k + 1} answered as one"
+    if kind in ("service_digits", "service_number_word", "service_reworded"):
+        options: list[tuple[int, str]] = []
+        for k in range(len(items)):
+            service, label = _services(answer, seen, k)
+            if kind == "service_digits":
+                options += [(k, new) for new in _digit_changes(service, label)]
+            elif kind == "service_number_word":
+                options += [(k, new) for new in _number_word_changes(service, label)]
+            elif (new := _rewording(service, label)) is not None:
+                options.append((k, new))
+        k, new = rng.choice(options)
+        true = items[k]["service"]
+        items[k]["service"] = new
+        changes.append(Change(f"items[{k}].service", new, true))
+        return ""
+    if kind == "invented_original_request":
+        k = rng.choice([k for k, item in enumerate(items) if item["original_request"] is None])
+        names = [s for s in INVENTED_SERVICES if squash(s) not in squashed_letter]
+        items[k]["original_request"] = rng.choice(names or list(INVENTED_SERVICES))
+        changes.append(Change(f"items[{k}].original_request", items[k]["original_request"], None))
+        return ""
+    if kind in ("borrowed_guideline", "borrowed_rationale"):
+        fields = _GUIDELINES if kind == "borrowed_guideline" else ("rationale",)
+        target, lender = rng.choice(_borrowed_item_choices(answer, seen, fields))
+        k, name = _item_path(target)
+        j, _ = _item_path(lender)
+        true = items[k][name]
+        items[k][name] = items[j][name]
+        changes.append(Change(target, items[k][name], true))
+        return f"taken from {lender}"
+    raise ValueError(f"not a wider mistake kind: {kind!r}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------------
+# Re-flowed renderings (issue 14)
+# --------------------------------------------------------------------------------------------
+
+#: Renderings made from the clean layout text with every paragraph re-filled to a width
+#: (:func:`imr_llm.eval.damage.reflow`): the letter as a viewer, an e-mail or a document
+#: system gives it when copied out. Their words are the layout text's, so they share its key
+#: (:func:`text_key`) and its answers; a responder that knows both names the layout one.
+REFLOW_RENDERINGS: dict[str, int] = {"reflow60": 60, "reflow100": 100}
+
+
+def reflowed_letter(letter: GoldLetter, rendering: str) -> GoldLetter:
+    """``letter`` (a clean layout text) re-flowed as ``rendering`` ("reflow60", "reflow100")."""
+    from ..eval.damage import reflow  # the eval package is heavy; only this is needed
+
+    if rendering not in REFLOW_RENDERINGS:
+        raise ValueError(f"not a re-flowed rendering: {rendering!r}")
+    width = REFLOW_RENDERINGS[rendering]
+    return GoldLetter(letter.letter, rendering, reflow(letter.text, width), letter.record)
+
+
+def reflowed_letters(
+    gold: Path,
+    entries: Sequence[tuple[str, str, str]],
+    labels: Mapping[str, Mapping[str, Any]],
+    renderings: Sequence[str],
+) -> list[GoldLetter]:
+    """The re-flowed renderings asked for, of every layout letter among ``entries``
+    ((name, rendering, path under ``gold``) rows)."""
+    wanted = [r for r in renderings if r in REFLOW_RENDERINGS]
+    if not wanted:
+        return []
+    layouts = [
+        GoldLetter(name, "layout", (gold / path).read_text(encoding="utf-8"), labels[name])
+        for name, rendering, path in entries
+        if rendering == "layout"
+    ]
+    return [reflowed_letter(letter, r) for r in wanted for letter in layouts]
 
 
 # --------------------------------------------------------------------------------------------
@@ -836,7 +1250,8 @@ class GoldResponder:
         """Answer for every gold letter and every rendering of it listed in the manifest.
 
         ``names`` limits the letters, ``renderings`` the renderings ("layout" is the clean
-        letter); ``options`` go to the constructor (``noise_rate``, ``seed``, ``kinds``).
+        letter; "reflow60" and "reflow100" are made from it, see :data:`REFLOW_RENDERINGS`);
+        ``options`` go to the constructor (``noise_rate``, ``seed``, ``kinds``).
         """
         labels: dict[str, Mapping[str, Any]] = {}
         for label in sorted((gold / "labels").glob("*.json")):
@@ -853,6 +1268,7 @@ class GoldResponder:
             for name, rendering, path in entries
             if renderings is None or rendering in renderings
         ]
+        letters += reflowed_letters(gold, entries, labels, renderings or ())
         return cls(letters, mode, **options)
 
     def derive(self, mode: Mode | str | None = None, **options: Any) -> GoldResponder:
