@@ -42,8 +42,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
 
 
-#: Letters flagged needs_review with perfect seen answers, at most, per rendering.
-GOLD_FLAGGED = {"layout": 0, "raw": 0, "noise-light": 2, "ocr": 3}
+#: Letters flagged needs_review with perfect seen answers, at most, per rendering. On gold
+#: mild OCR two of the five are the licensure list holding words that read as no state, which
+#: is never passed over (a state the OCR lost looks the same): gB09 ("Massachusetts ~ aoe",
+#: scan speckle) and gA14 (its sentence-style place runs on into the next sentence,
+#: "California.-He/she has been ...").
+GOLD_FLAGGED = {"layout": 0, "raw": 0, "noise-light": 2, "ocr": 5}
 CORPUS_FLAGGED = {"layout": 0, "raw": 0, "ocr": 2}
 
 
@@ -85,7 +89,9 @@ def test_gold_noisy_answers(gold: dict[str, Any]) -> None:
 
 def test_gold_cascade_on_mild_ocr(gold: dict[str, Any]) -> None:
     c = gold["cascade"]["ocr"]
-    assert c["rules_unflagged"] >= 33  # of 37: the model is the expensive stage
+    # Of 37: the model is the expensive stage. gB09's rules record is flagged for its
+    # licensure list's unread "aoe" (see GOLD_FLAGGED).
+    assert c["rules_unflagged"] >= 32
     assert c["rules_unflagged_all_correct_faithful"] == c["rules_unflagged"]
     assert c["no_record"] == 0
 
