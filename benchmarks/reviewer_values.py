@@ -56,12 +56,11 @@ def letters(renderings: tuple[str, ...]) -> list[tuple[str, str, Path, Path]]:
 
 def judge(text: str, label: dict[str, Any]) -> tuple[str, str]:
     """The kind of one record (see the module docstring), and what was wrong, if anything."""
-    from imr_llm import extract
-    from imr_llm.errors import ImrLlmError
+    from imr_llm import ImrError, extract
 
     try:
         record = extract(text, backend="rules")
-    except ImrLlmError as exc:
+    except ImrError as exc:
         return "error", type(exc).__name__
     want = label["reviewer"]
     got = record.reviewer
