@@ -472,9 +472,7 @@ def _unread_for(value: str, names: NameList) -> int | None:
     return close[0] if len(close) == 1 else None
 
 
-def _check_specialties(
-    values: list[str], form: LetterForm, damage: float, out: Checked
-) -> list[str]:
+def _check_specialties(values: list[str], form: LetterForm, out: Checked) -> list[str]:
     """Each specialty at its place; returns the values as the record keeps them.
 
     A value that stands for a specialty the letter writes becomes the letter's own reading
@@ -1032,7 +1030,7 @@ def check_values(
     _check_priority(data.get("priority"), form, out)
     reviewer = data.get("reviewer") or {}
     _check_states(list(reviewer.get("licensure_states") or []), form, out)
-    specialties = _check_specialties(list(reviewer.get("specialties") or []), form, damage, out)
+    specialties = _check_specialties(list(reviewer.get("specialties") or []), form, out)
     if reviewer.get("specialties"):
         reviewer["specialties"] = specialties  # the letter's own readings
     _check_patient(data.get("patient") or {}, form, damage, out)
