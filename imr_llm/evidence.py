@@ -42,7 +42,6 @@ from .form.reading import (
     read_date,
     read_dates,
     read_priority,
-    read_states,
 )
 from .form.summary import (
     damaged_injury_date,
@@ -53,13 +52,18 @@ from .form.summary import (
     read_sex,
     states_age,
 )
+from .form.vocabulary import (
+    NameList,
+    cut_specialty,
+    read_specialties,
+    read_specialty,
+    read_states,
+)
 from .text import (
     collapse_ws,
     comparison_key,
-    cut_specialty,
+    name_key,
     rationale_conclusion,
-    repair_specialty,
-    squash,
 )
 
 Status = Literal["exact", "repaired", "unverified"]
@@ -402,100 +406,148 @@ def _check_priority(value: str | None, form: LetterForm, out: Checked) -> None:
 
 
 def _check_states(values: list[str], form: LetterForm, out: Checked) -> None:
+    """Each state at its place in the licensure list; a part of the list that reads as no
+    state leaves the list unverified, so no state the letter names is dropped unflagged."""
+    path = "reviewer.licensure_states"
     place = form.credentials.states
-    if not values and place is not None:
-        readings, unknown = read_states(place.text)
-        if readings and not unknown:
-            named = ", ".join(r.value for r in readings)
-            out.wrong("reviewer.licensure_states", f"is empty but the letter names {named}",
-                      place.span)  # fmt: skip
-        elif place.readable:
-            out.put("reviewer.licensure_states", "unverified", place.span,
-                    f"empty; the states read {_shown(place.text)}")  # fmt: skip
-        return
-    for k, state in enumerate(values):
-        path = f"reviewer.licensure_states[{k}]"
-        if place is None:
-            out.put(path, "unverified", None, "the licensure states could not be found")
-            continue
-        readings, unknown = read_states(place.text)
-        hit = next((r for r in readings if r.value == state), None)
-        if hit is not None:
-            span = (place.start + hit.start, place.start + hit.end)
-            out.put(path, _status(hit.exact), span, "among the reviewer's licensure states")
-        elif unknown:
-            out.put(path, "unverified", place.span, f"the states read {_shown(place.text)}")
-        else:
-            named = ", ".join(r.value for r in readings)
-            out.wrong(path, f"{state!r} is not a state the letter names for the reviewer "
-                      f"(it names {named})", place.span)  # fmt: skip
-    if place is not None and values:
-        readings, unknown = read_states(place.text)
-        missing = [r.value for r in readings if r.value not in values]
-        if missing and not unknown:
-            out.wrong("reviewer.licensure_states", f"the letter also names {', '.join(missing)}",
-                      place.span)  # fmt: skip
-
-
-#: A one- or two-letter fragment with a mark after it, inside a name: OCR debris.
-_JUNK_TOKEN = re.compile(r"(?<!\S)[a-z]{1,2}[.,;:](?=\s+\S)")
-
-
-def _specialty_parts(text: str) -> list[str]:
-    parts = [p.strip(" .:'\"|") for p in collapse_ws(text).replace(";", ",").split(",")]
-    return [p[4:] if p.lower().startswith("and ") else p for p in parts if p.strip(" .:'\"|")]
-
-
-def _check_specialties(values: list[str], form: LetterForm, damage: float, out: Checked) -> None:
-    place = form.credentials.specialties
-    if not values and place is not None:
-        if legible(place.text):
-            out.wrong("reviewer.specialties", f"is empty but the letter gives "
-                      f"{_shown(place.text, 60)}", place.span)  # fmt: skip
-        elif place.readable:
-            out.put("reviewer.specialties", "unverified", place.span,
-                    f"empty; the specialties read {_shown(place.text)}")  # fmt: skip
-        return
     if place is None:
         for k in range(len(values)):
-            out.put(f"reviewer.specialties[{k}]", "unverified", None,
-                    "the specialties could not be found")  # fmt: skip
+            out.put(f"{path}[{k}]", "unverified", None, "the licensure states could not be found")
         return
-    if not legible(place.text):
-        for k in range(len(values)):
-            out.put(f"reviewer.specialties[{k}]", "unverified", place.span,
-                    f"the specialties read {_shown(place.text)}")  # fmt: skip
+    names = read_states(place.text)
+    named = [r.value for r in names.readings]
+    unread = ", ".join(repr(u.text) for u in names.unread[:3])
+    if not values:
+        if named and not names.unread:
+            out.wrong(path, f"is empty but the letter names {', '.join(named)}", place.span)
+        elif place.readable:
+            out.put(path, "unverified", place.span, f"empty; the states read {_shown(place.text)}")
         return
-    parts = _specialty_parts(place.text)
-    text_key = squash(place.text)
-    for k, specialty in enumerate(values):
-        path = f"reviewer.specialties[{k}]"
-        key = squash(specialty)
-        if _JUNK_TOKEN.search(specialty) or not all(_clean_word(w) for w in specialty.split()):
-            # "Preventive a. Occupational Medicine": a word and a comma lost to OCR debris.
-            out.put(path, "unverified", place.span, f"the specialty reads {_shown(specialty)}")
-            continue
-        if cut_specialty(specialty):
-            # Written so at its place, but the start of a longer specialty: the line's end was
-            # lost (a wrap the OCR moved). Right as read, likely wrong as meant: a person looks.
-            note = f"{_shown(specialty)} is cut short: the start of a longer specialty"
-            out.put(path, "unverified", place.span, note)
-            continue
-        if any(squash(p) == key for p in parts) or (key and key in text_key and len(parts) <= 1):
-            out.put(path, "exact", place.span, "among the reviewer's specialties")
-            continue
-        fixed = repair_specialty(specialty)
-        best = max((fuzz.ratio(key, squash(p)) for p in parts), default=0.0)
-        if any(repair_specialty(p) == fixed for p in parts) or best >= SERVICE_THRESHOLD:
-            out.put(path, "repaired", place.span, "among the specialties, through OCR damage")
-        elif fuzz.partial_ratio(key, text_key) >= SERVICE_THRESHOLD:
-            out.put(path, "repaired", place.span, "within the specialties, through OCR damage")
-        elif best >= 60 and (damage >= FAX_DAMAGE or not all(map(_clean_word, place.text.split()))):
-            # Close to a specialty the letter writes through OCR damage: perhaps that one.
-            out.put(path, "unverified", place.span, f"the specialties read {_shown(place.text)}")
+    for k, state in enumerate(values):
+        hit = next((r for r in names.readings if r.value == state), None)
+        if hit is not None:
+            span = (place.start + hit.start, place.start + hit.end)
+            out.put(
+                f"{path}[{k}]", _status(hit.exact), span, "among the reviewer's licensure states"
+            )
+        elif names.unread:
+            out.put(f"{path}[{k}]", "unverified", place.span,
+                    f"the states read {_shown(place.text)}")  # fmt: skip
         else:
-            out.wrong(path, f"{specialty!r} is not among the reviewer's specialties as the "
-                      f"letter writes them ({_shown(place.text, 60)})", place.span)  # fmt: skip
+            out.wrong(f"{path}[{k}]", f"{state!r} is not a state the letter names for the "
+                      f"reviewer (it names {', '.join(named)})", place.span)  # fmt: skip
+    missing = [state for state in named if state not in values]
+    if missing and not names.unread:
+        out.wrong(path, f"the letter also names {', '.join(missing)}", place.span)
+    elif names.unread:
+        also = f"; the letter also names {', '.join(missing)}" if missing else ""
+        out.put(
+            path, "unverified", place.span, f"part of the list reads as no state: {unread}{also}"
+        )
+
+
+#: How close (rapidfuzz ratio of name keys) a value must be to a specialty the letter writes
+#: to stand for it when the two are not the same known name: spellings of one name
+#: ("Orthopedic" / "Orthopaedic Surgery") are this close; two different names never are
+#: (tests/test_vocabulary.py checks every pair of the vocabulary).
+SPELLING_THRESHOLD = 95.0
+
+
+def _specialty_for(value: str, names: NameList) -> int | None:
+    """The index of the letter's reading ``value`` stands for, or None."""
+    own = read_specialty(value)
+    key = name_key(own.value if own is not None else value)
+    keys = [name_key(r.value) for r in names.readings]
+    if key in keys:
+        return keys.index(key)
+    if own is None:
+        return None
+    close = [j for j, k in enumerate(keys) if fuzz.ratio(key, k) >= SPELLING_THRESHOLD]
+    return close[0] if len(close) == 1 else None
+
+
+def _unread_for(value: str, names: NameList) -> int | None:
+    """The index of the unread part of the list ``value`` copies, or None."""
+    key = name_key(value)
+    close = [j for j, u in enumerate(names.unread) if fuzz.ratio(key, name_key(u.text)) >= 85]
+    return close[0] if len(close) == 1 else None
+
+
+def _check_specialties(values: list[str], form: LetterForm, out: Checked) -> list[str]:
+    """Each specialty at its place; returns the values as the record keeps them.
+
+    A value that stands for a specialty the letter writes becomes the letter's own reading
+    ("occupational medicine" -> "Occupational Medicine", a damaged copy -> the known name);
+    one that copies words reading as no known specialty keeps the letter's words, unverified.
+    """
+    path = "reviewer.specialties"
+    place = form.credentials.specialties
+    if place is None:
+        for k in range(len(values)):
+            out.put(f"{path}[{k}]", "unverified", None, "the specialties could not be found")
+        return values
+    names = read_specialties(place.text)
+    if not values:
+        if names.readings:
+            out.wrong(path, f"is empty but the letter gives {_shown(place.text, 60)}", place.span)
+        elif place.readable:
+            out.put(path, "unverified", place.span,
+                    f"empty; the specialties read {_shown(place.text)}")  # fmt: skip
+        return values
+    kept = list(values)
+    read_at: set[int] = set()
+    copied: set[int] = set()
+    for k, value in enumerate(values):
+        at = f"{path}[{k}]"
+        if cut_specialty(value):
+            # The start of a longer specialty: right as written if the line's end was lost,
+            # likely wrong as meant. A person looks.
+            note = f"{_shown(value)} is cut short: the start of a longer specialty"
+            out.put(at, "unverified", place.span, note)
+            start = name_key(value)
+            read_at.update(
+                j for j, r in enumerate(names.readings) if name_key(r.value).startswith(start)
+            )
+            continue
+        j = _specialty_for(value, names)
+        if j is not None:
+            hit = names.readings[j]
+            read_at.add(j)
+            kept[k] = hit.value
+            span = (place.start + hit.start, place.start + hit.end)
+            note = (
+                "among the reviewer's specialties"
+                if hit.exact
+                else "among the specialties, through OCR damage"
+            )
+            out.put(at, _status(hit.exact), span, note)
+            continue
+        j = _unread_for(value, names)
+        if j is not None:
+            part = names.unread[j]
+            copied.add(j)
+            kept[k] = part.text
+            span = (place.start + part.start, place.start + part.end)
+            out.put(at, "unverified", span, f"{_shown(part.text)} reads as no known specialty")
+            continue
+        if names.unread:
+            out.put(at, "unverified", place.span, f"the specialties read {_shown(place.text)}")
+            continue
+        several = read_specialties(value).readings
+        if len(several) > 1:
+            message = f"{value!r} holds {len(several)} specialties; give one per entry"
+        else:
+            message = (f"{value!r} is not among the reviewer's specialties as the letter "
+                       f"writes them ({_shown(place.text, 60)})")  # fmt: skip
+        out.wrong(at, message, place.span)
+    missing = [r.value for j, r in enumerate(names.readings) if j not in read_at]
+    left = [u.text for j, u in enumerate(names.unread) if j not in copied]
+    if missing and not names.unread:
+        out.wrong(path, f"the letter also names {', '.join(missing)}", place.span)
+    elif left or (missing and names.unread):
+        parts = [*missing, *(repr(u) for u in left)][:4]
+        out.put(path, "unverified", place.span, f"the letter's list also holds {', '.join(parts)}")
+    return kept
 
 
 def _check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out: Checked) -> None:
@@ -1068,7 +1120,9 @@ def check_values(
     _check_priority(data.get("priority"), form, out)
     reviewer = data.get("reviewer") or {}
     _check_states(list(reviewer.get("licensure_states") or []), form, out)
-    _check_specialties(list(reviewer.get("specialties") or []), form, damage, out)
+    specialties = _check_specialties(list(reviewer.get("specialties") or []), form, out)
+    if reviewer.get("specialties"):
+        reviewer["specialties"] = specialties  # the letter's own readings
     _check_patient(data.get("patient") or {}, form, damage, out)
     _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
     _check_required(data, form, out)

@@ -9,7 +9,8 @@ what makes the rules engine, the validators and the scores agree with each other
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+import unicodedata
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -170,8 +171,164 @@ MONTHS = {
 
 
 # --------------------------------------------------------------------------------------------
-# US states
+# Known names (US states, specialties) through OCR damage
 # --------------------------------------------------------------------------------------------
+
+#: Letters OCR prints for another, folded to one in both the text and the known names, so that
+#: "lowa" is Iowa and "Califomia" California at no cost at all. Only confusions that never
+#: turn one known name into another are folded (tests/test_vocabulary.py checks the keys).
+_FOLD_CHARS = str.maketrans({"1": "i", "l": "i", "|": "i", "!": "i", "0": "o", "5": "s"})
+_FOLD_PAIRS = (("rn", "m"), ("ri", "n"), ("cl", "d"), ("vv", "w"))
+#: Marks a list separates its names with; inside a name they are OCR damage.
+LIST_MARKS = ",;:/"
+
+
+def name_key(text: str) -> str:
+    """The form in which a written name is compared with known names through OCR damage.
+
+    Lower case, "&" read as "and", accents dropped, only letters and digits kept (so lost or
+    extra spaces and marks inside a name do not count), and the letters OCR confuses folded
+    to one ("l", "1" and "|" to "i", "rn" to "m", "ri" to "n", "cl" to "d").
+    """
+    text = unicodedata.normalize("NFKD", text.lower().replace("&", " and "))
+    key = "".join(ch for ch in text.translate(_FOLD_CHARS) if ch.isascii() and ch.isalnum())
+    for pair, one in _FOLD_PAIRS:
+        key = key.replace(pair, one)
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class NameMatch:
+    """A written name read as a known one.
+
+    ``value`` is what a record keeps: the written text when it is ``exact`` (written as the
+    known name, "&" and "and" alike), else the known name, with "&" where the text has one.
+    ``distance`` counts the edits between the two keys (0: the same letters).
+    """
+
+    name: str
+    value: str
+    exact: bool
+    distance: int
+
+
+def _and_forms(name: str) -> tuple[str, ...]:
+    """``name`` as letters print it with "and" and with "&"."""
+    return tuple(dict.fromkeys((name, name.replace(" and ", " & "), name.replace(" & ", " and "))))
+
+
+class Vocabulary:
+    """A closed list of names (the US states, the reviewers' specialties) and how to read one.
+
+    A written name is read as the known name with the same key (see :func:`name_key`), or,
+    through heavier damage, as the one known name its key is clearly closest to: similar by
+    at least 80% and 5 points ahead of any other, or for one long word (7 to 14 letters, a
+    "Caltfomia") 70% and 15 points ahead. Two known names about equally close leave the text
+    unread: a reading never guesses.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names: tuple[str, ...] = tuple(names)
+        self._by_key: dict[str, str] = {}
+        self._forms: dict[str, str] = {}
+        for name in self.names:
+            key = name_key(name)
+            if not key or key in self._by_key:
+                raise ValueError(f"{name!r} is empty or repeats {self._by_key.get(key)!r}")
+            self._by_key[key] = name
+            for form in _and_forms(name):
+                self._forms[form] = name
+        self._keys = tuple(self._by_key)
+        self._sorted_keys = sorted(self._keys)
+        self._near_cache: dict[str, tuple[str, int, bool] | None] = {}
+        #: The longest key: no longer stretch of text can be close to a known name.
+        self.longest = max((len(k) for k in self._keys), default=0)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name in self._forms
+
+    def match(
+        self, written: str, key: str | None = None, *, fuzzy: bool = True
+    ) -> NameMatch | None:
+        """The known name ``written`` stands for, or None when it is none or ambiguous.
+
+        Without ``fuzzy`` only the same letters count (no edits).
+        """
+        written = collapse_ws(written)
+        if written in self._forms:
+            return NameMatch(self._forms[written], written, True, 0)
+        key = name_key(written) if key is None else key
+        name = self._by_key.get(key)
+        if name is not None:
+            return NameMatch(name, self._styled(name, written), False, 0)
+        hit = self._closest(key) if fuzzy else None
+        if hit is None:
+            return None
+        near, distance = hit
+        name = self._by_key[near]
+        return NameMatch(name, self._styled(name, written), False, distance)
+
+    def _closest(self, key: str) -> tuple[str, int] | None:
+        near = self._near(key)
+        if near is None or not near[2]:
+            return None
+        return near[0], near[1]
+
+    def ambiguous(self, key: str) -> int | None:
+        """The edits from ``key`` to the nearest known name when it is as close as a reading
+        needs, yet as close to another (damage that could be either); else None."""
+        near = self._near(key)
+        return near[1] if near is not None and not near[2] else None
+
+    def _near(self, key: str) -> tuple[str, int, bool] | None:
+        """The known key nearest ``key`` when it is near enough to read, its distance, and
+        whether it is clearly nearer than any other."""
+        if len(key) < 4 or len(key) > self.longest * 1.5:
+            return None
+        if key not in self._near_cache:
+            if len(self._near_cache) > 50_000:
+                self._near_cache.clear()
+            self._near_cache[key] = self._nearest(key)
+        return self._near_cache[key]
+
+    def _nearest(self, key: str) -> tuple[str, int, bool] | None:
+        # A runner-up below 0.55 is clearly behind any best that can be read (>= 0.7).
+        hits = process.extract(
+            key, self._keys, scorer=Levenshtein.normalized_similarity, limit=2, score_cutoff=0.55
+        )
+        if not hits:
+            return None
+        best = hits[0][1]
+        runner_up = hits[1][1] if len(hits) > 1 else 0.0
+        long_word = 7 <= len(key) <= 14
+        if best >= 0.8:
+            clear = best - runner_up >= 0.05
+        elif long_word and best >= 0.7:
+            clear = best - runner_up >= 0.15
+        else:
+            return None
+        return hits[0][0], Levenshtein.distance(key, hits[0][0]), clear
+
+    def starting_with(self, key: str) -> list[str]:
+        """The known names whose key starts with ``key`` (a name whose end was cut off).
+
+        Empty when ``key`` is a known name's own key or shorter than eight letters, so that
+        no short word counts as the start of a name.
+        """
+        if len(key) < 8 or key in self._by_key:
+            return []
+        found = []
+        for k in self._sorted_keys[bisect_left(self._sorted_keys, key) :]:
+            if not k.startswith(key):
+                break
+            found.append(self._by_key[k])
+        return found
+
+    @staticmethod
+    def _styled(name: str, written: str) -> str:
+        """``name`` with "&" for "and" where the written text has "&" (as letters print it)."""
+        return name.replace(" and ", " & ") if "&" in written else name
+
 
 US_STATES: tuple[str, ...] = (
     "Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut",
@@ -183,120 +340,15 @@ US_STATES: tuple[str, ...] = (
     "South Dakota", "Tennessee", "Texas", "Utah", "Vermont", "Virginia", "Washington",
     "West Virginia", "Wisconsin", "Wyoming", "Puerto Rico",
 )  # fmt: skip
-_STATE_KEYS = {squash(s): s for s in US_STATES}
-_STATE_SQUASHED = tuple(_STATE_KEYS)
+#: The US states as a closed vocabulary (the record keeps their canonical names).
+STATES = Vocabulary(US_STATES)
 
 
 @lru_cache(maxsize=4096)
-def canonical_state(name: str, threshold: float = 82.0, relaxed: bool = True) -> str | None:
+def canonical_state(name: str) -> str | None:
     """The canonical US state name ``name`` stands for ("Califomia" -> "California"), or None."""
-    key = squash(name)
-    if not key:
-        return None
-    if key in _STATE_KEYS:
-        return _STATE_KEYS[key]
-    hits = process.extract(key, _STATE_SQUASHED, scorer=fuzz.ratio, limit=2)
-    if not hits:
-        return None
-    best, runner_up = hits[0][1], hits[1][1] if len(hits) > 1 else 0.0
-    if best >= threshold:
-        return _STATE_KEYS[hits[0][0]]
-    # Heavier damage in a long name ("Caltfomia"): read it when no other state comes close.
-    if relaxed and len(key) >= 7 and best >= 70 and best - runner_up >= 15:
-        return _STATE_KEYS[hits[0][0]]
-    return None
-
-
-_STATE_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&)\s*", re.IGNORECASE)
-
-
-def split_states(text: str) -> tuple[list[str], list[str]]:
-    """Split a licensure list into canonical states and the parts that are not states."""
-    states: list[str] = []
-    unknown: list[str] = []
-    for part in _STATE_SPLIT.split(collapse_ws(text).strip(" .:")):
-        part = part.strip(" .:'\"|")
-        if not part:
-            continue
-        state = canonical_state(part)
-        if state is None:
-            unknown.append(part)
-        elif state not in states:
-            states.append(state)
-    return states, unknown
-
-
-# --------------------------------------------------------------------------------------------
-# Specialties
-# --------------------------------------------------------------------------------------------
-
-#: Board specialties seen in IMR letters; used only to repair OCR damage when unambiguous.
-KNOWN_SPECIALTIES: tuple[str, ...] = (
-    "Acupuncture", "Addiction Medicine", "Allergy & Immunology", "Anesthesiology",
-    "Cardiology", "Chiropractor", "Chiropractic", "Clinical Psychology", "Dermatology",
-    "Emergency Medicine", "Endocrinology", "Family Practice", "Family Medicine",
-    "Gastroenterology", "General Surgery", "Hand Surgery", "Hematology",
-    "Hospice & Palliative Medicine", "Infectious Disease", "Internal Medicine",
-    "Medical Toxicology", "Nephrology", "Neurological Surgery", "Neurology",
-    "Neuromuscular Medicine", "Nuclear Medicine", "Obstetrics & Gynecology",
-    "Occupational Medicine", "Ophthalmology", "Orthopaedic Surgery", "Orthopedic Surgery",
-    "Otolaryngology", "Pain Medicine", "Pathology", "Physical Medicine & Rehabilitation",
-    "Physical Medicine and Rehabilitation", "Physical Therapy", "Plastic Surgery", "Podiatry",
-    "Podiatrist", "Preventive Medicine", "Psychiatry", "Psychology", "Pulmonary Disease",
-    "Public Health & General Preventive Medicine", "Radiology", "Rheumatology",
-    "Sleep Medicine", "Spine Surgery", "Sports Medicine", "Surgery", "Urology",
-    "Vascular Surgery",
-)  # fmt: skip
-_SPECIALTY_KEYS = {squash(s): s for s in KNOWN_SPECIALTIES}
-_SPECIALTY_SQUASHED = tuple(_SPECIALTY_KEYS)
-
-
-def repair_specialty(name: str, threshold: float = 88.0) -> str:
-    """Repair OCR damage in a specialty name when the intended name is unambiguous.
-
-    Names we do not know are kept as written: the contract prefers a faithful value to a guess.
-    """
-    text = collapse_ws(name).strip(" .,;:'\"|")
-    key = squash(text)
-    if key in _SPECIALTY_KEYS:
-        return text
-    cut = cut_specialty(text)
-    if len(cut) == 1:  # "Physical Medicine & Reh": the rest of its last word lost to a wrap
-        return cut[0]
-    hits = process.extract(key, _SPECIALTY_SQUASHED, scorer=fuzz.ratio, limit=2)
-    if hits and hits[0][1] >= threshold and (len(hits) < 2 or hits[0][1] - hits[1][1] >= 5):
-        return _SPECIALTY_KEYS[hits[0][0]]
-    return text
-
-
-def cut_specialty(name: str) -> list[str]:
-    """The known specialties ``name`` is the cut-off start of ("Physical Medicine & Reh").
-
-    OCR of a wrapped specialty list can lose the end of the line, leaving a value that reads
-    cleanly yet is not a specialty. Empty when ``name`` is itself a known specialty, or the
-    start of none; a start needs at least eight letters so that no short word matches.
-    """
-    key = squash(name)
-    if len(key) < 8 or key in _SPECIALTY_KEYS:
-        return []
-    return [s for k, s in _SPECIALTY_KEYS.items() if k.startswith(key)]
-
-
-_SPECIALTY_SPLIT = re.compile(r"\s*[,;]\s*")
-
-
-def split_specialties(text: str) -> list[str]:
-    """Split a specialty list on commas; "Public Health & General Preventive Medicine" is one."""
-    out: list[str] = []
-    for part in _SPECIALTY_SPLIT.split(collapse_ws(text).strip(" .")):
-        part = part.strip(" .:'\"|")
-        if part.lower().startswith("and "):
-            part = part[4:]
-        if part:
-            fixed = repair_specialty(part)
-            if fixed not in out:
-                out.append(fixed)
-    return out
+    hit = STATES.match(name)
+    return hit.name if hit is not None else None
 
 
 # --------------------------------------------------------------------------------------------

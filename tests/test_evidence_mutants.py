@@ -17,6 +17,7 @@ from imr_llm import evidence
 from imr_llm.evidence import Checked, _confusable, _cut_after, _edge, _plausible, _shown
 from imr_llm.form import LetterForm, read_form
 from imr_llm.form.reading import date_forms
+from imr_llm.form.vocabulary import read_specialties
 from imr_llm.normalise import normalise
 from tests.letters import Letter
 
@@ -628,19 +629,28 @@ def test_a_letter_without_a_header_contradicts_header_values() -> None:
     assert str(letter)[injury.span[0] : injury.span[1]] == "7/2/15"
 
 
-def test_specialty_parts_split_a_list_as_the_letter_prints_it() -> None:
-    parts = evidence._specialty_parts
-    assert parts("Orthopaedic Surgery") == ["Orthopaedic Surgery"]
-    # Commas and semicolons separate names; a closing "and" is not part of the last name.
-    assert parts("Preventive Medicine, Occupational Medicine; and Public Health") == [
-        "Preventive Medicine",
-        "Occupational Medicine",
-        "Public Health",
-    ]
-    assert parts("Internal Medicine, And Pain Medicine") == ["Internal Medicine", "Pain Medicine"]
+def test_specialties_read_a_list_as_the_letter_prints_it() -> None:
+    def parts(text: str) -> tuple[list[str], list[str]]:
+        names = read_specialties(text)
+        return [r.value for r in names.readings], [u.text for u in names.unread]
+
+    assert parts("Orthopaedic Surgery") == (["Orthopaedic Surgery"], [])
+    # Commas and semicolons separate names; a closing "and" is not part of the last name, and
+    # words that are no specialty are an unread part.
+    assert parts("Preventive Medicine, Occupational Medicine; and Preventive Care") == (
+        ["Preventive Medicine", "Occupational Medicine"],
+        ["Preventive Care"],
+    )
+    assert parts("Internal Medicine, And Pain Medicine") == (
+        ["Internal Medicine", "Pain Medicine"],
+        [],
+    )
     # Marks OCR leaves around a name go; empty parts are dropped.
-    assert parts(' "Neurology." , : | ,Psychiatry:') == ["Neurology", "Psychiatry"]
-    assert parts("Pain\n  Medicine") == ["Pain Medicine"]
+    assert parts(' "Neurology." , : | ,Psychiatry:') == (["Neurology", "Psychiatry"], [])
+    assert parts("Pain\n  Medicine") == (["Pain Medicine"], [])
     # "and" inside a name stays.
-    assert parts("Physical Medicine and Rehabilitation") == ["Physical Medicine and Rehabilitation"]
-    assert parts("Andrology") == ["Andrology"]
+    assert parts("Physical Medicine and Rehabilitation") == (
+        ["Physical Medicine and Rehabilitation"],
+        [],
+    )
+    assert parts("Andrology") == ([], ["Andrology"])

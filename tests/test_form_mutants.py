@@ -31,8 +31,6 @@ from imr_llm.form.reading import (
     read_dates,
     read_outcome,
     read_priority,
-    read_states,
-    state_named,
 )
 from imr_llm.form.sections import find_sections
 from imr_llm.form.summary import (
@@ -43,6 +41,7 @@ from imr_llm.form.summary import (
     read_injury_date,
     read_sex,
 )
+from imr_llm.form.vocabulary import read_states, state_named
 from imr_llm.normalise import normalise
 from imr_llm.text import collapse_ws
 from tests.letters import BOILERPLATE, RAW_HEADER, Letter
@@ -170,13 +169,13 @@ def test_read_states_lists_and_lost_commas() -> None:
         ("California", True),
         ("North Carolina", True),
     ]
-    assert unknown == []
+    assert unknown == ()
     assert (states[1].start, states[1].end) == (12, 26)
     states, unknown = read_states("West Virginia Califorma")
     assert [s.value for s in states] == ["West Virginia", "California"]
     states, unknown = read_states("California and Zzyzx")
     assert [s.value for s in states] == ["California"]
-    assert unknown == ["Zzyzx"]
+    assert [u.text for u in unknown] == ["Zzyzx"]
 
 
 def test_state_named_in_a_list() -> None:

@@ -19,8 +19,9 @@ from imr_llm.form import check_is_imr_letter, read_form
 from imr_llm.form.credentials import CredentialsForm, read_credentials_form
 from imr_llm.form.header import read_header_form
 from imr_llm.form.items import PartialRequest, _strip_trailing_marks, split_partial_request
-from imr_llm.form.reading import make_date, read_date, read_outcome, read_states, read_word
+from imr_llm.form.reading import make_date, read_date, read_outcome, read_word
 from imr_llm.form.summary import damaged_injury_date
+from imr_llm.form.vocabulary import read_states
 from imr_llm.normalise import normalise
 from tests.letters import Letter
 
@@ -175,7 +176,7 @@ def test_a_damaged_overturned_is_read() -> None:
 def test_each_state_of_a_list_has_its_own_span() -> None:
     text = "West Virginia, Virginia"
     states, unknown = read_states(text)
-    assert unknown == []
+    assert unknown == ()
     assert [(s.value, text[s.start : s.end]) for s in states] == [
         ("West Virginia", "West Virginia"),
         ("Virginia", "Virginia"),

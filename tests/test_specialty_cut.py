@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from imr_llm import extract
-from imr_llm.text import cut_specialty
+from imr_llm.form.vocabulary import cut_specialty
 from tests.test_evidence import (
     check,
     expect_status,

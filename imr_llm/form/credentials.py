@@ -31,12 +31,12 @@ _LICENSED = (
 _AND, _IS = ocr_pattern("and").pattern, ocr_pattern("is").pattern
 _SENTENCE_SPECIALTY_FIRST = re.compile(
     rf"{_BOARD}\s+(?P<spec>.+?),?\s+(?:{_AND}\s+)?(?:{_IS}\s+)?{_LICENSED}\s+"
-    r"(?P<states>.+?)(?:\.(?:\s|$)|$)",
+    r"(?P<states>.+?)(?:\.(?:[\s\-–—]|$)|$)",
     re.IGNORECASE | re.DOTALL,
 )
 _SENTENCE_STATES_FIRST = re.compile(
     rf"{_LICENSED}\s+(?P<states>.+?),?\s+(?:{_AND}\s+)?(?:{_IS}\s+)?{_BOARD}\s+"
-    r"(?P<spec>.+?)(?:\.(?:\s|$)|$)",
+    r"(?P<spec>.+?)(?:\.(?:[\s\-–—]|$)|$)",
     re.IGNORECASE | re.DOTALL,
 )
 

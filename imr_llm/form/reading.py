@@ -1,12 +1,13 @@
 """Read a short value at its place, through OCR damage, and say how it was read.
 
-Every short value of a record has a closed form (a case number, a date, a priority, an outcome,
-a US state). OCR damages the characters but rarely the form, so a value can often be read back
-exactly: ``o1/31/2017`` is 2017-01-31, ``PCM16-0123456`` is CM16-0123456, ``Caltfomia`` is
-California, ``U pheld`` is Upheld. Each reader returns a :class:`Reading`: the value, whether
-it was written as is (``exact``) or read through damage (``repaired``), and when nothing could be
-read, ``None``. Both engines read through these functions, and the evidence stage compares a
-model's value with what they read, so the rules engine, the validators and the scores agree.
+Every short value of a record has a closed form (a case number, a date, a priority, an
+outcome; the lists of states and specialties are read in :mod:`imr_llm.form.vocabulary`). OCR
+damages the characters but rarely the form, so a value can often be read back exactly:
+``o1/31/2017`` is 2017-01-31, ``PCM16-0123456`` is CM16-0123456, ``U pheld`` is Upheld. Each
+reader returns a :class:`Reading`: the value, whether it was written as is (``exact``) or read
+through damage (``repaired``), and when nothing could be read, ``None``. Both engines read
+through these functions, and the evidence stage compares a model's value with what they read,
+so the rules engine, the validators and the scores agree.
 
 A reading never guesses between two candidates: when damage makes a value ambiguous, it is not
 read, and the value's place counts as unreadable.
@@ -21,7 +22,7 @@ from typing import Generic, TypeVar
 
 from rapidfuzz import fuzz, process
 
-from ..text import MONTHS, US_STATES, canonical_state, collapse_ws, squash
+from ..text import MONTHS
 
 T = TypeVar("T")
 
@@ -266,68 +267,3 @@ def read_priority(text: str) -> Reading[str] | None:
 def read_outcome(text: str) -> Reading[str] | None:
     """``upheld`` / ``overturned`` in ``text`` ("Uphe1d", "U pheld", "0verturned")."""
     return read_word(text, OUTCOMES, threshold=70.0)
-
-
-# --------------------------------------------------------------------------------------------
-# States
-# --------------------------------------------------------------------------------------------
-
-_STATE_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|/)\s*", re.IGNORECASE)
-_STATE_WORDS = {squash(s): s for s in US_STATES}
-
-
-def read_states(text: str) -> tuple[list[Reading[str]], list[str]]:
-    """The US states named in a licensure list, and the parts that read as no state.
-
-    ``California,North Carolina`` and ``Caltfomia North Carolina`` (a lost comma) both read.
-    """
-    states: list[Reading[str]] = []
-    unknown: list[str] = []
-    pos = 0
-    for part in _STATE_SPLIT.split(text):
-        at = text.find(part, pos) if part else pos
-        pos = max(pos, at + len(part))
-        cleaned = part.strip(" .:'\"|‘’“”¥-_*")
-        if not cleaned:
-            continue
-        found = _states_in(cleaned)
-        if found is None:
-            unknown.append(cleaned)
-            continue
-        for name, exact in found:
-            if all(s.value != name for s in states):
-                states.append(Reading(name, exact, at, at + len(part)))
-    return states, unknown
-
-
-def _states_in(part: str) -> list[tuple[str, bool]] | None:
-    """The state(s) one list part names: one state, or two run together by a lost comma.
-
-    A close reading of the whole part wins, then a split into two states, and only then a
-    looser reading of the whole: "West Virginia Califorma" is two states, not one damaged one.
-    """
-    state = canonical_state(part, relaxed=False)
-    if state is not None:
-        return [(state, collapse_ws(part) == state)]
-    words = part.split()
-    for cut in range(1, len(words)):
-        left, right = " ".join(words[:cut]), " ".join(words[cut:])
-        a, b = canonical_state(left), canonical_state(right)
-        if a and b:
-            return [(a, left == a), (b, right == b)]
-    state = canonical_state(part)
-    return [(state, False)] if state is not None else None
-
-
-def state_named(text: str, state: str) -> Reading[str] | None:
-    """Where ``state`` is named in ``text`` as a whole word sequence (never inside a word)."""
-    for reading in read_states(text)[0]:
-        if reading.value == state:
-            return reading
-    words = list(re.finditer(r"[^\s,;]+", text))
-    size = len(state.split())
-    for k in range(len(words) - size + 1):
-        chunk = text[words[k].start() : words[k + size - 1].end()]
-        if canonical_state(chunk) == state:
-            return Reading(state, chunk == state, words[k].start(), words[k + size - 1].end())
-    return None
