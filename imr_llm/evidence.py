@@ -64,6 +64,7 @@ from .text import (
     comparison_key,
     name_key,
     rationale_conclusion,
+    squash,
 )
 
 Status = Literal["exact", "repaired", "unverified"]
