@@ -1087,6 +1087,30 @@ def _check_items(
         for key in PASSAGES:
             item[key] = _check_passage(k, key, item, place, quotes, damage, resolve, out)
         _check_outcome(k, item, place, damage, out)
+        _check_passage_ends(k, item, out)
+
+
+#: How every guideline passage ends: a full stop (perhaps inside a bracket or a quote; OCR
+#: reads it as a colon, a semicolon or a comma as often as not).
+_PASSAGE_END = re.compile(r"[.!?:;,][\"'”’)\]_~|]*$|\)$")
+
+
+def _check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
+    """Flag a guideline that does not end as guidelines do.
+
+    Every guideline is one or more "Decision based on ..." sentences, so it ends with a full
+    stop; one that does not holds text that is not the guideline (OCR debris after it, a
+    word from a damaged line) or was cut short, and a person should look at it.
+    """
+    for key in ("claims_administrator_guideline", "maximus_guideline"):
+        path = f"items[{k}].{key}"
+        value = item.get(key)
+        evidence = out.evidence.get(path)
+        if not value or evidence is None or evidence.status == "unverified":
+            continue
+        if not _PASSAGE_END.search(value.rstrip()):
+            out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
+                    "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ _ALONE_OUTCOME = re.compile(
     r"\s*(?:[^\w\s]{1,3}\s*)?([A-Za-z0-9][^\s:;]{3,13})(?:\s*[^\w\s]{1,3}|\s+[A-Za-z]{1,3})*\s*$"
 )
 #: Stray marks OCR leaves before an item header ("- ” Urine toxicology screen").
-_LEADING_MARKS = re.compile(r"^(?:[^\w\s(\[]{1,3}\s*)+")
+_LEADING_MARKS = re.compile(r"^(?:(?:[^\w\s(\[]|_){1,3}\s*)+")
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
