@@ -1151,9 +1151,49 @@ def check_values(
     _check_patient(data.get("patient") or {}, form, damage, out)
     _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
     _check_required(data, form, out)
+    _check_letter_end(data.get("items") or [], form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         _demote_structure(out)
     return out
+
+
+#: How a letter's last rationale ends: with the reviewer's conclusion ("...is not medically
+#: necessary", "...a medical necessity"), or with the form paragraph on weaning or tapering
+#: that follows an opioid denial. Letters of this form print nothing after it.
+_CONCLUSION_WORDS = ("necessary", "necessity", "weaning", "tapering")
+_LAST_SENTENCE = re.compile(r"(?:^|[.!?][\"'”’)\]]*\s+)([^.!?]+[.!?]?[\"'”’)\]]*\s*)$")
+
+
+def _concludes(rationale: str) -> bool:
+    """Whether a rationale's last sentence states a conclusion (through OCR damage)."""
+    text = collapse_ws(rationale)
+    m = _LAST_SENTENCE.search(text[-600:])
+    last = (m.group(1) if m else text[-300:]).lower()
+    return any(
+        word in last or fuzz.partial_ratio(word, last) >= 80 for word in _CONCLUSION_WORDS
+    )
+
+
+def _check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked) -> None:
+    """Flag a letter that may be cut off: its last rationale does not end with a conclusion.
+
+    A scan that lost its last page, or text cut short by a copy, ends inside a rationale,
+    often at a full stop, where nothing else shows that the rest (and any items after it) is
+    missing.
+    """
+    places = form.items.items if form.items is not None else []
+    if not items or not places:
+        return
+    k = len(items) - 1
+    path = f"items[{k}].rationale"
+    rationale = items[k].get("rationale")
+    evidence = out.evidence.get(path)
+    if not rationale or (evidence is not None and evidence.status == "unverified"):
+        return
+    if not _concludes(rationale):
+        out.put(path, "unverified", evidence.span if evidence else None,
+                "the letter may be cut off: its last rationale ends without a conclusion "
+                "(items after it may be missing)")  # fmt: skip
 
 
 #: Header values every letter with a header table gives, by the label it prints.
