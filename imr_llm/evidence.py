@@ -613,6 +613,52 @@ def align_items(services: list[str], places: list[ItemPlace]) -> list[tuple[int,
     return pairs
 
 
+#: How far a service's best item header must score above every other header for the two to be
+#: taken as the same item when neither is written exactly as the other.
+ORDER_MARGIN = 10.0
+
+
+def letter_order(services: list[str], places: list[ItemPlace]) -> list[int] | None:
+    """The answer's items in the letter's order, when each names its own, different item.
+
+    :func:`align_items` keeps the answer's order, so the right items listed in another order
+    would each be judged against a neighbour's marker. Here each service is matched to the one
+    item header it names: the only header it equals (case and spacing aside), or else the one
+    it resembles best by :data:`ORDER_MARGIN` over every other. When every service finds a
+    different header and the answer lists them out of the letter's order, the answer's indices
+    in letter order are returned; otherwise None, and the items are checked as given. Moving an
+    item never vouches for it: each is still checked at its (now own) marker.
+    """
+    if len(services) < 2 or not places:
+        return None
+    targets = []
+    for place in places:
+        partial, _ = _expected_service(place)
+        targets.append((collapse_ws(partial.service if partial else place.header_text).lower(),
+                        place.header_text.lower()))  # fmt: skip
+    chosen: list[int] = []
+    for service in services:
+        key = collapse_ws(service).lower()
+        equal = [j for j, (target, _) in enumerate(targets) if key == target]
+        if len(equal) > 1:
+            return None
+        if equal:
+            chosen.append(equal[0])
+            continue
+        scores = sorted(
+            ((max(_similar(key, t), _similar(key, h)), j) for j, (t, h) in enumerate(targets)),
+            reverse=True,
+        )
+        best, j = scores[0]
+        runner_up = scores[1][0] if len(scores) > 1 else 0.0
+        if best < SERVICE_THRESHOLD or best - runner_up < ORDER_MARGIN:
+            return None
+        chosen.append(j)
+    if len(set(chosen)) < len(chosen) or chosen == sorted(chosen):
+        return None
+    return sorted(range(len(services)), key=chosen.__getitem__)
+
+
 #: A count or dose written as one: "12", "#60", "7.5mg", "2x" (digits inside an OCR'd word,
 #: "1eft" or "with0ut", are not numbers).
 _NUMBER = re.compile(
