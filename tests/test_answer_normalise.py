@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from imr_llm import extract
 from imr_llm.config import Settings, load_settings
+from imr_llm.evidence import letter_order
 from imr_llm.form import read_form
 from imr_llm.jobs import collect, submit
 from imr_llm.llm.answer import CURRENT_LETTER, LetterAnswer, LetterContext
@@ -486,3 +487,48 @@ def test_batch_a_deviated_answer_gives_the_online_record(
                     for path, e in batch.metadata.evidence.items()} == {
                 path: (e.status, e.note, e.span and (e.span.start, e.span.end))
                 for path, e in online.metadata.evidence.items()}  # fmt: skip
+
+
+def _places(name: str) -> list[Any]:
+    form = read_form(normalise(gold_text(name)))
+    assert form.items is not None
+    return form.items.items
+
+
+@pytest.mark.parametrize(
+    ("services", "order"),
+    [
+        # The letter: THORACOLUMBAR (item 0), then LUMBOSACRAL (item 1).
+        (["MRI OF THE LUMBOSACRAL SPINE WITHOUT CONTRAST",
+          "MRI OF THE THORACOLUMBAR SPINE WITHOUT CONTRAST"], [1, 0]),
+        (["mri of the lumbosacral spine without contrast",
+          "MRI OF THE THORACOLUMBAR SPINE WITHOUT CONTRAST"], [1, 0]),
+        # One written exactly; the other only like its own header, the one left over.
+        (["MRI OF THE LUMBOSACRAL SPINE WITHOUT CONTRAST",
+          "MRI of the thoracolumbar spine without contrast."], [1, 0]),
+        # Already in order: nothing to move.
+        (["MRI OF THE THORACOLUMBAR SPINE WITHOUT CONTRAST",
+          "MRI OF THE LUMBOSACRAL SPINE WITHOUT CONTRAST"], None),
+        # Equally like both headers: not certainly either, so nothing moves.
+        (["MRI OF THE LUMBOSACRAL SPINE WITHOUT CONTRAST", "MRI OF THE SPINE WITHOUT CONTRAST"],
+         None),
+        # Both name the same item.
+        (["MRI OF THE LUMBOSACRAL SPINE WITHOUT CONTRAST",
+          "MRI OF THE LUMBOSACRAL SPINE WITHOUT CONTRAST"], None),
+        (["MRI OF THE LUMBOSACRAL SPINE WITHOUT CONTRAST", "Acupuncture, 6 sessions"], None),
+    ],
+)  # fmt: skip
+def test_letter_order_moves_items_only_when_each_names_its_own(
+    services: list[str], order: list[int] | None
+) -> None:
+    assert letter_order(services, _places("seed-002")) == order
+
+
+def test_letter_order_with_missing_and_partly_certified_items() -> None:
+    places = _places("gB02")  # 4 items; item 1 a partly certified request
+    label = gold_label("gB02")
+    services = [item["service"] for item in label["items"]]
+    assert letter_order([services[3], services[1], services[0]], places) == [2, 1, 0]
+    assert letter_order([services[1], services[0]], places) == [1, 0]
+    assert letter_order(services, places) is None
+    assert letter_order([services[0]], places) is None
