@@ -18,10 +18,12 @@ error that says which form to write (instructor sends it back to the model).
 The schema the model sees is unchanged (``tests/test_answer_normalise.py`` holds it): the
 lenience is in what is accepted, not in what is asked for.
 
-Two hooks in :mod:`imr_llm.llm.answer` use it, so the online path and the batch path (which
-parses answers through instructor's response parser into the same model) both go through it:
-:func:`answer_json` where the answer's text is parsed, :func:`normalise_answer` before the
-answer's fields are validated, and :func:`answer_date` for each date field.
+Three hooks of :class:`imr_llm.llm.answer.LetterAnswer` use it, so the online path and the
+batch path (which parses answers through instructor's response parser into the same model)
+both go through it: :func:`answer_json` where the answer's text is parsed,
+:func:`normalise_answer` before the answer's fields are validated, and :func:`answer_date` for
+each date field. (A validator that runs before the fields makes pydantic check them as Python
+values, strictly as instructor asks: so dates come out as dates and ages as numbers here.)
 """
 
 from __future__ import annotations
@@ -341,9 +343,9 @@ def normalise_answer(
     ``places`` are the letter's item places: with them, items listed in another order than
     the letter's are put in its order when each names its own item
     (:func:`imr_llm.evidence.letter_order`), and ``on_reorder`` is told the answer's indices in
-    letter order. Dates are left to :func:`answer_date` (the date
-    fields' own validator, so a two-digit year is an error at its field). Anything not an
-    object is returned as it is, for the answer model to reject.
+    letter order. Dates are left to :func:`answer_date` (the date fields' own validator, so a
+    two-digit year is an error at its field). Anything not an object is returned as it is, for
+    the answer model to reject.
     """
     if not isinstance(data, dict):
         return data
