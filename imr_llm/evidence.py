@@ -667,6 +667,68 @@ def align_items(services: list[str], places: list[ItemPlace]) -> list[tuple[int,
     return pairs
 
 
+#: How far a service's best item header must score above every other header for the two to be
+#: taken as the same item when neither is written exactly as the other.
+ORDER_MARGIN = 10.0
+
+
+def letter_order(services: list[str], places: list[ItemPlace]) -> list[int] | None:
+    """The answer's items in the letter's order, when each names its own, different item.
+
+    :func:`align_items` keeps the answer's order, so the right items listed in another order
+    would each be judged against a neighbour's marker. Here each service is matched to the one
+    item header it names: the only header it equals (case and spacing aside); then, among the
+    headers no other service has claimed, the one it resembles best by :data:`ORDER_MARGIN`
+    over every other (repeated while that places more). When every service finds a different
+    header and the answer lists them out of the letter's order, the answer's indices in letter
+    order are returned; otherwise None, and the items are checked as given. Moving an item
+    never vouches for it: each is still checked at its (now own) marker.
+    """
+    n = len(services)
+    if n < 2 or not places:
+        return None
+    targets = []
+    for place in places:
+        partial, _ = _expected_service(place)
+        targets.append((collapse_ws(partial.service if partial else place.header_text).lower(),
+                        place.header_text.lower()))  # fmt: skip
+    keys = [collapse_ws(service).lower() for service in services]
+    chosen: list[int | None] = [None] * n
+    free = set(range(len(places)))
+    for i, key in enumerate(keys):
+        equal = [j for j, (target, _) in enumerate(targets) if key == target]
+        if len(equal) > 1 or (equal and equal[0] not in free):
+            return None  # two headers alike, or two services naming one header
+        if equal:
+            chosen[i] = equal[0]
+            free.discard(equal[0])
+    scores = {
+        i: {j: max(_similar(keys[i], t), _similar(keys[i], h)) for j, (t, h) in enumerate(targets)}
+        for i in range(n) if chosen[i] is None
+    }  # fmt: skip
+    placed = True
+    while placed and free and any(c is None for c in chosen):
+        placed = False
+        for i in range(n):
+            if chosen[i] is not None:
+                continue
+            ranked = sorted(((scores[i][j], j) for j in free), reverse=True)
+            best, j = ranked[0]
+            runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+            if best >= SERVICE_THRESHOLD and best - runner_up >= ORDER_MARGIN:
+                chosen[i] = j
+                free.discard(j)
+                placed = True
+                if not free:
+                    break
+    if any(c is None for c in chosen):
+        return None
+    order = [c for c in chosen if c is not None]
+    if order == sorted(order):
+        return None
+    return sorted(range(n), key=order.__getitem__)
+
+
 #: A count or dose written as one: "12", "#60", "7.5mg", "2x" (digits inside an OCR'd word,
 #: Words that make two items different however alike the rest is.
 _KEY_WORDS = (
@@ -1169,9 +1231,7 @@ def _concludes(rationale: str) -> bool:
     text = collapse_ws(rationale)
     m = _LAST_SENTENCE.search(text[-600:])
     last = (m.group(1) if m else text[-300:]).lower()
-    return any(
-        word in last or fuzz.partial_ratio(word, last) >= 80 for word in _CONCLUSION_WORDS
-    )
+    return any(word in last or fuzz.partial_ratio(word, last) >= 80 for word in _CONCLUSION_WORDS)
 
 
 def _check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked) -> None:

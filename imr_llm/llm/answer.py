@@ -22,12 +22,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..anchors import AnchorError, resolve_anchor, split_quote
 from ..evidence import Checked, check_values
-from ..form import LetterForm
+from ..form import DATE_FIELDS, ItemPlace, LetterForm
 from ..text import CollapsedText, canonical_state, collapse_ws
+from .normalise_answer import answer_date, answer_json, normalise_answer
 
 ANCHOR_WORDS_HINT = "4 to 6 words"
 
@@ -53,9 +54,16 @@ class LetterContext:
     view: CollapsedText = field(init=False)
     accepted: Candidate | None = None
     best: Candidate | None = None
+    #: The answer's item indices in letter order, when the answer being validated listed its
+    #: items in another order (set by the answer's normalising step, for the re-ask message).
+    item_order: list[int] | None = None
 
     def __post_init__(self) -> None:
         self.view = CollapsedText(self.form.doc.source)
+
+    @property
+    def item_places(self) -> list[ItemPlace]:
+        return self.form.items.items if self.form.items is not None else []
 
     def offer(self, candidate: Candidate) -> None:
         def cost(c: Candidate) -> tuple[int, int]:
@@ -138,6 +146,32 @@ class LetterAnswer(BaseModel):
     )
     items: list[ItemAnswer] = Field(min_length=1, description="Every disputed item, in order.")
 
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Parse an answer's text: the JSON object in it, when prose or a fence surround it
+        (instructor hands every mode's answer text here, online and in a batch)."""
+        return super().model_validate_json(answer_json(json_data), **kwargs)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        """Values of the same meaning in their canonical form, items in the letter's order
+        (:mod:`imr_llm.llm.normalise_answer`); the checks below then judge them as ever."""
+        context = CURRENT_LETTER.get()
+        if context is None:
+            return normalise_answer(data)
+        context.item_order = None
+
+        def reordered(order: list[int]) -> None:
+            context.item_order = order
+
+        return normalise_answer(data, context.item_places, reordered)
+
+    @field_validator(*DATE_FIELDS, mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> Any:
+        return answer_date(value)
+
     @model_validator(mode="after")
     def _check_in_letter(self) -> LetterAnswer:
         context = CURRENT_LETTER.get()
@@ -147,6 +181,12 @@ class LetterAnswer(BaseModel):
         context.offer(candidate)
         problems = [*candidate.invalid, *candidate.checked.errors]
         if problems:
+            order = context.item_order
+            if order is not None and any(p.startswith("items") for p in problems):
+                given = ", ".join(str(k) for k in order)
+                problems.insert(0, f"items: the answer lists the letter's items in another "
+                                f"order; they are checked and numbered below in the letter's "
+                                f"order, which is the answer's items[{given}]")  # fmt: skip
             raise ValueError("\n".join(problems))
         context.accepted = candidate
         return self

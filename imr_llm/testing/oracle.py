@@ -27,6 +27,14 @@ model quality: it is right by construction (or wrong by a script, in ``noisy`` m
 
 Besides the renderings a gold folder holds, the responder knows re-flowed ones made from the
 clean layout text (:data:`REFLOW_RENDERINGS`: "reflow60", "reflow100").
+``format``
+    The ``seen`` answer with every value right, but on every first answer one value written
+    in another shape of the same meaning, as real models write them (a date as ``11/14/2016``,
+    ``"SC"`` for South Carolina, ``"Upheld"``, ``"44"``, ``""`` for null, the items in another
+    order, the JSON inside a fence...: see :data:`FORMAT_KINDS`). The deviations around the
+    JSON are made only where the answer is message content (instructor's ``json`` and
+    ``md_json`` modes). A re-ask is answered with the ``seen`` answer, and every deviation is
+    logged like a ``noisy`` mistake (:attr:`GoldResponder.injections`).
 
 The responder finds the letter by a hash of the whitespace-collapsed text between the prompt's
 ``<letter>`` tags (see ``prompts/extract-v1/user.txt``), and falls back to a substring search of
@@ -55,9 +63,9 @@ from ..anchors import anchor_quote
 from ..text import US_STATES, collapse_ws, squash
 from .fake_openai import Step
 
-Mode = Literal["tidy", "seen", "noisy"]
+Mode = Literal["tidy", "seen", "noisy", "format"]
 #: The responder's modes (see the module docstring).
-MODES: tuple[str, ...] = ("tidy", "seen", "noisy")
+MODES: tuple[str, ...] = ("tidy", "seen", "noisy", "format")
 
 #: The first mistakes ``noisy`` mode injected (the evidence work of issue 7).
 CLASSIC_MISTAKE_KINDS: tuple[str, ...] = (
@@ -1092,6 +1100,244 @@ def reflowed_letters(
     return [reflowed_letter(letter, r) for r in wanted for letter in layouts]
 
 
+# Harmless deviations for the format mode
+# --------------------------------------------------------------------------------------------
+
+#: The deviations ``format`` mode puts in a first answer: every value right, one written in
+#: another shape a real model uses (see :func:`deviate_format`).
+FORMAT_KINDS: tuple[str, ...] = (
+    "date_us",  # a date as 11/14/2016 (month first, as US letters write it)
+    "date_long",  # "November 14, 2016"
+    "date_short",  # "Nov 14 2016", "Nov. 14, 2016"
+    "date_time",  # "2016-11-14T00:00:00"
+    "state_postal",  # "SC"
+    "state_abbrev",  # "Calif.", "N.Y."
+    "outcome_case",  # "Upheld", "OVERTURNED"
+    "priority_case",  # "Standard"
+    "sex_word",  # "Male"
+    "sex_letter",  # "M", "F"
+    "age_string",  # "44"
+    "age_words",  # "44 years", "44 yo"
+    "case_number_case",  # "cm16-0219557"
+    "case_number_spacing",  # "CM16 - 0219557", "CM16 0219557"
+    "null_empty",  # "" for a null optional value
+    "null_word",  # "null", "N/A", "none" for a null optional value
+    "null_list",  # null for an empty list
+    "items_order",  # the right items in another order than the letter's
+    "specialty_case",  # "occupational medicine"
+    "specialty_separator",  # "Family Practice;"
+    "json_prefix",  # a sentence, then the JSON
+    "json_fence",  # the JSON in a ```json fence
+    "json_fence_prose",  # a sentence, the fenced JSON, a sentence
+    "json_suffix",  # the JSON, then a sentence
+)
+#: The deviations in the text around the JSON: only where the answer is message content
+#: (instructor's ``json`` and ``md_json`` modes), not tool arguments or structured output.
+CONTENT_KINDS: tuple[str, ...] = ("json_prefix", "json_fence", "json_fence_prose", "json_suffix")
+
+#: Postal codes, written here independently of the code that reads them.
+_POSTAL_CODES = {
+    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA",
+    "Colorado": "CO", "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA",
+    "Hawaii": "HI", "Idaho": "ID", "Illinois": "IL", "Indiana": "IN", "Iowa": "IA",
+    "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA", "Maine": "ME", "Maryland": "MD",
+    "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN", "Mississippi": "MS",
+    "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV", "New Hampshire": "NH",
+    "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY", "North Carolina": "NC",
+    "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK", "Oregon": "OR", "Pennsylvania": "PA",
+    "Rhode Island": "RI", "South Carolina": "SC", "South Dakota": "SD", "Tennessee": "TN",
+    "Texas": "TX", "Utah": "UT", "Vermont": "VT", "Virginia": "VA", "Washington": "WA",
+    "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
+}  # fmt: skip
+#: Traditional abbreviations of the states the letters name (some states have none).
+_STATE_ABBREVIATIONS = {
+    "California": ("Calif.", "Calif", "Cal."), "New York": ("N.Y.",), "Texas": ("Tex.",),
+    "Arizona": ("Ariz.",), "North Carolina": ("N.C.",), "South Carolina": ("S.C.",),
+    "Florida": ("Fla.",), "Pennsylvania": ("Pa.", "Penn."), "Oregon": ("Ore.", "Oreg."),
+    "Nevada": ("Nev.",), "West Virginia": ("W.Va.", "W. Va."), "Illinois": ("Ill.",),
+    "Washington": ("Wash.",), "Colorado": ("Colo.",), "Montana": ("Mont.",),
+    "Maryland": ("Md.",), "Georgia": ("Ga.",), "New Jersey": ("N.J.",),
+    "Massachusetts": ("Mass.",), "Michigan": ("Mich.",), "Missouri": ("Mo.",),
+    "Kentucky": ("Ky.",), "Oklahoma": ("Okla.",), "Mississippi": ("Miss.",),
+    "New Hampshire": ("N.H.",), "Virginia": ("Va.",), "Kansas": ("Kans.", "Kan."),
+    "New Mexico": ("N.M.", "N. Mex."), "Wyoming": ("Wyo.",), "Tennessee": ("Tenn.",),
+}  # fmt: skip
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+_OPTIONAL_TOP = ("case_number", *HEADER_DATES, "priority", "patient_age", "patient_sex")
+_OPTIONAL_ITEM = ("original_request", "claims_administrator_guideline", "maximus_guideline")
+
+
+def _put(answer: dict[str, Any], path: str, value: Any) -> Any:
+    """Set the value at an answer path ("priority", "items[2].outcome", "specialties[0]");
+    return the value it replaces."""
+    head, _, name = path.partition(".")
+    match = re.fullmatch(r"(\w+)\[(\d+)\]", head)
+    if match is None:
+        old, answer[head] = answer[head], value
+        return old
+    container = answer[match.group(1)][int(match.group(2))]
+    if not name:
+        old, answer[match.group(1)][int(match.group(2))] = container, value
+        return old
+    old, container[name] = container[name], value
+    return old
+
+
+def _format_targets(answer: Mapping[str, Any], kind: str) -> list[str]:
+    """The answer paths ``kind`` can deviate (empty: the kind does not apply to the answer)."""
+    items = answer["items"]
+    if kind.startswith("date_"):
+        return [name for name in HEADER_DATES if answer[name]]
+    if kind == "state_postal":
+        states = answer["licensure_states"]
+        return [f"licensure_states[{k}]" for k, s in enumerate(states) if s in _POSTAL_CODES]
+    if kind == "state_abbrev":
+        states = answer["licensure_states"]
+        return [f"licensure_states[{k}]" for k, s in enumerate(states)
+                if s in _STATE_ABBREVIATIONS]  # fmt: skip
+    if kind == "outcome_case":
+        return [f"items[{k}].outcome" for k in range(len(items))]
+    if kind == "priority_case":
+        return ["priority"] if answer["priority"] else []
+    if kind in ("sex_word", "sex_letter"):
+        return ["patient_sex"] if answer["patient_sex"] else []
+    if kind in ("age_string", "age_words"):
+        return ["patient_age"] if answer["patient_age"] is not None else []
+    if kind.startswith("case_number_"):
+        return ["case_number"] if answer["case_number"] else []
+    if kind in ("null_empty", "null_word"):
+        top = [name for name in _OPTIONAL_TOP if answer[name] is None]
+        inner = [f"items[{k}].{name}" for k, item in enumerate(items) for name in _OPTIONAL_ITEM
+                 if item[name] is None]  # fmt: skip
+        return top + inner
+    if kind == "null_list":
+        return [name for name in ("licensure_states", "specialties") if not answer[name]]
+    if kind == "items_order":
+        services = [squash(item["service"]) for item in items]
+        return ["items"] if len(set(services)) >= 2 else []
+    if kind.startswith("specialty_"):
+        return [f"specialties[{k}]" for k in range(len(answer["specialties"]))]
+    if kind in CONTENT_KINDS:
+        return ["(answer)"]
+    raise ValueError(f"unknown format kind {kind!r}")  # pragma: no cover - kept in step
+
+
+def _written_date(iso: str, kind: str, rng: random.Random) -> str:
+    day = dt.date.fromisoformat(iso)
+    month = _MONTH_NAMES[day.month - 1]
+    if kind == "date_us":
+        padded = rng.random() < 0.5
+        return (f"{day.month:02d}/{day.day:02d}/{day.year}" if padded
+                else f"{day.month}/{day.day}/{day.year}")  # fmt: skip
+    if kind == "date_long":
+        return f"{month} {day.day}, {day.year}"
+    if kind == "date_short":
+        short = month[:3]
+        return rng.choice([f"{short} {day.day} {day.year}", f"{short}. {day.day}, {day.year}"])
+    return rng.choice([f"{iso}T00:00:00", f"{iso}T00:00:00Z", f"{iso} 00:00:00"])
+
+
+def _content_text_for(answer: Mapping[str, Any], kind: str, rng: random.Random) -> str:
+    body = json.dumps(answer, indent=rng.choice([None, 2]), ensure_ascii=False)
+    if kind == "json_prefix":
+        return f"Here is the extracted record:\n{body}"
+    if kind == "json_fence":
+        return f"```json\n{body}\n```"
+    if kind == "json_fence_prose":
+        return (f"Sure. Here is the determination letter as JSON:\n\n```json\n{body}\n```\n\n"
+                "Let me know if anything needs changing.")  # fmt: skip
+    return f"{body}\n\nAll values are taken from the letter."
+
+
+def deviate_format(
+    answer: Mapping[str, Any],
+    rng: random.Random,
+    letter: str = "",
+    rendering: str = "",
+    kinds: Sequence[str] | None = None,
+    content: bool = False,
+) -> tuple[dict[str, Any] | str, Injection] | None:
+    """``answer`` (right in every value) with one value written in another shape of the same
+    meaning, chosen with ``rng``: the payload (a JSON string for the deviations around the
+    JSON) and what was changed. ``content`` says the answer is message content, where the
+    JSON may come with prose or a fence. None when no kind applies to the answer.
+    """
+    allowed = [
+        kind for kind in FORMAT_KINDS
+        if (kinds is None or kind in kinds) and (content or kind not in CONTENT_KINDS)
+        and _format_targets(answer, kind)
+    ]  # fmt: skip
+    if not allowed:
+        return None
+    kind = rng.choice(allowed)
+    out: dict[str, Any] = json.loads(json.dumps(answer))
+    path = rng.choice(_format_targets(out, kind))
+    if kind in CONTENT_KINDS:
+        text = _content_text_for(out, kind, rng)
+        return text, Injection(letter, rendering, kind, (Change(path, text, None),))
+    if kind == "items_order":
+        order = list(range(len(out["items"])))
+        while order == sorted(order):
+            rng.shuffle(order)
+        right = [item["service"] for item in out["items"]]
+        out["items"] = [out["items"][k] for k in order]
+        wrong = [item["service"] for item in out["items"]]
+        return out, Injection(letter, rendering, kind, (Change("items", wrong, right),),
+                              f"letter order {order}")  # fmt: skip
+    value = _value_at_answer(out, path)
+    if kind.startswith("date_"):
+        new: Any = _written_date(value, kind, rng)
+    elif kind == "state_postal":
+        new = _POSTAL_CODES[value]
+    elif kind == "state_abbrev":
+        new = rng.choice(_STATE_ABBREVIATIONS[value])
+    elif kind in ("outcome_case", "priority_case", "sex_word"):
+        new = rng.choice([value.capitalize(), value.upper()])
+    elif kind == "sex_letter":
+        new = value[0].upper()
+    elif kind == "age_string":
+        new = str(value)
+    elif kind == "age_words":
+        new = rng.choice([f"{value} years", f"{value} yo", f"{value} years old",
+                          f"{value}-year-old"])  # fmt: skip
+    elif kind == "case_number_case":
+        new = value.lower()
+    elif kind == "case_number_spacing":
+        year, serial = value.split("-")
+        new = rng.choice([f"{year} - {serial}", f"{year} {serial}", f"{year}- {serial}"])
+    elif kind == "null_empty":
+        new = ""
+    elif kind == "null_word":
+        new = rng.choice(["null", "N/A", "none", "None"])
+    elif kind == "null_list":
+        new = None
+    elif kind == "specialty_case":
+        new = value.lower() if value.lower() != value else value.upper()
+    else:  # specialty_separator
+        new = value + rng.choice([";", ",", " ;"])
+    _put(out, path, new)
+    return out, Injection(letter, rendering, kind, (Change(path, new, value),))
+
+
+def _value_at_answer(answer: Mapping[str, Any], path: str) -> Any:
+    head, _, name = path.partition(".")
+    match = re.fullmatch(r"(\w+)\[(\d+)\]", head)
+    value = answer[head] if match is None else answer[match.group(1)][int(match.group(2))]
+    return value[name] if name else value
+
+
+def content_answer(body: Mapping[str, Any]) -> bool:
+    """True when a request's answer is message content a model writes freely (instructor's
+    ``json`` and ``md_json`` modes): no tools and no structured-output schema."""
+    if body.get("tools") or body.get("functions"):
+        return False
+    response_format = body.get("response_format")
+    return not (isinstance(response_format, dict) and response_format.get("type") == "json_schema")
+
+
 # --------------------------------------------------------------------------------------------
 # The responder
 # --------------------------------------------------------------------------------------------
@@ -1199,6 +1445,7 @@ class GoldResponder:
         seed: seeds the choice of letters, mistakes and wrong values. Decisions are drawn per
             letter text, so they do not depend on the order or concurrency of requests.
         kinds: the mistake kinds ``noisy`` mode may choose from (default all).
+        format_kinds: the deviations ``format`` mode may choose from (default all).
 
     Thread-safe: the server calls it from concurrent handler threads.
     """
@@ -1212,6 +1459,7 @@ class GoldResponder:
         seed: int = 0,
         kinds: Sequence[str] | None = None,
         anchor_words_count: int = 4,
+        format_kinds: Sequence[str] | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -1220,6 +1468,12 @@ class GoldResponder:
         unknown = sorted(set(kinds or ()) - set(MISTAKE_KINDS))
         if unknown:
             raise ValueError(f"unknown mistake kinds {unknown}; known: {', '.join(MISTAKE_KINDS)}")
+        unknown = sorted(set(format_kinds or ()) - set(FORMAT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown format kinds {unknown}; known: {', '.join(FORMAT_KINDS)}")
+        self.format_kinds: tuple[str, ...] | None = (
+            tuple(format_kinds) if format_kinds is not None else None
+        )
         if isinstance(letters, Mapping):
             letters = [GoldLetter("", "", text, record) for text, record in letters.items()]
         self.mode: str = mode
@@ -1279,6 +1533,7 @@ class GoldResponder:
             "seed": self.seed,
             "kinds": self.kinds,
             "anchor_words_count": self.anchor_words_count,
+            "format_kinds": self.format_kinds,
         }
         kwargs.update(options)
         other = GoldResponder(self._letters.values(), mode or self.mode, **kwargs)
@@ -1348,14 +1603,31 @@ class GoldResponder:
         )  # fmt: skip
         return (seen.answer, None) if made is None else made
 
-    def answer_for(self, text: str, reask: bool = False) -> dict[str, Any]:
-        """The answer this responder gives for ``text`` (first answer, or a re-ask's)."""
+    def answer_for(
+        self, text: str, reask: bool = False, content: bool = False
+    ) -> dict[str, Any] | str:
+        """The answer this responder gives for ``text`` (first answer, or a re-ask's);
+        ``content``: as message content (``format`` mode may then put prose around it)."""
         letter = self.lookup(text)
         if letter is None:
             raise KeyError("not a letter this responder knows")
-        return self._answer(letter, reask)[0]
+        return self._answer(letter, reask, content)[0]
 
-    def _answer(self, letter: GoldLetter, reask: bool) -> tuple[dict[str, Any], Injection | None]:
+    def _format_first(
+        self, letter: GoldLetter, content: bool
+    ) -> tuple[dict[str, Any] | str, Injection | None]:
+        seen = self._seen_for(letter)
+        rng = random.Random(f"{self.seed}|format|{letter.letter}|{letter.key}")
+        made = deviate_format(
+            seen.answer, rng, letter.letter, letter.rendering, self.format_kinds, content
+        )
+        return (seen.answer, None) if made is None else made
+
+    def _answer(
+        self, letter: GoldLetter, reask: bool, content: bool = False
+    ) -> tuple[dict[str, Any] | str, Injection | None]:
+        if self.mode == "format" and not reask:
+            return self._format_first(letter, content)
         if self.mode == "tidy":
             return ideal_answer(letter.record, self.anchor_words_count), None
         if self.mode == "seen" or reask:
@@ -1371,7 +1643,7 @@ class GoldResponder:
         if letter is None:
             return None
         reask = is_reask(messages)
-        answer, injection = self._answer(letter, reask)
+        answer, injection = self._answer(letter, reask, content_answer(body))
         event = OracleEvent(
             letter.key, letter.letter, letter.rendering, reask, injection,
             reask_errors(messages) if reask else (),

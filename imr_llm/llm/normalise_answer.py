@@ -1,0 +1,400 @@
+"""Answers that mean the same, made the same: a model's value turned into its canonical form.
+
+Real models, small self-hosted ones most of all, write right values in other shapes than the
+answer schema asks for: a date as the letter prints it (``11/14/2016``, ``November 14, 2016``),
+``"SC"`` or ``"Calif."`` for a state, ``"Upheld"``, ``"M"``, ``"44 years"``, ``""`` or ``"N/A"``
+for null, the right items in another order, the JSON inside a fence or after a sentence. Each
+would cost a re-ask, or worse (``original_request: ""`` passed the answer model and failed the
+record model, leaving a letter with no record). This module turns each such value into the
+canonical one before the answer model's field checks and the evidence checks run.
+
+It decides nothing about whether a value is right: the evidence checks
+(:mod:`imr_llm.evidence`) judge the canonical value against the letter exactly as they judge a
+canonical answer, so a wrong date written as ``11/15/2016`` is as wrong as ``2016-11-15``. Only
+transformations whose meaning is certain are made; anything else is left as written, for the
+usual checks to reject with their usual message. What stays ambiguous, a two-digit year, is an
+error that says which form to write (instructor sends it back to the model).
+
+The schema the model sees is unchanged (``tests/test_answer_normalise.py`` holds it): the
+lenience is in what is accepted, not in what is asked for.
+
+Three hooks of :class:`imr_llm.llm.answer.LetterAnswer` use it, so the online path and the
+batch path (which parses answers through instructor's response parser into the same model)
+both go through it: :func:`answer_json` where the answer's text is parsed,
+:func:`normalise_answer` before the answer's fields are validated, and :func:`answer_date` for
+each date field. (A validator that runs before the fields makes pydantic check them as Python
+values, strictly as instructor asks: so dates come out as dates and ages as numbers here.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..evidence import letter_order
+from ..form import ItemPlace
+from ..text import MONTHS, collapse_ws
+
+__all__ = [
+    "answer_date",
+    "answer_json",
+    "canonical_age",
+    "canonical_case_number",
+    "canonical_state_name",
+    "canonical_word",
+    "normalise_answer",
+    "null_word",
+]
+
+# --------------------------------------------------------------------------------------------
+# JSON in message content
+# --------------------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"```[ \t]*(?:json|JSON|Json)?[ \t]*\r?\n?(.*?)```", re.DOTALL)
+#: Failed decodes tried before giving up on finding the JSON in a text (each may read the rest
+#: of the text, so this bounds the work on a long answer full of braces).
+_MAX_FAILED_DECODES = 64
+
+
+def answer_json(text: str | bytes | bytearray) -> str | bytes | bytearray:
+    """The JSON object in a model's answer text, when prose or a Markdown fence surrounds it.
+
+    In instructor's ``json`` mode the message content is parsed as it is, so ``Here is the
+    record: {...}`` or a ```json fence is not JSON; ``md_json`` mode takes a JSON span out of
+    the text itself (the first in instructor 1.15, the last in 1.17). Here, for every mode: a
+    text that is an object already (``{`` ... ``}``) is left to the parser as it is; otherwise
+    the last fenced block holding a JSON object, else the last JSON object in the text, is the
+    answer (the model's own answer comes after any example or reasoning it writes first). A
+    text with no JSON object is returned unchanged, so the parser reports it as before.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            decoded = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            return text
+        found = answer_json(decoded)
+        return text if found is decoded else found
+    stripped = text.strip()
+    if stripped.startswith("{") and stripped.endswith("}"):
+        return text
+    for block in reversed(_FENCE.findall(text)):
+        candidate = block.strip()
+        if candidate.startswith("{") and _is_object(candidate):
+            return candidate
+    found = _last_object(text)
+    return found if found is not None else text
+
+
+def _is_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _last_object(text: str) -> str | None:
+    decoder = json.JSONDecoder()
+    last: str | None = None
+    failed = 0
+    position = text.find("{")
+    while position >= 0 and failed < _MAX_FAILED_DECODES:
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except ValueError:
+            failed += 1
+            position = text.find("{", position + 1)
+            continue
+        if isinstance(value, dict):
+            last = text[position:end]
+        position = text.find("{", end)
+    return last
+
+
+# --------------------------------------------------------------------------------------------
+# Values
+# --------------------------------------------------------------------------------------------
+
+#: Words a model writes for "the letter does not state it" in an optional field.
+NULL_WORDS = frozenset(
+    {"", "null", "none", "nil", "n/a", "na", "n.a.", "not applicable", "not stated", "unknown"}
+)
+
+
+def null_word(value: Any) -> bool:
+    """Whether ``value`` is a string that means null (``""``, ``"null"``, ``"N/A"``...)."""
+    return isinstance(value, str) and collapse_ws(value).lower() in NULL_WORDS
+
+
+def canonical_word(value: Any, words: Sequence[str], aliases: dict[str, str] | None = None) -> Any:
+    """One of ``words`` written in another case or with spaces or a full stop around it
+    (``"Upheld"``, ``" OVERTURNED."``), or an alias of one (``"M"`` for male); else ``value``
+    as it was (the field's check rejects it with its usual message)."""
+    if not isinstance(value, str):
+        return value
+    key = collapse_ws(value).strip(" .").lower()
+    if key in words:
+        return key
+    if aliases and key in aliases:
+        return aliases[key]
+    return value
+
+
+OUTCOMES = ("upheld", "overturned")
+PRIORITIES = ("standard", "expedited")
+SEXES = ("male", "female")
+#: What else a model writes for the patient's sex that means it for certain.
+SEX_ALIASES = {"m": "male", "f": "female", "man": "male", "woman": "female"}
+
+_CASE_NUMBER = re.compile(r"CM(\d{2})[-\u2010-\u2015]?(\d{7})")
+
+
+def canonical_case_number(value: Any) -> Any:
+    """``CMyy-nnnnnnn`` from the same letters and digits in another case or spacing
+    (``cm16-0219557``, ``CM16 - 0219557``, ``CM16 0219557``); else ``value`` as it was."""
+    if not isinstance(value, str):
+        return value
+    match = _CASE_NUMBER.fullmatch(re.sub(r"\s+", "", value).upper())
+    return f"CM{match.group(1)}-{match.group(2)}" if match else value
+
+
+_AGE = re.compile(
+    r"(\d{1,3})\s*-?\s*(?:(?:years?|yrs?\.?)(?:[\s-]*old)?|y\.?\s*/?\s*o\.?)?", re.IGNORECASE
+)
+
+
+def canonical_age(value: Any) -> Any:
+    """An age in years as a number from ``"44"``, ``"44 years"``, ``"44 yo"``,
+    ``"44-year-old"`` or ``44.0``; else ``value`` as it was."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        match = _AGE.fullmatch(value.strip())
+        if match:
+            return int(match.group(1))
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# States
+# --------------------------------------------------------------------------------------------
+
+#: USPS codes (as the answer schema's full names): certain only written in capitals, "SC" or
+#: "S.C.", since several are words in lower case ("in", "or", "me").
+POSTAL_CODES = {
+    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
+    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
+    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
+    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
+    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
+    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
+    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
+    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma",
+    "OR": "Oregon", "PA": "Pennsylvania", "PR": "Puerto Rico", "RI": "Rhode Island",
+    "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas",
+    "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia",
+    "WI": "Wisconsin", "WY": "Wyoming",
+}  # fmt: skip
+#: The traditional (GPO style manual) abbreviations, keyed without full stops or spaces in
+#: lower case: "Calif.", "Calif", "N.Y.", "W. Va.". Each names one state only.
+STATE_ABBREVIATIONS = {
+    "ala": "Alabama", "ariz": "Arizona", "ark": "Arkansas", "cal": "California",
+    "calif": "California", "colo": "Colorado", "conn": "Connecticut", "del": "Delaware",
+    "fla": "Florida", "ga": "Georgia", "ill": "Illinois", "ind": "Indiana", "kan": "Kansas",
+    "kans": "Kansas", "ky": "Kentucky", "la": "Louisiana", "md": "Maryland",
+    "mass": "Massachusetts", "mich": "Michigan", "minn": "Minnesota", "miss": "Mississippi",
+    "mo": "Missouri", "mont": "Montana", "neb": "Nebraska", "nebr": "Nebraska", "nev": "Nevada",
+    "nh": "New Hampshire", "nj": "New Jersey", "nm": "New Mexico", "nmex": "New Mexico",
+    "ny": "New York", "nc": "North Carolina", "nd": "North Dakota", "ndak": "North Dakota",
+    "okla": "Oklahoma", "ore": "Oregon", "oreg": "Oregon", "pa": "Pennsylvania",
+    "penn": "Pennsylvania", "penna": "Pennsylvania", "ri": "Rhode Island",
+    "sc": "South Carolina", "sd": "South Dakota", "sdak": "South Dakota", "tenn": "Tennessee",
+    "tex": "Texas", "vt": "Vermont", "va": "Virginia", "wash": "Washington",
+    "wva": "West Virginia", "wis": "Wisconsin", "wisc": "Wisconsin", "wyo": "Wyoming",
+    "dc": "District of Columbia",
+}  # fmt: skip
+
+
+def canonical_state_name(value: Any) -> Any:
+    """The state's full name from its postal code (``"SC"``, ``"N.Y."``) or a traditional
+    abbreviation (``"Calif."``, ``"Calif"``, ``"W. Va."``); else ``value`` as it was (full
+    names, in any case or through OCR damage, are read later by the answer's own check)."""
+    if not isinstance(value, str):
+        return value
+    written = collapse_ws(value)
+    key = re.sub(r"[.\s]", "", written)
+    if not key.isalpha():
+        return value
+    if key.isupper() and key in POSTAL_CODES:
+        return POSTAL_CODES[key]
+    if len(key) == 2 and "." not in written:
+        return value  # "in", "Or", "Me": words, not certainly states
+    return STATE_ABBREVIATIONS.get(key.lower(), value)
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})"
+    r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+_YMD = re.compile(r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})")
+_NUMERIC = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})")
+_NUMERIC_SHORT = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{2})")
+_WEEKDAY = r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)?"
+_MONTH_FIRST = re.compile(
+    _WEEKDAY + r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{2}|\d{4})", re.IGNORECASE
+)
+_DAY_FIRST = re.compile(
+    _WEEKDAY + r"(\d{1,2})(?:st|nd|rd|th)?[\s-]+([a-z]+)\.?,?[\s-]+(\d{2}|\d{4})", re.IGNORECASE
+)
+
+DATE_FORM = "YYYY-MM-DD"
+
+
+class AmbiguousDateError(ValueError):
+    """A date whose meaning is not certain (a two-digit year); the message says what to write."""
+
+
+def _date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _two_digit_year(value: str) -> AmbiguousDateError:
+    return AmbiguousDateError(
+        f"{value!r} has a two-digit year; write the date as {DATE_FORM} with the year's four digits"
+    )
+
+
+def read_answer_date(value: str) -> dt.date | None:
+    """The date a model wrote in any unambiguous form, or None for a text that is not one.
+
+    ISO (with or without a time: ``2016-11-14T00:00:00``), ``2016/11/14``, month first with
+    slashes, dashes or dots as US letters write it (``03/04/2016`` is March 4; ``14/11/2016``,
+    whose first number cannot be a month, is November 14), and a month's name or its short form
+    before or after the day (``November 14, 2016``, ``Nov. 14 2016``, ``14 Nov 2016``, with a
+    weekday before). A two-digit year raises :class:`AmbiguousDateError`.
+    """
+    text = collapse_ws(value)
+    if m := _ISO.fullmatch(text):
+        return _date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if m := _YMD.fullmatch(text):
+        return _date(int(m.group(1)), int(m.group(3)), int(m.group(4)))
+    if m := _NUMERIC.fullmatch(text):
+        first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        if first > 12 >= second:
+            return _date(year, second, first)  # the first number cannot be a month
+        return _date(year, first, second)
+    if _NUMERIC_SHORT.fullmatch(text):
+        raise _two_digit_year(value)
+    for pattern, month_group, day_group in ((_MONTH_FIRST, 1, 2), (_DAY_FIRST, 2, 1)):
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        month = MONTHS.get(m.group(month_group).lower())
+        if month is None:
+            continue
+        if len(m.group(3)) == 2:
+            raise _two_digit_year(value)
+        return _date(int(m.group(3)), month, int(m.group(day_group)))
+    return None
+
+
+def answer_date(value: Any) -> dt.date | None:
+    """A date field's value as a date: null words are null, any unambiguous written form is
+    read (:func:`read_answer_date`); anything else is an error saying which form to use."""
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if null_word(value):
+        return None
+    if isinstance(value, str):
+        day = read_answer_date(value)
+        if day is not None:
+            return day
+        raise ValueError(f"{value!r} is not a date; write it as {DATE_FORM}")
+    raise ValueError(f"write the date as a string {DATE_FORM}, not {type(value).__name__}")
+
+
+# --------------------------------------------------------------------------------------------
+# The whole answer
+# --------------------------------------------------------------------------------------------
+
+_ITEM_OPTIONAL = ("original_request", "claims_administrator_guideline", "maximus_guideline")
+#: Separators a model leaves on a name it split out of a list ("Family Practice;").
+_SEPARATORS = " \t\n;,"
+
+
+def normalise_answer(
+    data: Any,
+    places: Sequence[ItemPlace] | None = None,
+    on_reorder: Callable[[list[int]], None] | None = None,
+) -> Any:
+    """A copy of a raw answer (the parsed JSON object) with each value in its canonical form.
+
+    ``places`` are the letter's item places: with them, items listed in another order than
+    the letter's are put in its order when each names its own item
+    (:func:`imr_llm.evidence.letter_order`), and ``on_reorder`` is told the answer's indices in
+    letter order. Dates are left to :func:`answer_date` (the date fields' own validator, so a
+    two-digit year is an error at its field). Anything not an object is returned as it is, for
+    the answer model to reject.
+    """
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for name in ("case_number", "priority", "patient_sex", "patient_age"):
+        if name in out and null_word(out[name]):
+            out[name] = None
+    if "case_number" in out:
+        out["case_number"] = canonical_case_number(out["case_number"])
+    if "priority" in out:
+        out["priority"] = canonical_word(out["priority"], PRIORITIES)
+    if "patient_sex" in out:
+        out["patient_sex"] = canonical_word(out["patient_sex"], SEXES, SEX_ALIASES)
+    if "patient_age" in out:
+        out["patient_age"] = canonical_age(out["patient_age"])
+    for name in ("licensure_states", "specialties"):
+        if name in out and out[name] is None:
+            out[name] = []
+    if isinstance(out.get("licensure_states"), list):
+        out["licensure_states"] = [canonical_state_name(s) for s in out["licensure_states"]]
+    if isinstance(out.get("specialties"), list):
+        out["specialties"] = [s.strip(_SEPARATORS) if isinstance(s, str) else s
+                              for s in out["specialties"]]  # fmt: skip
+    if isinstance(out.get("items"), list):
+        items = [_normalise_item(item) for item in out["items"]]
+        order = _letter_order(items, places)
+        if order is not None:
+            items = [items[k] for k in order]
+            if on_reorder is not None:
+                on_reorder(order)
+        out["items"] = items
+    return out
+
+
+def _normalise_item(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    out = dict(item)
+    for name in _ITEM_OPTIONAL:
+        if null_word(out.get(name)):
+            out[name] = None
+    if "outcome" in out:
+        out["outcome"] = canonical_word(out["outcome"], OUTCOMES)
+    return out
+
+
+def _letter_order(items: list[Any], places: Sequence[ItemPlace] | None) -> list[int] | None:
+    if not places or len(items) < 2:
+        return None
+    if not all(isinstance(i, dict) and isinstance(i.get("service"), str) for i in items):
+        return None
+    return letter_order([i["service"] for i in items], list(places))
