@@ -1222,7 +1222,7 @@ def check_values(
 #: How a letter's last rationale ends: with the reviewer's conclusion ("...is not medically
 #: necessary", "...a medical necessity"), or with the form paragraph on weaning or tapering
 #: that follows an opioid denial. Letters of this form print nothing after it.
-_CONCLUSION_WORDS = ("necessary", "necessity", "weaning", "tapering")
+_CONCLUSION_WORDS = ("necessary", "necessity", "medically", "weaning", "tapering")
 _LAST_SENTENCE = re.compile(r"(?:^|[.!?][\"'”’)\]]*\s+)([^.!?]+[.!?]?[\"'”’)\]]*\s*)$")
 
 
