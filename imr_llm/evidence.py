@@ -31,6 +31,7 @@ from rapidfuzz import fuzz
 
 from .anchors import split_quote
 from .form import LetterForm, Place
+from .form.generations import FORM_2016, FORM_SENTENCES
 from .form.header import DATE_FIELDS
 from .form.items import ItemPlace, PartialRequest, says_no_evidence, split_partial_request
 from .form.reading import (
@@ -75,15 +76,6 @@ _DIGIT_CONFUSIONS = frozenset(
 EDGE_THRESHOLD = 70.0
 #: How closely a service must match the item header at its marker.
 SERVICE_THRESHOLD = 85.0
-#: Form text every letter carries; how well it reads estimates the letter's OCR damage.
-_FORM_SENTENCES = (
-    "sent the complete case file to an expert reviewer. he/she has no affiliation with the "
-    "employer, employee, providers or the claims administrator.",
-    "the expert reviewer developed the following clinical case summary based on a review of "
-    "the case file, including all medical records",
-    "the final determination was based on decisions for the disputed items/services set forth "
-    "below",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +111,10 @@ class Checked:
 def letter_damage(form: LetterForm) -> float:
     """Estimated OCR character error rate of the letter.
 
-    Two signs, the larger taken: how far the form sentences every letter prints are from
-    their text (the worst of them: damage is uneven on a page), and the share of words OCR
-    garbled (marks inside words, letters mixed with digits: ``Uphe1d``, ``OF/E22018``), which
-    runs at roughly a third of the character error rate.
+    Two signs, the larger taken: how far the form sentences every letter of its form prints
+    are from their text (the worst of them: damage is uneven on a page), and the share of words
+    OCR garbled (marks inside words, letters mixed with digits: ``Uphe1d``, ``OF/E22018``),
+    which runs at roughly a third of the character error rate.
     """
     source = form.doc.source
     if not source:
@@ -130,7 +122,7 @@ def letter_damage(form: LetterForm) -> float:
     lowered = source.lower()
     collapsed = " ".join(lowered.split())
     worst = 0.0
-    for sentence in _FORM_SENTENCES:
+    for sentence in FORM_SENTENCES.get(getattr(form, "letter_form", FORM_2016), ()):
         if sentence in collapsed:
             continue  # the common case, decided without a fuzzy search
         hit = fuzz.partial_ratio_alignment(sentence, lowered)
@@ -307,6 +299,10 @@ def _check_date(
         return
     shown = value.isoformat()
     if place is None:
+        if name in form.expected:
+            out.put(name, "unverified", None, f"its place could not be found (a "
+                    f"{form.letter_form} letter always states it)")  # fmt: skip
+            return
         if not form.header.present and name != "date_of_injury":
             out.wrong(name, f"{shown} is not in the letter, which has no header; use null")
             return
@@ -324,8 +320,9 @@ def _check_date(
     reading = readings[0] if readings else None
     if reading is not None and reading.value == value:
         glued = reading.start > 0 and not place.text[reading.start - 1].isspace()
+        where = {"region": "in the case summary", "sentence": "in its sentence"}
         out.put(name, _status(reading.exact and not glued), place.span,
-                "at its label" if place.how != "region" else "in the case summary")  # fmt: skip
+                where.get(place.how, "at its label"))  # fmt: skip
         return
     if reading is None:
         out.put(name, "unverified", place.span, f"its place reads {_shown(place.text)}")
@@ -967,6 +964,10 @@ def check_values(
     locates a quote whose label is unreadable. Contradictions are listed in ``errors``, one
     line per problem, precise enough to send back to a model.
     """
+    if not form.placed:
+        from .unplaced import check_unplaced
+
+        return check_unplaced(data, form, quotes=quotes, resolve=resolve)
     out = Checked()
     damage: Any = _LazyDamage(form)  # compared like a float, computed on first use
     _check_case_number(data.get("case_number"), form, damage, out)
@@ -981,9 +982,21 @@ def check_values(
     _check_specialties(list(reviewer.get("specialties") or []), form, damage, out)
     _check_patient(data.get("patient") or {}, form, damage, out)
     _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
+    _check_expected(data, form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         _demote_structure(out)
     return out
+
+
+def _check_expected(data: dict[str, Any], form: LetterForm, out: Checked) -> None:
+    """A value the letter's form always states, null here with nothing said about it: its
+    place was not found, so the null is unchecked and a person must look."""
+    for path in sorted(form.expected):
+        head, _, tail = path.partition(".")
+        value = (data.get(head) or {}).get(tail) if tail else data.get(head)
+        if value in (None, []) and path not in out.evidence:
+            out.put(path, "unverified", None, f"null; a {form.letter_form} letter always "
+                    "states it, but its place was not found")  # fmt: skip
 
 
 class _LazyDamage:

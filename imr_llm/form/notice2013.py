@@ -1,0 +1,359 @@
+"""Where each value sits in a 2013 "Notice of Independent Medical Review Determination".
+
+The notice has no header table. Its values are stated in sentences (see
+``record-contract.md``, "Other generations")::
+
+    MAXIMUS FEDERAL SERVICES, INC.
+    Notice of Independent Medical Review Determination
+    Dated: 9/26/2013                                           -> decision_date
+    1) MAXIMUS Federal Services, Inc. has determined the request for X
+    is not medically necessary and appropriate.                -> item: service X, upheld
+    INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE
+    An application for Independent Medical Review was filed on D1 -> application_received
+    disputing the Utilization Review Denial dated D2.          -> ur_denial_date
+    A Notice of Assignment and Request for Information was provided
+    to the above parties on D3.                                -> date_assigned
+    1) ... (the determinations again)
+    Medical Qualifications of the Expert Reviewer:
+    ... Board Certified in S and is licensed to practice in T. -> reviewer (sentence style)
+    Case Summary:
+    ... a 44 year-old female with a date of Injury of 8/28/2001 -> age, sex, date of injury
+    1) Regarding the request for X:                            -> the item's own section:
+    The Claims Administrator based its decision on G1          -> claims_administrator_guideline
+    The Expert Reviewer based his/her decision on G2           -> maximus_guideline
+    Rationale for the Decision: R                              -> rationale
+
+Everything down to the case summary is known from a real letter (``../shared/generations/``);
+the items' own sections come from no public copy found and are matched loosely (see
+``eval/gold/notes/generations.md``). Each determination is listed twice; the list under the
+decision heading is the item's place, the one under the title stands in when that one is lost.
+Places only: the rules engine reads values from them (:mod:`imr_llm.rules.notice`), and the
+evidence stage checks any engine's values at them, exactly as for the 2016 form.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..normalise import Document
+from ..text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
+from .credentials import CredentialsForm, read_credentials_form
+from .generations import DETERMINATION
+from .header import HeaderForm
+from .items import ItemPlace, ItemsForm
+from .places import Place
+from .reading import Reading, read_case_number, read_date
+from .sections import Sections
+
+TITLE = "Notice of Independent Medical Review Determination"
+DECISION_HEADING = "INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE"
+QUALIFICATIONS_LABEL = "Medical Qualifications of the Expert Reviewer"
+SUMMARY_LABEL = "Case Summary"
+RATIONALE_LABELS = ("Rationale for the Decision", "Decision rationale")
+
+#: The values a notice always states: null with no place found means a person must look.
+EXPECTED: frozenset[str] = frozenset(
+    {
+        "decision_date",
+        "application_received",
+        "ur_denial_date",
+        "date_assigned",
+        "reviewer.licensure_states",
+        "reviewer.specialties",
+    }
+)
+
+
+def _sentence(*parts: str) -> re.Pattern[str]:
+    """A phrase through OCR damage, its words perhaps broken over lines."""
+    return re.compile(r"\s+".join(ocr_pattern(p).pattern for p in parts), re.IGNORECASE)
+
+
+#: (field, the phrase the date follows).
+DATE_SENTENCES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("application_received", _sentence("was filed on")),
+    ("ur_denial_date", _sentence("Utilization Review Denial", "dated")),
+    ("date_assigned", _sentence("provided to the", "above parties on")),
+)
+_DATED = re.compile(rf"\b{ocr_pattern('Dated').pattern}\s*[:;.,]?\s*", re.IGNORECASE)
+_NUMBERED = re.compile(r"^\s*\(?(\d{1,2})\s*[).]\s*")
+_REGARDING = _sentence("Regarding the", "request for")
+_CA = _sentence("Claims Administrator", "based its", "decision on")
+_CA_NONE = re.compile(
+    ocr_pattern("Claims Administrator").pattern + r"\s+(?=did\s+not\s+cite)", re.IGNORECASE
+)
+_MAXIMUS = re.compile(
+    rf"(?:{ocr_pattern('Expert').pattern}|{ocr_pattern('Physician').pattern})\s+"
+    rf"{ocr_pattern('Reviewer').pattern}\s+{ocr_pattern('based').pattern}\s+\S{{2,9}}\s+"
+    rf"{ocr_pattern('decision on').pattern}",
+    re.IGNORECASE,
+)
+_RATIONALE = re.compile(
+    "(?:"
+    + "|".join(r"\s+".join(ocr_pattern(w).pattern for w in label.split()) for label in
+               RATIONALE_LABELS)
+    + r")\s*[:;]",
+    re.IGNORECASE,
+)  # fmt: skip
+_PASSAGES = (
+    ("claims_administrator_guideline", _CA),
+    ("claims_administrator_guideline", _CA_NONE),
+    ("maximus_guideline", _MAXIMUS),
+    ("rationale", _RATIONALE),
+)
+
+
+@dataclass
+class NoticeForm:
+    """A 2013 notice's parts and the places of its values (assembled into a ``LetterForm``)."""
+
+    sections: Sections
+    header: HeaderForm
+    credentials: CredentialsForm
+    summary: Place | None
+    items: ItemsForm | None
+
+
+def _line_index(doc: Document, test, start: int = 0, stop: int | None = None) -> int | None:
+    for i in range(start, len(doc.lines) if stop is None else stop):
+        if test(doc.lines[i].text):
+            return i
+    return None
+
+
+def _is_decision_heading(text: str) -> bool:
+    return is_heading(text, DECISION_HEADING) or (
+        len(text) > len(DECISION_HEADING) and contains_phrase(text, DECISION_HEADING, 90)
+    )
+
+
+def read_notice_form(doc: Document, found: tuple[str, ...] = ()) -> NoticeForm:
+    """The places of a 2013 notice's values. Never raises: what is not found has no place."""
+    n = len(doc.lines)
+    heading = _line_index(doc, _is_decision_heading)
+    qualifications = _line_index(
+        doc, lambda t: bool(match_label(t, QUALIFICATIONS_LABEL, 80))
+        or contains_phrase(t, QUALIFICATIONS_LABEL, 90) and len(t) < 80,
+    )  # fmt: skip
+    after = qualifications if qualifications is not None else (heading or 0)
+    summary_at = _line_index(doc, lambda t: bool(match_label(t, SUMMARY_LABEL, 80)), after)
+    sections_at = _item_sections(doc, summary_at + 1 if summary_at is not None else after)
+    summary_end = sections_at[0][1] if sections_at else n
+    documents = _line_index(
+        doc, lambda t: bool(re.match(r"\s*documents\s+reviewed", t, re.IGNORECASE)),
+        summary_at + 1 if summary_at is not None else n, summary_end,
+    )  # fmt: skip
+    if documents is not None:
+        summary_end = documents
+
+    first_list_end = heading if heading is not None else (qualifications or summary_at or n)
+    top = _determinations(doc, 0, first_list_end)
+    decided = (
+        _determinations(doc, heading + 1, qualifications or summary_at or n)
+        if heading is not None
+        else []
+    )
+    determinations = decided or top
+    items = _items(doc, determinations, sections_at) if determinations else None
+
+    title_end = top[0].line if top else (heading if heading is not None else min(n, 12))
+    header = _header(doc, title_end, heading, qualifications or summary_at or n)
+
+    credentials = CredentialsForm(None, None, "none")
+    credentials_range = None
+    if qualifications is not None:
+        stop = summary_at if summary_at is not None else min(qualifications + 15, n)
+        credentials_range = (qualifications, stop)
+        credentials = read_credentials_form(doc, qualifications, stop)
+    summary = None
+    summary_range = None
+    if summary_at is not None and summary_at + 1 < summary_end:
+        summary_range = (summary_at + 1, summary_end)
+        start, end = doc.lines[summary_at + 1].start, doc.lines[summary_end - 1].end
+        summary = Place(start, end, doc.source[start:end], "region")
+    items_range = None
+    if determinations:
+        items_range = (determinations[0].line, determinations[-1].last + 1)
+    sections = Sections((0, 0), credentials_range, summary_range, items_range, found)
+    return NoticeForm(sections, header, credentials, summary, items)
+
+
+# --------------------------------------------------------------------------------------------
+# Dates (and the rare case number or priority in the title block)
+# --------------------------------------------------------------------------------------------
+
+
+def _value_after(doc: Document, at: int, name: str, label: tuple[int, int]) -> Place:
+    """The date written right after a phrase: the reading's span, else the next word (which
+    then holds no readable date: its place is unreadable)."""
+    text = doc.source[at : at + 24]
+    lead = len(text) - len(text.lstrip())
+    reading = read_date(text)
+    if reading is not None and reading.start <= lead + 2:
+        s, e = at + reading.start, at + reading.end
+    else:
+        word = re.match(r"\s*(\S+)", text)
+        s, e = (at + word.start(1), at + word.end(1)) if word else (at, at)
+        while e > s and doc.source[e - 1] in ".,;:":
+            e -= 1
+    return Place(s, e, doc.source[s:e], "sentence", label)
+
+
+def _header(doc: Document, title_end: int, heading: int | None, stop: int) -> HeaderForm:
+    """The notice's dates, each at its sentence, as places of a header with no table."""
+    form = HeaderForm(0, 0, "")
+    lines = doc.lines
+    title = range(0, min(title_end, len(lines)))
+    for i in title:
+        m = _DATED.search(lines[i].text)
+        if m and re.search(r"\d", lines[i].text[m.end() :] or "x"):
+            label = (lines[i].start + m.start(), lines[i].start + m.end())
+            form.places["decision_date"] = _value_after(doc, label[1], "decision_date", label)
+            form.labels["decision_date"] = label
+            break
+    for i in title:
+        case = read_case_number(lines[i].text, prefixed=True)
+        if case is not None:
+            s, e = lines[i].start + case.start, lines[i].start + case.end
+            form.places["case_number"] = Place(s, e, doc.source[s:e], "sentence")
+            break
+    for i in title:
+        hit = match_label(lines[i].text, "Priority")
+        if hit is not None:
+            s, e = lines[i].start + hit.value_start, lines[i].end
+            raw = doc.source[s:e]
+            lead = len(raw) - len(raw.lstrip())
+            form.places["priority"] = Place(s + lead, e, raw.strip(), "label")
+            form.labels["priority"] = (lines[i].start, s)
+            break
+    first = heading if heading is not None else title_end
+    if first >= len(lines) or first >= stop:
+        return form
+    base, end = lines[first].start, lines[min(stop, len(lines)) - 1].end
+    region = doc.source[base:end]
+    for name, phrase in DATE_SENTENCES:
+        m = phrase.search(region)
+        if m is None:
+            continue
+        label = (base + m.start(), base + m.end())
+        form.places[name] = _value_after(doc, label[1], name, label)
+        form.labels[name] = label
+    return form
+
+
+# --------------------------------------------------------------------------------------------
+# Determinations and the items' own sections
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Determination:
+    line: int  # first line
+    last: int  # last line
+    number: int
+    match: re.Match[str]  # DETERMINATION over source[base:]
+    base: int
+
+
+def _determinations(doc: Document, start: int, stop: int) -> list[_Determination]:
+    """The numbered "has determined the request for X is [not] medically necessary"
+    sentences in lines ``[start, stop)``, each read over the lines it wraps onto."""
+    out: list[_Determination] = []
+    lines = doc.lines
+    i = start
+    while i < min(stop, len(lines)):
+        number = _NUMBERED.match(lines[i].text)
+        if number is None:
+            i += 1
+            continue
+        last = i
+        m = None
+        for j in range(i, min(i + 6, stop, len(lines))):
+            if j > i and (lines[j].blank or _NUMBERED.match(lines[j].text)):
+                break
+            last = j
+            base = lines[i].start
+            m = DETERMINATION.search(doc.source, base, lines[j].end)
+            if m is not None:
+                break
+        if m is not None:
+            out.append(_Determination(i, last, int(number.group(1)), m, lines[i].start))
+        i = last + 1
+    return out
+
+
+def _item_sections(doc: Document, start: int) -> list[tuple[int, int, int]]:
+    """(number, first line, end line) of each "k) Regarding the request for X:" section."""
+    found: list[tuple[int, int]] = []
+    for i in range(start, len(doc.lines)):
+        text = doc.lines[i].text
+        number = _NUMBERED.match(text)
+        if number and _REGARDING.search(text[number.end() : number.end() + 40]):
+            found.append((int(number.group(1)), i))
+    out = []
+    for k, (number, line) in enumerate(found):
+        end = found[k + 1][1] if k + 1 < len(found) else len(doc.lines)
+        out.append((number, line, end))
+    return [(n, s, e) for n, s, e in out]
+
+
+def _items(
+    doc: Document, determinations: list[_Determination], sections: list[tuple[int, int, int]]
+) -> ItemsForm:
+    by_number = {number: (s, e) for number, s, e in sections}
+    in_order = len(sections) == len(determinations)
+    items: list[ItemPlace] = []
+    rationales = 0
+    for k, det in enumerate(determinations):
+        m = det.match
+        s, e = m.start("service"), m.end("service")
+        header = Place(s, e, collapse_ws(doc.source[s:e]), "marker")
+        vs, ve = m.start("verdict"), m.end("verdict")
+        verdict = doc.source[vs:ve]
+        value = "upheld" if m.group("neg") else "overturned"
+        clean = collapse_ws(verdict).lower() in ("is not medically necessary", "is medically necessary")
+        outcome = Reading(value, clean, 0, len(verdict))
+        outcome_place = Place(vs, ve, verdict, "marker")
+        section = by_number.get(det.number) or (sections[k][1:] if in_order else None)
+        passages: dict[str, Place | None] = {
+            "claims_administrator_guideline": None,
+            "maximus_guideline": None,
+            "rationale": None,
+        }
+        end = ve
+        if section is not None:
+            first, stop = section
+            end = doc.lines[stop].start if stop < len(doc.lines) else len(doc.source)
+            passages = _passages(doc, doc.lines[first].end, end)
+            rationales += passages["rationale"] is not None
+        items.append(ItemPlace(header, outcome, outcome_place, passages, end))
+    start = doc.lines[determinations[0].line].start
+    return ItemsForm(items, rationales, start)
+
+
+def _passages(doc: Document, start: int, end: int) -> dict[str, Place | None]:
+    """The labelled passages of one item's section, each up to the next label or the end."""
+    region = doc.source[start:end]
+    hits: list[tuple[int, int, str]] = []
+    for name, pattern in _PASSAGES:
+        if any(n == name for _, _, n in hits):
+            continue
+        m = pattern.search(region)
+        if m is not None:
+            hits.append((m.start(), m.end(), name))
+    hits.sort()
+    out: dict[str, Place | None] = {
+        "claims_administrator_guideline": None,
+        "maximus_guideline": None,
+        "rationale": None,
+    }
+    for k, (s, e, name) in enumerate(hits):
+        stop = hits[k + 1][0] if k + 1 < len(hits) else len(region)
+        raw = region[e:stop]
+        lead = len(raw) - len(raw.lstrip())
+        text = raw.strip()
+        value_start = start + e + lead
+        out[name] = Place(value_start, value_start + len(text), collapse_ws(text), "label",
+                          (start + s, start + e))  # fmt: skip
+    return out
