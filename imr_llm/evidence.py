@@ -997,6 +997,14 @@ def _check_expected(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
         if value in (None, []) and path not in out.evidence:
             out.put(path, "unverified", None, f"null; a {form.letter_form} letter always "
                     "states it, but its place was not found")  # fmt: skip
+    places = form.items.items if form.items is not None else []
+    for k, item in enumerate(data.get("items") or []):
+        lost = getattr(places[k], "lost", ()) if k < len(places) else ()
+        for key in lost:
+            path = f"items[{k}].{key}"
+            if item.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", None, "null; its label seems to be there but is "
+                        "unreadable")  # fmt: skip
 
 
 class _LazyDamage:

@@ -143,7 +143,7 @@ _REVIEW_MARKS: tuple[_Mark, ...] = (
 DETERMINATION = re.compile(
     rf"{ocr_pattern('has determined').pattern}\s+(?:that\s+)?"
     rf"{ocr_pattern('the request for').pattern}\s+(?P<service>.{{2,400}}?)\s+"
-    rf"(?P<verdict>[il1|][s5]\s*(?P<neg>[nm][o0][tf]\W?\s*)?"
+    rf"(?P<verdict>[il1|][s5](?:\s|[^\w\s]){{0,5}}?(?P<neg>[nm][o0][tf]\W?\s*)?"
     rf"{ocr_pattern('medically').pattern}\s*{ocr_pattern('necessary').pattern})",
     re.IGNORECASE | re.DOTALL,
 )

@@ -36,6 +36,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
+
 from ..normalise import Document
 from ..text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
 from .credentials import CredentialsForm, read_credentials_form
@@ -79,12 +81,16 @@ DATE_SENTENCES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _DATED = re.compile(rf"\b{ocr_pattern('Dated').pattern}\s*[:;.,]?\s*", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\(?(\d{1,2})\s*[).]\s*")
 _REGARDING = _sentence("Regarding the", "request for")
-_CA = _sentence("Claims Administrator", "based its", "decision on")
+#: "The" before a label belongs to it: the passage before ends where the label's sentence starts.
+_THE = r"(?:\b[tT][hb][ec]\s+)?"
+_CA = re.compile(_THE + _sentence("Claims Administrator", "based its", "decision on").pattern,
+                 re.IGNORECASE)  # fmt: skip
 _CA_NONE = re.compile(
-    ocr_pattern("Claims Administrator").pattern + r"\s+(?=did\s+not\s+cite)", re.IGNORECASE
+    _THE + ocr_pattern("Claims Administrator").pattern + r"\s+(?=did\s+not\s+cite)",
+    re.IGNORECASE,
 )
 _MAXIMUS = re.compile(
-    rf"(?:{ocr_pattern('Expert').pattern}|{ocr_pattern('Physician').pattern})\s+"
+    rf"{_THE}(?:{ocr_pattern('Expert').pattern}|{ocr_pattern('Physician').pattern})\s+"
     rf"{ocr_pattern('Reviewer').pattern}\s+{ocr_pattern('based').pattern}\s+\S{{2,9}}\s+"
     rf"{ocr_pattern('decision on').pattern}",
     re.IGNORECASE,
@@ -96,6 +102,7 @@ _RATIONALE = re.compile(
     + r")\s*[:;]",
     re.IGNORECASE,
 )  # fmt: skip
+_CLEAN_VERDICTS = ("is not medically necessary", "is medically necessary")
 _PASSAGES = (
     ("claims_administrator_guideline", _CA),
     ("claims_administrator_guideline", _CA_NONE),
@@ -154,7 +161,7 @@ def read_notice_form(doc: Document, found: tuple[str, ...] = ()) -> NoticeForm:
         if heading is not None
         else []
     )
-    determinations = decided or top
+    determinations = _merged(top, decided)
     items = _items(doc, determinations, sections_at) if determinations else None
 
     title_end = top[0].line if top else (heading if heading is not None else min(n, 12))
@@ -298,13 +305,29 @@ def _item_sections(doc: Document, start: int) -> list[tuple[int, int, int]]:
     return [(n, s, e) for n, s, e in out]
 
 
+@dataclass
+class NoticeItemPlace(ItemPlace):
+    """An item of a notice. ``lost`` names the passages whose label seems to be there but
+    could not be read (legible text where it would be, or its words inside another passage):
+    such a passage is not "absent, so null" but unreadable."""
+
+    lost: tuple[str, ...] = ()
+
+
+def _merged(top: list[_Determination], decided: list[_Determination]) -> list[_Determination]:
+    """One determination per number: the decision list's, or the title list's where the
+    decision list lost it (OCR), in number order."""
+    by_number = {d.number: d for d in top}
+    by_number.update({d.number: d for d in decided})
+    return [by_number[k] for k in sorted(by_number)]
+
+
 def _items(
     doc: Document, determinations: list[_Determination], sections: list[tuple[int, int, int]]
 ) -> ItemsForm:
     by_number = {number: (s, e) for number, s, e in sections}
     in_order = len(sections) == len(determinations)
     items: list[ItemPlace] = []
-    rationales = 0
     for k, det in enumerate(determinations):
         m = det.match
         s, e = m.start("service"), m.end("service")
@@ -312,48 +335,117 @@ def _items(
         vs, ve = m.start("verdict"), m.end("verdict")
         verdict = doc.source[vs:ve]
         value = "upheld" if m.group("neg") else "overturned"
-        clean = collapse_ws(verdict).lower() in ("is not medically necessary", "is medically necessary")
+        clean = collapse_ws(verdict).lower() in _CLEAN_VERDICTS
         outcome = Reading(value, clean, 0, len(verdict))
         outcome_place = Place(vs, ve, verdict, "marker")
         section = by_number.get(det.number) or (sections[k][1:] if in_order else None)
-        passages: dict[str, Place | None] = {
-            "claims_administrator_guideline": None,
-            "maximus_guideline": None,
-            "rationale": None,
-        }
+        passages: dict[str, Place | None] = dict.fromkeys(PASSAGE_NAMES)
+        lost: tuple[str, ...] = ()
         end = ve
         if section is not None:
             first, stop = section
             end = doc.lines[stop].start if stop < len(doc.lines) else len(doc.source)
-            passages = _passages(doc, doc.lines[first].end, end)
-            rationales += passages["rationale"] is not None
-        items.append(ItemPlace(header, outcome, outcome_place, passages, end))
+            passages, lost = _passages(doc, first + 1, stop)
+        items.append(NoticeItemPlace(header, outcome, outcome_place, passages, end, lost=lost))
+    # Every section with a rationale: more than the items read means a determination was lost.
+    rationales = sum(
+        1 for _, first, stop in sections if _label_hits(doc, first + 1, stop).get("rationale")
+    )
     start = doc.lines[determinations[0].line].start
     return ItemsForm(items, rationales, start)
 
 
-def _passages(doc: Document, start: int, end: int) -> dict[str, Place | None]:
-    """The labelled passages of one item's section, each up to the next label or the end."""
-    region = doc.source[start:end]
-    hits: list[tuple[int, int, str]] = []
+PASSAGE_NAMES = ("claims_administrator_guideline", "maximus_guideline", "rationale")
+#: Each label as words, for the fuzzy fallback when OCR split or garbled them past the
+#: patterns ("The Clair ns Administrator based its decision on").
+_FUZZY_LABELS = {
+    "claims_administrator_guideline": "the claims administrator based its decision on",
+    "maximus_guideline": "the expert reviewer based his/her decision on",
+    "rationale": "rationale for the decision:",
+}
+
+
+def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, int]]:
+    """Source spans of each passage's label in lines ``[first, stop)``: by pattern, else by a
+    close match at the start of a line."""
+    if first >= min(stop, len(doc.lines)):
+        return {}
+    base, end = doc.lines[first].start, doc.lines[min(stop, len(doc.lines)) - 1].end
+    region = doc.source[base:end]
+    hits: dict[str, tuple[int, int]] = {}
     for name, pattern in _PASSAGES:
-        if any(n == name for _, _, n in hits):
+        if name not in hits and (m := pattern.search(region)) is not None:
+            hits[name] = (base + m.start(), base + m.end())
+    for name, words in _FUZZY_LABELS.items():
+        if name in hits:
             continue
-        m = pattern.search(region)
-        if m is not None:
-            hits.append((m.start(), m.end(), name))
-    hits.sort()
-    out: dict[str, Place | None] = {
-        "claims_administrator_guideline": None,
-        "maximus_guideline": None,
-        "rationale": None,
-    }
-    for k, (s, e, name) in enumerate(hits):
-        stop = hits[k + 1][0] if k + 1 < len(hits) else len(region)
-        raw = region[e:stop]
+        for i in range(first, min(stop, len(doc.lines))):
+            text = doc.lines[i].text
+            lead = len(text) - len(text.lstrip())
+            head = text[lead : lead + len(words) + 8].lower()
+            if len(head) < len(words) * 0.7:
+                continue
+            hit = fuzz.partial_ratio_alignment(words, head)
+            if hit is not None and hit.score >= 82 and hit.dest_start <= 2:
+                # The alignment may stop inside the label's last word ("decision o|n"), or
+                # before its colon: the label runs to the end of both.
+                tail = re.match(r"\w*\s*[:;]?", text[lead + hit.dest_end :])
+                start = doc.lines[i].start + lead
+                hits[name] = (start, start + hit.dest_end + (tail.end() if tail else 0))
+                break
+    return hits
+
+
+#: Debris OCR leaves after a passage's last sentence: marks and one- or two-character
+#: fragments ("MTUS. - 1 -", "appropriate. : ae").
+_TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
+
+
+def _text_between(doc: Document, start: int, end: int) -> str:
+    """The letter's text in ``[start, end)`` from its lines, so page furniture (a page number,
+    a fax banner: no line of the letter) is left out, as is debris after the last sentence."""
+    parts = []
+    for line in doc.lines:
+        if line.end <= start or line.start >= end:
+            continue
+        parts.append(line.text[max(start - line.start, 0) : max(end - line.start, 0)])
+    text = collapse_ws(" ".join(parts))
+    m = _TRAILING_DEBRIS.search(text, max(0, len(text) - 24))
+    return text[: m.start()] if m else text
+
+
+def _passages(
+    doc: Document, first: int, stop: int
+) -> tuple[dict[str, Place | None], tuple[str, ...]]:
+    """The labelled passages of one item's section (lines ``[first, stop)``), each up to the
+    next label or the section's end; and the passages whose label seems lost."""
+    out: dict[str, Place | None] = dict.fromkeys(PASSAGE_NAMES)
+    found = _label_hits(doc, first, stop)
+    if first >= min(stop, len(doc.lines)):
+        return out, ()
+    section_start = doc.lines[first].start
+    section_end = doc.lines[min(stop, len(doc.lines)) - 1].end
+    hits = sorted((s, e, name) for name, (s, e) in found.items())
+    for k, (_, e, name) in enumerate(hits):
+        stop_at = hits[k + 1][0] if k + 1 < len(hits) else section_end
+        raw = doc.source[e:stop_at]
         lead = len(raw) - len(raw.lstrip())
-        text = raw.strip()
-        value_start = start + e + lead
-        out[name] = Place(value_start, value_start + len(text), collapse_ws(text), "label",
-                          (start + s, start + e))  # fmt: skip
-    return out
+        trail = len(raw.rstrip())
+        out[name] = Place(e + lead, e + trail, _text_between(doc, e, stop_at), "label",
+                          (found[name][0], e))  # fmt: skip
+    lost: set[str] = set()
+    missing = [name for name in PASSAGE_NAMES if name not in found]
+    first_hit = hits[0][0] if hits else section_end
+    if missing and len(_text_between(doc, section_start, first_hit).split()) >= 3:
+        # Legible text before the first label read: the labels before it were lost.
+        order = PASSAGE_NAMES.index(hits[0][2]) if hits else len(PASSAGE_NAMES)
+        lost.update(name for name in missing if PASSAGE_NAMES.index(name) < order)
+    for name, place in out.items():
+        if place is None:
+            continue
+        for other in missing:
+            words = _FUZZY_LABELS[other].rstrip(":")
+            hit = fuzz.partial_ratio_alignment(words, place.text.lower())
+            if hit is not None and hit.score >= 80:
+                lost.update((name, other))  # this passage ran on into a lost label's
+    return out, tuple(sorted(lost, key=PASSAGE_NAMES.index))

@@ -49,6 +49,11 @@ def read_notice(form: LetterForm) -> Findings:
     if form.items is None or not form.items.items:
         out.missing.append("items (the notice's numbered determinations)")
         return out
+    if form.items.rationale_labels > len(form.items.items):
+        out.missing.append(
+            f"items (found {form.items.rationale_labels} rationales but only "
+            f"{len(form.items.items)} readable determinations)"
+        )
     values = []
     for k, place in enumerate(form.items.items):
         item, spans, missing = _read_item(place)
@@ -70,6 +75,8 @@ def _read_item(place: ItemPlace) -> tuple[dict, dict[str, tuple[int, int]], list
         missing.append("service (another item's outcome inside its determination)")
     if place.outcome is None:
         missing.append("outcome")
+    lost = getattr(place, "lost", ())
+    missing.extend(f"{name} (its label is unreadable)" for name in lost)
     values: dict[str, str | None] = {}
     for name, passage in place.passages.items():
         if passage is None:
@@ -77,7 +84,7 @@ def _read_item(place: ItemPlace) -> tuple[dict, dict[str, tuple[int, int]], list
             continue
         values[name] = collapse_ws(passage.text) or None
         spans[name] = passage.span
-    if not values.get("rationale"):
+    if not values.get("rationale") and "rationale" not in lost:
         missing.append("rationale (the notice has no readable rationale for this item)")
     ca = values.get("claims_administrator_guideline")
     item = {
