@@ -180,7 +180,7 @@ class UnsupportedLetterFormError(IncompleteLetterError):
         self.letter_form = letter_form
         self.found = list(found)
         what = (
-            "an IMR determination in a form it does not know"
+            "an IMR determination in a form it does not know (letter form 'unknown')"
             if letter_form == "unknown"
             else f"an IMR letter of the {letter_form!r} form, which it does not read"
         )

@@ -285,6 +285,8 @@ def _check_date(
             out.wrong(name, f"is null but the letter gives {given} at its label")
         elif place is not None and reading is None and place.readable:
             out.put(name, "unverified", place.span, f"null; its place reads {_shown(place.text)}")
+        elif place is None and name in form.expected:
+            pass  # said once for every such value, by _check_expected
         elif place is None and name in form.header.labels:
             out.put(name, "unverified", None, "null; its label's value could not be found")
         elif place is None and name != "date_of_injury" and len(form.header.labels) >= 3:

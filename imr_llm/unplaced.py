@@ -24,10 +24,12 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from .anchors import split_quote
 from .evidence import PASSAGES, Checked
 from .form import LetterForm
 from .form.generations import FORM_UNKNOWN
-from .form.reading import CASE_NUMBER_FORM, read_ages, read_dates, state_named
+from .form.reading import CASE_NUMBER_FORM, read_dates, state_named
+from .form.summary import read_ages
 from .text import CollapsedText, collapse_ws
 
 _SEX_WORDS = {"male": ("male", "man", "gentleman"), "female": ("female", "woman", "lady")}
@@ -109,7 +111,9 @@ def _find(view: CollapsedText, value: str) -> tuple[int, int] | None:
     needle = collapse_ws(value)
     if not needle:
         return None
-    at = view.find(needle)
+    at = view.text.find(needle)  # as written first: a service may recur in lower case
+    if at < 0:
+        at = view.find(needle)
     if at >= 0:
         return view.to_source(at, at + len(needle))
     if len(needle) < 6:
@@ -159,7 +163,7 @@ def _check_item(
         if not quotes:
             put(path, _find(view, value))
             continue
-        found = resolve(value, 0, len(source)) if resolve is not None else None
+        found = _tightest(value, len(source), resolve) if resolve is not None else None
         if found is None:
             out.errors.append(f"{path}: the quote's first and last words were not found in "
                               "the letter; copy them exactly from the letter")  # fmt: skip
@@ -168,3 +172,30 @@ def _check_item(
             continue
         item[key] = found[0]
         put(path, found[1])
+
+
+def _tightest(
+    quote: str, size: int, resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None]
+) -> tuple[str, tuple[int, int]] | None:
+    """The shortest passage the quote resolves to anywhere in the letter.
+
+    With no place to start from, the quote's first words may open several passages ("Decision
+    based on MTUS ..." opens both guidelines of an item): of the passages each opening gives,
+    the shortest is the one the quote closes, not one that runs on through the next passage.
+    """
+    best = None
+    start = 0
+    step = max(len(collapse_ws(split_quote(quote)[0])), 1)  # past this opening's first words
+    for _ in range(_MAX_OPENINGS):
+        found = resolve(quote, start, size)
+        if found is None:
+            break
+        span = found[1]
+        if best is None or span[1] - span[0] < best[1][1] - best[1][0]:
+            best = found
+        start = span[0] + step
+    return best
+
+
+#: How many openings of one quote are tried (a phrase opening every item's guideline, at most).
+_MAX_OPENINGS = 40
