@@ -182,9 +182,9 @@ def recognise(doc: Document, sections: Sections) -> Recognition | None:
     question at once. Otherwise each form's marks are counted and the form with the most wins;
     a letter that shows none but still reads as a determination is ``unknown``.
     """
-    lowered = collapse_ws(doc.source).lower()
-    if "issues heading" in sections.found and _issues_heading(doc):
+    if "issues heading" in sections.found and _issues_heading(doc, sections):
         return Recognition(FORM_2016, sections.found)
+    lowered = collapse_ws(doc.source).lower()
     review = _marks(doc, _REVIEW_MARKS, lowered)
     notice = _marks(doc, _NOTICE_MARKS, lowered)
     if DETERMINATION.search(doc.source):
@@ -207,9 +207,16 @@ def recognise(doc: Document, sections: Sections) -> Recognition | None:
     return None
 
 
-def _issues_heading(doc: Document) -> bool:
-    """Whether the 2016 issues heading itself (not only its fallback sentence) is there."""
-    return any(is_heading(line.text, HEADING_ISSUES) for line in doc.lines)
+def _issues_heading(doc: Document, sections: Sections) -> bool:
+    """Whether the 2016 issues heading itself (not only its fallback sentence) is there: the
+    items section starts right after it (and the form sentence that may follow it)."""
+    if sections.items is None:
+        return False
+    first = sections.items[0]
+    return any(
+        is_heading(doc.lines[i].text, HEADING_ISSUES)
+        for i in range(max(first - 6, 0), min(first, len(doc.lines)))
+    )
 
 
 def _has_rationale_label(doc: Document) -> bool:
