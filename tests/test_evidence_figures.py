@@ -42,8 +42,11 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
 
 
-#: Letters flagged needs_review with perfect seen answers, at most, per rendering.
-GOLD_FLAGGED = {"layout": 0, "raw": 0, "noise-light": 2, "ocr": 3}
+#: Letters flagged needs_review with perfect seen answers, at most, per rendering. With the 2013
+#: notices noise-light went from 2 to 3 (gN06's reviewer sentence, "licensed to practice
+#: inColifornia", is not found) and ocr from 3 to 5 (gN02's UR denial date reads "19/4/2013",
+#: gN04's assignment sentence is damaged past reading): values OCR damaged at their places.
+GOLD_FLAGGED = {"layout": 0, "raw": 0, "noise-light": 3, "ocr": 5}
 CORPUS_FLAGGED = {"layout": 0, "raw": 0, "ocr": 2}
 
 

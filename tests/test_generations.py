@@ -542,3 +542,18 @@ def test_the_eval_names_the_form_of_a_case_the_rules_engine_refused(tmp_path: Pa
     forms = {r.case.letter: r.summary()["letter_form"] for r in run.results}
     assert forms == OTHER_FORMS
     assert {r.summary()["error"] for r in run.results} == {"unsupported_letter_form"}
+
+
+def test_an_invented_service_on_a_damaged_notice_is_re_asked(fake_server: FakeOpenAIServer) -> None:
+    # The rendering reads as fax-quality to the damage estimate, where a 2016 item's mismatch
+    # would be flagged only; a notice's service sits between fixed words, so it is re-asked.
+    label = gold_label("gN02")
+    text = (GOLD / "renderings" / "noise-light" / "gN02.txt").read_text(encoding="utf-8")
+    wrong = ideal_answer(label)
+    wrong["items"][1]["service"] = "Lumbar epidural steroid injection at L4-L5"
+    fake_server.enqueue(Step.answer(wrong), Step.answer(ideal_answer(label)))
+    record = llm(fake_server, text)
+    attempts = record.metadata.attempts  # type: ignore[union-attr]
+    assert [a.outcome for a in attempts][0] == "invalid"
+    assert any(e.startswith("items[1].service") for e in attempts[0].errors)
+    assert record.items[1].service != "Lumbar epidural steroid injection at L4-L5"

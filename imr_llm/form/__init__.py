@@ -30,6 +30,7 @@ from .items import ItemPlace, ItemsForm, read_items_form
 from .notice2013 import EXPECTED as NOTICE_EXPECTED
 from .notice2013 import read_notice_form
 from .places import Place
+from .reading import read_case_number
 from .sections import Sections, find_sections
 
 __all__ = [
@@ -73,11 +74,22 @@ class LetterForm:
 def recognise_letter(doc: Document, sections: Sections | None = None) -> Recognition:
     """The generation of ``doc``; raises :class:`NotAnImrLetterError` when it is no IMR
     determination at all (see :func:`imr_llm.form.generations.recognise`)."""
-    recognition = recognise(doc, sections or find_sections(doc))
+    sections = sections or find_sections(doc)
+    recognition = recognise(doc, sections)
     if recognition is None:
         found = ["the word MAXIMUS"] if ocr_pattern("MAXIMUS").search(doc.source) else []
         raise NotAnImrLetterError(found)
+    if recognition.form == FORM_2016:
+        header = read_header_form(doc, *sections.header)
+        return Recognition(_name_2016(header), recognition.found)
     return recognition
+
+
+def _name_2016(header: HeaderForm) -> str:
+    """``2016``, or ``2016-no-header`` for the seed variant. A header shows by its labels or
+    its case number; text before a heading OCR lost is not one."""
+    has_header = bool(header.labels) or read_case_number(header.text, prefixed=True) is not None
+    return FORM_2016 if has_header else FORM_2016_NO_HEADER
 
 
 def check_is_imr_letter(doc: Document, sections: Sections | None = None) -> Sections:
@@ -135,6 +147,6 @@ def _read(doc: Document, sections: Sections, recognition: Recognition) -> Letter
         start, end = doc.lines[s].start, doc.lines[e - 1].end
         summary = Place(start, end, doc.source[start:end], "region")
     items = read_items_form(doc, *sections.items) if sections.items else None
-    name = FORM_2016 if header.present else FORM_2016_NO_HEADER
+    name = _name_2016(header)
     return LetterForm(doc, sections, header, credentials, summary, items, name,
                       found=recognition.found)  # fmt: skip

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rapidfuzz import fuzz
 
@@ -79,8 +80,10 @@ DATE_SENTENCES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("date_assigned", _sentence("provided to the", "above parties on")),
 )
 _DATED = re.compile(rf"\b{ocr_pattern('Dated').pattern}\s*[:;.,]?\s*", re.IGNORECASE)
-_NUMBERED = re.compile(r"^\s*\(?(\d{1,2})\s*[).]\s*")
+#: "k)" opening a line, perhaps after a stray mark OCR put before it ("_ 1) Regarding ...").
+_NUMBERED = re.compile(r"^\s*(?:(?:[^\w\s(]|_){1,3}\s*)?\(?(\d{1,2})\s*[).]\s*")
 _REGARDING = _sentence("Regarding the", "request for")
+_DETERMINED = _sentence("has determined")
 #: "The" before a label belongs to it: the passage before ends where the label's sentence starts.
 _THE = r"(?:\b[tT][hb][ec]\s+)?"
 _CA = re.compile(_THE + _sentence("Claims Administrator", "based its", "decision on").pattern,
@@ -169,6 +172,10 @@ def read_notice_form(doc: Document, found: tuple[str, ...] = ()) -> NoticeForm:
 
     credentials = CredentialsForm(None, None, "none")
     credentials_range = None
+    if qualifications is None and summary_at is not None and determinations:
+        # The label lost to OCR: the reviewer sentence is still between the determinations
+        # and the case summary.
+        qualifications = determinations[-1].last + 1
     if qualifications is not None:
         stop = summary_at if summary_at is not None else min(qualifications + 15, n)
         credentials_range = (qualifications, stop)
@@ -277,14 +284,18 @@ def _determinations(doc: Document, start: int, stop: int) -> list[_Determination
         last = i
         m = None
         for j in range(i, min(i + 6, stop, len(lines))):
-            if j > i and (lines[j].blank or _NUMBERED.match(lines[j].text)):
-                break
+            if j > i and (
+                lines[j].blank
+                or _NUMBERED.match(lines[j].text)
+                or _DETERMINED.search(lines[j].text)
+            ):
+                break  # the next determination, its number perhaps lost to OCR
             last = j
             base = lines[i].start
             m = DETERMINATION.search(doc.source, base, lines[j].end)
             if m is not None:
                 break
-        if m is not None:
+        if m is not None and not _DETERMINED.search(m.group("service")):
             out.append(_Determination(i, last, int(number.group(1)), m, lines[i].start))
         i = last + 1
     return out
@@ -296,7 +307,7 @@ def _item_sections(doc: Document, start: int) -> list[tuple[int, int, int]]:
     for i in range(start, len(doc.lines)):
         text = doc.lines[i].text
         number = _NUMBERED.match(text)
-        if number and _REGARDING.search(text[number.end() : number.end() + 40]):
+        if number and _regarding(text[number.end() : number.end() + 40]):
             found.append((int(number.group(1)), i))
     out = []
     for k, (number, line) in enumerate(found):
@@ -312,6 +323,15 @@ class NoticeItemPlace(ItemPlace):
     such a passage is not "absent, so null" but unreadable."""
 
     lost: tuple[str, ...] = ()
+    #: The service sits between the fixed words of its determination ("has determined the
+    #: request for ... is [not] medically necessary"), not found by walking through damage.
+    fixed_sentence: ClassVar[bool] = True
+    #: Each passage's label as the notice words it, for evidence notes and re-asks.
+    label_names: ClassVar[dict[str, str]] = {
+        "claims_administrator_guideline": "The Claims Administrator based its decision on",
+        "maximus_guideline": "The Expert Reviewer based his/her decision on",
+        "rationale": "Rationale for the Decision",
+    }
 
 
 def _merged(top: list[_Determination], decided: list[_Determination]) -> list[_Determination]:
@@ -320,6 +340,14 @@ def _merged(top: list[_Determination], decided: list[_Determination]) -> list[_D
     by_number = {d.number: d for d in top}
     by_number.update({d.number: d for d in decided})
     return [by_number[k] for k in sorted(by_number)]
+
+
+def _regarding(text: str) -> bool:
+    """Whether ``text`` opens with "Regarding the request for", through OCR damage."""
+    if _REGARDING.search(text):
+        return True
+    head = text.lower()[:32]
+    return fuzz.partial_ratio("regarding the request for", head) >= 85 and head.startswith("re")
 
 
 def _items(
@@ -365,6 +393,9 @@ _FUZZY_LABELS = {
 }
 
 
+_CA_NONE_WORDS = "the claims administrator did not cite any medical evidence"
+
+
 def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, int]]:
     """Source spans of each passage's label in lines ``[first, stop)``: by pattern, else by a
     close match at the start of a line."""
@@ -376,7 +407,7 @@ def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, in
     for name, pattern in _PASSAGES:
         if name not in hits and (m := pattern.search(region)) is not None:
             hits[name] = (base + m.start(), base + m.end())
-    for name, words in _FUZZY_LABELS.items():
+    for name, words in (*_FUZZY_LABELS.items(), ("claims_administrator_guideline", _CA_NONE_WORDS)):
         if name in hits:
             continue
         for i in range(first, min(stop, len(doc.lines))):
@@ -387,6 +418,11 @@ def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, in
                 continue
             hit = fuzz.partial_ratio_alignment(words, head)
             if hit is not None and hit.score >= 82 and hit.dest_start <= 2:
+                if words == _CA_NONE_WORDS:
+                    # No guideline: the passage is the sentence that says so (read as null).
+                    start = doc.lines[i].start + lead
+                    hits[name] = (start, start)
+                    break
                 # The alignment may stop inside the label's last word ("decision o|n"), or
                 # before its colon: the label runs to the end of both.
                 tail = re.match(r"\w*\s*[:;]?", text[lead + hit.dest_end :])
@@ -399,6 +435,9 @@ def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, in
 #: Debris OCR leaves after a passage's last sentence: marks and one- or two-character
 #: fragments ("MTUS. - 1 -", "appropriate. : ae").
 _TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
+
+
+_LEADING_MARKS = re.compile(r"(?:\s|[.:;,_~|=\-](?=[\s.:;,_~|=\-]))*\s*")
 
 
 def _text_between(doc: Document, start: int, end: int) -> str:
@@ -429,10 +468,12 @@ def _passages(
     for k, (_, e, name) in enumerate(hits):
         stop_at = hits[k + 1][0] if k + 1 < len(hits) else section_end
         raw = doc.source[e:stop_at]
-        lead = len(raw) - len(raw.lstrip())
+        # Marks OCR leaves after a label's colon ("Rationale for the Decision: . : ; :") are
+        # the label's, not the passage's.
+        lead = _LEADING_MARKS.match(raw).end()  # type: ignore[union-attr]
         trail = len(raw.rstrip())
-        out[name] = Place(e + lead, e + trail, _text_between(doc, e, stop_at), "label",
-                          (found[name][0], e))  # fmt: skip
+        out[name] = Place(e + lead, e + max(trail, lead), _text_between(doc, e + lead, stop_at),
+                          "label", (found[name][0], e))  # fmt: skip
     lost: set[str] = set()
     missing = [name for name in PASSAGE_NAMES if name not in found]
     first_hit = hits[0][0] if hits else section_end
