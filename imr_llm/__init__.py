@@ -47,6 +47,7 @@ from .errors import (
     UnknownOptionError,
     UnreadableInputError,
     UnsupportedFileTypeError,
+    UnsupportedLetterFormError,
 )
 from .models import (
     DeterminationRecord,
@@ -93,6 +94,7 @@ __all__ = [
     "UnknownOptionError",
     "UnreadableInputError",
     "UnsupportedFileTypeError",
+    "UnsupportedLetterFormError",
     "__version__",
     "aextract",
     "aextract_file",

@@ -85,6 +85,7 @@ def extract_rules(
         backend=backend,
         review=flags,
         warnings=findings.warnings,
+        letter_form=form.letter_form,
         timings_ms={
             "normalise": round((normalised - started) * 1000, 3),
             "engine": engine_ms,

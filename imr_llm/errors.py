@@ -16,6 +16,7 @@ with each error's stable ``code`` on the right::
     │       ├── CorruptPdfError           corrupt_pdf
     │       └── OcrUnavailableError       ocr_unavailable
     ├── IncompleteLetterError             incomplete_letter
+    │   └── UnsupportedLetterFormError    unsupported_letter_form
     ├── InvalidRecordError                invalid_record
     ├── InternalError                     internal_error
     ├── ConfigurationError                configuration_error
@@ -160,6 +161,34 @@ class IncompleteLetterError(ImrError):
         super().__init__(
             f"the {engine} engine could not fully read this letter; missing or unreadable: "
             + ", ".join(self.missing)
+        )
+
+
+class UnsupportedLetterFormError(IncompleteLetterError):
+    """An IMR letter of a form (a generation of MAXIMUS letters) the rules engine does not read.
+
+    ``letter_form`` names the form the letter-form layer recognised (``"2014-documents-reviewed"``,
+    ``"medical-professional-review"``), or ``"unknown"`` for an IMR determination whose form
+    is none of the known ones (or too damaged to tell). The letter *is* an IMR determination:
+    the model path reads it (the cascade hands it over, as for any letter the rules engine
+    cannot read, which is why this is an :class:`IncompleteLetterError`).
+    """
+
+    code = "unsupported_letter_form"
+
+    def __init__(self, letter_form: str, found: Sequence[str] = (), engine: str = "rules") -> None:
+        self.letter_form = letter_form
+        self.found = list(found)
+        what = (
+            "an IMR determination in a form it does not know (letter form 'unknown')"
+            if letter_form == "unknown"
+            else f"an IMR letter of the {letter_form!r} form, which it does not read"
+        )
+        detail = f" (found: {', '.join(self.found)})" if self.found else ""
+        super().__init__([f"the whole letter (letter form {letter_form!r})"], engine=engine)
+        self.args = (
+            f"the {engine} engine recognised {what}{detail}; an LLM backend "
+            "(--backend llm or cascade) can read it",
         )
 
 

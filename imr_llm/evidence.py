@@ -31,6 +31,7 @@ from rapidfuzz import fuzz
 
 from .anchors import split_quote
 from .form import LetterForm, Place
+from .form.generations import FORM_2016, FORM_SENTENCES
 from .form.header import DATE_FIELDS
 from .form.items import ItemPlace, PartialRequest, says_no_evidence, split_partial_request
 from .form.reading import (
@@ -72,24 +73,17 @@ Status = Literal["exact", "repaired", "unverified"]
 #: Estimated character error rate above which a letter is treated as fax-quality OCR: a digit
 #: that differs from the answer through a common OCR confusion is then unreadable, not wrong.
 FAX_DAMAGE = 0.05
-#: Digit pairs OCR confuses on poor scans (3/8, 1/7, 5/6...).
+#: Digit pairs OCR confuses on poor scans (3/8, 1/7, 5/6...; 3/4 seen in the fax rendering of a
+#: 2013 notice's "Dated:" year).
 _DIGIT_CONFUSIONS = frozenset(
     frozenset(p)
-    for p in ("38", "17", "56", "08", "06", "09", "68", "89", "14", "27", "35", "58", "69", "13")
-)
+    for p in ("38", "17", "56", "08", "06", "09", "68", "89", "14", "27", "35", "58", "69", "13",
+              "34")
+)  # fmt: skip
 #: How closely a passage's first or last words must match the letter at the passage's edge.
 EDGE_THRESHOLD = 70.0
 #: How closely a service must match the item header at its marker.
 SERVICE_THRESHOLD = 85.0
-#: Form text every letter carries; how well it reads estimates the letter's OCR damage.
-_FORM_SENTENCES = (
-    "sent the complete case file to an expert reviewer. he/she has no affiliation with the "
-    "employer, employee, providers or the claims administrator.",
-    "the expert reviewer developed the following clinical case summary based on a review of "
-    "the case file, including all medical records",
-    "the final determination was based on decisions for the disputed items/services set forth "
-    "below",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +104,8 @@ class Checked:
     warnings: list[str] = field(default_factory=list)
     #: Paths whose values contradict the letter (kept in a best-effort record, flagged).
     contradicted: dict[str, str] = field(default_factory=dict)
+    #: Contradictions no OCR damage explains: never demoted on a damaged letter.
+    certain: set[str] = field(default_factory=set)
 
     def put(self, path: str, status: Status, span: tuple[int, int] | None, note: str) -> None:
         self.evidence[path] = ValueEvidence(status, span, note)
@@ -125,10 +121,10 @@ class Checked:
 def letter_damage(form: LetterForm) -> float:
     """Estimated OCR character error rate of the letter.
 
-    Two signs, the larger taken: how far the form sentences every letter prints are from
-    their text (the worst of them: damage is uneven on a page), and the share of words OCR
-    garbled (marks inside words, letters mixed with digits: ``Uphe1d``, ``OF/E22018``), which
-    runs at roughly a third of the character error rate.
+    Two signs, the larger taken: how far the form sentences every letter of its form prints
+    are from their text (the worst of them: damage is uneven on a page), and the share of words
+    OCR garbled (marks inside words, letters mixed with digits: ``Uphe1d``, ``OF/E22018``),
+    which runs at roughly a third of the character error rate.
     """
     source = form.doc.source
     if not source:
@@ -136,7 +132,7 @@ def letter_damage(form: LetterForm) -> float:
     lowered = source.lower()
     collapsed = " ".join(lowered.split())
     worst = 0.0
-    for sentence in _FORM_SENTENCES:
+    for sentence in FORM_SENTENCES.get(getattr(form, "letter_form", FORM_2016), ()):
         if sentence in collapsed:
             continue  # the common case, decided without a fuzzy search
         hit = fuzz.partial_ratio_alignment(sentence, lowered)
@@ -299,6 +295,8 @@ def _check_date(
             out.wrong(name, f"is null but the letter gives {given} at its label")
         elif place is not None and reading is None and place.readable:
             out.put(name, "unverified", place.span, f"null; its place reads {_shown(place.text)}")
+        elif place is None and name in form.expected:
+            pass  # said once for every such value, by _check_expected
         elif place is None and name in form.header.labels:
             out.put(name, "unverified", None, "null; its label's value could not be found")
         elif place is None and name != "date_of_injury" and len(form.header.labels) >= 3:
@@ -313,6 +311,10 @@ def _check_date(
         return
     shown = value.isoformat()
     if place is None:
+        if name in form.expected:
+            out.put(name, "unverified", None, f"its place could not be found (a "
+                    f"{form.letter_form} letter always states it)")  # fmt: skip
+            return
         if not form.header.present and name != "date_of_injury":
             out.wrong(name, f"{shown} is not in the letter, which has no header; use null")
             return
@@ -330,8 +332,9 @@ def _check_date(
     reading = readings[0] if readings else None
     if reading is not None and reading.value == value:
         glued = reading.start > 0 and not place.text[reading.start - 1].isspace()
+        where = {"region": "in the case summary", "sentence": "in its sentence"}
         out.put(name, _status(reading.exact and not glued), place.span,
-                "at its label" if place.how != "region" else "in the case summary")  # fmt: skip
+                where.get(place.how, "at its label"))  # fmt: skip
         return
     if reading is None:
         out.put(name, "unverified", place.span, f"its place reads {_shown(place.text)}")
@@ -907,6 +910,10 @@ def _check_service(
     if status is None:
         out.wrong(path, f"{_shown(service, 60)} is not the item the letter names at this marker "
                   f"({_shown(target, 60)})" + (f": {note}" if note else ""), span)  # fmt: skip
+        if getattr(place, "fixed_sentence", False):
+            # The item was read between the fixed words of its sentence, not walked through
+            # damage: the mismatch is the value's, whatever the letter's damage.
+            out.certain.add(path)
     elif status == "unverified":
         out.put(path, status, span, f"the item header reads {_shown(target, 60)}")
     else:
@@ -1030,7 +1037,7 @@ def _check_passage(
     """Check one passage at its place; return the text the record keeps."""
     path = f"items[{k}].{key}"
     value = item.get(key)
-    label = _LABEL_NAMES[key]
+    label = getattr(place, "label_names", _LABEL_NAMES)[key]  # as the letter's form words it
     region = place.passages.get(key)
     if region is None:
         if value is None:
@@ -1196,6 +1203,10 @@ def check_values(
     locates a quote whose label is unreadable. Contradictions are listed in ``errors``, one
     line per problem, precise enough to send back to a model.
     """
+    if not form.placed:
+        from .unplaced import check_unplaced
+
+        return check_unplaced(data, form, quotes=quotes, resolve=resolve)
     out = Checked()
     damage: Any = _LazyDamage(form)  # compared like a float, computed on first use
     _check_case_number(data.get("case_number"), form, damage, out)
@@ -1212,8 +1223,10 @@ def check_values(
         reviewer["specialties"] = specialties  # the letter's own readings
     _check_patient(data.get("patient") or {}, form, damage, out)
     _check_items(data.get("items") or [], form, quotes, damage, resolve or _no_resolver, out)
-    _check_required(data, form, out)
-    _check_letter_end(data.get("items") or [], form, out)
+    _check_expected(data, form, out)
+    if form.letter_form.startswith("2016"):
+        _check_required(data, form, out)
+        _check_letter_end(data.get("items") or [], form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         _demote_structure(out)
     return out
@@ -1316,6 +1329,25 @@ def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
                     "missing: the case summary states the sex in words")  # fmt: skip
 
 
+def _check_expected(data: dict[str, Any], form: LetterForm, out: Checked) -> None:
+    """A value the letter's form always states, null here with nothing said about it: its
+    place was not found, so the null is unchecked and a person must look."""
+    for path in sorted(form.expected):
+        head, _, tail = path.partition(".")
+        value = (data.get(head) or {}).get(tail) if tail else data.get(head)
+        if value in (None, []) and path not in out.evidence:
+            out.put(path, "unverified", None, f"null; a {form.letter_form} letter always "
+                    "states it, but its place was not found")  # fmt: skip
+    places = form.items.items if form.items is not None else []
+    for k, item in enumerate(data.get("items") or []):
+        lost = getattr(places[k], "lost", ()) if k < len(places) else ()
+        for key in lost:
+            path = f"items[{k}].{key}"
+            if item.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", None, "null; its label seems to be there but is "
+                        "unreadable")  # fmt: skip
+
+
 class _LazyDamage:
     """The letter's estimated damage, computed only when a check first needs it.
 
@@ -1354,6 +1386,8 @@ def _demote_structure(out: Checked) -> None:
     contradicts a marker read exactly stays an error."""
     for path in list(out.contradicted):
         if not path.startswith(("items", "patient", "reviewer")) or path.endswith(".outcome"):
+            continue
+        if path in out.certain:
             continue
         message = out.contradicted.pop(path)
         out.errors = [e for e in out.errors if not e.startswith(f"{path}: ")]

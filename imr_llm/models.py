@@ -230,6 +230,12 @@ class ExtractionMetadata(_Model):
     input: InputInfo | None = Field(
         default=None, description="What the text was read from (a file, a PDF's pages, OCR)."
     )
+    letter_form: str | None = Field(
+        default=None,
+        description="The letter's generation as the letter-form layer recognised it: '2016', "
+        "'2016-no-header', '2013-notice', '2014-documents-reviewed', "
+        "'medical-professional-review' or 'unknown' (see imr_llm.form.generations).",
+    )
     model: str | None = None
     prompt_version: str | None = None
     prompt_hash: str | None = None

@@ -565,6 +565,13 @@ def _provenance(meta: Any, n_pages: int) -> list[tuple[str, str]]:
     if backend and backend != _get(meta, "engine"):
         engine += f' <span class="aside">(backend {_esc(backend)})</span>'
     rows.append(("engine", engine))
+    form = _get(meta, "letter_form")
+    if form:
+        from .form.generations import DESCRIPTIONS
+
+        described = DESCRIPTIONS.get(str(form))
+        aside = f' <span class="aside">({_esc(described)})</span>' if described else ""
+        rows.append(("letter form", f"{_esc(form)}{aside}"))
     if _get(meta, "model"):
         rows.append(("model", _esc(_get(meta, "model"))))
     if _get(meta, "prompt_version"):

@@ -8,7 +8,7 @@ record that does not need review checks it against the text it was given:
 
 - its item count is at least the number of outcome markers in that text, counted here with a
   regex of our own ("...: Upheld" / "...: Overturned" ending a line, or the word alone on a
-  line), not with :func:`imr_llm.form.items.find_item_markers`;
+  line; a 2013 notice's numbered determinations and sections), not with the engine's readers;
 - its last rationale ends with sentence punctuation (every gold rationale does), so a letter
   cut inside its last rationale never yields a clean-looking record;
 - no rationale ends in the middle of a word of the letter.
@@ -58,8 +58,18 @@ SETTINGS = settings(
 )
 
 
+#: A 2013 notice's item: a numbered determination ("k) MAXIMUS Federal Services, Inc. has
+#: determined the request for ...", listed twice) or its own section ("k) Regarding the request
+#: for ..."); the item count is the number of distinct k.
+NOTICE_MARKER = re.compile(
+    r"^[ \t\f]*(\d+)\)[ \t]+(?:MAXIMUS Federal Services, Inc\. has determined|Regarding the "
+    r"request for)",
+    re.MULTILINE,
+)
+
+
 def marker_count(text: str) -> int:
-    return len(MARKER.findall(text))
+    return max(len(MARKER.findall(text)), len(set(NOTICE_MARKER.findall(text))))
 
 
 def test_marker_regex_counts_the_gold_items() -> None:

@@ -179,6 +179,7 @@ def build_report(run: EvalRun, gold: Path) -> dict[str, Any]:
     summaries = [r.summary() for r in run.results]  # once: every table below reads these
     by_rendering = _group(summaries, lambda s: s["rendering"])
     by_bucket = _group(summaries, lambda s: cer_bucket(s["cer"]))
+    by_form = _group(summaries, lambda s: s.get("letter_form") or "not an IMR letter")
     errors: dict[str, int] = {}
     for r in run.results:
         if r.error is not None:
@@ -207,6 +208,7 @@ def build_report(run: EvalRun, gold: Path) -> dict[str, Any]:
         "metrics": _metrics(summaries),
         "fields": _fields(run.results),
         "by_rendering": {k: _metrics(v) for k, v in sorted(by_rendering.items())},
+        "by_letter_form": {k: _metrics(v) for k, v in sorted(by_form.items())},
         "by_cer_bucket": {
             name: _metrics(by_bucket[name]) for name, _, _ in CER_BUCKETS if name in by_bucket
         },
@@ -315,6 +317,9 @@ def summary_markdown(report: dict[str, Any]) -> str:
     lines += ["## Overall (95% bootstrap intervals over cases)", ""]
     lines += _metric_rows({"all": report["metrics"]})
     lines += ["", "## By rendering", "", *_metric_rows(report["by_rendering"])]
+    if report.get("by_letter_form"):
+        lines += ["", "## By letter form", "", LETTER_FORM_NOTE, ""]
+        lines += _metric_rows(report["by_letter_form"])
     lines += ["", "## By character error rate", "", *_metric_rows(report["by_cer_bucket"])]
     if _review_groups(report):
         lines += ["", "## Needs review: flagged and unflagged", "", REVIEW_NOTE, ""]
@@ -434,8 +439,8 @@ def _cases_html(report: dict[str, Any]) -> str:
     """One row per case, linked to its review page (the letter beside its record, with the
     gold value beside each wrong one); a case that failed has no record and no page."""
     rows = [
-        "<table><tr><th>case</th><th>CER</th><th>fields right</th><th>needs review</th>"
-        "<th>error</th><th>review page</th></tr>"
+        "<table><tr><th>case</th><th>letter form</th><th>CER</th><th>fields right</th>"
+        "<th>needs review</th><th>error</th><th>review page</th></tr>"
     ]
     for c in report["per_case"]:
         page = review_page_name(c["letter"], c["rendering"])
@@ -446,12 +451,29 @@ def _cases_html(report: dict[str, Any]) -> str:
         )
         review = "" if c.get("needs_review") is None else ("yes" if c["needs_review"] else "no")
         rows.append(
-            f"<tr><td>{html.escape(c['case'])}</td><td>{c['cer']:.1%}</td>"
+            f"<tr><td>{html.escape(c['case'])}</td>"
+            f"<td>{html.escape(c.get('letter_form') or '')}</td><td>{c['cer']:.1%}</td>"
             f"<td>{_pct(c['field_accuracy'])}</td><td>{review}</td>"
             f"<td>{html.escape(c['error'] or '')}</td><td>{link}</td></tr>"
         )
     rows.append("</table>")
     return "".join(rows)
+
+
+LETTER_FORM_NOTE = (
+    "The generation the letter-form layer recognised in each case's letter "
+    "(`metadata.letter_form`; see imr_llm/form/generations.py)."
+)
+
+
+def _letter_form_html(report: dict[str, Any]) -> str:
+    if not report.get("by_letter_form"):
+        return ""
+    return (
+        "<h2>By letter form</h2>"
+        f"<p>{html.escape(LETTER_FORM_NOTE).replace('`', '')}</p>"
+        f"{_markdown_table_to_html(_metric_rows(report['by_letter_form']))}"
+    )
 
 
 def report_html(report: dict[str, Any]) -> str:
@@ -489,6 +511,7 @@ def report_html(report: dict[str, Any]) -> str:
         f"{_markdown_table_to_html(_metric_rows({'all': report['metrics']}))}"
         "<h2>By rendering</h2>"
         f"{_markdown_table_to_html(_metric_rows(report['by_rendering']))}"
+        f"{_letter_form_html(report)}"
         "<h2>By character error rate</h2>"
         f"{_markdown_table_to_html(_metric_rows(report['by_cer_bucket']))}"
         f"{review}"

@@ -48,6 +48,25 @@ class CaseResult:
     seconds: float
     cached: bool = False
 
+    @property
+    def letter_form(self) -> str | None:
+        """The letter's generation: as its record says, else as its error names it, else as
+        the letter-form layer recognises the text (an error that names none); None for a
+        text that is no IMR letter."""
+        meta = self.record.metadata if self.record is not None else None
+        if meta is not None and meta.letter_form:
+            return meta.letter_form
+        named = getattr(self.error, "letter_form", None)
+        if named:
+            return str(named)
+        from ..form import recognise_letter
+        from ..normalise import normalise
+
+        try:
+            return recognise_letter(normalise(self.case.text())).form
+        except ImrError:
+            return None
+
     def summary(self) -> dict[str, Any]:
         meta = self.record.metadata if self.record is not None else None
         usage = meta.usage if meta is not None and meta.usage is not None else None
@@ -60,6 +79,7 @@ class CaseResult:
             "letter": self.case.letter,
             "rendering": self.case.rendering,
             "cer": self.case.cer,
+            "letter_form": self.letter_form,
             "engine": meta.engine if meta else None,
             "error": self.error.code if self.error else None,
             "error_message": str(self.error) if self.error else None,

@@ -11,15 +11,26 @@ kept anywhere else, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..errors import NotAnImrLetterError
+from ..errors import NotAnImrLetterError, UnsupportedLetterFormError
 from ..normalise import Document, document
-from ..text import match_label, ocr_pattern
+from ..text import ocr_pattern
 from .credentials import CredentialsForm, read_credentials_form
+from .generations import (
+    FORM_2013_NOTICE,
+    FORM_2016,
+    FORM_2016_NO_HEADER,
+    READ_FORMS,
+    Recognition,
+    recognise,
+)
 from .header import DATE_FIELDS, HeaderForm, read_header_form
-from .items import RATIONALE_LABEL, ItemPlace, ItemsForm, read_items_form
+from .items import ItemPlace, ItemsForm, read_items_form
+from .notice2013 import EXPECTED as NOTICE_EXPECTED
+from .notice2013 import read_notice_form
 from .places import Place
+from .reading import read_case_number
 from .relayout import relayout
 from .sections import Sections, find_sections
 
@@ -33,13 +44,21 @@ __all__ = [
     "Place",
     "Sections",
     "check_is_imr_letter",
+    "read_any_form",
     "read_form",
+    "recognise_letter",
 ]
 
 
 @dataclass
 class LetterForm:
-    """One letter's parts and the places of its values."""
+    """One letter's parts and the places of its values.
+
+    ``letter_form`` names the letter's generation (:mod:`imr_llm.form.generations`);
+    ``placed`` is False for a form whose places are not known (recognised but not read, or
+    unknown), whose values the evidence stage can only look for in the whole text;
+    ``expected`` names the values this form always states, so a null one needs review.
+    """
 
     doc: Document
     sections: Sections
@@ -47,33 +66,90 @@ class LetterForm:
     credentials: CredentialsForm
     summary: Place | None
     items: ItemsForm | None
+    letter_form: str = FORM_2016
+    placed: bool = True
+    expected: frozenset[str] = field(default_factory=frozenset)
+    found: tuple[str, ...] = ()
+
+
+def recognise_letter(doc: Document, sections: Sections | None = None) -> Recognition:
+    """The generation of ``doc``; raises :class:`NotAnImrLetterError` when it is no IMR
+    determination at all (see :func:`imr_llm.form.generations.recognise`)."""
+    sections = sections or find_sections(doc)
+    recognition = recognise(doc, sections)
+    if recognition is None:
+        found = ["the word MAXIMUS"] if ocr_pattern("MAXIMUS").search(doc.source) else []
+        raise NotAnImrLetterError(found)
+    if recognition.form == FORM_2016:
+        header = read_header_form(doc, *sections.header)
+        return Recognition(_name_2016(header), recognition.found)
+    return recognition
+
+
+def _name_2016(header: HeaderForm) -> str:
+    """``2016``, or ``2016-no-header`` for the seed variant. A header shows by its labels or
+    its case number; text before a heading OCR lost is not one."""
+    has_header = bool(header.labels) or read_case_number(header.text, prefixed=True) is not None
+    return FORM_2016 if has_header else FORM_2016_NO_HEADER
 
 
 def check_is_imr_letter(doc: Document, sections: Sections | None = None) -> Sections:
-    """Raise :class:`NotAnImrLetterError` unless ``doc`` shows some of an IMR letter's form.
+    """Raise :class:`NotAnImrLetterError` unless ``doc`` is an IMR determination, of any form.
 
-    Both engines call this first, so a wrong file costs no model tokens.
+    Both engines call this first, so a wrong file costs no model tokens. A letter of a form
+    the rules engine does not read passes: the model path reads it.
     """
     sections = sections or find_sections(doc)
-    if sections.found:
-        return sections
-    if any(match_label(line.text, RATIONALE_LABEL) for line in doc.lines):
-        return sections
-    found = ["the word MAXIMUS"] if ocr_pattern("MAXIMUS").search(doc.source) else []
-    raise NotAnImrLetterError(found)
+    recognise_letter(doc, sections)
+    return sections
+
+
+def relaid(doc: Document) -> Document:
+    """``doc`` with the letter's words laid back into the form's lines (:func:`relayout`), so a
+    letter whose paragraphs were re-filled reads like one as printed. Offsets are unchanged:
+    only whitespace moves. ``doc`` itself when nothing needed moving."""
+    text = relayout(doc.source)
+    return doc if text is doc.source else document(text)
+
+
+def read_any_form(doc: Document) -> LetterForm:
+    """The form of any IMR letter: its places where its form is read, else a form with no
+    places (``placed`` False) naming the generation. The model path's entry: it raises only
+    :class:`NotAnImrLetterError`, for a text that is no IMR determination at all."""
+    doc = relaid(doc)
+    sections = find_sections(doc)
+    recognition = recognise_letter(doc, sections)
+    if recognition.form in READ_FORMS:
+        return _read(doc, sections, recognition)
+    empty = CredentialsForm(None, None, "none")
+    nothing = Sections((0, 0), None, None, None, recognition.found)
+    return LetterForm(doc, nothing, HeaderForm(0, 0, ""), empty, None, None,
+                      recognition.form, False, frozenset(), recognition.found)  # fmt: skip
 
 
 def read_form(doc: Document, sections: Sections | None = None) -> LetterForm:
-    """The form of ``doc``; raises :class:`NotAnImrLetterError` when it is no IMR letter.
+    """The places of ``doc``'s values (the rules engine's entry).
 
-    The letter's words are first laid back into the form's lines (:func:`relayout`), so a
-    letter whose paragraphs were re-filled reads like one as printed; the form's ``doc`` is
-    that text, whose offsets are the letter's own.
+    Raises :class:`NotAnImrLetterError` when it is no IMR letter, and
+    :class:`UnsupportedLetterFormError` for an IMR letter of a form whose places are not known.
+    The form's ``doc`` is the letter laid back into the form's lines (:func:`relaid`).
     """
-    relaid = relayout(doc.source)
-    if relaid is not doc.source:
-        doc, sections = document(relaid), None
-    sections = check_is_imr_letter(doc, sections)
+    laid = relaid(doc)
+    if laid is not doc:
+        doc, sections = laid, None
+    sections = sections or find_sections(doc)
+    recognition = recognise_letter(doc, sections)
+    if recognition.form not in READ_FORMS:
+        raise UnsupportedLetterFormError(recognition.form, recognition.found)
+    return _read(doc, sections, recognition)
+
+
+def _read(doc: Document, sections: Sections, recognition: Recognition) -> LetterForm:
+    if recognition.form == FORM_2013_NOTICE:
+        notice = read_notice_form(doc, recognition.found)
+        return LetterForm(doc, notice.sections, notice.header, notice.credentials,
+                          notice.summary, notice.items, FORM_2013_NOTICE, True,
+                          NOTICE_EXPECTED, recognition.found)  # fmt: skip
     header = read_header_form(doc, *sections.header)
     if sections.credentials:
         credentials = read_credentials_form(doc, *sections.credentials)
@@ -85,4 +161,6 @@ def read_form(doc: Document, sections: Sections | None = None) -> LetterForm:
         start, end = doc.lines[s].start, doc.lines[e - 1].end
         summary = Place(start, end, doc.text(start, end), "region")
     items = read_items_form(doc, *sections.items) if sections.items else None
-    return LetterForm(doc, sections, header, credentials, summary, items)
+    name = _name_2016(header)
+    return LetterForm(doc, sections, header, credentials, summary, items, name,
+                      found=recognition.found)  # fmt: skip

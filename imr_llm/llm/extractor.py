@@ -41,7 +41,7 @@ from ..errors import (
     NoModelConfiguredError,
     OutputTruncatedError,
 )
-from ..form import read_form
+from ..form import read_any_form
 from ..models import DeterminationRecord
 from ..normalise import normalise
 from ..record import build_record
@@ -183,7 +183,7 @@ class _Call:
         self.backend = backend
         self.doc = normalise(text, settings.max_chars)
         self.prompt = load_prompt(settings.prompt_version)
-        self.context = LetterContext(read_form(self.doc))
+        self.context = LetterContext(read_any_form(self.doc))
         self.ledger = UsageLedger()
         try:
             self.mode = MODES[settings.mode]
@@ -258,6 +258,14 @@ class _Call:
                 len(self.ledger.attempts), ["no answer"], self.ledger.total
             )
         review = []
+        form = self.context.form
+        if not form.placed:
+            from ..unplaced import form_unknown_note
+
+            review.append(
+                f"{form_unknown_note(form)}: every value was looked for in the whole text, "
+                "none could be checked at its place"
+            )
         if accepted is None:
             review.append(
                 f"the model's answers still contradicted the letter after "
@@ -271,6 +279,7 @@ class _Call:
             backend=self.backend,
             review=review,
             model=self.settings.model,
+            letter_form=form.letter_form,
             prompt_version=self.prompt.version,
             prompt_hash=self.prompt.hash,
             timings_ms={"total": round((time.perf_counter() - self.started) * 1000, 3)},

@@ -8,11 +8,13 @@ from pydantic import ValidationError
 
 from ..errors import IncompleteLetterError, InvalidRecordError
 from ..form import LetterForm, check_is_imr_letter, read_form
+from ..form.generations import FORM_2013_NOTICE
 from ..models import DeterminationRecord
 from ..normalise import Document
 from .findings import Findings
 from .header import read_header
 from .items import read_items
+from .notice import read_notice
 from .reviewer import read_reviewer
 from .selfcheck import self_check
 from .summary import read_summary
@@ -24,6 +26,8 @@ def read_letter(doc: Document, form: LetterForm | None = None) -> Findings:
     """Find every contract value in ``doc``; what cannot be read is listed in ``missing``."""
     form = form or read_form(doc)
     doc = form.doc  # the letter as the form reads it (see read_form)
+    if form.letter_form == FORM_2013_NOTICE:
+        return read_notice(form)
     findings = Findings()
     findings.merge(read_header(form.header))
     if form.sections.credentials:
@@ -55,7 +59,8 @@ def rules_values(doc: Document) -> tuple[dict[str, Any], Findings, LetterForm, l
     """Contract-shaped values for ``doc``, the findings, the letter's form, and review flags.
 
     Raises :class:`IncompleteLetterError` when a part cannot be read or a self-check shows a
-    value is certainly misread (see :mod:`imr_llm.rules.selfcheck`).
+    value is certainly misread (see :mod:`imr_llm.rules.selfcheck`), and its subclass
+    :class:`~imr_llm.errors.UnsupportedLetterFormError` for a letter of a form it does not read.
     """
     form = read_form(doc)
     findings = read_letter(doc, form)

@@ -117,6 +117,14 @@ _ITEMS_HEADING = (
     "IMR ISSUES, DECISIONS AND RATIONALES The Final Determination was based on decisions for "
     "the disputed items/services set forth below:"
 )
+#: The 2013 notice's words around its values (see :mod:`imr_llm.form.notice2013`).
+_NOTICE_TITLE = "Notice of Independent Medical Review Determination"
+_NOTICE_HEADING = "INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE"
+_NOTICE_LABELS = {
+    "claims_administrator_guideline": "The Claims Administrator based its decision on",
+    "maximus_guideline": "The Expert Reviewer based his/her decision on",
+    "rationale": "Rationale for the Decision:",
+}
 _PARTIAL_BEFORE = "The remaining IMR eligible portion of the original request,"
 _PARTIAL_AFTER = "was the original request."
 
@@ -470,6 +478,8 @@ def seen_letter(text: str, record: Mapping[str, Any], anchor_words_count: int = 
     rendering = RenderingWords(text)
     answer = ideal_answer(record, anchor_words_count)
     seen = SeenLetter(answer)
+    if align_passage(rendering, _NOTICE_TITLE, 0, max_skip=40) is not None:
+        return _seen_notice(rendering, record, seen, anchor_words_count)
     heading = align_passage(rendering, _ITEMS_HEADING, 0, max_skip=None)
     cursor = heading.last_word + 1 if heading is not None else 0
     # How far on the next passage may start: unbounded without the heading (the first item may
@@ -515,6 +525,52 @@ def seen_letter(text: str, record: Mapping[str, Any], anchor_words_count: int = 
                 after = _LABELS[PASSAGE_FIELDS[PASSAGE_FIELDS.index(name) + 1]]
             copied = place(f"items[{k}].{name}", passage, _LABELS[name], after)
             out[name] = anchor_quote(copied, anchor_words_count)
+    return seen
+
+
+def _seen_notice(
+    rendering: RenderingWords, record: Mapping[str, Any], seen: SeenLetter, words: int
+) -> SeenLetter:
+    """:func:`seen_letter` for a 2013 notice: the services in the numbered determinations under
+    the decision heading, then each item's passages in its own section after the summary."""
+    answer = seen.answer
+    heading = align_passage(rendering, _NOTICE_HEADING, 0, max_skip=None)
+    cursor = heading.last_word + 1 if heading is not None else 0
+
+    def place(path: str, text: str, before: str, after: str, skip: int | None) -> str:
+        nonlocal cursor
+        hit = align_passage(rendering, text, cursor, before=before, after=after, max_skip=skip)
+        if hit is not None:
+            cursor = hit.last_word + 1
+        seen.passages[path] = SeenPassage(
+            path, text, hit.text if hit is not None else collapse_ws(text), hit
+        )
+        return seen.passages[path].text
+
+    items = record["items"]
+    for k, item in enumerate(items):
+        verdict = "is not medically" if item["outcome"] == "upheld" else "is medically"
+        answer["items"][k]["service"] = place(
+            f"items[{k}].service", item["service"], "has determined the request for", verdict,
+            None if heading is None and k == 0 else SKIP_WORDS,
+        )  # fmt: skip
+    first = True
+    for k, item in enumerate(items):
+        nxt = items[k + 1] if k + 1 < len(items) else None
+        for n, name in enumerate(PASSAGE_FIELDS):
+            passage = item[name]
+            if passage is None:
+                continue
+            if name == "rationale":
+                after = f"{k + 2}) Regarding the request for {nxt['service']}" if nxt else ""
+                after = " ".join(collapse_ws(after).split(" ")[:8])
+            else:
+                after = _NOTICE_LABELS[PASSAGE_FIELDS[n + 1]]
+            # The first section lies past the qualifications and the summary: search on.
+            skip = None if first else 4 * SKIP_WORDS
+            first = False
+            copied = place(f"items[{k}].{name}", passage, _NOTICE_LABELS[name], after, skip)
+            answer["items"][k][name] = anchor_quote(copied, words)
     return seen
 
 
