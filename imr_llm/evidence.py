@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -828,13 +829,19 @@ def _key_difference(value: str, written: str, damage: float) -> str:
     words_w = {
         w for w in re.findall(r"[a-z0-9/]+", written.lower()) if not any(c.isdigit() for c in w)
     }
+    # For "near a side word", OCR's digits read as letters too: "1eft" is near "left".
+    folded = unicodedata.normalize("NFKD", value.lower()).encode("ascii", "ignore").decode()
+    near_v = {w.translate(_LETTER_LIKE) for w in re.findall(r"[a-z0-9/]+", folded)}
     for group in _KEY_WORDS:
         a, b = words_v & group, words_w & group
-        if b and a != b and (a or not _near_any(words_v, group)):
+        if b and a != b and (a or not _near_any(near_v, group)):
             # Another side, or none where the letter names one (an OCR'd "lcft" is not none).
             shown = "/".join(sorted(a)) or "no " + "/".join(sorted(group))
             return f"{shown} where the letter has {'/'.join(sorted(b))}"
     return ""
+
+
+_LETTER_LIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b", "|": "l"})
 
 
 def _numbers_unsure(value: str, written: str) -> bool:

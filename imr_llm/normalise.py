@@ -176,6 +176,11 @@ def _is_double_spaced(lines: list[Line]) -> bool:
     return text_lines >= 8 and followed_by_blank >= 0.85 * text_lines
 
 
+_HEADER_LINE = re.compile(
+    r"CM\d{2}-\d{7}|Case\s+Number|Date\s+Assigned|Decision\s+Date|Date\s+of\s+Injury"
+    r"|UR\s+Denial|Priority:",
+    re.IGNORECASE,
+)
 #: Lines from here on are the letter's body: a line repeating one of the letter's first lines
 #: there is a page's running head (the case number line printed at each page's top).
 _BODY_FROM = 12
@@ -184,11 +189,11 @@ _BODY_FROM = 12
 def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[Line]:
     kept: list[Line] = []
     page_break = False
-    # Only lines of words repeat as a running head: a date or a value alone may well recur.
+    # Only a header line repeats as a running head (the case number line, a row of the header
+    # table); a sentence of the letter's first lines (a 2013 notice's determination) may well
+    # recur in its body.
     first = {
-        " ".join(line.text.split())
-        for line in lines[:_BODY_FROM]
-        if len(re.findall(r"[A-Za-z]{2,}", line.text)) >= 2
+        " ".join(line.text.split()) for line in lines[:_BODY_FROM] if _HEADER_LINE.search(line.text)
     }
     for index, line in enumerate(lines):
         if not line.blank and (

@@ -28,8 +28,9 @@ from .anchors import split_quote
 from .evidence import PASSAGES, Checked
 from .form import LetterForm
 from .form.generations import FORM_UNKNOWN
-from .form.reading import CASE_NUMBER_FORM, read_dates, state_named
+from .form.reading import CASE_NUMBER_FORM, read_dates
 from .form.summary import read_ages
+from .form.vocabulary import state_named
 from .text import CollapsedText, collapse_ws
 
 _SEX_WORDS = {"male": ("male", "man", "gentleman"), "female": ("female", "woman", "lady")}
