@@ -65,6 +65,7 @@ from .text import (
     collapse_ws,
     comparison_key,
     name_key,
+    ocr_pattern,
     rationale_conclusion,
     squash,
 )
@@ -1166,25 +1167,37 @@ def _check_items(
         _check_passage_ends(k, item, out)
 
 
+#: A passage label inside a passage's text: a line repeated or merged into it.
+_LABEL_INSIDE = re.compile(
+    "|".join(
+        ocr_pattern(label).pattern + r"\s*[:;]"
+        for label in ("Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale")
+    ),
+    re.IGNORECASE,
+)
 #: How every guideline passage ends: a full stop (perhaps inside a bracket or a quote; OCR
 #: reads it as a colon, a semicolon or a comma as often as not).
 _PASSAGE_END = re.compile(r"[.!?:;,][\"'”’)\]_~|]*$|\)$")
 
 
 def _check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
-    """Flag a guideline that does not end as guidelines do.
+    """Flag a passage holding another passage's label, and a guideline that does not end as
+    guidelines do.
 
     Every guideline is one or more "Decision based on ..." sentences, so it ends with a full
     stop; one that does not holds text that is not the guideline (OCR debris after it, a
     word from a damaged line) or was cut short, and a person should look at it.
     """
-    for key in ("claims_administrator_guideline", "maximus_guideline"):
+    for key in PASSAGES:
         path = f"items[{k}].{key}"
         value = item.get(key)
         evidence = out.evidence.get(path)
         if not value or evidence is None or evidence.status == "unverified":
             continue
-        if not _PASSAGE_END.search(value.rstrip()):
+        if _LABEL_INSIDE.search(value):
+            out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
+                    "repeated or merged line?)")  # fmt: skip
+        elif key != "rationale" and not _PASSAGE_END.search(value.rstrip()):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
 
@@ -1296,6 +1309,19 @@ def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
     already judged (a contradiction, an unreadable place) keep their own evidence.
     """
     header = form.header
+    if header.ambiguous:
+        for path in _HEADER_REQUIRED:
+            place = header.places.get(path)
+            evidence = out.evidence.get(path)
+            if (
+                place is not None
+                and place.how == "order"
+                and evidence is not None
+                and (evidence.status != "unverified")
+            ):
+                out.put(path, "unverified", evidence.span, "its label is printed apart from its "
+                        "value, and the header holds more values than labels: the pairing may "
+                        "be shifted")  # fmt: skip
     if header.present:
         for path, label in _HEADER_REQUIRED.items():
             if data.get(path) is None and path not in out.evidence:
@@ -1324,6 +1350,9 @@ def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
     patient = data.get("patient") or {}
     if summary is None:
         return
+    # Age and sex where the summary states them: several real letters do not ("The applicant
+    # is a represented employee who..."), so a null is flagged only where an age phrase or a
+    # sex word is there and could not be read.
     if patient.get("age") is None and "patient.age" not in out.evidence:
         if states_age(summary.text):
             out.put("patient.age", "unverified", summary.span,

@@ -86,9 +86,16 @@ def test_a_header_wrapped_over_three_lines_after_a_rationale_without_a_blank_lin
     assert rationale is not None and rationale.text.endswith("is medically necessary.")
 
 
-def test_a_blank_line_inside_a_header_ends_it() -> None:
+def test_a_blank_line_before_a_capitalised_line_ends_a_header() -> None:
+    text = one(A01, MRI + ": Overturned", "MRI of the left\n\nKnee without contrast: Overturned")
+    assert places(text)[0].header_text == "Knee without contrast"
+
+
+def test_a_blank_line_inside_a_sentence_is_crossed() -> None:
+    # OCR or a re-filled page may put a blank line inside a header: the line after it starts in
+    # lower case, so it carries on the sentence above (which does not end).
     text = one(A01, MRI + ": Overturned", "MRI of the left\n\nknee without contrast: Overturned")
-    assert places(text)[0].header_text == "knee without contrast"
+    assert places(text)[0].header_text == MRI
 
 
 def test_a_page_break_inside_a_header_is_crossed() -> None:

@@ -52,6 +52,9 @@ class HeaderForm:
     labels: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: Chunks of value text that no label claimed (a label OCR destroyed leaves one).
     unclaimed: list[Place] = field(default_factory=list)
+    #: Labels printed apart from their values were paired in order, yet values were left over
+    #: (a value line repeated, or a label lost): the pairing may be shifted.
+    ambiguous: bool = False
 
     @property
     def present(self) -> bool:
@@ -200,4 +203,7 @@ def read_header_form(doc: Document, start: int, end: int) -> HeaderForm:
             form.places[name] = Place(chunk.start, chunk.end, chunk.text, "order", label)
             break
     form.unclaimed = [chunk for k, chunk in enumerate(loose) if k not in used]
+    # A value left over of a kind a label waited for: a value repeated, or its label lost.
+    waited = {_LABEL_KIND[name] for name, _ in waiting}
+    form.ambiguous = any(_kind(chunk.text) in waited for chunk in form.unclaimed)
     return form

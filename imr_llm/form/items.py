@@ -64,6 +64,10 @@ _ALONE_OUTCOME = re.compile(
 )
 #: Stray marks OCR leaves before an item header ("- ” Urine toxicology screen").
 _LEADING_MARKS = re.compile(r"^(?:(?:[^\w\s(\[]|_){1,3}\s*)+")
+#: Marks after an item's name, before its outcome marker: never part of the name.
+_TRAILING_NAME_MARKS = re.compile(r"[\s:;,.\-_~|'‘`·•*]+$")
+#: Marks before a passage's first word.
+_LEADING_PASSAGE_MARKS = re.compile(r"^[\s~_|,;:.\-–—•·*‘’`]+")
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
@@ -161,11 +165,7 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             k = j
             while k >= floor and lines[k].blank:
                 k -= 1
-            inside = (
-                j == k + 1
-                and lines[first].text.lstrip()[:1].islower()
-                and bool(original_request_mentions(lines[first].text))
-            )
+            inside = j == k + 1 and lines[first].text.lstrip()[:1].islower()
             if not (
                 (lines[first].page_break or inside) and k >= floor and _continues(lines[k].text)
             ):
@@ -211,7 +211,7 @@ def _continues(text: str) -> bool:
     Stray marks OCR leaves after the sentence's end ("necessary. ©") do not continue it.
     """
     tail = text.rstrip()
-    if tail and not tail[-1].isalnum() and not tail.endswith(_SENTENCE_END):
+    if tail and not tail.endswith(_SENTENCE_END):
         tail = _strip_trailing_marks(tail)
     return not tail.endswith(_SENTENCE_END)
 
@@ -405,9 +405,9 @@ def _item_place(
         parts.append(lines[marker.line].text[: marker.header_end_col])
         header_end = doc.offset(marker.line, marker.header_end_col)
     # Joined from the letter's lines, so page furniture between them is left out.
-    header_text = _LEADING_MARKS.sub("", collapse_ws(" ".join(parts)))
-    if marker.alone:
-        header_text = header_text.rstrip(" :;")
+    # No item's name ends with a mark but a bracket, a per cent or a quote: a colon, comma or
+    # stray mark left before the outcome ("12 sessions: ,", "#27 ·") is the marker's or OCR's.
+    header_text = _TRAILING_NAME_MARKS.sub("", _LEADING_MARKS.sub("", collapse_ws(" ".join(parts))))
     header = Place(header_start, header_end, header_text, "marker")
     outcome_place = _place(doc, header_end, lines[marker.line].end, "marker")
     outcome = None
@@ -433,6 +433,8 @@ def _item_place(
         label = (lines[i].start, value_start)
         parts = [lines[i].text[column:]] + [line.text for line in lines[i + 1 : last + 1]]
         kept = _strip_label_remnant(_strip_trailing_marks(collapse_ws(" ".join(parts))), name)
+        # A passage starts with a word; marks before it ("~ Decision based on") are OCR's.
+        kept = _LEADING_PASSAGE_MARKS.sub("", kept)
         lead = len(lines[i].text[column:]) - len(lines[i].text[column:].lstrip())
         passages[name] = Place(value_start + lead, lines[last].end, kept, "label", label)
     end_offset = lines[body_end].start if body_end < len(lines) else len(doc.source)
@@ -501,9 +503,15 @@ _MARKER_INSIDE = re.compile(
 )
 
 
+_AFTER_COLON = re.compile(r"[:;]\s*([A-Za-z0-9][^\s:;,.]{3,13})")
+
+
 def marker_inside(header: str) -> bool:
-    """Whether an item header holds another item's outcome marker: two items read as one."""
-    return bool(_MARKER_INSIDE.search(header))
+    """Whether an item header holds another item's outcome marker: two items read as one
+    (a repeated header line, "Right shoulder MRI: Overtumed Right shoulder MRI")."""
+    if _MARKER_INSIDE.search(header):
+        return True
+    return any(parse_outcome(m.group(1)) for m in _AFTER_COLON.finditer(header))
 
 
 def says_no_evidence(passage: str) -> bool:
