@@ -137,6 +137,16 @@ def relayout(text: str) -> str:
             moved |= join(m)
             moved |= split_before(m.start())
             moved |= split_after(m.end())
+    # The 2013 notice's own phrases: its headings and labels start lines, and its numbered
+    # determinations and item sections ("2) MAXIMUS Federal Services, Inc. has determined...",
+    # "2) Regarding the request for ...:") each start one.
+    for pattern in _notice_patterns():
+        for m in pattern.finditer(text):
+            moved |= join(m)
+            moved |= split_before(m.start())
+    for pattern in _notice_after():
+        for m in pattern.finditer(text):
+            split_after(m.end())
     # Page furniture inside a line goes to a line of its own, where the document drops it.
     # Not a sign of re-filling by itself: an OCR'd page may run a banner into a line too.
     for m in INLINE_FURNITURE.finditer(text):
@@ -224,6 +234,47 @@ def _words(text: str) -> bool:
 
 _ORIGINAL = re.compile(r"original\s+request", re.IGNORECASE)
 _WAS_ORIGINAL = re.compile(r"\bw\S{1,2}\s+th\S\s+original\s+request", re.IGNORECASE)
+
+
+#: Notice phrases that start a line.
+_NOTICE_STARTS = (
+    "INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE",
+    "Medical Qualifications of the Expert Reviewer:",
+    "Case Summary:",
+    "Rationale for the Decision:",
+    "The Claims Administrator based its decision on",
+    "The Expert Reviewer based his/her decision on",
+    "The Physician Reviewer based his/her decision on",
+    "An application for Independent Medical Review",
+    "Dated:",
+)
+#: Notice labels whose text follows on the next line, and the item section's heading.
+_NOTICE_ENDS = (
+    "INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE",
+    "Medical Qualifications of the Expert Reviewer:",
+    "Case Summary:",
+    "Rationale for the Decision:",
+)
+
+
+@lru_cache(maxsize=1)
+def _notice_patterns() -> tuple[re.Pattern[str], ...]:
+    words = ("MAXIMUS Federal Services, Inc. has determined the request for",
+             "Regarding the request for")  # fmt: skip
+    numbered = re.compile(
+        r"(?<![\w.])\d{1,2}\)"
+        + _GAP_TIGHT
+        + "(?:"
+        + "|".join(_GAP_TIGHT.join(map(re.escape, w.split())) for w in words)
+        + ")"
+    )
+    return (numbered, *(_phrase(p, upper=p.isupper()) for p in _NOTICE_STARTS))
+
+
+@lru_cache(maxsize=1)
+def _notice_after() -> tuple[re.Pattern[str], ...]:
+    section = re.compile(r"(?<![\w.])\d{1,2}\)\s+Regarding\s+the\s+request\s+for\s[^\n]*?:")
+    return (section, *(_phrase(p, upper=p.isupper()) for p in _NOTICE_ENDS))
 
 
 @lru_cache(maxsize=1)
