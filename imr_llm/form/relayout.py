@@ -140,13 +140,14 @@ def relayout(text: str) -> str:
     # The 2013 notice's own phrases: its headings and labels start lines, and its numbered
     # determinations and item sections ("2) MAXIMUS Federal Services, Inc. has determined...",
     # "2) Regarding the request for ...:") each start one.
-    for pattern in _notice_patterns():
-        for m in pattern.finditer(text):
-            moved |= join(m)
-            moved |= split_before(m.start())
-    for pattern in _notice_after():
-        for m in pattern.finditer(text):
-            split_after(m.end())
+    if _NOTICE_SIGN.search(text):
+        for pattern in _notice_patterns():
+            for m in pattern.finditer(text):
+                moved |= join(m)
+                moved |= split_before(m.start())
+        for pattern in _notice_after():
+            for m in pattern.finditer(text):
+                split_after(m.end())
     # Page furniture inside a line goes to a line of its own, where the document drops it.
     # Not a sign of re-filling by itself: an OCR'd page may run a banner into a line too.
     for m in INLINE_FURNITURE.finditer(text):
@@ -236,6 +237,13 @@ _ORIGINAL = re.compile(r"original\s+request", re.IGNORECASE)
 _WAS_ORIGINAL = re.compile(r"\bw\S{1,2}\s+th\S\s+original\s+request", re.IGNORECASE)
 
 
+#: What only a 2013 notice prints: its phrases are looked for in notices alone (a 2016 letter
+#: may say "the form was dated:" or "case summary:" inside a sentence).
+_NOTICE_SIGN = re.compile(
+    r"Notice\s+of\s+Independent\s+Medical\s+Review\s+Determination"
+    r"|INDEPENDENT\s+MEDICAL\s+REVIEW\s+DECISION\s+AND\s+RATIONALE",
+    re.IGNORECASE,
+)
 #: Notice phrases that start a line.
 _NOTICE_STARTS = (
     "INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE",
