@@ -316,7 +316,7 @@ class _PagedSource(LetterSource):
 # ----------------------------------------------------------------------------------------------
 
 
-@ray.remote(num_cpus=0, max_restarts=-1, max_page_retries=-1)
+@ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
 class _GateActor:
     """The shared state behind :class:`RequestGate` (an async actor: waiting callers do not
     hold a thread). A lease a worker never gave back (it was killed mid-request) expires after
