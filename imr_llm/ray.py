@@ -43,6 +43,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -146,9 +147,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
         if address in (None, "local"):
-            # Ray picks the machine's address for its services unless told this is a single
-            # machine (the switch Ray uses on laptops): then everything is on 127.0.0.1.
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+            _loopback_only()
             ray.init(num_cpus=num_cpus, include_dashboard=False, **options)
         else:
             ray.init(address=address, **options)
@@ -157,6 +156,21 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
         raise ClusterError(f"cannot start or reach {where}: {_one_line(exc)}") from None
     _quiet_ray_data()
     return True
+
+
+def _loopback_only() -> None:
+    """Ray gives its services the machine's network address unless told it is one machine
+    (the switch Ray uses on laptops, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``): then everything
+    is on 127.0.0.1. The processes Ray starts read the variable; this one read it when ``ray``
+    was imported, so its constant is set too (where this Ray version has it)."""
+    if os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0") != "0":
+        return  # the caller asked for the machine's address
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # pragma: no cover - another layout: the variable alone decides
+        return
+    if hasattr(ray_constants, "ENABLE_RAY_CLUSTER"):
+        ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def _quiet_ray_data() -> None:
@@ -319,8 +333,8 @@ class _PagedSource(LetterSource):
 @ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)
 class _GateActor:
     """The shared state behind :class:`RequestGate` (an async actor: waiting callers do not
-    hold a thread). A lease a worker never gave back (it was killed mid-request) expires after
-    ``lease_s``, longer than any request can last (the client's timeout)."""
+    hold a thread). A lease its holder stops renewing (killed mid-request) expires after
+    ``lease_s``."""
 
     def __init__(self, limit: int, lease_s: float) -> None:
         self.limit, self.lease_s = limit, lease_s
@@ -353,6 +367,12 @@ class _GateActor:
                 except asyncio.TimeoutError:
                     pass
 
+    async def renew(self, tokens: list[str]) -> None:
+        until = time.monotonic() + self.lease_s
+        for token in tokens:
+            if token in self.leases:
+                self.leases[token] = until
+
     async def release(self, token: str) -> None:
         async with self.changed:
             self.leases.pop(token, None)
@@ -372,18 +392,54 @@ class RequestGate:
     """A cluster-wide gate for model requests (see :mod:`imr_llm.llm.transport`): at most
     ``limit`` requests in flight across every worker, and a ``Retry-After`` one worker is given
     held by all. A named actor (``imr-llm-gate-<id>`` in namespace ``imr_llm``), so a worker or
-    another driver can find it with ``ray.get_actor``."""
+    another driver can find it with ``ray.get_actor``.
 
-    def __init__(self, limit: int, *, lease_s: float = 180.0, name: str | None = None) -> None:
+    Each process holding a slot renews its leases every ``lease_s / 3`` seconds from a daemon
+    thread; a worker killed mid-request stops renewing, and its slot is free again within
+    ``lease_s`` seconds instead of staying taken for good.
+    """
+
+    def __init__(self, limit: int, *, lease_s: float = 15.0, name: str | None = None) -> None:
         self.name = name or f"imr-llm-gate-{uuid.uuid4().hex[:12]}"
+        self.lease_s = lease_s
         self.handle = _GateActor.options(  # type: ignore[attr-defined]
             name=self.name, namespace=NAMESPACE, get_if_exists=True
         ).remote(limit, lease_s)
+        self._local()
+
+    def _local(self) -> None:
+        self._held: set[str] = set()
+        self._lock = threading.Lock()
+        self._renewer: threading.Thread | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # shipped to workers: the actor, not the thread
+        return {"name": self.name, "lease_s": self.lease_s, "handle": self.handle}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local()
+
+    def _renew(self) -> None:
+        while True:
+            time.sleep(self.lease_s / 3)
+            with self._lock:
+                held = list(self._held)
+            if held:
+                self.handle.renew.remote(held)
 
     def acquire(self) -> str:
-        return ray.get(self.handle.acquire.remote())
+        token = ray.get(self.handle.acquire.remote())
+        with self._lock:
+            self._held.add(token)
+            if self._renewer is None:
+                self._renewer = threading.Thread(target=self._renew, daemon=True,
+                                                 name="imr-llm-gate-renew")  # fmt: skip
+                self._renewer.start()
+        return token
 
     def release(self, token: Any) -> None:
+        with self._lock:
+            self._held.discard(token)
         self.handle.release.remote(token)
 
     def pause(self, seconds: float) -> None:
@@ -529,7 +585,7 @@ def _dataset(
     if not rows:
         return ray.data.from_arrow(OUTCOME_SCHEMA.empty_table())
     if gate is None and resolve_backend(backend, settings) != "rules":
-        gate = RequestGate(settings.concurrency, lease_s=settings.timeout_s + 30.0)
+        gate = RequestGate(settings.concurrency)
     if isinstance(done, set | frozenset):
         keys, paths = frozenset(done), frozenset()
     else:
