@@ -292,3 +292,33 @@ def test_a_worker_killed_mid_run_has_its_letters_run_again(local_ray, tmp_path: 
         assert {o.status for o in outcomes} == {"ok"}
         # The killed task's letter was asked again: more requests than letters.
         assert len(server.chat_requests) > len(letters)
+
+
+def test_the_command_line_on_ray_then_resume(local_ray, tmp_path: Path) -> None:
+    """``extract DIR --ray -o out/``: the tables, the failures file and exit code 1 for the one
+    bad letter; run again with --resume: the done letters are skipped, none written twice."""
+    from typer.testing import CliRunner
+
+    from imr_llm.cli import app
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    for k in range(3):
+        (tmp_path / "in" / "sub" / f"{k}.txt").write_bytes(LETTER + b"\n" * k)
+    (tmp_path / "in" / "empty.txt").write_bytes(b"")
+    out = f"{tmp_path}/out/"
+    runner = CliRunner()
+    first = runner.invoke(app, ["extract", "-b", "rules", str(tmp_path / "in"), "--ray", "-o", out])
+    assert first.exit_code == 1, first.output
+    assert "3 of 4 letter(s) extracted" in first.stderr and "1 failed" in first.stderr
+    errors = [json.loads(x) for x in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    assert [(Path(e["source"]).name, e["error"]) for e in errors] == [("empty.txt", "empty_text")]
+    (tmp_path / "in" / "sub" / "3.txt").write_bytes(LETTER + b"\n" * 3)
+    again = runner.invoke(
+        app, ["extract", "-b", "rules", str(tmp_path / "in"), "--ray", "-o", out, "--resume"]
+    )
+    assert again.exit_code == 1, again.output
+    assert "3 already done" in again.stderr
+    import pyarrow.parquet as pq
+
+    files = [r["file"] for r in pq.read_table(tmp_path / "out" / "letters.parquet").to_pylist()]
+    assert sorted(Path(f).name for f in files) == ["0.txt", "1.txt", "2.txt", "3.txt"]

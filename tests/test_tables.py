@@ -356,3 +356,56 @@ def test_tables_command_from_jsonl(tmp_path: Path) -> None:
     assert "1 letter(s)" in mixed.stderr
     missing = runner.invoke(app, ["tables", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path)])
     assert missing.exit_code == 2 and "no such file" in missing.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# --ray on the command line, without Ray
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["a", "--ray"], ["a", "--ray", "local"]),
+        (["a", "--ray", "-o", "x/"], ["a", "--ray", "local", "-o", "x/"]),
+        (["--ray", "letters/", "-o", "x/"], ["--ray", "local", "letters/", "-o", "x/"]),
+        (["a", "--ray", "10.1.2.3:6379"], ["a", "--ray", "10.1.2.3:6379"]),
+        (["a", "--ray", "ray://head:10001"], ["a", "--ray", "ray://head:10001"]),
+        (["a", "--ray", "auto"], ["a", "--ray", "auto"]),
+        (["--", "--ray"], ["--", "--ray"]),
+    ],
+)
+def test_ray_takes_an_optional_address(args: list[str], expected: list[str]) -> None:
+    from imr_llm.cli import _ray_address_given
+
+    assert _ray_address_given(args) == expected
+
+
+def test_ray_without_ray_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ray(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if name == "ray" or name.startswith("ray."):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    letter = tmp_path / "a.txt"
+    letter.write_bytes(LETTER)
+    result = runner.invoke(app, ["extract", str(letter), "--ray", "-o", f"{tmp_path}/out/"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: --ray needs Ray; install it with: pip install 'imr-llm[ray]'"
+    )
+
+
+def test_a_uri_without_ray_is_a_misuse() -> None:
+    result = runner.invoke(app, ["extract", "-b", "rules", "s3://bucket/letters/"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: s3://bucket/letters/ is a URI; URIs are read on Ray (--ray)"
+    )
