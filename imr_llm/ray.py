@@ -113,8 +113,8 @@ OUTCOME_SCHEMA = pa.schema(
         pa.field("seconds", pa.float64(), metadata={"description": "Time spent on it."}),
     ]
 )
-#: Letters in one Ray task (one block): enough that a task's start-up is small beside its
-#: work, few enough that a cluster's CPUs all get some.
+#: Most letters in one Ray task (one block): enough that a task's start-up is small beside its
+#: work; fewer when the run is short, so that a cluster's CPUs all get some.
 LETTERS_PER_TASK = 8
 #: Times Ray runs a page's OCR task again after its worker died. (A letters task is run again
 #: as often as Ray Data's default allows: without limit for a worker that died.)
@@ -536,6 +536,13 @@ def _extract_batch(
     return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA)
 
 
+def _letters_per_task(letters: int) -> int:
+    """Enough tasks that every CPU of the cluster gets several (a short run still spreads over
+    its nodes), never more than :data:`LETTERS_PER_TASK` letters in one."""
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    return max(1, min(LETTERS_PER_TASK, math.ceil(letters / (4 * cpus))))
+
+
 def extract_dataset(
     paths: Sequence[str],
     backend: str = "auto",
@@ -543,7 +550,7 @@ def extract_dataset(
     settings: Settings | None = None,
     model: str | None = None,
     done: Any = None,
-    letters_per_task: int = LETTERS_PER_TASK,
+    letters_per_task: int | None = None,
     page_retries: int = PAGE_RETRIES,
     gate: RequestGate | None = None,
     **options: Any,
@@ -559,7 +566,7 @@ def extract_dataset(
         backend, model, settings, options: As for :func:`imr_llm.extract_file`.
         done: Letters to skip: a set of ``(path, sha256)``, or a
             :class:`~imr_llm.runlog.Done` (what ``--resume`` reads from an output).
-        letters_per_task: Letters in one Ray task.
+        letters_per_task: Letters in one Ray task (default: :func:`letters_per_task`).
         page_retries: Times a page's OCR task is run again after its worker died.
         gate: The cluster-wide request gate; by default one is made for a backend that may
             call the model, bounding requests in flight to ``settings.concurrency``.
@@ -578,7 +585,7 @@ def _dataset(
     backend: str,
     settings: Settings,
     done: Any,
-    letters_per_task: int,
+    letters_per_task: int | None,
     page_retries: int,
     gate: RequestGate | None,
 ) -> ray.data.Dataset:
@@ -591,7 +598,7 @@ def _dataset(
     else:
         keys = frozenset(getattr(done, "keys", ()) or ())
         paths = frozenset(getattr(done, "paths", ()) or ())
-    per_task = max(1, letters_per_task)
+    per_task = max(1, letters_per_task or _letters_per_task(len(rows)))
     blocks = max(1, math.ceil(len(rows) / per_task))
     ds = ray.data.from_items(rows, override_num_blocks=blocks)
     return ds.map_batches(
@@ -659,7 +666,7 @@ def run_letters(
     settings: Settings,
     address: str | None = None,
     done: Any = None,
-    letters_per_task: int = LETTERS_PER_TASK,
+    letters_per_task: int | None = None,
     page_retries: int = PAGE_RETRIES,
 ) -> Iterator[Outcome]:
     """Run ``names`` on Ray (``address`` as for :func:`connect`) and yield each input's
