@@ -397,6 +397,9 @@ def extract_command(
         err.print(f"error: {uris[0]} is a URI; URIs are read on Ray (--ray)")
         raise typer.Exit(2)
     if ray_address is not None:
+        if "-" in files:
+            err.print("error: standard input cannot be read on Ray (pass files or folders)")
+            raise typer.Exit(2)
         _require_ray()
     given = bool(files)
     files, empty = expand_paths(files)

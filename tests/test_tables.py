@@ -409,3 +409,11 @@ def test_a_uri_without_ray_is_a_misuse() -> None:
     assert result.stderr.strip() == (
         "error: s3://bucket/letters/ is a URI; URIs are read on Ray (--ray)"
     )
+
+
+def test_standard_input_on_ray_is_a_misuse() -> None:
+    result = runner.invoke(app, ["extract", "-", "--ray"], input="text")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: standard input cannot be read on Ray (pass files or folders)"
+    )
