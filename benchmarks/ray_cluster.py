@@ -173,7 +173,7 @@ def main() -> int:
             killer.join(timeout=5)
             requests = srv.chat_requests
         print(f"imr-llm exited {run.returncode} after {seconds:.1f} s; its summary:")
-        for line in [x for x in stderr.splitlines() if x.startswith(("error", "stopped"))][-3:]:
+        for line in [x for x in stderr.splitlines() if "letter(s)" in x or x.startswith("error")]:
             print("  " + line)
         if run.returncode != 0:
             print(stderr[-3000:])

@@ -14,7 +14,8 @@ scans once each, they are slow), with the rules engine:
 
 "One process" is ``extract_file`` letter after letter (the CLI at ``--concurrency 1``); "Ray"
 is :func:`imr_llm.ray.run_letters` on a local Ray of ``--cpus`` CPUs started once before (its
-start-up printed apart). Every record of both is checked equal (times aside). Figures on a
+start-up printed apart; both sides warmed on two letters first). Every record of both is
+checked equal (times aside). Figures on a
 machine shared with other work are noisy: compare the two columns of one run, not runs.
 """
 
@@ -89,7 +90,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=3)
     parser.add_argument("--ocr-engine", default=None, help="default: the default engine")
     parser.add_argument("--cpus", type=int, default=2)
-    parser.add_argument("--letters-per-task", type=int, default=8)
+    parser.add_argument("--letters-per-task", type=int, default=None)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -111,6 +112,11 @@ def main() -> None:
     startup = time.perf_counter() - started
     print(f"local Ray of {args.cpus} CPUs started in {startup:.1f} s (not counted below)")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
+
+    # Warm both sides (imports, compiled patterns, Ray's worker processes) before timing.
+    warm = [texts[0], str(pdfs[0])] if texts and pdfs else (texts or list(map(str, pdfs)))[:1]
+    _single(warm, args.ocr_engine)
+    _ray(warm, args.ocr_engine, args.letters_per_task)
 
     results: dict[str, Any] = {"ray_startup_s": round(startup, 2), "kinds": {}}
     print(f"{'input':17} {'letters':>7} {'pages':>5}  {'one process':>22}  {'Ray':>22}  equal")
