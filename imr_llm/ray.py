@@ -399,7 +399,7 @@ class RequestGate:
     ``lease_s`` seconds instead of staying taken for good.
     """
 
-    def __init__(self, limit: int, *, lease_s: float = 15.0, name: str | None = None) -> None:
+    def __init__(self, limit: int, *, lease_s: float = 6.0, name: str | None = None) -> None:
         self.name = name or f"imr-llm-gate-{uuid.uuid4().hex[:12]}"
         self.lease_s = lease_s
         self.handle = _GateActor.options(  # type: ignore[attr-defined]
