@@ -483,7 +483,9 @@ def extract_command(
     fn = partial(extract_source, backend=backend, settings=settings, extract_text=extract)
     failures: list[LetterResult] = []
     review_note: str | None = None
-    tally = _Tally(total=len(names))
+    # On Ray, folders given as URIs are listed here (the count is the progress bar's total).
+    ray_inputs = _ray_inputs(names) if ray_address is not None else None
+    tally = _Tally(total=len(ray_inputs) if ray_inputs is not None else len(names))
     identities: dict[str, tuple[str | None, str | None]] = {}
     interrupted = False
     write_error: _OutputError | _ClusterError | None = None
@@ -503,8 +505,8 @@ def extract_command(
         err.print(f"error: {_OutputError(output or '-', exc)}")
         raise typer.Exit(2) from None
 
-    plain_progress = not quiet and not err.is_terminal and len(names) > 1
-    show_bar = not quiet and err.is_terminal and len(names) > 1
+    plain_progress = not quiet and not err.is_terminal and tally.total > 1
+    show_bar = not quiet and err.is_terminal and tally.total > 1
     progress = Progress(
         TextColumn("[bold]extracting"),
         BarColumn(),
@@ -541,16 +543,16 @@ def extract_command(
                 raise _OutputError(ledger_path or "", exc) from None
 
     interrupts = _Interrupts()
-    task = progress.add_task("extract", total=len(names), failed=0)
+    task = progress.add_task("extract", total=tally.total, failed=0)
     settled: set[str] = set()  # letters written, failed or already done: not to retry again
 
     def skipped(name: str) -> None:
         settled.add(name)
         tick()
 
-    if ray_address is not None:
+    if ray_inputs is not None:
         results: Iterator[LetterResult] = _ray_results(
-            names, ray_address, backend, settings, done, identities, tally, skipped
+            ray_inputs, ray_address, backend, settings, done, identities, tally, skipped
         )
     else:
         letters = _letters(names, failures, identities, done, tally, skipped)
@@ -757,9 +759,17 @@ def _require_ray() -> None:
         raise typer.Exit(2) from None
 
 
+def _ray_inputs(names: list[str]) -> list[dict]:
+    """The run's inputs as :func:`imr_llm.ray.list_inputs` lists them (URIs of folders
+    walked), listed once."""
+    from .ray import list_inputs
+
+    return list_inputs(names)
+
+
 def _ray_results(
-    names: list[str],
-    address: str,
+    inputs: list[dict],
+    address: str | None,
     backend: str,
     settings: Settings,
     done: Done | None,
@@ -773,7 +783,10 @@ def _ray_results(
     from .ray import ClusterError, run_letters
 
     try:
-        for outcome in run_letters(names, backend, settings=settings, address=address, done=done):
+        outcomes = run_letters(
+            [], backend, settings=settings, address=address, done=done, inputs=inputs
+        )
+        for outcome in outcomes:
             identities[outcome.name] = (outcome.path, outcome.sha256)
             if outcome.status == "skipped":
                 tally.skipped += 1

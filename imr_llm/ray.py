@@ -668,17 +668,19 @@ def run_letters(
     done: Any = None,
     letters_per_task: int | None = None,
     page_retries: int = PAGE_RETRIES,
+    inputs: list[dict[str, Any]] | None = None,
 ) -> Iterator[Outcome]:
     """Run ``names`` on Ray (``address`` as for :func:`connect`) and yield each input's
     :class:`Outcome` as it completes: what ``imr-llm extract --ray`` writes.
 
     Exactly one outcome per input: a retried task's second answer for an input is dropped,
     and an input whose task failed on every try ends as an ``internal_error`` failure.
-    ``done`` is a :class:`~imr_llm.runlog.Done` (or a set of ``(path, sha256)``).
+    ``done`` is a :class:`~imr_llm.runlog.Done` (or a set of ``(path, sha256)``); ``inputs``,
+    what :func:`list_inputs` gave for ``names`` when the caller listed them already.
     """
     started_here = connect(address)
     try:
-        rows = list_inputs(names)
+        rows = inputs if inputs is not None else list_inputs(names)
         ds = _dataset(rows, backend, settings, done, letters_per_task, page_retries, None)
         # A block whose task failed on every try must not stop the others: its letters are
         # written as failures below.

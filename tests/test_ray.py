@@ -322,3 +322,22 @@ def test_the_command_line_on_ray_then_resume(local_ray, tmp_path: Path) -> None:
 
     files = [r["file"] for r in pq.read_table(tmp_path / "out" / "letters.parquet").to_pylist()]
     assert sorted(Path(f).name for f in files) == ["0.txt", "1.txt", "2.txt", "3.txt"]
+
+
+def test_the_command_line_reads_a_uri_folder_on_ray(local_ray, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from imr_llm.cli import app
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    (tmp_path / "in" / "a.txt").write_bytes(LETTER)
+    (tmp_path / "in" / "sub" / "b.txt").write_bytes(LETTER + b" ")
+    out = tmp_path / "out.jsonl"
+    uri = f"file://{tmp_path / 'in'}"
+    result = CliRunner().invoke(
+        app, ["extract", "-b", "rules", uri, "--ray", "-o", str(out), "--progress-every", "0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 of 2 letter(s) extracted" in result.stderr
+    sources = sorted(json.loads(x)["metadata"]["source"] for x in out.read_text().splitlines())
+    assert sources == [f"{uri}/a.txt", f"{uri}/sub/b.txt"]
