@@ -293,7 +293,13 @@ def extract_command(
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model name for the LLM backends.")] = None,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=256, help="Letters in flight at once (LLM backends).")
+        int,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Letters in flight at once (LLM backends); with --ray, model requests in "
+            "flight across the whole cluster.",
+        ),
     ] = 1,
     contract_only: Annotated[
         bool,
