@@ -489,8 +489,7 @@ def _extract_batch(
     """One Ray task: open, skip or extract each letter of the block; one row per letter."""
     from .llm.transport import set_request_gate
 
-    if gate is not None:
-        set_request_gate(gate)
+    set_request_gate(gate)  # this run's (a worker may have served another run before)
     reader = _page_reader(settings.ocr_engine, page_retries)
     rows: list[dict[str, Any]] = []
     opened: list[tuple[str, tuple[dict[str, Any], LetterSource]]] = []
