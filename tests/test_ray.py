@@ -171,6 +171,10 @@ def test_write_tables_from_a_dataset(local_ray, tmp_path: Path) -> None:
 
     local = pq.read_table(tmp_path / "local" / "letters.parquet").to_pylist()
     assert sorted(letters, key=lambda r: r["file"]) == sorted(local, key=lambda r: r["file"])
+    items = pads.dataset(tmp_path / "out" / "items").to_table().to_pylist()
+    local_items = pq.read_table(tmp_path / "local" / "items.parquet").to_pylist()
+    key = lambda r: (r["file"], r["item"])  # noqa: E731
+    assert sorted(items, key=key) == sorted(local_items, key=key)
 
 
 # ----------------------------------------------------------------------------------------------
