@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, NoReturn, TextIO
 
+import click
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -36,7 +38,16 @@ from .config import Settings, load_settings
 from .errors import ImrError
 from .runlog import Done, cut_torn_tail, read_done, read_failures, sidecar
 from .schema import schema_path, schema_text
-from .sources import LetterSource, read_source, resolved_name
+from .sources import (
+    LETTER_SUFFIXES,
+    LetterSource,
+    expand_paths,
+    is_uri,
+    read_source,
+    resolved_name,
+)
+from .tables import FORMATS as TABLE_FORMATS
+from .tables import require_pyarrow, tables_from_jsonl
 
 app = typer.Typer(
     cls=Group,
@@ -212,23 +223,83 @@ def _review_note(name: str, reasons: list[str], contract_only: bool) -> str:
     return f"needs review: {name}: {label}: {first} ({where})"
 
 
-@app.command("extract", cls=Command)
+#: A cluster address for --ray: auto, local, host:port or ray://host:port.
+_ADDRESS = re.compile(r"^(auto|local|(ray://)?[\w.\-\[\]:]*:\d+)$")
+
+
+def _ray_address_given(args: list[str]) -> list[str]:
+    """``--ray`` takes an optional address: with none (the last argument, or followed by an
+    option or a path) it means a local Ray, spelled ``local`` for the option parser."""
+    out: list[str] = []
+    for position, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--":
+            out.extend(args[position + 1 :])
+            break
+        if arg == "--ray":
+            following = args[position + 1] if position + 1 < len(args) else None
+            if following is None or not _ADDRESS.match(following):
+                out.append("local")
+    return out
+
+
+class _ExtractCommand(Command):
+    """``extract``, whose ``--ray`` may be given without its address."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _ray_address_given(list(args)))
+
+
+@app.command("extract", cls=_ExtractCommand)
 def extract_command(
     files: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Letter files (.txt or .pdf); '-' reads standard input.", show_default=False
+            help="Letter files (.txt or .pdf) or folders of them (read at any depth); '-' reads "
+            "standard input; with --ray also URIs (s3://...).",
+            show_default=False,
         ),
     ] = None,
     backend: Annotated[
         str, typer.Option("--backend", "-b", help=f"One of: {', '.join(BACKENDS)}.")
     ] = "auto",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write records here (JSONL).")
+    output_name: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write records here: a JSONL file, or a folder (a name ending in / or "
+            ".parquet or .csv) for the letters and items tables.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="jsonl, parquet or csv (default: from --output's name, else jsonl).",
+            show_default=False,
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="[ADDRESS]",
+            help="Run on Ray: a local Ray on this machine, or the cluster at ADDRESS "
+            "(host:port, ray://host:port, auto). Needs Ray: the imr-llm 'ray' extra.",
+            show_default=False,
+        ),
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model name for the LLM backends.")] = None,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=256, help="Letters in flight at once (LLM backends).")
+        int,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Letters in flight at once (LLM backends); with --ray, model requests in "
+            "flight across the whole cluster.",
+        ),
     ] = 1,
     contract_only: Annotated[
         bool,
@@ -309,8 +380,10 @@ def extract_command(
     ] = False,
     verbose: Verbose = False,
 ) -> None:
-    """Extract one record per letter: pretty JSON for one file, JSON Lines for many."""
+    """Extract one record per letter: pretty JSON for one file, JSON Lines for many; or the
+    letters and items tables (--format parquet|csv)."""
     files = list(files or [])
+    output = Path(output_name) if output_name is not None else None
     if backend not in BACKENDS:
         err.print(f"error: unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
         raise typer.Exit(2)
@@ -320,6 +393,26 @@ def extract_command(
         raise typer.Exit(2)
     if not files and not retry_failed:
         err.print("error: no letter files given (pass files, '-' for standard input)")
+        raise typer.Exit(2)
+    plan = _output_plan(output_name, fmt)
+    if plan.tables:
+        assert output is not None
+        output = plan.records
+    uris = [name for name in files if is_uri(name)]
+    if uris and ray_address is None:
+        err.print(f"error: {uris[0]} is a URI; URIs are read on Ray (--ray)")
+        raise typer.Exit(2)
+    if ray_address is not None:
+        if "-" in files:
+            err.print("error: standard input cannot be read on Ray (pass files or folders)")
+            raise typer.Exit(2)
+        _require_ray()
+    given = bool(files)
+    files, empty = expand_paths(files)
+    for folder in empty:
+        err.print(f"note: {folder} holds no letter files ({', '.join(LETTER_SUFFIXES)})")
+    if given and not files and not retry_failed:
+        err.print("error: no letter files found in the folders given")
         raise typer.Exit(2)
     try:
         # Without --strict the environment (IMR_LLM_STRICT) decides; the flag only turns it on.
@@ -336,9 +429,12 @@ def extract_command(
     if dry_run:
         _dry_run(files, settings)
     if errors is None and output is not None:
-        errors = sidecar(output, ".errors.jsonl")
+        # In a tables folder: FOLDER/errors.jsonl beside FOLDER/records.jsonl.
+        errors = plan.folder / "errors.jsonl" if plan.tables else sidecar(output, ".errors.jsonl")
     appending = resume or retry_failed
     try:
+        if plan.tables:
+            _make_folder(plan.folder)
         for path, what in ((output, "--output"), (errors, "--errors")):
             if path is not None:
                 _check_writable(path, what)
@@ -384,14 +480,21 @@ def extract_command(
             )
         done = read_done(output)
 
-    pretty = len(files) == 1 and (output is None or output.suffix != ".jsonl") and not appending
+    pretty = (
+        len(files) == 1
+        and (output is None or output.suffix != ".jsonl")
+        and not appending
+        and not plan.tables
+    )
     fn = partial(extract_source, backend=backend, settings=settings, extract_text=extract)
     failures: list[LetterResult] = []
     review_note: str | None = None
-    tally = _Tally(total=len(names))
+    # On Ray, folders given as URIs are listed here (the count is the progress bar's total).
+    ray_inputs = _ray_inputs(names) if ray_address is not None else None
+    tally = _Tally(total=len(ray_inputs) if ray_inputs is not None else len(names))
     identities: dict[str, tuple[str | None, str | None]] = {}
     interrupted = False
-    write_error: _OutputError | None = None
+    write_error: _OutputError | _ClusterError | None = None
 
     ledger_path = sidecar(output, ".done") if output is not None else None
     out_fh: TextIO = sys.stdout
@@ -408,8 +511,8 @@ def extract_command(
         err.print(f"error: {_OutputError(output or '-', exc)}")
         raise typer.Exit(2) from None
 
-    plain_progress = not quiet and not err.is_terminal and len(names) > 1
-    show_bar = not quiet and err.is_terminal and len(names) > 1
+    plain_progress = not quiet and not err.is_terminal and tally.total > 1
+    show_bar = not quiet and err.is_terminal and tally.total > 1
     progress = Progress(
         TextColumn("[bold]extracting"),
         BarColumn(),
@@ -446,18 +549,24 @@ def extract_command(
                 raise _OutputError(ledger_path or "", exc) from None
 
     interrupts = _Interrupts()
-    task = progress.add_task("extract", total=len(names), failed=0)
+    task = progress.add_task("extract", total=tally.total, failed=0)
     settled: set[str] = set()  # letters written, failed or already done: not to retry again
 
     def skipped(name: str) -> None:
         settled.add(name)
         tick()
 
-    letters = _letters(names, failures, identities, done, tally, skipped)
+    if ray_inputs is not None:
+        results: Iterator[LetterResult] = _ray_results(
+            ray_inputs, ray_address, backend, settings, done, identities, tally, skipped
+        )
+    else:
+        letters = _letters(names, failures, identities, done, tally, skipped)
+        results = iter_results(fn, letters, settings.concurrency)
     try:
         # Entered only with a bar: older rich prints a blank line leaving a disabled one.
         with interrupts, progress if show_bar else nullcontext():
-            for result in iter_results(fn, letters, settings.concurrency):
+            for result in results:
                 if result.record is None:
                     failures.append(result)
                     tick()
@@ -488,7 +597,7 @@ def extract_command(
                 tick()
     except KeyboardInterrupt:
         interrupted = True
-    except _OutputError as exc:
+    except (_OutputError, _ClusterError) as exc:
         write_error = exc
     finally:
         for fh in (out_fh if output is not None else None, ledger):
@@ -533,6 +642,10 @@ def extract_command(
             if write_error is None:
                 err.print(f"error: {_OutputError(errors, exc)}")
             write_error = write_error or _OutputError(errors, exc)
+    tables_note = ""
+    if plan.tables and output is not None and write_error is None:
+        tables_note, table_error = _write_tables(plan, output)
+        write_error = write_error or table_error
     if not quiet:
         elapsed = time.perf_counter() - tally.started
         by_engine = ", ".join(f"{k}: {v}" for k, v in sorted(tally.engines.items())) or "none"
@@ -549,6 +662,7 @@ def extract_command(
             f"in {elapsed:.2f} s (engine {by_engine})"
             + (f"; failures listed in {errors}" if errors and n_failed else "")
             + ("; run again with --resume to finish" if interrupted and output else "")
+            + tables_note
         )
     if write_error is not None:
         raise typer.Exit(2)
@@ -556,6 +670,137 @@ def extract_command(
         raise typer.Exit(interrupts.exit_code)
     if failures or kept_failures:
         raise typer.Exit(1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What ``--output`` and ``--format`` ask for: JSON Lines, or tables in a folder (which
+    also holds the records they are made from, ``records.jsonl``, for ``--resume``)."""
+
+    format: str
+    folder: Path | None = None
+
+    @property
+    def tables(self) -> bool:
+        return self.format != "jsonl"
+
+    @property
+    def records(self) -> Path:
+        assert self.folder is not None
+        return self.folder / "records.jsonl"
+
+
+def _output_plan(output: str | None, fmt: str | None) -> _Plan:
+    """The output's format: ``--format``, else ``--output``'s name (``.parquet``, ``.csv``, or
+    a trailing ``/`` for Parquet tables in a folder), else JSON Lines. Exit 2 for a table
+    format without a folder to write to, or Parquet without pyarrow."""
+    if fmt is not None and fmt not in ("jsonl", *TABLE_FORMATS):
+        err.print(f"error: unknown --format {fmt!r}; choose one of: jsonl, parquet, csv")
+        raise typer.Exit(2)
+    if fmt is None and output is not None:
+        suffix = Path(output).suffix.lower()
+        if suffix in (".parquet", ".csv"):
+            fmt = suffix[1:]
+        elif output.endswith(("/", os.sep)):
+            fmt = "parquet"
+    fmt = fmt or "jsonl"
+    if fmt == "jsonl":
+        return _Plan(fmt)
+    if output is None:
+        err.print(f"error: --format {fmt} needs --output FOLDER (the tables are files in it)")
+        raise typer.Exit(2)
+    if fmt == "parquet":
+        try:
+            require_pyarrow()
+        except ImrError as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(2) from None
+    return _Plan(fmt, Path(output))
+
+
+def _make_folder(folder: Path | None) -> None:
+    """The tables' folder, made if missing (its parent must exist, as for an output file)."""
+    assert folder is not None
+    if folder.is_dir():
+        return
+    if folder.exists():
+        raise _OutputError(folder, "the tables go in a folder, and this is a file")
+    if not folder.parent.is_dir():
+        raise _OutputError(folder, f"folder {folder.parent} does not exist")
+    try:
+        folder.mkdir()
+    except OSError as exc:
+        raise _OutputError(folder, exc) from None
+
+
+def _write_tables(plan: _Plan, records: Path) -> tuple[str, _OutputError | None]:
+    """The letters and items tables of every record in ``records`` (this run's and, under
+    --resume, the earlier runs'): a note for the summary line, or the error."""
+    assert plan.folder is not None
+    try:
+        report = tables_from_jsonl(records, plan.folder, plan.format)  # type: ignore[arg-type]
+    except OSError as exc:
+        error = _OutputError(plan.folder, exc)
+        err.print(f"error: {error}")
+        return "", error
+    for number, why in report.bad_lines:
+        err.print(f"note: {records} line {number} left out of the tables: {why}")
+    letters, items = report.paths
+    return (
+        f"; tables {letters} ({report.letters} letter(s)) and {items} ({report.items} item(s))",
+        None,
+    )
+
+
+class _ClusterError(Exception):
+    """Ray could not start, be reached, or finish the run: one line, exit code 2."""
+
+
+def _require_ray() -> None:
+    """Exit 2 with the install command when Ray (with Ray Data) is not installed."""
+    try:
+        import ray.data  # noqa: F401
+    except ImportError:
+        err.print("error: --ray needs Ray; install it with: pip install 'imr-llm[ray]'")
+        raise typer.Exit(2) from None
+
+
+def _ray_inputs(names: list[str]) -> list[dict]:
+    """The run's inputs as :func:`imr_llm.ray.list_inputs` lists them (URIs of folders
+    walked), listed once."""
+    from .ray import list_inputs
+
+    return list_inputs(names)
+
+
+def _ray_results(
+    inputs: list[dict],
+    address: str | None,
+    backend: str,
+    settings: Settings,
+    done: Done | None,
+    identities: dict[str, tuple[str | None, str | None]],
+    tally: _Tally,
+    on_skip: Callable[[str], None],
+) -> Iterator[LetterResult]:
+    """The letters' results from a Ray run (:mod:`imr_llm.ray`), as the local runner gives
+    them: a record, or the typed error of a failure row; letters already done are skipped
+    on the workers (they read the bytes the identity is made of)."""
+    from .ray import ClusterError, run_letters
+
+    try:
+        outcomes = run_letters(
+            [], backend, settings=settings, address=address, done=done, inputs=inputs
+        )
+        for outcome in outcomes:
+            identities[outcome.name] = (outcome.path, outcome.sha256)
+            if outcome.status == "skipped":
+                tally.skipped += 1
+                on_skip(outcome.name)
+                continue
+            yield outcome.result()
+    except ClusterError as exc:
+        raise _ClusterError(str(exc)) from None
 
 
 def _dry_run(files: list[str], settings: Settings) -> NoReturn:
@@ -594,6 +839,54 @@ def _silence_stdout() -> None:
         os.close(null)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+@app.command("tables", cls=Command)
+def tables_command(
+    records: Annotated[
+        list[Path],
+        typer.Argument(help="JSON Lines of records (imr-llm extract -o).", show_default=False),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for letters.FMT and items.FMT.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="parquet or csv.")] = "parquet",
+    verbose: Verbose = False,
+) -> None:
+    """Turn records (JSON Lines) into the letters and items tables, Parquet or CSV.
+
+    Exit codes: 0 every line was a record; 1 some lines were not (each named on stderr, the
+    tables hold the rest); 2 the command could not run.
+    """
+    if fmt not in TABLE_FORMATS:
+        err.print(f"error: unknown --format {fmt!r}; choose one of: {', '.join(TABLE_FORMATS)}")
+        raise typer.Exit(2)
+    for path in records:
+        if not path.is_file():
+            why = "no such file" if not path.exists() else "not a file"
+            err.print(f"error: cannot read {path}: {why}")
+            raise typer.Exit(2)
+    try:
+        if fmt == "parquet":
+            require_pyarrow()
+        _make_folder(out)
+        report = tables_from_jsonl(records, out, fmt)  # type: ignore[arg-type]
+    except ImrError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except _OutputError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        err.print(f"error: {_OutputError(out, exc)}")
+        raise typer.Exit(2) from None
+    for number, why in report.bad_lines:
+        err.print(f"line {number}: left out: {why}")
+    letters, items = report.paths
+    err.print(
+        f"{report.letters} letter(s) to {letters}, {report.items} item(s) to {items}"
+        + (f"; {len(report.bad_lines)} line(s) left out" if report.bad_lines else "")
+    )
+    if report.bad_lines:
+        raise typer.Exit(1)
 
 
 @app.command("schema", cls=Command)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import statistics
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -223,6 +224,7 @@ def read_pdf(
     engine: OcrEngine | None = None,
     ocr_all: bool = False,
     dpi: int = OCR_DPI,
+    page_ocr: PageOcr | None = None,
 ) -> PdfText:
     """The letter text of the PDF ``data``, page by page.
 
@@ -232,6 +234,9 @@ def read_pdf(
         engine: An engine object to use instead (tests, benchmarks).
         ocr_all: OCR every page, text layer or not (benchmarks of the OCR path).
         dpi: Resolution pages are rendered at for OCR.
+        page_ocr: Reads the pages that need OCR instead of this process, one page at a time
+            (:mod:`imr_llm.ray` spreads them over a cluster's workers); called as
+            ``page_ocr(data, numbers, dpi)``, it returns each page's :class:`OcrPage`.
 
     Raises:
         EncryptedPdfError: the PDF needs a password.
@@ -246,18 +251,25 @@ def read_pdf(
             doc.close()
     if not needs_ocr:
         return _assemble(texts, ["text_layer" if t else "blank" for t in texts], {})
+    if page_ocr is not None and engine is None:
+        try:
+            read = page_ocr(data, needs_ocr, dpi)
+        except OcrUnavailableError:
+            if not any(usable(t) for t in texts):
+                raise
+            return _unread(texts, needs_ocr)
+        first = read[needs_ocr[0]]
+        sources = [
+            "ocr" if k in read else ("text_layer" if t else "blank")
+            for k, t in enumerate(texts, start=1)
+        ]
+        return _assemble(texts, sources, read, engine=_Named(first.engine, first.engine_version))
     if engine is None:
         try:
             engine = ocr_engine(ocr_engine_name)
         except OcrUnavailableError:
             if any(usable(t) for t in texts):
-                # Other pages have text: read what there is and flag the record for review.
-                log.warning("pages %s need OCR and no OCR engine is installed", needs_ocr)
-                sources: list[PageSource] = [
-                    "unread" if k in needs_ocr else ("text_layer" if t else "blank")
-                    for k, t in enumerate(texts, start=1)
-                ]
-                return _assemble(texts, sources, {}, unread=needs_ocr)
+                return _unread(texts, needs_ocr)
             raise
     pages = _ocr_pages(data, needs_ocr, engine, dpi)
     sources = [
@@ -265,6 +277,36 @@ def read_pdf(
         for k, t in enumerate(texts, start=1)
     ]
     return _assemble(texts, sources, pages, engine=engine)
+
+
+#: What ``read_pdf(page_ocr=...)`` calls: ``(pdf bytes, 1-based page numbers, dpi)`` to each
+#: page's OCR result.
+PageOcr = Callable[[bytes, list[int], int], "dict[int, OcrPage]"]
+
+
+@dataclass(frozen=True)
+class _Named:
+    """The engine's name and version, as pages read elsewhere report them."""
+
+    name: str
+    version: str
+
+
+def _unread(texts: list[str], needs_ocr: list[int]) -> PdfText:
+    """Other pages have text: read what there is, and flag the record for review."""
+    log.warning("pages %s need OCR and no OCR engine is installed", needs_ocr)
+    sources: list[PageSource] = [
+        "unread" if k in needs_ocr else ("text_layer" if t else "blank")
+        for k, t in enumerate(texts, start=1)
+    ]
+    return _assemble(texts, sources, {}, unread=needs_ocr)
+
+
+def ocr_page(data: bytes, number: int, engine: OcrEngine, dpi: int = OCR_DPI) -> OcrPage:
+    """Render page ``number`` (1-based) of the PDF ``data`` and read it with ``engine``: one
+    page, as :func:`read_pdf` reads each page that needs OCR (the unit of work a cluster
+    spreads)."""
+    return _ocr_pages(data, [number], engine, dpi)[number]
 
 
 def _text_layer(doc: Any, ocr_all: bool) -> tuple[list[str], list[int]]:
@@ -310,7 +352,7 @@ def _assemble(
     sources: list[PageSource],
     ocr: dict[int, OcrPage],
     *,
-    engine: OcrEngine | None = None,
+    engine: OcrEngine | _Named | None = None,
     unread: list[int] | None = None,
 ) -> PdfText:
     """Join the pages with form feeds, keeping where each page and each OCR'd line starts."""

@@ -31,7 +31,7 @@ from .errors import (
     UnsupportedFileTypeError,
 )
 from .models import InputInfo
-from .pdf import OcrSpan, read_pdf
+from .pdf import OcrSpan, PageOcr, read_pdf
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .ocr import OcrEngine
@@ -40,7 +40,10 @@ __all__ = [
     "LetterSource",
     "LetterText",
     "UnreadableInputError",
+    "LETTER_SUFFIXES",
     "decode_text",
+    "expand_paths",
+    "is_uri",
     "open_source",
     "read_letter",
     "read_source",
@@ -97,9 +100,15 @@ class LetterSource:
     path: str | None = None
     sha256: str | None = None
 
-    def read(self, ocr_engine: str | None = None, *, engine: OcrEngine | None = None) -> LetterText:
+    def read(
+        self,
+        ocr_engine: str | None = None,
+        *,
+        engine: OcrEngine | None = None,
+        page_ocr: PageOcr | None = None,
+    ) -> LetterText:
         """The letter's text and where it came from (see :func:`read_letter`)."""
-        return read_letter(self, ocr_engine, engine=engine)
+        return read_letter(self, ocr_engine, engine=engine, page_ocr=page_ocr)
 
     @property
     def text(self) -> str:
@@ -196,9 +205,14 @@ def _form_feed_starts(text: str) -> list[int]:
 
 
 def read_letter(
-    source: LetterSource, ocr_engine: str | None = None, *, engine: OcrEngine | None = None
+    source: LetterSource,
+    ocr_engine: str | None = None,
+    *,
+    engine: OcrEngine | None = None,
+    page_ocr: PageOcr | None = None,
 ) -> LetterText:
-    """The text of ``source``: a text file decoded, a PDF's pages read (OCR where needed).
+    """The text of ``source``: a text file decoded, a PDF's pages read (OCR where needed;
+    ``page_ocr`` reads those pages elsewhere, see :func:`~imr_llm.pdf.read_pdf`).
 
     Raises:
         UnsupportedFileTypeError: binary content that is not a PDF.
@@ -217,7 +231,7 @@ def read_letter(
             page_starts=starts,
         )
         return LetterText(text, info)
-    pdf = read_pdf(source.data, ocr_engine_name=ocr_engine, engine=engine)
+    pdf = read_pdf(source.data, ocr_engine_name=ocr_engine, engine=engine, page_ocr=page_ocr)
     info = InputInfo(
         kind="pdf",
         text_from=pdf.text_from,
@@ -312,3 +326,59 @@ def resolved_name(name: str) -> str:
         return str(Path(name).resolve())
     except (OSError, RuntimeError):  # a symlink loop: keep the name as given
         return name
+
+
+#: What a folder's letters are called: PDFs and text files, whatever the text's encoding (it is
+#: read from the bytes, as for any file). Compared without regard to case (``.PDF``, ``.TXT``).
+LETTER_SUFFIXES: tuple[str, ...] = (".pdf", ".txt", ".text")
+
+
+def is_uri(name: str) -> bool:
+    """``s3://bucket/key``, ``gs://...``, ``file:///...``: a name for a filesystem other than
+    the local one (read by :mod:`imr_llm.ray` through pyarrow's filesystems)."""
+    scheme, sep, _ = name.partition("://")
+    return bool(sep) and scheme.isascii() and scheme.replace("+", "").isalnum()
+
+
+def _folder_letters(folder: Path) -> list[str]:
+    """The letter files under ``folder``, at any depth, sorted by their path inside it.
+
+    Hidden files and folders (a name starting with ``.``) are left out (editor and sync
+    litter, ``.git``); symbolic links to files are followed, to folders not (no loops).
+    The order is the relative path's parts compared as strings, so a run over the same folder
+    reads its letters in the same order on any machine.
+    """
+    found: list[tuple[tuple[str, ...], str]] = []
+    for root, dirs, files in os.walk(folder, onerror=None, followlinks=False):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        base = Path(root)
+        for name in files:
+            if name.startswith(".") or not name.lower().endswith(LETTER_SUFFIXES):
+                continue
+            path = base / name
+            found.append((path.relative_to(folder).parts, str(path)))
+    found.sort()
+    return [name for _, name in found]
+
+
+def expand_paths(names: list[str]) -> tuple[list[str], list[str]]:
+    """The letter files ``names`` stand for: a folder becomes the letters inside it (see
+    :func:`_folder_letters`), anything else (a file, ``-``, a path that does not exist, a URI)
+    stays as given, in the order given. Returns ``(files, empty_folders)``: folders that hold
+    no letter file, for the caller to report.
+
+    A file named directly is read whatever its name (its kind comes from its bytes); inside a
+    folder only :data:`LETTER_SUFFIXES` count, so a folder's images or spreadsheets are not
+    reported as failed letters.
+    """
+    files: list[str] = []
+    empty: list[str] = []
+    for name in names:
+        if name != "-" and not is_uri(name) and Path(name).is_dir():
+            inside = _folder_letters(Path(name))
+            if not inside:
+                empty.append(name)
+            files.extend(inside)
+        else:
+            files.append(name)
+    return files, empty

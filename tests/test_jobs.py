@@ -642,16 +642,101 @@ def test_moved_folder_and_a_refused_upload(
     assert len(records_of(tmp_path / "moved")) == 3 and len(fake_server.batches.batches) == 1
 
 
-def test_over_the_batch_limits_is_refused_before_anything_is_sent(
+def _lines_per_batch(server: FakeOpenAIServer) -> list[int]:
+    counts: dict[str, int] = {}
+    for batch_id, _cid, _body in server.batches.lines:
+        counts[batch_id] = counts.get(batch_id, 0) + 1
+    return [counts[b] for b in server.batches.batches if b in counts]
+
+
+def test_a_round_over_one_batch_limit_is_sent_as_several(
+    fake_server: FakeOpenAIServer,
+    tmp_path: Path,
+    letters: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two requests a batch (the limit injected): three letters go in two batches, the re-ask
+    of one in a third; every letter gets its record, tracked in the one job folder."""
+    monkeypatch.setattr(job_module, "MAX_REQUESTS", 2)
+    fake_server.responder = Script(NAMES, wrong_first=["gA02"])
+    client = client_for(fake_server)
+    folder = tmp_path / "job"
+    sent = submit(letters, folder, settings=settings(), client=client)
+    assert sent.batches == 2 and len(fake_server.batches.batches) == 2
+    parts = json.loads((folder / "job.json").read_text())["rounds"][0]["parts"]
+    assert [(p["start"], p["end"]) for p in parts] == [(0, 2), (2, 3)]
+    assert all(p["batch_id"] for p in parts)
+    assert "and 1 more" in sent.batch_id
+    done = collect(folder, client=client, wait=True, poll_s=0)
+    assert done.finished and done.done == 3 and done.rounds == 2
+    assert _lines_per_batch(fake_server) == [2, 1, 1]
+    rows = by_name(records_of(folder))
+    assert {name: contract(rows[name]) for name in NAMES} == {n: gold_label(n) for n in NAMES}
+
+
+def test_a_round_over_one_batch_size_is_split_by_bytes(
+    fake_server: FakeOpenAIServer,
+    tmp_path: Path,
+    letters: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    submit(letters, tmp_path / "offline", settings=settings(), offline=True)
+    sizes = [len(x) + 1 for x in (tmp_path / "offline" / "round-001.requests.jsonl")
+             .read_bytes().splitlines()]  # fmt: skip
+    monkeypatch.setattr(job_module, "MAX_BYTES", max(sizes) + 1)  # one request a batch
+    fake_server.responder = Script(NAMES)
+    client = client_for(fake_server)
+    sent = submit(letters, tmp_path / "job", settings=settings(), client=client)
+    assert sent.batches == 3
+    assert collect(tmp_path / "job", client=client, wait=True, poll_s=0).done == 3
+    assert _lines_per_batch(fake_server) == [1, 1, 1]
+    monkeypatch.setattr(job_module, "MAX_BYTES", min(sizes) - 1)
+    with pytest.raises(BatchJobError, match="one request is .* over a batch's limit"):
+        submit(letters, tmp_path / "job2", settings=settings(), client=client)
+    assert len(fake_server.batches.batches) == 3  # nothing more sent
+
+
+def test_a_part_created_but_never_recorded_is_found_not_sent_twice(
     fake_server: FakeOpenAIServer,
     tmp_path: Path,
     letters: list[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(job_module, "MAX_REQUESTS", 2)
-    with pytest.raises(BatchJobError, match="3 requests.*split the letters"):
-        submit(letters, tmp_path / "job", settings=settings(), client=client_for(fake_server))
-    assert fake_server.requests == [] and not (tmp_path / "job" / "job.json").exists()
+    fake_server.responder = Script(NAMES)
+    client = client_for(fake_server)
+    real_create = job_module.Provider.create
+    calls = []
+
+    def create_then_die(self, input_file_id, metadata, url):  # type: ignore[no-untyped-def]
+        batch = real_create(self, input_file_id, metadata, url)
+        calls.append(metadata)
+        if len(calls) == 2:  # the second part exists at the provider; its id is never saved
+            raise KeyboardInterrupt
+        return batch
+
+    monkeypatch.setattr(job_module.Provider, "create", create_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        submit(letters, tmp_path / "job", settings=settings(), client=client)
+    monkeypatch.setattr(job_module.Provider, "create", real_create)
+    done = collect(tmp_path / "job", client=client, wait=True, poll_s=0)
+    assert done.done == 3 and len(records_of(tmp_path / "job")) == 3
+    assert len(fake_server.batches.batches) == 2  # found by its metadata, not created again
+
+
+def test_a_failed_part_is_a_batch_job_error(
+    fake_server: FakeOpenAIServer,
+    tmp_path: Path,
+    letters: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(job_module, "MAX_REQUESTS", 2)
+    fake_server.responder = Script(NAMES)
+    fake_server.batches.enqueue(BatchPlan(), BatchPlan(status="failed"))
+    client = client_for(fake_server)
+    submit(letters, tmp_path / "job", settings=settings(), client=client)
+    with pytest.raises(BatchJobError, match="part 2 of 2"):
+        collect(tmp_path / "job", client=client)
 
 
 @pytest.mark.parametrize("mode", ["tools", "json_schema", "json", "md_json"])

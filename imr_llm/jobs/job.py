@@ -50,7 +50,17 @@ from .provider import FINAL, Provider
 from .replay import Outcome, new_call, replay
 from .requests import CHAT_URL, batch_line, custom_id, first_request, request_hash, text_hash
 from .results import LineResult, collect_lines
-from .store import Job, JobFolder, Letter, Round, Unit, read_jsonl, write_atomic, write_lines
+from .store import (
+    Job,
+    JobFolder,
+    Letter,
+    Part,
+    Round,
+    Unit,
+    read_jsonl,
+    write_atomic,
+    write_lines,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +73,8 @@ JOB_SETTINGS = (
     "price_output", "batch_url",
 )  # fmt: skip
 OUTPUT = "records.jsonl"
-#: OpenAI's limits on one batch's input file: requests, and bytes.
+#: OpenAI's limits on one batch's input file: requests, and bytes. A round over them is sent as
+#: several batches (its parts), tracked in the same job file.
 MAX_REQUESTS = 50_000
 MAX_BYTES = 200 * 1024 * 1024
 
@@ -81,6 +92,8 @@ class JobReport:
     rounds: int = 0
     round_status: str | None = None
     batch_id: str | None = None
+    #: Batches the current round was sent in (more than one when it was over one's limits).
+    batches: int = 1
     counts: dict[str, int] | None = None
     written: int = 0
     tokens: int = 0
@@ -180,14 +193,11 @@ def _submit_locked(
         units[unit_hash] = Unit(unit_hash, current=[cid, 1], sent=1)
         lines.append(batch_line(cid, body, settings.batch_url))
         hashes[cid] = request_hash(body)
-    size = sum(len(line.encode("utf-8")) + 1 for line in lines)
-    if not offline and (len(lines) > MAX_REQUESTS or size > MAX_BYTES):
+    try:
+        parts = None if offline else _parts(lines)
+    except BatchJobError:
         shutil.rmtree(folder / "texts", ignore_errors=True)
-        raise BatchJobError(
-            f"{len(lines):,} requests, {size / 2**20:,.0f} MB: over a batch's limit "
-            f"({MAX_REQUESTS:,} requests, {MAX_BYTES // 2**20} MB); split the letters into "
-            "several jobs"
-        )
+        raise
     job = Job(
         job_id=uuid.uuid4().hex,
         created_at=time.time(),
@@ -200,7 +210,7 @@ def _submit_locked(
         failures=failures,
     )
     if units:
-        first = Round(1, hashes, status="offline" if offline else "built")
+        first = Round(1, hashes, status="offline" if offline else "built", parts=parts)
         write_lines(store.file(first.requests_file), lines)
         job.rounds.append(first)
     store.save(job)
@@ -214,7 +224,12 @@ def _send(store: JobFolder, job: Job, provider: Provider) -> None:
     """Upload the current round and create its batch, saving each id as soon as it exists."""
     current = job.current
     assert current is not None
-    if current.batch_id is not None or job.offline:
+    if job.offline:
+        return
+    if current.parts:
+        _send_parts(store, job, current, provider)
+        return
+    if current.batch_id is not None:
         return
     metadata = {"imr_llm_job": job.job_id, "round": str(current.number)}
     if current.input_file_id is not None:
@@ -233,6 +248,135 @@ def _send(store: JobFolder, job: Job, provider: Provider) -> None:
     store.save(job)
     log.info("round %d sent: batch %s, %d request(s)", current.number, batch.id,
              len(current.requests))  # fmt: skip
+
+
+def _parts(lines: list[str]) -> list[Part] | None:
+    """The batches a round's request lines need, within one batch's limits (MAX_REQUESTS
+    lines, MAX_BYTES bytes), in order; None when one batch holds them all."""
+    ranges: list[tuple[int, int]] = []
+    start = size = 0
+    for index, line in enumerate(lines):
+        length = len(line.encode("utf-8")) + 1
+        if length > MAX_BYTES:
+            raise BatchJobError(
+                f"one request is {length / 2**20:,.1f} MB, over a batch's limit of "
+                f"{MAX_BYTES / 2**20:,.0f} MB"
+            )
+        if index > start and (index - start >= MAX_REQUESTS or size + length > MAX_BYTES):
+            ranges.append((start, index))
+            start, size = index, 0
+        size += length
+    if start < len(lines):
+        ranges.append((start, len(lines)))
+    if len(ranges) <= 1:
+        return None
+    return [Part(k, a, b) for k, (a, b) in enumerate(ranges, start=1)]
+
+
+def _send_parts(store: JobFolder, job: Job, current: Round, provider: Provider) -> None:
+    """Upload and create each batch of a round split in parts, saving every id as soon as it
+    exists (a part created but never recorded is found again by its metadata)."""
+    assert current.parts is not None
+    url = str(job.settings.get("batch_url") or CHAT_URL)
+    lines: list[bytes] | None = None
+    for part in current.parts:
+        if part.batch_id is not None:
+            continue
+        metadata = {"imr_llm_job": job.job_id, "round": str(current.number),
+                    "part": str(part.number)}  # fmt: skip
+        if part.input_file_id is not None:
+            found = provider.find(metadata)
+            if found is not None:
+                part.batch_id, part.status = found.id, found.status
+                store.save(job)
+                continue
+        else:
+            if lines is None:
+                lines = store.file(current.requests_file).read_bytes().splitlines(keepends=True)
+            name = current.requests_file.replace(".requests", f".part-{part.number:02d}.requests")
+            part.input_file_id = provider.upload(name, b"".join(lines[part.start : part.end]))
+            store.save(job)
+        batch = provider.create(part.input_file_id, metadata, url)
+        part.batch_id, part.status = batch.id, batch.status
+        store.save(job)
+        log.info("round %d part %d sent: batch %s, %d request(s)", current.number, part.number,
+                 batch.id, part.end - part.start)  # fmt: skip
+    _sum_parts(current)
+    store.save(job)
+
+
+def _sum_parts(current: Round) -> None:
+    """The round's status and counts from its parts': failed if one failed, finished when all
+    are, else the first unfinished part's status."""
+    assert current.parts is not None
+    statuses = [p.status for p in current.parts]
+    if "failed" in statuses:
+        current.status = "failed"
+    elif all(s in FINAL for s in statuses):
+        current.status = next((s for s in statuses if s != "completed"), "completed")
+    else:
+        current.status = next(s for s in statuses if s not in FINAL)
+    known = [p.counts for p in current.parts if p.counts]
+    current.counts = (
+        {key: sum(c.get(key, 0) for c in known) for key in ("total", "completed", "failed")}
+        if known
+        else None
+    )
+
+
+def _refresh_parts(store: JobFolder, job: Job, current: Round, provider: Provider) -> None:
+    """Ask the provider about every unfinished part of the round."""
+    assert current.parts is not None
+    changed = False
+    for part in current.parts:
+        if part.batch_id is None or part.status in FINAL:
+            continue
+        batch = provider.retrieve(part.batch_id)
+        counts = batch.request_counts
+        seen = (
+            batch.status,
+            {"total": counts.total, "completed": counts.completed, "failed": counts.failed}
+            if counts is not None
+            else None,
+            batch.output_file_id,
+            batch.error_file_id,
+        )
+        if seen != (part.status, part.counts, part.output_file_id, part.error_file_id):
+            part.status, part.counts, part.output_file_id, part.error_file_id = seen
+            changed = True
+    if changed:
+        _sum_parts(current)
+        store.save(job)
+
+
+def _parts_results(store: JobFolder, job: Job, current: Round, provider: Provider) -> bytes | None:
+    """The round's results, every part's together, once every part has finished (None
+    before); each part's are saved as they come, so a collect run again downloads none twice."""
+    assert current.parts is not None
+    if any(p.batch_id is None for p in current.parts):
+        _send_parts(store, job, current, provider)  # parts built but never sent (interrupted)
+        return None
+    _refresh_parts(store, job, current, provider)
+    if any(p.status not in FINAL for p in current.parts):
+        return None
+    failed = [p for p in current.parts if p.status == "failed"]
+    if failed:
+        raise BatchJobError(
+            f"batch {failed[0].batch_id} (round {current.number}, part {failed[0].number} of "
+            f"{len(current.parts)}) failed as a whole"
+        )
+    data = b""
+    for part in current.parts:
+        target = store.file(part.results_file(current.number))
+        if not target.exists():
+            chunk_all = b""
+            for file_id in (part.output_file_id, part.error_file_id):
+                if file_id:
+                    chunk = provider.content(file_id)
+                    chunk_all += chunk if not chunk or chunk.endswith(b"\n") else chunk + b"\n"
+            write_atomic(target, chunk_all)
+        data += target.read_bytes()
+    return data
 
 
 # ----------------------------------------------------------------------------------------------
@@ -256,7 +400,9 @@ def _status_locked(
     current = job.current
     if current is not None and not job.offline and not current.collected:
         provider = Provider(job_settings(job, settings), client)
-        if current.batch_id is not None and current.status not in FINAL:
+        if current.parts:
+            _refresh_parts(store, job, current, provider)
+        elif current.batch_id is not None and current.status not in FINAL:
             _refresh(store, job, provider)
     return report(store, job)
 
@@ -384,6 +530,11 @@ def _step(
         current.status = "results"
         current.results_sha256 = hashlib.sha256(data).hexdigest()
         store.save(job)
+    elif not target.exists() and current.parts and provider is not None:
+        data = _parts_results(store, job, current, provider)
+        if data is None:
+            return False, {}
+        write_atomic(target, data)
     elif not target.exists():
         if provider is None:
             return False, {}  # offline: waiting for a results file
@@ -500,7 +651,8 @@ def _apply(
         next_hashes[cid] = request_hash(body)
     current.collected = True
     if next_lines:
-        follow = Round(nxt, next_hashes, status="offline" if job.offline else "built")
+        parts = None if job.offline else _parts(next_lines)
+        follow = Round(nxt, next_hashes, status="offline" if job.offline else "built", parts=parts)
         write_lines(store.file(follow.requests_file), next_lines)
         job.rounds.append(follow)
     store.save(job)
@@ -653,6 +805,10 @@ def report(store: JobFolder, job: Job) -> JobReport:
     if current is not None:
         out.round_status = "collected" if current.collected else current.status
         out.batch_id = current.batch_id
+        if current.parts:
+            ids = [p.batch_id for p in current.parts if p.batch_id]
+            out.batch_id = f"{ids[0]} and {len(ids) - 1} more" if len(ids) > 1 else None
+            out.batches = len(current.parts)
         out.counts = current.counts
         if job.offline and not current.collected:
             out.offline_file = store.file(current.requests_file)

@@ -97,6 +97,26 @@ class Unit:
 
 
 @dataclass
+class Part:
+    """One batch of a round too large for one (over the provider's per-batch limits): the
+    lines ``[start, end)`` of the round's requests file, and the provider's ids and status for
+    them. Its results are kept in ``results_file`` until every part has finished."""
+
+    number: int
+    start: int
+    end: int
+    input_file_id: str | None = None
+    batch_id: str | None = None
+    status: str = "built"
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    counts: dict[str, int] | None = None
+
+    def results_file(self, round_number: int) -> str:
+        return f"round-{round_number:03d}.part-{self.number:02d}.results.jsonl"
+
+
+@dataclass
 class Round:
     """One batch of requests: its file, the hash of each request, and the provider's ids.
 
@@ -116,6 +136,13 @@ class Round:
     collected: bool = False
     #: SHA-256 of the results file given for this round (``collect --results``), if one was.
     results_sha256: str | None = None
+    #: The batches of a round over one batch's limits (None: the round is one batch, whose
+    #: ids are the round's own fields).
+    parts: list[Part] | None = None
+
+    def __post_init__(self) -> None:
+        if self.parts is not None:
+            self.parts = [p if isinstance(p, Part) else Part(**p) for p in self.parts]
 
     @property
     def requests_file(self) -> str:

@@ -10,10 +10,17 @@ redacted. The openai client's own retries are turned off so there is exactly one
 shared by the sync and async paths.
 
 Logging says what happened (statuses, waits, latencies, token counts), never what was sent.
+
+A :class:`RequestGate` installed for the process (:func:`set_request_gate`) is asked before
+every request and told when the server asks for a wait: :mod:`imr_llm.ray` installs one backed
+by a Ray actor, so every worker of a cluster shares one bound on requests in flight and one
+``Retry-After`` pause (an endpoint's rate limit is shared by all its clients). Without one,
+nothing changes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import logging
@@ -21,7 +28,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import openai
 from tenacity import (
@@ -47,14 +54,53 @@ MAX_WAIT_S = 60.0
 __all__ = [
     "MAX_WAIT_S",
     "ModelRequestError",  # re-exported: it lived here before imr_llm.errors held every error
+    "RequestGate",
     "TransportWait",
     "UsageLedger",
     "is_transient",
     "retry_after_seconds",
     "server_message",
+    "set_request_gate",
     "with_async_transport_retries",
     "with_transport_retries",
 ]
+
+
+class RequestGate(Protocol):
+    """Who may send a request now, shared beyond this process (see the module docstring)."""
+
+    def acquire(self) -> Any:
+        """Wait until a request may be sent; a token to hand back to :meth:`release`."""
+        ...
+
+    def release(self, token: Any) -> None:
+        """The request ``token`` was for has ended (answered or failed)."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """The server asked for a wait: no client sends anything for ``seconds``."""
+        ...
+
+
+_gate: RequestGate | None = None
+
+
+def set_request_gate(gate: RequestGate | None) -> RequestGate | None:
+    """Install ``gate`` for every model request of this process (None removes it); returns the
+    gate it replaces. Process-wide on purpose: a batch's letters run in worker threads, which
+    would not see a context variable set in the thread that started them."""
+    global _gate
+    previous, _gate = _gate, gate
+    return previous
+
+
+def _told_to_wait(gate: RequestGate | None, exc: BaseException) -> None:
+    """Pass a transient failure's ``Retry-After`` on to the gate, so every client waits."""
+    if gate is None or not is_transient(exc):
+        return
+    requested = retry_after_seconds(exc)
+    if requested:
+        gate.pause(min(requested, MAX_WAIT_S))
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -285,9 +331,18 @@ def with_transport_retries(
         try:
             for attempt in Retrying(**_transport_policy(ledger, retries)):
                 with attempt:
+                    gate = _gate
+                    token = gate.acquire() if gate is not None else None
                     started = time.perf_counter()
                     ledger.requests += 1
-                    response = create(*args, **kwargs)
+                    try:
+                        response = create(*args, **kwargs)
+                    except openai.APIError as exc:
+                        _told_to_wait(gate, exc)
+                        raise
+                    finally:
+                        if gate is not None:
+                            gate.release(token)
         except openai.APIError as exc:
             raise _give_up(exc, ledger) from exc
         _answered(ledger, response, kwargs, started)
@@ -306,9 +361,19 @@ def with_async_transport_retries(
         try:
             async for attempt in AsyncRetrying(**_transport_policy(ledger, retries)):
                 with attempt:
+                    gate = _gate
+                    # The gate's wait blocks: off the event loop.
+                    token = await asyncio.to_thread(gate.acquire) if gate is not None else None
                     started = time.perf_counter()
                     ledger.requests += 1
-                    response = await create(*args, **kwargs)
+                    try:
+                        response = await create(*args, **kwargs)
+                    except openai.APIError as exc:
+                        _told_to_wait(gate, exc)
+                        raise
+                    finally:
+                        if gate is not None:
+                            gate.release(token)
         except openai.APIError as exc:
             raise _give_up(exc, ledger) from exc
         _answered(ledger, response, kwargs, started)
