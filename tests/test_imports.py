@@ -96,6 +96,26 @@ def test_a_rules_extraction_loads_no_model_client_event_loop_or_settings(
     assert out["record"] == gold_label("gA01")  # the engine really read the letter
 
 
+def test_the_command_line_starts_without_the_model_client() -> None:
+    # openai and instructor take about a second to import: only a command that calls a model
+    # (or a provider batch job) loads them.
+    out = _modules_after("import imr_llm.cli\nout = {}")
+    loaded = _loaded(out["modules"], ("instructor", "openai", "tenacity", "numpy", "scipy"))
+    assert loaded == []
+    assert _loaded(out["modules"], ("imr_llm.jobs.job", "imr_llm.llm.extractor")) == []
+
+
+def test_light_submodules_do_not_load_their_package_s_heavy_parts() -> None:
+    code = (
+        "import imr_llm.llm.prompts, imr_llm.llm.pricing, imr_llm.jobs.store\n"
+        "import imr_llm.eval.scoring, imr_llm.eval.damage\n"
+        "out = {}"
+    )
+    out = _modules_after(code)
+    assert _loaded(out["modules"], ("instructor", "openai", "asyncio", "pydantic_settings")) == []
+    assert _loaded(out["modules"], ("imr_llm.eval.runner", "imr_llm.eval.report")) == []
+
+
 def test_version_is_the_installed_metadata() -> None:
     assert imr_llm.__version__ == importlib.metadata.version("imr-llm")
 
