@@ -408,13 +408,13 @@ def _defaults_only(
     """Whether this call reads the letter with the rules engine and default settings, known
     without building a :class:`~imr_llm.config.Settings`.
 
-    Building one imports pydantic-settings (and with it asyncio) and reads the environment:
-    milliseconds at every call and tens of them at the first, for a path that uses one setting
-    (``max_chars``). The answer is yes only when nothing can differ from ``Settings()``'s
-    defaults: no settings, model, client or option was passed, and no environment variable
-    names a setting, except a model's key or base URL (any string is valid there, and it only
-    matters for ``auto``, which then means the model, so such a call is not answered here).
-    Otherwise the call takes the full path, which validates everything as before.
+    Building one imports pydantic-settings, and with it asyncio (tens of milliseconds at the
+    first call), for a path that uses one setting (``max_chars``). The answer is yes only when
+    nothing can differ from ``Settings()``'s defaults: no settings, model, client or option was
+    passed, and no environment variable names a setting, except a model's key or base URL (any
+    string is valid there, and it only matters for ``auto``, which then means the model, so
+    such a call is not answered here). Otherwise the call takes the full path, which validates
+    everything as before.
     """
     if settings is not None or model is not None or client is not None or options:
         return False
