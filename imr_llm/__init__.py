@@ -11,18 +11,10 @@ testing API in :mod:`imr_llm.testing`.
 """
 # ruff: noqa: I001  (the re-exports below are grouped by module on purpose)
 
+import sys
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .api import (
-    aextract,
-    aextract_file,
-    aextract_many,
-    extract,
-    extract_file,
-    extract_many,
-    extract_rules,
-)
-from .batch import LetterResult
-from .config import Settings
 from .errors import (
     BatchJobError,
     ConfigurationError,
@@ -49,16 +41,82 @@ from .errors import (
     UnsupportedFileTypeError,
     UnsupportedLetterFormError,
 )
-from .models import (
-    DeterminationRecord,
-    DisputedItem,
-    ExtractionMetadata,
-    InputInfo,
-    Patient,
-    Reviewer,
-    TokenUsage,
-)
-from .review import record_to_html
+
+if TYPE_CHECKING:  # type checkers and IDEs see every name as a plain import
+    from .api import (
+        aextract,
+        aextract_file,
+        aextract_many,
+        extract,
+        extract_file,
+        extract_many,
+        extract_rules,
+    )
+    from .batch import LetterResult
+    from .config import Settings
+    from .models import (
+        DeterminationRecord,
+        DisputedItem,
+        ExtractionMetadata,
+        InputInfo,
+        Patient,
+        Reviewer,
+        TokenUsage,
+    )
+    from .review import record_to_html
+
+#: Public names loaded on first use, and the module each lives in. ``import imr_llm`` then costs
+#: only the version and the errors (a few milliseconds): the engines, pydantic, the settings
+#: (pydantic-settings, which imports asyncio) and the review page load when a name is first
+#: touched, and only what that name needs (benchmarks/import_time.py prints the figures).
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "aextract",
+            "aextract_file",
+            "aextract_many",
+            "extract",
+            "extract_file",
+            "extract_many",
+            "extract_rules",
+        ),
+        "api",
+    ),
+    "LetterResult": "batch",
+    "Settings": "config",
+    **dict.fromkeys(
+        (
+            "DeterminationRecord",
+            "DisputedItem",
+            "ExtractionMetadata",
+            "InputInfo",
+            "Patient",
+            "Reviewer",
+            "TokenUsage",
+        ),
+        "models",
+    ),
+    "record_to_html": "review",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A lazy public name (PEP 562): imported from its module once, then kept here."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # __import__, not importlib.import_module: it goes through the interpreter's import
+    # statement machinery, so `python -X importtime` reports the module's cost where it is paid.
+    qualified = f"{__name__}.{module}"
+    __import__(qualified)
+    value = getattr(sys.modules[qualified], name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 #: The public API, sorted; the README's "Python API" section documents each name (a test checks).
 __all__ = [

@@ -1,8 +1,9 @@
-"""The installed version, read once from package metadata."""
+"""The package's version: the one place it is written.
 
-from importlib.metadata import PackageNotFoundError, version
+A literal, not ``importlib.metadata.version("imr-llm")``: reading the installed metadata costs
+tens of milliseconds at every ``import imr_llm``. The build reads the version from here too
+(pyproject.toml, ``[tool.hatch.version]``), so the literal and the installed metadata cannot
+differ; a test holds them equal.
+"""
 
-try:
-    __version__ = version("imr-llm")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
+__version__ = "0.1.0"

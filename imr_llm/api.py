@@ -9,18 +9,16 @@ module only orchestrates: it chooses the backend, times the stages and fills the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import ValidationError
 
 from .batch import LetterResult, run_ordered, run_ordered_async
-from .config import Settings, load_settings
 from .errors import (
     ConfigurationError,
     IncompleteLetterError,
@@ -32,10 +30,15 @@ from .models import DeterminationRecord
 from .normalise import DEFAULT_MAX_CHARS, normalise
 from .record import attach_input, build_record
 from .rules import rules_values
-from .sources import LetterSource, LetterText, open_source
 
-if TYPE_CHECKING:  # openai is imported lazily: the rules path needs no model client
+# Imported where they are used, not here: the rules path needs no model client (openai), no
+# file reading (sources, pdf) and, when nothing is configured, no settings object (config
+# imports pydantic-settings, which imports asyncio); see _defaults_only().
+if TYPE_CHECKING:
     import openai
+
+    from .config import Settings
+    from .sources import LetterSource, LetterText
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +48,21 @@ BACKENDS: tuple[str, ...] = ("auto", "rules", "llm", "cascade")
 Client = Union["openai.OpenAI", "openai.AsyncOpenAI"]
 #: What extract_file() reads: a path (``-`` for standard input) or the file's bytes.
 FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
-#: The keyword options extract() and its twins accept: the fields of Settings.
-OPTIONS: frozenset[str] = frozenset(Settings.model_fields)
+#: Environment variables that name a setting: IMR_LLM_<field> (any case, as pydantic-settings
+#: reads them) and the two OpenAI names Settings also takes.
+_ENV_PREFIX = "IMR_LLM_"
+_OPENAI_ENV = frozenset({"OPENAI_API_KEY", "OPENAI_BASE_URL"})
+#: Those whose value cannot make Settings() fail nor change the rules path: a key or a base URL
+#: (any string is valid) only says a model is configured.
+_ENDPOINT_ENV = frozenset({"IMR_LLM_API_KEY", "IMR_LLM_BASE_URL"}) | _OPENAI_ENV
+
+
+@lru_cache(maxsize=1)
+def option_names() -> frozenset[str]:
+    """The keyword options extract() and its twins accept: the fields of Settings."""
+    from .config import Settings
+
+    return frozenset(Settings.model_fields)
 
 
 def _ms(since: float) -> float:
@@ -135,6 +151,8 @@ def extract(
         OutputTruncatedError, ModelTransportError, ModelRequestError: the model's answer was
             cut off, the endpoint kept failing, or it refused the request.
     """
+    if _defaults_only(backend, settings, model, client, options):
+        return extract_rules(text, backend=backend)
     settings = _settings(settings, model, options)
     chosen = resolve_backend(backend, settings, client)
     if chosen == "rules":
@@ -183,6 +201,8 @@ def extract_file(
             a usable text layer and no OCR engine is installed).
         Everything :func:`extract` raises.
     """
+    from .sources import open_source
+
     settings = _settings(settings, model, options)
     source = open_source(file, max_file_bytes=settings.max_file_bytes)
     return extract_source(source, backend, client=client, settings=settings)
@@ -200,7 +220,10 @@ def extract_source(
     path, so a file gives the same record from the command line and from
     :func:`extract_file`. ``extract_text`` replaces :func:`extract` (the CLI passes its own
     name for it, which its tests replace)."""
-    settings = settings if settings is not None else load_settings()
+    if settings is None:
+        from .config import load_settings
+
+        settings = load_settings()
     started = time.perf_counter()
     letter = source.read(settings.ocr_engine)
     read_ms = _ms(started)
@@ -255,6 +278,10 @@ async def aextract_file(
 ) -> DeterminationRecord:
     """The async twin of :func:`extract_file`; reading and OCR run in a worker thread, so the
     event loop is never blocked by them. ``client`` is an ``openai.AsyncOpenAI`` if given."""
+    import asyncio
+
+    from .sources import open_source
+
     settings = _settings(settings, model, options)
     source = await asyncio.to_thread(open_source, file, max_file_bytes=settings.max_file_bytes)
     started = time.perf_counter()
@@ -371,11 +398,44 @@ async def aextract_many(
     return await run_ordered_async(fn, texts, concurrency or settings.concurrency, names)
 
 
+def _defaults_only(
+    backend: str,
+    settings: Settings | None,
+    model: str | None,
+    client: Client | None,
+    options: dict[str, Any],
+) -> bool:
+    """Whether this call reads the letter with the rules engine and default settings, known
+    without building a :class:`~imr_llm.config.Settings`.
+
+    Building one imports pydantic-settings, and with it asyncio (tens of milliseconds at the
+    first call), for a path that uses one setting (``max_chars``). The answer is yes only when
+    nothing can differ from ``Settings()``'s defaults: no settings, model, client or option was
+    passed, and no environment variable names a setting, except a model's key or base URL (any
+    string is valid there, and it only matters for ``auto``, which then means the model, so
+    such a call is not answered here). Otherwise the call takes the full path, which validates
+    everything as before.
+    """
+    if settings is not None or model is not None or client is not None or options:
+        return False
+    if backend not in ("rules", "auto"):
+        return False
+    named = {
+        key
+        for key in (k.upper() for k in os.environ)
+        if key.startswith(_ENV_PREFIX) or key in _OPENAI_ENV
+    }
+    return not named or (backend == "rules" and named <= _ENDPOINT_ENV)
+
+
 def _settings(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:
     """The settings for one call; unknown keyword options and invalid values are typed errors."""
+    from .config import Settings, load_settings
+
+    names = option_names()
     for name in sorted(options):
-        if name not in OPTIONS:
-            raise UnknownOptionError(name, sorted(OPTIONS))
+        if name not in names:
+            raise UnknownOptionError(name, sorted(names))
     if settings is not None and not isinstance(settings, Settings):
         raise ConfigurationError(
             f"settings must be an imr_llm.Settings, not {type(settings).__name__}"

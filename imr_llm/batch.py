@@ -6,16 +6,19 @@ never stops the others. The CLI and the eval harness both run through here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ImrError, InternalError
 from .models import DeterminationRecord
+
+# asyncio and the thread pool are imported where a batch runs: importing the public API (which
+# names LetterResult) must not pay for them (benchmarks/import_time.py).
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,8 @@ def iter_results(
         for index, (name, text) in enumerate(letters):
             yield _run_one(fn, index, name, text)
         return
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     iterator = enumerate(letters)
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="imr-llm")
     finished = False
@@ -131,6 +136,8 @@ async def run_ordered_async(
     names: Sequence[str] | None = None,
 ) -> list[LetterResult]:
     """The async twin of :func:`run_ordered`: a semaphore bounds the letters in flight."""
+    import asyncio
+
     names = names or [f"#{i}" for i in range(len(texts))]
     semaphore = asyncio.Semaphore(max(1, concurrency))
 

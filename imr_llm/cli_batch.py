@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -20,9 +20,13 @@ from rich.markup import escape
 from .cli_common import Command, Group, Verbose, err
 from .config import Settings, load_settings
 from .errors import BatchJobError, ImrError
-from .jobs.job import JobReport, collect, status, submit
 from .jobs.store import JobFolder
 from .sources import read_source, resolved_name
+
+# The job code imports openai and instructor (about a second): only a batch command that runs
+# needs it, not `imr-llm --help` nor any other command.
+if TYPE_CHECKING:
+    from .jobs.job import JobReport
 
 PENDING_EXIT = 3
 
@@ -110,6 +114,8 @@ def submit_command(
     verbose: Verbose = False,
 ) -> None:
     """Build one request per letter as the online path would, and send them as a batch."""
+    from .jobs.job import submit
+
     settings = _settings(model=model, strict=True if strict else None)
     if dry_run:
         _dry_run(files, settings)
@@ -171,6 +177,8 @@ def status_command(
     verbose: Verbose = False,
 ) -> None:
     """Say where a job stands (asks the provider about a batch still running)."""
+    from .jobs.job import status
+
     if not JobFolder(folder).exists():
         err.print(f"error: {folder} holds no batch job")
         raise typer.Exit(2)
@@ -213,6 +221,8 @@ def collect_command(
 
     Safe to interrupt and run again: nothing is lost or written twice.
     """
+    from .jobs.job import collect
+
     if not JobFolder(folder).exists():
         err.print(f"error: {folder} holds no batch job")
         raise typer.Exit(2)

@@ -30,7 +30,6 @@ from .cli_common import Verbose, err
 from .config import load_settings
 from .errors import ImrError
 from .models import DeterminationRecord
-from .review import record_to_html
 from .sources import read_source, resolved_name
 
 
@@ -226,6 +225,8 @@ def review_command(
                 continue
             letters[name] = _Letter(name, text, source.path, source.sha256, info)
             yield name, text
+
+    from .review import record_to_html  # the page's code only when pages are written
 
     def write(name: str, record: DeterminationRecord) -> None:
         letter = letters[name]

@@ -98,10 +98,10 @@ class Settings(BaseSettings):
     @classmethod
     def _known_ocr_engine(cls, value: str | None) -> str | None:
         """An OCR engine name is checked up front, not when the first scan needs it."""
-        from .ocr import ENGINES
-
         if value is None or not value.strip():
             return None
+        from .ocr import ENGINES  # only when a name is given: every copy of Settings runs this
+
         name = value.strip().lower()
         if name not in ENGINES:
             raise ValueError(f"unknown OCR engine {value!r}; the engines are: {', '.join(ENGINES)}")
@@ -132,8 +132,12 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def _env_snapshot() -> tuple[tuple[str, str], ...]:
+    """The variables Settings() may read, in any case: pydantic-settings matches names without
+    regard to case, so ``imr_llm_max_chars`` must not reuse settings cached without it."""
     return tuple(
-        sorted((k, v) for k, v in os.environ.items() if k.startswith(("IMR_LLM_", "OPENAI_")))
+        sorted(
+            (k, v) for k, v in os.environ.items() if k.upper().startswith(("IMR_LLM_", "OPENAI_"))
+        )
     )
 
 

@@ -22,7 +22,6 @@ for the comparison that picked the default engine.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import os
 import shutil
 import statistics
@@ -324,7 +323,9 @@ class RapidOcrEngine:
     def __init__(self, threads: int | None = None) -> None:
         _import("onnxruntime", self.name)
         module = _import("rapidocr", self.name)
-        self.version = importlib.metadata.version("rapidocr")
+        from importlib.metadata import version  # here: reading metadata costs milliseconds
+
+        self.version = version("rapidocr")
         models = _rapidocr_models(module)
         self.threads = _threads(threads)
         params: dict[str, Any] = {

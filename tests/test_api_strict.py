@@ -71,8 +71,10 @@ def test_known_options_still_work_and_bad_values_are_configuration_errors() -> N
 
 
 def test_client_is_typed_as_an_openai_client() -> None:
+    # openai and Settings are imported lazily by imr_llm.api (for annotations only, under
+    # TYPE_CHECKING: the rules path needs neither), so the hints resolve them from here.
     for fn in (extract, aextract, extract_many, aextract_many):
-        hints = typing.get_type_hints(fn, localns={"openai": openai})
+        hints = typing.get_type_hints(fn, localns={"openai": openai, "Settings": Settings})
         args = set(typing.get_args(hints["client"]))
         assert {openai.OpenAI, openai.AsyncOpenAI, type(None)} <= args, fn.__name__
 

@@ -6,11 +6,33 @@ See :func:`run_eval` (extract and score), :func:`write_report` (report.json, sum
 report.html, per-case diffs) and :func:`compare_reports` (paired comparison with a baseline).
 """
 
-from .compare import Comparison, compare_reports
-from .gold import Case, load_cases
-from .report import build_report, write_report
-from .runner import EvalRun, run_eval
-from .scoring import LetterScore, score_record
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .compare import Comparison, compare_reports
+    from .gold import Case, load_cases
+    from .report import build_report, write_report
+    from .runner import EvalRun, run_eval
+    from .scoring import LetterScore, score_record
+
+#: Each name's module, loaded on first use (PEP 562): a submodule such as ``eval.scoring`` (the
+#: review page's item matching) or ``eval.damage`` must not load the runner, the report and the
+#: engines with it.
+_LAZY: dict[str, str] = {
+    "Comparison": "compare",
+    "compare_reports": "compare",
+    "Case": "gold",
+    "load_cases": "gold",
+    "build_report": "report",
+    "write_report": "report",
+    "EvalRun": "runner",
+    "run_eval": "runner",
+    "LetterScore": "scoring",
+    "score_record": "scoring",
+}
 
 __all__ = [
     "Case",
@@ -24,3 +46,14 @@ __all__ = [
     "score_record",
     "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    qualified = f"{__name__}.{module}"
+    __import__(qualified)
+    value = getattr(sys.modules[qualified], name)
+    globals()[name] = value
+    return value
