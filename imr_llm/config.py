@@ -77,6 +77,22 @@ class Settings(BaseSettings):
         description="OCR engine for PDF pages with no usable text layer (None: the default "
         "engine; see imr_llm.ocr).",
     )
+    ocr_low_confidence_rapidocr: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A value whose place rapidocr read with a character probability below "
+        "this needs review (the lowest over the value's characters). Calibrated on the "
+        "corpus scans and faxes: benchmarks/ocr_confidence.py, docs/ocr.md.",
+    )
+    ocr_low_confidence_tesseract: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A value whose place tesseract read with a word confidence (0..1) below "
+        "this needs review (the lowest over the value's words). Calibrated on the corpus "
+        "scans and faxes: benchmarks/ocr_confidence.py, docs/ocr.md.",
+    )
     price_input: float | None = Field(default=None, ge=0, description="USD per 1M input tokens.")
     price_output: float | None = Field(default=None, ge=0, description="USD per 1M output tokens.")
     batch_discount: float = Field(

@@ -249,6 +249,14 @@ def _threads(threads: int | None) -> int | None:
     return int(env) if env.isdigit() and int(env) > 0 else None
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _dpi(image: Image, default: int = 200) -> int:
     """The image's resolution from its metadata (PNG/TIFF ``dpi``), else ``default``."""
     dpi = image.info.get("dpi")
@@ -394,9 +402,9 @@ def _line_slopes(lines: Any) -> list[tuple[float, float]]:
 #: Longest side, in pixels, of the image rapidocr's text detector sees (the page is scaled
 #: down to it; the recogniser still reads each line from the full-resolution page). RapidOCR's
 #: own default scales a 200 dpi page to 2,000 px and detects on all of it, which was half the
-#: time of a page; at 1,024 px, letter text is still 13-15 px tall, which the detector finds as
+#: time of a page; at 896 px, letter text is still 11-13 px tall, which the detector finds as
 #: well (docs/ocr.md: character error no worse on the corpus scans and faxes, time halved).
-RAPIDOCR_DET_SIDE = 1024
+RAPIDOCR_DET_SIDE = 896
 
 
 class RapidOcrEngine:
@@ -416,7 +424,13 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, threads: int | None = None, *, det_side: int = RAPIDOCR_DET_SIDE) -> None:
+    def __init__(
+        self,
+        threads: int | None = None,
+        *,
+        det_side: int = RAPIDOCR_DET_SIDE,
+        rec_lanes: int | None = None,
+    ) -> None:
         _import("onnxruntime", self.name)
         module = _import("rapidocr", self.name)
         self.version = importlib.metadata.version("rapidocr")
@@ -442,9 +456,12 @@ class RapidOcrEngine:
         # Recognition: a page's lines split into ``lanes`` groups read at once, each lane on
         # one onnxruntime thread. Lines are many small images; one run on two threads kept
         # the second core half idle (docs/ocr.md), two runs on one thread each do not.
-        self.lanes = self.threads or max(1, len(os.sched_getaffinity(0)))
-        rec_params = {**params, "EngineConfig.onnxruntime.intra_op_num_threads": 1,
-                      "EngineConfig.onnxruntime.inter_op_num_threads": 1}  # fmt: skip
+        # ``rec_lanes=1`` reads all lines in one run on every thread (RapidOCR's own way).
+        self.lanes = max(1, rec_lanes or self.threads or _cores())
+        rec_params = dict(params)
+        if self.lanes > 1:
+            rec_params["EngineConfig.onnxruntime.intra_op_num_threads"] = 1
+            rec_params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         self._rec = module.RapidOCR(params=rec_params)._load_rec_model()
         from rapidocr.ch_ppocr_rec import TextRecInput
         from rapidocr.main import RapidOCRError

@@ -56,12 +56,30 @@ PageSource = Literal["text_layer", "ocr", "blank", "unread"]
 
 @dataclass(frozen=True, slots=True)
 class OcrSpan:
-    """One line the OCR engine read: ``text[start:end]`` of the letter, with its confidence."""
+    """One line the OCR engine read: ``text[start:end]`` of the letter, with its confidence.
+
+    ``char_confidences`` (when the engine gives them) has one score per character of the line,
+    so a value's place can be judged by the characters under it, not the line's mean.
+    """
 
     start: int
     end: int
     confidence: float | None
     page: int
+    char_confidences: tuple[float, ...] | None = None
+
+    def min_confidence(self, start: int, end: int) -> float | None:
+        """The lowest score of the line's characters in the letter's ``[start, end)``: per
+        character where the engine gives them, else the line's confidence (None if neither)."""
+        chars = self.char_confidences
+        if chars is None or len(chars) != self.end - self.start:
+            return self.confidence
+        lo, hi = max(start, self.start) - self.start, min(end, self.end) - self.start
+        if hi <= lo:  # an empty span at a line's place: the line's nearest character
+            lo = min(max(lo, 0), len(chars) - 1) if chars else 0
+            hi = lo + 1
+        window = chars[lo:hi]
+        return min(window) if window else self.confidence
 
 
 @dataclass(frozen=True)
@@ -330,7 +348,10 @@ def _assemble(
             for k, line in enumerate(page.lines):
                 if k:
                     offset += 1
-                lines.append(OcrSpan(offset, offset + len(line.text), line.confidence, number))
+                lines.append(
+                    OcrSpan(offset, offset + len(line.text), line.confidence, number,
+                            line.char_confidences)
+                )  # fmt: skip
                 chunks.append(line.text)
                 offset += len(line.text)
             text = "\n".join(chunks)

@@ -24,9 +24,28 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from .pdf import OcrSpan
     from .sources import LetterText
 
-#: An OCR'd line read with a confidence below this (0..1) makes the values on it need review.
-#: Clean print reads at 0.9 and above with both engines; a damaged fax line falls below.
+#: For an OCR engine with no calibrated threshold of its own (a caller's engine): a value
+#: whose place the OCR read below this (0..1) needs review. The engines imr-llm ships have
+#: thresholds calibrated on the corpus, in the settings (``ocr_low_confidence_<engine>``,
+#: :func:`ocr_threshold`; docs/ocr.md).
 LOW_OCR_CONFIDENCE = 0.8
+
+
+def ocr_threshold(engine: str | None, settings: Any = None) -> float:
+    """The confidence below which ``engine``'s reading of a value's place flags the value.
+
+    The engines imr-llm ships score on different scales (rapidocr's recogniser probabilities
+    sit near 1 even on a fax; tesseract's word confidences spread over the whole range), so
+    each has its own threshold, a setting (``IMR_LLM_OCR_LOW_CONFIDENCE_RAPIDOCR`` ...) whose
+    default was calibrated on the corpus (``benchmarks/ocr_confidence.py``). Any other engine
+    gets :data:`LOW_OCR_CONFIDENCE`.
+    """
+    if settings is None:
+        from .config import load_settings
+
+        settings = load_settings()
+    value = getattr(settings, f"ocr_low_confidence_{engine}", None) if engine else None
+    return LOW_OCR_CONFIDENCE if value is None else float(value)
 
 
 def validate_values(data: dict[str, Any], engine: str) -> DeterminationRecord:
@@ -96,32 +115,53 @@ def page_of(page_starts: Sequence[int], offset: int) -> int | None:
     return bisect_right(page_starts, offset) or None if page_starts else None
 
 
+def value_confidence(start: int, end: int, ocr_lines: Sequence[OcrSpan]) -> OcrLow | None:
+    """The lowest OCR score of the letter's ``[start, end)`` and its page, None where no OCR'd
+    line with a score lies under it. ``ocr_lines`` must be in text order (as read).
+
+    The score is per character where the engine gives them (the characters under the value,
+    not the rest of their lines), else the line's confidence: one misread character in a date
+    lowers the date's score, however well the rest of its line read (docs/ocr.md).
+    """
+    starts = [line.start for line in ocr_lines]
+    return _lowest(start, end, ocr_lines, starts)
+
+
+#: (lowest score, page) of a value's place.
+OcrLow = tuple[float, int]
+
+
+def _lowest(start: int, end: int, lines: Sequence[OcrSpan], starts: Sequence[int]) -> OcrLow | None:
+    # Lines are disjoint and in order: those overlapping [start, end) are contiguous.
+    k = max(bisect_left(starts, start) - 1, 0)
+    low: OcrLow | None = None
+    while k < len(lines) and lines[k].start < max(end, start + 1):
+        line = lines[k]
+        if line.end > start:
+            score = line.min_confidence(start, max(end, start + 1))
+            if score is not None and (low is None or score < low[0]):
+                low = (score, line.page)
+        k += 1
+    return low
+
+
 def low_confidence_reasons(
     evidence: dict[str, Evidence],
     ocr_lines: Sequence[OcrSpan],
     threshold: float = LOW_OCR_CONFIDENCE,
 ) -> list[str]:
-    """One reason naming each value whose place overlaps an OCR'd line read below
-    ``threshold``, with its page and the lowest confidence there (no letter text)."""
-    lines = sorted((line for line in ocr_lines if line.confidence is not None), key=_start)
+    """One reason naming each value whose place the OCR read below ``threshold`` (its lowest
+    character score, or line confidence; :func:`value_confidence`), with its page and that
+    score (no letter text)."""
+    lines = sorted(ocr_lines, key=_start)
     starts = [line.start for line in lines]
     shown: list[str] = []
     for path, ev in evidence.items():
         if ev.span is None:
             continue
-        # Lines are disjoint and in order: those overlapping [start, end) are contiguous.
-        k = max(bisect_left(starts, ev.span.start) - 1, 0)
-        low: OcrSpan | None = None
-        while k < len(lines) and lines[k].start < max(ev.span.end, ev.span.start + 1):
-            line = lines[k]
-            if line.end > ev.span.start and line.confidence is not None:
-                if line.confidence < threshold and (
-                    low is None or line.confidence < (low.confidence or 0.0)
-                ):
-                    low = line
-            k += 1
-        if low is not None:
-            shown.append(f"{path} (page {low.page}, {low.confidence:.2f})")
+        low = _lowest(ev.span.start, ev.span.end, lines, starts)
+        if low is not None and low[0] < threshold:
+            shown.append(f"{path} (page {low[1]}, {low[0]:.2f})")
     if not shown:
         return []
     listed = "; ".join(shown[:6]) + ("; ..." if len(shown) > 6 else "")
@@ -136,7 +176,11 @@ def _start(line: OcrSpan) -> int:
 
 
 def attach_input(
-    record: DeterminationRecord, letter: LetterText, threshold: float = LOW_OCR_CONFIDENCE
+    record: DeterminationRecord,
+    letter: LetterText,
+    threshold: float | None = None,
+    *,
+    settings: Any = None,
 ) -> DeterminationRecord:
     """Add to ``record`` (built from ``letter.text`` by any engine) where its text came from.
 
@@ -144,6 +188,9 @@ def attach_input(
     review reasons for values on text the OCR read with low confidence and for pages that
     needed OCR no installed engine could give. Spans index the text the engines were given
     (normalisation keeps offsets in the original text), which is ``letter.text``.
+
+    ``threshold`` (None: the OCR engine's own, from ``settings`` or the environment;
+    :func:`ocr_threshold`) is the score below which a value's place flags it.
     """
     meta = record.metadata
     if meta is None:
@@ -156,7 +203,11 @@ def attach_input(
                 ev.span.page = page_of(starts, ev.span.start)
         for span in meta.spans.values():
             span.page = page_of(starts, span.start)
-    reasons = low_confidence_reasons(meta.evidence, letter.ocr_lines, threshold)
+    reasons: list[str] = []
+    if letter.ocr_lines:
+        if threshold is None:
+            threshold = ocr_threshold(letter.info.ocr_engine, settings)
+        reasons = low_confidence_reasons(meta.evidence, letter.ocr_lines, threshold)
     if letter.unread_pages:
         pages = ", ".join(map(str, letter.unread_pages))
         reasons.append(
