@@ -453,3 +453,88 @@ def test_a_scanned_letter_reads_through_a_real_engine(letter_pdf: bytes) -> None
     assert record.case_number == label["case_number"]
     assert [i.outcome for i in record.items] == [i["outcome"] for i in label["items"]]
     assert all(ev.span.page for ev in record.metadata.evidence.values() if ev.span)
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-character OCR scores and per-engine thresholds
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_lines_lowest_score_under_a_place_is_that_of_its_characters() -> None:
+    # The line "Date: 11/O3/2016" at offsets 100..116; the "O" (offset 109) read at 0.31.
+    chars = (0.99,) * 9 + (0.31,) + (0.98,) * 6
+    line = pdf_module.OcrSpan(100, 116, 0.95, 1, chars)
+    assert line.min_confidence(106, 116) == pytest.approx(0.31)  # the date
+    assert line.min_confidence(100, 105) == pytest.approx(0.99)  # the label
+    assert line.min_confidence(90, 104) == pytest.approx(0.99)  # starts before the line
+    assert line.min_confidence(109, 109) == pytest.approx(0.31)  # an empty place: its character
+    # Without per-character scores (or with scores that do not fit the line): the line's.
+    assert pdf_module.OcrSpan(100, 116, 0.95, 1).min_confidence(106, 116) == 0.95
+    assert pdf_module.OcrSpan(100, 116, 0.95, 1, (0.1,)).min_confidence(106, 116) == 0.95
+
+
+def test_assembled_pages_keep_each_lines_character_scores() -> None:
+    page = OcrPage(
+        [OcrLine("ab", 0.9, (0.8, 1.0)), OcrLine("cd", 0.5)], engine="fake", engine_version="1"
+    )
+    out = pdf_module._assemble(["", ""], ["ocr", "ocr"], {1: page, 2: page}, engine=FakeOcr([]))
+    assert out.text == "ab\ncd\n\fab\ncd"
+    assert [(x.start, x.end, x.page, x.char_confidences) for x in out.ocr_lines] == [
+        (0, 2, 1, (0.8, 1.0)), (3, 5, 1, None), (7, 9, 2, (0.8, 1.0)), (10, 12, 2, None),
+    ]  # fmt: skip
+
+
+def test_one_misread_character_flags_its_value_whatever_its_lines_mean() -> None:
+    """The evidence check reads a value's characters: a date with one character read at 0.31
+    on a line whose mean is 0.95 needs review; the label beside it, read well, does not."""
+    from imr_llm.models import Evidence, Span
+    from imr_llm.record import low_confidence_reasons
+
+    chars = (0.99,) * 9 + (0.31,) + (0.98,) * 6
+    lines = [pdf_module.OcrSpan(100, 116, 0.95, 2, chars)]
+    evidence = {
+        "decision_date": Evidence(status="exact", span=Span(start=106, end=116)),
+        "label_only": Evidence(status="exact", span=Span(start=100, end=105)),
+        "not_placed": Evidence(status="unverified", span=None),
+    }
+    (reason,) = low_confidence_reasons(evidence, lines, threshold=0.5)
+    assert "1 value(s)" in reason and "decision_date (page 2, 0.31)" in reason
+    assert "label_only" not in reason
+    # The line's mean alone (0.95) would have flagged nothing at this threshold.
+    plain = [pdf_module.OcrSpan(100, 116, 0.95, 2)]
+    assert low_confidence_reasons(evidence, plain, threshold=0.5) == []
+
+
+def test_each_engine_has_its_own_threshold_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imr_llm.config import Settings
+    from imr_llm.record import LOW_OCR_CONFIDENCE, ocr_threshold
+
+    settings = Settings(ocr_low_confidence_rapidocr=0.42, ocr_low_confidence_tesseract=0.61)
+    assert ocr_threshold("rapidocr", settings) == 0.42
+    assert ocr_threshold("tesseract", settings) == 0.61
+    assert ocr_threshold("fake-ocr", settings) == LOW_OCR_CONFIDENCE
+    assert ocr_threshold(None, settings) == LOW_OCR_CONFIDENCE
+    monkeypatch.setenv("IMR_LLM_OCR_LOW_CONFIDENCE_TESSERACT", "0.33")
+    assert ocr_threshold("tesseract") == 0.33
+    with pytest.raises(ValueError):
+        Settings(ocr_low_confidence_rapidocr=1.5)
+
+
+def test_extract_file_flags_with_the_engines_threshold_from_its_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scanned letter read by an engine named like a shipped one: the threshold is that
+    engine's setting, taken from the settings extract_file was given."""
+    pytest.importorskip("PIL")
+    from imr_llm.config import Settings
+
+    pages = paged(gold_text(LETTER))
+    engine = FakeOcr([_scripted("\n".join(p), 0.6) for p in pages])
+    engine.name = "tesseract"
+    monkeypatch.setattr(pdf_module, "ocr_engine", lambda name=None: engine)
+    data = build_pdf([None] * len(pages))
+    low = extract_file(data, backend="rules", settings=Settings(ocr_low_confidence_tesseract=0.7))
+    assert any("low confidence (below 0.70)" in r for r in low.metadata.review_reasons)
+    engine.pages = [_scripted("\n".join(p), 0.6) for p in pages]
+    fine = extract_file(data, backend="rules", settings=Settings(ocr_low_confidence_tesseract=0.5))
+    assert not any("low confidence" in r for r in fine.metadata.review_reasons)
