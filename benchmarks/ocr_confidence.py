@@ -17,9 +17,14 @@ the rules engine reads the text, and ``imr_llm.eval.scoring.score_record`` score
 of the record against the letter's label (``<corpus>/labels``). Each value's place is its
 evidence span (the first of its evidence keys with a span); under it two scores:
 
-* ``char``: the lowest per-character score of the characters under the value (rapidocr: the
-  recogniser's probability of each character; tesseract: the confidence of each word);
-* ``line``: the lowest confidence of the OCR'd lines under it (the mean over each line).
+* ``char`` (what imr-llm uses, ``imr_llm.record.value_confidence``): the lowest per-character
+  score of the characters under the value (rapidocr: the recogniser's probability of each
+  character; tesseract: the confidence of each word), and for a passage (a place longer than
+  ``PASSAGE_CHARS``, 80 characters) the mean of its characters' scores;
+* ``charmin``: the lowest character score for every value, passages too (to show why
+  passages are judged by their mean);
+* ``line``: the lowest confidence of the OCR'd lines under it (each line's confidence is the
+  mean over the line): what imr-llm judged before.
 
 A value is *flagged* at threshold t when its score is below t. Per engine and signal, over
 candidate thresholds: how many values are flagged, precision (share of flagged values that
@@ -53,7 +58,7 @@ from imr_llm.pdf import _assemble  # noqa: E402
 from imr_llm.record import value_confidence  # noqa: E402
 
 GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
-SIGNALS = ("char", "line")
+SIGNALS = ("char", "charmin", "line")
 
 
 class _Named:
@@ -110,10 +115,16 @@ def value_rows(engine: str, rendering: str, stem: str, pages: list[Any], label: 
         span = next(
             (evidence[k].span for k in value.keys if k in evidence and evidence[k].span), None
         )
-        char = line = None
+        char = charmin = line = None
         if span is not None:
             low = value_confidence(span.start, span.end, lines)
             char = low[0] if low else None
+            mins = [
+                x.min_confidence(span.start, max(span.end, span.start + 1))
+                for x in lines
+                if x.start < max(span.end, span.start + 1) and x.end > span.start
+            ]
+            charmin = min((m for m in mins if m is not None), default=None)
             low = value_confidence(span.start, span.end, line_only)
             line = low[0] if low else None
         rows.append(
@@ -125,6 +136,7 @@ def value_rows(engine: str, rendering: str, stem: str, pages: list[Any], label: 
                 "correct": value.correct,
                 "evidence_flag": bool(set(value.keys) & unverified),
                 "char": char,
+                "charmin": charmin,
                 "line": line,
             }  # fmt: skip
         )
@@ -226,7 +238,26 @@ def report(engine: str, rows: list[dict], letters: int, errors: int) -> tuple[st
                 f"| {row['silent_caught']} of {row['silent']} |"
             )
         out.append("")
+    out += by_field(rows, "char", chosen["char"]["threshold"])
     return "\n".join(out), chosen
+
+
+def by_field(rows: list[dict], signal: str, t: float) -> list[str]:
+    """Per scoring field at threshold ``t``: where the flags fall, right values and wrong."""
+    out = [
+        f"By field, {signal} score below {t:.2f}:",
+        "",
+        "| field | values | wrong | flagged | wrong flagged | right flagged |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in dict.fromkeys(r["field"] for r in rows):
+        mine = [r for r in rows if r["field"] == name]
+        flagged = [r for r in mine if r[signal] is not None and r[signal] < t]
+        out.append(
+            f"| {name} | {len(mine)} | {sum(not r['correct'] for r in mine)} | {len(flagged)} "
+            f"| {sum(not r['correct'] for r in flagged)} | {sum(r['correct'] for r in flagged)} |"
+        )
+    return [*out, ""]
 
 
 def main(argv: list[str] | None = None) -> int:

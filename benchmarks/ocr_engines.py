@@ -2,8 +2,16 @@
 nothing. docs/ocr.md records a run and the default engine it led to.
 
     nice -n 10 .venv/bin/python benchmarks/ocr_engines.py [--corpus ../shared/corpus]
-        [--engines rapidocr tesseract] [--renderings scan fax] [--threads 2] [--limit N]
-        [--cache DIR] [--json results.json]
+        [--engines rapidocr rapidocr-before tesseract] [--renderings scan fax] [--threads 2]
+        [--limit N] [--cache DIR] [--json results.json]
+
+Engines: ``rapidocr`` and ``tesseract`` as imr-llm builds them; ``rapidocr-before``, the
+rapidocr engine with the settings imr-llm used before the speed work (RapidOCR's own detector
+input size, every line recognised in one run), so before and after are measured in the same
+run, page by page in turn, under the same load; ``rapidocr-det<N>`` / ``rapidocr-lanes<N>``
+(combinable, e.g. ``rapidocr-det1280-lanes1``), the engine with one setting changed; and
+``rapidocr1`` (the older ``rapidocr_onnxruntime``) when installed. ``--threads 0`` gives each
+engine its default (rapidocr every core, tesseract one thread a page).
 
 Each page of each PDF in ``<corpus>/pdf`` is rendered with pypdfium2 at 200 dpi and degraded as
 the gold OCR renderings were (``eval/scripts/render_ocr.py``, seeded per page so reruns see the
@@ -12,7 +20,9 @@ same pixels):
 * ``scan``: 200 dpi greyscale, slight skew, blur, speckle and contrast loss;
 * ``fax``: rendered at 200 dpi, blurred, down-sampled to 150 dpi, hard-thresholded to 1 bit.
 
-Rendered pages are cached as PNG (``--cache``, default a folder in the system temp dir).
+Rendered pages are cached as PNG (``--cache``, default a folder in the system temp dir), and
+every OCR'd page as JSON with its lines' and characters' scores (``<cache>/ocr/<engine>/``),
+which ``benchmarks/ocr_confidence.py`` reads to calibrate the review thresholds.
 
 Figures per engine and rendering:
 
@@ -198,11 +208,12 @@ def _core_requirements() -> list[str]:
 def install_size(engine: str) -> tuple[int, int, list[str]]:
     """(Python bytes, Debian bytes, what was counted) that the engine adds to imr-llm."""
     core = _closure(_core_requirements())
-    added = sorted(_closure(DISTRIBUTIONS[engine]) - core)
+    base = "rapidocr" if engine.startswith("rapidocr-") else engine
+    added = sorted(_closure(DISTRIBUTIONS[base]) - core)
     py = sum(_dist_bytes(n) for n in added)
     deb = 0
     counted = list(added)
-    for pkg in DEBIAN.get(engine, ()):
+    for pkg in DEBIAN.get(base, ()):
         out = subprocess.run(
             ["dpkg-query", "-W", "-f=${Installed-Size}", pkg],
             capture_output=True,
@@ -286,10 +297,20 @@ def load_engine(name: str, threads: int | None) -> Any:
     """
     if name == "rapidocr1":
         return RapidOcr1(threads)
-    from imr_llm.ocr import RapidOcrEngine, TesseractEngine
+    from imr_llm.ocr import RAPIDOCR_DET_SIDE, RapidOcrEngine, TesseractEngine
 
     if name == "rapidocr-before":
         engine = RapidOcrEngine(threads=threads, det_side=0, rec_lanes=1)
+        engine.name = name
+        return engine
+    variant = re.fullmatch(r"rapidocr((?:-det\d+|-lanes\d+)+)", name)
+    if variant:  # e.g. rapidocr-det1280, rapidocr-det896-lanes1: one setting changed
+        options = dict(re.findall(r"-(det|lanes)(\d+)", variant.group(1)))
+        engine = RapidOcrEngine(
+            threads=threads,
+            det_side=int(options.get("det", RAPIDOCR_DET_SIDE)),
+            rec_lanes=int(options["lanes"]) if "lanes" in options else None,
+        )
         engine.name = name
         return engine
 

@@ -68,18 +68,23 @@ class OcrSpan:
     page: int
     char_confidences: tuple[float, ...] | None = None
 
-    def min_confidence(self, start: int, end: int) -> float | None:
-        """The lowest score of the line's characters in the letter's ``[start, end)``: per
-        character where the engine gives them, else the line's confidence (None if neither)."""
-        chars = self.char_confidences
-        if chars is None or len(chars) != self.end - self.start:
-            return self.confidence
+    def scores(self, start: int, end: int) -> tuple[float, ...] | None:
+        """The scores of the line's characters in the letter's ``[start, end)``: per character
+        where the engine gives them, else the line's confidence for each (None if neither).
+        An empty place inside the line gives the score of the character there."""
         lo, hi = max(start, self.start) - self.start, min(end, self.end) - self.start
-        if hi <= lo:  # an empty span at a line's place: the line's nearest character
-            lo = min(max(lo, 0), len(chars) - 1) if chars else 0
+        if hi <= lo:
+            lo = min(max(lo, 0), max(self.end - self.start - 1, 0))
             hi = lo + 1
-        window = chars[lo:hi]
-        return min(window) if window else self.confidence
+        chars = self.char_confidences
+        if chars is not None and len(chars) == self.end - self.start:
+            return chars[lo:hi] or None
+        return None if self.confidence is None else (self.confidence,) * (hi - lo)
+
+    def min_confidence(self, start: int, end: int) -> float | None:
+        """The lowest of :meth:`scores` (None without any)."""
+        found = self.scores(start, end)
+        return min(found) if found else None
 
 
 @dataclass(frozen=True)

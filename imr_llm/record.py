@@ -115,34 +115,47 @@ def page_of(page_starts: Sequence[int], offset: int) -> int | None:
     return bisect_right(page_starts, offset) or None if page_starts else None
 
 
-def value_confidence(start: int, end: int, ocr_lines: Sequence[OcrSpan]) -> OcrLow | None:
-    """The lowest OCR score of the letter's ``[start, end)`` and its page, None where no OCR'd
-    line with a score lies under it. ``ocr_lines`` must be in text order (as read).
+#: A value whose place is longer than this many characters is a passage (a rationale, a
+#: guideline): judged by the mean score of its characters, not the lowest. One misread
+#: character does not make a passage wrong (it is scored by similarity), and the lowest of a
+#: few hundred characters is low on every faxed passage, right or wrong (docs/ocr.md), so a
+#: passage is flagged only when the OCR read much of it poorly.
+PASSAGE_CHARS = 80
 
-    The score is per character where the engine gives them (the characters under the value,
-    not the rest of their lines), else the line's confidence: one misread character in a date
-    lowers the date's score, however well the rest of its line read (docs/ocr.md).
-    """
-    starts = [line.start for line in ocr_lines]
-    return _lowest(start, end, ocr_lines, starts)
-
-
-#: (lowest score, page) of a value's place.
+#: (score, page) of a value's place: the lowest or mean character score, and where it is.
 OcrLow = tuple[float, int]
 
 
-def _lowest(start: int, end: int, lines: Sequence[OcrSpan], starts: Sequence[int]) -> OcrLow | None:
+def value_confidence(start: int, end: int, ocr_lines: Sequence[OcrSpan]) -> OcrLow | None:
+    """The OCR score of the letter's ``[start, end)`` and its page; None where no OCR'd line
+    with a score lies under it. ``ocr_lines`` must be in text order (as read).
+
+    A short value scores its lowest character (per character where the engine gives them,
+    else its line's confidence): one misread character in a date lowers the date's score,
+    however well the rest of its line read. A passage (longer than :data:`PASSAGE_CHARS`)
+    scores the mean of its characters. docs/ocr.md has the calibration behind both.
+    """
+    starts = [line.start for line in ocr_lines]
+    return _score(start, end, ocr_lines, starts)
+
+
+def _score(start: int, end: int, lines: Sequence[OcrSpan], starts: Sequence[int]) -> OcrLow | None:
     # Lines are disjoint and in order: those overlapping [start, end) are contiguous.
     k = max(bisect_left(starts, start) - 1, 0)
     low: OcrLow | None = None
+    total, count = 0.0, 0
     while k < len(lines) and lines[k].start < max(end, start + 1):
         line = lines[k]
         if line.end > start:
-            score = line.min_confidence(start, max(end, start + 1))
-            if score is not None and (low is None or score < low[0]):
-                low = (score, line.page)
+            found = line.scores(start, max(end, start + 1))
+            if found:
+                total, count = total + sum(found), count + len(found)
+                if low is None or min(found) < low[0]:
+                    low = (min(found), line.page)
         k += 1
-    return low
+    if low is None or end - start <= PASSAGE_CHARS:
+        return low
+    return (total / count, low[1])
 
 
 def low_confidence_reasons(
@@ -151,7 +164,7 @@ def low_confidence_reasons(
     threshold: float = LOW_OCR_CONFIDENCE,
 ) -> list[str]:
     """One reason naming each value whose place the OCR read below ``threshold`` (its lowest
-    character score, or line confidence; :func:`value_confidence`), with its page and that
+    character score, a passage's mean; :func:`value_confidence`), with its page and that
     score (no letter text)."""
     lines = sorted(ocr_lines, key=_start)
     starts = [line.start for line in lines]
@@ -159,7 +172,7 @@ def low_confidence_reasons(
     for path, ev in evidence.items():
         if ev.span is None:
             continue
-        low = _lowest(ev.span.start, ev.span.end, lines, starts)
+        low = _score(ev.span.start, ev.span.end, lines, starts)
         if low is not None and low[0] < threshold:
             shown.append(f"{path} (page {low[1]}, {low[0]:.2f})")
     if not shown:

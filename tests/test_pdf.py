@@ -538,3 +538,22 @@ def test_extract_file_flags_with_the_engines_threshold_from_its_settings(
     engine.pages = [_scripted("\n".join(p), 0.6) for p in pages]
     fine = extract_file(data, backend="rules", settings=Settings(ocr_low_confidence_tesseract=0.5))
     assert not any("low confidence" in r for r in fine.metadata.review_reasons)
+
+
+def test_a_passage_is_judged_by_the_mean_of_its_characters() -> None:
+    """A rationale of 120 characters with one character read at 0.2 is not flagged at 0.5
+    (its mean is high); the same passage read at 0.4 throughout is."""
+    from imr_llm.models import Evidence, Span
+    from imr_llm.record import PASSAGE_CHARS, low_confidence_reasons, value_confidence
+
+    assert PASSAGE_CHARS < 120
+    one_bad = (0.99,) * 60 + (0.2,) + (0.99,) * 59
+    evidence = {"items[0].rationale": Evidence(status="exact", span=Span(start=0, end=120))}
+    lines = [pdf_module.OcrSpan(0, 120, 0.98, 1, one_bad)]
+    assert value_confidence(0, 120, lines) == (pytest.approx((0.99 * 119 + 0.2) / 120), 1)
+    assert low_confidence_reasons(evidence, lines, threshold=0.5) == []
+    # The same place as a short value (its first 20 characters around the bad one): flagged.
+    assert value_confidence(50, 70, lines) == (pytest.approx(0.2), 1)
+    poor = [pdf_module.OcrSpan(0, 60, 0.4, 1, (0.4,) * 60), pdf_module.OcrSpan(61, 121, 0.4, 2)]
+    (reason,) = low_confidence_reasons(evidence, poor, threshold=0.5)
+    assert "items[0].rationale (page 1, 0.40)" in reason
