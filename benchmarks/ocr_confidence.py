@@ -17,23 +17,24 @@ the rules engine reads the text, and ``imr_llm.eval.scoring.score_record`` score
 of the record against the letter's label (``<corpus>/labels``). Each value's place is its
 evidence span (the first of its evidence keys with a span); under it two scores:
 
-* ``char`` (what imr-llm uses, ``imr_llm.record.value_confidence``): the lowest per-character
-  score of the characters under the value (rapidocr: the recogniser's probability of each
-  character; tesseract: the confidence of each word), and for a passage (a place longer than
-  ``PASSAGE_CHARS``, 80 characters) the mean of its characters' scores;
-* ``charmin``: the lowest character score for every value, passages too (to show why
-  passages are judged by their mean);
-* ``line``: the lowest confidence of the OCR'd lines under it (each line's confidence is the
-  mean over the line): what imr-llm judged before.
+* ``line``: the lowest confidence of the OCR'd lines under it (a line's confidence is the mean
+  score of its characters): what imr-llm judged before, at 0.80 for every engine;
+* ``char``: the lowest score of the characters under it (rapidocr: the recogniser's
+  probability of each character; tesseract: the confidence of each word).
 
-A value is *flagged* at threshold t when its score is below t. Per engine and signal, over
-candidate thresholds: how many values are flagged, precision (share of flagged values that
-are wrong), recall (share of wrong values with a place that are flagged; wrong values with no
-place, a value the record lacks, can never be flagged this way and are counted apart), the
-share of right values flagged, the share of letters with a flag, and how many wrong values
-the evidence check left unflagged that the flag catches. ROC AUC (the chance a wrong value
-scores below a right one) says how much signal there is at all. The chosen threshold is the
-one with the highest F1 of the flag for wrong values (scan and fax pooled).
+imr-llm flags a value when a line under it is below the engine's line threshold, or, for a
+short value (a place of at most ``PASSAGE_CHARS``, 80, characters), when a character is below
+the engine's character threshold (``imr_llm.record.OcrScore.flags``). The line threshold is
+chosen first (highest F2 of the line rule alone: recall counts twice as much as precision,
+since a wrong value left unflagged is the worst outcome), then the character threshold
+(highest F2 of the two together; "off" is a candidate).
+
+Per engine, over candidate thresholds, scan and fax pooled: how many values are flagged,
+precision (share of flagged values that are wrong), recall (share of wrong values with a place
+that are flagged; wrong values with no place, a value the record lacks, can never be flagged
+this way and are counted apart), the share of right values flagged, the share of letters with
+a flag, and how many wrong values the evidence check left unflagged that the flag catches.
+ROC AUC (the chance a wrong value scores below a right one) says how much signal there is.
 
 This is in-sample: 25 letters, thresholds chosen and measured on the same values, synthetic
 degradation of clean PDFs. Treat the figures as a calibration, not a held-out estimate.
@@ -44,7 +45,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +55,10 @@ import ocr_engines  # noqa: E402  (the sibling benchmark: rendering, page cache)
 from imr_llm import ImrError, extract  # noqa: E402
 from imr_llm.eval.scoring import score_record  # noqa: E402
 from imr_llm.pdf import _assemble  # noqa: E402
-from imr_llm.record import value_confidence  # noqa: E402
+from imr_llm.record import PASSAGE_CHARS, value_confidence  # noqa: E402
 
 GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
-SIGNALS = ("char", "charmin", "line")
+OFF = 0.0  #: a character threshold of 0 flags nothing: the rule off
 
 
 class _Named:
@@ -102,7 +102,6 @@ def value_rows(engine: str, rendering: str, stem: str, pages: list[Any], label: 
         engine=_Named(first.engine, first.engine_version),
     )
     lines = read.ocr_lines
-    line_only = [replace(line, char_confidences=None) for line in lines]
     try:
         record = extract(read.text, backend="rules")
     except ImrError as exc:
@@ -115,18 +114,12 @@ def value_rows(engine: str, rendering: str, stem: str, pages: list[Any], label: 
         span = next(
             (evidence[k].span for k in value.keys if k in evidence and evidence[k].span), None
         )
-        char = charmin = line = None
+        line = char = None
+        length = 0
         if span is not None:
-            low = value_confidence(span.start, span.end, lines)
-            char = low[0] if low else None
-            mins = [
-                x.min_confidence(span.start, max(span.end, span.start + 1))
-                for x in lines
-                if x.start < max(span.end, span.start + 1) and x.end > span.start
-            ]
-            charmin = min((m for m in mins if m is not None), default=None)
-            low = value_confidence(span.start, span.end, line_only)
-            line = low[0] if low else None
+            score = value_confidence(span.start, span.end, lines)
+            if score is not None:
+                line, char, length = score.line, score.char, span.end - span.start
         rows.append(
             {
                 "engine": engine,
@@ -135,9 +128,9 @@ def value_rows(engine: str, rendering: str, stem: str, pages: list[Any], label: 
                 "field": value.field,
                 "correct": value.correct,
                 "evidence_flag": bool(set(value.keys) & unverified),
-                "char": char,
-                "charmin": charmin,
                 "line": line,
+                "char": char,
+                "length": length,
             }  # fmt: skip
         )
     return {"error": None, "values": rows, "needs_review": bool(meta and meta.needs_review)}
@@ -158,51 +151,99 @@ def auc(scores_wrong: list[float], scores_right: list[float]) -> float | None:
     return total / (len(scores_wrong) * len(right))
 
 
-def at(rows: list[dict], signal: str, t: float, letters: int) -> dict[str, Any]:
-    """The flag's figures at threshold ``t`` over ``rows``."""
-    placed = [r for r in rows if r[signal] is not None]
-    flagged = [r for r in placed if r[signal] < t]
+def flagged(row: dict, line_t: float, char_t: float) -> bool:
+    """imr-llm's rule (``OcrScore.flags``) at these thresholds."""
+    if row["line"] is None:
+        return False
+    if row["line"] < line_t:
+        return True
+    return row["length"] <= PASSAGE_CHARS and row["char"] < char_t
+
+
+def at(rows: list[dict], line_t: float, char_t: float, letters: int) -> dict[str, Any]:
+    """The flag's figures at these thresholds over ``rows``."""
+    placed = [r for r in rows if r["line"] is not None]
+    hit = [r for r in placed if flagged(r, line_t, char_t)]
     wrong = [r for r in placed if not r["correct"]]
     right = [r for r in placed if r["correct"]]
-    tp = sum(not r["correct"] for r in flagged)
+    tp = sum(not r["correct"] for r in hit)
     silent = [r for r in wrong if not r["evidence_flag"]]
-    precision = tp / len(flagged) if flagged else None
+    precision = tp / len(hit) if hit else None
     recall = tp / len(wrong) if wrong else None
-    f1 = (
-        2 * precision * recall / (precision + recall)
+    f2 = (
+        5 * precision * recall / (4 * precision + recall)
         if precision is not None and recall is not None and precision + recall
         else 0.0
     )
     return {
-        "threshold": t,
-        "flagged": len(flagged),
+        "line": line_t,
+        "char": char_t,
+        "flagged": len(hit),
         "wrong_flagged": tp,
         "precision": precision,
         "recall": recall,
-        "f1": f1,
-        "right_flagged": sum(r["correct"] for r in flagged) / len(right) if right else None,
-        "letters_flagged": len({(r["rendering"], r["letter"]) for r in flagged}) / letters
+        "f2": f2,
+        "right_flagged": sum(r["correct"] for r in hit) / len(right) if right else None,
+        "letters_flagged": len({(r["rendering"], r["letter"]) for r in hit}) / letters
         if letters
         else None,
-        "silent_caught": sum(r[signal] < t for r in silent),
+        "silent_caught": sum(flagged(r, line_t, char_t) for r in silent),
         "silent": len(silent),
     }
 
 
-def best(rows: list[dict], signal: str, letters: int) -> dict[str, Any]:
-    """The threshold (0.01 steps) with the highest F1; the higher one on a tie."""
-    options = [at(rows, signal, k / 100, letters) for k in range(1, 100)]
-    return max(options, key=lambda o: (round(o["f1"], 6), o["threshold"]))
+def choose(rows: list[dict], letters: int) -> tuple[float, float]:
+    """The line threshold with the best F2 alone, then the character threshold with the best
+    F2 beside it (0.01 steps; the higher line threshold on a tie, "off" when nothing helps)."""
+    steps = [k / 100 for k in range(1, 100)]
+    line_t = max(steps, key=lambda t: (round(at(rows, t, OFF, letters)["f2"], 6), t))
+    char_t = max(
+        [OFF, *steps],
+        key=lambda t: (round(at(rows, line_t, t, letters)["f2"], 6), -t),
+    )
+    return line_t, char_t
 
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
 
-def report(engine: str, rows: list[dict], letters: int, errors: int) -> tuple[str, dict]:
+def _row(label: str, r: dict[str, Any]) -> str:
+    return (
+        f"| {label} | {r['flagged']} | {r['wrong_flagged']} | {_pct(r['precision'])} "
+        f"| {_pct(r['recall'])} | {_pct(r['right_flagged'])} | {_pct(r['letters_flagged'])} "
+        f"| {r['silent_caught']} of {r['silent']} |"
+    )
+
+
+HEAD = [
+    "| flag | flagged | wrong flagged | precision | recall | right values flagged "
+    "| letters flagged | wrong & unflagged by evidence, caught |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
+def report(engine: str, rows: list[dict], letters: int, errors: int) -> tuple[str, tuple]:
     """The calibration of one engine as Markdown, and the chosen thresholds."""
     wrong = [r for r in rows if not r["correct"]]
-    unplaced = sum(r["char"] is None for r in wrong)
+    unplaced = sum(r["line"] is None for r in wrong)
+    placed = [r for r in rows if r["line"] is not None]
+    short = [r for r in placed if r["length"] <= PASSAGE_CHARS]
+    areas = {
+        "line, all values": auc(
+            [r["line"] for r in placed if not r["correct"]],
+            [r["line"] for r in placed if r["correct"]],
+        ),
+        "character, short values": auc(
+            [r["char"] for r in short if not r["correct"]],
+            [r["char"] for r in short if r["correct"]],
+        ),
+        "character, passages": auc(
+            [r["char"] for r in placed if r not in short and not r["correct"]],
+            [r["char"] for r in placed if r not in short and r["correct"]],
+        ),
+    }
+    line_t, char_t = choose(rows, letters)
     out = [
         f"### {engine}",
         "",
@@ -210,52 +251,41 @@ def report(engine: str, rows: list[dict], letters: int, errors: int) -> tuple[st
         f"values, {len(wrong)} wrong ({unplaced} of them with no place in the text: a value "
         "the record lacks, which no OCR score can flag).",
         "",
+        "ROC AUC (chance a wrong value scores below a right one): "
+        + ", ".join(f"{k} {'-' if v is None else f'{v:.2f}'}" for k, v in areas.items()),
+        "",
+        "Line threshold alone:",
+        "",
+        *HEAD,
     ]
-    chosen: dict[str, Any] = {}
-    for signal in SIGNALS:
-        placed = [r for r in rows if r[signal] is not None]
-        area = auc(
-            [r[signal] for r in placed if not r["correct"]],
-            [r[signal] for r in placed if r["correct"]],
-        )
-        pick = best(rows, signal, letters)
-        chosen[signal] = pick
-        out += [
-            f"**{signal}** score: ROC AUC {area:.2f}" if area is not None else f"**{signal}**",
-            "",
-            "| threshold | flagged | wrong flagged | precision | recall | right values "
-            "flagged | letters flagged | wrong & unflagged by evidence, caught |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        grid = sorted({*GRID, pick["threshold"]})
-        for t in grid:
-            row = at(rows, signal, t, letters)
-            mark = " **(chosen)**" if t == pick["threshold"] else ""
-            out.append(
-                f"| {t:.2f}{mark} | {row['flagged']} | {row['wrong_flagged']} "
-                f"| {_pct(row['precision'])} | {_pct(row['recall'])} "
-                f"| {_pct(row['right_flagged'])} | {_pct(row['letters_flagged'])} "
-                f"| {row['silent_caught']} of {row['silent']} |"
-            )
-        out.append("")
-    out += by_field(rows, "char", chosen["char"]["threshold"])
-    return "\n".join(out), chosen
+    for t in sorted({*GRID, line_t}):
+        mark = " (chosen)" if t == line_t else ""
+        out.append(_row(f"line < {t:.2f}{mark}", at(rows, t, OFF, letters)))
+    out += ["", f"With the line threshold {line_t:.2f}, a character threshold for short values:",
+            "", *HEAD]  # fmt: skip
+    for t in sorted({OFF, *GRID, char_t}):
+        label = "off" if t == OFF else f"char < {t:.2f}"
+        mark = " (chosen)" if t == char_t else ""
+        out.append(_row(f"{label}{mark}", at(rows, line_t, t, letters)))
+    out.append("")
+    out += by_field(rows, line_t, char_t)
+    return "\n".join(out), (line_t, char_t)
 
 
-def by_field(rows: list[dict], signal: str, t: float) -> list[str]:
-    """Per scoring field at threshold ``t``: where the flags fall, right values and wrong."""
+def by_field(rows: list[dict], line_t: float, char_t: float) -> list[str]:
+    """Per scoring field at the chosen thresholds: where the flags fall."""
     out = [
-        f"By field, {signal} score below {t:.2f}:",
+        f"By field, at line < {line_t:.2f}, char < {char_t:.2f} (short values):",
         "",
         "| field | values | wrong | flagged | wrong flagged | right flagged |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name in dict.fromkeys(r["field"] for r in rows):
         mine = [r for r in rows if r["field"] == name]
-        flagged = [r for r in mine if r[signal] is not None and r[signal] < t]
+        hit = [r for r in mine if flagged(r, line_t, char_t)]
         out.append(
-            f"| {name} | {len(mine)} | {sum(not r['correct'] for r in mine)} | {len(flagged)} "
-            f"| {sum(not r['correct'] for r in flagged)} | {sum(r['correct'] for r in flagged)} |"
+            f"| {name} | {len(mine)} | {sum(not r['correct'] for r in mine)} | {len(hit)} "
+            f"| {sum(not r['correct'] for r in hit)} | {sum(r['correct'] for r in hit)} |"
         )
     return [*out, ""]
 
@@ -304,17 +334,19 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         if missing:
             print(f"({missing} letter renderings skipped: pages not in the cache)\n")
+        line_t, char_t = chosen
         for rendering in args.renderings:
             mine = [r for r in rows if r["rendering"] == rendering]
             n = len({r["letter"] for r in mine})
-            for signal in SIGNALS:
-                row = at(mine, signal, chosen[signal]["threshold"], n)
+            for label, rule in (("before (line < 0.80)", (0.80, OFF)), ("chosen", chosen)):
+                row = at(mine, *rule, n)
                 print(
-                    f"- {rendering}, {signal} < {row['threshold']:.2f}: precision "
-                    f"{_pct(row['precision'])}, recall {_pct(row['recall'])}, right values "
-                    f"flagged {_pct(row['right_flagged'])}, letters flagged "
-                    f"{_pct(row['letters_flagged'])}"
+                    f"- {rendering}, {label}: precision {_pct(row['precision'])}, recall "
+                    f"{_pct(row['recall'])} ({row['wrong_flagged']} of wrong values with a "
+                    f"place), right values flagged {_pct(row['right_flagged'])}, letters "
+                    f"flagged {_pct(row['letters_flagged'])}"
                 )
+        print(f"\nchosen for {engine}: line < {line_t:.2f}, char < {char_t:.2f} (short values)")
         print()
         all_rows += rows
     if args.json:

@@ -78,20 +78,34 @@ class Settings(BaseSettings):
         "engine; see imr_llm.ocr).",
     )
     ocr_low_confidence_rapidocr: float = Field(
+        default=0.95,
+        ge=0,
+        le=1,
+        description="A value on a line rapidocr read with a confidence (the mean probability "
+        "of its characters) below this needs review. Calibrated on the corpus scans and "
+        "faxes: benchmarks/ocr_confidence.py, docs/ocr.md.",
+    )
+    ocr_low_char_confidence_rapidocr: float | None = Field(
         default=0.5,
         ge=0,
         le=1,
-        description="A value whose place rapidocr read with a character probability below "
-        "this needs review (the lowest over the value's characters). Calibrated on the "
-        "corpus scans and faxes: benchmarks/ocr_confidence.py, docs/ocr.md.",
+        description="A short value (80 characters or fewer) with a character rapidocr read "
+        "with a probability below this needs review (None: no character threshold).",
     )
     ocr_low_confidence_tesseract: float = Field(
-        default=0.5,
+        default=0.8,
         ge=0,
         le=1,
-        description="A value whose place tesseract read with a word confidence (0..1) below "
-        "this needs review (the lowest over the value's words). Calibrated on the corpus "
-        "scans and faxes: benchmarks/ocr_confidence.py, docs/ocr.md.",
+        description="A value on a line tesseract read with a confidence (the mean of its "
+        "words', 0..1) below this needs review. Calibrated on the corpus scans and faxes: "
+        "benchmarks/ocr_confidence.py, docs/ocr.md.",
+    )
+    ocr_low_char_confidence_tesseract: float | None = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="A short value (80 characters or fewer) with a word tesseract read with "
+        "a confidence below this needs review (None: no character threshold).",
     )
     price_input: float | None = Field(default=None, ge=0, description="USD per 1M input tokens.")
     price_output: float | None = Field(default=None, ge=0, description="USD per 1M output tokens.")

@@ -348,7 +348,7 @@ def test_extract_file_records_ocr_and_flags_low_confidence_places(
     )
     assert meta.needs_review
     (reason,) = [r for r in meta.review_reasons if "low confidence" in r]
-    assert "decision_date (page 1, 0.41)" in reason
+    assert "decision_date (page 1, line 0.41)" in reason
     # The other header values on that line (UR denial date) are flagged too; the case number,
     # on a line read well, is not.
     assert "case_number" not in reason
@@ -484,11 +484,12 @@ def test_assembled_pages_keep_each_lines_character_scores() -> None:
     ]  # fmt: skip
 
 
-def test_one_misread_character_flags_its_value_whatever_its_lines_mean() -> None:
-    """The evidence check reads a value's characters: a date with one character read at 0.31
-    on a line whose mean is 0.95 needs review; the label beside it, read well, does not."""
+def test_one_misread_character_flags_a_short_value_with_a_character_threshold() -> None:
+    """With a character threshold, a date with one character read at 0.31 on a line whose
+    confidence is 0.95 needs review; the label beside it, read well, does not; without one,
+    only the line's confidence counts."""
     from imr_llm.models import Evidence, Span
-    from imr_llm.record import low_confidence_reasons
+    from imr_llm.record import OcrThresholds, low_confidence_reasons, value_confidence
 
     chars = (0.99,) * 9 + (0.31,) + (0.98,) * 6
     lines = [pdf_module.OcrSpan(100, 116, 0.95, 2, chars)]
@@ -497,25 +498,35 @@ def test_one_misread_character_flags_its_value_whatever_its_lines_mean() -> None
         "label_only": Evidence(status="exact", span=Span(start=100, end=105)),
         "not_placed": Evidence(status="unverified", span=None),
     }
-    (reason,) = low_confidence_reasons(evidence, lines, threshold=0.5)
-    assert "1 value(s)" in reason and "decision_date (page 2, 0.31)" in reason
-    assert "label_only" not in reason
-    # The line's mean alone (0.95) would have flagged nothing at this threshold.
-    plain = [pdf_module.OcrSpan(100, 116, 0.95, 2)]
-    assert low_confidence_reasons(evidence, plain, threshold=0.5) == []
+    score = value_confidence(106, 116, lines)
+    assert (score.line, score.char, score.page) == (0.95, pytest.approx(0.31), 2)
+    (reason,) = low_confidence_reasons(evidence, lines, OcrThresholds(line=0.9, char=0.5))
+    assert "1 value(s)" in reason and "decision_date (page 2, character 0.31)" in reason
+    assert "label_only" not in reason and "characters of short values below 0.50" in reason
+    assert low_confidence_reasons(evidence, lines, OcrThresholds(line=0.9)) == []
+    assert low_confidence_reasons(evidence, lines, 0.9) == []
+    # A line below the line threshold flags every value on it.
+    (reason,) = low_confidence_reasons(evidence, lines, OcrThresholds(line=0.96))
+    assert "decision_date (page 2, line 0.95)" in reason
+    assert "label_only (page 2, line 0.95)" in reason
 
 
-def test_each_engine_has_its_own_threshold_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_engine_has_its_own_threshold_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from imr_llm.config import Settings
-    from imr_llm.record import LOW_OCR_CONFIDENCE, ocr_threshold
+    from imr_llm.record import LOW_OCR_CONFIDENCE, OcrThresholds, ocr_thresholds
 
-    settings = Settings(ocr_low_confidence_rapidocr=0.42, ocr_low_confidence_tesseract=0.61)
-    assert ocr_threshold("rapidocr", settings) == 0.42
-    assert ocr_threshold("tesseract", settings) == 0.61
-    assert ocr_threshold("fake-ocr", settings) == LOW_OCR_CONFIDENCE
-    assert ocr_threshold(None, settings) == LOW_OCR_CONFIDENCE
+    settings = Settings(
+        ocr_low_confidence_rapidocr=0.42,
+        ocr_low_char_confidence_rapidocr=0.3,
+        ocr_low_confidence_tesseract=0.61,
+        ocr_low_char_confidence_tesseract=None,
+    )
+    assert ocr_thresholds("rapidocr", settings) == OcrThresholds(0.42, 0.3)
+    assert ocr_thresholds("tesseract", settings) == OcrThresholds(0.61, None)
+    assert ocr_thresholds("fake-ocr", settings) == OcrThresholds(LOW_OCR_CONFIDENCE, None)
+    assert ocr_thresholds(None, settings) == OcrThresholds(LOW_OCR_CONFIDENCE, None)
     monkeypatch.setenv("IMR_LLM_OCR_LOW_CONFIDENCE_TESSERACT", "0.33")
-    assert ocr_threshold("tesseract") == 0.33
+    assert ocr_thresholds("tesseract").line == 0.33
     with pytest.raises(ValueError):
         Settings(ocr_low_confidence_rapidocr=1.5)
 
@@ -534,26 +545,26 @@ def test_extract_file_flags_with_the_engines_threshold_from_its_settings(
     monkeypatch.setattr(pdf_module, "ocr_engine", lambda name=None: engine)
     data = build_pdf([None] * len(pages))
     low = extract_file(data, backend="rules", settings=Settings(ocr_low_confidence_tesseract=0.7))
-    assert any("low confidence (below 0.70)" in r for r in low.metadata.review_reasons)
+    assert any("low confidence (lines below 0.70" in r for r in low.metadata.review_reasons)
     engine.pages = [_scripted("\n".join(p), 0.6) for p in pages]
     fine = extract_file(data, backend="rules", settings=Settings(ocr_low_confidence_tesseract=0.5))
     assert not any("low confidence" in r for r in fine.metadata.review_reasons)
 
 
-def test_a_passage_is_judged_by_the_mean_of_its_characters() -> None:
-    """A rationale of 120 characters with one character read at 0.2 is not flagged at 0.5
-    (its mean is high); the same passage read at 0.4 throughout is."""
+def test_a_passage_is_not_judged_by_its_lowest_character() -> None:
+    """A rationale of 120 characters with one character read at 0.2 on a line of 0.98 is not
+    flagged by the character threshold (it is a passage); read on poor lines, it is."""
     from imr_llm.models import Evidence, Span
-    from imr_llm.record import PASSAGE_CHARS, low_confidence_reasons, value_confidence
+    from imr_llm.record import PASSAGE_CHARS, OcrThresholds, low_confidence_reasons
 
     assert PASSAGE_CHARS < 120
+    limits = OcrThresholds(line=0.9, char=0.5)
     one_bad = (0.99,) * 60 + (0.2,) + (0.99,) * 59
     evidence = {"items[0].rationale": Evidence(status="exact", span=Span(start=0, end=120))}
     lines = [pdf_module.OcrSpan(0, 120, 0.98, 1, one_bad)]
-    assert value_confidence(0, 120, lines) == (pytest.approx((0.99 * 119 + 0.2) / 120), 1)
-    assert low_confidence_reasons(evidence, lines, threshold=0.5) == []
-    # The same place as a short value (its first 20 characters around the bad one): flagged.
-    assert value_confidence(50, 70, lines) == (pytest.approx(0.2), 1)
-    poor = [pdf_module.OcrSpan(0, 60, 0.4, 1, (0.4,) * 60), pdf_module.OcrSpan(61, 121, 0.4, 2)]
-    (reason,) = low_confidence_reasons(evidence, poor, threshold=0.5)
-    assert "items[0].rationale (page 1, 0.40)" in reason
+    assert low_confidence_reasons(evidence, lines, limits) == []
+    short = {"items[0].service": Evidence(status="exact", span=Span(start=50, end=70))}
+    assert "character 0.20" in low_confidence_reasons(short, lines, limits)[0]
+    poor = [pdf_module.OcrSpan(0, 60, 0.95, 1), pdf_module.OcrSpan(61, 121, 0.4, 2)]
+    (reason,) = low_confidence_reasons(evidence, poor, limits)
+    assert "items[0].rationale (page 2, line 0.40)" in reason
