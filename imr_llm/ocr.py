@@ -3,7 +3,12 @@
 Why a module of its own: scanned and faxed letters reach users as PDFs without text, and the
 file-input code must turn a page image into lines of text without knowing which OCR library is
 installed. Every engine returns the same :class:`OcrPage` (lines in reading order, a confidence
-per line where the engine gives one, the engine's name and version for the record's metadata).
+per line and a score per character where the engine gives them, the engine's name and version
+for the record's metadata).
+
+An engine's settings (threads, language, detector size) belong to the engine object and are
+fixed when it is made; no call changes process-wide state, so one engine may read pages from
+several threads at once (docs/ocr.md, "Settings belong to the engine object").
 
 Engines (neither is a core dependency; both are imported only when asked for, so ``import
 imr_llm`` works with no OCR library installed):
