@@ -224,7 +224,9 @@ HEAD = [
 
 
 def report(engine: str, rows: list[dict], letters: int, errors: int) -> tuple[str, tuple]:
-    """The calibration of one engine as Markdown, and the chosen thresholds."""
+    """The calibration of one engine as Markdown, and the chosen thresholds. Shares of
+    letters are of the letter renderings that gave a record (a typed error gives none)."""
+    records = letters - errors
     wrong = [r for r in rows if not r["correct"]]
     unplaced = sum(r["line"] is None for r in wrong)
     placed = [r for r in rows if r["line"] is not None]
@@ -243,7 +245,7 @@ def report(engine: str, rows: list[dict], letters: int, errors: int) -> tuple[st
             [r["char"] for r in placed if r not in short and r["correct"]],
         ),
     }
-    line_t, char_t = choose(rows, letters)
+    line_t, char_t = choose(rows, records)
     out = [
         f"### {engine}",
         "",
@@ -260,13 +262,13 @@ def report(engine: str, rows: list[dict], letters: int, errors: int) -> tuple[st
     ]
     for t in sorted({*GRID, line_t}):
         mark = " (chosen)" if t == line_t else ""
-        out.append(_row(f"line < {t:.2f}{mark}", at(rows, t, OFF, letters)))
+        out.append(_row(f"line < {t:.2f}{mark}", at(rows, t, OFF, records)))
     out += ["", f"With the line threshold {line_t:.2f}, a character threshold for short values:",
             "", *HEAD]  # fmt: skip
     for t in sorted({OFF, *GRID, char_t}):
         label = "off" if t == OFF else f"char < {t:.2f}"
         mark = " (chosen)" if t == char_t else ""
-        out.append(_row(f"{label}{mark}", at(rows, line_t, t, letters)))
+        out.append(_row(f"{label}{mark}", at(rows, line_t, t, records)))
     out.append("")
     out += by_field(rows, line_t, char_t)
     return "\n".join(out), (line_t, char_t)
@@ -337,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         line_t, char_t = chosen
         for rendering in args.renderings:
             mine = [r for r in rows if r["rendering"] == rendering]
-            n = len({r["letter"] for r in mine})
+            n = len({r["letter"] for r in mine})  # renderings that gave a record
             for label, rule in (("before (line < 0.80)", (0.80, OFF)), ("chosen", chosen)):
                 row = at(mine, *rule, n)
                 print(
