@@ -568,3 +568,23 @@ def test_a_passage_is_not_judged_by_its_lowest_character() -> None:
     poor = [pdf_module.OcrSpan(0, 60, 0.95, 1), pdf_module.OcrSpan(61, 121, 0.4, 2)]
     (reason,) = low_confidence_reasons(evidence, poor, limits)
     assert "items[0].rationale (page 2, line 0.40)" in reason
+
+
+def test_a_batch_jobs_kept_input_keeps_the_character_scores() -> None:
+    """``imr-llm batch`` keeps what a letter was read from beside its text, so ``collect``
+    can flag as ``extract_file`` does: the per-character scores must survive the round trip,
+    and a job kept before they existed (four cells a line) still loads."""
+    import json as json_module
+
+    from imr_llm.jobs.job import _ocr_span, input_json
+    from imr_llm.models import InputInfo
+    from imr_llm.sources import LetterText
+
+    lines = (
+        pdf_module.OcrSpan(0, 3, 0.9, 1, (0.95, 0.31, 1.0)),
+        pdf_module.OcrSpan(4, 6, 0.8, 1),
+    )
+    read = LetterText("abc\nde", InputInfo(kind="pdf", text_from="ocr"), lines)
+    kept = json_module.loads(input_json(read))["ocr_lines"]
+    assert [_ocr_span(line) for line in kept] == list(lines)
+    assert _ocr_span([0, 3, 0.9, 1]) == pdf_module.OcrSpan(0, 3, 0.9, 1)
