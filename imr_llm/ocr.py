@@ -459,15 +459,17 @@ class RapidOcrEngine:
         self._ocr._load_det_model()
         self._ocr._load_cls_model()
         # Recognition: a page's lines split into ``lanes`` groups read at once, each lane on
-        # one onnxruntime thread. Lines are many small images; one run on two threads kept
-        # the second core half idle (docs/ocr.md), two runs on one thread each do not.
-        # ``rec_lanes=1`` reads all lines in one run on every thread (RapidOCR's own way).
+        # one onnxruntime thread. Lines are many small images; one run on two threads was
+        # barely faster than on one (docs/ocr.md), two runs on one thread each keep both
+        # cores busy. ``rec_lanes=1`` reads all lines in one run on every thread (RapidOCR's
+        # own way, the engine's before the speed work).
         self.lanes = max(1, rec_lanes or self.threads or _cores())
-        rec_params = dict(params)
         if self.lanes > 1:
-            rec_params["EngineConfig.onnxruntime.intra_op_num_threads"] = 1
-            rec_params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
-        self._rec = module.RapidOCR(params=rec_params)._load_rec_model()
+            rec_params = {**params, "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                          "EngineConfig.onnxruntime.inter_op_num_threads": 1}  # fmt: skip
+            self._rec = module.RapidOCR(params=rec_params)._load_rec_model()
+        else:
+            self._rec = self._ocr._load_rec_model()
         from rapidocr.ch_ppocr_rec import TextRecInput
         from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
@@ -479,8 +481,8 @@ class RapidOcrEngine:
     def _read_lines(self, crops: list[Any]) -> list[tuple[str, float, Any]]:
         """(text, score, per-character info) of each line image, in order, read in lanes.
 
-        Lines are dealt to the lanes by width (widest first, round robin), so each lane gets
-        about the same number of pixels to read.
+        Lines are dealt to the lanes in order of width, round robin, so each lane gets about
+        the same number of pixels to read.
         """
         if not crops:
             return []
