@@ -2,8 +2,16 @@
 nothing. docs/ocr.md records a run and the default engine it led to.
 
     nice -n 10 .venv/bin/python benchmarks/ocr_engines.py [--corpus ../shared/corpus]
-        [--engines rapidocr tesseract] [--renderings scan fax] [--threads 2] [--limit N]
-        [--cache DIR] [--json results.json]
+        [--engines rapidocr rapidocr-before tesseract] [--renderings scan fax] [--threads 2]
+        [--limit N] [--cache DIR] [--json results.json]
+
+Engines: ``rapidocr`` and ``tesseract`` as imr-llm builds them; ``rapidocr-before``, the
+rapidocr engine with the settings imr-llm used before the speed work (RapidOCR's own detector
+input size, every line recognised in one run), so before and after are measured in the same
+run, page by page in turn, under the same load; ``rapidocr-det<N>`` / ``rapidocr-lanes<N>``
+(combinable, e.g. ``rapidocr-det1280-lanes1``), the engine with one setting changed; and
+``rapidocr1`` (the older ``rapidocr_onnxruntime``) when installed. ``--threads 0`` gives each
+engine its default (rapidocr every core, tesseract one thread a page).
 
 Each page of each PDF in ``<corpus>/pdf`` is rendered with pypdfium2 at 200 dpi and degraded as
 the gold OCR renderings were (``eval/scripts/render_ocr.py``, seeded per page so reruns see the
@@ -12,7 +20,9 @@ same pixels):
 * ``scan``: 200 dpi greyscale, slight skew, blur, speckle and contrast loss;
 * ``fax``: rendered at 200 dpi, blurred, down-sampled to 150 dpi, hard-thresholded to 1 bit.
 
-Rendered pages are cached as PNG (``--cache``, default a folder in the system temp dir).
+Rendered pages are cached as PNG (``--cache``, default a folder in the system temp dir), and
+every OCR'd page as JSON with its lines' and characters' scores (``<cache>/ocr/<engine>/``),
+which ``benchmarks/ocr_confidence.py`` reads to calibrate the review thresholds.
 
 Figures per engine and rendering:
 
@@ -57,6 +67,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = Path(os.environ.get("IMR_LLM_SHARED", REPO.parent / "shared")) / "corpus"
 RENDERINGS = ("scan", "fax")
+#: Rendered pages (PNG) and OCR'd pages (JSON) are kept here between runs.
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "imr-llm-ocr-pages"
 #: Debian packages each engine needs beyond a base system (what `apt-get install tesseract-ocr
 #: tesseract-ocr-eng` added on Debian 12: the program, its library, Leptonica, the English and
 #: orientation models, and two image libraries).
@@ -74,6 +86,7 @@ DEBIAN = {
 #: Python distributions each engine adds (their own requirements are followed).
 DISTRIBUTIONS = {
     "rapidocr": ("rapidocr", "onnxruntime", "pillow"),
+    "rapidocr-before": ("rapidocr", "onnxruntime", "pillow"),
     "rapidocr1": ("rapidocr_onnxruntime", "onnxruntime", "pillow"),
     "tesseract": ("pytesseract", "pillow"),
 }
@@ -195,11 +208,12 @@ def _core_requirements() -> list[str]:
 def install_size(engine: str) -> tuple[int, int, list[str]]:
     """(Python bytes, Debian bytes, what was counted) that the engine adds to imr-llm."""
     core = _closure(_core_requirements())
-    added = sorted(_closure(DISTRIBUTIONS[engine]) - core)
+    base = "rapidocr" if engine.startswith("rapidocr-") else engine
+    added = sorted(_closure(DISTRIBUTIONS[base]) - core)
     py = sum(_dist_bytes(n) for n in added)
     deb = 0
     counted = list(added)
-    for pkg in DEBIAN.get(engine, ()):
+    for pkg in DEBIAN.get(base, ()):
         out = subprocess.run(
             ["dpkg-query", "-W", "-f=${Installed-Size}", pkg],
             capture_output=True,
@@ -240,11 +254,65 @@ class RapidOcr1:
         return OcrPage(lines=_layout(boxes), engine=self.name, engine_version=self.version)
 
 
+def page_path(cache: Path, engine: str, rendering: str, letter: str, page: int) -> Path:
+    """Where an OCR'd page is kept (``benchmarks/ocr_confidence.py`` reads it back)."""
+    return cache / "ocr" / engine / rendering / f"{letter}.p{page:02d}.json"
+
+
+def save_page(cache: Path, engine: str, rendering: str, letter: str, page: int, ocr: Any) -> None:
+    """Keep an OCR'd page's lines with their confidences as JSON."""
+    out = page_path(cache, engine, rendering, letter, page)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        {"text": line.text, "confidence": line.confidence,
+         "chars": list(line.char_confidences) if line.char_confidences is not None else None}
+        for line in ocr.lines
+    ]  # fmt: skip
+    data = {"engine": ocr.engine, "version": ocr.engine_version, "lines": lines}
+    out.write_text(json.dumps(data), encoding="utf-8")
+
+
+def load_page(cache: Path, engine: str, rendering: str, letter: str, page: int) -> Any:
+    """An OCR'd page kept by :func:`save_page`, as an ``OcrPage``; None if not kept."""
+    from imr_llm.ocr import OcrLine, OcrPage
+
+    path = page_path(cache, engine, rendering, letter, page)
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    lines = [
+        OcrLine(d["text"], d["confidence"], tuple(d["chars"]) if d["chars"] is not None else None)
+        for d in data["lines"]
+    ]
+    return OcrPage(lines=lines, engine=data["engine"], engine_version=data["version"])
+
+
 def load_engine(name: str, threads: int | None) -> Any:
-    """An engine by name, with ``threads`` threads (None: the engine's default)."""
+    """An engine by name, with ``threads`` threads (None: the engine's default).
+
+    ``rapidocr-before`` is the rapidocr engine as imr-llm ran it before the speed work:
+    RapidOCR's own detector input (the page scaled to 2,000 px, detected at that size) and
+    every line recognised in one run on all threads; measured beside ``rapidocr`` so that
+    before and after share the machine's load.
+    """
     if name == "rapidocr1":
         return RapidOcr1(threads)
-    from imr_llm.ocr import RapidOcrEngine, TesseractEngine
+    from imr_llm.ocr import RAPIDOCR_DET_SIDE, RapidOcrEngine, TesseractEngine
+
+    if name == "rapidocr-before":
+        engine = RapidOcrEngine(threads=threads, det_side=0, rec_lanes=1)
+        engine.name = name
+        return engine
+    variant = re.fullmatch(r"rapidocr((?:-det\d+|-lanes\d+)+)", name)
+    if variant:  # e.g. rapidocr-det1280, rapidocr-det896-lanes1: one setting changed
+        options = dict(re.findall(r"-(det|lanes)(\d+)", variant.group(1)))
+        engine = RapidOcrEngine(
+            threads=threads,
+            det_side=int(options.get("det", RAPIDOCR_DET_SIDE)),
+            rec_lanes=int(options["lanes"]) if "lanes" in options else None,
+        )
+        engine.name = name
+        return engine
 
     return {"rapidocr": RapidOcrEngine, "tesseract": TesseractEngine}[name](threads=threads)
 
@@ -306,6 +374,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     cpu, wall = _cpu(), time.perf_counter()
                     page = engine.recognise(image)
                     wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+                    save_page(args.cache, name, rendering, pdf.stem, index + 1, page)
                     got = normalise(page.text)
                     row = {
                         "engine": name,
@@ -387,13 +456,13 @@ def summarise(results: dict[str, Any], threads: int | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--engines", nargs="+", default=["rapidocr", "rapidocr1", "tesseract"])
+    parser.add_argument(
+        "--engines", nargs="+", default=["rapidocr", "rapidocr-before", "tesseract"]
+    )
     parser.add_argument("--renderings", nargs="+", choices=RENDERINGS, default=list(RENDERINGS))
     parser.add_argument("--threads", type=int, default=2, help="threads per engine (0: default)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N PDFs")
-    parser.add_argument(
-        "--cache", type=Path, default=Path(tempfile.gettempdir()) / "imr-llm-ocr-pages"
-    )
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--json", type=Path, help="also write per-page results here")
     parser.add_argument(
         "--from-json", type=Path, help="print the table of an earlier --json run (sizes redone)"

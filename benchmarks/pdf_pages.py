@@ -131,6 +131,7 @@ def _letter(out: PdfText) -> LetterText:
     info = InputInfo(
         kind="pdf", text_from=out.text_from, pages=out.pages, ocr_pages=out.ocr_pages,
         page_starts=out.page_starts, ocr_mean_confidence=out.ocr_mean_confidence,
+        ocr_engine=out.ocr_engine,  # the engine's own review thresholds apply
     )  # fmt: skip
     return LetterText(out.text, info, tuple(out.ocr_lines))
 

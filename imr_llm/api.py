@@ -228,14 +228,15 @@ def extract_source(
     letter = source.read(settings.ocr_engine)
     read_ms = _ms(started)
     run = extract_text or extract
-    record = _with_source(
-        run(letter.text, backend=backend, client=client, settings=settings), source, letter, read_ms
-    )
+    first = run(letter.text, backend=backend, client=client, settings=settings)
+    record = _with_source(first, source, letter, read_ms, settings)
     reason = _input_handover(record, backend, settings, client)
     if reason is None:
         return record
     model_record = run(letter.text, backend="llm", client=client, settings=settings)
-    return _handed_over(_with_source(model_record, source, letter, read_ms), reason, backend)
+    return _handed_over(
+        _with_source(model_record, source, letter, read_ms, settings), reason, backend
+    )
 
 
 def _input_handover(
@@ -256,10 +257,15 @@ def _input_handover(
 
 
 def _with_source(
-    record: DeterminationRecord, source: LetterSource, letter: LetterText, read_ms: float
+    record: DeterminationRecord,
+    source: LetterSource,
+    letter: LetterText,
+    read_ms: float,
+    settings: Settings | None = None,
 ) -> DeterminationRecord:
-    """``record`` with where its text came from: the input, page numbers, file identity."""
-    attach_input(record, letter)
+    """``record`` with where its text came from: the input, page numbers, file identity (and
+    the review reasons the OCR's scores give, at the thresholds of ``settings``)."""
+    attach_input(record, letter, settings=settings)
     if record.metadata is not None:
         record.metadata.source = source.path or source.name
         record.metadata.source_sha256 = source.sha256
@@ -288,12 +294,14 @@ async def aextract_file(
     letter = await asyncio.to_thread(source.read, settings.ocr_engine)
     read_ms = _ms(started)
     record = await aextract(letter.text, backend, client=client, settings=settings)
-    record = _with_source(record, source, letter, read_ms)
+    record = _with_source(record, source, letter, read_ms, settings)
     reason = _input_handover(record, backend, settings, client)
     if reason is None:
         return record
     model_record = await aextract(letter.text, "llm", client=client, settings=settings)
-    return _handed_over(_with_source(model_record, source, letter, read_ms), reason, backend)
+    return _handed_over(
+        _with_source(model_record, source, letter, read_ms, settings), reason, backend
+    )
 
 
 def cascade(

@@ -77,6 +77,37 @@ class Settings(BaseSettings):
         description="OCR engine for PDF pages with no usable text layer (None: the default "
         "engine; see imr_llm.ocr).",
     )
+    # Review thresholds of the OCR engines' scores, calibrated (in-sample, the 25 corpus
+    # letters as scans and faxes) by benchmarks/ocr_confidence.py; docs/ocr.md has the tables.
+    ocr_low_confidence_rapidocr: float = Field(
+        default=0.94,
+        ge=0,
+        le=1,
+        description="A value on a line rapidocr read with a confidence (the mean probability "
+        "of its characters) below this needs review.",
+    )
+    ocr_low_char_confidence_rapidocr: float | None = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="A short value (80 characters or fewer) with a character rapidocr read "
+        "with a probability below this needs review (None: no character threshold).",
+    )
+    ocr_low_confidence_tesseract: float = Field(
+        default=0.68,
+        ge=0,
+        le=1,
+        description="A value on a line tesseract read with a confidence (the mean of its "
+        "words', 0..1) below this needs review.",
+    )
+    ocr_low_char_confidence_tesseract: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="A short value (80 characters or fewer) with a word tesseract read with "
+        "a confidence below this needs review (None, the default: no character threshold; "
+        "on the corpus it flagged right values, not wrong ones).",
+    )
     price_input: float | None = Field(default=None, ge=0, description="USD per 1M input tokens.")
     price_output: float | None = Field(default=None, ge=0, description="USD per 1M output tokens.")
     batch_discount: float = Field(

@@ -3,7 +3,12 @@
 Why a module of its own: scanned and faxed letters reach users as PDFs without text, and the
 file-input code must turn a page image into lines of text without knowing which OCR library is
 installed. Every engine returns the same :class:`OcrPage` (lines in reading order, a confidence
-per line where the engine gives one, the engine's name and version for the record's metadata).
+per line and a score per character where the engine gives them, the engine's name and version
+for the record's metadata).
+
+An engine's settings (threads, language, detector size) belong to the engine object and are
+fixed when it is made; no call changes process-wide state, so one engine may read pages from
+several threads at once (docs/ocr.md, "Settings belong to the engine object").
 
 Engines (neither is a core dependency; both are imported only when asked for, so ``import
 imr_llm`` works with no OCR library installed):
@@ -25,6 +30,7 @@ import importlib
 import os
 import shutil
 import statistics
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -50,10 +56,19 @@ DEFAULT_ENGINE = "rapidocr"
 
 @dataclass(frozen=True)
 class OcrLine:
-    """One printed line as the engine read it; ``confidence`` is 0..1, None if not given."""
+    """One printed line as the engine read it.
+
+    ``confidence`` (0..1, None if the engine gives none) is the line's, a character-weighted
+    mean over what it read. ``char_confidences``, when the engine gives them, has one score per
+    character of ``text``: rapidocr's recogniser probability of each character, tesseract's
+    word confidence for each character of the word. A mean hides one misread character among
+    forty read well; the score of the characters under a value does not (docs/ocr.md measures
+    both). Spaces the layout put between boxes were not read and score 1.0.
+    """
 
     text: str
     confidence: float | None = None
+    char_confidences: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,17 @@ class _Box:
     height: float
     text: str
     confidence: float | None
+    #: One score per character of ``text`` (None: the engine gives only ``confidence``).
+    char_confidences: tuple[float, ...] | None = None
+
+    def char_scores(self) -> tuple[float, ...] | None:
+        """Per-character scores of ``text``: the engine's own, else the box's confidence for
+        every character, else None."""
+        if self.char_confidences is not None and len(self.char_confidences) == len(self.text):
+            return self.char_confidences
+        if self.confidence is None:
+            return None
+        return (self.confidence,) * len(self.text)
 
 
 def _median_slope(slopes: Sequence[tuple[float, float]]) -> float:
@@ -178,17 +204,29 @@ def _layout(boxes: Sequence[_Box], slope: float = 0.0, *, word_gap: float = 1.5)
     lines: list[OcrLine] = []
     for row in _rows(boxes, slope):
         parts: list[str] = [" " * round((row[0].x0 - left) / char_w)]
+        scores: list[float] | None = [1.0] * len(parts[0])
         end = row[0].x0
         for j, box in enumerate(row):
             if j:
                 gap = (box.x0 - end) / char_w
                 parts.append(" " if gap < word_gap else " " * max(2, round(gap)))
-            parts.append(box.text.strip())
+                if scores is not None:
+                    scores.extend([1.0] * len(parts[-1]))
+            lead = len(box.text) - len(box.text.lstrip())
+            text = box.text.strip()
+            parts.append(text)
+            own = box.char_scores()
+            if scores is not None and own is not None:
+                scores.extend(own[lead : lead + len(text)])
+            else:
+                scores = None
             end = max(end, box.x1)
         scored = [(b.confidence, len(b.text)) for b in row if b.confidence is not None]
         weight = sum(n for _, n in scored)
         conf = sum(c * n for c, n in scored) / weight if weight else None
-        lines.append(OcrLine(text="".join(parts).rstrip(), confidence=conf))
+        line = "".join(parts).rstrip()
+        per_char = tuple(scores[: len(line)]) if scores is not None else None
+        lines.append(OcrLine(text=line, confidence=conf, char_confidences=per_char))
     return lines
 
 
@@ -215,6 +253,14 @@ def _threads(threads: int | None) -> int | None:
     return int(env) if env.isdigit() and int(env) > 0 else None
 
 
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
 def _dpi(image: Image, default: int = 200) -> int:
     """The image's resolution from its metadata (PNG/TIFF ``dpi``), else ``default``."""
     dpi = image.info.get("dpi")
@@ -226,19 +272,29 @@ def _dpi(image: Image, default: int = 200) -> int:
 
 
 class TesseractEngine:
-    """Debian's tesseract through pytesseract; its words regrouped into printed rows.
+    """Debian's tesseract program; its words regrouped into printed rows.
 
-    tesseract runs as a program; ``threads`` (or ``IMR_LLM_OCR_THREADS``) sets its OpenMP
-    thread limit for the call. The default is one thread: Debian's build uses OpenMP, and on a
-    page two threads were slower than one and burnt three times the CPU (docs/ocr.md); run
-    pages in parallel instead.
+    Every setting belongs to the engine object and goes to the program with each call: the
+    language, the resolution, and the OpenMP thread limit, which tesseract reads only from its
+    environment (``OMP_THREAD_LIMIT``). The engine gives each run its own copy of the
+    environment with the limit set, never changing ``os.environ``, so threads OCR-ing pages at
+    once (``extract_many``, several tasks in one worker) each get their own engine's setting.
+    (Setting the variable in ``os.environ`` around the call, as this engine once did, let one
+    thread's run see another's value, or none.) pytesseract is imported to check the extra is
+    installed, but the program is run here: pytesseract passes no environment of its own.
+
+    The default is one thread: Debian's build uses OpenMP, and on a page two threads were
+    slower than one and burnt three times the CPU (docs/ocr.md); run pages in parallel instead.
     """
 
     name = "tesseract"
 
-    def __init__(self, lang: str = "eng", threads: int | None = None) -> None:
-        self._pt = _import("pytesseract", self.name)
-        exe = shutil.which(self._pt.pytesseract.tesseract_cmd) or shutil.which("tesseract")
+    def __init__(
+        self, lang: str = "eng", threads: int | None = None, *, timeout_s: float = 300.0
+    ) -> None:
+        pytesseract = _import("pytesseract", self.name)
+        cmd = getattr(getattr(pytesseract, "pytesseract", None), "tesseract_cmd", "tesseract")
+        exe = shutil.which(cmd) or shutil.which("tesseract")
         if exe is None:
             raise OcrUnavailableError(
                 "the tesseract OCR engine needs the tesseract program, which is not on the PATH; "
@@ -247,47 +303,84 @@ class TesseractEngine:
         self._exe = exe
         self.lang = lang
         self.threads = _threads(threads) or 1
+        self.timeout_s = timeout_s
+        self.version = self._version()
+
+    def _env(self) -> dict[str, str]:
+        """The environment of one run: the caller's, with this engine's thread limit."""
+        env = dict(os.environ)
+        env["OMP_THREAD_LIMIT"] = str(self.threads)
+        return env
+
+    def _version(self) -> str:
+        """``tesseract --version``'s version number (the first line, ``tesseract 5.3.0``)."""
         try:
-            self.version = str(self._pt.get_tesseract_version())
-        except self._pt.TesseractNotFoundError as exc:  # pragma: no cover - raced removal
+            out = subprocess.run(
+                [self._exe, "--version"], capture_output=True, text=True, timeout=60,
+                env=self._env(), check=False,
+            )  # fmt: skip
+        except OSError as exc:
             raise OcrUnavailableError(
-                f"tesseract cannot be run; install it with: {INSTALL[self.name]}"
-            ) from exc
+                f"tesseract cannot be run ({exc.strerror}); install it with: {INSTALL[self.name]}"
+            ) from None
+        first = (out.stdout or out.stderr).strip().splitlines()[:1]
+        words = first[0].split() if first else []
+        return words[1].lstrip("v") if len(words) >= 2 else "unknown"
 
     def recognise(self, image: Image) -> OcrPage:
         """OCR one page: tesseract finds the words and lines, rows are rebuilt across columns."""
-        self._pt.pytesseract.tesseract_cmd = self._exe
-        saved = os.environ.get("OMP_THREAD_LIMIT")
+        import io
+
+        buffer = io.BytesIO()
+        page = image if image.mode in ("1", "L", "RGB") else image.convert("RGB")
+        page.save(buffer, format="PNG")
+        args = [self._exe, "stdin", "stdout", "-l", self.lang, "--dpi", str(_dpi(image)), "tsv"]
         try:
-            os.environ["OMP_THREAD_LIMIT"] = str(self.threads)
-            data = self._pt.image_to_data(
-                image if image.mode in ("1", "L", "RGB") else image.convert("RGB"),
-                lang=self.lang,
-                config=f"--dpi {_dpi(image)}",
-                output_type=self._pt.Output.DICT,
+            out = subprocess.run(
+                args, input=buffer.getvalue(), capture_output=True, timeout=self.timeout_s,
+                env=self._env(), check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise OcrUnavailableError(f"tesseract could not read the page ({exc})") from None
+        if out.returncode != 0:
+            why = out.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+            raise OcrUnavailableError(
+                f"tesseract failed on the page (exit {out.returncode}: {why[0][:200]}); "
+                f"is the '{self.lang}' language installed? {INSTALL[self.name]}"
             )
-        finally:
-            if saved is None:
-                os.environ.pop("OMP_THREAD_LIMIT", None)
-            else:
-                os.environ["OMP_THREAD_LIMIT"] = saved
         boxes: list[_Box] = []
-        lines: dict[tuple[int, int, int], list[_Box]] = {}
-        for i, word in enumerate(data["text"]):
-            conf = float(data["conf"][i])
-            if conf < 0 or not str(word).strip():
+        lines: dict[tuple[str, str, str], list[_Box]] = {}
+        for row in _tsv_words(out.stdout.decode("utf-8", "replace")):
+            conf = float(row["conf"])
+            word = row["text"]
+            if conf < 0 or not word.strip():
                 continue
-            x, y = float(data["left"][i]), float(data["top"][i])
-            w, h = float(data["width"][i]), float(data["height"][i])
-            box = _Box(x, x + w, y + h / 2, h, str(word), conf / 100.0)
+            x, y = float(row["left"]), float(row["top"])
+            w, h = float(row["width"]), float(row["height"])
+            box = _Box(x, x + w, y + h / 2, h, word, conf / 100.0)
             boxes.append(box)
-            key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
-            lines.setdefault(key, []).append(box)
+            lines.setdefault((row["block_num"], row["par_num"], row["line_num"]), []).append(box)
         return OcrPage(
             lines=_layout(boxes, _median_slope(_line_slopes(lines.values()))),
             engine=self.name,
             engine_version=self.version,
         )
+
+
+def _tsv_words(tsv: str) -> list[dict[str, str]]:
+    """The rows of tesseract's TSV output as dicts by column name (words have ``text``)."""
+    rows = tsv.splitlines()
+    if not rows:
+        return []
+    header = rows[0].split("\t")
+    out = []
+    for line in rows[1:]:
+        cells = line.split("\t")
+        if len(cells) == len(header):
+            out.append(dict(zip(header, cells, strict=True)))
+        elif len(cells) == len(header) - 1:  # a word row with an empty text cell
+            out.append(dict(zip(header, [*cells, ""], strict=True)))
+    return out
 
 
 def _line_slopes(lines: Any) -> list[tuple[float, float]]:
@@ -310,17 +403,38 @@ def _line_slopes(lines: Any) -> list[tuple[float, float]]:
     return slopes
 
 
+#: Longest side, in pixels, of the image rapidocr's text detector sees (the page is scaled
+#: down to it; the recogniser still reads each line from the full-resolution page). RapidOCR's
+#: own default scales a 200 dpi page to 2,000 px and detects on all of it, which was half the
+#: time of a page; at 896 px, letter text is still 11-13 px tall, which the detector finds as
+#: well (docs/ocr.md: character error no worse on the corpus scans and faxes, time halved).
+RAPIDOCR_DET_SIDE = 896
+
+
 class RapidOcrEngine:
     """RapidOCR 3.x on onnxruntime, run only on the models shipped inside its wheel.
 
     RapidOCR downloads a model it does not find; to make that impossible the engine passes the
     paths of the wheel's own detection, direction and recognition models, and reports the
     engine as not installed when they are missing (see docs/ocr.md).
+
+    Settings belong to the object (threads, detector size), given to onnxruntime's sessions
+    when they are made; nothing process-wide changes per call, and a page may be read from
+    several threads at once (onnxruntime sessions run concurrently; RapidOCR's steps keep no
+    per-call state on the object). The steps are run here rather than through
+    ``RapidOCR.__call__`` so that each line keeps the recogniser's per-character
+    probabilities, which the call's output averages away (docs/ocr.md).
     """
 
     name = "rapidocr"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        threads: int | None = None,
+        *,
+        det_side: int = RAPIDOCR_DET_SIDE,
+        rec_lanes: int | None = None,
+    ) -> None:
         _import("onnxruntime", self.name)
         module = _import("rapidocr", self.name)
         from importlib.metadata import version  # here: reading metadata costs milliseconds
@@ -328,37 +442,107 @@ class RapidOcrEngine:
         self.version = version("rapidocr")
         models = _rapidocr_models(module)
         self.threads = _threads(threads)
+        self.det_side = int(det_side)
         params: dict[str, Any] = {
             "Global.log_level": "error",
             "Det.model_path": str(models["det"]),
             "Cls.model_path": str(models["cls"]),
             "Rec.model_path": str(models["rec"]),
         }
+        if self.det_side > 0:
+            params["Det.limit_type"] = "max"
+            params["Det.limit_side_len"] = self.det_side
         if self.threads is not None:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
+        # Detection and direction: one image each, so onnxruntime's threads share the work.
         self._ocr = module.RapidOCR(params=params)
+        self._ocr._load_det_model()
+        self._ocr._load_cls_model()
+        # Recognition: a page's lines split into ``lanes`` groups read at once, each lane on
+        # one onnxruntime thread. Lines are many small images; one run on two threads was
+        # barely faster than on one (docs/ocr.md), two runs on one thread each keep both
+        # cores busy. ``rec_lanes=1`` reads all lines in one run on every thread (RapidOCR's
+        # own way, the engine's before the speed work).
+        self.lanes = max(1, rec_lanes or self.threads or _cores())
+        if self.lanes > 1:
+            rec_params = {**params, "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                          "EngineConfig.onnxruntime.inter_op_num_threads": 1}  # fmt: skip
+            self._rec = module.RapidOCR(params=rec_params)._load_rec_model()
+        else:
+            self._rec = self._ocr._load_rec_model()
+        from rapidocr.ch_ppocr_rec import TextRecInput
+        from rapidocr.main import RapidOCRError
+        from rapidocr.utils.process_img import map_boxes_to_original
+
+        self._rec_input = TextRecInput
+        self._no_text = RapidOCRError
+        self._to_page = map_boxes_to_original
+
+    def _read_lines(self, crops: list[Any]) -> list[tuple[str, float, Any]]:
+        """(text, score, per-character info) of each line image, in order, read in lanes.
+
+        Lines are dealt to the lanes in order of width, round robin, so each lane gets about
+        the same number of pixels to read.
+        """
+        if not crops:
+            return []
+        order = sorted(range(len(crops)), key=lambda k: crops[k].shape[1] / crops[k].shape[0])
+        lanes = [order[k :: self.lanes] for k in range(min(self.lanes, len(crops)))]
+
+        def read(lane: list[int]) -> list[tuple[str, float, Any]]:
+            out = self._rec(self._rec_input(img=[crops[k] for k in lane], return_word_box=True))
+            infos = out.word_results or (None,) * len(lane)
+            return list(zip(out.txts, out.scores, infos, strict=True))
+
+        if len(lanes) == 1:
+            results = [read(lanes[0])]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+                results = list(pool.map(read, lanes))
+        lines: list[Any] = [None] * len(crops)
+        for lane, found in zip(lanes, results, strict=True):
+            for k, line in zip(lane, found, strict=True):
+                lines[k] = line
+        return lines
 
     def recognise(self, image: Image) -> OcrPage:
         """OCR one page; each detected text segment is a box, grouped into printed rows."""
         import numpy as np
 
-        result = self._ocr(np.asarray(image.convert("RGB")))
+        pixels = np.asarray(image.convert("RGB"))
+        height, width = pixels.shape[:2]
+        ocr = self._ocr
+        empty = OcrPage(lines=[], engine=self.name, engine_version=self.version)
+        scaled, record = ocr.preprocess_img(pixels)
+        try:
+            crops, det = ocr.detect_and_crop(scaled, record)
+            crops, _ = ocr.cls_and_rotate(crops)
+        except self._no_text:  # RapidOCR's way of saying the page has no text
+            return empty
+        if det.boxes is None or not len(det.boxes):
+            return empty
         boxes: list[_Box] = []
         slopes: list[tuple[float, float]] = []
-        if result.boxes is not None and result.txts is not None:
-            for quad, text, score in zip(
-                result.boxes, result.txts, result.scores or (), strict=False
-            ):
-                (x0, y0), (x1, y1), (x2, y2), (x3, y3) = (map(float, p) for p in quad)
-                width = ((x1 - x0) + (x2 - x3)) / 2
-                height = ((y3 - y0) + (y2 - y1)) / 2
-                if width > 0:
-                    slopes.append((((y1 - y0) + (y2 - y3)) / 2 / width, width))
-                xs, ys = (x0, x1, x2, x3), (y0, y1, y2, y3)
-                boxes.append(
-                    _Box(min(xs), max(xs), sum(ys) / 4, max(1.0, height), str(text), float(score))
-                )
+        quads = self._to_page(np.array(det.boxes, dtype=np.float64), record, height, width)
+        for quad, (text, score, info) in zip(quads, self._read_lines(crops), strict=True):
+            text = str(text)
+            if not text.strip() or float(score) < ocr.text_score:
+                continue  # what RapidOCR's own output drops
+            (x0, y0), (x1, y1), (x2, y2), (x3, y3) = (map(float, p) for p in quad)
+            seg_width = ((x1 - x0) + (x2 - x3)) / 2
+            seg_height = ((y3 - y0) + (y2 - y1)) / 2
+            if seg_width > 0:
+                slopes.append((((y1 - y0) + (y2 - y3)) / 2 / seg_width, seg_width))
+            confs = getattr(info, "confs", None)
+            per_char = tuple(float(c) for c in confs) if confs and len(confs) == len(text) else None
+            xs, ys = (x0, x1, x2, x3), (y0, y1, y2, y3)
+            boxes.append(
+                _Box(min(xs), max(xs), sum(ys) / 4, max(1.0, seg_height), text, float(score),
+                     per_char)
+            )  # fmt: skip
         return OcrPage(
             lines=_layout(boxes, _median_slope(slopes)),
             engine=self.name,

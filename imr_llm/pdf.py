@@ -57,12 +57,35 @@ PageSource = Literal["text_layer", "ocr", "blank", "unread"]
 
 @dataclass(frozen=True, slots=True)
 class OcrSpan:
-    """One line the OCR engine read: ``text[start:end]`` of the letter, with its confidence."""
+    """One line the OCR engine read: ``text[start:end]`` of the letter, with its confidence.
+
+    ``char_confidences`` (when the engine gives them) has one score per character of the line,
+    so a value's place can be judged by the characters under it, not the line's mean.
+    """
 
     start: int
     end: int
     confidence: float | None
     page: int
+    char_confidences: tuple[float, ...] | None = None
+
+    def scores(self, start: int, end: int) -> tuple[float, ...] | None:
+        """The scores of the line's characters in the letter's ``[start, end)``: per character
+        where the engine gives them, else the line's confidence for each (None if neither).
+        An empty place inside the line gives the score of the character there."""
+        lo, hi = max(start, self.start) - self.start, min(end, self.end) - self.start
+        if hi <= lo:
+            lo = min(max(lo, 0), max(self.end - self.start - 1, 0))
+            hi = lo + 1
+        chars = self.char_confidences
+        if chars is not None and len(chars) == self.end - self.start:
+            return chars[lo:hi] or None
+        return None if self.confidence is None else (self.confidence,) * (hi - lo)
+
+    def min_confidence(self, start: int, end: int) -> float | None:
+        """The lowest of :meth:`scores` (None without any)."""
+        found = self.scores(start, end)
+        return min(found) if found else None
 
 
 @dataclass(frozen=True)
@@ -372,7 +395,10 @@ def _assemble(
             for k, line in enumerate(page.lines):
                 if k:
                     offset += 1
-                lines.append(OcrSpan(offset, offset + len(line.text), line.confidence, number))
+                lines.append(
+                    OcrSpan(offset, offset + len(line.text), line.confidence, number,
+                            line.char_confidences)
+                )  # fmt: skip
                 chunks.append(line.text)
                 offset += len(line.text)
             text = "\n".join(chunks)

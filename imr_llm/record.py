@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -24,9 +25,44 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from .pdf import OcrSpan
     from .sources import LetterText
 
-#: An OCR'd line read with a confidence below this (0..1) makes the values on it need review.
-#: Clean print reads at 0.9 and above with both engines; a damaged fax line falls below.
+#: For an OCR engine with no calibrated thresholds of its own (a caller's engine): a value
+#: on an OCR'd line whose confidence is below this (0..1) needs review. The engines imr-llm
+#: ships have thresholds calibrated on the corpus, in the settings (:func:`ocr_thresholds`).
 LOW_OCR_CONFIDENCE = 0.8
+
+
+@dataclass(frozen=True)
+class OcrThresholds:
+    """When the OCR's scores under a value flag it (docs/ocr.md, "Confidence that fires").
+
+    ``line``: a line under the value read with a confidence (the mean score of its characters)
+    below this. ``char``: a short value (a place of at most :data:`PASSAGE_CHARS` characters)
+    with a character scored below this; None: not used.
+    """
+
+    line: float
+    char: float | None = None
+
+
+def ocr_thresholds(engine: str | None, settings: Any = None) -> OcrThresholds:
+    """The thresholds at which ``engine``'s scores under a value flag the value.
+
+    The engines imr-llm ships score on different scales (rapidocr's recogniser probabilities
+    sit near 1 even on a fax; tesseract's word confidences spread over the whole range), so
+    each has its own, settings (``IMR_LLM_OCR_LOW_CONFIDENCE_RAPIDOCR``,
+    ``IMR_LLM_OCR_LOW_CHAR_CONFIDENCE_RAPIDOCR`` and the same for tesseract) whose defaults
+    were calibrated on the corpus (``benchmarks/ocr_confidence.py``). Any other engine gets
+    :data:`LOW_OCR_CONFIDENCE` on lines and no character threshold.
+    """
+    if settings is None:
+        from .config import load_settings
+
+        settings = load_settings()
+    line = getattr(settings, f"ocr_low_confidence_{engine}", None) if engine else None
+    char = getattr(settings, f"ocr_low_char_confidence_{engine}", None) if engine else None
+    if line is None:
+        return OcrThresholds(LOW_OCR_CONFIDENCE)
+    return OcrThresholds(float(line), float(char) if char else None)
 
 
 def validate_values(data: dict[str, Any], engine: str) -> DeterminationRecord:
@@ -96,38 +132,90 @@ def page_of(page_starts: Sequence[int], offset: int) -> int | None:
     return bisect_right(page_starts, offset) or None if page_starts else None
 
 
+#: A value whose place is longer than this many characters is a passage (a rationale, a
+#: guideline): the character threshold does not apply to it. One misread character does not
+#: make a passage wrong (passages are scored by similarity), and the lowest of a few hundred
+#: characters is low on most faxed passages, right or wrong; its lines' confidence tells the
+#: wrong ones apart (docs/ocr.md).
+PASSAGE_CHARS = 80
+
+
+@dataclass(frozen=True)
+class OcrScore:
+    """The OCR's scores under a value: the lowest confidence of the lines under it, the
+    lowest score of its characters (per character where the engine gives them, else its
+    lines'), and the page of the lowest line."""
+
+    line: float
+    char: float
+    page: int
+
+    def flags(self, thresholds: OcrThresholds, length: int) -> bool:
+        """Whether these scores flag a value whose place is ``length`` characters long."""
+        if self.line < thresholds.line:
+            return True
+        return (
+            thresholds.char is not None and length <= PASSAGE_CHARS and self.char < thresholds.char
+        )
+
+
+def value_confidence(start: int, end: int, ocr_lines: Sequence[OcrSpan]) -> OcrScore | None:
+    """The OCR's scores under the letter's ``[start, end)``; None where no OCR'd line with a
+    score lies under it. ``ocr_lines`` must be in text order (as read)."""
+    starts = [line.start for line in ocr_lines]
+    return _score(start, end, ocr_lines, starts)
+
+
+def _score(
+    start: int, end: int, lines: Sequence[OcrSpan], starts: Sequence[int]
+) -> OcrScore | None:
+    # Lines are disjoint and in order: those overlapping [start, end) are contiguous.
+    k = max(bisect_left(starts, start) - 1, 0)
+    line_low: tuple[float, int] | None = None
+    char_low: float | None = None
+    while k < len(lines) and lines[k].start < max(end, start + 1):
+        line = lines[k]
+        if line.end > start:
+            found = line.scores(start, max(end, start + 1))
+            if found:
+                char_low = min(found) if char_low is None else min(char_low, *found)
+                own = line.confidence if line.confidence is not None else sum(found) / len(found)
+                if line_low is None or own < line_low[0]:
+                    line_low = (own, line.page)
+        k += 1
+    if line_low is None or char_low is None:
+        return None
+    return OcrScore(line_low[0], char_low, line_low[1])
+
+
 def low_confidence_reasons(
     evidence: dict[str, Evidence],
     ocr_lines: Sequence[OcrSpan],
-    threshold: float = LOW_OCR_CONFIDENCE,
+    threshold: float | OcrThresholds = LOW_OCR_CONFIDENCE,
 ) -> list[str]:
-    """One reason naming each value whose place overlaps an OCR'd line read below
-    ``threshold``, with its page and the lowest confidence there (no letter text)."""
-    lines = sorted((line for line in ocr_lines if line.confidence is not None), key=_start)
+    """One reason naming each value the OCR's scores under it flag (:class:`OcrThresholds`;
+    a bare number is a line threshold), with its page and the scores (no letter text)."""
+    limits = threshold if isinstance(threshold, OcrThresholds) else OcrThresholds(threshold)
+    lines = sorted(ocr_lines, key=_start)
     starts = [line.start for line in lines]
     shown: list[str] = []
     for path, ev in evidence.items():
         if ev.span is None:
             continue
-        # Lines are disjoint and in order: those overlapping [start, end) are contiguous.
-        k = max(bisect_left(starts, ev.span.start) - 1, 0)
-        low: OcrSpan | None = None
-        while k < len(lines) and lines[k].start < max(ev.span.end, ev.span.start + 1):
-            line = lines[k]
-            if line.end > ev.span.start and line.confidence is not None:
-                if line.confidence < threshold and (
-                    low is None or line.confidence < (low.confidence or 0.0)
-                ):
-                    low = line
-            k += 1
-        if low is not None:
-            shown.append(f"{path} (page {low.page}, {low.confidence:.2f})")
+        score = _score(ev.span.start, ev.span.end, lines, starts)
+        if score is not None and score.flags(limits, ev.span.end - ev.span.start):
+            if score.line < limits.line:
+                shown.append(f"{path} (page {score.page}, line {score.line:.2f})")
+            else:
+                shown.append(f"{path} (page {score.page}, character {score.char:.2f})")
     if not shown:
         return []
     listed = "; ".join(shown[:6]) + ("; ..." if len(shown) > 6 else "")
+    below = f"lines below {limits.line:.2f}" + (
+        f", characters of short values below {limits.char:.2f}" if limits.char is not None else ""
+    )
     return [
-        f"{len(shown)} value(s) sit on text the OCR read with low confidence "
-        f"(below {threshold:.2f}): {listed}"
+        f"{len(shown)} value(s) sit on text the OCR read with low confidence ({below}): {listed}"
     ]
 
 
@@ -136,7 +224,11 @@ def _start(line: OcrSpan) -> int:
 
 
 def attach_input(
-    record: DeterminationRecord, letter: LetterText, threshold: float = LOW_OCR_CONFIDENCE
+    record: DeterminationRecord,
+    letter: LetterText,
+    threshold: float | OcrThresholds | None = None,
+    *,
+    settings: Any = None,
 ) -> DeterminationRecord:
     """Add to ``record`` (built from ``letter.text`` by any engine) where its text came from.
 
@@ -144,6 +236,9 @@ def attach_input(
     review reasons for values on text the OCR read with low confidence and for pages that
     needed OCR no installed engine could give. Spans index the text the engines were given
     (normalisation keeps offsets in the original text), which is ``letter.text``.
+
+    ``threshold`` (None: the OCR engine's own, from ``settings`` or the environment;
+    :func:`ocr_thresholds`) says when the scores under a value flag it.
     """
     meta = record.metadata
     if meta is None:
@@ -156,7 +251,11 @@ def attach_input(
                 ev.span.page = page_of(starts, ev.span.start)
         for span in meta.spans.values():
             span.page = page_of(starts, span.start)
-    reasons = low_confidence_reasons(meta.evidence, letter.ocr_lines, threshold)
+    reasons: list[str] = []
+    if letter.ocr_lines:
+        if threshold is None:
+            threshold = ocr_thresholds(letter.info.ocr_engine, settings)
+        reasons = low_confidence_reasons(meta.evidence, letter.ocr_lines, threshold)
     if letter.unread_pages:
         pages = ", ".join(map(str, letter.unread_pages))
         reasons.append(

@@ -304,3 +304,154 @@ def test_rapidocr_never_reaches_for_its_downloader(
     monkeypatch.setattr(download_file.DownloadFile, "run", classmethod(refuse))
     engine = get_ocr_engine("rapidocr", threads=1)
     assert engine.recognise(draw_page()).lines
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-character confidences
+# ----------------------------------------------------------------------------------------------
+
+
+def test_layout_keeps_each_characters_score_and_scores_layout_spaces_as_read() -> None:
+    """A box's own per-character scores land under its characters; a box with only a
+    confidence gives it to each of its characters; the spaces the layout puts between boxes
+    were not read and score 1.0."""
+    label = ocr._Box(100, 160, 100, 24.0, "Date:", 0.9, (0.9, 0.9, 0.9, 0.9, 0.9))
+    value = ocr._Box(180, 280, 100, 24.0, "11/O3/2016", 0.95,
+                     (1.0, 1.0, 1.0, 0.99, 0.31, 1.0, 1.0, 1.0, 1.0, 1.0))  # fmt: skip
+    other = ocr._Box(100, 150, 140, 24.0, "Next", 0.6)
+    first, second = ocr._layout([label, value, other])
+    assert first.text == "Date:  11/O3/2016"
+    assert first.char_confidences == (0.9,) * 5 + (1.0, 1.0) + value.char_confidences
+    assert len(first.char_confidences) == len(first.text)
+    assert second.text == "Next" and second.char_confidences == (0.6,) * 4
+
+
+def test_a_line_with_a_box_of_no_score_has_no_character_scores() -> None:
+    lines = ocr._layout([box(100, 100, "Case", None), box(200, 100, "Number", 0.9)])
+    assert lines[0].char_confidences is None and lines[0].confidence == pytest.approx(0.9)
+
+
+def test_tesseract_tsv_rows_are_read_by_column_name() -> None:
+    tsv = (
+        "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight"
+        "\tconf\ttext\n"
+        "1\t1\t0\t0\t0\t0\t0\t0\t1700\t2200\t-1\t\n"
+        "5\t1\t1\t1\t1\t1\t150\t100\t90\t30\t96.5\tCase\n"
+        "5\t1\t1\t1\t1\t2\t250\t100\t130\t30\t41\tNumbor:\n"
+    )
+    rows = ocr._tsv_words(tsv)
+    assert [r["text"] for r in rows] == ["", "Case", "Numbor:"]
+    assert rows[2]["conf"] == "41" and rows[2]["left"] == "250"
+
+
+# ----------------------------------------------------------------------------------------------
+# Settings belong to the engine object: safe when threads OCR at once
+# ----------------------------------------------------------------------------------------------
+
+
+def test_tesseract_passes_its_own_thread_limit_and_leaves_the_environment_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two tesseract engines with different thread limits, called from two threads at once:
+    each run gets its own engine's OMP_THREAD_LIMIT, and os.environ is never changed (the
+    engine once set the variable around each call, which threads could see half done)."""
+    import os
+    import threading
+
+    from PIL import Image
+
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "7")
+    monkeypatch.setattr(ocr, "_import", lambda module, engine: SimpleNamespace())
+    monkeypatch.setattr(ocr.shutil, "which", lambda name: "/usr/bin/tesseract")
+    seen: list[tuple[str, str]] = []
+    barrier = threading.Barrier(2, timeout=10)
+    header = "level\tblock_num\tpar_num\tline_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+
+    def fake_run(args: list[str], **kwargs: object) -> SimpleNamespace:
+        env = kwargs["env"]
+        assert isinstance(env, dict)
+        if "--version" in args:
+            return SimpleNamespace(returncode=0, stdout="tesseract 5.3.0\n", stderr="")
+        barrier.wait()  # both runs are in flight together
+        seen.append((env["OMP_THREAD_LIMIT"], os.environ["OMP_THREAD_LIMIT"]))
+        word = f"5\t1\t1\t1\t10\t10\t50\t20\t90\tthreads{env['OMP_THREAD_LIMIT']}\n"
+        return SimpleNamespace(returncode=0, stdout=(header + word).encode(), stderr=b"")
+
+    monkeypatch.setattr(ocr.subprocess, "run", fake_run)
+    one, two = ocr.TesseractEngine(threads=1), ocr.TesseractEngine(threads=2)
+    assert one.version == "5.3.0"
+    image = Image.new("L", (200, 100), 255)
+    results: dict[int, str] = {}
+
+    def work(engine: ocr.TesseractEngine) -> None:
+        results[engine.threads] = engine.recognise(image).text
+
+    threads = [threading.Thread(target=work, args=(e,)) for e in (one, two)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {1: "threads1", 2: "threads2"}
+    assert sorted(seen) == [("1", "7"), ("2", "7")]
+    assert os.environ["OMP_THREAD_LIMIT"] == "7"
+
+
+def draw_text_page(rows: list[str]):
+    """A white 200 dpi page image with ``rows`` of text, one under the other."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    try:
+        font = ImageFont.truetype("DejaVuSerif.ttf", 31)
+    except OSError:
+        font = ImageFont.load_default(size=31)
+    image = Image.new("L", (1700, 140 + 70 * len(rows)), 255)
+    draw = ImageDraw.Draw(image)
+    for k, text in enumerate(rows):
+        draw.text((150, 100 + 70 * k), text, font=font, fill=0)
+    image.info["dpi"] = (200, 200)
+    return image
+
+
+#: Four different pages, each a few lines (different words, digits, dates).
+CONCURRENT_PAGES = [
+    ["Case Number:   CM16-0213037", "Date Assigned:   11/09/2016", "Priority: Standard"],
+    ["The reviewer is board certified in Orthopaedic Surgery.", "Licensed in California."],
+    ["Aquatic therapy, 12 sessions: Upheld", "Lumbar MRI without contrast: Overturned"],
+    ["Decision Date:   12/09/2016", "UR Denial Date:   11/03/2016", "Patient: 52 year old"],
+]
+
+
+@pytest.mark.parametrize("name", ["rapidocr", "tesseract"])
+def test_pages_ocrd_at_once_from_threads_read_as_they_do_one_by_one(
+    name: str, engines: dict[str, OcrEngine]
+) -> None:
+    """One engine object, different pages OCR'd concurrently from four threads (each page
+    twice, in an order unlike the serial one): every page gives the text and scores it gives
+    when the pages are read one after another."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = engine_or_skip(name, engines)
+    images = [draw_text_page(rows) for rows in CONCURRENT_PAGES]
+    serial = [engine.recognise(image) for image in images]
+    assert all(page.lines for page in serial)
+    jobs = [3, 1, 0, 2, 2, 0, 1, 3]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda k: engine.recognise(images[k]), jobs))
+    for k, page in zip(jobs, together, strict=True):
+        assert page.text == serial[k].text, (name, k)
+        assert [line.confidence for line in page.lines] == pytest.approx(
+            [line.confidence for line in serial[k].lines], abs=1e-4
+        )
+
+
+@pytest.mark.parametrize("name", ["rapidocr", "tesseract"])
+def test_an_engine_gives_a_score_for_every_character(
+    name: str, engines: dict[str, OcrEngine]
+) -> None:
+    engine = engine_or_skip(name, engines)
+    page = engine.recognise(draw_page())
+    for line in page.lines:
+        assert line.char_confidences is not None
+        assert len(line.char_confidences) == len(line.text)
+        assert all(0.0 <= c <= 1.0 for c in line.char_confidences)
+        assert min(line.char_confidences) <= (line.confidence or 0) + 1e-9

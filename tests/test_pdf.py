@@ -348,7 +348,7 @@ def test_extract_file_records_ocr_and_flags_low_confidence_places(
     )
     assert meta.needs_review
     (reason,) = [r for r in meta.review_reasons if "low confidence" in r]
-    assert "decision_date (page 1, 0.41)" in reason
+    assert "decision_date (page 1, line 0.41)" in reason
     # The other header values on that line (UR denial date) are flagged too; the case number,
     # on a line read well, is not.
     assert "case_number" not in reason
@@ -453,3 +453,138 @@ def test_a_scanned_letter_reads_through_a_real_engine(letter_pdf: bytes) -> None
     assert record.case_number == label["case_number"]
     assert [i.outcome for i in record.items] == [i["outcome"] for i in label["items"]]
     assert all(ev.span.page for ev in record.metadata.evidence.values() if ev.span)
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-character OCR scores and per-engine thresholds
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_lines_lowest_score_under_a_place_is_that_of_its_characters() -> None:
+    # The line "Date: 11/O3/2016" at offsets 100..116; the "O" (offset 109) read at 0.31.
+    chars = (0.99,) * 9 + (0.31,) + (0.98,) * 6
+    line = pdf_module.OcrSpan(100, 116, 0.95, 1, chars)
+    assert line.min_confidence(106, 116) == pytest.approx(0.31)  # the date
+    assert line.min_confidence(100, 105) == pytest.approx(0.99)  # the label
+    assert line.min_confidence(90, 104) == pytest.approx(0.99)  # starts before the line
+    assert line.min_confidence(109, 109) == pytest.approx(0.31)  # an empty place: its character
+    # Without per-character scores (or with scores that do not fit the line): the line's.
+    assert pdf_module.OcrSpan(100, 116, 0.95, 1).min_confidence(106, 116) == 0.95
+    assert pdf_module.OcrSpan(100, 116, 0.95, 1, (0.1,)).min_confidence(106, 116) == 0.95
+
+
+def test_assembled_pages_keep_each_lines_character_scores() -> None:
+    page = OcrPage(
+        [OcrLine("ab", 0.9, (0.8, 1.0)), OcrLine("cd", 0.5)], engine="fake", engine_version="1"
+    )
+    out = pdf_module._assemble(["", ""], ["ocr", "ocr"], {1: page, 2: page}, engine=FakeOcr([]))
+    assert out.text == "ab\ncd\n\fab\ncd"
+    assert [(x.start, x.end, x.page, x.char_confidences) for x in out.ocr_lines] == [
+        (0, 2, 1, (0.8, 1.0)), (3, 5, 1, None), (7, 9, 2, (0.8, 1.0)), (10, 12, 2, None),
+    ]  # fmt: skip
+
+
+def test_one_misread_character_flags_a_short_value_with_a_character_threshold() -> None:
+    """With a character threshold, a date with one character read at 0.31 on a line whose
+    confidence is 0.95 needs review; the label beside it, read well, does not; without one,
+    only the line's confidence counts."""
+    from imr_llm.models import Evidence, Span
+    from imr_llm.record import OcrThresholds, low_confidence_reasons, value_confidence
+
+    chars = (0.99,) * 9 + (0.31,) + (0.98,) * 6
+    lines = [pdf_module.OcrSpan(100, 116, 0.95, 2, chars)]
+    evidence = {
+        "decision_date": Evidence(status="exact", span=Span(start=106, end=116)),
+        "label_only": Evidence(status="exact", span=Span(start=100, end=105)),
+        "not_placed": Evidence(status="unverified", span=None),
+    }
+    score = value_confidence(106, 116, lines)
+    assert (score.line, score.char, score.page) == (0.95, pytest.approx(0.31), 2)
+    (reason,) = low_confidence_reasons(evidence, lines, OcrThresholds(line=0.9, char=0.5))
+    assert "1 value(s)" in reason and "decision_date (page 2, character 0.31)" in reason
+    assert "label_only" not in reason and "characters of short values below 0.50" in reason
+    assert low_confidence_reasons(evidence, lines, OcrThresholds(line=0.9)) == []
+    assert low_confidence_reasons(evidence, lines, 0.9) == []
+    # A line below the line threshold flags every value on it.
+    (reason,) = low_confidence_reasons(evidence, lines, OcrThresholds(line=0.96))
+    assert "decision_date (page 2, line 0.95)" in reason
+    assert "label_only (page 2, line 0.95)" in reason
+
+
+def test_each_engine_has_its_own_threshold_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imr_llm.config import Settings
+    from imr_llm.record import LOW_OCR_CONFIDENCE, OcrThresholds, ocr_thresholds
+
+    settings = Settings(
+        ocr_low_confidence_rapidocr=0.42,
+        ocr_low_char_confidence_rapidocr=0.3,
+        ocr_low_confidence_tesseract=0.61,
+        ocr_low_char_confidence_tesseract=None,
+    )
+    assert ocr_thresholds("rapidocr", settings) == OcrThresholds(0.42, 0.3)
+    assert ocr_thresholds("tesseract", settings) == OcrThresholds(0.61, None)
+    assert ocr_thresholds("fake-ocr", settings) == OcrThresholds(LOW_OCR_CONFIDENCE, None)
+    assert ocr_thresholds(None, settings) == OcrThresholds(LOW_OCR_CONFIDENCE, None)
+    monkeypatch.setenv("IMR_LLM_OCR_LOW_CONFIDENCE_TESSERACT", "0.33")
+    assert ocr_thresholds("tesseract").line == 0.33
+    with pytest.raises(ValueError):
+        Settings(ocr_low_confidence_rapidocr=1.5)
+
+
+def test_extract_file_flags_with_the_engines_threshold_from_its_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scanned letter read by an engine named like a shipped one: the threshold is that
+    engine's setting, taken from the settings extract_file was given."""
+    pytest.importorskip("PIL")
+    from imr_llm.config import Settings
+
+    pages = paged(gold_text(LETTER))
+    engine = FakeOcr([_scripted("\n".join(p), 0.6) for p in pages])
+    engine.name = "tesseract"
+    monkeypatch.setattr(pdf_module, "ocr_engine", lambda name=None: engine)
+    data = build_pdf([None] * len(pages))
+    low = extract_file(data, backend="rules", settings=Settings(ocr_low_confidence_tesseract=0.7))
+    assert any("low confidence (lines below 0.70" in r for r in low.metadata.review_reasons)
+    engine.pages = [_scripted("\n".join(p), 0.6) for p in pages]
+    fine = extract_file(data, backend="rules", settings=Settings(ocr_low_confidence_tesseract=0.5))
+    assert not any("low confidence" in r for r in fine.metadata.review_reasons)
+
+
+def test_a_passage_is_not_judged_by_its_lowest_character() -> None:
+    """A rationale of 120 characters with one character read at 0.2 on a line of 0.98 is not
+    flagged by the character threshold (it is a passage); read on poor lines, it is."""
+    from imr_llm.models import Evidence, Span
+    from imr_llm.record import PASSAGE_CHARS, OcrThresholds, low_confidence_reasons
+
+    assert PASSAGE_CHARS < 120
+    limits = OcrThresholds(line=0.9, char=0.5)
+    one_bad = (0.99,) * 60 + (0.2,) + (0.99,) * 59
+    evidence = {"items[0].rationale": Evidence(status="exact", span=Span(start=0, end=120))}
+    lines = [pdf_module.OcrSpan(0, 120, 0.98, 1, one_bad)]
+    assert low_confidence_reasons(evidence, lines, limits) == []
+    short = {"items[0].service": Evidence(status="exact", span=Span(start=50, end=70))}
+    assert "character 0.20" in low_confidence_reasons(short, lines, limits)[0]
+    poor = [pdf_module.OcrSpan(0, 60, 0.95, 1), pdf_module.OcrSpan(61, 121, 0.4, 2)]
+    (reason,) = low_confidence_reasons(evidence, poor, limits)
+    assert "items[0].rationale (page 2, line 0.40)" in reason
+
+
+def test_a_batch_jobs_kept_input_keeps_the_character_scores() -> None:
+    """``imr-llm batch`` keeps what a letter was read from beside its text, so ``collect``
+    can flag as ``extract_file`` does: the per-character scores must survive the round trip,
+    and a job kept before they existed (four cells a line) still loads."""
+    import json as json_module
+
+    from imr_llm.jobs.job import _ocr_span, input_json
+    from imr_llm.models import InputInfo
+    from imr_llm.sources import LetterText
+
+    lines = (
+        pdf_module.OcrSpan(0, 3, 0.9, 1, (0.95, 0.31, 1.0)),
+        pdf_module.OcrSpan(4, 6, 0.8, 1),
+    )
+    read = LetterText("abc\nde", InputInfo(kind="pdf", text_from="ocr"), lines)
+    kept = json_module.loads(input_json(read))["ocr_lines"]
+    assert [_ocr_span(line) for line in kept] == list(lines)
+    assert _ocr_span([0, 3, 0.9, 1]) == pdf_module.OcrSpan(0, 3, 0.9, 1)

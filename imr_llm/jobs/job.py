@@ -746,10 +746,24 @@ def input_json(read: LetterText) -> bytes:
     record the ``metadata.input``, span pages and OCR review reasons ``extract_file`` gives."""
     data = {
         "info": read.info.model_dump(mode="json"),
-        "ocr_lines": [[x.start, x.end, x.confidence, x.page] for x in read.ocr_lines],
+        "ocr_lines": [
+            [x.start, x.end, x.confidence, x.page, _chars(x.char_confidences)]
+            for x in read.ocr_lines
+        ],
         "unread_pages": list(read.unread_pages),
     }
     return json.dumps(data).encode("utf-8")
+
+
+def _chars(scores: tuple[float, ...] | None) -> list[float] | None:
+    """Per-character OCR scores, rounded for the job folder (None: the engine gave none)."""
+    return None if scores is None else [round(c, 4) for c in scores]
+
+
+def _ocr_span(line: list[Any]) -> OcrSpan:
+    """An OCR'd line as :func:`input_json` kept it (jobs before per-character scores: 4 cells)."""
+    chars = line[4] if len(line) > 4 else None
+    return OcrSpan(*line[:4], tuple(chars) if chars is not None else None)
 
 
 def load_input(store: JobFolder, unit: str) -> LetterText | None:
@@ -760,7 +774,7 @@ def load_input(store: JobFolder, unit: str) -> LetterText | None:
         return LetterText(
             store.text(unit),
             InputInfo.model_validate(data["info"]),
-            tuple(OcrSpan(*line) for line in data["ocr_lines"]),
+            tuple(_ocr_span(line) for line in data["ocr_lines"]),
             tuple(data["unread_pages"]),
         )
     except FileNotFoundError:
