@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from ..normalise import INLINE_FURNITURE
 from ..text import _CONFUSABLE, parse_outcome
+from .settled import settled
 
 #: Between two words of a phrase: spaces, OCR's stray marks, and at most one line break (a
 #: blank line ends a paragraph, and no phrase runs over one).
@@ -87,8 +88,10 @@ def relayout(text: str) -> str:
     """``text`` with whitespace rewritten so the form's phrases sit where the form puts them.
 
     Returns ``text`` itself when nothing needed moving (the common case: a letter as
-    ``pdftotext`` or OCR of a page gives it).
+    ``pdftotext`` or OCR of a page gives it, told at once by :func:`settled`).
     """
+    if settled(text):
+        return text
     chars: list[str] | None = None
     moved = False
 

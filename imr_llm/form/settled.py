@@ -1,0 +1,138 @@
+"""Whether a letter's phrases already sit where the form puts them, decided fast and exactly.
+
+:func:`~imr_llm.form.relayout.relayout` looks for every form phrase through OCR damage, with any
+whitespace between its words, and rewrites whitespace where a phrase does not start its line.
+Its OCR-tolerant patterns are tried at every character of the letter (about a millisecond for
+a letter), yet on nearly every letter as printed they find nothing to move. :func:`settled`
+answers "would :func:`relayout` return ``text`` unchanged?" in a few tens of microseconds,
+without guessing: it returns True only when no pattern of :func:`relayout` can move anything,
+and False (so :func:`relayout` runs in full) whenever it cannot tell.
+
+Why the test is exact (each point is a necessary condition of a move):
+
+- A line label ("Decision rationale"...) moves text only where a match of its pattern is
+  followed by a colon; the match then ends, before any spaces, right where the colon's line
+  holds the label's *last word*. So only colons after something the last word's pattern
+  matches are looked at, and each such line must hold exactly the label from its start: then
+  the pattern's match is that label itself (every letter of a label matches one character,
+  and the line's words pin the alignment), which has no line break inside and no words before
+  it on its line, so nothing moves.
+- A heading matches only where its words are; each heading's pattern holds a run of capitals
+  that OCR's look-alikes leave alone ("DETERM", "UMMARY", "NALE"), so a heading can match only
+  where that run is printed, and the line there must be exactly the heading.
+- Page furniture inside a line needs "FAX" or "Page" (its patterns' literal words); where one
+  is printed, the pattern itself is run and each match's line is looked at as it would be.
+- A 2013 notice's phrases move text only in a letter with the notice's sign, whose two
+  alternatives start at "Notice" or "Independent"; the pattern is tried at each of those.
+
+Case-insensitive patterns match ASCII letters also in four other characters (``İ ı K ſ``);
+a letter holding one is not decided here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from ..normalise import INLINE_FURNITURE
+
+#: Characters Python's case-insensitive matching takes for an ASCII letter (and "İ", whose
+#: lower case is two characters long).
+_CASE_SPECIAL = ("\u0130", "\u0131", "\u017f", "\u212a")
+#: The last character of every line label's last word, as its pattern reads it (lower case).
+_LAST_CHARS = frozenset("ecoéèêyv")
+#: (a run of capitals only each heading's pattern holds, the heading).
+_HEADING_RUNS = (
+    ("DETERM", "HOW THE IMR FINAL DETERMINATION WAS MADE"),
+    ("UMMARY", "CLINICAL CASE SUMMARY"),
+    ("NALE", "IMR ISSUES, DECISIONS AND RATIONALES"),
+)
+
+
+@lru_cache(maxsize=1)
+def _labels() -> tuple[frozenset[str], re.Pattern[str]]:
+    """The line labels, and one pattern of their last words ending where it is searched."""
+    from .relayout import _LINE_LABELS, _phrase
+
+    last_words = [label.split(" ")[-1] for label in _LINE_LABELS]
+    pattern = "|".join(f"(?:{_phrase(word).pattern})" for word in dict.fromkeys(last_words))
+    return frozenset(_LINE_LABELS), re.compile(f"(?:{pattern})\\Z", re.IGNORECASE)
+
+
+#: How far before a colon a label's last word can start ("Certification(s)/Specialty" with
+#: every letter read as its longest look-alike).
+_LAST_WORD_REACH = 60
+
+
+def settled(text: str) -> bool:
+    """True when :func:`~imr_llm.form.relayout.relayout` would return ``text`` unchanged."""
+    if not text.isascii() and any(ch in text for ch in _CASE_SPECIAL):
+        return False
+    return (
+        _labels_settled(text)
+        and _headings_settled(text)
+        and _no_inline_furniture(text)
+        and not _notice_sign(text)
+    )
+
+
+def _labels_settled(text: str) -> bool:
+    labels, last_word = _labels()
+    for colon in ":;":
+        c = text.find(colon)
+        while c >= 0:
+            e = c
+            while e > 0 and text[e - 1] in " \t":
+                e -= 1
+            if e > 0 and text[e - 1].lower() in _LAST_CHARS:
+                if last_word.search(text, max(0, e - _LAST_WORD_REACH), e) is not None:
+                    line_start = text.rfind("\n", 0, e) + 1
+                    if text[line_start:e].strip() not in labels:
+                        return False
+            c = text.find(colon, c + 1)
+    return True
+
+
+def _headings_settled(text: str) -> bool:
+    for run, heading in _HEADING_RUNS:
+        at = text.find(run)
+        while at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            if text[start : len(text) if end < 0 else end].strip() != heading:
+                return False
+            at = text.find(run, at + 1)
+    return True
+
+
+def _no_inline_furniture(text: str) -> bool:
+    """No banner or page number inside a line that :func:`relayout` would put on its own."""
+    if "FAX" not in text and "Page" not in text:
+        return True
+    for m in INLINE_FURNITURE.finditer(text):
+        start = text.rfind("\n", 0, m.start()) + 1
+        before = text[start : m.start()]
+        if _words(before) and text[m.start() - 1] in " \t":
+            return False
+        end = text.find("\n", m.end())
+        rest = text[m.end() : len(text) if end < 0 else end]
+        if _words(rest) and rest[:1].isspace():
+            return False
+    return True
+
+
+def _notice_sign(text: str) -> bool:
+    from .relayout import _NOTICE_SIGN
+
+    lowered = text.lower()
+    for word in ("notice", "independent"):
+        at = lowered.find(word)
+        while at >= 0:
+            if _NOTICE_SIGN.match(text, at):
+                return True
+            at = lowered.find(word, at + 1)
+    return False
+
+
+def _words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
