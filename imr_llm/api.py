@@ -29,7 +29,7 @@ from .evidence import check_values
 from .models import DeterminationRecord
 from .normalise import DEFAULT_MAX_CHARS, normalise
 from .record import attach_input, build_record
-from .rules import rules_values
+from .rules import rules_values, strict
 
 # Imported where they are used, not here: the rules path needs no model client (openai), no
 # file reading (sources, pdf) and, when nothing is configured, no settings object (config
@@ -86,8 +86,17 @@ def extract_rules(
     """Extract with the rules engine only (offline, deterministic).
 
     Its values go through the same evidence check as a model's: a value the check cannot
-    confirm at its place, or a failed self-check, flags the record ``needs_review``.
+    confirm at its place, or a failed self-check, flags the record ``needs_review``. A letter
+    as printed takes the fast path (:mod:`imr_llm.rules.strict`), which gives the same record.
     """
+    if strict.enabled:
+        fast = strict.strict_record(
+            text,
+            max_chars=max_chars if max_chars is not None else DEFAULT_MAX_CHARS,
+            backend=backend,
+        )
+        if fast is not None:
+            return fast
     started = time.perf_counter()
     doc = normalise(text, max_chars if max_chars is not None else DEFAULT_MAX_CHARS)
     normalised = time.perf_counter()

@@ -11,14 +11,15 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ._version import __version__
 from .errors import InvalidRecordError
 from .evidence import Checked
-from .models import DeterminationRecord, Evidence, ExtractionMetadata, Span
+from .models import DeterminationRecord, Evidence, ExtractionMetadata
 from .validate import date_order_warnings, implausible_dates
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -29,6 +30,13 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 #: on an OCR'd line whose confidence is below this (0..1) needs review. The engines imr-llm
 #: ships have thresholds calibrated on the corpus, in the settings (:func:`ocr_thresholds`).
 LOW_OCR_CONFIDENCE = 0.8
+
+
+@lru_cache(maxsize=1)
+def _evidence_adapter() -> TypeAdapter[dict[str, Evidence]]:
+    """A record's evidence, validated in one call (see :func:`build_record`); made at first
+    use, not at import."""
+    return TypeAdapter(dict[str, Evidence])
 
 
 @dataclass(frozen=True)
@@ -103,15 +111,18 @@ def build_record(
 ) -> DeterminationRecord:
     """The record for ``data`` with its evidence, flags and the given ``metadata`` fields."""
     record = validate_values(data, engine)
-    # Built without validation: the evidence stage made every field, and a record has dozens.
-    evidence = {
-        path: Evidence.model_construct(
-            status=ev.status,
-            span=Span.model_construct(start=ev.span[0], end=ev.span[1]) if ev.span else None,
-            note=ev.note,
-        )
-        for path, ev in checked.evidence.items()
-    }
+    # All the evidence in one validation: a record has dozens of values, and building each
+    # model on its own (even without validation) costs several times more.
+    evidence = _evidence_adapter().validate_python(
+        {
+            path: {
+                "status": ev.status,
+                "span": {"start": ev.span[0], "end": ev.span[1]} if ev.span else None,
+                "note": ev.note,
+            }
+            for path, ev in checked.evidence.items()
+        }
+    )
     reasons = review_reasons(checked, [*(review or []), *implausible_dates(record)])
     record.metadata = ExtractionMetadata(
         engine=engine,

@@ -50,13 +50,20 @@ _HEADING_RUNS = (
 
 
 @lru_cache(maxsize=1)
-def _labels() -> tuple[frozenset[str], re.Pattern[str]]:
-    """The line labels, and one pattern of their last words ending where it is searched."""
+def _labels() -> tuple[frozenset[str], re.Pattern[str], re.Pattern[str]]:
+    """The line labels, one pattern of their last words ending where it is searched, and one
+    of the last three letters of those words (each letter through its look-alikes)."""
     from .relayout import _LINE_LABELS, _phrase
 
     last_words = [label.split(" ")[-1] for label in _LINE_LABELS]
-    pattern = "|".join(f"(?:{_phrase(word).pattern})" for word in dict.fromkeys(last_words))
-    return frozenset(_LINE_LABELS), re.compile(f"(?:{pattern})\\Z", re.IGNORECASE)
+    words = dict.fromkeys(last_words)
+    pattern = "|".join(f"(?:{_phrase(word).pattern})" for word in words)
+    ends = "|".join(f"(?:{_phrase(word[-3:]).pattern})" for word in words)
+    return (
+        frozenset(_LINE_LABELS),
+        re.compile(f"(?:{pattern})\\Z", re.IGNORECASE),
+        re.compile(f"(?:{ends})", re.IGNORECASE),
+    )
 
 
 #: How far before a colon a label's last word can start ("Certification(s)/Specialty" with
@@ -77,18 +84,26 @@ def settled(text: str) -> bool:
 
 
 def _labels_settled(text: str) -> bool:
-    labels, last_word = _labels()
+    """Every colon after a label's last word ends a line holding just that label.
+
+    A line that holds just a label passes whatever its last word; other colons are tested
+    for the last word's last three letters first (one match attempt), then for the word.
+    """
+    labels, last_word, last_three = _labels()
     for colon in ":;":
         c = text.find(colon)
         while c >= 0:
             e = c
             while e > 0 and text[e - 1] in " \t":
                 e -= 1
-            if e > 0 and text[e - 1].lower() in _LAST_CHARS:
-                if last_word.search(text, max(0, e - _LAST_WORD_REACH), e) is not None:
-                    line_start = text.rfind("\n", 0, e) + 1
-                    if text[line_start:e].strip() not in labels:
-                        return False
+            if e > 2 and text[e - 1].lower() in _LAST_CHARS:
+                line_start = text.rfind("\n", 0, e) + 1
+                if (
+                    text[line_start:e].strip() not in labels
+                    and last_three.fullmatch(text, e - 3, e) is not None
+                    and last_word.search(text, max(0, e - _LAST_WORD_REACH), e) is not None
+                ):
+                    return False
             c = text.find(colon, c + 1)
     return True
 

@@ -1,0 +1,182 @@
+"""The answers of a few tolerant readers and checks, found without scanning a whole passage.
+
+Several readers and checks the fast path shares with the tolerant reading run a pattern at
+every character of a case summary or a rationale, though only a few places can match: an
+age phrase ends with "old", a label inside a passage ends with a colon, a sentence ends at a
+full stop. Each function here gives **the same answer** as the function it names, by running
+that function's own pattern (or the function itself) only where a match can be, with the
+reason it cannot be elsewhere said beside it. ``tests/test_fast_path.py`` holds each equal to
+its original on the corpus and on generated strings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..evidence import _CONCLUSION_WORDS, _LABEL_INSIDE, _LAST_SENTENCE
+from ..form.reading import Reading, read_date
+from ..form.summary import _INJURY, read_ages
+from ..text import collapse_ws
+from .selfcheck import _LABEL_IN_SERVICE, _SENTENCES, marker_inside
+from .summary import _DIAGNOSES
+
+#: What may close a sentence after its full stop (the class of ``_ENDS_SENTENCE``).
+_CLOSERS = "\"'”’)]"
+#: The marks ``_ENDS_WORD`` takes for the end of a word, beside word characters.
+_WORD_END_MARKS = frozenset(".!?;:,)]\"'”’%")
+
+
+def first_age(text: str) -> Reading[int] | None:
+    """``read_ages(text)[0]`` (or None).
+
+    :func:`~imr_llm.form.summary.read_ages` reads one age per "old"-like word, in text order,
+    looking only before the word. So its first reading is its first reading of the text up to
+    the first whitespace after any "old": tried up to each literal "old" in turn (a damaged
+    "o1d" before it is inside that prefix), and on the whole text when none gives one.
+    """
+    if _special(text):
+        ages = read_ages(text)
+        return ages[0] if ages else None
+    lowered = text.lower()
+    at = lowered.find("old")
+    while at >= 0:
+        cut = at + 3
+        while cut < len(text) and not text[cut].isspace():
+            cut += 1
+        ages = read_ages(text[: cut + 1])
+        if ages:
+            return ages[0]
+        at = lowered.find("old", cut)
+    ages = read_ages(text)
+    return ages[0] if ages else None
+
+
+_INJURY_WORDS = ("injur", "date", "doi", "industrial")
+#: Characters case-insensitive patterns take for an ASCII letter ("İ" also lower-cases to two).
+_CASE_SPECIAL = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _special(text: str) -> bool:
+    return not text.isascii() and any(ch in text for ch in _CASE_SPECIAL)
+
+
+def read_injury_date(text: str) -> Reading | None:
+    """:func:`imr_llm.form.summary.read_injury_date`, with its pattern tried only where a
+    match can start: every alternative of ``_INJURY`` starts with one of
+    :data:`_INJURY_WORDS` (case aside), so the first of those at or after a position where
+    the pattern matches is where ``finditer`` finds its next match."""
+    if _special(text):
+        from ..form.summary import read_injury_date as tolerant
+
+        return tolerant(text)
+    lowered = text.lower()
+    pos = 0
+    while True:
+        at = _next_word(lowered, pos)
+        m = None
+        while at >= 0:
+            m = _INJURY.match(text, at)
+            if m is not None:
+                break
+            at = _next_word(lowered, at + 1)
+        if m is None:
+            return None
+        after = text[m.end() : m.end() + 24]
+        reading = read_date(after)
+        if reading is not None and reading.start <= 3:
+            s = m.end() + reading.start
+            return Reading(reading.value, reading.exact, s, m.end() + reading.end)
+        pos = m.end()
+
+
+def _next_word(lowered: str, pos: int) -> int:
+    best = -1
+    for word in _INJURY_WORDS:
+        at = lowered.find(word, pos)
+        if at >= 0 and (best < 0 or at < best):
+            best = at
+    return best
+
+
+def diagnoses(text: str) -> re.Match[str] | None:
+    """``_DIAGNOSES.search(text)``: its matches start with "diagnos" (case aside)."""
+    if _special(text):
+        return _DIAGNOSES.search(text)
+    at = text.lower().find("diagnos")
+    return _DIAGNOSES.search(text, at) if at >= 0 else None
+
+
+def ends_sentence(text: str) -> bool:
+    """``bool(_ENDS_SENTENCE.search(text))``: ``[.!?]``, closers, whitespace, the end."""
+    return text.rstrip().rstrip(_CLOSERS)[-1:] in (".", "!", "?")
+
+
+def ends_word(text: str) -> bool:
+    """``bool(_ENDS_WORD.search(text))``: a word character or an end mark before trailing
+    whitespace."""
+    last = text.rstrip()[-1:]
+    return bool(last) and (last.isalnum() or last == "_" or last in _WORD_END_MARKS)
+
+
+def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """:func:`imr_llm.rules.selfcheck.self_check`, reading each rationale's end only."""
+    errors: list[str] = []
+    flags: list[str] = []
+    for k, item in enumerate(items):
+        service = item.get("service") or ""
+        if _LABEL_IN_SERVICE.search(service):
+            errors.append(f"items[{k}].service (a label was read inside the item's name)")
+        elif marker_inside(service):
+            errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
+        elif _SENTENCES.search(service):
+            flags.append(f"items[{k}].service reads as several sentences")
+        if not 3 <= len(service) <= 250:
+            flags.append(f"items[{k}].service has an implausible length ({len(service)})")
+        rationale = item.get("rationale") or ""
+        if len(rationale) < 40:
+            flags.append(f"items[{k}].rationale is implausibly short ({len(rationale)} chars)")
+        last = k == len(items) - 1
+        if last and rationale and not ends_sentence(rationale):
+            flags.append(f"items[{k}].rationale ends mid-sentence: the letter may be cut off")
+        elif rationale and not ends_word(rationale):
+            flags.append(f"items[{k}].rationale ends mid-word")
+    return errors, flags
+
+
+#: How long a match of ``_LABEL_INSIDE`` can be in collapsed text: each letter of the longest
+#: label read as its longest look-alike, a space between words and before the colon.
+_LABEL_REACH = 96
+
+
+def label_inside(value: str) -> bool:
+    """``bool(_LABEL_INSIDE.search(value))``: a match ends at a colon or semicolon and, in
+    whitespace-collapsed text, is shorter than :data:`_LABEL_REACH`."""
+    if ":" not in value and ";" not in value:
+        return False
+    if value != collapse_ws(value):
+        return bool(_LABEL_INSIDE.search(value))
+    for colon in ":;":
+        at = value.find(colon)
+        while at >= 0:
+            if _LABEL_INSIDE.search(value, max(0, at - _LABEL_REACH), at + 1):
+                return True
+            at = value.find(colon, at + 1)
+    return False
+
+
+def concludes(rationale: str) -> bool:
+    """:func:`imr_llm.evidence._concludes`, with ``_LAST_SENTENCE`` searched from where a
+    match can start: a match holds at most two of ``.!?`` (the one before the sentence and
+    the sentence's own), so none starts before the second-last one, and one starting at the
+    text's beginning holds at most one."""
+    from rapidfuzz import fuzz
+
+    text = collapse_ws(rationale)
+    tail = text[-600:]
+    last_mark = max(tail.rfind("."), tail.rfind("!"), tail.rfind("?"))
+    before = max(tail.rfind(".", 0, last_mark), tail.rfind("!", 0, last_mark),
+                 tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
+    m = _LAST_SENTENCE.search(tail, before) if before >= 0 else _LAST_SENTENCE.search(tail)
+    last = (m.group(1) if m else text[-300:]).lower()
+    return any(word in last or fuzz.partial_ratio(word, last) >= 80 for word in _CONCLUSION_WORDS)

@@ -1,0 +1,447 @@
+"""The fast path: a letter as printed, read by a strict pass, each value with its evidence.
+
+The rules engine reads a letter in two passes that read every place twice: the engine reads a
+value at its place (:mod:`imr_llm.rules`), then the evidence stage reads the place again to
+check that value (:func:`imr_llm.evidence.check_values`, written for a model's values). For a
+letter as printed, :func:`strict_record` does it once:
+
+1. :func:`imr_llm.form.strict.strict_form` finds the places with exact tests (or gives up);
+2. each value is read at its place by the rules engine's own readers, and the reading is
+   the value's evidence: a date read exactly at its label *is* an ``exact`` date there, with
+   the note the check would write (the checks are those of :mod:`imr_llm.evidence`, followed
+   step by step, in their order, for a value read at its own place);
+3. a value the readers do not read exactly at its place (OCR damage, a missing label, an
+   unusual layout) is checked by the evidence stage's own check for that value, on the same
+   places; anything the engine would refuse (a missing part, a failed self-check) leaves the
+   letter to the tolerant path, which raises as it always has.
+
+The record is then built by :func:`imr_llm.record.build_record` exactly as for the tolerant
+path: the two give equal records, evidence, warnings and review reasons on every letter both
+read (``tests/test_fast_path.py``). :data:`enabled` turns the fast path off (tests compare the
+two paths with it; ``benchmarks/rules_speed.py --tolerant`` times the tolerant path).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..evidence import (
+    _LABEL_NAMES,
+    _PASSAGE_END,
+    FAX_DAMAGE,
+    PASSAGES,
+    Checked,
+    _check_date,
+    _check_expected,
+    _check_outcome,
+    _check_passage,
+    _check_patient,
+    _check_required,
+    _check_service,
+    _check_specialties,
+    _check_states,
+    _demote_structure,
+    _LazyDamage,
+    _status,
+    legible,
+)
+from ..form import LetterForm, Place
+from ..form.header import DATE_FIELDS, HeaderForm
+from ..form.items import (
+    ItemPlace,
+    PartialRequest,
+    marker_inside,
+    says_no_evidence,
+    split_partial_request,
+)
+from ..form.reading import Reading, read_case_number, read_date, read_priority
+from ..form.strict import strict_form
+from ..form.summary import read_sex
+from ..models import DeterminationRecord
+from ..normalise import check_input
+from ..record import build_record
+from ..text import collapse_ws
+from . import bounded
+from .engine import _nest
+from .reviewer import read_reviewer
+from .summary import _LIST_SPLIT, _sex_near_age
+
+#: Whether :func:`strict_record` reads at all (False: every letter takes the tolerant path).
+enabled = True
+
+
+@contextmanager
+def tolerant_only() -> Iterator[None]:
+    """Within this block every letter takes the tolerant path (for comparisons and timing)."""
+    global enabled
+    before, enabled = enabled, False
+    try:
+        yield
+    finally:
+        enabled = before
+
+
+def strict_record(text: str, *, max_chars: int, backend: str) -> DeterminationRecord | None:
+    """The record of ``text`` read by the fast path, or None when the tolerant path must read
+    it. Raises what :func:`~imr_llm.normalise.normalise` raises for an unusable input."""
+    started = time.perf_counter()
+    text = check_input(text, max_chars)
+    checked_input = time.perf_counter()
+    form = strict_form(text)
+    if form is None:
+        return None
+    read = _read(form)
+    if read is None:
+        return None
+    engine_ms = round((time.perf_counter() - checked_input) * 1000, 3)
+    checked = _evidence(read, form)
+    return build_record(
+        read.data,
+        checked,
+        engine="rules",
+        backend=backend,
+        review=read.flags,
+        warnings=read.warnings,
+        letter_form=form.letter_form,
+        timings_ms={
+            "normalise": round((checked_input - started) * 1000, 3),
+            "engine": engine_ms,
+            "total": round((time.perf_counter() - started) * 1000, 3),
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The rules engine's readings (imr_llm.rules.engine.read_letter), each kept with its value
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    """One item's reading: its place, the partly certified request read in its header, and
+    whether its Claims Administrator passage says no guideline was cited."""
+
+    place: ItemPlace
+    partial: PartialRequest | None
+    no_evidence: bool
+    texts: dict[str, str]  # each passage's text, whitespace collapsed
+
+
+@dataclass
+class _Read:
+    data: dict[str, Any]
+    warnings: list[str]
+    flags: list[str]
+    header: dict[str, Reading[Any]] = field(default_factory=dict)
+    age: Reading[int] | None = None
+    injury: Reading[Any] | None = None
+    items: list[_Item] = field(default_factory=list)
+
+
+def _read(form: LetterForm) -> _Read | None:
+    """What :func:`~imr_llm.rules.rules_values` gives for ``form``, with the readings; None
+    where it would raise (a part not read, a failed self-check) or read another way."""
+    if not form.letter_form.startswith("2016"):
+        return None
+    values: dict[str, Any] = {}
+    header = _read_header(form.header, values)
+    if header is None:
+        return None
+    warnings: list[str] = []
+    if form.sections.credentials:
+        reviewer = read_reviewer(form.credentials)
+        if reviewer.missing:
+            return None
+        values.update(reviewer.values)
+        warnings.extend(reviewer.warnings)
+    else:
+        return None
+    read = _Read({}, warnings, [], header)
+    if form.sections.summary and form.summary is not None:
+        _read_summary(form.summary.text, "date_of_injury" not in values, values, read)
+    if form.items is None or not form.items.items:
+        return None
+    items: list[dict[str, Any]] = []
+    for place in form.items.items:
+        item = _read_item(place, read)
+        if item is None:
+            return None
+        items.append(item)
+    if form.items.rationale_labels > len(items):
+        return None
+    values["items"] = items
+    read.data = _nest(values)
+    errors, read.flags = bounded.self_check(read.data["items"])
+    if errors:
+        return None
+    return read
+
+
+def _read_header(form: HeaderForm, values: dict[str, Any]) -> dict[str, Reading[Any]] | None:
+    """:func:`imr_llm.rules.header.read_header` where every value is read at its own place."""
+    readings: dict[str, Reading[Any]] = {}
+    if not form.present:
+        return readings
+    place = form.places.get("case_number")
+    case = read_case_number(place.text) if place is not None else None
+    if case is None:
+        return None
+    readings["case_number"] = case
+    values["case_number"] = case.value
+    for name in DATE_FIELDS:
+        place = form.places.get(name)
+        if place is None:
+            return None
+        reading = read_date(place.text)
+        if reading is None:
+            return None
+        readings[name] = reading
+        values[name] = reading.value
+    place = form.places.get("priority")
+    priority = read_priority(place.text) if place is not None else None
+    if priority is None:
+        return None
+    readings["priority"] = priority
+    values["priority"] = priority.value
+    return readings
+
+
+def _read_summary(text: str, want_injury: bool, values: dict[str, Any], read: _Read) -> None:
+    """:func:`imr_llm.rules.summary.read_summary` on the summary's text."""
+    age = bounded.first_age(text)
+    read.age = age
+    if age is not None:
+        values["patient.age"] = age.value
+    sex = _sex_near_age(text, age.start if age is not None else None)
+    if sex is not None:
+        values["patient.sex"] = sex.value
+    if want_injury:
+        injury = bounded.read_injury_date(text)
+        if injury is not None:
+            values["date_of_injury"] = injury.value
+            read.injury = injury
+    diagnoses = bounded.diagnoses(text)
+    if diagnoses:
+        items = [
+            part.strip(" :;'\"").removeprefix("the ").removeprefix("of ")
+            for part in _LIST_SPLIT.split(" ".join(diagnoses.group("list").split()))
+        ]
+        found = [item for item in items if 2 < len(item) < 120]
+        if found:
+            values["diagnoses"] = found
+
+
+def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
+    """:func:`imr_llm.rules.items._read_item` for an item read in full; None otherwise."""
+    header = place.header_text
+    if not header or marker_inside(header) or place.outcome is None:
+        return None
+    try:
+        partial = split_partial_request(header)
+    except ValueError:
+        return None
+    service, original_request = header, None
+    if partial:
+        original_request, service = partial.original_request, partial.service
+    if not service:
+        return None
+    texts: dict[str, str] = {}
+    for name, passage in place.passages.items():
+        if passage is None:
+            return None
+        texts[name] = collapse_ws(passage.text)
+    if "rationale" in texts and not texts["rationale"]:
+        return None
+    ca = texts.get("claims_administrator_guideline")
+    no_evidence = bool(ca) and says_no_evidence(ca)
+    read.items.append(_Item(place, partial, no_evidence, texts))
+    return {
+        "service": service,
+        "original_request": original_request,
+        "outcome": place.outcome.value,
+        "claims_administrator_guideline": None if no_evidence else ca or None,
+        "maximus_guideline": texts.get("maximus_guideline") or None,
+        "rationale": texts.get("rationale") or None,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Evidence (imr_llm.evidence.check_values), each value's from its own reading
+# --------------------------------------------------------------------------------------------
+
+
+def _evidence(read: _Read, form: LetterForm) -> Checked:
+    """What :func:`~imr_llm.evidence.check_values` finds for the engine's values at their
+    places, in its order: from the readings where a value was read at its own place, by the
+    check itself otherwise."""
+    data = read.data
+    out = Checked()
+    damage: Any = _LazyDamage(form)
+    header = form.header
+    if "case_number" in read.header:
+        place = header.places["case_number"]
+        out.put("case_number", _status(read.header["case_number"].exact), place.span,
+                "at its label")  # fmt: skip
+    for name in DATE_FIELDS:
+        _date_evidence(name, data, form, read, damage, out)
+    if "priority" in read.header:
+        place = header.places["priority"]
+        out.put("priority", _status(read.header["priority"].exact), place.span, "at its label")
+    reviewer = data.get("reviewer") or {}
+    _check_states(list(reviewer.get("licensure_states") or []), form, out)
+    specialties = _check_specialties(list(reviewer.get("specialties") or []), form, out)
+    if reviewer.get("specialties"):
+        reviewer["specialties"] = specialties
+    _patient_evidence(data.get("patient") or {}, form, read, damage, out)
+    for k, (item, reading) in enumerate(zip(data["items"], read.items, strict=True)):
+        _item_evidence(k, item, reading, damage, out)
+        _passage_ends(k, item, out)
+    _check_expected(data, form, out)
+    _check_required(data, form, out)
+    _letter_end(data["items"], out)
+    if out.contradicted and damage >= FAX_DAMAGE:
+        _demote_structure(out)
+    return out
+
+
+_WHERE = {"region": "in the case summary", "sentence": "in its sentence"}
+
+
+def _date_evidence(
+    name: str, data: dict[str, Any], form: LetterForm, read: _Read, damage: Any, out: Checked
+) -> None:
+    """:func:`imr_llm.evidence._check_date` for a date the engine read at its place."""
+    value = data.get(name)
+    reading = read.header.get(name)
+    place = form.header.places.get(name)
+    if reading is None and name == "date_of_injury" and read.injury is not None:
+        # Read in the case summary: the check reads it at the same words, as its place.
+        assert form.summary is not None
+        s = form.summary.start + read.injury.start
+        text = form.summary.text[read.injury.start : read.injury.end]
+        place = Place(s, form.summary.start + read.injury.end, text, "region")
+        reading = read_date(text)
+    if value is None or reading is None or place is None or reading.value != value:
+        _check_date(name, value, data, form, damage, out)
+        return
+    glued = reading.start > 0 and not place.text[reading.start - 1].isspace()
+    out.put(name, _status(reading.exact and not glued), place.span,
+            _WHERE.get(place.how, "at its label"))  # fmt: skip
+
+
+def _patient_evidence(
+    patient: dict[str, Any], form: LetterForm, read: _Read, damage: Any, out: Checked
+) -> None:
+    """:func:`imr_llm.evidence._check_patient` for an age and a sex read in the summary."""
+    summary = form.summary
+    age, sex = patient.get("age"), patient.get("sex")
+    first = read.age
+    if summary is not None and age is not None and sex is not None and first is not None:
+        stated = read_sex(summary.text, first.start)
+        if stated is None and first.start:
+            stated = read_sex(summary.text, 0)
+        if first.value == age and stated is not None and stated.value == sex:
+            base = summary.start
+            out.put("patient.age", _status(first.exact), (base + first.start, base + first.end),
+                    "in the case summary")  # fmt: skip
+            out.put("patient.sex", _status(stated.exact),
+                    (base + stated.start, base + stated.end), "in the case summary")  # fmt: skip
+            return
+    _check_patient(patient, form, damage, out)
+
+
+def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, out: Checked) -> None:
+    """:func:`imr_llm.evidence._check_items` for one item the engine read at its place."""
+    place = reading.place
+    service = collapse_ws(item.get("service") or "")
+    partial = reading.partial
+    target = partial.service if partial else place.header_text
+    if not (legible(place.header_text) and service == target):
+        _check_service(k, item, place, damage, out)
+    else:
+        span = place.header.span
+        out.put(f"items[{k}].service", "exact", span, "at its item marker")
+        item["service"] = target
+        if partial is not None:
+            original = item.get("original_request")
+            path = f"items[{k}].original_request"
+            if original == partial.original_request:
+                out.put(path, "exact", span, "in the item header")
+            else:
+                out.evidence.pop(f"items[{k}].service")
+                _check_service(k, item, place, damage, out)
+    for key in PASSAGES:
+        item[key] = _passage_evidence(k, key, item, reading, damage, out)
+    outcome = place.outcome
+    if outcome is not None and outcome.value == item.get("outcome"):
+        out.put(f"items[{k}].outcome", _status(outcome.exact), place.outcome_place.span,
+                "at its item marker")  # fmt: skip
+    else:
+        _check_outcome(k, item, place, damage, out)
+
+
+def _passage_evidence(
+    k: int, key: str, item: dict[str, Any], reading: _Item, damage: Any, out: Checked
+) -> str | None:
+    """:func:`imr_llm.evidence._check_passage` for a passage the engine read at its place."""
+    place = reading.place
+    region = place.passages.get(key)
+    value = item.get(key)
+    text = reading.texts.get(key)
+    if region is None or text is None:
+        return _check_passage(k, key, item, place, False, damage, _no_resolver, out)
+    path = f"items[{k}].{key}"
+    label = _LABEL_NAMES[key]
+    no_evidence = key == "claims_administrator_guideline" and reading.no_evidence
+    if value is None:
+        if no_evidence:
+            out.put(path, "exact", region.span, "the letter says none was cited")
+        elif key == "claims_administrator_guideline" and not text:
+            out.put(path, "unverified", region.span, "the guideline is empty")
+        elif text:
+            return _check_passage(k, key, item, place, False, damage, _no_resolver, out)
+        return None
+    if no_evidence or value != text:
+        return _check_passage(k, key, item, place, False, damage, _no_resolver, out)
+    out.put(path, "exact", region.span, f"after '{label}:'")
+    return value
+
+
+def _no_resolver(_quote: str, _start: int, _end: int) -> None:
+    return None
+
+
+def _passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
+    """:func:`imr_llm.evidence._check_passage_ends`, looking for labels only at colons."""
+    for key in PASSAGES:
+        path = f"items[{k}].{key}"
+        value = item.get(key)
+        evidence = out.evidence.get(path)
+        if not value or evidence is None or evidence.status == "unverified":
+            continue
+        if bounded.label_inside(value):
+            out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
+                    "repeated or merged line?)")  # fmt: skip
+        elif key != "rationale" and not _PASSAGE_END.search(value.rstrip()):
+            out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
+                    "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
+
+
+def _letter_end(items: list[dict[str, Any]], out: Checked) -> None:
+    """:func:`imr_llm.evidence._check_letter_end` (the letter's items are all read here)."""
+    if not items:
+        return
+    k = len(items) - 1
+    path = f"items[{k}].rationale"
+    rationale = items[k].get("rationale")
+    evidence = out.evidence.get(path)
+    if not rationale or (evidence is not None and evidence.status == "unverified"):
+        return
+    if not bounded.concludes(rationale):
+        out.put(path, "unverified", evidence.span if evidence else None,
+                "the letter may be cut off: its last rationale ends without a conclusion "
+                "(items after it may be missing)")  # fmt: skip
