@@ -437,12 +437,34 @@ def _defaults_only(
         return False
     if backend not in ("rules", "auto"):
         return False
-    named = {
+    named = _named_settings()
+    return not named or (backend == "rules" and named <= _ENDPOINT_ENV)
+
+
+#: The environment's names when last looked at, and those of them that name a setting.
+_ENV_SEEN: tuple[frozenset[Any], frozenset[str]] | None = None
+
+
+def _named_settings() -> frozenset[str]:
+    """The environment variables that name a setting (see :func:`_defaults_only`).
+
+    Reading every name of the environment (decoding each) costs about as much as reading a
+    clean letter's values, so the answer is kept while the environment's names stay the same.
+    """
+    global _ENV_SEEN
+    data = getattr(os.environ, "_data", None)
+    keys = data.keys() if isinstance(data, dict) else None
+    seen = _ENV_SEEN
+    if keys is not None and seen is not None and seen[0] == keys:
+        return seen[1]
+    named = frozenset(
         key
         for key in (k.upper() for k in os.environ)
         if key.startswith(_ENV_PREFIX) or key in _OPENAI_ENV
-    }
-    return not named or (backend == "rules" and named <= _ENDPOINT_ENV)
+    )
+    if keys is not None:
+        _ENV_SEEN = (frozenset(keys), named)
+    return named
 
 
 def _settings(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:

@@ -43,26 +43,39 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from itertools import accumulate, count
+from operator import add
 from typing import overload
 
+from rapidfuzz import fuzz
+
 from ..normalise import _HEADER_LINE, _RUNNING_HEAD, Document, Line, is_page_furniture
-from ..text import collapse_ws, is_heading
+from ..text import COLON_LIKE, collapse_ws, is_heading, parse_outcome
 from . import LetterForm, Place, Sections
-from .credentials import read_credentials_form
+from .credentials import (
+    SPECIALTY_LABEL,
+    STATES_LABEL,
+    CredentialsForm,
+    read_credentials_form,
+)
 from .generations import FORM_2016, FORM_2016_NO_HEADER
 from .header import HeaderForm, read_header_form
 from .items import (
+    _ALONE_OUTCOME,
     _LEADING_MARKS,
     _LEADING_PASSAGE_MARKS,
     _TRAILING_NAME_MARKS,
+    _TRAILING_OUTCOME,
+    CA_LABEL,
+    MAXIMUS_LABEL,
+    RATIONALE_LABEL,
     ItemPlace,
     ItemsForm,
-    _find_label,
-    _header_start,
+    _continues,
     _Marker,
-    _outcome_marker,
     _strip_label_remnant,
     _strip_trailing_marks,
+    original_request_mentions,
     read_items_form,
 )
 from .reading import Reading, read_case_number, read_outcome
@@ -83,12 +96,9 @@ _ODD = re.compile(
 _ASCII_ODD = ("\t", "\r", "\x0b", "\x1c", "\x1d", "\x1e", "\x1f")
 #: Words a line that :func:`~imr_llm.normalise.is_page_furniture` may accept holds.
 _FURNITURE_WORDS = ("page", "fax", "federal services", "maximus", "- ")
-#: :data:`~imr_llm.normalise._HEADER_LINE` as it matches inside one line of plain text, over
-#: the lower-cased text.
-_HEADER_WORDS = re.compile(
-    r"cm\d{2}-\d{7}|case +number|date +assigned|decision +date|date +of +injury|ur +denial"
-    r"|priority:"
-)
+#: Words a line :data:`~imr_llm.normalise._HEADER_LINE` matches holds (lower case): the
+#: second word of each of its phrases, "cm" of a case number, "priority:".
+_HEADER_LINE_WORDS = ("cm", "number", "assigned", "injury", "decision", "denial", "priority:")
 #: From this line on a line repeating a header line is a running head
 #: (:data:`~imr_llm.normalise._BODY_FROM`).
 _BODY_FROM = 12
@@ -103,43 +113,52 @@ def plain(text: str) -> bool:
 
 
 class _Lines(Sequence[Line]):
-    """The document's lines of a plain text (see :func:`plain`), made where they are asked for.
+    """The document's lines of a plain text (see :func:`plain`), as
+    :func:`~imr_llm.normalise.document` makes them when it drops no page furniture.
 
-    A line of the text is a line of the document, its trailing spaces left out, except a line
-    holding only a form feed (and spaces), which makes none, and the blank lines at the end.
-    A form feed marks the next line holding text as a page break.
+    ``texts[i]`` and ``starts[i]`` are line ``i``'s text and offset: a line of the text, its
+    trailing spaces and a form feed at its start left out. A line holding only a form feed
+    makes no line and marks the next line holding text as a page break, as a form feed at a
+    line's start marks that line; blank lines at the end make none; a double-spaced letter
+    (the seed style) loses the blank line after each line. :class:`~imr_llm.normalise.Line`
+    objects are made only where a reader asks for one.
     """
 
-    __slots__ = ("source", "phys", "starts", "index", "breaks", "n", "_made")
+    __slots__ = ("source", "texts", "starts", "breaks", "n", "double_spaced", "_made")
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self.phys = source.split("\n")
-        starts = [0] * len(self.phys)
-        pos = 0
-        for k, line in enumerate(self.phys):
-            starts[k] = pos
-            pos += len(line) + 1
-        self.starts = starts
-        self.index: list[int] | None = None  # document line -> text line, when they differ
-        self.breaks: set[int] = set()  # document lines after a page break
+        phys = source.split("\n")
+        self.texts = phys
+        if " \n" in source or source.endswith(" "):
+            self.texts = [line.rstrip(" ") for line in phys]
+        self.starts = list(map(add, accumulate(map(len, phys), initial=0), count()))
+        self.breaks: set[int] = set()
+        self.double_spaced = False
         self._made: dict[int, Line] = {}
-        last = len(self.phys) - 1
-        while last >= 0 and not self.phys[last].strip():
+        last = len(phys) - 1
+        while last >= 0 and not phys[last].strip():
             last -= 1
         self.n = last + 1
 
-    def feeds(self) -> bool:
-        """Place the form feeds; False when one is not at the start of a line."""
+    def settle(self) -> bool:
+        """Place the form feeds and undo double spacing; False when a form feed is not at the
+        start of a line, or another one follows it."""
         source = self.source
         at = source.find("\f")
+        if at < 0:
+            return True
+        texts = self.texts = list(self.texts)
+        starts = self.starts
         gone: list[int] = []
         pending: list[int] = []
         while at >= 0:
-            if at and source[at - 1] != "\n":
+            if (at and source[at - 1] != "\n") or source[at + 1 : at + 2] == "\f":
                 return False
-            p = bisect_right(self.starts, at) - 1
-            if self.phys[p][1:].strip():
+            p = bisect_right(starts, at) - 1
+            if texts[p][1:].strip():
+                texts[p] = texts[p][1:]
+                starts[p] += 1
                 self.breaks.add(p)
             else:
                 gone.append(p)
@@ -147,45 +166,45 @@ class _Lines(Sequence[Line]):
             at = source.find("\f", at + 1)
         for p in pending:
             q = p + 1
-            while q < self.n and not self.phys[q].strip():
+            while q < self.n and not texts[q].strip():
                 q += 1
             if q < self.n:
                 self.breaks.add(q)
-        dropped = {p for p in gone if p < self.n}
-        if dropped:
-            self.index = [p for p in range(self.n) if p not in dropped]
-            self.breaks = {self.index.index(p) for p in self.breaks if p < self.n}
-            self.n = len(self.index)
+        kept = [p for p in gone if p < self.n]
+        if kept:
+            self._keep([p for p in range(self.n) if p not in set(kept)])
         return True
 
-    def phys_of(self, i: int) -> int:
-        return i if self.index is None else self.index[i]
+    def _keep(self, index: list[int]) -> None:
+        """Keep the text lines ``index`` (in order) as the document's lines."""
+        at = {p: i for i, p in enumerate(index)}
+        self.breaks = {at[p] for p in self.breaks if p in at}
+        self.texts = [self.texts[p] for p in index]
+        self.starts = [self.starts[p] for p in index]
+        self.n = len(index)
 
-    def doc_of(self, p: int) -> int:
-        """The document line of text line ``p`` (of the next one, for a line it drops)."""
-        if self.index is None:
-            return p
-        return bisect_right(self.index, p - 1)
-
-    def text(self, i: int) -> str:
-        line = self.phys[self.phys_of(i)]
-        if line[:1] == "\f":
-            line = line[1:]
-        return line.rstrip(" ")
-
-    def start(self, i: int) -> int:
-        p = self.phys_of(i)
-        return self.starts[p] + (self.phys[p][:1] == "\f")
+    def undouble(self) -> None:
+        """:func:`~imr_llm.normalise.document` on a double-spaced letter: the blank line
+        after a text line goes."""
+        texts = self.texts
+        index: list[int] = []
+        previous_blank = True
+        for i in range(self.n):
+            blank = not texts[i]
+            if blank and not previous_blank:
+                previous_blank = True
+                continue
+            index.append(i)
+            previous_blank = blank
+        self._keep(index)
+        self.double_spaced = True
 
     def end(self, i: int) -> int:
-        return self.start(i) + len(self.text(i))
-
-    def blank(self, i: int) -> bool:
-        return not self.text(i)
+        return self.starts[i] + len(self.texts[i])
 
     def line_at(self, offset: int) -> int:
-        """The document line holding ``offset``."""
-        return self.doc_of(bisect_right(self.starts, offset) - 1)
+        """The document line holding ``offset`` (which must be on one)."""
+        return bisect_right(self.starts, offset) - 1
 
     def __len__(self) -> int:
         return self.n
@@ -203,7 +222,7 @@ class _Lines(Sequence[Line]):
             raise IndexError(i)
         line = self._made.get(i)
         if line is None:
-            line = Line(self.text(i), self.start(i), i in self.breaks)
+            line = Line(self.texts[i], self.starts[i], i in self.breaks)
             self._made[i] = line
         return line
 
@@ -211,45 +230,99 @@ class _Lines(Sequence[Line]):
         return (self[k] for k in range(self.n))
 
 
+def _double_spaced(lines: _Lines) -> bool:
+    """:func:`imr_llm.normalise._is_double_spaced`, decided from the blank lines' count where
+    it can be (every blank line follows at most one text line)."""
+    texts, n = lines.texts, lines.n
+    blanks = texts[:n].count("")
+    text_lines = n - blanks
+    if text_lines < 8 or blanks < 0.85 * text_lines:
+        return False
+    followed = sum(1 for i in range(n - 1) if texts[i] and not texts[i + 1])
+    return followed >= 0.85 * text_lines
+
+
 def _clean_lines(lines: _Lines, lowered: str) -> bool:
-    """No page furniture and no running head among the lines, and not double-spaced: the
-    lines :func:`~imr_llm.normalise.document` keeps are all the text's lines."""
-    source = lines.source
-    suspects: set[int] = set()
+    """No page furniture and no running head among the lines: the lines
+    :func:`~imr_llm.normalise.document` keeps are all the text's lines."""
+    texts = lines.texts
     for word in _FURNITURE_WORDS:
         at = lowered.find(word)
         while at >= 0:
-            suspects.add(lines.line_at(at))
-            at = lowered.find(word, at + 1)
-    for i in suspects:
-        if i < lines.n and is_page_furniture(lines.text(i)):
-            return False
-    if lines.n > _BODY_FROM:
-        body = lines.start(_BODY_FROM)
-        first: set[str] | None = None
-        for m in _HEADER_WORDS.finditer(lowered, body):
-            i = lines.line_at(m.start())
-            if i >= lines.n or i < _BODY_FROM:
-                continue
-            text = lines.text(i)
-            if first is None:
-                first = {
-                    " ".join(lines.text(k).split())
-                    for k in range(_BODY_FROM)
-                    if _HEADER_LINE.search(lines.text(k))
-                }
-            if " ".join(text.split()) in first or _RUNNING_HEAD.match(text):
+            i = lines.line_at(at)
+            text = texts[i]
+            if _may_be_furniture(text) and is_page_furniture(text):
                 return False
-    # Double-spaced: 85% of the text lines followed by a blank one; at most every blank
-    # line follows one.
-    blanks = lines.phys[: _phys_end(lines)].count("")
-    if " \n" in source or "\n\f" in source:
-        blanks = sum(1 for k in range(lines.n) if lines.blank(k))
-    return lines.n - blanks < 8 or blanks < 0.85 * (lines.n - blanks)
+            at = lowered.find(word, lines.end(i))
+    if lines.n <= _BODY_FROM:
+        return True
+    # A running head repeats a header line or holds a case number: either way a phrase of
+    # _HEADER_LINE, found by its word, then tested at the word before its line is.
+    body = lines.starts[_BODY_FROM]
+    first: set[str] | None = None
+    for word, phrase in _HEADER_PHRASES:
+        at = lowered.find(word, body)
+        while at >= 0:
+            if phrase(lowered, at):
+                text = texts[lines.line_at(at)]
+                if first is None:
+                    first = {
+                        " ".join(texts[k].split())
+                        for k in range(_BODY_FROM)
+                        if _HEADER_LINE.search(texts[k])
+                    }
+                if " ".join(text.split()) in first or _RUNNING_HEAD.match(text):
+                    return False
+            at = lowered.find(word, at + 1)
+    return True
 
 
-def _phys_end(lines: _Lines) -> int:
-    return lines.phys_of(lines.n - 1) + 1 if lines.n else 0
+def _after(lowered: str, at: int, word: str) -> bool:
+    """Whether ``word`` and spaces come right before ``at``."""
+    k = at
+    while k > 0 and lowered[k - 1] == " ":
+        k -= 1
+    return k < at and lowered.startswith(word, k - len(word)) and k >= len(word)
+
+
+def _before(lowered: str, at: int, word: str) -> bool:
+    """Whether spaces and ``word`` come right after ``at``."""
+    k = at
+    while k < len(lowered) and lowered[k] == " ":
+        k += 1
+    return k > at and lowered.startswith(word, k)
+
+
+_CASE_NUMBER = re.compile(r"cm\d{2}-\d{7}")
+#: Each phrase of :data:`~imr_llm.normalise._HEADER_LINE` (lower case, within one line of
+#: plain text, where whitespace is spaces): a word it holds, and a test of the phrase around
+#: that word's place.
+_HEADER_PHRASES = (
+    ("cm", lambda s, at: _CASE_NUMBER.match(s, at) is not None),
+    ("number", lambda s, at: _after(s, at, "case")),
+    ("assigned", lambda s, at: _after(s, at, "date")),
+    ("injury", lambda s, at: _after(s, at, "of") and _after(s, _back(s, at) - 2, "date")),
+    ("decision", lambda s, at: _before(s, at + 8, "date")),
+    ("denial", lambda s, at: _after(s, at, "ur")),
+    ("priority:", lambda s, at: True),
+)
+
+
+def _back(lowered: str, at: int) -> int:
+    """Where the spaces before ``at`` start."""
+    while at > 0 and lowered[at - 1] == " ":
+        at -= 1
+    return at
+
+
+def _may_be_furniture(text: str) -> bool:
+    """Whether :func:`~imr_llm.normalise.is_page_furniture` may accept ``text``: its fax
+    banner needs "FAX"; each of its page lines starts with "page" or "-", holds "(FAX)" or
+    "|", or is "MAXIMUS" alone."""
+    if "FAX" in text or "|" in text or "(" in text:
+        return True
+    core = text.strip().lower()
+    return core.startswith(("page", "-")) or core == "maximus"
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,19 +336,19 @@ _TOLERANCE = {h: max(6, len(h) // 4) for h in (HEADING_DETERMINATION, HEADING_SU
 def _heading(lines: _Lines, heading: str, start: int) -> int | None:
     """The line of ``heading``, printed exactly on its own line, when no line from ``start``
     before it is taken for it by :func:`~imr_llm.text.is_heading`."""
-    source = lines.source
-    at = source.find(heading, lines.start(start) if start < lines.n else len(source))
+    source, texts = lines.source, lines.texts
+    at = source.find(heading, lines.starts[start] if start < lines.n else len(source))
     if at < 0:
         return None
     i = lines.line_at(at)
-    if i >= lines.n or lines.text(i).strip() != heading:
+    if i >= lines.n or texts[i].strip() != heading:
         return None
     size, tolerance = len(heading), _TOLERANCE[heading]
     for k in range(start, i):
-        text = lines.text(k)
-        if len(text) >= size - tolerance and abs(len(text.strip()) - size) <= tolerance:
-            if is_heading(text, heading):
-                return None
+        text = texts[k]
+        length = len(text.lstrip()) if text[:1] == " " else len(text)  # no trailing spaces
+        if abs(length - size) <= tolerance and is_heading(text, heading):
+            return None
     return i
 
 
@@ -283,9 +356,9 @@ def _heading(lines: _Lines, heading: str, start: int) -> int | None:
 # The header table as pdftotext -layout prints it
 # --------------------------------------------------------------------------------------------
 
-_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+_DATE = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 _LAYOUT_HEADER = re.compile(
-    rf"(?P<l_case_number>Case Number:) +(?P<case_number>CM\d\d-\d{{7}})\n"
+    rf"(?P<l_case_number>Case Number:) +(?P<case_number>CM[0-9]{{2}}-[0-9]{{7}})\n"
     rf"(?P<l_date_assigned>Date Assigned:) +(?P<date_assigned>{_DATE}) +"
     rf"(?P<l_date_of_injury>Date of Injury:) +(?P<date_of_injury>{_DATE})\n"
     rf"(?P<l_decision_date>Decision Date:) +(?P<decision_date>{_DATE}) +"
@@ -299,9 +372,17 @@ _HEADER_FIELDS = ("case_number", "date_assigned", "date_of_injury", "decision_da
 
 
 def _layout_header(lines: _Lines, end: int) -> HeaderForm | None:
-    """The header in lines ``[0, end)`` when printed as the layout prints it, else None."""
+    """The header in lines ``[0, end)`` when printed as the layout prints it, else None.
+
+    The pattern admits the header table only as ``pdftotext -layout`` prints it, where each
+    label of :func:`~imr_llm.form.header.read_header_form` matches once, at its own place
+    (no other text of the table has a label's letters), and takes the value beside it up to
+    the next label or the line's end; "Application" takes the spaces after it, and
+    "Received:" below it is the label's second line. No text is left for the labels'
+    pairing by order.
+    """
     source = lines.source
-    m = _LAYOUT_HEADER.fullmatch(source, 0, lines.start(end))
+    m = _LAYOUT_HEADER.fullmatch(source, 0, lines.starts[end])
     if m is None:
         return None
     stop = lines.end(end - 1)
@@ -315,26 +396,153 @@ def _layout_header(lines: _Lines, end: int) -> HeaderForm | None:
 
 
 # --------------------------------------------------------------------------------------------
+# Labels at a line's start (imr_llm.text.match_label), tried only where one can be
+# --------------------------------------------------------------------------------------------
+
+_ITEM_LABELS = (
+    ("claims_administrator_guideline", CA_LABEL),
+    ("maximus_guideline", MAXIMUS_LABEL),
+    ("rationale", RATIONALE_LABEL),
+)
+
+
+def _match_label(line: str, label: str, threshold: float = 80.0) -> int | None:
+    """:func:`imr_llm.text.match_label`'s ``value_start`` (None: no match), its fuzzy
+    comparison made only where a colon-like mark ends a would-be label."""
+    n = len(label)
+    head = line[: n + 12]
+    if ":" not in head and ";" not in head and label not in head:
+        return None
+    stripped = line.lstrip()
+    indent = len(line) - len(stripped)
+    if stripped.startswith(label):
+        rest = stripped[n:]
+        skip = len(rest) - len(rest.lstrip(" "))
+        if rest[skip : skip + 1] in (":", ";"):
+            return indent + n + skip + 1
+        if not rest.strip():
+            return indent + n
+    window = stripped[: n + 6]
+    cut = -1
+    for i in range(max(n - 5, 0), len(window)):
+        if window[i] in COLON_LIKE:
+            cut = i
+            break
+    if cut < 0:
+        return None
+    if fuzz.ratio(stripped[:cut].lower(), label.lower()) >= threshold:
+        return indent + cut + 1
+    return None
+
+
+def _find_label(text: str) -> tuple[str, int] | None:
+    """:func:`imr_llm.form.items._find_label`: a label is looked for only where the line
+    starts with one, or holds a colon-like mark where one would end (every label is 17 to 30
+    letters long)."""
+    head = text[:40]
+    if ":" not in head and ";" not in head:
+        return None
+    stripped = text.lstrip()
+    if (
+        stripped[:1] not in _LABEL_INITIALS
+        and stripped.find(":", _LABEL_MARKS[0], _LABEL_MARKS[1]) < 0
+        and stripped.find(";", _LABEL_MARKS[0], _LABEL_MARKS[1]) < 0
+    ):
+        return None
+    for field, label in _ITEM_LABELS:
+        at = _match_label(text, label)
+        if at is not None:
+            return field, at
+    return None
+
+
+_LABEL_INITIALS = frozenset(label[0] for _, label in _ITEM_LABELS)
+#: Where a colon-like mark may end any of the item labels (see :func:`_label_may_match`).
+_LABEL_MARKS = (
+    min(len(label) for _, label in _ITEM_LABELS) - 5,
+    max(len(label) for _, label in _ITEM_LABELS) + 6,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Credentials (imr_llm.form.credentials.read_credentials_form)
+# --------------------------------------------------------------------------------------------
+
+
+def _credentials(lines: _Lines, start: int, end: int) -> CredentialsForm | None:
+    """:func:`~imr_llm.form.credentials.read_credentials_form` in block style; None when the
+    block's labels are not both found (the tolerant function reads the rest)."""
+    texts = lines.texts
+    states_at = specialty_at = None
+    for i in range(start, end):
+        text = texts[i]
+        if ":" not in text and ";" not in text and "State" not in text and "Cert" not in text:
+            continue  # no label, nor its colon, can be on the line
+        if states_at is None:
+            at = _match_label(text, STATES_LABEL, threshold=75)
+            if at is not None:
+                states_at = (i, at)
+                continue
+        if specialty_at is None:
+            at = _match_label(text, SPECIALTY_LABEL, threshold=75)
+            if at is not None:
+                specialty_at = (i, at)
+    if states_at is None or specialty_at is None:
+        return None
+    return CredentialsForm(
+        _block_value(lines, *states_at, end), _block_value(lines, *specialty_at, end), "block"
+    )
+
+
+_LABEL_AFTER = re.compile(r"[:;]\s*\S")
+
+
+def _block_value(lines: _Lines, index: int, column: int, end: int) -> Place:
+    """:func:`imr_llm.form.credentials._block_value`."""
+    texts = lines.texts
+    last = index
+    for j in range(index + 1, end):
+        text = texts[j]
+        if (
+            not text
+            or _match_label(text, STATES_LABEL) is not None
+            or _match_label(text, SPECIALTY_LABEL) is not None
+            or is_heading(text, HEADING_SUMMARY)
+            or _LABEL_AFTER.search(text)
+        ):
+            break
+        last = j
+    start = lines.starts[index] + column
+    raw = lines.source[start : lines.end(last)]
+    lead = len(raw) - len(raw.lstrip())
+    text = raw.strip()
+    return Place(start + lead, start + lead + len(text), text, "label",
+                 (lines.starts[index], start))  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
 # Items
 # --------------------------------------------------------------------------------------------
 
 _PASSAGE_ORDER = ("claims_administrator_guideline", "maximus_guideline", "rationale")
 
 
-def _strict_items(doc: Document, lines: _Lines, start: int, end: int) -> ItemsForm | None:
+def _strict_items(lines: _Lines, start: int, end: int) -> ItemsForm | None:
     """The items in lines ``[start, end)`` laid out as the form lays them out, else None."""
-    source = lines.source
+    source, texts, starts = lines.source, lines.texts, lines.starts
     if start >= lines.n:
         return None
     # Every line a label can start: a colon in its first 40 columns.
     label_lines: dict[int, tuple[str, int]] = {}
-    region = lines.start(start)
+    seen: set[int] = set()
+    region = starts[start]
     for colon in ":;":
         at = source.find(colon, region)
         while at >= 0:
-            i = lines.line_at(at)
-            if i < end and i not in label_lines and at - lines.start(i) < 40:
-                hit = _find_label(lines.text(i))
+            i = bisect_right(starts, at) - 1
+            if i not in seen and at - starts[i] < 40:
+                seen.add(i)
+                hit = _find_label(texts[i])
                 if hit is not None:
                     label_lines[i] = hit
             at = source.find(colon, at + 1)
@@ -347,22 +555,24 @@ def _strict_items(doc: Document, lines: _Lines, start: int, end: int) -> ItemsFo
         if tuple(label_lines[i][0] for i in run) != _PASSAGE_ORDER:
             return None
         above = run[0] - 1
-        while above >= start and lines.blank(above):
+        while above >= start and not texts[above]:
             above -= 1
         if above < start:
             return None
-        marker = _outcome_marker(doc, above, start)
+        if above in label_lines:
+            return None
+        marker = _outcome_marker(lines, above, start)
         if marker is None or not marker.outcome:
             return None
         # Between the marker and the rationale label no line may read as another marker.
         for i in range(above + 1, run[2]):
-            if i not in label_lines and not lines.blank(i) and _outcome_marker(doc, i, start):
+            if i not in label_lines and texts[i] and _outcome_marker(lines, i, start):
                 return None
         markers.append(marker)
     firsts: list[int] = []
     floor = start
     for marker in markers:
-        firsts.append(_header_start(doc, marker, floor))
+        firsts.append(_header_start(lines, marker, floor))
         floor = marker.line + 1
     items: list[ItemPlace] = []
     for k, marker in enumerate(markers):
@@ -371,7 +581,87 @@ def _strict_items(doc: Document, lines: _Lines, start: int, end: int) -> ItemsFo
         if body_end <= run[2]:
             return None
         items.append(_item_place(lines, marker, firsts[k], body_end, run, label_lines))
-    return ItemsForm(items, len(markers), lines.start(start))
+    return ItemsForm(items, len(markers), starts[start])
+
+
+def _outcome_marker(lines: _Lines, i: int, lo: int) -> _Marker | None:
+    """:func:`imr_llm.form.items._outcome_marker` for a line that is no label line (every
+    label line of the items is known by then)."""
+    texts = lines.texts
+    text = texts[i]
+    if not text:
+        return None
+    m = _TRAILING_OUTCOME.search(text)
+    if m and text[: m.start()].strip() and (outcome := parse_outcome(m.group(1))):
+        return _Marker(i, m.start(), outcome, False)
+    alone = _ALONE_OUTCOME.match(text)
+    if alone and (outcome := parse_outcome(alone.group(1))):
+        j = i - 1
+        while j >= lo and not texts[j]:
+            j -= 1
+        if j >= lo and _strip_trailing_marks(texts[j].rstrip()).endswith((":", ";")):
+            return _Marker(i, 0, outcome, True)
+    return None
+
+
+def _header_start(lines: _Lines, marker: _Marker, floor: int) -> int:
+    """:func:`imr_llm.form.items._header_start`."""
+    texts, breaks = lines.texts, lines.breaks
+    first = marker.line
+    if marker.alone:
+        first -= 1
+        while first > floor and not texts[first]:
+            first -= 1
+    if (
+        marker.outcome
+        and not marker.alone
+        and len(texts[marker.line][: marker.header_end_col].split()) <= 2
+    ):
+        above = first - 1
+        text = texts[above].rstrip() if above >= floor else ""
+        if text.endswith(":") and not _TRAILING_OUTCOME.search(text[:-1]):
+            first = above
+    j = first - 1
+    while j >= floor:
+        if not texts[j]:
+            k = j
+            while k >= floor and not texts[k]:
+                k -= 1
+            inside = j == k + 1 and texts[first].lstrip()[:1].islower()
+            if not ((first in breaks or inside) and k >= floor and _continues(texts[k])):
+                break
+            j = k
+        if not _continues(texts[j]):
+            break
+        first = j
+        j -= 1
+    header = " ".join(texts[first : marker.line + 1])
+    mentions = original_request_mentions(header)
+    if len(mentions) == 1:
+        j, found = first - 1, None
+        while j >= max(floor, first - 8):
+            if not texts[j]:
+                if j + 1 < lines.n and not _continues(texts[j - 1] if j else ""):
+                    break
+            elif original_request_mentions(texts[j]):
+                found = j
+                break
+            j -= 1
+        if found is not None:
+            first = found
+            while True:
+                k = first - 1
+                while k >= floor and not texts[k]:
+                    k -= 1
+                if k < floor or first - 1 - k > 1 or not _continues(texts[k]):
+                    break
+                first = k
+    return first
+
+
+#: A marker's text as printed, and the outcome :func:`~imr_llm.form.reading.read_outcome`
+#: reads there exactly (the colon is a mark alone; the word is the outcome's).
+_CLEAN_MARKERS = {": Upheld": "upheld", ": Overturned": "overturned"}
 
 
 def _item_place(
@@ -382,44 +672,46 @@ def _item_place(
     run: list[int],
     label_lines: dict[int, tuple[str, int]],
 ) -> ItemPlace:
-    """:func:`imr_llm.form.items._item_place`, cutting the places from the text."""
-    source = lines.source
-    text = lines.text(first)
-    header_start = lines.start(first) + len(text) - len(text.lstrip())
+    """:func:`imr_llm.form.items._item_place`, cutting the places from the text: joining a
+    letter's lines with spaces and collapsing whitespace is collapsing the text they span."""
+    source, texts, starts = lines.source, lines.texts, lines.starts
+    text = texts[first]
+    header_start = starts[first] + len(text) - len(text.lstrip())
     if marker.alone:
         last = marker.line - 1
-        while last > first and lines.blank(last):
+        while last > first and not texts[last]:
             last -= 1
-        header_end = lines.end(last)
+        header_end = starts[last] + len(texts[last])
     else:
-        header_end = lines.start(marker.line) + marker.header_end_col
-    joined = collapse_ws(source[lines.start(first) : header_end])
+        header_end = starts[marker.line] + marker.header_end_col
+    joined = collapse_ws(source[starts[first] : header_end])
     header_text = _TRAILING_NAME_MARKS.sub("", _LEADING_MARKS.sub("", joined))
     header = Place(header_start, header_end, header_text, "marker")
-    line_end = lines.end(marker.line)
+    line_end = starts[marker.line] + len(texts[marker.line])
     outcome_place = Place(header_end, line_end, source[header_end:line_end], "marker")
-    word = read_outcome(outcome_place.text)
-    exact = word is not None and word.exact and word.value == marker.outcome
+    if outcome_place.text in _CLEAN_MARKERS:  # read_outcome's reading of a clean marker
+        exact = _CLEAN_MARKERS[outcome_place.text] == marker.outcome
+    else:
+        word = read_outcome(outcome_place.text)
+        exact = word is not None and word.exact and word.value == marker.outcome
     outcome = Reading(marker.outcome, exact, 0, len(outcome_place.text))
     passages: dict[str, Place | None] = {}
     for n, i in enumerate(run):
         name, column = label_lines[i]
         stop = run[n + 1] if n + 1 < len(run) else body_end
         last = stop - 1
-        while last > i and lines.blank(last):
+        while last > i and not texts[last]:
             last -= 1
-        line_start = lines.start(i)
+        line_start = starts[i]
         value_start = line_start + column
-        line_end = lines.end(last)
-        kept = _strip_label_remnant(
-            _strip_trailing_marks(collapse_ws(source[value_start:line_end])), name
-        )
+        end = starts[last] + len(texts[last])
+        kept = _strip_label_remnant(_strip_trailing_marks(collapse_ws(source[value_start:end])),
+                                    name)  # fmt: skip
         kept = _LEADING_PASSAGE_MARKS.sub("", kept)
-        rest = lines.text(i)[column:]
+        rest = texts[i][column:]
         lead = len(rest) - len(rest.lstrip())
-        passages[name] = Place(value_start + lead, line_end, kept, "label", (line_start,
-                               value_start))  # fmt: skip
-    end_offset = lines.start(body_end) if body_end < lines.n else len(source)
+        passages[name] = Place(value_start + lead, end, kept, "label", (line_start, value_start))
+    end_offset = starts[body_end] if body_end < lines.n else len(source)
     return ItemPlace(header, outcome, outcome_place, passages, end_offset, True)
 
 
@@ -434,10 +726,12 @@ def strict_form(text: str) -> LetterForm | None:
     if not plain(text) or not settled(text):
         return None
     lines = _Lines(text)
-    if not lines.feeds() or lines.n == 0:
+    if lines.n == 0 or not lines.settle():
         return None
     if not _clean_lines(lines, text.lower()):
         return None
+    if _double_spaced(lines):
+        lines.undouble()
     det = _heading(lines, HEADING_DETERMINATION, 0)
     if det is None:
         return None
@@ -447,11 +741,11 @@ def strict_form(text: str) -> LetterForm | None:
     issues = _heading(lines, HEADING_ISSUES, summary_at)
     if issues is None or issues + 1 >= lines.n:
         return None
-    if "set forth below" not in lines.text(issues + 1).lower():
+    if "set forth below" not in lines.texts[issues + 1].lower():
         return None
     first = issues + 2
     n = lines.n
-    doc = Document(source=text, lines=lines)  # type: ignore[arg-type]
+    doc = Document(source=text, lines=lines, double_spaced=lines.double_spaced)  # type: ignore[arg-type]
     sections = Sections(
         (0, det),
         (det, summary_at),
@@ -463,12 +757,14 @@ def strict_form(text: str) -> LetterForm | None:
         header = HeaderForm(0, 0, "")
     else:
         header = _layout_header(lines, det) or read_header_form(doc, 0, det)
-    credentials = read_credentials_form(doc, det, summary_at)
+    credentials = _credentials(lines, det, summary_at) or read_credentials_form(
+        doc, det, summary_at
+    )
     summary = None
     if summary_at + 1 < issues:
-        start, end = lines.start(summary_at + 1), lines.end(issues - 1)
+        start, end = lines.starts[summary_at + 1], lines.end(issues - 1)
         summary = Place(start, end, text[start:end], "region")
-    items = _strict_items(doc, lines, first, n) or read_items_form(doc, first, n)
+    items = _strict_items(lines, first, n) or read_items_form(doc, first, n)
     has_header = bool(header.labels) or read_case_number(header.text, prefixed=True) is not None
     name = FORM_2016 if has_header else FORM_2016_NO_HEADER
     return LetterForm(doc, sections, header, credentials, summary, items, name,

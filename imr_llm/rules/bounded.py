@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from ..evidence import _CONCLUSION_WORDS, _LABEL_INSIDE, _LAST_SENTENCE
+from ..evidence import legible as _legible
 from ..form.reading import Reading, read_date
 from ..form.summary import _INJURY, read_ages
 from ..text import collapse_ws
@@ -159,10 +160,31 @@ def label_inside(value: str) -> bool:
     for colon in ":;":
         at = value.find(colon)
         while at >= 0:
-            if _LABEL_INSIDE.search(value, max(0, at - _LABEL_REACH), at + 1):
+            # Every label ends with an "e" (through its look-alikes), perhaps a space after it.
+            before = value[at - 2 : at] if at >= 2 else value[:at]
+            if _LABEL_END.search(before) and _LABEL_INSIDE.search(
+                value, max(0, at - _LABEL_REACH), at + 1
+            ):
                 return True
             at = value.find(colon, at + 1)
     return False
+
+
+#: The last letter of each label ("guideline", "rationale") as its pattern reads it, then an
+#: optional space: what stands right before the colon of a label's match.
+_LABEL_END = re.compile(r"[ecoéèê] ?\Z", re.IGNORECASE)
+
+
+def legible(text: str) -> bool:
+    """:func:`imr_llm.evidence.legible`: at once when half of the words with letters are
+    plain ASCII words (always clean) and one of them has four letters or more."""
+    words = text.split()
+    plain = [w for w in words if w.isascii() and w.isalpha()]
+    if any(len(w) >= 4 for w in plain):
+        lettered = sum(1 for w in words if any(c.isalpha() for c in w))
+        if 2 * len(plain) >= lettered:
+            return True
+    return _legible(text)
 
 
 def concludes(rationale: str) -> bool:

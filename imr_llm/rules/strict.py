@@ -23,6 +23,8 @@ two paths with it; ``benchmarks/rules_speed.py --tolerant`` times the tolerant p
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,7 +49,6 @@ from ..evidence import (
     _demote_structure,
     _LazyDamage,
     _status,
-    legible,
 )
 from ..form import LetterForm, Place
 from ..form.header import DATE_FIELDS, HeaderForm
@@ -58,9 +59,10 @@ from ..form.items import (
     says_no_evidence,
     split_partial_request,
 )
-from ..form.reading import Reading, read_case_number, read_date, read_priority
+from ..form.reading import Reading, make_date, read_case_number, read_date, read_priority
 from ..form.strict import strict_form
 from ..form.summary import read_sex
+from ..form.vocabulary import SPECIALTIES, read_specialties
 from ..models import DeterminationRecord
 from ..normalise import check_input
 from ..record import build_record
@@ -196,18 +198,39 @@ def _read_header(form: HeaderForm, values: dict[str, Any]) -> dict[str, Reading[
         place = form.places.get(name)
         if place is None:
             return None
-        reading = read_date(place.text)
+        reading = _read_date(place.text)
         if reading is None:
             return None
         readings[name] = reading
         values[name] = reading.value
     place = form.places.get("priority")
-    priority = read_priority(place.text) if place is not None else None
+    if place is None:
+        return None
+    if place.text in _PRIORITIES:  # read_priority's reading of a priority written as is
+        priority: Reading[str] | None = Reading(place.text.lower(), True, 0, len(place.text))
+    else:
+        priority = read_priority(place.text)
     if priority is None:
         return None
     readings["priority"] = priority
     values["priority"] = priority.value
     return readings
+
+
+_PRIORITIES = ("Standard", "Expedited")
+_PLAIN_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+
+
+def _read_date(text: str) -> Reading[dt.date] | None:
+    """:func:`~imr_llm.form.reading.read_date`; for a place holding just a date written as
+    ``m/d/yyyy`` that is its one reading, ``exact`` (its pattern matches the whole place,
+    which is the plain form, and no month name is there)."""
+    m = _PLAIN_DATE.fullmatch(text)
+    if m is not None:
+        value = make_date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        if value is not None:
+            return Reading(value, True, 0, len(text))
+    return read_date(text)
 
 
 def _read_summary(text: str, want_injury: bool, values: dict[str, Any], read: _Read) -> None:
@@ -293,7 +316,10 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
         out.put("priority", _status(read.header["priority"].exact), place.span, "at its label")
     reviewer = data.get("reviewer") or {}
     _check_states(list(reviewer.get("licensure_states") or []), form, out)
-    specialties = _check_specialties(list(reviewer.get("specialties") or []), form, out)
+    values = list(reviewer.get("specialties") or [])
+    specialties = _specialty_evidence(values, form, out)
+    if specialties is None:
+        specialties = _check_specialties(values, form, out)
     if reviewer.get("specialties"):
         reviewer["specialties"] = specialties
     _patient_evidence(data.get("patient") or {}, form, read, damage, out)
@@ -306,6 +332,36 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     if out.contradicted and damage >= FAX_DAMAGE:
         _demote_structure(out)
     return out
+
+
+def _specialty_evidence(values: list[str], form: LetterForm, out: Checked) -> list[str] | None:
+    """:func:`imr_llm.evidence._check_specialties` for specialties each written as one known
+    name, as the engine read them (None otherwise).
+
+    Each value is then the exact reading at its own index: a known name is no cut-off start
+    of another, reads alone as itself (no comma or semicolon splits it), and no other reading
+    of the list is the same name (their known names differ).
+    """
+    place = form.credentials.specialties
+    if place is None or not values:
+        return None
+    names = read_specialties(place.text)
+    readings = names.readings
+    if names.unread or len(readings) != len(values):
+        return None
+    known = SPECIALTIES._forms  # the names as written, each to its known name
+    seen: set[str] = set()
+    for reading, value in zip(readings, values, strict=True):
+        if not reading.exact or reading.value != value or "," in value or ";" in value:
+            return None
+        seen.add(known[value])
+    if len(seen) != len(values):
+        return None
+    base = place.start
+    for k, reading in enumerate(readings):
+        out.put(f"reviewer.specialties[{k}]", "exact", (base + reading.start, base + reading.end),
+                "among the reviewer's specialties")  # fmt: skip
+    return values
 
 
 _WHERE = {"region": "in the case summary", "sentence": "in its sentence"}
@@ -360,7 +416,7 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
     service = collapse_ws(item.get("service") or "")
     partial = reading.partial
     target = partial.service if partial else place.header_text
-    if not (legible(place.header_text) and service == target):
+    if not (bounded.legible(place.header_text) and service == target):
         _check_service(k, item, place, damage, out)
     else:
         span = place.header.span

@@ -1,0 +1,330 @@
+"""The fast path (issue 17) gives exactly what the tolerant path gives, wherever it reads.
+
+The expectation here is never the fast path's own output: it is the tolerant path's output on
+the same text (:func:`imr_llm.rules.strict.tolerant_only`), over every letter the project has:
+the gold set's letters and renderings, every rendering of ../shared/corpus and corpus-more, and
+each of them re-flowed to 60 and 100 columns. Records, the evidence of every value (status,
+span, note, and the order the entries come in), warnings, ``needs_review`` and
+``review_reasons`` must be equal; so must the letter form the strict pass finds be equal to
+:func:`imr_llm.form.read_form`'s, and the quick relayout test never say "settled" of a text
+:func:`~imr_llm.form.relayout.relayout` would change. The functions of
+:mod:`imr_llm.rules.bounded` are held equal to the functions they stand for on the letters'
+own passages and on seeded variations of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import random
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from imr_llm import extract
+from imr_llm.errors import ImrError
+from imr_llm.eval.damage import reflow
+from imr_llm.form import read_form
+from imr_llm.form.strict import _find_label, _match_label, strict_form
+from imr_llm.normalise import normalise
+from imr_llm.rules import bounded, strict
+from tests.conftest import GOLD, SHARED
+from tests.letters import Letter
+
+_relayout = importlib.import_module("imr_llm.form.relayout")
+_settled = importlib.import_module("imr_llm.form.settled")
+
+
+@lru_cache(maxsize=1)
+def _base_texts() -> tuple[tuple[str, str], ...]:
+    paths = sorted((GOLD / "letters").glob("*.txt")) + sorted((GOLD / "renderings").glob("*/*.txt"))
+    for corpus in ("corpus", "corpus-more"):
+        for rendering in ("text-layout", "text-raw", "text-ocr", "text-ocrfax"):
+            paths += sorted((SHARED / corpus / rendering).glob("*.txt"))
+    return tuple((_name(p), p.read_text(encoding="utf-8")) for p in paths)
+
+
+def _name(path: Path) -> str:
+    return "/".join(path.parts[-3:])
+
+
+@lru_cache(maxsize=1)
+def _all_texts() -> tuple[tuple[str, str], ...]:
+    base = _base_texts()
+    reflowed = tuple(
+        (f"{name}@{width}", reflow(text, width)) for name, text in base for width in (60, 100)
+    )
+    return base + reflowed
+
+
+def _texts() -> Iterator[tuple[str, str]]:
+    yield from _all_texts()
+
+
+def _record(text: str) -> dict | tuple[str, str]:
+    """What extract() gives, timings aside; or the typed error's kind and message."""
+    try:
+        record = extract(text, backend="rules")
+    except ImrError as error:
+        return type(error).__name__, str(error)
+    data = record.model_dump(mode="json")
+    assert data["metadata"] is not None
+    data["metadata"].pop("timings_ms")
+    data["evidence order"] = list(data["metadata"]["evidence"])
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# The whole path
+# --------------------------------------------------------------------------------------------
+
+
+def test_fast_path_gives_the_tolerant_paths_record_everywhere() -> None:
+    """On every letter the fast path reads, the record, its evidence and its flags are the
+    tolerant path's."""
+    differ, read = [], 0
+    for name, text in _texts():
+        try:
+            fast = strict.strict_record(text, max_chars=400_000, backend="rules")
+        except ImrError:
+            continue  # the same checks of the input as normalise(): the same typed error
+        if fast is None:
+            continue
+        read += 1
+        with strict.tolerant_only():
+            tolerant = _record(text)
+        if _record(text) != tolerant:
+            differ.append(name)
+    assert not differ, f"the fast path differs from the tolerant path on {differ[:10]}"
+    assert read >= 150  # the fast path does read (most clean and raw renderings)
+
+
+def test_fast_path_reads_the_letters_as_printed() -> None:
+    """Clean pdftotext output of the 2016 form takes the fast path (else it saves nothing)."""
+    names = [name for name, _ in _base_texts() if "/text-layout/" in name or "letters/g" in name]
+    texts = dict(_base_texts())
+    taken = [n for n in names if _fast(texts[n])]
+    notices = [n for n in names if "/gN" in n]
+    # Every clean 2016 letter but one with a form feed inside a line; no 2013 notice (the
+    # tolerant path reads those).
+    assert len(taken) >= len(names) - len(notices) - 2, sorted(set(names) - set(taken))
+    assert not set(taken) & set(notices)
+
+
+def _fast(text: str) -> bool:
+    return strict.strict_record(text, max_chars=400_000, backend="rules") is not None
+
+
+def test_tolerant_only_turns_the_fast_path_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = str(Letter())
+    calls: list[str] = []
+    real = strict.strict_record
+
+    def spy(*args, **kwargs):
+        calls.append("fast")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(strict, "strict_record", spy)
+    with strict.tolerant_only():
+        extract(text, backend="rules")
+    assert calls == []
+    record = extract(text, backend="rules")
+    assert calls == ["fast"]
+    assert record.metadata is not None and set(record.metadata.timings_ms) == {
+        "normalise",
+        "engine",
+        "total",
+    }
+
+
+def test_fast_path_raises_what_normalise_raises() -> None:
+    from imr_llm.errors import EmptyTextError, TextTooLargeError
+
+    with pytest.raises(EmptyTextError):
+        extract("   \n ", backend="rules")
+    with pytest.raises(TextTooLargeError):
+        extract(str(Letter()) + " " * 1000, backend="rules", max_chars=1000)
+    with pytest.raises(TypeError):
+        extract(b"bytes", backend="rules")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# The form and the quick relayout test
+# --------------------------------------------------------------------------------------------
+
+
+def _form_fields(form) -> dict:
+    return {f.name: getattr(form, f.name) for f in dataclasses.fields(form) if f.name != "doc"}
+
+
+def test_strict_form_is_read_forms_form() -> None:
+    differ, found = [], 0
+    for name, text in _texts():
+        form = strict_form(text)
+        if form is None:
+            continue
+        found += 1
+        tolerant = read_form(normalise(text))
+        same = _form_fields(form) == _form_fields(tolerant) and (
+            list(form.doc.lines) == tolerant.doc.lines
+            and form.doc.double_spaced == tolerant.doc.double_spaced
+            and form.doc.furniture == tolerant.doc.furniture
+        )
+        if not same:
+            differ.append(name)
+    assert not differ, differ[:10]
+    assert found >= 150
+
+
+def _full_relayout(text: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    with monkeypatch.context() as patch:
+        patch.setattr(_relayout, "settled", lambda _text: False)
+        return _relayout.relayout(text)
+
+
+def test_settled_only_where_relayout_moves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong, settled = [], 0
+    for name, text in _texts():
+        if _settled.settled(text):
+            settled += 1
+            if _full_relayout(text, monkeypatch) != text:
+                wrong.append(name)
+    assert not wrong, wrong[:10]
+    assert settled >= 150
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # a label after words on its line, a label split over two lines, a heading running on
+        # into the text, a fax banner inside a line, the 2013 notice's sign
+        lambda t: t.replace("\n\nDecision rationale:", " Decision rationale:", 1),
+        lambda t: t.replace("MAXIMUS guideline:", "MAXIMUS\nguideline:", 1),
+        lambda t: t.replace("CLINICAL CASE SUMMARY\n", "CLINICAL CASE SUMMARY The ", 1),
+        lambda t: t.replace(
+            "\nDecision rationale:",
+            " 12/20/2016 10:14 FAX 9165551234 MAXIMUS p.003/007 more\nDecision rationale:",
+            1,
+        ),
+        lambda t: "Notice of Independent Medical Review Determination\n" + t,
+    ],
+)
+def test_settled_says_no_where_relayout_would_move(edit, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = str(Letter())
+    assert _settled.settled(text) and _full_relayout(text, monkeypatch) == text
+    changed = edit(text)
+    assert _full_relayout(changed, monkeypatch) != changed or "Notice" in changed
+    assert not _settled.settled(changed)
+
+
+def test_relayout_still_refills_what_it_refilled() -> None:
+    text = reflow(str(Letter()), 60)
+    assert not _settled.settled(text)
+    assert _relayout.relayout(text) != text
+
+
+# --------------------------------------------------------------------------------------------
+# Bounded readers and checks: each the function it stands for
+# --------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _passages() -> tuple[str, ...]:
+    """Summaries, services and passages of the letters (tolerant reading), and seeded variants
+    with marks, colons, labels and outcome words put in."""
+    out: list[str] = []
+    for _, text in _base_texts()[::3]:
+        try:
+            form = read_form(normalise(text))
+        except ImrError:
+            continue
+        if form.summary is not None:
+            out.append(form.summary.text)
+        for item in form.items.items if form.items is not None else []:
+            out.append(item.header_text)
+            out.extend(p.text for p in item.passages.values() if p is not None)
+    rng = random.Random(17)
+    bits = [": ", "; ", ".) ", "Decision rationale: ", "MAXIMUS guideline; ", " old ", "o1d",
+            "\u201d", "- ", " 48 year old ", "male", "injury on 3/4/05 ", "diagnoses of x, y. ",
+            "  ", "\n", "medically necessary.", "Upheld", ")", " e:", "?", "'", "_"]  # fmt: skip
+    variants = []
+    for text in out[:400]:
+        chars = list(text)
+        for _ in range(4):
+            chars.insert(rng.randrange(len(chars) + 1), rng.choice(bits))
+        variants.append("".join(chars))
+        variants.append(text[: rng.randrange(len(text) + 1)])
+    return tuple(out + variants)
+
+
+def test_bounded_summary_readers() -> None:
+    from imr_llm.form.summary import read_ages, read_injury_date
+    from imr_llm.rules.summary import _DIAGNOSES
+
+    for text in _passages():
+        ages = read_ages(text)
+        assert bounded.first_age(text) == (ages[0] if ages else None), text[:80]
+        assert bounded.read_injury_date(text) == read_injury_date(text), text[:80]
+        mine, theirs = bounded.diagnoses(text), _DIAGNOSES.search(text)
+        assert (mine and mine.span("list")) == (theirs and theirs.span("list")), text[:80]
+
+
+def test_bounded_checks() -> None:
+    from imr_llm.evidence import _LABEL_INSIDE, _concludes, legible
+    from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD
+    from imr_llm.text import collapse_ws
+
+    for text in _passages():
+        assert bounded.ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]
+        assert bounded.ends_word(text) == bool(_ENDS_WORD.search(text)), text[-40:]
+        assert bounded.label_inside(text) == bool(_LABEL_INSIDE.search(text)), text[:80]
+        collapsed = collapse_ws(text)
+        assert bounded.label_inside(collapsed) == bool(_LABEL_INSIDE.search(collapsed))
+        if collapsed:
+            assert bounded.concludes(collapsed) == _concludes(collapsed), collapsed[-80:]
+        assert bounded.legible(text[:120]) == legible(text[:120]), text[:120]
+
+
+def test_bounded_self_check() -> None:
+    from imr_llm.rules.selfcheck import self_check
+
+    texts = list(_passages())
+    rng = random.Random(3)
+    for _ in range(300):
+        items = [
+            {"service": rng.choice(texts)[:300], "rationale": rng.choice(texts)}
+            for _ in range(rng.randint(1, 3))
+        ]
+        assert bounded.self_check(items) == self_check(items)
+
+
+def test_word_ends_are_the_patterns_classes() -> None:
+    """``ends_word`` reads ``\\w`` as str.isalnum() or "_", and whitespace as str.isspace()."""
+    for code in range(0x3000):
+        ch = chr(code)
+        assert bool(re.fullmatch(r"\w", ch)) == (ch.isalnum() or ch == "_"), hex(code)
+        assert bool(re.fullmatch(r"\s", ch)) == ch.isspace(), hex(code)
+
+
+def test_label_readers_are_the_tolerant_ones() -> None:
+    from imr_llm.form.items import _find_label as tolerant_find_label
+    from imr_llm.text import match_label
+
+    labels = ("Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale",
+              "State(s) of Licensure", "Certification(s)/Specialty")  # fmt: skip
+    lines: list[str] = []
+    for _, text in _base_texts()[::2]:
+        lines.extend(line for line in text.split("\n") if ":" in line or ";" in line)
+    rng = random.Random(5)
+    for line in lines[:3000]:
+        variants = [line, "  " + line, line.replace(":", ";", 1), line.replace(" ", "", 1)]
+        cut = rng.randrange(len(line) + 1)
+        variants.append(line[:cut] + ":" + line[cut:])
+        for variant in variants:
+            assert _find_label(variant) == tolerant_find_label(variant), variant
+            for label in labels:
+                hit = match_label(variant, label)
+                assert _match_label(variant, label) == (hit.value_start if hit else None)
