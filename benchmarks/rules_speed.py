@@ -2,6 +2,7 @@
 figures; asserts nothing.
 
     python benchmarks/rules_speed.py [--rounds 15] [--shared ../shared] [--cpu N] [--profile]
+        [--tolerant]
 
 Two readers of the same letters:
 
@@ -32,7 +33,11 @@ project how many letters are wrong without being flagged (``needs_review``, or a
 
 Targets (issue 17, for the fast-path work): project >= 0.5x the naive rate on clean letters,
 and >= 0.3x of it on mild OCR. ``--profile`` adds a cProfile summary of the rules engine on the
-clean set: the top 15 functions by cumulative and by own time.
+clean set: the top 15 functions by cumulative and by own time. ``--tolerant`` adds a third
+reader to the rounds, **tolerant**: the project with its fast path turned off
+(:func:`imr_llm.rules.strict.tolerant_only`), every letter read the OCR-tolerant way, as before
+the fast path; its records are the project's (``tests/test_fast_path.py``), so only its rate
+is printed, and the project's speed-up over it.
 
 The machine this runs on may be shared: the rounds are interleaved so that load slows both
 readers alike, the figures are medians, and the spread is printed beside them.
@@ -60,6 +65,7 @@ from imr_llm import ImrError, extract
 from imr_llm.eval.damage import reflow
 from imr_llm.eval.gold import load_cases
 from imr_llm.eval.scoring import score_record
+from imr_llm.rules.strict import tolerant_only
 
 REPO = Path(__file__).resolve().parent.parent
 GOLD = REPO / "eval" / "gold"
@@ -278,6 +284,12 @@ def project_read(text: str) -> tuple[dict[str, Any] | None, bool]:
     return record.contract_dict(), flagged
 
 
+def tolerant_extract(text: str) -> None:
+    """What is timed of the tolerant path: the project's record with the fast path off."""
+    with tolerant_only():
+        project_extract(text)
+
+
 def naive_read(text: str) -> tuple[dict[str, Any] | None, bool]:
     try:
         return naive_parse(text), False
@@ -310,18 +322,23 @@ def timed_pass(read: Callable[[str], Any], texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def measure(letters: list[Letter], rounds: int) -> dict[str, Result]:
+def measure(letters: list[Letter], rounds: int, tolerant: bool = False) -> dict[str, Result]:
     texts = [x.text for x in letters]
     scored = {"project": project_read, "naive": naive_read}
     timed = {"project": project_extract, "naive": naive_extract}
-    results = {name: Result() for name in scored}
+    if tolerant:
+        timed["tolerant"] = tolerant_extract
+    results = {name: Result() for name in timed}
     for name, read in scored.items():  # the warm-up pass, which gives the records scored
         for text in texts:
             record, flagged = read(text)
             results[name].records.append(record)
             results[name].flagged.append(flagged)
+    if tolerant:
+        for text in texts:  # its warm-up
+            tolerant_extract(text)
     for k in range(rounds):
-        order = list(timed) if k % 2 == 0 else list(reversed(timed))
+        order = list(timed)[k % len(timed) :] + list(timed)[: k % len(timed)]
         for name in order:
             results[name].rates.append(timed_pass(timed[name], texts))
     return results
@@ -334,6 +351,9 @@ def spread(values: list[float], fmt: str = ",.0f") -> str:
 def report(set_name: str, letters: list[Letter], results: dict[str, Result]) -> None:
     print(f"\n== {set_name}: {len(letters)} letters")
     for name, result in results.items():
+        if name == "tolerant":
+            print(f"  {name:8} {spread(result.rates):>34} letters/s   (the project, fast path off)")
+            continue
         scores = [score_record(r, x.label) for r, x in zip(result.records, letters, strict=True)]
         right = sum(s.all_right for s in scores)
         fields = statistics.fmean(s.field_accuracy for s in scores)
@@ -354,6 +374,11 @@ def report(set_name: str, letters: list[Letter], results: dict[str, Result]) -> 
             print(f"           wrong and unflagged: {', '.join(unflagged)}")
     ratios = [p / n for p, n in zip(results["project"].rates, results["naive"].rates, strict=True)]
     print(f"  project/naive rate: {spread(ratios, '.2f')}x")
+    if "tolerant" in results:
+        gains = [
+            p / t for p, t in zip(results["project"].rates, results["tolerant"].rates, strict=True)
+        ]
+        print(f"  project/tolerant rate (the fast path's speed-up): {spread(gains, '.2f')}x")
 
 
 def stages(letters: list[Letter]) -> None:
@@ -433,11 +458,14 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the project on the clean set"
     )
+    parser.add_argument(
+        "--tolerant", action="store_true", help="also time the project with its fast path off"
+    )
     args = parser.parse_args()
     print(f"{pin(args.cpu)}; {args.rounds} interleaved rounds; rates are letters/s")
     sets = load_sets(args.shared)
     for set_name, letters in sets.items():
-        report(set_name, letters, measure(letters, args.rounds))
+        report(set_name, letters, measure(letters, args.rounds, args.tolerant))
     print("\ntargets (issue 17): project >= 0.5x naive on clean letters, >= 0.3x on mild OCR")
     if args.profile:
         profile(sets["clean"], max(1, args.rounds // 5))

@@ -29,7 +29,7 @@ from .evidence import check_values
 from .models import DeterminationRecord
 from .normalise import DEFAULT_MAX_CHARS, normalise
 from .record import attach_input, build_record
-from .rules import rules_values, strict
+from .rules import rules_values
 
 # Imported where they are used, not here: the rules path needs no model client (openai), no
 # file reading (sources, pdf) and, when nothing is configured, no settings object (config
@@ -89,6 +89,8 @@ def extract_rules(
     confirm at its place, or a failed self-check, flags the record ``needs_review``. A letter
     as printed takes the fast path (:mod:`imr_llm.rules.strict`), which gives the same record.
     """
+    from .rules import strict  # imported at first use: importing imr_llm stays as light
+
     if strict.enabled:
         fast = strict.strict_record(
             text,

@@ -249,7 +249,8 @@ def _passages() -> tuple[str, ...]:
     rng = random.Random(17)
     bits = [": ", "; ", ".) ", "Decision rationale: ", "MAXIMUS guideline; ", " old ", "o1d",
             "\u201d", "- ", " 48 year old ", "male", "injury on 3/4/05 ", "diagnoses of x, y. ",
-            "  ", "\n", "medically necessary.", "Upheld", ")", " e:", "?", "'", "_"]  # fmt: skip
+            "  ", "\n", "e\t:", "\t", "medically necessary.", "Upheld", ")", " e:", "?", "'",
+            "_"]  # fmt: skip
     variants = []
     for text in out[:400]:
         chars = list(text)

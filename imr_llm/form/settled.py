@@ -71,15 +71,18 @@ def _labels() -> tuple[frozenset[str], re.Pattern[str], re.Pattern[str]]:
 _LAST_WORD_REACH = 60
 
 
-def settled(text: str) -> bool:
-    """True when :func:`~imr_llm.form.relayout.relayout` would return ``text`` unchanged."""
+def settled(text: str, lowered: str | None = None) -> bool:
+    """True when :func:`~imr_llm.form.relayout.relayout` would return ``text`` unchanged.
+
+    ``lowered``: ``text.lower()``, when the caller has it already.
+    """
     if not text.isascii() and any(ch in text for ch in _CASE_SPECIAL):
         return False
     return (
         _labels_settled(text)
         and _headings_settled(text)
         and _no_inline_furniture(text)
-        and not _notice_sign(text)
+        and not _notice_sign(text, text.lower() if lowered is None else lowered)
     )
 
 
@@ -122,9 +125,17 @@ def _headings_settled(text: str) -> bool:
 
 def _no_inline_furniture(text: str) -> bool:
     """No banner or page number inside a line that :func:`relayout` would put on its own."""
-    if "FAX" not in text and "Page" not in text:
-        return True
-    for m in INLINE_FURNITURE.finditer(text):
+    if "FAX" in text:
+        matches = list(INLINE_FURNITURE.finditer(text))
+    else:  # only "Page 2 of 5" can match, where "Page" is printed
+        matches = []
+        at = text.find("Page")
+        while at >= 0:
+            m = INLINE_FURNITURE.match(text, at)
+            if m is not None:
+                matches.append(m)
+            at = text.find("Page", at + 1)
+    for m in matches:
         start = text.rfind("\n", 0, m.start()) + 1
         before = text[start : m.start()]
         if _words(before) and text[m.start() - 1] in " \t":
@@ -136,10 +147,9 @@ def _no_inline_furniture(text: str) -> bool:
     return True
 
 
-def _notice_sign(text: str) -> bool:
+def _notice_sign(text: str, lowered: str) -> bool:
     from .relayout import _NOTICE_SIGN
 
-    lowered = text.lower()
     for word in ("notice", "independent"):
         at = lowered.find(word)
         while at >= 0:

@@ -43,6 +43,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from itertools import accumulate, count
 from operator import add
 from typing import overload
@@ -89,7 +90,7 @@ from .settled import settled
 #: Whitespace other than a space, a line feed and a form feed (every character ``str.split``
 #: and ``\s`` take for whitespace), and the characters case-insensitive patterns take for an
 #: ASCII letter: a text holding one is read the tolerant way.
-_ODD = re.compile(
+_ODD = (
     "[\t\r\x0b\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
     "\u0130\u0131\u017f\u212a]"
 )
@@ -109,7 +110,7 @@ def plain(text: str) -> bool:
     no character case-insensitive patterns read as another letter."""
     if text.isascii():
         return not any(ch in text for ch in _ASCII_ODD)
-    return _ODD.search(text) is None
+    return re.search(_ODD, text) is None
 
 
 class _Lines(Sequence[Line]):
@@ -357,7 +358,7 @@ def _heading(lines: _Lines, heading: str, start: int) -> int | None:
 # --------------------------------------------------------------------------------------------
 
 _DATE = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
-_LAYOUT_HEADER = re.compile(
+_LAYOUT_HEADER = (
     rf"(?P<l_case_number>Case Number:) +(?P<case_number>CM[0-9]{{2}}-[0-9]{{7}})\n"
     rf"(?P<l_date_assigned>Date Assigned:) +(?P<date_assigned>{_DATE}) +"
     rf"(?P<l_date_of_injury>Date of Injury:) +(?P<date_of_injury>{_DATE})\n"
@@ -367,6 +368,14 @@ _LAYOUT_HEADER = re.compile(
     rf"(?P<l_application_received>Application +)(?P<application_received>{_DATE})\n"
     r" +Received:\n\n*"
 )
+
+
+@lru_cache(maxsize=1)
+def _layout_header_pattern() -> re.Pattern[str]:
+    """:data:`_LAYOUT_HEADER`, compiled at first use (not at import)."""
+    return re.compile(_LAYOUT_HEADER)
+
+
 _HEADER_FIELDS = ("case_number", "date_assigned", "date_of_injury", "decision_date",
                   "ur_denial_date", "priority", "application_received")  # fmt: skip
 
@@ -382,7 +391,7 @@ def _layout_header(lines: _Lines, end: int) -> HeaderForm | None:
     pairing by order.
     """
     source = lines.source
-    m = _LAYOUT_HEADER.fullmatch(source, 0, lines.starts[end])
+    m = _layout_header_pattern().fullmatch(source, 0, lines.starts[end])
     if m is None:
         return None
     stop = lines.end(end - 1)
@@ -436,27 +445,48 @@ def _match_label(line: str, label: str, threshold: float = 80.0) -> int | None:
 
 
 def _find_label(text: str) -> tuple[str, int] | None:
-    """:func:`imr_llm.form.items._find_label`: a label is looked for only where the line
-    starts with one, or holds a colon-like mark where one would end (every label is 17 to 30
-    letters long)."""
+    """:func:`imr_llm.form.items._find_label` (:func:`~imr_llm.text.match_label` for each
+    label in turn, in one pass): a label is looked for only where the line starts with one,
+    or holds a colon-like mark where one would end (every label is 17 to 30 letters long)."""
     head = text[:40]
     if ":" not in head and ";" not in head:
         return None
     stripped = text.lstrip()
+    starts_label = stripped[:1] in _LABEL_INITIALS
     if (
-        stripped[:1] not in _LABEL_INITIALS
+        not starts_label
         and stripped.find(":", _LABEL_MARKS[0], _LABEL_MARKS[1]) < 0
         and stripped.find(";", _LABEL_MARKS[0], _LABEL_MARKS[1]) < 0
     ):
         return None
+    indent = len(text) - len(stripped)
     for field, label in _ITEM_LABELS:
-        at = _match_label(text, label)
-        if at is not None:
-            return field, at
+        n = len(label)
+        # match_label's test of its head: text[:40] holds a colon-like mark, and n + 12 >= 29
+        # covers the first 29 columns only; the colon may lie beyond them.
+        if ":" not in text[: n + 12] and ";" not in text[: n + 12] and label not in text[: n + 12]:
+            continue
+        if starts_label and stripped.startswith(label):
+            rest = stripped[n:]
+            skip = len(rest) - len(rest.lstrip(" "))
+            if rest[skip : skip + 1] in (":", ";"):
+                return field, indent + n + skip + 1
+            if not rest.strip():
+                return field, indent + n
+        cut = -1
+        for i in range(n - 5, min(len(stripped), n + 6)):
+            if stripped[i] in COLON_LIKE:
+                cut = i
+                break
+        if cut < 0:
+            continue
+        if fuzz.ratio(stripped[:cut].lower(), _LOWER_LABELS[label]) >= 80.0:
+            return field, indent + cut + 1
     return None
 
 
 _LABEL_INITIALS = frozenset(label[0] for _, label in _ITEM_LABELS)
+_LOWER_LABELS = {label: label.lower() for _, label in _ITEM_LABELS}
 #: Where a colon-like mark may end any of the item labels (see :func:`_label_may_match`).
 _LABEL_MARKS = (
     min(len(label) for _, label in _ITEM_LABELS) - 5,
@@ -723,12 +753,15 @@ def _item_place(
 def strict_form(text: str) -> LetterForm | None:
     """The :class:`LetterForm` :func:`~imr_llm.form.read_form` gives for ``text`` (a checked
     input), found by the strict pass; None when the letter needs the tolerant reading."""
-    if not plain(text) or not settled(text):
+    if not plain(text):
+        return None
+    lowered = text.lower()
+    if not settled(text, lowered):
         return None
     lines = _Lines(text)
     if lines.n == 0 or not lines.settle():
         return None
-    if not _clean_lines(lines, text.lower()):
+    if not _clean_lines(lines, lowered):
         return None
     if _double_spaced(lines):
         lines.undouble()

@@ -12,6 +12,7 @@ its original on the corpus and on generated strings.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..evidence import _CONCLUSION_WORDS, _LABEL_INSIDE, _LAST_SENTENCE
@@ -153,26 +154,33 @@ _LABEL_REACH = 96
 def label_inside(value: str) -> bool:
     """``bool(_LABEL_INSIDE.search(value))``: a match ends at a colon or semicolon and, in
     whitespace-collapsed text, is shorter than :data:`_LABEL_REACH`."""
-    if ":" not in value and ";" not in value:
-        return False
-    if value != collapse_ws(value):
-        return bool(_LABEL_INSIDE.search(value))
+    is_collapsed: bool | None = None
     for colon in ":;":
         at = value.find(colon)
         while at >= 0:
-            # Every label ends with an "e" (through its look-alikes), perhaps a space after it.
-            before = value[at - 2 : at] if at >= 2 else value[:at]
-            if _LABEL_END.search(before) and _LABEL_INSIDE.search(
-                value, max(0, at - _LABEL_REACH), at + 1
-            ):
-                return True
+            # Before a label's colon: its last letter, an "e" through its look-alikes, or
+            # whitespace (one space, in collapsed text).
+            if value[at - 1 : at].isspace() or _label_end().search(value, max(0, at - 1), at):
+                if is_collapsed is None:
+                    is_collapsed = value == collapse_ws(value)
+                if not is_collapsed:
+                    return bool(_LABEL_INSIDE.search(value))
+                if _label_end().search(value, max(0, at - 2), at) and _LABEL_INSIDE.search(
+                    value, max(0, at - _LABEL_REACH), at + 1
+                ):
+                    return True
             at = value.find(colon, at + 1)
     return False
 
 
 #: The last letter of each label ("guideline", "rationale") as its pattern reads it, then an
 #: optional space: what stands right before the colon of a label's match.
-_LABEL_END = re.compile(r"[ecoéèê] ?\Z", re.IGNORECASE)
+_LABEL_END = r"(?i)[ecoéèê] ?\Z"
+
+
+@lru_cache(maxsize=1)
+def _label_end() -> re.Pattern[str]:
+    return re.compile(_LABEL_END)
 
 
 def legible(text: str) -> bool:
@@ -187,6 +195,16 @@ def legible(text: str) -> bool:
     return _legible(text)
 
 
+def collapsed(text: str) -> str:
+    """``collapse_ws(text)``, seen without splitting ``text`` when it is collapsed already:
+    ASCII, no whitespace but single spaces, none at its ends."""
+    if not text.isascii() or "  " in text or text != text.strip(" "):
+        return collapse_ws(text)
+    if any(ch in text for ch in "\n\f\t\r\x0b\x1c\x1d\x1e\x1f"):
+        return collapse_ws(text)
+    return text
+
+
 def concludes(rationale: str) -> bool:
     """:func:`imr_llm.evidence._concludes`, with ``_LAST_SENTENCE`` searched from where a
     match can start: a match holds at most two of ``.!?`` (the one before the sentence and
@@ -194,7 +212,7 @@ def concludes(rationale: str) -> bool:
     text's beginning holds at most one."""
     from rapidfuzz import fuzz
 
-    text = collapse_ws(rationale)
+    text = collapsed(rationale)
     tail = text[-600:]
     last_mark = max(tail.rfind("."), tail.rfind("!"), tail.rfind("?"))
     before = max(tail.rfind(".", 0, last_mark), tail.rfind("!", 0, last_mark),

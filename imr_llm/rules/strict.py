@@ -28,7 +28,6 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..evidence import (
@@ -122,26 +121,41 @@ def strict_record(text: str, *, max_chars: int, backend: str) -> DeterminationRe
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
 class _Item:
-    """One item's reading: its place, the partly certified request read in its header, and
-    whether its Claims Administrator passage says no guideline was cited."""
+    """One item's reading: its place, the partly certified request read in its header,
+    whether its Claims Administrator passage says no guideline was cited, and each passage's
+    text, whitespace collapsed."""
 
-    place: ItemPlace
-    partial: PartialRequest | None
-    no_evidence: bool
-    texts: dict[str, str]  # each passage's text, whitespace collapsed
+    __slots__ = ("place", "partial", "no_evidence", "texts")
+
+    def __init__(
+        self,
+        place: ItemPlace,
+        partial: PartialRequest | None,
+        no_evidence: bool,
+        texts: dict[str, str],
+    ) -> None:
+        self.place, self.partial, self.no_evidence, self.texts = (
+            place, partial, no_evidence, texts
+        )  # fmt: skip
 
 
-@dataclass
 class _Read:
-    data: dict[str, Any]
-    warnings: list[str]
-    flags: list[str]
-    header: dict[str, Reading[Any]] = field(default_factory=dict)
-    age: Reading[int] | None = None
-    injury: Reading[Any] | None = None
-    items: list[_Item] = field(default_factory=list)
+    """The engine's values (contract-shaped), its warnings and review flags, and the readings
+    the values' evidence is taken from."""
+
+    __slots__ = ("data", "warnings", "flags", "header", "age", "injury", "items")
+
+    def __init__(
+        self, data: dict[str, Any], warnings: list[str], header: dict[str, Reading[Any]]
+    ) -> None:
+        self.data = data
+        self.warnings = warnings
+        self.flags: list[str] = []
+        self.header = header
+        self.age: Reading[int] | None = None
+        self.injury: Reading[Any] | None = None
+        self.items: list[_Item] = []
 
 
 def _read(form: LetterForm) -> _Read | None:
@@ -162,7 +176,7 @@ def _read(form: LetterForm) -> _Read | None:
         warnings.extend(reviewer.warnings)
     else:
         return None
-    read = _Read({}, warnings, [], header)
+    read = _Read({}, warnings, header)
     if form.sections.summary and form.summary is not None:
         _read_summary(form.summary.text, "date_of_injury" not in values, values, read)
     if form.items is None or not form.items.items:
@@ -218,14 +232,14 @@ def _read_header(form: HeaderForm, values: dict[str, Any]) -> dict[str, Reading[
 
 
 _PRIORITIES = ("Standard", "Expedited")
-_PLAIN_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_PLAIN_DATE = r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})"
 
 
 def _read_date(text: str) -> Reading[dt.date] | None:
     """:func:`~imr_llm.form.reading.read_date`; for a place holding just a date written as
     ``m/d/yyyy`` that is its one reading, ``exact`` (its pattern matches the whole place,
     which is the plain form, and no month name is there)."""
-    m = _PLAIN_DATE.fullmatch(text)
+    m = re.fullmatch(_PLAIN_DATE, text)
     if m is not None:
         value = make_date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
         if value is not None:
@@ -276,7 +290,7 @@ def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
     for name, passage in place.passages.items():
         if passage is None:
             return None
-        texts[name] = collapse_ws(passage.text)
+        texts[name] = bounded.collapsed(passage.text)
     if "rationale" in texts and not texts["rationale"]:
         return None
     ca = texts.get("claims_administrator_guideline")
