@@ -92,6 +92,15 @@ def _split_lines(text: str) -> list[Line]:
             lines.pop()
         return lines
     for physical in text.split("\n"):
+        if "\f" not in physical:  # most lines: the loop below with one segment, done at once
+            stripped = physical.rstrip(" \t\r\v\u00a0")
+            if stripped.strip():
+                lines.append(Line(stripped, pos, pending_break))
+                pending_break = False
+            else:
+                lines.append(Line("", pos, False))
+            pos += len(physical) + 1
+            continue
         # A form feed starts a new page. pdftotext puts it at the start of the next page's first
         # line, but it may sit anywhere, so split on every one and remember it on the next line.
         segments = physical.split("\f")
@@ -155,7 +164,7 @@ def is_page_furniture(text: str) -> bool:
     """True for a line that belongs to the page rather than the letter."""
     if len(text) >= 160:
         return False
-    if FAX_BANNER.search(text):
+    if "FAX" in text and FAX_BANNER.search(text):  # the banner's pattern holds "FAX"
         return True
     lowered = text.lower()
     if not any(hint in lowered for hint in _FURNITURE_HINTS):
@@ -195,14 +204,21 @@ def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[L
     first = {
         " ".join(line.text.split()) for line in lines[:_BODY_FROM] if _HEADER_LINE.search(line.text)
     }
+    # Cheap tests first, each one a condition of what follows it: a repeated header line
+    # starts with a header line's first word; a running head holds a case number's "-".
+    heads = tuple({line.split(" ", 1)[0] for line in first})
     for index, line in enumerate(lines):
         if not line.blank and (
             is_page_furniture(line.text)
             or (
                 index >= _BODY_FROM
-                and (" ".join(line.text.split()) in first or _RUNNING_HEAD.match(line.text))
+                and (
+                    (heads and line.text.lstrip().startswith(heads)
+                     and " ".join(line.text.split()) in first)
+                    or ("-" in line.text and _RUNNING_HEAD.match(line.text))
+                )
             )
-        ):
+        ):  # fmt: skip
             dropped.append((line.start, line.end))
             page_break = True
             continue

@@ -329,3 +329,32 @@ def test_label_readers_are_the_tolerant_ones() -> None:
             for label in labels:
                 hit = match_label(variant, label)
                 assert _match_label(variant, label) == (hit.value_start if hit else None)
+
+
+def test_marker_words_pass_the_marker_prefilter() -> None:
+    """Every line the tolerant marker patterns read an outcome in passes ``_may_mark``."""
+    from imr_llm.form.items import _ALONE_OUTCOME, _TRAILING_OUTCOME, _strip_trailing_marks
+    from imr_llm.form.strict import _may_mark, _trailing_marks
+    from imr_llm.text import collapse_ws, parse_outcome
+
+    rng = random.Random(11)
+    words = ["Upheld", "Overturned", "upheld", "Uphe1d", "0verturned", "Overtumed", "held",
+             "Uphold", "Upheid", "Overturn", "verturned", "Upheld.)", "Upheld!",
+             "pheld"]  # fmt: skip
+    lines = [line for _, text in _base_texts()[::2] for line in text.split("\n") if line.strip()]
+    cases = []
+    for line in lines[:4000]:
+        cases.append(line)
+        cases.append(line.rstrip() + rng.choice([": ", ", ", ". ", ":"]) + rng.choice(words)
+                     + rng.choice(["", " :", " : Se", " a", " ~~", ".", " . ."]))  # fmt: skip
+    cases += [f"{w}{j}" for w in words for j in ("", " : : Se", ".", " x")]
+    read = 0
+    for line in cases:
+        m = _TRAILING_OUTCOME.search(line)
+        alone = _ALONE_OUTCOME.match(line)
+        if (m and parse_outcome(m.group(1))) or (alone and parse_outcome(alone.group(1))):
+            read += 1
+            assert _may_mark(line), line
+        collapsed = collapse_ws(line)
+        assert _trailing_marks(collapsed) == _strip_trailing_marks(collapsed), collapsed
+    assert read > 1000

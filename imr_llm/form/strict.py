@@ -596,7 +596,13 @@ def _strict_items(lines: _Lines, start: int, end: int) -> ItemsForm | None:
             return None
         # Between the marker and the rationale label no line may read as another marker.
         for i in range(above + 1, run[2]):
-            if i not in label_lines and texts[i] and _outcome_marker(lines, i, start):
+            text = texts[i]
+            if (
+                i not in label_lines
+                and text
+                and _may_mark(text)
+                and _outcome_marker(lines, i, start)
+            ):
                 return None
         markers.append(marker)
     firsts: list[int] = []
@@ -632,6 +638,31 @@ def _outcome_marker(lines: _Lines, i: int, lo: int) -> _Marker | None:
         if j >= lo and _strip_trailing_marks(texts[j].rstrip()).endswith((":", ";")):
             return _Marker(i, 0, outcome, True)
     return None
+
+
+_JUNK = re.compile(r"[A-Za-z]{1,3}[^\w\s]*|[^\w\s]+")
+_OVERTURNED = tuple((c, "overturned".count(c)) for c in dict.fromkeys("overturned"))
+
+
+def _may_mark(text: str) -> bool:
+    """Whether :func:`_outcome_marker` may read ``text`` (plain) as a marker.
+
+    Its outcome word is the line's last word but what OCR leaves after it (tokens of up to
+    three letters and marks, which hold no outcome word), or a part of it; and
+    :func:`~imr_llm.text.parse_outcome` reads a word as "upheld" only when it shares at
+    least four of its letters with it (fuzzy ratio >= 78 of 4 to 9 letters), as "overturned"
+    seven. Letters shared are counted without their order, an upper bound.
+    """
+    tokens = text.split()
+    k = len(tokens) - 1
+    while k >= 0 and _JUNK.fullmatch(tokens[k]):
+        k -= 1
+    if k < 0:
+        return False
+    word = tokens[k].lower()
+    if sum(c in word for c in "upheld") >= 4:
+        return True
+    return sum(min(word.count(c), n) for c, n in _OVERTURNED) >= 7
 
 
 def _header_start(lines: _Lines, marker: _Marker, floor: int) -> int:
@@ -689,6 +720,14 @@ def _header_start(lines: _Lines, marker: _Marker, floor: int) -> int:
     return first
 
 
+def _trailing_marks(text: str) -> str:
+    """:func:`imr_llm.form.items._strip_trailing_marks` of collapsed text: both its patterns
+    end with a last word of at most three characters."""
+    if len(text) - text.rfind(" ") - 1 > 3:
+        return text
+    return _strip_trailing_marks(text)
+
+
 #: A marker's text as printed, and the outcome :func:`~imr_llm.form.reading.read_outcome`
 #: reads there exactly (the colon is a mark alone; the word is the outcome's).
 _CLEAN_MARKERS = {": Upheld": "upheld", ": Overturned": "overturned"}
@@ -715,7 +754,10 @@ def _item_place(
     else:
         header_end = starts[marker.line] + marker.header_end_col
     joined = collapse_ws(source[starts[first] : header_end])
-    header_text = _TRAILING_NAME_MARKS.sub("", _LEADING_MARKS.sub("", joined))
+    # The mark patterns match nothing where the text starts (ends) with a letter or digit.
+    if not joined[:1].isalnum():
+        joined = _LEADING_MARKS.sub("", joined)
+    header_text = joined if joined[-1:].isalnum() else _TRAILING_NAME_MARKS.sub("", joined)
     header = Place(header_start, header_end, header_text, "marker")
     line_end = starts[marker.line] + len(texts[marker.line])
     outcome_place = Place(header_end, line_end, source[header_end:line_end], "marker")
@@ -735,9 +777,9 @@ def _item_place(
         line_start = starts[i]
         value_start = line_start + column
         end = starts[last] + len(texts[last])
-        kept = _strip_label_remnant(_strip_trailing_marks(collapse_ws(source[value_start:end])),
-                                    name)  # fmt: skip
-        kept = _LEADING_PASSAGE_MARKS.sub("", kept)
+        kept = _strip_label_remnant(_trailing_marks(collapse_ws(source[value_start:end])), name)
+        if not kept[:1].isalnum():
+            kept = _LEADING_PASSAGE_MARKS.sub("", kept)
         rest = texts[i][column:]
         lead = len(rest) - len(rest.lstrip())
         passages[name] = Place(value_start + lead, end, kept, "label", (line_start, value_start))
