@@ -105,10 +105,45 @@ def _labels_settled(text: str) -> bool:
                     text[line_start:e].strip() not in labels
                     and last_three.fullmatch(text, e - 3, e) is not None
                     and last_word.search(text, max(0, e - _LAST_WORD_REACH), e) is not None
+                    and _label_moves(text, e, line_start)
                 ):
                     return False
             c = text.find(colon, c + 1)
     return True
+
+
+def _lines_above(text: str, line_start: int, count: int) -> int:
+    """Where the line ``count`` lines above the one starting at ``line_start`` starts."""
+    for _ in range(count):
+        if line_start == 0:
+            break
+        line_start = text.rfind("\n", 0, line_start - 1) + 1
+    return line_start
+
+
+def _label_moves(text: str, e: int, line_start: int) -> bool:
+    """Whether :func:`relayout` would move text for a line label matched right before the
+    colon at ``e`` (a line that does not hold just the label, say a damaged one).
+
+    Every match :func:`relayout` can find there starts somewhere from the line as many lines
+    up as the label has gaps (each gap holds at most one line break) and is the pattern's
+    match at its start; each is tried, and none may hold a line break or follow words on its
+    line.
+    """
+    from .relayout import _LINE_LABELS, _phrase
+
+    for label in _LINE_LABELS:
+        pattern = _phrase(label)
+        for s in range(_lines_above(text, line_start, label.count(" ")), e):
+            m = pattern.match(text, s)
+            if m is None or m.end() != e:
+                continue
+            if "\n" in text[s:e]:
+                return True
+            start = text.rfind("\n", 0, s) + 1
+            if s and _words(text[start:s]) and text[s - 1] in " \t":
+                return True
+    return False
 
 
 def _headings_settled(text: str) -> bool:
@@ -117,10 +152,40 @@ def _headings_settled(text: str) -> bool:
         while at >= 0:
             start = text.rfind("\n", 0, at) + 1
             end = text.find("\n", at)
-            if text[start : len(text) if end < 0 else end].strip() != heading:
+            if text[start : len(text) if end < 0 else end].strip() != heading and (
+                _heading_moves(text, at, start, run, heading)
+            ):
                 return False
             at = text.find(run, at + 1)
     return True
+
+
+def _heading_moves(text: str, at: int, line_start: int, run: str, heading: str) -> bool:
+    """Whether :func:`relayout` would move text for a match of ``heading`` holding the ``run``
+    printed at ``at`` (on a line that is not just the heading).
+
+    Such a match starts at most as many lines up as there are words before the run's word
+    (each gap holds at most one line break), and is the pattern's match at its start; each
+    is tried: none may hold a line break, follow words on its line or run on into words.
+    """
+    from .relayout import _phrase
+
+    pattern = _phrase(heading, upper=True)
+    before = heading[: heading.index(run)].count(" ")
+    for s in range(_lines_above(text, line_start, before), at + 1):
+        m = pattern.match(text, s)
+        if m is None or m.end() <= at:
+            continue
+        if "\n" in text[s : m.end()]:
+            return True
+        start = text.rfind("\n", 0, s) + 1
+        if s and _words(text[start:s]) and text[s - 1] in " \t":
+            return True
+        end = text.find("\n", m.end())
+        rest = text[m.end() : len(text) if end < 0 else end]
+        if _words(rest) and rest[:1].isspace():
+            return True
+    return False
 
 
 def _no_inline_furniture(text: str) -> bool:

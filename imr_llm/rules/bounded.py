@@ -198,9 +198,9 @@ def legible(text: str) -> bool:
 def collapsed(text: str) -> str:
     """``collapse_ws(text)``, seen without splitting ``text`` when it is collapsed already:
     ASCII, no whitespace but single spaces, none at its ends."""
-    if not text.isascii() or "  " in text or text != text.strip(" "):
-        return collapse_ws(text)
-    if any(ch in text for ch in "\n\f\t\r\x0b\x1c\x1d\x1e\x1f"):
+    # An ASCII text is printable when it holds no control character: its one whitespace
+    # character is then the space.
+    if not text.isascii() or not text.isprintable() or "  " in text or text != text.strip(" "):
         return collapse_ws(text)
     return text
 
