@@ -18,7 +18,8 @@ letter as printed, :func:`strict_record` does it once:
 The record is then built by :func:`imr_llm.record.build_record` exactly as for the tolerant
 path: the two give equal records, evidence, warnings and review reasons on every letter both
 read (``tests/test_fast_path.py``). :data:`enabled` turns the fast path off (tests compare the
-two paths with it; ``benchmarks/rules_speed.py --tolerant`` times the tolerant path).
+two paths with it; ``benchmarks/rules_speed.py --tolerant`` times the tolerant path): a switch
+for the whole process, not a setting, and not meant to be flipped while other threads read.
 """
 
 from __future__ import annotations
