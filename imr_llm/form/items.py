@@ -67,7 +67,7 @@ _LEADING_MARKS = re.compile(r"^(?:(?:[^\w\s(\[]|_){1,3}\s*)+")
 #: Marks after an item's name, before its outcome marker: never part of the name.
 _TRAILING_NAME_MARKS = re.compile(r"[\s:;,.\-_~|'‘`·•*]+$")
 #: Marks before a passage's first word.
-_LEADING_PASSAGE_MARKS = re.compile(r"^[\s~_|,;:.\-–—•·*‘’`]+")
+_LEADING_PASSAGE_MARKS = re.compile(r"^(?:[\s~_|,;:.\-–—•·*‘’`]|\w(?=\s*[~_|,;:.\-–—•·*‘’`]\s))+")
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
@@ -155,6 +155,20 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
         above = first - 1
         text = lines[above].text.rstrip() if above >= floor else ""
         if text.endswith(":") and not _TRAILING_OUTCOME.search(text[:-1]):
+            first = above
+    elif not marker.alone and marker.outcome:
+        # "Psychological testing:" / "MMPI-2-RF and Beck Anxiety Inventory: Overturned": a short
+        # line ending in a colon, right after a sentence's end, begins the header.
+        above = first - 1
+        text = lines[above].text.rstrip() if above >= floor else ""
+        before = lines[above - 1].text.rstrip() if above - 1 >= floor else ""
+        if (
+            text.endswith(":")
+            and len(text.split()) <= 6
+            and text[:1].isupper()
+            and not _find_label(text)
+            and (not before or before.endswith((".", "!", "?")))
+        ):
             first = above
     j = first - 1
     while j >= floor:
@@ -276,7 +290,17 @@ def split_partial_request(header: str) -> PartialRequest | None:
     svc = _TRAILING_IS.sub("", text[e1:].lstrip(" ,.;:")).strip(" .,:;")
     if not orig or not svc or len(svc) > max(200, 2 * len(orig) + 40):
         raise ValueError("the partly certified request's wording could not be read")
+    if any(_NOT_A_NAME.search(part) for part in (orig, svc)):
+        # The request's own sentences read into it (a repeated or merged line).
+        raise ValueError("the partly certified request's wording could not be read")
     return PartialRequest(orig.strip(" .,"), svc)
+
+
+#: What no requested item's name holds: the partial request's own wording.
+_NOT_A_NAME = re.compile(
+    r"\bauthori[sz]ed\b|\bremaining\s+IMR\b|\bIMR\s+eligible\b|\boriginal\s+request\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass

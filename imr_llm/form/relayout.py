@@ -78,7 +78,7 @@ _INTROS = (
     "including all medical records",
 )
 _COLON = re.compile(r"[ \t]*[:;]")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?[ \t\n]+(?=[A-Z0-9(\"“])")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?[ \t\n]+(?:[^\w\s]{1,3}[ \t\n]+)*(?=[A-Z0-9(\"“])")
 _ALONE = re.compile(r"[ \t]*[^\w\s]{0,3}[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}[ \t]*")
 _MARKER_LINE = re.compile(r"[:;][ \t]*[_~'|-]*[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}$")
 
