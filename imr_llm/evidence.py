@@ -925,7 +925,13 @@ def _check_service(
     elif status == "unverified":
         out.put(path, status, span, f"the item header reads {_shown(target, 60)}")
     else:
-        out.put(path, status, span, "at its item marker" + (f", {note}" if note else ""))
+        doubt = _name_doubt(
+            target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
+        )
+        if doubt:
+            out.put(path, "unverified", span, doubt)
+        else:
+            out.put(path, status, span, "at its item marker" + (f", {note}" if note else ""))
         item["service"] = target
     path = f"items[{k}].original_request"
     if partial is None:
@@ -944,8 +950,38 @@ def _check_service(
     elif status == "unverified":
         out.put(path, status, span, "the original request is damaged")
     else:
-        out.put(path, status, span, "in the item header" + (f", {note}" if note else ""))
+        doubt = _name_doubt(partial.original_request, True)
+        if doubt:
+            out.put(path, "unverified", span, doubt)
+        else:
+            out.put(path, status, span, "in the item header" + (f", {note}" if note else ""))
         item["original_request"] = partial.original_request
+
+
+#: What no item's name holds: the letter's form sentences, or a rationale's conclusion.
+_FORM_IN_NAME = re.compile(
+    r"Final\s+Determination|set\s+forth\s+below|disputed\s+items|medically\s+necessary"
+    r"|\bnot\s+medically\b",
+    re.IGNORECASE,
+)
+_REPEATED_RUN = re.compile(r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b", re.IGNORECASE)
+
+
+def _name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
+    """Why the letter's own text at an item marker may not be the item's whole name, or ''.
+
+    A header walk that crossed into the previous passage takes its conclusion or the form's
+    sentence along; a repeated line doubles a run of words; a first line lost leaves a name
+    that starts inside its sentence (only a partly certified request's remaining portion
+    does so on its own: "..., with open carpal tunnel release is: Overturned").
+    """
+    if _FORM_IN_NAME.search(name):
+        return "the item header holds the letter's form text or a rationale's conclusion"
+    if _REPEATED_RUN.search(name):
+        return "the item header repeats a run of words (a repeated line?)"
+    if form_2016 and not partial and name[:1].islower():
+        return "the item header starts inside a sentence (its first line lost?)"
+    return ""
 
 
 def _check_outcome(

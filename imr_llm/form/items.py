@@ -206,6 +206,14 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             j -= 1
         if found is not None:
             first = found
+            if lines[first].text.lstrip()[:1].islower():
+                # It starts inside its sentence: OCR ended the line above with a stray stop
+                # ("... for the left." / "knee was the original request").
+                k = first - 1
+                while k >= floor and lines[k].blank:
+                    k -= 1
+                if k >= floor and first - 1 - k <= 1:
+                    first = k
             # X may begin on a line above the mention ("Ice/Heat pads\ntherapy times 12 was
             # the original request"), as a re-filled paragraph wraps it.
             # OCR may leave a blank line inside it: crossed when the line above carries on.
@@ -287,7 +295,8 @@ def split_partial_request(header: str) -> PartialRequest | None:
     # X: before "<was> the original request"; Z: after the last mention.
     before = re.sub(r"\s+t\S{1,2}\s*$", "", text[:s0].rstrip())  # "the", when not in the mention
     orig = re.sub(r"\s+\S{2,4}\s*$", "", before)  # "was"
-    svc = _TRAILING_IS.sub("", text[e1:].lstrip(" ,.;:")).strip(" .,:;")
+    svc = _TRAILING_NAME_MARKS.sub("", _TRAILING_IS.sub("", text[e1:].lstrip(" ,.;:")))
+    orig = _TRAILING_NAME_MARKS.sub("", orig)
     if not orig or not svc or len(svc) > max(200, 2 * len(orig) + 40):
         raise ValueError("the partly certified request's wording could not be read")
     if any(_NOT_A_NAME.search(part) for part in (orig, svc)):

@@ -78,6 +78,7 @@ _INTROS = (
     "including all medical records",
 )
 _COLON = re.compile(r"[ \t]*[:;]")
+_ITEMS_INTRO_DAMAGED = re.compile(r"disputed\s+\S{5,20}\s+set\s+forth\s+\S{3,7}[ \t]*[:;]", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?[ \t\n]+(?:[^\w\s]{1,3}[ \t\n]+)*(?=[A-Z0-9(\"“])")
 _ALONE = re.compile(r"[ \t]*[^\w\s]{0,3}[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}[ \t]*")
 _MARKER_LINE = re.compile(r"[:;][ \t]*[_~'|-]*[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}$")
@@ -164,6 +165,8 @@ def relayout(text: str) -> str:
             if colon is not None:
                 join(m)
                 split_after(colon.end())
+    for m in _ITEMS_INTRO_DAMAGED.finditer(text):  # "set forth balow:", its last word OCR'd
+        split_after(m.end())
     assert chars is not None
     text = "".join(chars)
     chars = None
