@@ -1207,7 +1207,12 @@ def _check_items(
 _LABEL_INSIDE = re.compile(
     "|".join(
         ocr_pattern(label).pattern + r"\s*[:;]"
-        for label in ("Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale")
+        for label in (
+            "Claims Administrator guideline",
+            "MAXIMUS guideline",
+            "Decision rationale",
+            "Rationale for the Decision",
+        )  # fmt: skip
     ),
     re.IGNORECASE,
 )

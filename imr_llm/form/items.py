@@ -74,7 +74,10 @@ _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
 #: Debris OCR leaves after a passage's last sentence: marks and one- or two-character
 #: fragments ("Physical Methods. : ae", "Page(s): 340. - 2").
-_TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
+_TRAILING_DEBRIS = re.compile(
+    r"(?:(?<=[.!?])[^\w\s.)\]\"”]{1,3}(?=\s|$)|(?<=[.!?)\]\"'”’])(?=\s))"
+    r"(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))*\s*$"
+)
 
 
 _REMNANT = re.compile(r"^(\S{5,12})[.:;,)]\s+")
@@ -185,7 +188,7 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             ):
                 break
             j = k
-        if not _continues(lines[j].text):
+        if not _continues(lines[j].text) and not _stray_stop(lines[j].text, lines[first].text):
             break
         first = j
         j -= 1
@@ -225,6 +228,17 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
                     break
                 first = k
     return first
+
+
+_CONCLUDES = re.compile(r"necess|medically|appropriate|indicated|wean|taper", re.IGNORECASE)
+
+
+def _stray_stop(above: str, line: str) -> bool:
+    """Whether ``above`` ends with a stop OCR put inside a sentence: the next line starts in
+    lower case and ``above`` is no rationale's last line (which always states a conclusion),
+    as in "Post-operative physical therapy 12 sessions for the left." / "knee was the
+    original request"."""
+    return line.lstrip()[:1].islower() and not _CONCLUDES.search(above)
 
 
 def _continues(text: str) -> bool:
@@ -294,7 +308,7 @@ def split_partial_request(header: str) -> PartialRequest | None:
     (s0, _), (_, e1) = mentions[0], mentions[-1]
     # X: before "<was> the original request"; Z: after the last mention.
     before = re.sub(r"\s+t\S{1,2}\s*$", "", text[:s0].rstrip())  # "the", when not in the mention
-    orig = re.sub(r"\s+\S{2,4}\s*$", "", before)  # "was"
+    orig = re.sub(r"(?:\s+|[‘’'`·,_~|]+)\S{2,4}\s*$", "", before)  # "was" ("12‘was")
     svc = _TRAILING_NAME_MARKS.sub("", _TRAILING_IS.sub("", text[e1:].lstrip(" ,.;:")))
     orig = _TRAILING_NAME_MARKS.sub("", orig)
     if not orig or not svc or len(svc) > max(200, 2 * len(orig) + 40):
