@@ -1390,6 +1390,12 @@ def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
     summary = form.summary
     patient = data.get("patient") or {}
     if summary is None:
+        # Every letter of this form has a case summary: one not found (a heading and its form
+        # sentence both lost) leaves the age and sex unchecked, not absent.
+        for key in ("age", "sex"):
+            path = f"patient.{key}"
+            if patient.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", None, "missing: the case summary could not be found")
         return
     # Age and sex where the summary states them: several real letters do not ("The applicant
     # is a represented employee who..."), so a null is flagged only where an age phrase or a

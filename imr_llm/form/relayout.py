@@ -41,7 +41,7 @@ def _phrase(phrase: str, upper: bool = False) -> re.Pattern[str]:
     parts: list[str] = []
     for ch in phrase:
         if ch == " ":
-            parts.append(_GAP_TIGHT if upper else _GAP)
+            parts.append(_GAP)
         elif upper and ch.isalpha():
             alt = {"I": "[I1l|]", "O": "[O0Q]", "S": "[S5]", "B": "[B8]"}.get(ch)
             parts.append(alt or ch)
