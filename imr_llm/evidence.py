@@ -1410,6 +1410,15 @@ def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
             span = (summary.start + stated.start, summary.start + stated.end)
             out.put("patient.sex", "unverified", span,
                     "missing: the case summary states the sex in words")  # fmt: skip
+    if header.present:
+        # The 2016-2017 letter with its header table states both in the summary's first
+        # sentence ("The injured worker is a 48 year old male..."; every real letter of the
+        # corpus does): a null there is a sentence lost or garbled, and a person must look.
+        for key, what in (("age", "age"), ("sex", "sex")):
+            path = f"patient.{key}"
+            if patient.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", summary.span, f"missing: no {what} was found in the "
+                        "case summary, where letters of this form state it")  # fmt: skip
 
 
 def _check_expected(data: dict[str, Any], form: LetterForm, out: Checked) -> None:

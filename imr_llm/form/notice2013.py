@@ -64,6 +64,11 @@ EXPECTED: frozenset[str] = frozenset(
         "date_assigned",
         "reviewer.licensure_states",
         "reviewer.specialties",
+        # The case summary (quoted from the UR denial) opens with the patient: "The patient is
+        # a 44 year-old female with a date of injury of 8/28/2001" (the real 2013 notice).
+        "date_of_injury",
+        "patient.age",
+        "patient.sex",
     }
 )
 
