@@ -442,7 +442,9 @@ def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, in
 _TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
 
 
-_LEADING_MARKS = re.compile(r"(?:\s|[.:;,_~|=\-](?=[\s.:;,_~|=\-])|\w(?=\s*[.:;,_~|=\-]\s))*\s*")
+_LEADING_MARKS = re.compile(
+    r"(?:\s|[.:;,_~|=\-](?=[\s.:;,_~|=\-])|[·•‘’`_~|]|\w(?=\s*[.:;,_~|=\-]\s))*\s*"
+)
 
 
 def _text_between(doc: Document, start: int, end: int) -> str:
