@@ -276,8 +276,10 @@ def find_item_markers(
         stop = markers[k + 1].line if k + 1 < len(markers) else end
         if any(marker.line < i < stop for i in label_lines):
             kept.append(marker)
-        elif k + 1 == len(markers) and kept and all(
-            doc.lines[i].blank for i in range(marker.line + 1, end)
+        elif (
+            k + 1 == len(markers)
+            and kept
+            and all(doc.lines[i].blank for i in range(marker.line + 1, end))
         ):
             # The letter ends right after this header: an item whose body was cut off, not a
             # stray marker (its header must not run into the rationale above).

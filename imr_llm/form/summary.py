@@ -19,7 +19,7 @@ _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
 #: ("34'year‘old", "60 year.old", "52-year·old").
 _JOIN = r"(?:\s*[-'‘’`.·,_~|]{0,2}\s*)"
 _AGE = re.compile(
-    rf"(?:(?<![\w/.-])|(?<=\ba))(?P<n>[0-9OoIlSB]{{1,3}}){_JOIN}"
+    rf"(?:(?<![\w/.-])|(?<=\ba)|(?<=\ba[.,'’‘]))(?P<n>[0-9OoIlSB]{{1,3}}){_JOIN}"
     rf"(?:{_YEAR}|yr|[a-z]{{1,5}})s?{_JOIN}"
     rf"{_OLD}\b",
     re.IGNORECASE,
