@@ -1017,7 +1017,9 @@ def eval_command(
         f"{m['field_accuracy']['mean']:.1%}, all fields right {m['all_right']['mean']:.1%}, "
         f"errors {m['errors']}, need review {review['records_flagged']} of "
         f"{review['records']} records, wrong values silent {review['wrong_silent']} of "
-        f"{review['wrong_values']}; answers from {report['answers_from']}; reports in {out}"
+        f"{review['wrong_values']} (besides {review['faithful_values']} faithful copies of "
+        f"their rendering's text, right by the contract); answers from "
+        f"{report['answers_from']}; reports in {out}"
     )
     if baseline is not None:
         try:

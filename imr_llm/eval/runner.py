@@ -209,7 +209,7 @@ def run_eval(
         meta = outcome.record.metadata if outcome.record is not None else None
         results[outcome.index] = CaseResult(
             case=case,
-            score=score_record(got, case.label),
+            score=score_record(got, case.label, case.text()),
             record=outcome.record,
             error=outcome.error,
             seconds=outcome.seconds,
