@@ -159,8 +159,8 @@ class Rendering:
     def faithful(self, got: str | None, path: str) -> bool:
         """Whether ``got`` is the rendering's own text at ``path`` (similarity >= TEXT_MATCH)."""
         passage = self.passage(path)
-        return got is not None and passage is not None and (
-            text_similarity(got, passage) >= TEXT_MATCH
+        return (
+            got is not None and passage is not None and text_similarity(got, passage) >= TEXT_MATCH
         )
 
 
