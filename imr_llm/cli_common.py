@@ -112,11 +112,18 @@ def engine_line(backend: str, settings: Settings) -> str:
         found = [v for v in _OTHER_ENDPOINT_ENV if os.environ.get(v, "").strip()]
         if not found:
             return "engine: rules (offline; no model named)"
+        sends = "sends" if len(found) == 1 else "send"
         return (
-            f"engine: rules (offline): {' and '.join(found)} alone send(s) no letter to a model; "
-            "set IMR_LLM_MODEL or IMR_LLM_BASE_URL, or pass --backend llm, to use one"
+            f"engine: rules (offline): {' and '.join(found)} alone {sends} no letter to a "
+            "model; set IMR_LLM_MODEL or IMR_LLM_BASE_URL, or pass --backend llm, to use one"
         )
-    where = f"model {settings.model} at {settings.endpoint_host()}"
+    if settings.model_configured():
+        where = f"model {settings.model} at {settings.endpoint_host()}"
+    else:
+        where = (
+            f"model {settings.model}, but no endpoint: set OPENAI_API_KEY for OpenAI, or "
+            "IMR_LLM_BASE_URL for another server"
+        )
     if chosen == "cascade":
         return f"engine: cascade (rules first; {where} for letters the rules cannot read)"
     return f"engine: llm ({where})"

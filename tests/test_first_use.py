@@ -96,6 +96,22 @@ def test_the_cli_names_the_model_and_the_endpoint_host_it_sends_letters_to(
     assert quiet.stderr == ""
 
 
+def test_a_model_named_without_an_endpoint_says_so_before_the_letters_fail(
+    clean_env: pytest.MonkeyPatch, letter: Path
+) -> None:
+    clean_env.setenv("IMR_LLM_MODEL", "gpt-4o-mini")
+    result = runner.invoke(app, ["extract", str(letter)])
+    assert result.exit_code == 1  # each letter: no_model_configured
+    assert result.stderr.splitlines()[0] == (
+        "engine: llm (model gpt-4o-mini, but no endpoint: set OPENAI_API_KEY for OpenAI, or "
+        "IMR_LLM_BASE_URL for another server)"
+    )
+    clean_env.setenv("OPENAI_API_KEY", "sk-not-a-real-key-0000")
+    clean_env.delenv("IMR_LLM_MODEL")
+    one = runner.invoke(app, ["extract", str(letter)])
+    assert "OPENAI_API_KEY alone sends no letter to a model" in one.stderr.splitlines()[0]
+
+
 def test_with_nothing_configured_the_line_is_short(
     clean_env: pytest.MonkeyPatch, letter: Path
 ) -> None:
@@ -349,3 +365,18 @@ def test_schema_write_works_in_a_checkout(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert result.exit_code == 0, result.output
     written = repo / "schemas" / "determination_record.schema.json"
     assert written.read_text(encoding="utf-8") == schema_text()
+
+
+def test_an_eval_report_names_the_endpoint_by_its_host_only(
+    clean_env: pytest.MonkeyPatch, fake_server: FakeOpenAIServer
+) -> None:
+    from imr_llm.config import load_settings
+    from imr_llm.eval import run_eval
+    from imr_llm.testing.oracle import GoldResponder
+
+    fake_server.responder = GoldResponder.from_gold_dir(GOLD)
+    url = f"http://proxy-user:sk-secret-000000@127.0.0.1:{fake_server.port}/v1"
+    settings = load_settings(base_url=url, model="my-model")
+    run = run_eval(GOLD, "llm", letters=[NAME], renderings=["layout"], settings=settings)
+    assert run.source_note == f"model my-model at 127.0.0.1:{fake_server.port}"
+    assert run.results[0].error is None

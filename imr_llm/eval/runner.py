@@ -218,7 +218,7 @@ def run_eval(
     note = source_note or (
         "rules engine (deterministic, offline)"
         if engine == "rules"
-        else f"model {settings.model} at {settings.base_url or 'the default OpenAI endpoint'}"
+        else f"model {settings.model} at {settings.endpoint_host()}"  # the host: never a key
     )
     return EvalRun(
         engine=engine,
