@@ -222,9 +222,11 @@ def test_tools_mode_is_warned_about_once_when_the_server_says_so(
     fingerprint: str,
 ) -> None:
     monkeypatch.setattr(fake_openai, "_FINGERPRINT", fingerprint)  # answers as that server
-    client = openai.OpenAI(base_url=fake_server.base_url, api_key="not-needed")
     fake_server.enqueue(*[Step.answer(ideal_answer(gold_label(NAME)))] * 3)
-    with caplog.at_level(logging.WARNING, logger="imr_llm"):
+    with (
+        openai.OpenAI(base_url=fake_server.base_url, api_key="not-needed") as client,
+        caplog.at_level(logging.WARNING, logger="imr_llm"),
+    ):
         extract(gold_text(NAME), backend="llm", client=client, mode="tools")
         extract(gold_text(NAME), backend="llm", client=client, mode="tools")
         extract(gold_text(NAME), backend="llm", client=client, mode="json_schema")
@@ -237,9 +239,11 @@ def test_tools_mode_is_warned_about_once_when_the_server_says_so(
 def test_no_warning_for_a_server_that_forces_the_tool_call(
     fake_server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture, fresh_warnings: None
 ) -> None:
-    client = openai.OpenAI(base_url=fake_server.base_url, api_key="not-needed")
     fake_server.enqueue(Step.answer(ideal_answer(gold_label(NAME))))
-    with caplog.at_level(logging.WARNING, logger="imr_llm"):
+    with (
+        openai.OpenAI(base_url=fake_server.base_url, api_key="not-needed") as client,
+        caplog.at_level(logging.WARNING, logger="imr_llm"),
+    ):
         extract(gold_text(NAME), backend="llm", client=client, mode="tools")
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
