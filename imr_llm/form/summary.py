@@ -48,7 +48,11 @@ _AFTER_AGE = re.compile(
     re.IGNORECASE,
 )
 _INJURY = re.compile(
-    r"(?:injur(?:y|ies|ed)|date\s+of\s+injury|DOI|industrial\s+\S{4,8}(?=\s+on\b))\s*"
+    # "injury" as OCR may split it ("inj nry"), and the ways a summary dates it ("injury on",
+    # "injury that occurred on", "date of injury of").
+    r"(?:injur(?:y|ies|ed)|in\s?j\s?[uvn]\s?[rn]\s?[yv]|date\s+of\s+injury|DOI"
+    r"|industrial\s+\S{4,8}(?=\s+on\b))\s*"
+    r"(?:(?:that\s+|which\s+)?(?:occurred|happened)\s+)?"
     r"(?:on|of|dated|date|was|is|:)?\s*(?:on\s+|of\s+)?",
     re.IGNORECASE,
 )
