@@ -371,6 +371,13 @@ def _fragment_ok(piece: str, context: str, at_end: bool) -> bool:
     )
 
 
+#: A form label: what separates one value's text from the next.
+_LABEL_BETWEEN = re.compile(
+    r"guideline\s*[:;]|rationale\s*[:;]|Rationale for the Decision|based (?:its|his/her) decision",
+    re.IGNORECASE,
+)
+
+
 def with_ocr_fragments(
     value: str, text: str, span: Span | None, edits: Sequence[Edit], name: str
 ) -> bool:
@@ -387,7 +394,11 @@ def with_ocr_fragments(
         if not edit.new.strip() and not text[edit.start : edit.end].strip():
             continue
         a, b = edit.start, max(edit.end, edit.start + 1)
-        if (a < head and b > head - FRAGMENT_REACH) or tail - 1 < a < tail + FRAGMENT_REACH:
+        # An edit on the far side of a form label (the passage's own, or the next one's) is in
+        # another value: it cannot put debris beside this passage's edge.
+        if a < head and b > head - FRAGMENT_REACH and not _LABEL_BETWEEN.search(text[b:head]):
+            return False
+        if tail - 1 < a < tail + FRAGMENT_REACH and not _LABEL_BETWEEN.search(text[tail:a]):
             return False
     core = _faithful(text, span, edits, name, extend=False)
     if core is None or not strip_edge_marks(core):

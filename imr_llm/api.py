@@ -53,8 +53,10 @@ FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 _ENV_PREFIX = "IMR_LLM_"
 _OPENAI_ENV = frozenset({"OPENAI_API_KEY", "OPENAI_BASE_URL"})
 #: Those whose value cannot make Settings() fail nor change the rules path: a key or a base URL
-#: (any string is valid) only says a model is configured.
+#: (any string is valid) only says where a model is.
 _ENDPOINT_ENV = frozenset({"IMR_LLM_API_KEY", "IMR_LLM_BASE_URL"}) | _OPENAI_ENV
+#: Of those, the ones that do not name a model, so ``auto`` still means the rules engine.
+_NOT_NAMING_ENV = _ENDPOINT_ENV - {"IMR_LLM_BASE_URL"}
 
 
 @lru_cache(maxsize=1)
@@ -70,13 +72,16 @@ def _ms(since: float) -> float:
 
 
 def resolve_backend(backend: str, settings: Settings, client: Client | None = None) -> str:
-    """The engine ``auto`` stands for: the model when one is configured, else the rules."""
+    """The engine ``auto`` stands for: the model when this project's own settings name one
+    (``IMR_LLM_MODEL``, ``IMR_LLM_BASE_URL``, ``model=``, ``base_url=``) or a client is passed,
+    else the rules. An ``OPENAI_API_KEY`` set for other tools is not a reason to send medical
+    letters to a model (see :meth:`~imr_llm.config.Settings.model_named`)."""
     if backend not in BACKENDS:
         raise ConfigurationError(
             f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}"
         )
     if backend == "auto":
-        return "llm" if (client is not None or settings.model_configured()) else "rules"
+        return "llm" if (client is not None or settings.model_named()) else "rules"
     return backend
 
 
@@ -137,7 +142,8 @@ def extract(
     Args:
         text: The letter as text (a PDF's text, OCR text, or plain text; for a file, see
             :func:`extract_file`).
-        backend: ``"auto"`` (the model when one is configured, else the rules engine),
+        backend: ``"auto"`` (the model when ``IMR_LLM_MODEL`` or ``IMR_LLM_BASE_URL``, or
+            ``model=`` or ``base_url=``, names one or ``client`` is given, else the rules engine),
             ``"rules"``, ``"llm"``, or ``"cascade"`` (rules first, the model only for letters
             the rules engine cannot read fully).
         model: Model name for the LLM backends (default from ``IMR_LLM_MODEL``).
@@ -431,16 +437,16 @@ def _defaults_only(
     first call), for a path that uses one setting (``max_chars``). The answer is yes only when
     nothing can differ from ``Settings()``'s defaults: no settings, model, client or option was
     passed, and no environment variable names a setting, except a model's key or base URL (any
-    string is valid there, and it only matters for ``auto``, which then means the model, so
-    such a call is not answered here). Otherwise the call takes the full path, which validates
-    everything as before.
+    string is valid there). For ``auto`` only those that name no model count so
+    (``IMR_LLM_BASE_URL`` makes ``auto`` the model, so such a call is not answered here).
+    Otherwise the call takes the full path, which validates everything as before.
     """
     if settings is not None or model is not None or client is not None or options:
         return False
     if backend not in ("rules", "auto"):
         return False
     named = _named_settings()
-    return not named or (backend == "rules" and named <= _ENDPOINT_ENV)
+    return named <= (_ENDPOINT_ENV if backend == "rules" else _NOT_NAMING_ENV)
 
 
 #: The environment's names when last looked at, and those of them that name a setting.
@@ -471,7 +477,7 @@ def _named_settings() -> frozenset[str]:
 
 def _settings(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:
     """The settings for one call; unknown keyword options and invalid values are typed errors."""
-    from .config import Settings, load_settings
+    from .config import Settings, invalid_settings, load_settings
 
     names = option_names()
     for name in sorted(options):
@@ -487,8 +493,5 @@ def _settings(settings: Settings | None, model: str | None, options: dict[str, A
         if model is not None or options:
             return settings.with_overrides(model=model, **options)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigurationError(f"invalid settings: {problems}") from None
+        raise invalid_settings(exc) from None
     return settings

@@ -32,12 +32,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import __version__
 from .api import BACKENDS, extract, extract_source
 from .batch import LetterResult, iter_results
-from .cli_common import Command, Group, Verbose, configure_logging, err
+from .cli_common import (
+    Command,
+    Group,
+    Verbose,
+    bad_configuration,
+    configure_logging,
+    engine_line,
+    err,
+    failure_message,
+)
 from .cli_review import review_command
 from .config import Settings, load_settings
 from .errors import ImrError
 from .runlog import Done, cut_torn_tail, read_done, read_failures, sidecar
-from .schema import schema_path, schema_text
+from .schema import schema_path, schema_text, source_schema_path
 from .sources import (
     LETTER_SUFFIXES,
     LetterSource,
@@ -423,11 +432,13 @@ def extract_command(
             log_letter_text=True if log_letter_text else None,
             ocr_engine=ocr_engine,
         )
-    except Exception as exc:  # pydantic ValidationError from a bad environment variable
-        err.print(f"error: bad configuration: {exc}")
+    except (ImrError, ValueError) as exc:  # a bad IMR_LLM_* value or option: one line
+        err.print(bad_configuration(exc))
         raise typer.Exit(2) from None
     if dry_run:
         _dry_run(files, settings)
+    if not quiet:
+        err.print(engine_line(backend, settings))
     if errors is None and output is not None:
         # In a tables folder: FOLDER/errors.jsonl beside FOLDER/records.jsonl.
         errors = plan.folder / "errors.jsonl" if plan.tables else sidecar(output, ".errors.jsonl")
@@ -579,9 +590,8 @@ def extract_command(
                     if meta.usage is not None:
                         tally.tokens += meta.usage.total_tokens
                     tally.cost += meta.cost_usd or 0.0
-                if contract_only:
+                if contract_only:  # exactly the contract: OUTPUT.done names each line's letter
                     data = result.record.contract_dict()
-                    data["source"] = result.name
                 else:
                     data = result.record.model_dump(mode="json")
                 text = json.dumps(data, indent=2 if pretty else None, ensure_ascii=False)
@@ -613,9 +623,8 @@ def extract_command(
         err.print(f"error: {write_error}")
     for failure in failures:
         assert failure.error is not None
-        err.print(
-            f"[red]failed[/red] {escape(failure.name)}: {escape(str(failure.error))}", markup=True
-        )
+        said = failure_message(failure.name, failure.error)
+        err.print(f"[red]failed[/red] {escape(failure.name)}: {escape(said)}", markup=True)
     if pretty and output is None and review_note is not None:
         # One letter on stdout: its JSON may be piped on, so say on stderr that it needs a look.
         err.print(review_note)
@@ -629,15 +638,7 @@ def extract_command(
                 if r["source"] != "-" and str(r.get("path") or r["source"]) not in settled
             ]
         try:
-            with errors.open("w", encoding="utf-8") as fh:
-                for row in kept_failures:
-                    fh.write(json.dumps(row) + "\n")
-                for failure in failures:
-                    assert failure.error is not None
-                    row = {"source": failure.name, **failure.error.to_dict()}
-                    if failure.name != "-":
-                        row["path"] = resolved_name(failure.name)  # for a retry from elsewhere
-                    fh.write(json.dumps(row) + "\n")
+            _write_failures(errors, kept_failures, failures)
         except OSError as exc:
             if write_error is None:
                 err.print(f"error: {_OutputError(errors, exc)}")
@@ -670,6 +671,26 @@ def extract_command(
         raise typer.Exit(interrupts.exit_code)
     if failures or kept_failures:
         raise typer.Exit(1)
+
+
+def _write_failures(errors: Path, kept: list[dict], failures: list[LetterResult]) -> None:
+    """The failures file: the rows kept from an earlier run, then this run's failures. A run
+    without any writes none, and removes one left by an earlier run (its letters were run
+    again, or retried, and none failed): an empty file would only say "look here" for nothing.
+    """
+    if not kept and not failures:
+        if errors.is_file() and not errors.is_symlink():
+            errors.unlink()
+        return
+    with errors.open("w", encoding="utf-8") as fh:
+        for row in kept:
+            fh.write(json.dumps(row) + "\n")
+        for failure in failures:
+            assert failure.error is not None
+            row = {"source": failure.name, **failure.error.to_dict()}
+            if failure.name != "-":
+                row["path"] = resolved_name(failure.name)  # for a retry from elsewhere
+            fh.write(json.dumps(row) + "\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -823,7 +844,8 @@ def _dry_run(files: list[str], settings: Settings) -> NoReturn:
             unreadable.append((name, exc))
     typer.echo(estimate(texts, settings).render())
     for name, exc in unreadable:
-        err.print(f"[red]unreadable[/red] {escape(name)}: {escape(str(exc))}", markup=True)
+        said = failure_message(name, exc)
+        err.print(f"[red]unreadable[/red] {escape(name)}: {escape(said)}", markup=True)
     if unreadable:
         err.print(f"{len(unreadable)} letter(s) could not be read and are not counted")
     raise typer.Exit(1 if unreadable else 0)
@@ -900,7 +922,16 @@ def schema_command(
     """Print the JSON Schema of the determination record."""
     text = schema_text()
     if write:
-        path = schema_path()
+        path = source_schema_path()
+        if path is None:
+            err.print(
+                f"error: --write regenerates the schema file of a source checkout (after a "
+                f"change to the models), and this installation has none: the file at "
+                f"{schema_path()} belongs to the installed package, whose models it already "
+                "matches. Run it in a checkout installed with pip install -e, or save the "
+                "schema with: imr-llm schema > FILE"
+            )
+            raise typer.Exit(2)
         path.write_text(text, encoding="utf-8")
         err.print(f"wrote {path}")
         return
@@ -986,7 +1017,9 @@ def eval_command(
         f"{m['field_accuracy']['mean']:.1%}, all fields right {m['all_right']['mean']:.1%}, "
         f"errors {m['errors']}, need review {review['records_flagged']} of "
         f"{review['records']} records, wrong values silent {review['wrong_silent']} of "
-        f"{review['wrong_values']}; answers from {report['answers_from']}; reports in {out}"
+        f"{review['wrong_values']} (besides {review['faithful_values']} faithful copies of "
+        f"their rendering's text, right by the contract); answers from "
+        f"{report['answers_from']}; reports in {out}"
     )
     if baseline is not None:
         try:

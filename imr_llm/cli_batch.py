@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from .cli_common import Command, Group, Verbose, err
+from .cli_common import Command, Group, Verbose, bad_configuration, err, failure_message
 from .config import Settings, load_settings
 from .errors import BatchJobError, ImrError
 from .jobs.store import JobFolder
@@ -41,8 +41,8 @@ batch_app = typer.Typer(
 def _settings(**overrides: object) -> Settings:
     try:
         return load_settings(**overrides)
-    except Exception as exc:  # pydantic ValidationError from a bad environment variable
-        err.print(f"error: bad configuration: {exc}")
+    except (ImrError, ValueError) as exc:  # a bad IMR_LLM_* value: one line
+        err.print(bad_configuration(exc))
         raise typer.Exit(2) from None
 
 
@@ -141,7 +141,8 @@ def submit_command(
     sent = (
         f"requests written to {offline_file} (nothing uploaded)"
         if offline_file is not None
-        else f"batch {rep.batch_id} {rep.round_status}"
+        else f"batch {rep.batch_id} {rep.round_status} at {settings.endpoint_host()} "
+        f"(model {settings.model})"
     )
     err.print(
         f"submitted {rep.letters - rep.failed} of {rep.letters} letter(s) to job {out}: {sent}"
@@ -166,7 +167,8 @@ def _dry_run(files: list[str], settings: Settings) -> None:
             texts.append(source.read(settings.ocr_engine).text)
         except ImrError as exc:
             unreadable += 1
-            err.print(f"[red]unreadable[/red] {escape(name)}: {escape(str(exc))}", markup=True)
+            said = failure_message(name, exc)
+            err.print(f"[red]unreadable[/red] {escape(name)}: {escape(said)}", markup=True)
     typer.echo(estimate(texts, settings).render())
     raise typer.Exit(1 if unreadable else 0)
 
@@ -176,7 +178,10 @@ def status_command(
     folder: Annotated[Path, typer.Argument(help="The job folder.")],
     verbose: Verbose = False,
 ) -> None:
-    """Say where a job stands (asks the provider about a batch still running)."""
+    """Say where a job stands (asks the provider about a batch still running).
+
+    Exit codes as collect's: 0 every letter has a record, 1 some failed, 3 some are pending.
+    """
     from .jobs.job import status
 
     if not JobFolder(folder).exists():
@@ -190,6 +195,9 @@ def status_command(
     typer.echo(_summary(rep))
     if not rep.finished:
         typer.echo(_pending_note(rep))
+        raise typer.Exit(PENDING_EXIT)
+    if rep.failed:
+        raise typer.Exit(1)
 
 
 @batch_app.command("collect", cls=Command)

@@ -9,14 +9,27 @@ It lives apart from :mod:`imr_llm.cli` so that the command modules it registers
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import os
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
 from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
-__all__ = ["Command", "Group", "Verbose", "configure_logging", "err"]
+if TYPE_CHECKING:
+    from .config import Settings
+
+__all__ = [
+    "Command",
+    "Group",
+    "Verbose",
+    "bad_configuration",
+    "configure_logging",
+    "engine_line",
+    "err",
+    "failure_message",
+]
 
 #: Standard error, plain: no colour guessing, no wrapping of file names, no markup by default.
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
@@ -65,3 +78,52 @@ Verbose = Annotated[
         "--verbose", "-v", metavar="", callback=_verbose_after, help="Log progress details."
     ),
 ]
+
+
+def failure_message(name: str, error: BaseException) -> str:
+    """What a "failed NAME: ..." line says after the name: the error's message, without the
+    file's name when the message starts with it (a file's input errors name it)."""
+    if getattr(error, "path", None) == name and hasattr(error, "reason"):
+        return str(error.reason)
+    return str(error)
+
+
+def bad_configuration(error: BaseException) -> str:
+    """``error: bad configuration: ...`` in one line, for a setting with a bad value (the
+    :class:`~imr_llm.errors.ConfigurationError` of :func:`imr_llm.config.load_settings`)."""
+    message = " ".join(str(error).split()).removeprefix("invalid settings: ")
+    return f"error: bad configuration: {message}"
+
+
+#: Variables that configure an endpoint for the openai client but name no model of this
+#: project's: on their own, ``auto`` stays with the rules engine.
+_OTHER_ENDPOINT_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "IMR_LLM_API_KEY")
+
+
+def engine_line(backend: str, settings: Settings) -> str:
+    """One line for stderr before a run: the engine, and for the model its name and the host
+    the letters go to (medical letters: a user must see where they are sent)."""
+    from .api import resolve_backend
+
+    chosen = resolve_backend(backend, settings)
+    if chosen == "rules":
+        if backend != "auto":
+            return "engine: rules (offline)"
+        found = [v for v in _OTHER_ENDPOINT_ENV if os.environ.get(v, "").strip()]
+        if not found:
+            return "engine: rules (offline; no model named)"
+        sends = "sends" if len(found) == 1 else "send"
+        return (
+            f"engine: rules (offline): {' and '.join(found)} alone {sends} no letter to a "
+            "model; set IMR_LLM_MODEL or IMR_LLM_BASE_URL, or pass --backend llm, to use one"
+        )
+    if settings.model_configured():
+        where = f"model {settings.model} at {settings.endpoint_host()}"
+    else:
+        where = (
+            f"model {settings.model}, but no endpoint: set OPENAI_API_KEY for OpenAI, or "
+            "IMR_LLM_BASE_URL for another server"
+        )
+    if chosen == "cascade":
+        return f"engine: cascade (rules first; {where} for letters the rules cannot read)"
+    return f"engine: llm ({where})"

@@ -26,7 +26,7 @@ from rich.markup import escape
 
 from .api import BACKENDS, extract
 from .batch import iter_results
-from .cli_common import Verbose, err
+from .cli_common import Verbose, bad_configuration, engine_line, err, failure_message
 from .config import load_settings
 from .errors import ImrError
 from .models import DeterminationRecord
@@ -195,9 +195,11 @@ def review_command(
         settings = load_settings(
             model=model, concurrency=concurrency, strict=True if strict else None
         )
-    except Exception as exc:  # pydantic ValidationError from a bad environment variable
-        err.print(f"error: bad configuration: {exc}")
+    except (ImrError, ValueError) as exc:  # a bad IMR_LLM_* value: one line
+        err.print(bad_configuration(exc))
         raise typer.Exit(2) from None
+    if found is None and not quiet:
+        err.print(engine_line(backend, settings))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -221,7 +223,7 @@ def review_command(
                 source = read_source(name)
                 text, info = _letter_text(source, settings)
             except ImrError as exc:
-                failures.append((name, str(exc)))
+                failures.append((name, failure_message(name, exc)))
                 continue
             letters[name] = _Letter(name, text, source.path, source.sha256, info)
             yield name, text

@@ -3,6 +3,16 @@
 The OpenAI-compatible variables keep their usual names (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``)
 so an existing setup works unchanged; everything specific to imr-llm is ``IMR_LLM_*``.
 
+These are medical letters, so which engine ``backend="auto"`` picks is a privacy decision: it
+uses a model only when this project's own settings name one (``IMR_LLM_MODEL`` or
+``IMR_LLM_BASE_URL`` in the environment, ``model=`` or ``base_url=`` in code;
+:meth:`Settings.model_named`). ``OPENAI_API_KEY`` is set on many developers' machines for other
+tools; on its own it never sends a letter anywhere. An explicit ``backend="llm"`` or
+``"cascade"`` uses whatever endpoint the OpenAI variables configure.
+
+A bad value, from the environment or a keyword, is one :class:`~imr_llm.errors.ConfigurationError`
+naming the setting (and the variable it came from), never pydantic's multi-line report.
+
 It also holds the privacy policy for logs: verbose logging says what happened (attempts,
 statuses, timings, token counts, which checks failed) but never letter text. The openai client
 logs whole requests at DEBUG, httpcore logs wire events, and instructor logs rejected answers
@@ -18,22 +28,33 @@ import logging
 import os
 from contextvars import ContextVar, Token
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .errors import ConfigurationError
 from .normalise import DEFAULT_MAX_CHARS
 
 InstructorModeName = Literal["tools", "json_schema", "json", "md_json"]
 
 DEFAULT_MODEL = "gpt-4o-mini"
+#: The endpoint the openai client calls when no base URL is set.
+DEFAULT_ENDPOINT_HOST = "api.openai.com"
+#: This project's own settings that name a model, as keywords and as environment variables:
+#: only these let ``backend="auto"`` send a letter to a model (see the module docstring).
+MODEL_NAMING_FIELDS: tuple[str, ...] = ("model", "base_url")
+MODEL_NAMING_ENV: tuple[str, ...] = ("IMR_LLM_MODEL", "IMR_LLM_BASE_URL")
 
 
 class Settings(BaseSettings):
     """Settings for every backend; keyword arguments to ``extract`` override them."""
 
     model_config = SettingsConfigDict(env_prefix="IMR_LLM_", extra="ignore", populate_by_name=True)
+
+    #: Whether this project's own settings name a model (see :meth:`model_named`).
+    _model_named: bool = PrivateAttr(default=False)
 
     api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "IMR_LLM_API_KEY")
@@ -49,7 +70,15 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(default=3, ge=1, le=10, description="Validation re-asks, total.")
     transport_retries: int = Field(default=4, ge=0, le=20)
-    timeout_s: float = Field(default=120.0, gt=0)
+    timeout_s: float = Field(default=120.0, gt=0, description="Seconds for one HTTP request.")
+    letter_deadline_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds one letter may take on the model path, every request, transport "
+        "retry and re-ask included: each request's timeout is cut to what is left, and no "
+        "retry or re-ask starts past it. Without it a hung endpoint costs timeout_s times "
+        "every retry (some ten minutes) per letter.",
+    )
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_output_tokens: int = Field(default=4096, ge=256)
     max_chars: int = Field(default=DEFAULT_MAX_CHARS, ge=1000)
@@ -138,17 +167,68 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown OCR engine {value!r}; the engines are: {', '.join(ENGINES)}")
         return name
 
+    def __init__(self, **values: Any) -> None:
+        """Settings from the environment, ``values`` overriding it (pydantic-settings)."""
+        super().__init__(**values)
+        self._model_named = _names_model(values) or _environment_names_model()
+
     def with_overrides(self, **overrides: object) -> Settings:
         """A validated copy with the non-None ``overrides`` applied."""
         values = {k: v for k, v in overrides.items() if v is not None}
-        return type(self).model_validate({**self.model_dump(), **values})
+        copy = type(self).model_validate({**self.model_dump(), **values})
+        copy._model_named = self._model_named or _names_model(values)
+        return copy
 
     def model_configured(self) -> bool:
         """A model endpoint is configured when a key or a base URL is set.
 
-        A base URL alone is enough: local servers (vLLM, Ollama, llama.cpp) take no key.
+        A base URL alone is enough: local servers (vLLM, Ollama, llama.cpp) take no key. This
+        is what an explicit ``backend="llm"`` needs; ``"auto"`` asks :meth:`model_named`.
         """
         return self.api_key is not None or self.base_url is not None
+
+    def model_named(self) -> bool:
+        """Whether this project's own settings name a model: ``IMR_LLM_MODEL`` or
+        ``IMR_LLM_BASE_URL`` in the environment, or ``model=`` / ``base_url=`` given in code.
+
+        Only then does ``backend="auto"`` send letters to a model. ``OPENAI_API_KEY`` or
+        ``OPENAI_BASE_URL`` alone, set on many machines for other tools, does not.
+        """
+        return self._model_named
+
+    def endpoint_host(self) -> str:
+        """The host (and port) letters go to on the model path, for messages: never the
+        scheme's user or password, a path or a query, which may hold a key."""
+        return endpoint_host(self.base_url)
+
+
+def _names_model(values: dict[str, Any]) -> bool:
+    return any(values.get(name) is not None for name in MODEL_NAMING_FIELDS)
+
+
+def _environment_names_model() -> bool:
+    """``IMR_LLM_MODEL`` or ``IMR_LLM_BASE_URL`` set (in any case, as pydantic-settings reads
+    them) to something other than blanks."""
+    return any(
+        key.upper() in MODEL_NAMING_ENV and value.strip() for key, value in os.environ.items()
+    )
+
+
+def endpoint_host(base_url: str | None) -> str:
+    """``host[:port]`` of a base URL (:data:`DEFAULT_ENDPOINT_HOST` for none); the URL itself
+    when it has no host (a typo), cut short and without anything after ``@`` or ``?``."""
+    if not base_url:
+        return DEFAULT_ENDPOINT_HOST
+    try:
+        parts = urlsplit(base_url.strip())
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        host, port = None, None
+    if not host:
+        return base_url.strip().split("?")[0].split("@")[-1][:60] or DEFAULT_ENDPOINT_HOST
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port else host
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -156,10 +236,52 @@ def load_settings(**overrides: object) -> Settings:
 
     Reading the environment through pydantic-settings costs milliseconds, more than the rules
     engine spends on a letter, so the result is cached per snapshot of the relevant variables.
+
+    Raises:
+        ConfigurationError: a bad value, in one line naming the setting and, for one from the
+            environment, its variable.
     """
-    base = _settings_for(_env_snapshot())
+    try:
+        base = _settings_for(_env_snapshot())
+    except ValidationError as exc:
+        raise invalid_settings(exc, environment=True) from None
     values = {k: v for k, v in overrides.items() if v is not None}
-    return base.with_overrides(**values) if values else base
+    if not values:
+        return base
+    try:
+        return base.with_overrides(**values)
+    except ValidationError as exc:
+        raise invalid_settings(exc) from None
+
+
+#: Settings whose value is never repeated in a message.
+_SECRET_FIELDS = frozenset({"api_key", "OPENAI_API_KEY", "IMR_LLM_API_KEY"})
+
+
+def invalid_settings(exc: ValidationError, *, environment: bool = False) -> ConfigurationError:
+    """One line for pydantic's report of bad setting values: each setting (with the variable a
+    value from the environment came from), what was wrong and the value given (never a key's).
+    pydantic's own report is four lines a value with a documentation URL."""
+    problems = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        name = loc[0] if loc else "settings"
+        field = name if name in Settings.model_fields else None
+        if environment:
+            variable = f"IMR_LLM_{name.upper()}" if field else name
+            where = f"{field} (from {variable})" if field else variable
+        else:
+            where = name
+        message = str(error["msg"]).removeprefix("Value error, ")
+        given = error.get("input")
+        shown = (
+            f" (got {given!r})"
+            if isinstance(given, str | int | float) and name not in _SECRET_FIELDS
+            and len(str(given)) <= 60 and repr(given) not in message
+            else ""
+        )  # fmt: skip
+        problems.append(f"{where}: {message}{shown}")
+    return ConfigurationError("invalid settings: " + "; ".join(problems))
 
 
 def _env_snapshot() -> tuple[tuple[str, str], ...]:

@@ -224,9 +224,9 @@ class NoModelConfiguredError(ConfigurationError):
 
     def __init__(self, detail: str = "") -> None:
         super().__init__(
-            "no model is configured: set OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI "
-            "server) or IMR_LLM_MODEL, or pass client=... to extract()"
-            + (f" ({detail})" if detail else "")
+            "no model is configured: set OPENAI_API_KEY for OpenAI, or IMR_LLM_BASE_URL for "
+            "another OpenAI-compatible server (vLLM, Ollama, llama.cpp: no key needed), or pass "
+            "client=... to extract()" + (f" ({detail})" if detail else "")
         )
 
 
@@ -246,9 +246,29 @@ class UnknownOptionError(ConfigurationError, TypeError):
 
 
 class UnreadableInputError(InputError):
-    """A file could not be read as letter text (missing, a directory, binary, bad PDF...)."""
+    """A file could not be read as letter text (missing, a directory, binary, bad PDF...).
+
+    Raised for a file, the message starts with the file's name as it was given
+    (``"letters/a.txt: no such file"``); ``path`` is that name and ``reason`` the message
+    without it (what a line that names the file already, like the command line's, prints).
+    """
 
     code = "unreadable_input"
+    #: The file the error is about, as given (None: bytes, standard input, or not known).
+    path: str | None = None
+
+    @property
+    def reason(self) -> str:
+        """The message without the file's name."""
+        return str(self.__dict__.get("_reason", self))
+
+    def naming(self, path: str) -> UnreadableInputError:
+        """This error with ``path`` at the head of its message (once); returns it."""
+        if self.path is None:
+            self.__dict__["_reason"] = str(self)
+            self.path = path
+            self.args = (f"{path}: {self.__dict__['_reason']}",)
+        return self
 
 
 class UnsupportedFileTypeError(UnreadableInputError):

@@ -925,7 +925,13 @@ def _check_service(
     elif status == "unverified":
         out.put(path, status, span, f"the item header reads {_shown(target, 60)}")
     else:
-        out.put(path, status, span, "at its item marker" + (f", {note}" if note else ""))
+        doubt = _name_doubt(
+            target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
+        )
+        if doubt:
+            out.put(path, "unverified", span, doubt)
+        else:
+            out.put(path, status, span, "at its item marker" + (f", {note}" if note else ""))
         item["service"] = target
     path = f"items[{k}].original_request"
     if partial is None:
@@ -944,8 +950,38 @@ def _check_service(
     elif status == "unverified":
         out.put(path, status, span, "the original request is damaged")
     else:
-        out.put(path, status, span, "in the item header" + (f", {note}" if note else ""))
+        doubt = _name_doubt(partial.original_request, True)
+        if doubt:
+            out.put(path, "unverified", span, doubt)
+        else:
+            out.put(path, status, span, "in the item header" + (f", {note}" if note else ""))
         item["original_request"] = partial.original_request
+
+
+#: What no item's name holds: the letter's form sentences, or a rationale's conclusion.
+_FORM_IN_NAME = re.compile(
+    r"Final\s+Determination|set\s+forth\s+below|disputed\s+items|medically\s+necessary"
+    r"|\bnot\s+medically\b",
+    re.IGNORECASE,
+)
+_REPEATED_RUN = re.compile(r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b", re.IGNORECASE)
+
+
+def _name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
+    """Why the letter's own text at an item marker may not be the item's whole name, or ''.
+
+    A header walk that crossed into the previous passage takes its conclusion or the form's
+    sentence along; a repeated line doubles a run of words; a first line lost leaves a name
+    that starts inside its sentence (only a partly certified request's remaining portion
+    does so on its own: "..., with open carpal tunnel release is: Overturned").
+    """
+    if _FORM_IN_NAME.search(name):
+        return "the item header holds the letter's form text or a rationale's conclusion"
+    if _REPEATED_RUN.search(name):
+        return "the item header repeats a run of words (a repeated line?)"
+    if form_2016 and not partial and name[:1].islower():
+        return "the item header starts inside a sentence (its first line lost?)"
+    return ""
 
 
 def _check_outcome(
@@ -1171,7 +1207,12 @@ def _check_items(
 _LABEL_INSIDE = re.compile(
     "|".join(
         ocr_pattern(label).pattern + r"\s*[:;]"
-        for label in ("Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale")
+        for label in (
+            "Claims Administrator guideline",
+            "MAXIMUS guideline",
+            "Decision rationale",
+            "Rationale for the Decision",
+        )  # fmt: skip
     ),
     re.IGNORECASE,
 )
@@ -1349,6 +1390,12 @@ def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
     summary = form.summary
     patient = data.get("patient") or {}
     if summary is None:
+        # Every letter of this form has a case summary: one not found (a heading and its form
+        # sentence both lost) leaves the age and sex unchecked, not absent.
+        for key in ("age", "sex"):
+            path = f"patient.{key}"
+            if patient.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", None, "missing: the case summary could not be found")
         return
     # Age and sex where the summary states them: several real letters do not ("The applicant
     # is a represented employee who..."), so a null is flagged only where an age phrase or a
@@ -1363,6 +1410,15 @@ def _check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> Non
             span = (summary.start + stated.start, summary.start + stated.end)
             out.put("patient.sex", "unverified", span,
                     "missing: the case summary states the sex in words")  # fmt: skip
+    if header.present:
+        # The 2016-2017 letter with its header table states both in the summary's first
+        # sentence ("The injured worker is a 48 year old male..."; every real letter of the
+        # corpus does): a null there is a sentence lost or garbled, and a person must look.
+        for key, what in (("age", "age"), ("sex", "sex")):
+            path = f"patient.{key}"
+            if patient.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", summary.span, f"missing: no {what} was found in the "
+                        "case summary, where letters of this form state it")  # fmt: skip
 
 
 def _check_expected(data: dict[str, Any], form: LetterForm, out: Checked) -> None:

@@ -21,3 +21,16 @@ def data_dir(name: str) -> Path:
     if source.is_dir():
         return source
     raise FileNotFoundError(f"imr-llm data directory {name!r} is missing from this installation")
+
+
+def source_root() -> Path | None:
+    """The repository this package runs from (a source checkout or an editable install): the
+    folder above the package holding imr-llm's ``pyproject.toml``; None in an installed wheel,
+    where that folder is site-packages."""
+    pyproject = _REPO_ROOT / "pyproject.toml"
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    names_us = any(line.replace(" ", "") == 'name="imr-llm"' for line in text.splitlines())
+    return _REPO_ROOT if names_us and (_REPO_ROOT / "schemas").is_dir() else None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .models import DeterminationRecord
-from .resources import data_dir
+from .resources import data_dir, source_root
 
 SCHEMA_FILENAME = "determination_record.schema.json"
 SCHEMA_ID = "https://imr-llm.invalid/schemas/determination_record.schema.json"
@@ -31,3 +31,11 @@ def schema_text() -> str:
 def schema_path() -> Path:
     """Where the shipped schema file lives in this installation."""
     return data_dir("schemas") / SCHEMA_FILENAME
+
+
+def source_schema_path() -> Path | None:
+    """The committed schema file of the source checkout this code runs from, the only one
+    ``imr-llm schema --write`` may regenerate; None in an installed package (writing there
+    would change site-packages, and the next install would undo it)."""
+    root = source_root()
+    return None if root is None else root / "schemas" / SCHEMA_FILENAME

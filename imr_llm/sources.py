@@ -4,12 +4,20 @@ One reading path for the API (``extract_file``) and the CLI, so a file gives the
 either way. What a file is, is decided from its bytes, not its name:
 
 - a known binary signature (an image, an archive, a Word file...) is
-  :class:`~imr_llm.errors.UnsupportedFileTypeError`;
-- ``%PDF-`` in the first kilobyte is a PDF (:mod:`imr_llm.pdf`); a file named ``.pdf`` without
-  it is :class:`~imr_llm.errors.CorruptPdfError`;
-- anything else is text: UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32 with a
-  byte-order mark, UTF-16 without one when every other byte is zero (Windows "Unicode" text),
-  else Windows-1252 or Latin-1 (older exports). Zero bytes in anything else mean a binary file.
+  :class:`~imr_llm.errors.UnsupportedFileTypeError`, whatever the file is named (a PNG named
+  ``.pdf`` too);
+- ``%PDF-`` in the first kilobyte is a PDF (:mod:`imr_llm.pdf`), whatever its name;
+- anything else is text, whatever its name (a letter's text saved as ``.pdf`` is read as the
+  text it is): UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32 with a byte-order
+  mark, UTF-16 without one when every other byte is zero (Windows "Unicode" text), else
+  Windows-1252 or Latin-1 (older exports). NUL bytes (0x00) in anything else, or control
+  codes among more than one character in a hundred, mean binary content, not text
+  (:class:`~imr_llm.errors.UnsupportedFileTypeError`): letter text has neither (none of the
+  corpus and gold renderings, OCR'd faxes included, has a single one), random bytes have
+  some 23%.
+
+A file's errors name it as it was given (``letters/a.txt: no such file``); the letter's text
+passed where a path belongs is told to call ``extract(text)``, not "File name too long".
 
 A file over ``max_file_bytes`` is refused from its size, before it is read whole
 (:class:`~imr_llm.errors.FileTooLargeError`).
@@ -19,13 +27,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from .errors import (
-    CorruptPdfError,
     FileTooLargeError,
     UnreadableInputError,
     UnsupportedFileTypeError,
@@ -107,8 +115,14 @@ class LetterSource:
         engine: OcrEngine | None = None,
         page_ocr: PageOcr | None = None,
     ) -> LetterText:
-        """The letter's text and where it came from (see :func:`read_letter`)."""
-        return read_letter(self, ocr_engine, engine=engine, page_ocr=page_ocr)
+        """The letter's text and where it came from (see :func:`read_letter`); a file's errors
+        name it."""
+        try:
+            return read_letter(self, ocr_engine, engine=engine, page_ocr=page_ocr)
+        except UnreadableInputError as exc:
+            if self.path is not None:
+                exc.naming(self.name)
+            raise
 
     @property
     def text(self) -> str:
@@ -129,18 +143,39 @@ class LetterText:
 
 
 def sniff(data: bytes, name: str = "") -> Kind:
-    """``pdf`` or ``text`` from the bytes; a typed error for anything that is not a letter."""
+    """``pdf`` or ``text`` from the bytes, never from the name; a typed error for a known
+    binary signature. (Binary content with no signature is refused when it is decoded: see
+    :func:`decode_text`.)"""
     head = data[:_PDF_HEADER_WITHIN]
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
+            named = " (named .pdf, but not a PDF)" if name.lower().endswith(".pdf") else ""
             raise UnsupportedFileTypeError(
-                f"is {what}, not a letter: imr-llm reads text files and PDFs"
+                f"is {what}{named}, not a letter: imr-llm reads text files and PDFs"
             )
     if b"%PDF-" in head:
         return "pdf"
-    if name.lower().endswith(".pdf"):
-        raise CorruptPdfError("is named .pdf but does not start like a PDF (no %PDF- header)")
     return "text"
+
+
+#: Control codes (C0 but tab, line feed, vertical tab, form feed and carriage return; DEL; C1)
+#: that make decoded bytes binary content when more than this share of the characters...
+_BINARY_SHARE = 0.01
+#: ...and more than this many: a text file with a stray byte or two is still text.
+_BINARY_MIN = 8
+_CONTROL_CODES = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _refuse_binary(text: str) -> None:
+    """:class:`UnsupportedFileTypeError` for decoded bytes that are no text."""
+    if _CONTROL_CODES.search(text) is None:  # every letter: one scan in C, no count
+        return
+    controls = len(_CONTROL_CODES.findall(text))
+    if controls > _BINARY_MIN and controls > _BINARY_SHARE * len(text):
+        raise UnsupportedFileTypeError(
+            f"is binary content, not letter text or a PDF: {controls:,} of its {len(text):,} "
+            "characters are control codes, which text does not have"
+        )
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
@@ -159,7 +194,18 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """``(text, encoding)`` for a letter's bytes (see the module docstring for the order)."""
+    """``(text, encoding)`` for a letter's bytes (see the module docstring for the order).
+
+    Raises:
+        UnsupportedFileTypeError: binary content: NUL bytes outside UTF-16/32 text, or more
+            control codes than text has.
+    """
+    text, encoding = _decode(data)
+    _refuse_binary(text)
+    return text, encoding
+
+
+def _decode(data: bytes) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             # The mark declares the encoding; a damaged character is replaced, not a reason to
@@ -174,7 +220,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
             pass
     if b"\x00" in data:
         raise UnsupportedFileTypeError(
-            "looks like a binary file (it has zero bytes), not letter text or a PDF"
+            "is binary content, not letter text or a PDF: it has NUL bytes (0x00), which text "
+            "outside UTF-16 and UTF-32 never has"
         )
     try:
         return data.decode("utf-8"), "utf-8"
@@ -267,9 +314,12 @@ def open_source(
     The size is checked before the file is read whole; the kind is sniffed from the bytes.
 
     Raises:
-        UnreadableInputError: missing, a folder, or unreadable (permissions).
+        UnreadableInputError: missing, a folder, or unreadable (permissions); a letter's text
+            passed where a path belongs.
         FileTooLargeError: over ``max_file_bytes``.
-        UnsupportedFileTypeError, CorruptPdfError: not a text file or a PDF.
+        UnsupportedFileTypeError: a known binary signature (an image, an archive...).
+
+    A file's errors name it, as given.
     """
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
@@ -285,12 +335,43 @@ def open_source(
     if text_name == "-":
         data = _read_capped(sys.stdin.buffer, max_file_bytes)
         return LetterSource("-", data, sniff(data), None, hashlib.sha256(data).hexdigest())
+    try:
+        return _open_path(text_name, max_file_bytes, name)
+    except UnreadableInputError as exc:
+        if not _looks_like_text(text_name):
+            exc.naming(name or text_name)
+        raise
+
+
+#: Longer than any file name a file system takes (a name, not a path, is at most 255 bytes).
+_NAME_MAX = 255
+
+
+def _looks_like_text(name: str) -> bool:
+    """A "path" that is a letter's text: line breaks, or a word longer than a name can be."""
+    return "\n" in name or any(len(part.encode()) > _NAME_MAX for part in name.split(os.sep))
+
+
+def _not_a_path(name: str) -> UnreadableInputError:
+    """The letter's text given to extract_file(): say what to call, without repeating it."""
+    return UnreadableInputError(
+        f"extract_file() was given text ({len(name):,} characters, "
+        f"{name.count(chr(10)) + 1:,} line(s)) where a file's path or bytes belong; "
+        "for a letter's text call extract(text)"
+    )
+
+
+def _open_path(text_name: str, max_file_bytes: int, name: str | None) -> LetterSource:
     path = Path(text_name)
     try:
         st = path.stat()
     except FileNotFoundError:
+        if _looks_like_text(text_name):
+            raise _not_a_path(text_name) from None
         raise UnreadableInputError("no such file") from None
     except OSError as exc:
+        if _looks_like_text(text_name):
+            raise _not_a_path(text_name) from None
         raise UnreadableInputError(f"cannot be read ({exc.strerror})") from None
     if path.is_dir():
         raise UnreadableInputError("is a directory (pass the letter files inside it)")

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from imr_llm import cli
 from imr_llm.cli import app
+from imr_llm.models import CONTRACT_FIELDS
 
 GOLD = Path(__file__).resolve().parents[1] / "eval" / "gold" / "letters"
 runner = CliRunner()
@@ -112,7 +113,8 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(
     assert "Traceback" not in stderr
     summary = stderr.strip().splitlines()[-1]
     assert summary.startswith("interrupted: ") and "--resume" in summary, stderr
-    assert (tmp_path / "out.jsonl.errors.jsonl").exists()  # the failures file is written
+    # No letter failed, so no failures file: an empty one would only say "look here" for nothing.
+    assert not (tmp_path / "out.jsonl.errors.jsonl").exists()
     before = _rows(out)  # every line whole
     assert len(before) == 4  # the four letters before the pipe: finished ones are written
 
@@ -194,7 +196,10 @@ def test_contract_only_resume_uses_the_ledger(letters: list[Path], tmp_path: Pat
     result = runner.invoke(app, [*base, "--resume", *map(str, letters[:3])])
     assert result.exit_code == 0, result.output
     assert "2 already done" in result.stderr
-    assert [r["source"] for r in _rows(out)] == list(map(str, letters[:3]))
+    ledger = _rows(tmp_path / "out.jsonl.done")  # line for line, the letter of each record
+    assert [r["source"] for r in ledger] == list(map(str, letters[:3]))
+    assert len(_rows(out)) == 3
+    assert all(set(row) == set(CONTRACT_FIELDS) for row in _rows(out))  # exactly the contract
 
 
 # ----------------------------------------------------------------------------------------------
@@ -361,7 +366,7 @@ def test_retry_failed_reruns_only_the_failures(letters: list[Path], tmp_path: Pa
     worse.write_bytes(letters[2].read_bytes())
     again = runner.invoke(app, ["extract", "-b", "rules", "-o", str(out), "--retry-failed"])
     assert again.exit_code == 0, again.output
-    assert failures.read_text() == "" and len(_rows(out)) == 3
+    assert not failures.exists() and len(_rows(out)) == 3  # nothing failed: no failures file
 
 
 def test_retry_failed_needs_a_failures_file(tmp_path: Path) -> None:
@@ -462,7 +467,7 @@ def test_an_interrupted_retry_keeps_the_letters_it_did_not_finish(
     monkeypatch.setattr(cli, "extract", real)
     again = runner.invoke(app, ["extract", "-b", "rules", "-o", str(out), "--retry-failed"])
     assert again.exit_code == 0, again.output
-    assert len(_rows(out)) == 3 and failures.read_text() == ""
+    assert len(_rows(out)) == 3 and not failures.exists()
 
 
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")

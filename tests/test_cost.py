@@ -20,6 +20,7 @@ from imr_llm import extract
 from imr_llm.cli import app
 from imr_llm.config import load_settings
 from imr_llm.cost import CostEstimate, estimate
+from imr_llm.errors import ConfigurationError
 from imr_llm.llm.extractor import request_body
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
@@ -108,12 +109,41 @@ def test_configured_prices_and_batch_discount() -> None:
     assert "25% off" in got.render()
 
 
+def test_cached_prompt_tokens_are_billed_at_the_cached_price() -> None:
+    """gpt-4o: $2.50 per 1M input tokens, $1.25 cached, $10 output (OpenAI's list). 2,000 fresh
+    + 8,000 cached + 1,000 completion = $0.005 + $0.010 + $0.010. Billing the cached tokens at
+    the full price as well gives $0.045; ignoring the cache, $0.035."""
+    from imr_llm.llm.pricing import estimate_cost
+    from imr_llm.models import TokenUsage
+
+    usage = TokenUsage(
+        prompt_tokens=10_000, cached_tokens=8_000, completion_tokens=1_000, total_tokens=11_000
+    )
+    assert estimate_cost("gpt-4o", usage) == pytest.approx(0.025, abs=1e-9)
+    assert estimate_cost("gpt-4o-2024-08-06", usage) == pytest.approx(0.025, abs=1e-9)
+    # Prices set by hand have no cached price: cached tokens cost the input price.
+    assert estimate_cost("any", usage, 2.5, 10.0) == pytest.approx(0.035, abs=1e-9)
+
+
+def test_a_record_s_cost_counts_the_cached_tokens_the_server_reports(
+    fake_server: FakeOpenAIServer,
+) -> None:
+    client = openai.OpenAI(base_url=fake_server.base_url, api_key="test-key")
+    fake_server.enqueue(Step.answer(ideal_answer(gold_label(NAME)), cached_tokens=800))
+    record = extract(gold_text(NAME), backend="llm", client=client, model="gpt-4o")
+    meta = record.metadata
+    assert meta is not None and meta.usage is not None and meta.usage.cached_tokens == 800
+    fresh = meta.usage.prompt_tokens - 800
+    by_hand = (fresh * 2.50 + 800 * 1.25 + meta.usage.completion_tokens * 10.00) / 1_000_000
+    assert meta.cost_usd == pytest.approx(by_hand, abs=2e-6)
+
+
 def test_batch_discount_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMR_LLM_BATCH_DISCOUNT", "0.4")
     assert load_settings().batch_discount == 0.4
     monkeypatch.setenv("IMR_LLM_BATCH_DISCOUNT", "1.5")
-    with pytest.raises(ValueError):
-        load_settings()
+    with pytest.raises(ConfigurationError, match="IMR_LLM_BATCH_DISCOUNT"):  # the documented
+        load_settings()  # error for a bad setting, naming its variable
 
 
 def test_render_says_it_is_an_estimate_and_how() -> None:

@@ -175,6 +175,10 @@ def _old_cached(got: dict[str, Any]) -> DeterminationRecord:
     return DeterminationRecord.model_validate_json(json.dumps(data))
 
 
+#: The hand-built records copy no rendering's damage: no value is right only as a faithful copy.
+NO_FAITHFUL = {"faithful_unflagged": 0, "faithful_flagged": 0}
+
+
 def _n_values(label: dict[str, Any]) -> int:
     """Values scored per letter: 9 scalars, each state and specialty, 6 fields per item."""
     reviewer = label["reviewer"]
@@ -246,7 +250,7 @@ def test_case_summaries_carry_flags_and_value_counts(flagged_run: EvalRun) -> No
     assert perfect["needs_review"] is False and perfect["has_evidence"] is True
     assert perfect["unverified"] == [] and perfect["review_reasons"] == []
     assert perfect["values"] == {"right_unflagged": n01, "wrong_unflagged": 0,
-                                 "right_flagged": 0, "wrong_flagged": 0}  # fmt: skip
+                                 "right_flagged": 0, "wrong_flagged": 0, **NO_FAITHFUL}  # fmt: skip
 
     old = by_case["gA02/layout"]  # no evidence at all: nothing flagged, still scored
     assert old["needs_review"] is False and old["has_evidence"] is False
@@ -254,14 +258,14 @@ def test_case_summaries_carry_flags_and_value_counts(flagged_run: EvalRun) -> No
 
     silent = by_case["gA06/layout"]
     assert silent["values"] == {"right_unflagged": n06 - 1, "wrong_unflagged": 1,
-                                "right_flagged": 0, "wrong_flagged": 0}  # fmt: skip
+                                "right_flagged": 0, "wrong_flagged": 0, **NO_FAITHFUL}  # fmt: skip
 
     flagged = by_case["gA01/ocr"]
     assert flagged["needs_review"] is True
     assert flagged["review_reasons"][0] == "decision_date unverified: label unreadable"
     assert flagged["unverified"] == ["decision_date", "patient.age"]
     assert flagged["values"] == {"right_unflagged": n01 - 3, "wrong_unflagged": 1,
-                                 "right_flagged": 1, "wrong_flagged": 1}  # fmt: skip
+                                 "right_flagged": 1, "wrong_flagged": 1, **NO_FAITHFUL}  # fmt: skip
 
     failed = by_case["gA06/ocr"]
     assert failed["needs_review"] is None and failed["error"] == "attempts_exhausted"
@@ -293,6 +297,8 @@ def test_report_scores_flagged_and_unflagged_apart(flagged_run: EvalRun) -> None
         "wrong_caught_share": round(2 / 3, 4),
         "wrong_silent": 1,  # the flipped outcome in a record nobody was asked to look at
         "wrong_silent_share": round(1 / 3, 4),
+        "faithful_values": 0,
+        "faithful_flagged": 0,
     }
     layout, ocr = (
         report["review"]["by_rendering"]["layout"],
@@ -354,7 +360,7 @@ def test_values_name_their_own_evidence() -> None:
     assert flag_counts(values, {"reviewer.licensure_states[0]"})["right_flagged"] == 1
     assert flag_counts(values, {"items[0].outcome"}) == {
         "right_unflagged": len(values) - 3 - 1, "wrong_unflagged": 3,
-        "right_flagged": 1, "wrong_flagged": 0,
+        "right_flagged": 1, "wrong_flagged": 0, **NO_FAITHFUL,
     }  # fmt: skip
 
 
@@ -380,3 +386,89 @@ def test_a_cut_rationale_is_a_wrong_value_at_its_own_path() -> None:
     got["items"][1]["rationale"] = rationale[: int(len(rationale) * 0.8)]  # silently cut short
     wrong = [v for v in score_record(got, gold).values if not v.correct]
     assert wrong == [ValueResult("items.rationale", ("items[1].rationale",), False)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Long values scored both ways: the clean label, and the rendering's own text at its place
+# ----------------------------------------------------------------------------------------------
+
+#: Hand-made OCR damage to gA01's first service (four letters changed: similarity below 0.95).
+CLEAN_SERVICE = "MRI of the left knee without contrast"
+DAMAGED_SERVICE = "MRl of thc lcft knee withont contrast"
+
+
+def _rendering_with_damage() -> tuple[str, dict[str, Any]]:
+    """gA01 with its first service damaged where the letter writes it (once), and its label."""
+    label = gold_label("gA01")
+    text = (GOLD / "letters" / "gA01.txt").read_text(encoding="utf-8")
+    assert label["items"][0]["service"] == CLEAN_SERVICE and text.count(CLEAN_SERVICE) == 1
+    return text.replace(CLEAN_SERVICE, DAMAGED_SERVICE), label
+
+
+def _service_value(got: dict[str, Any], label: dict[str, Any], text: str | None) -> ValueResult:
+    values = score_record(got, label, text).values
+    return next(v for v in values if v.keys == ("items[0].service",))
+
+
+def test_a_faithful_copy_of_the_rendering_is_right_and_counted_apart() -> None:
+    text, label = _rendering_with_damage()
+    got = copy.deepcopy(label)
+    got["items"][0]["service"] = DAMAGED_SERVICE  # what the contract asks: the text given
+    value = _service_value(got, label, text)
+    assert value.correct and value.faithful
+    assert flag_counts([value], set())["faithful_unflagged"] == 1
+    score = score_record(got, label, text)
+    assert score.fields["items.service"].kind == "faithful"
+    assert not score.fields["items.service"].correct  # label-based accuracy keeps its meaning
+    diff = next(d for d in score.diffs if d["field"] == "items[0].service")
+    assert diff["faithful"] and diff["rendering"] == DAMAGED_SERVICE
+    # Without the rendering (what the eval did before), the same value was a wrong one.
+    assert not _service_value(got, label, None).correct
+
+
+def test_a_value_that_is_neither_is_still_wrong() -> None:
+    text, label = _rendering_with_damage()
+    got = copy.deepcopy(label)
+    got["items"][0]["service"] = "MRI of the right knee with contrast"  # a real mistake
+    value = _service_value(got, label, text)
+    assert not value.correct and not value.faithful
+    assert score_record(got, label, text).fields["items.service"].kind == "wrong"
+    other_damage = copy.deepcopy(label)
+    other_damage["items"][0]["service"] = "MRl of tbe lefl knce witbout contrast"  # not the text
+    assert not _service_value(other_damage, label, text).correct
+
+
+def test_the_clean_label_is_still_right_on_a_damaged_rendering() -> None:
+    text, label = _rendering_with_damage()
+    value = _service_value(copy.deepcopy(label), label, text)  # repaired to the label
+    assert value.correct and not value.faithful
+
+
+def test_the_report_says_which_wrong_values_are_faithful_copies(
+    rules_report: tuple[dict, Path],
+) -> None:
+    """On the gold renderings the rules engine copies OCR damage as the contract asks: those
+    values are counted as faithful copies, not as silent wrong ones."""
+    report, out = rules_report
+    review = report["review"]["all"]
+    assert review["faithful_values"] > 0
+    assert review["wrong_caught"] + review["wrong_silent"] == review["wrong_values"]
+    assert report["fields"]["items.rationale"]["faithful"] > 0
+    clean = report["review"]["by_rendering"]["layout"]
+    assert clean["faithful_values"] == 0  # the clean letter has nothing to copy but the label
+    summary = (out / "summary.md").read_text()
+    assert "faithful copies" in summary and "| wrong | faithful |" in summary
+    faithful_diffs = [
+        p
+        for p in (out / "diffs").glob("*.md")
+        if "a faithful copy of the rendering" in p.read_text()
+    ]
+    assert faithful_diffs and all("- rendering: " in p.read_text() for p in faithful_diffs)
+
+
+def test_report_html_renders_code_not_backticks(rules_report: tuple[dict, Path]) -> None:
+    report, out = rules_report
+    page = (out / "report.html").read_text()
+    assert f"<code>{report['git_commit']}</code>" in page
+    assert "`" not in page and "**" not in page
+    assert "<strong>rules</strong>" in page

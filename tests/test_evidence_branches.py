@@ -583,8 +583,12 @@ def test_age_the_summary_does_not_give_is_a_contradiction() -> None:
     text = one(A01, AGE, "a male who")
     out, _ = check(text, patient(59, "male"))
     assert "patient.age: the case summary gives no age 59; use null" in out.errors
+    # Null is no contradiction there; but letters of this form (with a header) state the
+    # age, so it is flagged missing (a summary sentence lost or garbled).
     out, _ = check(text, patient(None, "male"))
-    assert "patient.age" not in out.evidence
+    assert "patient.age" not in out.contradicted
+    assert out.evidence["patient.age"].status == "unverified"
+    assert out.evidence["patient.age"].note.startswith("missing:")
 
 
 def test_sex_null_or_wrong_where_the_summary_states_it_is_a_contradiction() -> None:

@@ -64,7 +64,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 #: values OCR damaged at their places: noise-light gN06's reviewer sentence ("licensed to
 #: practice inColifornia"), ocr gN02's UR denial date ("19/4/2013") and gN04's assignment
 #: sentence.
-GOLD_FLAGGED = {"layout": 0, "raw": 14, "noise-light": 3, "ocr": 19}
+#: Two written letters with a header state no age (gA12) or sex (gB08): real letters with a
+#: header always state both, so a null there is flagged (a summary sentence lost): +2 each.
+GOLD_FLAGGED = {"layout": 2, "raw": 16, "noise-light": 5, "ocr": 21}
 #: On the corpus's mild OCR, 3 of 25: values whose place the OCR damaged (a guideline ending in
 #: debris, a header value unreadable), which a person must look at whatever the answer.
 CORPUS_FLAGGED = {"layout": 0, "raw": 0, "ocr": 3}

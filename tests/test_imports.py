@@ -9,6 +9,7 @@ by benchmarks/import_time.py, not asserted here.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import json
 import os
@@ -186,8 +187,14 @@ def test_an_invalid_setting_in_the_environment_is_still_a_configuration_error(
         extract(LETTER.read_text(encoding="utf-8"), backend="rules")
 
 
-def test_auto_with_an_endpoint_in_the_environment_still_goes_to_the_model(
-    clean_env: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    "env",
+    [{"IMR_LLM_BASE_URL": "http://127.0.0.1:9/v1"}, {"IMR_LLM_MODEL": "gpt-4o-mini"},
+     {"imr_llm_model": "gpt-4o-mini", "OPENAI_API_KEY": "sk-not-a-real-key"}],
+    ids=["imr-base-url", "imr-model", "imr-model-lowercase-with-key"],
+)  # fmt: skip
+def test_auto_with_a_model_named_in_the_environment_still_goes_to_the_model(
+    clean_env: pytest.MonkeyPatch, env: dict[str, str]
 ) -> None:
     import imr_llm.llm
 
@@ -198,10 +205,42 @@ def test_auto_with_an_endpoint_in_the_environment_still_goes_to_the_model(
         raise ConfigurationError("model path taken")
 
     clean_env.setattr(imr_llm.llm, "extract_llm", spy)
-    clean_env.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    for name, value in env.items():
+        clean_env.setenv(name, value)
     with pytest.raises(ConfigurationError, match="model path taken"):
         extract(LETTER.read_text(encoding="utf-8"))
     assert seen == ["auto"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"OPENAI_API_KEY": "sk-not-a-real-key"}, {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1"},
+     {"OPENAI_API_KEY": "sk-not-a-real-key", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+      "IMR_LLM_API_KEY": "sk-not-a-real-key"}],
+    ids=["openai-key", "openai-base-url", "keys-and-url"],
+)  # fmt: skip
+def test_auto_never_sends_a_letter_for_an_openai_key_alone(
+    clean_env: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    """Medical letters: a key set for other tools is no consent to send them to a model."""
+    import imr_llm.llm
+
+    def spy(text: str, **kwargs: object) -> object:
+        raise AssertionError("a letter went to the model path")
+
+    clean_env.setattr(imr_llm.llm, "extract_llm", spy)
+    clean_env.setattr(imr_llm.llm, "aextract_llm", spy)
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    text = LETTER.read_text(encoding="utf-8")
+    assert extract(text).metadata.engine == "rules"  # type: ignore[union-attr]
+    assert extract(text, max_attempts=2).metadata.engine == "rules"  # type: ignore[union-attr]
+    assert asyncio.run(imr_llm.aextract(text)).metadata.engine == "rules"  # type: ignore[union-attr]
+    assert imr_llm.extract_file(LETTER).metadata.engine == "rules"  # type: ignore[union-attr]
+    assert imr_llm.Settings().model_configured() and not imr_llm.Settings().model_named()
+    # Named in code, the model is used: an explicit choice.
+    with pytest.raises(AssertionError, match="went to the model"):
+        extract(text, model="gpt-4o-mini")
 
 
 def test_settings_cached_without_a_lowercase_variable_are_not_reused_with_it(

@@ -151,16 +151,91 @@ def test_a_pdf_is_known_by_its_bytes_not_its_name(tmp_path: Path) -> None:
     assert record.contract_dict() == gold_label(LETTER)
 
 
-def test_a_file_named_pdf_that_is_not_one_is_corrupt(tmp_path: Path) -> None:
+def test_a_letter_s_text_named_pdf_is_read_as_the_text_it_is(tmp_path: Path) -> None:
+    """Files are known by their bytes: a text letter saved as .pdf is text, not a corrupt PDF."""
     path = tmp_path / "letter.pdf"
     path.write_text(gold_text(LETTER))
-    with pytest.raises(CorruptPdfError, match="does not start like a PDF"):
+    record = extract_file(path, backend="rules")
+    assert record.metadata.input.kind == "text"
+    assert record.contract_dict() == gold_label(LETTER)
+    result = runner.invoke(app, ["extract", "-b", "rules", str(path)])
+    assert result.exit_code == 0, result.output
+
+
+def test_an_image_named_pdf_is_an_unsupported_file_not_a_corrupt_pdf(tmp_path: Path) -> None:
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(NOT_LETTERS["png"][0])
+    with pytest.raises(UnsupportedFileTypeError, match=r"PNG image \(named \.pdf, but not a PDF\)"):
         extract_file(path, backend="rules")
 
 
+def test_binary_without_nul_bytes_is_an_unsupported_file_not_a_letter_that_is_not_imr(
+    tmp_path: Path,
+) -> None:
+    """Random bytes with no NUL decode as Latin-1 text; what makes them binary is their
+    control codes (letter text has none), not the NULs alone."""
+    import random
+
+    rng = random.Random(7)
+    data = bytes(rng.randrange(1, 256) for _ in range(4000))
+    assert b"\x00" not in data and len(set(data)) > 200
+    path = tmp_path / "blob.pdf"
+    path.write_bytes(data)
+    with pytest.raises(UnsupportedFileTypeError, match="control codes"):
+        extract_file(path, backend="rules")
+    with pytest.raises(UnsupportedFileTypeError, match="control codes"):
+        extract_file(data, backend="rules")
+
+
+def test_nul_bytes_are_called_nul_bytes() -> None:
+    with pytest.raises(UnsupportedFileTypeError, match=r"NUL bytes \(0x00\)") as info:
+        decode_text(b"Case Number\x00\x00 CM16-0000001 " * 4)
+    assert "zero bytes" not in str(info.value)
+
+
+def test_a_stray_control_code_or_two_leave_a_letter_text() -> None:
+    text = gold_text(LETTER)
+    raw = (text[:500] + "\x1a\x07" + text[500:]).encode("utf-8")  # an EOF mark, a bell
+    assert decode_text(raw)[0].startswith(text[:100])
+
+
+def test_a_letter_s_text_given_as_a_path_says_to_call_extract() -> None:
+    text = gold_text(LETTER)
+    with pytest.raises(UnreadableInputError, match=r"call extract\(text\)") as info:
+        extract_file(text, backend="rules")
+    message = str(info.value)
+    assert "File name too long" not in message and "no such file" not in message
+    assert text[:40] not in message and len(message) < 200  # no letter text repeated
+    one_line = "Case Number: CM16-0000001 " * 20  # no line break, but no file name either
+    with pytest.raises(UnreadableInputError, match=r"call extract\(text\)"):
+        extract_file(one_line, backend="rules")
+
+
+def test_a_corrupt_pdf_names_its_file(tmp_path: Path) -> None:
+    from tests.test_pdf import build_pdf
+
+    path = tmp_path / "cut.pdf"
+    path.write_bytes(build_pdf([["Case Number: CM16-0000001"] * 40])[:300])
+    with pytest.raises(CorruptPdfError) as info:
+        extract_file(path, backend="rules")
+    assert str(info.value).startswith(f"{path}: ") and info.value.path == str(path)
+
+
+def test_the_cli_names_a_failed_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["extract", "-b", "rules", "nope.txt", "-o", "out.jsonl"])
+    assert result.exit_code == 1
+    assert "failed nope.txt: no such file\n" in result.stderr
+    row = json.loads((tmp_path / "out.jsonl.errors.jsonl").read_text())
+    assert row["message"] == "nope.txt: no such file" and row["source"] == "nope.txt"
+
+
 def test_missing_files_and_folders_are_unreadable(tmp_path: Path) -> None:
-    with pytest.raises(UnreadableInputError, match="no such file"):
-        extract_file(tmp_path / "nope.txt")
+    missing = tmp_path / "nope.txt"
+    with pytest.raises(UnreadableInputError, match="no such file") as info:
+        extract_file(missing)
+    assert str(info.value) == f"{missing}: no such file"  # the message names the file
+    assert info.value.path == str(missing) and info.value.reason == "no such file"
     with pytest.raises(UnreadableInputError, match="is a directory"):
         extract_file(tmp_path)
     with pytest.raises(TypeError):

@@ -21,7 +21,7 @@ import pytest
 
 from imr_llm import extract
 from imr_llm.config import load_settings
-from imr_llm.errors import BatchJobError
+from imr_llm.errors import BatchJobError, ConfigurationError
 from imr_llm.jobs import collect, status, submit
 from imr_llm.jobs import job as job_module
 from imr_llm.jobs.store import JobFolder
@@ -221,6 +221,37 @@ def test_usage_and_cost_match_online_at_the_batch_price(
             want.cost_usd * 0.5, abs=2e-6
         )
         assert contract(rows[name]) == online[name].contract_dict()
+
+
+@pytest.mark.parametrize("priced_at_submit", [False, True], ids=["table-prices", "set-prices"])
+def test_a_job_keeps_the_prices_it_was_submitted_with(
+    fake_server: FakeOpenAIServer,
+    tmp_path: Path,
+    letters: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    priced_at_submit: bool,
+) -> None:
+    """Prices unset at submit stay unset (the price table's) when another shell with
+    IMR_LLM_PRICE_* set collects the job: its cost never depends on who collects it."""
+    from imr_llm.llm.pricing import estimate_cost
+    from imr_llm.models import TokenUsage
+
+    for var in ("IMR_LLM_PRICE_INPUT", "IMR_LLM_PRICE_OUTPUT"):
+        monkeypatch.delenv(var, raising=False)
+    fake_server.responder = Script(NAMES)
+    client = client_for(fake_server)
+    prices = {"price_input": 1.0, "price_output": 2.0} if priced_at_submit else {}
+    submit(letters[:1], tmp_path / "job", settings=settings(**prices), client=client)
+    monkeypatch.setenv("IMR_LLM_PRICE_INPUT", "1000")  # the collecting shell's prices
+    monkeypatch.setenv("IMR_LLM_PRICE_OUTPUT", "3000")
+    collect(tmp_path / "job", client=client, wait=True, poll_s=0)
+    meta = records_of(tmp_path / "job")[0]["metadata"]
+    usage = TokenUsage.model_validate(meta["usage"])
+    online = estimate_cost("gpt-4o-mini", usage, prices.get("price_input"),
+                           prices.get("price_output"))  # fmt: skip
+    assert online is not None and meta["cost_usd"] == pytest.approx(online * 0.5, abs=2e-6)
+    environment = estimate_cost("gpt-4o-mini", usage, 1000, 3000)
+    assert environment is not None and meta["cost_usd"] < environment * 0.5 / 100
 
 
 def test_answers_that_stay_wrong_end_as_online(
@@ -540,7 +571,7 @@ def test_batch_url_setting_for_azure(tmp_path: Path, letters: list[str], no_mode
     assert rep.offline_file is not None
     line = json.loads(rep.offline_file.read_text())
     assert line["url"] == "/chat/completions" and line["method"] == "POST"
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError, match="batch_url"):  # one line, as any bad setting
         settings(batch_url="/v1/embeddings")
 
 

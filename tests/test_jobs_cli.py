@@ -48,7 +48,8 @@ def test_submit_status_collect_exit_codes(
     assert again.exit_code == 2 and "already holds a batch job" in again.stderr
 
     status = runner.invoke(app, ["batch", "status", str(job)])
-    assert status.exit_code == 0 and "3 pending" in status.stdout and "in_progress" in status.stdout
+    assert "3 pending" in status.stdout and "in_progress" in status.stdout
+    assert status.exit_code == 3  # pending, as collect says it (the README's exit codes)
 
     first = runner.invoke(app, ["batch", "collect", str(job)])  # round 1 done; gA03 re-asked
     assert first.exit_code == 3, first.output
@@ -59,6 +60,7 @@ def test_submit_status_collect_exit_codes(
     assert final.exit_code == 0, final.output
     assert "3 of 3 letter(s) extracted (0 need review), 0 failed, 0 pending" in final.stderr
     assert "2 batch(es), 1 follow-up" in final.stderr
+    assert runner.invoke(app, ["batch", "status", str(job)]).exit_code == 0  # all done
     rows = [json.loads(x) for x in (job / "records.jsonl").read_text().splitlines()]
     assert sorted(Path(r["metadata"]["source"]).stem for r in rows) == NAMES
     assert "sk-test-only" not in "".join(p.read_text() for p in job.glob("*.json*"))
@@ -82,6 +84,8 @@ def test_collect_wait_and_failures_exit_1(
         and f"failures listed in {out}.errors.jsonl" in done.stderr
     )
     assert len(out.read_text().splitlines()) == 3
+    status = runner.invoke(app, ["batch", "status", str(tmp_path / "j")])
+    assert status.exit_code == 1 and "1 failed, 0 pending" in status.stdout
 
 
 def test_misuse_exits_2(env: FakeOpenAIServer, tmp_path: Path) -> None:

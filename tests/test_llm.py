@@ -273,8 +273,9 @@ def test_cascade_uses_the_model_only_when_rules_cannot_read(
 def test_auto_uses_the_model_when_a_base_url_is_configured(
     fake_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", fake_server.base_url)
+    monkeypatch.setenv("IMR_LLM_BASE_URL", fake_server.base_url)  # this project's own setting
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     fake_server.enqueue(Step.answer(ideal_answer(gold_label(NAME))))
     record = extract(gold_text(NAME))
     assert record.metadata.engine == "llm"  # type: ignore[union-attr]

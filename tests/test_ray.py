@@ -126,7 +126,7 @@ def test_every_input_ends_as_one_outcome_with_its_code(local_ray, tmp_path: Path
         "empty.txt": ("failed", "empty_text"),
         "missing.txt": ("failed", "unreadable_input"),
     }
-    assert outcomes["missing.txt"].error["message"] == "no such file"
+    assert outcomes["missing.txt"].error["message"].endswith("missing.txt: no such file")
     assert outcomes["good.txt"].record["metadata"]["source"] == str(good.resolve())
 
 

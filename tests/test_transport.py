@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from types import SimpleNamespace
 
@@ -18,6 +19,7 @@ import openai
 import pytest
 
 from imr_llm import (
+    ConfigurationError,
     ExtractionAttemptsExhaustedError,
     LLMError,
     ModelRequestError,
@@ -39,8 +41,11 @@ SLACK_S = 0.35
 
 
 def llm(server: FakeOpenAIServer, **options):
-    client = openai.OpenAI(base_url=server.base_url, api_key="sk-test-0123456789abcdef")
-    return extract(gold_text(NAME), backend="llm", client=client, **options)
+    # Closed on the way out: a client left to the garbage collector closes its connections
+    # whenever it is collected, and httpcore logs that in some later test (whose log checks,
+    # tests/test_privacy.py, would then see wire events that are not theirs).
+    with openai.OpenAI(base_url=server.base_url, api_key="sk-test-0123456789abcdef") as client:
+        return extract(gold_text(NAME), backend="llm", client=client, **options)
 
 
 def gap(server: FakeOpenAIServer) -> float:
@@ -273,3 +278,98 @@ def test_async_cascade_uses_the_model_only_when_rules_cannot_read(
     assert meta is not None and meta.engine == "llm" and meta.backend == "cascade"
     assert meta.rules_failure and "rationale" in meta.rules_failure
     assert read.contract_dict() == gold_label(NAME)
+
+
+# -- one deadline per letter (issue 19): a hung endpoint costs seconds here, not ten minutes ----
+
+#: The letter's deadline in these tests, and how far past it a run may end (thread scheduling,
+#: the request's own end): far below the request timeout the settings keep (120 s).
+DEADLINE_S = 1.5
+LATE_S = 1.5
+
+
+def test_a_hung_endpoint_costs_the_letter_s_deadline_not_timeout_times_retries(
+    fake_server: FakeOpenAIServer,
+) -> None:
+    fake_server.enqueue(*[good().with_delay(60)] * 6)  # never answers in time
+    started = time.monotonic()
+    with pytest.raises(ModelTransportError) as info:
+        llm(fake_server, letter_deadline_s=DEADLINE_S, transport_retries=4)
+    took = time.monotonic() - started
+    assert DEADLINE_S - 0.1 <= took <= DEADLINE_S + LATE_S, took
+    message = str(info.value)
+    assert f"127.0.0.1:{fake_server.port}" in message  # which endpoint: its host and port
+    assert "sk-test" not in message and "/v1" not in message  # never the key, nor the path
+    assert "deadline of 1.5 s (IMR_LLM_LETTER_DEADLINE_S)" in message
+    assert info.value.requests == 1  # no retry was started past the deadline
+
+
+def test_the_deadline_covers_transport_retries(fake_server: FakeOpenAIServer) -> None:
+    """Each 503 is retried after a wait; the retries stop where the next wait would end past
+    the deadline, although the tries allowed are not used up."""
+    fake_server.enqueue(*[Step.error(503, retry_after=0.6)] * 10)
+    started = time.monotonic()
+    with pytest.raises(ModelTransportError, match="deadline") as info:
+        llm(fake_server, letter_deadline_s=DEADLINE_S, transport_retries=10)
+    assert time.monotonic() - started <= DEADLINE_S + LATE_S
+    assert 2 <= info.value.requests <= 3 < 11
+
+
+def test_the_deadline_covers_re_asks(fake_server: FakeOpenAIServer) -> None:
+    """Wrong answers are re-asked; a re-ask is not sent once the deadline has passed, and the
+    best answer is kept, flagged, saying why it stopped."""
+    bad = ideal_answer(gold_label(NAME))
+    bad["case_number"] = "CM99-9999999"
+    fake_server.enqueue(*[Step.answer(bad, delay=0.8)] * 6)
+    started = time.monotonic()
+    record = llm(fake_server, letter_deadline_s=DEADLINE_S, max_attempts=6)
+    assert time.monotonic() - started <= DEADLINE_S + LATE_S
+    assert 2 <= len(fake_server.chat_requests) <= 3 < 6
+    meta = record.metadata
+    assert meta is not None and meta.needs_review
+    assert any("deadline" in reason for reason in meta.review_reasons)
+
+
+def test_the_async_path_keeps_the_same_deadline(fake_server: FakeOpenAIServer) -> None:
+    fake_server.enqueue(Step.error(503), *[good().with_delay(60)] * 5)
+
+    async def run() -> None:
+        key = "sk-test-async-000000"
+        async with openai.AsyncOpenAI(base_url=fake_server.base_url, api_key=key) as client:
+            await aextract(
+                gold_text(NAME), backend="llm", client=client, letter_deadline_s=DEADLINE_S
+            )
+
+    started = time.monotonic()
+    with pytest.raises(ModelTransportError, match=f"127.0.0.1:{fake_server.port}"):
+        asyncio.run(run())
+    assert DEADLINE_S - 0.1 <= time.monotonic() - started <= DEADLINE_S + LATE_S
+
+
+def test_a_refused_request_names_the_endpoint_host(fake_server: FakeOpenAIServer) -> None:
+    fake_server.enqueue(Step.error(401, message="bad key"))
+    with pytest.raises(ModelRequestError, match=f"at 127.0.0.1:{fake_server.port} refused"):
+        llm(fake_server)
+
+
+def test_the_deadline_is_a_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from imr_llm.config import load_settings
+
+    assert load_settings().letter_deadline_s == 300  # a few minutes by default
+    monkeypatch.setenv("IMR_LLM_LETTER_DEADLINE_S", "45")
+    assert load_settings().letter_deadline_s == 45
+    monkeypatch.setenv("IMR_LLM_LETTER_DEADLINE_S", "0")
+    with pytest.raises(ConfigurationError, match="IMR_LLM_LETTER_DEADLINE_S"):
+        load_settings()
+
+
+def test_giving_up_is_said_once_by_the_error_not_again_as_a_warning(
+    fake_server: FakeOpenAIServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_server.enqueue(*[Step.error(503)] * 2, Step.error(401))
+    with caplog.at_level("INFO", logger="imr_llm"), pytest.raises(ModelTransportError):
+        llm(fake_server, transport_retries=1)
+    with caplog.at_level("INFO", logger="imr_llm"), pytest.raises(ModelRequestError):
+        llm(fake_server)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert any("giving up" in r.getMessage() for r in caplog.records)  # still there under -v

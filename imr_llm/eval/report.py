@@ -21,7 +21,7 @@ from typing import Any
 from .._version import __version__
 from ..schema import schema_text
 from .runner import CaseResult, EvalRun, answer_schema_hash
-from .scoring import ALL_FIELDS, FLAG_COUNT_KEYS, TEXT_MATCH
+from .scoring import ALL_FIELDS, FAITHFUL_COUNT_KEYS, FLAG_COUNT_KEYS, TEXT_MATCH
 from .stats import bootstrap
 
 REPORT_VERSION = 1
@@ -82,7 +82,9 @@ def _fields(results: list[CaseResult]) -> dict[str, Any]:
         table[name] = {
             "accuracy": round(kinds.get("correct", 0) / n, 4) if n else None,
             "mean_score": round(sum(scores) / n, 4) if n else None,
-            **{k: kinds.get(k, 0) for k in ("wrong", "missed", "hallucinated", "error")},
+            **{
+                k: kinds.get(k, 0) for k in ("wrong", "faithful", "missed", "hallucinated", "error")
+            },
         }
     return table
 
@@ -95,18 +97,21 @@ def _review(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     """Flagged against unflagged, for records and for values.
 
     A record is flagged when ``metadata.needs_review`` is set; a value when its own evidence is
-    ``unverified``. A wrong value is *caught* when it is flagged or its record needs review, and
-    *silent* otherwise: the number that must stay near zero. Records that carry no evidence
-    (older cached answers, engines that report none) count as unflagged.
+    ``unverified``. A long value is right when it equals the clean label or, as the contract
+    asks, the rendering's own text at its place (a *faithful* copy of its OCR damage, counted
+    apart as ``faithful_values``); it is wrong only when it is neither. A wrong value is
+    *caught* when it is flagged or its record needs review, and *silent* otherwise: the number
+    that must stay near zero. Records that carry no evidence (older cached answers, engines that
+    report none) count as unflagged.
     """
     records = [s for s in summaries if s["error"] is None]
     flagged = [s for s in records if s.get("needs_review")]
     unflagged = [s for s in records if not s.get("needs_review")]
-    counts = dict.fromkeys(FLAG_COUNT_KEYS, 0)
+    counts = dict.fromkeys((*FLAG_COUNT_KEYS, *FAITHFUL_COUNT_KEYS), 0)
     caught = silent = 0
     for s in records:
         values = s.get("values") or {}
-        for key in FLAG_COUNT_KEYS:
+        for key in counts:
             counts[key] += values.get(key, 0)
         if s.get("needs_review"):
             caught += values.get("wrong_flagged", 0) + values.get("wrong_unflagged", 0)
@@ -137,6 +142,8 @@ def _review(summaries: list[dict[str, Any]]) -> dict[str, Any]:
         "wrong_caught_share": _share(caught, wrong),
         "wrong_silent": silent,
         "wrong_silent_share": _share(silent, wrong),
+        "faithful_values": counts["faithful_flagged"] + counts["faithful_unflagged"],
+        "faithful_flagged": counts["faithful_flagged"],
     }
 
 
@@ -237,6 +244,15 @@ def _ci(metric: dict[str, Any]) -> str:
     return f"{_pct(metric['mean'])} ({_pct(low)} to {_pct(high)})"
 
 
+def _markdown_inline_html(text: str) -> str:
+    """A line of the summary's markdown as HTML: escaped, ``code`` and **bold** rendered (not
+    shown as backticks and asterisks)."""
+    parts = html.escape(text).split("`")
+    out = "".join(f"<code>{part}</code>" if k % 2 else part for k, part in enumerate(parts))
+    bold = out.split("**")
+    return "".join(f"<strong>{part}</strong>" if k % 2 else part for k, part in enumerate(bold))
+
+
 def _provenance_lines(report: dict[str, Any]) -> list[str]:
     lines = [
         f"- engine: **{report['engine']}**"
@@ -268,9 +284,12 @@ def _metric_rows(groups: dict[str, dict[str, Any]]) -> list[str]:
 
 REVIEW_NOTE = (
     "A record is flagged when it needs review (`metadata.needs_review`); a value when its own "
-    "evidence is `unverified`. Wrong values are caught when flagged or in a record needing "
-    "review, silent otherwise. Records without evidence (older cached answers) count as "
-    "unflagged."
+    "evidence is `unverified`. A long value (service, original request, guidelines, "
+    "rationale) is right when it equals the clean label, or the rendering's own text at its "
+    "place: a faithful copy of the rendering's OCR damage, which the record contract asks for "
+    "(counted apart as faithful copies). Wrong values are neither; they are caught when "
+    "flagged or in a record needing review, silent otherwise. Records without evidence (older "
+    "cached answers) count as unflagged."
 )
 
 
@@ -286,8 +305,9 @@ def _review_rows(groups: dict[str, dict[str, Any]]) -> list[str]:
     rows = [
         "| group | records | need review | with evidence | all right, unflagged records "
         "| all right, flagged records | values right, unflagged | values right, flagged "
-        "| wrong values flagged | wrong values caught | wrong values silent |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| of them faithful copies | wrong values flagged | wrong values caught "
+        "| wrong values silent |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in groups.items():
         n_flagged = r["values_flagged"]
@@ -298,6 +318,7 @@ def _review_rows(groups: dict[str, dict[str, Any]]) -> list[str]:
             f"| {_rate(r['all_right_flagged'], r['records_flagged'])} "
             f"| {_rate(r['accuracy_unflagged'], r['values'] - n_flagged)} "
             f"| {_rate(r['accuracy_flagged'], n_flagged)} "
+            f"| {r.get('faithful_values', 'n/a')} "
             f"| {_of(r['wrong_flagged'], r['wrong_values'])} "
             f"| {_of(r['wrong_caught'], r['wrong_values'])} "
             f"| {_of(r['wrong_silent'], r['wrong_values'])} |"
@@ -329,16 +350,11 @@ def summary_markdown(report: dict[str, Any]) -> str:
         "## Per field",
         "",
         "Long texts count as right at similarity >= "
-        f"{report['text_match_threshold']:.2f}; list fields score F1 as sets.",
+        f"{report['text_match_threshold']:.2f} to the clean label; list fields score F1 as "
+        f"sets. {FAITHFUL_FIELD_NOTE}",
         "",
-        "| field | right | mean score | wrong | missed | hallucinated | errors |",
-        "|---|---|---|---|---|---|---|",
+        *_field_rows(report),
     ]
-    for name, f in report["fields"].items():
-        lines.append(
-            f"| {name} | {_pct(f['accuracy'])} | {_pct(f['mean_score'])} | {f['wrong']} | "
-            f"{f['missed']} | {f['hallucinated']} | {f['error']} |"
-        )
     u = report["usage"]
     cost = "n/a" if u["cost_usd_total"] is None else f"${u['cost_usd_total']}"
     lines += [
@@ -355,6 +371,25 @@ def summary_markdown(report: dict[str, Any]) -> str:
     ]
     lines += [f"- {code}: {n}" for code, n in sorted(report["errors"].items())] or ["- none"]
     return "\n".join(lines) + "\n"
+
+
+FAITHFUL_FIELD_NOTE = (
+    "A field is *faithful* (not right, not wrong) in a case where its only values unlike the "
+    "label are faithful copies of the rendering's own text at their place."
+)
+
+
+def _field_rows(report: dict[str, Any]) -> list[str]:
+    rows = [
+        "| field | right | mean score | wrong | faithful | missed | hallucinated | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, f in report["fields"].items():
+        rows.append(
+            f"| {name} | {_pct(f['accuracy'])} | {_pct(f['mean_score'])} | {f['wrong']} | "
+            f"{f.get('faithful', 0)} | {f['missed']} | {f['hallucinated']} | {f['error']} |"
+        )
+    return rows
 
 
 _RENDER_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
@@ -471,7 +506,7 @@ def _letter_form_html(report: dict[str, Any]) -> str:
         return ""
     return (
         "<h2>By letter form</h2>"
-        f"<p>{html.escape(LETTER_FORM_NOTE).replace('`', '')}</p>"
+        f"<p>{_markdown_inline_html(LETTER_FORM_NOTE)}</p>"
         f"{_markdown_table_to_html(_metric_rows(report['by_letter_form']))}"
     )
 
@@ -480,19 +515,12 @@ def report_html(report: dict[str, Any]) -> str:
     """A self-contained page: provenance, tables and the accuracy chart; no scripts. It links
     only within itself and to each case's review page in ``review/`` beside it."""
     prov = "".join(
-        f"<li>{html.escape(line[2:]).replace('**', '')}</li>" for line in _provenance_lines(report)
+        f"<li>{_markdown_inline_html(line[2:])}</li>" for line in _provenance_lines(report)
     )
-    field_rows = [
-        "| field | right | mean score | wrong | missed | hallucinated | errors |",
-        "|---|",
-    ] + [
-        f"| {n} | {_pct(f['accuracy'])} | {_pct(f['mean_score'])} | {f['wrong']} | {f['missed']} "
-        f"| {f['hallucinated']} | {f['error']} |"
-        for n, f in report["fields"].items()
-    ]
+    field_rows = _field_rows(report)
     review = (
         "<h2>Needs review: flagged and unflagged</h2>"
-        f"<p>{html.escape(REVIEW_NOTE).replace('`', '')}</p>"
+        f"<p>{_markdown_inline_html(REVIEW_NOTE)}</p>"
         f"{_markdown_table_to_html(_review_rows(_review_groups(report)))}"
         if _review_groups(report)
         else ""
@@ -516,6 +544,7 @@ def report_html(report: dict[str, Any]) -> str:
         f"{_markdown_table_to_html(_metric_rows(report['by_cer_bucket']))}"
         f"{review}"
         "<h2>Per field</h2>"
+        f"<p>{_markdown_inline_html(FAITHFUL_FIELD_NOTE.replace('*', ''))}</p>"
         f"{_markdown_table_to_html(field_rows)}"
         "<h2 id='cases'>Cases</h2><p>Each case's review page shows the letter beside its record, "
         "every value at its place, and the gold value beside each wrong one.</p>"
@@ -538,12 +567,15 @@ def case_diff_markdown(result: CaseResult) -> str:
         lines.append(f"## {diff['field']}")
         if "similarity" in diff:
             lines.append(f"similarity {diff['similarity']}")
-        lines += [
-            "",
-            f"- gold: {json.dumps(diff['gold'])}",
-            f"- got: {json.dumps(diff['got'])}",
-            "",
-        ]
+        if diff.get("faithful"):
+            lines.append(
+                "right: a faithful copy of the rendering's own text at its place (its OCR "
+                "damage kept, as the record contract asks), not the clean label"
+            )
+        lines += ["", f"- gold: {json.dumps(diff['gold'])}", f"- got: {json.dumps(diff['got'])}"]
+        if diff.get("faithful"):
+            lines.append(f"- rendering: {json.dumps(diff['rendering'])}")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 

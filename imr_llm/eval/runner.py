@@ -209,7 +209,7 @@ def run_eval(
         meta = outcome.record.metadata if outcome.record is not None else None
         results[outcome.index] = CaseResult(
             case=case,
-            score=score_record(got, case.label),
+            score=score_record(got, case.label, case.text()),
             record=outcome.record,
             error=outcome.error,
             seconds=outcome.seconds,
@@ -218,7 +218,7 @@ def run_eval(
     note = source_note or (
         "rules engine (deterministic, offline)"
         if engine == "rules"
-        else f"model {settings.model} at {settings.base_url or 'the default OpenAI endpoint'}"
+        else f"model {settings.model} at {settings.endpoint_host()}"  # the host: never a key
     )
     return EvalRun(
         engine=engine,

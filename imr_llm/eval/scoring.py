@@ -10,6 +10,14 @@
 - A long text counts as right when its similarity to gold is at least ``TEXT_MATCH``: the
   record is faithful to its input, so an OCR'd letter's rationale carries the OCR damage and can
   never equal the clean label exactly.
+- Given the rendering's text, a long value (service, original request, both guidelines,
+  rationale) that is not the label's is scored a second way: against the rendering's own text
+  at its place (the label's passage placed in the rendering by the gold oracle's word alignment,
+  :func:`imr_llm.testing.oracle.seen_letter`, the notion of "faithful" the evidence and damage
+  benchmarks use). The record contract asks for exactly that copy, OCR damage included, so such
+  a *faithful* value is right; a value is wrong only when it is neither. The per-field results
+  stay against the label (a field whose only misses are faithful copies is of kind
+  ``faithful``), so accuracy figures and baselines keep their meaning.
 - Beside the per-field results, every *value* of the record is scored on its own
   (:class:`ValueResult`): each scalar, each state or specialty, each field of each matched item,
   each extra or missing item. A value names the evidence paths of the extracted record that
@@ -87,12 +95,15 @@ class ValueResult:
 
     ``keys`` are the evidence paths (``metadata.evidence``) of the *extracted* record that vouch
     for the value: ``("decision_date",)``, ``("items[2].rationale",)``; empty keys can never be
-    flagged (a gold item the record left out has no evidence of its own).
+    flagged (a gold item the record left out has no evidence of its own). ``faithful``: right
+    only as the rendering's own text at its place, not as the clean label (a long value that
+    copies the rendering's OCR damage, as the contract asks).
     """
 
     field: str  # the scoring field it belongs to ("case_number", "items.rationale", "items")
     keys: tuple[str, ...]
     correct: bool
+    faithful: bool = False
 
 
 #: The four ways a value can end: right or wrong, flagged (its evidence unverified) or not.
@@ -102,15 +113,55 @@ FLAG_COUNT_KEYS: tuple[str, ...] = (
     "right_flagged",
     "wrong_flagged",
 )
+#: Of the right values, those right only as the rendering's own text (faithful copies).
+FAITHFUL_COUNT_KEYS: tuple[str, ...] = ("faithful_unflagged", "faithful_flagged")
 
 
 def flag_counts(values: list[ValueResult], unverified: Collection[str]) -> dict[str, int]:
-    """Count ``values`` as right or wrong, flagged or not; flagged means any key is unverified."""
-    out = dict.fromkeys(FLAG_COUNT_KEYS, 0)
+    """Count ``values`` as right or wrong, flagged or not (flagged: any key is unverified); and,
+    among the right ones, the faithful copies (:data:`FAITHFUL_COUNT_KEYS`)."""
+    out = dict.fromkeys((*FLAG_COUNT_KEYS, *FAITHFUL_COUNT_KEYS), 0)
     for value in values:
-        flagged = any(key in unverified for key in value.keys)
-        out[f"{'right' if value.correct else 'wrong'}_{'flagged' if flagged else 'unflagged'}"] += 1
+        flagged = "flagged" if any(key in unverified for key in value.keys) else "unflagged"
+        out[f"{'right' if value.correct else 'wrong'}_{flagged}"] += 1
+        if value.faithful:
+            out[f"faithful_{flagged}"] += 1
     return out
+
+
+class Rendering:
+    """The rendering's own text at each long value's place, for the second way of scoring.
+
+    Placed by the gold oracle's word alignment (:func:`imr_llm.testing.oracle.seen_letter`),
+    on first need only (most cases have every long value equal to the label). A passage the
+    alignment cannot place has no faithful copy: only the label is right there.
+    """
+
+    def __init__(self, text: str | None, label: dict[str, Any]) -> None:
+        self.text = text
+        self.label = label
+        self._passages: dict[str, str | None] | None = None
+
+    def passage(self, path: str) -> str | None:
+        """The rendering's text at ``items[k].<field>`` (``k`` the gold item), or None."""
+        if self.text is None:
+            return None
+        if self._passages is None:
+            from ..testing.oracle import seen_letter  # numpy, rapidfuzz: only when needed
+
+            seen = seen_letter(self.text, self.label)
+            self._passages = {
+                key: (None if found.fallback else found.text)
+                for key, found in seen.passages.items()
+            }
+        return self._passages.get(path)
+
+    def faithful(self, got: str | None, path: str) -> bool:
+        """Whether ``got`` is the rendering's own text at ``path`` (similarity >= TEXT_MATCH)."""
+        passage = self.passage(path)
+        return (
+            got is not None and passage is not None and text_similarity(got, passage) >= TEXT_MATCH
+        )
 
 
 @dataclass
@@ -196,7 +247,7 @@ def _list_values(name: str, got: list[str] | None, want: list[str] | None) -> li
 
 
 def _item_values(
-    got_items: list[dict], want_items: list[dict], matched: dict[int, int]
+    got_items: list[dict], want_items: list[dict], matched: dict[int, int], rendering: Rendering
 ) -> list[ValueResult]:
     """Each field of each matched item, then each extra item and each missing one as a whole."""
     values: list[ValueResult] = []
@@ -207,20 +258,28 @@ def _item_values(
             continue
         got_item = got_items[r]
         for name in ITEM_CONTRACT_FIELDS:
+            faithful = False
             if name == "outcome":
                 right = got_item.get(name) == gold_item.get(name)
             else:
                 right = text_similarity(got_item.get(name), gold_item.get(name)) >= TEXT_MATCH
-            values.append(ValueResult(f"items.{name}", (f"items[{r}].{name}",), right))
+                if not right and rendering.faithful(got_item.get(name), f"items[{c}].{name}"):
+                    right = faithful = True
+            values.append(ValueResult(f"items.{name}", (f"items[{r}].{name}",), right, faithful))
     for r in sorted(set(range(len(got_items))) - set(matched.values())):
         keys = (f"items[{r}]", *(f"items[{r}].{name}" for name in ITEM_CONTRACT_FIELDS))
         values.append(ValueResult("items", keys, False))
     return values
 
 
-def score_record(got: dict[str, Any] | None, want: dict[str, Any]) -> LetterScore:
-    """Score a contract-shaped ``got`` (None when extraction failed) against gold ``want``."""
+def score_record(
+    got: dict[str, Any] | None, want: dict[str, Any], text: str | None = None
+) -> LetterScore:
+    """Score a contract-shaped ``got`` (None when extraction failed) against gold ``want``;
+    with the rendering's ``text``, long values are also scored against the rendering's own
+    text at their place (see :class:`Rendering`)."""
     out = LetterScore()
+    rendering = Rendering(text, want)
     if got is None:
         for name in ALL_FIELDS:
             out.fields[name] = FieldResult(False, "error", 0.0)
@@ -251,9 +310,11 @@ def score_record(got: dict[str, Any] | None, want: dict[str, Any]) -> LetterScor
         out.diffs.append({"field": "items.count", "got": len(got_items), "gold": len(want_items)})
 
     matched = {c: r for r, c, _ in pairs}
-    out.values.extend(_item_values(got_items, want_items, matched))
+    out.values.extend(_item_values(got_items, want_items, matched, rendering))
     outcomes_right = 0
     text_scores: dict[str, list[float]] = {f: [] for f in ITEM_TEXT_FIELDS}
+    #: Per field, whether every value not equal to the label is a faithful copy.
+    only_faithful: dict[str, bool] = dict.fromkeys(ITEM_TEXT_FIELDS, True)
     for c, gold_item in enumerate(want_items):
         r = matched.get(c)
         got_item = got_items[r] if r is not None else None
@@ -270,15 +331,22 @@ def score_record(got: dict[str, Any] | None, want: dict[str, Any]) -> LetterScor
         for name in ITEM_TEXT_FIELDS:
             sim = text_similarity(got_item.get(name) if got_item else None, gold_item.get(name))
             text_scores[name].append(sim)
-            if got_item is not None and sim < TEXT_MATCH:
-                out.diffs.append(
-                    {
-                        "field": f"items[{c}].{name}",
-                        "got": got_item.get(name),
-                        "gold": gold_item.get(name),
-                        "similarity": round(sim, 4),
-                    }  # fmt: skip
-                )
+            if sim >= TEXT_MATCH:
+                continue
+            path = f"items[{c}].{name}"
+            faithful = got_item is not None and rendering.faithful(got_item.get(name), path)
+            only_faithful[name] = only_faithful[name] and faithful
+            if got_item is not None:
+                diff = {
+                    "field": path,
+                    "got": got_item.get(name),
+                    "gold": gold_item.get(name),
+                    "similarity": round(sim, 4),
+                }
+                if faithful:  # right after all: the rendering's own text at its place
+                    diff["faithful"] = True
+                    diff["rendering"] = rendering.passage(path)
+                out.diffs.append(diff)
         if got_item is None:
             out.diffs.append({"field": f"items[{c}]", "got": None, "gold": gold_item["service"]})
     n = len(want_items)
@@ -293,6 +361,8 @@ def score_record(got: dict[str, Any] | None, want: dict[str, Any]) -> LetterScor
         mean = sum(values) / len(values) if values else 1.0
         sims.extend(values)
         ok = bool(values) and min(values) >= TEXT_MATCH and count_ok
-        out.fields[f"items.{name}"] = FieldResult(ok, "correct" if ok else "wrong", mean)
+        faithful = bool(values) and count_ok and only_faithful[name]
+        kind = "correct" if ok else "faithful" if faithful else "wrong"
+        out.fields[f"items.{name}"] = FieldResult(ok, kind, mean)
     out.text_similarity = sum(sims) / len(sims) if sims else 1.0
     return out

@@ -30,6 +30,8 @@ HEADER_LABELS: tuple[tuple[str, str], ...] = (
     ("application_received", "Application"),
     ("priority", "Priority"),
 )
+#: Labels whose first word OCR may lose, by what is left of them (never another label).
+_SHORT_LABELS = {"ur_denial_date": "Denial Date"}
 DATE_FIELDS: tuple[str, ...] = (
     "date_assigned",
     "date_of_injury",
@@ -74,6 +76,9 @@ def _labels_in(text: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     for name, label in HEADER_LABELS:
         m = _label_pattern(label).search(text)
+        if m is None and name in _SHORT_LABELS:
+            # "UR" is easily lost to OCR ("i Denial Date:"); the rest names the value alone.
+            m = _label_pattern(_SHORT_LABELS[name]).search(text)
         if m:
             tail = _AFTER_LABEL.match(text, m.end())
             found.append((m.start(), tail.end() if tail else m.end(), name))

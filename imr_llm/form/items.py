@@ -67,14 +67,17 @@ _LEADING_MARKS = re.compile(r"^(?:(?:[^\w\s(\[]|_){1,3}\s*)+")
 #: Marks after an item's name, before its outcome marker: never part of the name.
 _TRAILING_NAME_MARKS = re.compile(r"[\s:;,.\-_~|'‘`·•*]+$")
 #: Marks before a passage's first word.
-_LEADING_PASSAGE_MARKS = re.compile(r"^[\s~_|,;:.\-–—•·*‘’`]+")
+_LEADING_PASSAGE_MARKS = re.compile(r"^(?:[\s~_|,;:.\-–—•·*‘’`]|\w(?=\s*[~_|,;:.\-–—•·*‘’`]\s))+")
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
 
 #: Debris OCR leaves after a passage's last sentence: marks and one- or two-character
 #: fragments ("Physical Methods. : ae", "Page(s): 340. - 2").
-_TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
+_TRAILING_DEBRIS = re.compile(
+    r"(?:(?<=[.!?])[^\w\s.)\]\"”]{1,3}(?=\s|$)|(?<=[.!?)\]\"'”’])(?=\s))"
+    r"(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))*\s*$"
+)
 
 
 _REMNANT = re.compile(r"^(\S{5,12})[.:;,)]\s+")
@@ -156,6 +159,20 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
         text = lines[above].text.rstrip() if above >= floor else ""
         if text.endswith(":") and not _TRAILING_OUTCOME.search(text[:-1]):
             first = above
+    elif not marker.alone and marker.outcome:
+        # "Psychological testing:" / "MMPI-2-RF and Beck Anxiety Inventory: Overturned": a short
+        # line ending in a colon, right after a sentence's end, begins the header.
+        above = first - 1
+        text = lines[above].text.rstrip() if above >= floor else ""
+        before = lines[above - 1].text.rstrip() if above - 1 >= floor else ""
+        if (
+            text.endswith(":")
+            and len(text.split()) <= 6
+            and text[:1].isupper()
+            and not _find_label(text)
+            and (not before or before.endswith((".", "!", "?")))
+        ):
+            first = above
     j = first - 1
     while j >= floor:
         if lines[j].blank:
@@ -171,7 +188,7 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             ):
                 break
             j = k
-        if not _continues(lines[j].text):
+        if not _continues(lines[j].text) and not _stray_stop(lines[j].text, lines[first].text):
             break
         first = j
         j -= 1
@@ -192,6 +209,14 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             j -= 1
         if found is not None:
             first = found
+            if lines[first].text.lstrip()[:1].islower():
+                # It starts inside its sentence: OCR ended the line above with a stray stop
+                # ("... for the left." / "knee was the original request").
+                k = first - 1
+                while k >= floor and lines[k].blank:
+                    k -= 1
+                if k >= floor and first - 1 - k <= 1:
+                    first = k
             # X may begin on a line above the mention ("Ice/Heat pads\ntherapy times 12 was
             # the original request"), as a re-filled paragraph wraps it.
             # OCR may leave a blank line inside it: crossed when the line above carries on.
@@ -203,6 +228,17 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
                     break
                 first = k
     return first
+
+
+_CONCLUDES = re.compile(r"necess|medically|appropriate|indicated|wean|taper", re.IGNORECASE)
+
+
+def _stray_stop(above: str, line: str) -> bool:
+    """Whether ``above`` ends with a stop OCR put inside a sentence: the next line starts in
+    lower case and ``above`` is no rationale's last line (which always states a conclusion),
+    as in "Post-operative physical therapy 12 sessions for the left." / "knee was the
+    original request"."""
+    return line.lstrip()[:1].islower() and not _CONCLUDES.search(above)
 
 
 def _continues(text: str) -> bool:
@@ -240,6 +276,14 @@ def find_item_markers(
         stop = markers[k + 1].line if k + 1 < len(markers) else end
         if any(marker.line < i < stop for i in label_lines):
             kept.append(marker)
+        elif (
+            k + 1 == len(markers)
+            and kept
+            and all(doc.lines[i].blank for i in range(marker.line + 1, end))
+        ):
+            # The letter ends right after this header: an item whose body was cut off, not a
+            # stray marker (its header must not run into the rationale above).
+            kept.append(marker)
     return kept or markers, label_lines
 
 
@@ -272,11 +316,22 @@ def split_partial_request(header: str) -> PartialRequest | None:
     (s0, _), (_, e1) = mentions[0], mentions[-1]
     # X: before "<was> the original request"; Z: after the last mention.
     before = re.sub(r"\s+t\S{1,2}\s*$", "", text[:s0].rstrip())  # "the", when not in the mention
-    orig = re.sub(r"\s+\S{2,4}\s*$", "", before)  # "was"
-    svc = _TRAILING_IS.sub("", text[e1:].lstrip(" ,.;:")).strip(" .,:;")
+    orig = re.sub(r"(?:\s+|[‘’'`·,_~|]+)\S{2,4}\s*$", "", before)  # "was" ("12‘was")
+    svc = _TRAILING_NAME_MARKS.sub("", _TRAILING_IS.sub("", text[e1:].lstrip(" ,.;:")))
+    orig = _TRAILING_NAME_MARKS.sub("", orig)
     if not orig or not svc or len(svc) > max(200, 2 * len(orig) + 40):
         raise ValueError("the partly certified request's wording could not be read")
+    if any(_NOT_A_NAME.search(part) for part in (orig, svc)):
+        # The request's own sentences read into it (a repeated or merged line).
+        raise ValueError("the partly certified request's wording could not be read")
     return PartialRequest(orig.strip(" .,"), svc)
+
+
+#: What no requested item's name holds: the partial request's own wording.
+_NOT_A_NAME = re.compile(
+    r"\bauthori[sz]ed\b|\bremaining\s+IMR\b|\bIMR\s+eligible\b|\boriginal\s+request\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass

@@ -64,6 +64,11 @@ EXPECTED: frozenset[str] = frozenset(
         "date_assigned",
         "reviewer.licensure_states",
         "reviewer.specialties",
+        # The case summary (quoted from the UR denial) opens with the patient: "The patient is
+        # a 44 year-old female with a date of injury of 8/28/2001" (the real 2013 notice).
+        "date_of_injury",
+        "patient.age",
+        "patient.sex",
     }
 )
 
@@ -437,7 +442,9 @@ def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, in
 _TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
 
 
-_LEADING_MARKS = re.compile(r"(?:\s|[.:;,_~|=\-](?=[\s.:;,_~|=\-]))*\s*")
+_LEADING_MARKS = re.compile(
+    r"(?:\s|[.:;,_~|=\-](?=[\s.:;,_~|=\-])|[·•‘’`_~|]|\w(?=\s*[.:;,_~|=\-]\s))*\s*"
+)
 
 
 def _text_between(doc: Document, start: int, end: int) -> str:

@@ -42,7 +42,7 @@ def _phrase(phrase: str, upper: bool = False) -> re.Pattern[str]:
     parts: list[str] = []
     for ch in phrase:
         if ch == " ":
-            parts.append(_GAP_TIGHT if upper else _GAP)
+            parts.append(_GAP)
         elif upper and ch.isalpha():
             alt = {"I": "[I1l|]", "O": "[O0Q]", "S": "[S5]", "B": "[B8]"}.get(ch)
             parts.append(alt or ch)
@@ -79,7 +79,8 @@ _INTROS = (
     "including all medical records",
 )
 _COLON = re.compile(r"[ \t]*[:;]")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?[ \t\n]+(?=[A-Z0-9(\"“])")
+_ITEMS_INTRO_DAMAGED = re.compile(r"disputed\s+\S{5,20}\s+set\s+forth\s+\S{3,7}[ \t]*[:;]", re.I)
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?[ \t\n]+(?:[^\w\s]{1,3}[ \t\n]+)*(?=[A-Z0-9(\"“])")
 _ALONE = re.compile(r"[ \t]*[^\w\s]{0,3}[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}[ \t]*")
 _MARKER_LINE = re.compile(r"[:;][ \t]*[_~'|-]*[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}$")
 
@@ -167,6 +168,8 @@ def relayout(text: str) -> str:
             if colon is not None:
                 join(m)
                 split_after(colon.end())
+    for m in _ITEMS_INTRO_DAMAGED.finditer(text):  # "set forth balow:", its last word OCR'd
+        split_after(m.end())
     assert chars is not None
     text = "".join(chars)
     chars = None

@@ -19,7 +19,7 @@ _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
 #: ("34'year‘old", "60 year.old", "52-year·old").
 _JOIN = r"(?:\s*[-'‘’`.·,_~|]{0,2}\s*)"
 _AGE = re.compile(
-    rf"(?:(?<![\w/.-])|(?<=\ba))(?P<n>[0-9OoIlSB]{{1,3}}){_JOIN}"
+    rf"(?:(?<![\w/.-])|(?<=\ba)|(?<=\ba[.,'’‘]))(?P<n>[0-9OoIlSB]{{1,3}}){_JOIN}"
     rf"(?:{_YEAR}|yr|[a-z]{{1,5}})s?{_JOIN}"
     rf"{_OLD}\b",
     re.IGNORECASE,
@@ -48,7 +48,11 @@ _AFTER_AGE = re.compile(
     re.IGNORECASE,
 )
 _INJURY = re.compile(
-    r"(?:injur(?:y|ies|ed)|date\s+of\s+injury|DOI|industrial\s+\S{4,8}(?=\s+on\b))\s*"
+    # "injury" as OCR may split it ("inj nry"), and the ways a summary dates it ("injury on",
+    # "injury that occurred on", "date of injury of").
+    r"(?:injur(?:y|ies|ed)|in\s?j\s?[uvn]\s?[rn]\s?[yv]|date\s+of\s+injury|DOI"
+    r"|industrial\s+\S{4,8}(?=\s+on\b))\s*"
+    r"(?:(?:that\s+|which\s+)?(?:occurred|happened)\s+)?"
     r"(?:on|of|dated|date|was|is|:)?\s*(?:on\s+|of\s+)?",
     re.IGNORECASE,
 )

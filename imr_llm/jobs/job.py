@@ -114,8 +114,14 @@ class JobReport:
 
 
 def job_settings(job: Job, base: Settings | None = None) -> Settings:
-    """The job's own settings over the environment's (endpoint and key)."""
-    return (base or load_settings()).with_overrides(**job.settings)
+    """The job's own settings over the environment's (endpoint and key).
+
+    Every setting the job keeps wins, unset ones too: prices left unset at submit stay unset
+    (the price table's), whatever ``IMR_LLM_PRICE_*`` says when the job is collected, so a
+    job's cost never depends on the shell that collects it.
+    """
+    base = base or load_settings()
+    return type(base).model_validate({**base.model_dump(), **job.settings})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -5,6 +5,11 @@ let validation resolve anchors and ground every value in the letter, and re-ask 
 validation errors when it fails (a tenacity ``Retrying`` that retries only answer errors, so a
 transport failure is never pasted into the prompt). The caller's client is used through
 ``with_options``, which returns a copy: nothing the caller passed in is changed.
+
+One deadline bounds the letter (``letter_deadline_s``): requests, transport retries and re-asks
+together, so a hung endpoint costs minutes, not the request timeout times every retry. In
+``tools`` mode an endpoint recognised as llama.cpp's server or Ollama, which do not force the
+tool call, is warned about once (:mod:`imr_llm.llm.servers`).
 """
 
 from __future__ import annotations
@@ -34,10 +39,11 @@ from tenacity import (
     stop_after_attempt,
 )
 
-from ..config import Settings, letter_text_logging
+from ..config import Settings, endpoint_host, letter_text_logging
 from ..errors import (
     ExtractionAttemptsExhaustedError,
     LLMError,
+    ModelTransportError,
     NoModelConfiguredError,
     OutputTruncatedError,
 )
@@ -48,7 +54,13 @@ from ..record import build_record
 from .answer import CURRENT_LETTER, Candidate, LetterAnswer, LetterContext
 from .pricing import estimate_cost
 from .prompts import load_prompt
-from .transport import UsageLedger, with_async_transport_retries, with_transport_retries
+from .servers import server_from_answer, server_from_url, warn_tools_mode_once
+from .transport import (
+    Deadline,
+    UsageLedger,
+    with_async_transport_retries,
+    with_transport_retries,
+)
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +197,7 @@ class _Call:
         self.prompt = load_prompt(settings.prompt_version)
         self.context = LetterContext(read_any_form(self.doc))
         self.ledger = UsageLedger()
+        self.deadline = Deadline(settings.letter_deadline_s)
         try:
             self.mode = MODES[settings.mode]
         except KeyError:  # pragma: no cover - Settings already restricts the value
@@ -210,17 +223,46 @@ class _Call:
                 for line in errors:
                     log.debug("answer %d problem: %s", state.attempt_number, line)
 
+        def out_of_time(state: RetryCallState) -> bool:
+            if self.deadline.left() > 0:
+                return False
+            self.deadline.ran_out = True  # no re-ask past the letter's deadline
+            return True
+
         return {
-            "stop": stop_after_attempt(self.settings.max_attempts),
+            "stop": stop_after_attempt(self.settings.max_attempts) | out_of_time,
             "retry": retry_if_exception_type(ANSWER_ERRORS),
             "after": after,
             "reraise": True,
         }
 
+    def transport(self, raw: Any) -> dict[str, Any]:
+        """The transport wrapper's keywords for the client ``raw``: the letter's deadline, the
+        endpoint's host for messages and, in ``tools`` mode, the check of the server's marks."""
+        base_url = str(getattr(raw, "base_url", "") or "") or None
+        endpoint = f"the model endpoint at {endpoint_host(base_url)}"
+        on_answer = None
+        if self.settings.mode == "tools":
+            warn_tools_mode_once(server_from_url(base_url), "its port", endpoint)
+
+            def on_answer(response: Any) -> None:
+                warn_tools_mode_once(server_from_answer(response), "its answers say so", endpoint)
+
+        return {
+            "deadline": self.deadline,
+            "timeout_s": self.settings.timeout_s,
+            "endpoint": endpoint,
+            "on_answer": on_answer,
+        }
+
     def failure(self, exc: Exception) -> Exception | None:
         """The typed error for an instructor failure; None when the best answer is kept."""
         cause = exc.__cause__ if isinstance(exc, InstructorRetryException) else exc
+        best = self.context.best
+        keep_best = not self.settings.strict and best is not None and not best.invalid
         if isinstance(cause, LLMError):
+            if self.deadline.ran_out and isinstance(cause, ModelTransportError) and keep_best:
+                return None  # a re-ask cut by the deadline: the best answer, flagged, as below
             return cause
         usage = self.ledger.total
         if isinstance(cause, IncompleteOutputException):
@@ -232,8 +274,7 @@ class _Call:
                 requests=self.ledger.requests,
                 usage=usage,
             )
-        best = self.context.best
-        if not self.settings.strict and best is not None and not best.invalid:
+        if keep_best:
             return None  # the best answer becomes a record flagged for review
         last = next((a.errors for a in reversed(self.ledger.attempts) if a.errors), [])
         log.info(
@@ -267,9 +308,10 @@ class _Call:
                 "none could be checked at its place"
             )
         if accepted is None:
+            late = f" ({self.deadline.describe()})" if self.deadline.ran_out else ""
             review.append(
                 f"the model's answers still contradicted the letter after "
-                f"{len(self.ledger.attempts)} attempt(s); its best answer is kept"
+                f"{len(self.ledger.attempts)} attempt(s){late}; its best answer is kept"
             )
         usage = self.ledger.total
         return build_record(
@@ -303,7 +345,10 @@ def extract_llm(
     try:
         create = instructor.patch(
             create=with_transport_retries(
-                raw.chat.completions.create, call.ledger, settings.transport_retries
+                raw.chat.completions.create,
+                call.ledger,
+                settings.transport_retries,
+                **call.transport(raw),
             ),
             mode=call.mode,
         )
@@ -329,7 +374,10 @@ async def aextract_llm(
     try:
         create = instructor.patch(
             create=with_async_transport_retries(
-                raw.chat.completions.create, call.ledger, settings.transport_retries
+                raw.chat.completions.create,
+                call.ledger,
+                settings.transport_retries,
+                **call.transport(raw),
             ),
             mode=call.mode,
         )

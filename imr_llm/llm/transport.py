@@ -7,7 +7,12 @@ reach the prompt or cost an answer attempt. Only when they persist do they surfa
 :class:`~imr_llm.errors.ModelTransportError`; a request the server refuses for good (400, 401,
 404...) is :class:`~imr_llm.errors.ModelRequestError` with the server's own message, secrets
 redacted. The openai client's own retries are turned off so there is exactly one retry policy,
-shared by the sync and async paths.
+shared by the sync and async paths. Errors name the endpoint's host (never its key, path or
+query), so a user with several endpoints knows which one failed.
+
+A :class:`Deadline` bounds one letter: each request's timeout is cut to the time left, and no
+retry starts when its wait would end past it. Without one, a hung endpoint costs the request
+timeout times every retry (120 s x 5 tries: ten minutes) per letter.
 
 Logging says what happened (statuses, waits, latencies, token counts), never what was sent.
 
@@ -53,6 +58,7 @@ MAX_WAIT_S = 60.0
 
 __all__ = [
     "MAX_WAIT_S",
+    "Deadline",
     "ModelRequestError",  # re-exported: it lived here before imr_llm.errors held every error
     "RequestGate",
     "TransportWait",
@@ -152,17 +158,48 @@ def _seconds(value: str | None) -> float | None:
     return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
+class Deadline:
+    """One letter's time on the model path, from its start (a monotonic clock).
+
+    ``setting`` names where the figure comes from, for messages.
+    """
+
+    def __init__(self, seconds: float, setting: str = "IMR_LLM_LETTER_DEADLINE_S") -> None:
+        self.seconds = seconds
+        self.setting = setting
+        self.ends = time.monotonic() + seconds
+        #: Set when the deadline, not the number of tries, stopped the retries or re-asks.
+        self.ran_out = False
+
+    def left(self) -> float:
+        return self.ends - time.monotonic()
+
+    def describe(self) -> str:
+        return f"the letter's deadline of {self.seconds:g} s ({self.setting}) ran out"
+
+
 class TransportWait:
-    """Wait what the server asks for, else exponential backoff with jitter; never too long."""
+    """Wait what the server asks for, else exponential backoff with jitter; never too long.
+
+    The wait chosen for a try is kept, so the deadline check (which tenacity may run before or
+    after the wait, by version) sees the very wait that will be slept.
+    """
 
     def __init__(self, initial: float = 0.5, maximum: float = 20.0) -> None:
         self._backoff = wait_exponential(multiplier=initial, max=maximum) + wait_random(0, initial)
 
     def __call__(self, state: RetryCallState) -> float:
+        chosen = getattr(state, "_imr_llm_wait", None)
+        if chosen is not None and chosen[0] == state.attempt_number:
+            return float(chosen[1])
         exc = state.outcome.exception() if state.outcome else None
         requested = retry_after_seconds(exc) if exc else None
-        wait = requested if requested is not None else self._backoff(state)
-        return min(wait, MAX_WAIT_S)
+        wait = min(requested if requested is not None else self._backoff(state), MAX_WAIT_S)
+        try:
+            state._imr_llm_wait = (state.attempt_number, wait)  # type: ignore[attr-defined]
+        except AttributeError:  # pragma: no cover - a state that takes no attribute
+            pass
+        return wait
 
 
 def server_message(exc: BaseException, limit: int = 300) -> tuple[str, str | None]:
@@ -260,7 +297,18 @@ def _describe(exc: BaseException | None) -> str:
     return f"HTTP {status}" if status else type(exc).__name__
 
 
-def _transport_policy(ledger: UsageLedger, retries: int) -> dict[str, Any]:
+def _transport_policy(
+    ledger: UsageLedger, retries: int, deadline: Deadline | None = None
+) -> dict[str, Any]:
+    wait = TransportWait()
+
+    def out_of_time(state: RetryCallState) -> bool:
+        """No retry whose wait would end past the deadline (nor a request with no time)."""
+        if deadline is None or deadline.left() > wait(state) + _MIN_REQUEST_S:
+            return False
+        deadline.ran_out = True
+        return True
+
     def before_sleep(state: RetryCallState) -> None:
         ledger.transport_retries += 1
         exc = state.outcome.exception() if state.outcome else None
@@ -277,40 +325,91 @@ def _transport_policy(ledger: UsageLedger, retries: int) -> dict[str, Any]:
 
     return {
         "retry": retry_if_exception(is_transient),
-        "wait": TransportWait(),
-        "stop": stop_after_attempt(retries + 1),
+        "wait": wait,
+        "stop": stop_after_attempt(retries + 1) | out_of_time,
         "before_sleep": before_sleep,
         "reraise": True,
     }
 
 
-def _give_up(exc: BaseException, ledger: UsageLedger) -> LLMError:
-    counts = {"attempts": len(ledger.attempts), "requests": ledger.requests, "usage": ledger.total}
+#: Less time than this left for a request is no time: the letter's deadline has run out.
+_MIN_REQUEST_S = 0.05
+#: What errors call an endpoint whose host is not known.
+UNKNOWN_ENDPOINT = "the model endpoint"
+
+
+def _counts(ledger: UsageLedger) -> dict[str, Any]:
+    return {"attempts": len(ledger.attempts), "requests": ledger.requests, "usage": ledger.total}
+
+
+def _give_up(
+    exc: BaseException,
+    ledger: UsageLedger,
+    endpoint: str = UNKNOWN_ENDPOINT,
+    deadline: Deadline | None = None,
+) -> LLMError:
+    """The typed error for a request that failed for good. Logged at INFO: the caller gets the
+    error (the command line prints it once), so a WARNING line would say it twice."""
     message, code = server_message(exc) if isinstance(exc, openai.APIStatusError) else ("", None)
     said = f": {message}" if message else ""
     if is_transient(exc):
-        log.warning("model endpoint: %s after %d tries; giving up", _describe(exc), ledger.requests)
+        late = f"; {deadline.describe()}" if deadline is not None and deadline.ran_out else ""
+        log.info("%s: %s after %d tries; giving up%s", endpoint, _describe(exc),
+                 ledger.requests, late)  # fmt: skip
+        tries = "1 try" if ledger.requests == 1 else f"{ledger.requests} tries"
         return ModelTransportError(
-            f"the model endpoint kept failing ({_describe(exc)}{said}) after "
-            f"{ledger.requests} tries",
-            **counts,
+            f"{endpoint} kept failing ({_describe(exc)}{said}) after {tries}{late}",
+            **_counts(ledger),
         )
     if isinstance(exc, openai.APIStatusError):
-        log.warning("model endpoint refused the request: HTTP %d", exc.status_code)
+        log.info("%s refused the request: HTTP %d", endpoint, exc.status_code)
         return ModelRequestError(
-            f"the model endpoint refused the request: HTTP {exc.status_code}"
+            f"{endpoint} refused the request: HTTP {exc.status_code}"
             + (f" ({code})" if code else "")
             + (said or f" ({type(exc).__name__})"),
             status=exc.status_code,
             server_message=message,
             server_code=code,
-            **counts,
+            **_counts(ledger),
         )
     raise exc
 
 
-def _answered(ledger: UsageLedger, response: Any, request: dict[str, Any], started: float) -> None:
+def _out_of_time(ledger: UsageLedger, endpoint: str, deadline: Deadline) -> ModelTransportError:
+    """No time left for another request: a letter never waits past its deadline."""
+    deadline.ran_out = True
+    log.info("%s: %s before another request", endpoint, deadline.describe())
+    return ModelTransportError(
+        f"{endpoint} gave no usable answer in time: {deadline.describe()} after "
+        f"{ledger.requests} request(s)",
+        **_counts(ledger),
+    )
+
+
+def _request_timeout(kwargs: dict[str, Any], timeout_s: float | None, deadline: Deadline | None,
+                     ledger: UsageLedger, endpoint: str) -> None:  # fmt: skip
+    """Cut this request's timeout to what is left of the letter's deadline."""
+    if deadline is None:
+        return
+    left = deadline.left()
+    if left <= _MIN_REQUEST_S:
+        raise _out_of_time(ledger, endpoint, deadline)
+    if timeout_s is None or left < timeout_s:
+        kwargs["timeout"] = left
+    elif "timeout" in kwargs:
+        del kwargs["timeout"]  # the client's own timeout, set from the settings
+
+
+def _answered(
+    ledger: UsageLedger,
+    response: Any,
+    request: dict[str, Any],
+    started: float,
+    on_answer: Callable[[Any], None] | None = None,
+) -> None:
     ledger.record(response, request, time.perf_counter() - started)
+    if on_answer is not None:
+        on_answer(response)
     entry = ledger.attempts[-1]
     log.info(
         "model answered in %.0f ms: %d prompt + %d completion tokens%s",
@@ -322,20 +421,33 @@ def _answered(ledger: UsageLedger, response: Any, request: dict[str, Any], start
 
 
 def with_transport_retries(
-    create: Callable[..., Any], ledger: UsageLedger, retries: int
+    create: Callable[..., Any],
+    ledger: UsageLedger,
+    retries: int,
+    *,
+    deadline: Deadline | None = None,
+    timeout_s: float | None = None,
+    endpoint: str = UNKNOWN_ENDPOINT,
+    on_answer: Callable[[Any], None] | None = None,
 ) -> Callable[..., Any]:
-    """Wrap a raw ``chat.completions.create`` with transport retries and usage recording."""
+    """Wrap a raw ``chat.completions.create`` with transport retries and usage recording.
+
+    ``deadline`` bounds the letter (each request's timeout is cut from ``timeout_s`` to the
+    time left); ``endpoint`` names the endpoint in errors and logs; ``on_answer`` sees each
+    answer (the server's marks, :mod:`imr_llm.llm.servers`).
+    """
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            for attempt in Retrying(**_transport_policy(ledger, retries)):
+            for attempt in Retrying(**_transport_policy(ledger, retries, deadline)):
                 with attempt:
                     gate = _gate
                     token = gate.acquire() if gate is not None else None
                     started = time.perf_counter()
-                    ledger.requests += 1
                     try:
+                        _request_timeout(kwargs, timeout_s, deadline, ledger, endpoint)
+                        ledger.requests += 1
                         response = create(*args, **kwargs)
                     except openai.APIError as exc:
                         _told_to_wait(gate, exc)
@@ -344,29 +456,37 @@ def with_transport_retries(
                         if gate is not None:
                             gate.release(token)
         except openai.APIError as exc:
-            raise _give_up(exc, ledger) from exc
-        _answered(ledger, response, kwargs, started)
+            raise _give_up(exc, ledger, endpoint, deadline) from exc
+        _answered(ledger, response, kwargs, started, on_answer)
         return response
 
     return wrapped
 
 
 def with_async_transport_retries(
-    create: Callable[..., Awaitable[Any]], ledger: UsageLedger, retries: int
+    create: Callable[..., Awaitable[Any]],
+    ledger: UsageLedger,
+    retries: int,
+    *,
+    deadline: Deadline | None = None,
+    timeout_s: float | None = None,
+    endpoint: str = UNKNOWN_ENDPOINT,
+    on_answer: Callable[[Any], None] | None = None,
 ) -> Callable[..., Awaitable[Any]]:
     """The async twin of :func:`with_transport_retries` (the same policy and records)."""
 
     async def wrapped(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            async for attempt in AsyncRetrying(**_transport_policy(ledger, retries)):
+            async for attempt in AsyncRetrying(**_transport_policy(ledger, retries, deadline)):
                 with attempt:
                     gate = _gate
                     # The gate's wait blocks: off the event loop.
                     token = await asyncio.to_thread(gate.acquire) if gate is not None else None
                     started = time.perf_counter()
-                    ledger.requests += 1
                     try:
+                        _request_timeout(kwargs, timeout_s, deadline, ledger, endpoint)
+                        ledger.requests += 1
                         response = await create(*args, **kwargs)
                     except openai.APIError as exc:
                         _told_to_wait(gate, exc)
@@ -375,8 +495,8 @@ def with_async_transport_retries(
                         if gate is not None:
                             gate.release(token)
         except openai.APIError as exc:
-            raise _give_up(exc, ledger) from exc
-        _answered(ledger, response, kwargs, started)
+            raise _give_up(exc, ledger, endpoint, deadline) from exc
+        _answered(ledger, response, kwargs, started, on_answer)
         return response
 
     return wrapped

@@ -1,0 +1,267 @@
+"""Issue 14's classes of damage, one made-up case each: never a wrong value without a flag.
+
+Each test edits a letter written for the tests (tests/letters.py) the way the damage does,
+and states by hand what the record must say: the value the letter means, or a flag saying why
+it could not be checked. Expected values come from the letter as written, never from running
+the engine on it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from imr_llm import IncompleteLetterError, extract
+from imr_llm.form.reading import read_dates
+from imr_llm.form.summary import read_ages, read_sex
+from imr_llm.models import DeterminationRecord
+from imr_llm.normalise import is_page_furniture
+from imr_llm.validate import implausible_dates
+from tests.letters import ITEM_ONE, ITEM_TWO, RAW_HEADER, Letter
+
+SUMMARY_AGE = "The injured worker is a 52 year old female"
+
+
+def rules(text: str) -> DeterminationRecord:
+    return extract(text, backend="rules")
+
+
+def reasons(record: DeterminationRecord) -> str:
+    assert record.metadata is not None
+    return " | ".join(record.metadata.review_reasons)
+
+
+def flagged(record: DeterminationRecord, path: str) -> bool:
+    meta = record.metadata
+    assert meta is not None
+    return meta.needs_review and meta.evidence[path].status == "unverified"
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Marks inside phrases
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["52'year‘old female", "52 year.old female", "52-year·old female", "52 year old female"],
+)
+def test_marks_inside_the_age_phrase(phrase: str) -> None:
+    [age] = read_ages(f"The injured worker is a {phrase} who")
+    assert age.value == 52
+    assert read_sex(f"The injured worker is a {phrase} who", age.start).value == "female"
+    letter = str(Letter()).replace("52 year old female", phrase)
+    record = rules(letter)
+    assert (record.patient.age, record.patient.sex) == (52, "female")
+
+
+def test_marks_between_a_labels_words() -> None:
+    text = str(Letter()).replace("Date of Injury:", "Date | |of Injury:")
+    assert rules(text).date_of_injury == dt.date(2015, 7, 2)
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Table rules are no digits; dates no letter can have need review
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("UR Denial Date: || 1O/14/2016", dt.date(2016, 10, 14)),
+        ("Application | | 02/03/2017", dt.date(2017, 2, 3)),
+        ("[ 10/14/2016 ]", dt.date(2016, 10, 14)),
+    ],
+)
+def test_table_rules_are_not_digits(text: str, date: dt.date) -> None:
+    assert [r.value for r in read_dates(text)] == [date]
+
+
+def test_a_damaged_number_is_never_cut_to_a_shorter_one() -> None:
+    # "l1" is 11 through OCR; too damaged to read whole, it must not become "1".
+    assert read_dates("l1/3O/2O16") == []
+
+
+def test_ruled_header_values_read_right() -> None:
+    text = str(Letter()).replace("UR Denial Date:      02/27/2018", "UR Denial Date: || 02/27/2018")
+    record = rules(text)
+    assert record.ur_denial_date == dt.date(2018, 2, 27)
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"ur_denial_date": dt.date(2018, 5, 1)}, "after the decision date"),
+        ({"date_assigned": dt.date(2016, 3, 14)}, "over a year before the decision date"),
+        ({"decision_date": dt.date(2040, 4, 20)}, "in the future"),
+        ({"date_of_injury": dt.date(2018, 3, 1)}, "date_of_injury 2018-03-01 is after"),
+    ],
+)
+def test_dates_no_letter_can_have_need_review(changes: dict, why: str) -> None:
+    record = rules(str(Letter()))
+    assert implausible_dates(record) == []
+    moved = record.model_copy(update=changes)
+    found = implausible_dates(moved, today=dt.date(2026, 12, 6))
+    assert found and all(r.startswith("implausible date:") for r in found)
+    assert any(why in r for r in found), found
+
+
+def test_an_implausible_date_flags_the_record() -> None:
+    # The letter itself prints a UR denial date after its decision date (a misread digit).
+    text = str(Letter()).replace("02/27/2018", "05/27/2018")
+    record = rules(text)
+    assert record.ur_denial_date == dt.date(2018, 5, 27)
+    assert record.metadata.needs_review
+    assert "implausible date: ur_denial_date 2018-05-27 is after the decision date" in reasons(
+        record
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Required values missing are flagged
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_dropped_header_line_is_flagged() -> None:
+    text = str(Letter()).replace(
+        "Case Number:          CM18-0101234\n", ""
+    )  # the case number line lost
+    record = rules(text)
+    assert record.case_number is None
+    assert flagged(record, "case_number")
+    assert record.metadata.evidence["case_number"].note.startswith("missing:")
+
+
+def test_a_header_lost_to_the_scan_is_flagged() -> None:
+    # No header and no seed double spacing: a letter of this form had one.
+    record = rules(str(Letter(header="")))
+    for path in ("case_number", "date_assigned", "decision_date", "priority"):
+        assert flagged(record, path), path
+
+
+def test_an_age_the_summary_states_but_ocr_garbled_is_flagged() -> None:
+    text = str(Letter()).replace("a 52 year old female", "a ?? year old female")
+    record = rules(text)
+    assert record.patient.age is None
+    assert flagged(record, "patient.age")
+
+
+def test_a_letter_with_a_header_and_no_age_is_flagged() -> None:
+    text = str(Letter()).replace(SUMMARY_AGE, "The injured worker is a woman")
+    record = rules(text)
+    assert record.patient.age is None and record.patient.sex == "female"
+    assert flagged(record, "patient.age")
+
+
+# --------------------------------------------------------------------------------------------
+# 7. Page furniture never inside values
+# --------------------------------------------------------------------------------------------
+
+BANNER = "12/20/2016 10:14 FAX 9165551234 MAXIMUS p.003/007"
+
+
+@pytest.mark.parametrize(
+    "line", [BANNER, "Page 2 of 5", "- 3 -", "FAX No. 9165551234 P. 2/7", "CM18-0101234"]
+)
+def test_page_furniture_lines(line: str) -> None:
+    assert is_page_furniture(line) or line == "CM18-0101234"
+
+
+def test_prose_about_a_fax_is_no_furniture() -> None:
+    assert not is_page_furniture("The records were faxed on 12/20/2016 by the provider.")
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    [BANNER, "Page 2 of 5", "\f" + BANNER, "Case Number:          CM18-0101234"],
+)
+def test_furniture_inside_a_rationale_is_kept_out(furniture: str) -> None:
+    item = ITEM_ONE.replace("The records show a\n", f"The records show a\n{furniture}\n")
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert record.items[0].rationale == (
+        "The guidelines support a brace for instability only. The records show a stable knee. "
+        "The request is not medically necessary."
+    )
+
+
+def test_a_banner_inside_a_refilled_line_is_kept_out() -> None:
+    item = ITEM_ONE.replace(
+        "The records show a\nstable knee.", f"The records show a {BANNER} stable knee."
+    )
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert BANNER not in record.items[0].rationale
+    assert "show a stable knee" in record.items[0].rationale
+
+
+# --------------------------------------------------------------------------------------------
+# 8. The letter's own wording is kept; counts are never waved through
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_number_word_changed_is_another_item() -> None:
+    from imr_llm.evidence import _key_difference
+
+    assert _key_difference("Eight visits of physical therapy", "Six visits of physical therapy",
+                           0.0) == "8 where the letter has 6"  # fmt: skip
+    assert _key_difference("Norco 10/325mg #3", "Norco 10/325mg #30", 0.05) == (
+        "3 where the letter has 30"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# 9. Truncation
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_letter_cut_inside_its_last_rationale_is_flagged() -> None:
+    text = str(Letter())
+    cut = text[: text.rindex("Eight visits fall within the recommended course for a new flare.")]
+    cut += "Eight visits fall within the recommended course for a new flare."
+    record = rules(cut)
+    assert flagged(record, "items[1].rationale")
+    assert "cut off" in record.metadata.evidence["items[1].rationale"].note
+
+
+def test_a_letter_cut_right_after_an_item_header_is_no_record() -> None:
+    text = str(Letter())
+    cut = text[: text.index("Physical therapy twice a week") + len(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned"
+    )]  # fmt: skip
+    with pytest.raises(IncompleteLetterError):
+        rules(cut)
+
+
+# --------------------------------------------------------------------------------------------
+# Lines repeated or merged
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_repeated_guideline_line_with_its_label_is_flagged() -> None:
+    line = "Claims Administrator guideline: Decision based on MTUS Knee Complaints 2004.\n"
+    item = ITEM_ONE.replace(line, line + line)
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert flagged(record, "items[0].claims_administrator_guideline")
+
+
+def test_a_repeated_item_header_is_no_record() -> None:
+    item = "Hinged knee brace, left: Upheld\n" + ITEM_ONE
+    with pytest.raises(IncompleteLetterError):
+        rules(str(Letter(items=[item, ITEM_TWO])))
+
+
+def test_a_repeated_value_in_a_plain_pdftotext_header_is_flagged() -> None:
+    # Labels printed apart from their values and one value line repeated: the pairing may be
+    # shifted, so the values paired in order are unverified.
+    header = RAW_HEADER.replace("07/02/2015\n", "07/02/2015\n07/02/2015\n")
+    record = rules(str(Letter(header=header)))
+    assert flagged(record, "ur_denial_date")
+    assert "pairing may be shifted" in record.metadata.evidence["ur_denial_date"].note
+
+
+def test_a_stray_mark_at_a_passage_start_or_a_name_end_is_kept_out() -> None:
+    item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", "Hinged knee brace, left ·: Upheld")
+    item = item.replace("MAXIMUS guideline: Decision", "MAXIMUS guideline: ~ Decision")
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert record.items[0].service == "Hinged knee brace, left"
+    assert record.items[0].maximus_guideline.startswith("Decision based on MTUS")
