@@ -54,7 +54,10 @@ def first_age(text: str) -> Reading[int] | None:
     return ages[0] if ages else None
 
 
-_INJURY_WORDS = ("injur", "date", "doi", "industrial")
+#: Where an alternative of ``_INJURY`` can start (lower-cased text): "injury" whole or as OCR
+#: splits it ("inj nry"), "date of injury", "DOI", "industrial ...". Kept beside ``_INJURY``'s
+#: alternatives; the test of the bounded readers over every letter holds the two equal.
+_INJURY_START = re.compile(r"in\s?j|date|doi|industrial")
 #: Characters case-insensitive patterns take for an ASCII letter ("İ" also lower-cases to two).
 _CASE_SPECIAL = ("\u0130", "\u0131", "\u017f", "\u212a")
 
@@ -66,7 +69,7 @@ def _special(text: str) -> bool:
 def read_injury_date(text: str) -> Reading | None:
     """:func:`imr_llm.form.summary.read_injury_date`, with its pattern tried only where a
     match can start: every alternative of ``_INJURY`` starts with one of
-    :data:`_INJURY_WORDS` (case aside), so the first of those at or after a position where
+    :data:`_INJURY_START` (case aside), so the first of those at or after a position where
     the pattern matches is where ``finditer`` finds its next match."""
     if _special(text):
         from ..form.summary import read_injury_date as tolerant
@@ -93,12 +96,8 @@ def read_injury_date(text: str) -> Reading | None:
 
 
 def _next_word(lowered: str, pos: int) -> int:
-    best = -1
-    for word in _INJURY_WORDS:
-        at = lowered.find(word, pos)
-        if at >= 0 and (best < 0 or at < best):
-            best = at
-    return best
+    m = _INJURY_START.search(lowered, pos)
+    return m.start() if m is not None else -1
 
 
 def diagnoses(text: str) -> re.Match[str] | None:
@@ -173,9 +172,9 @@ def label_inside(value: str) -> bool:
     return False
 
 
-#: The last letter of each label ("guideline", "rationale") as its pattern reads it, then an
-#: optional space: what stands right before the colon of a label's match.
-_LABEL_END = r"(?i)[ecoéèê] ?\Z"
+#: The last letter of each label ("guideline", "rationale", "Decision") as its pattern reads
+#: it, then an optional space: what stands right before the colon of a label's match.
+_LABEL_END = r"(?i)[ecoéèênrh] ?\Z"
 
 
 @lru_cache(maxsize=1)
