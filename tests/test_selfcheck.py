@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from imr_llm import IncompleteLetterError, extract
-from imr_llm.rules import engine
+from imr_llm.rules import engine, strict
 from imr_llm.rules.selfcheck import self_check
 from tests.letters import Letter
 
@@ -85,6 +85,31 @@ def test_the_engine_refuses_a_letter_whose_service_holds_a_label_or_marker(
     text = str(Letter())
     assert extract(text, backend="rules").metadata.needs_review is False  # type: ignore[union-attr]
     monkeypatch.setattr(engine, "read_letter", misread)
-    with pytest.raises(IncompleteLetterError) as info:
+    # The tolerant reader's guard; a letter as printed takes the fast path, tested below.
+    with strict.tolerant_only(), pytest.raises(IncompleteLetterError) as info:
         extract(text, backend="rules")
     assert info.value.missing == [f"items[0].service ({why})"]
+
+
+@pytest.mark.parametrize("inside", [" Decision rationale: see below", ": Overturned Lumbar MRI"])
+def test_a_fast_path_misreading_goes_to_the_tolerant_reader(
+    monkeypatch: pytest.MonkeyPatch, inside: str
+) -> None:
+    """The fast path's self-check refuses the same misreadings; the letter is then read by the
+    tolerant reader (here unharmed), so the record is its record, never the misread one."""
+    real = strict._read_item
+
+    def misread(place: Any, read: Any) -> Any:
+        item = real(place, read)
+        if item is not None and not read.items[1:]:
+            item["service"] += inside
+        return item
+
+    text = str(Letter())
+    expected = extract(text, backend="rules")
+    monkeypatch.setattr(strict, "_read_item", misread)
+    assert strict.strict_record(text, max_chars=10**9, backend="rules") is None
+    got = extract(text, backend="rules")
+    assert got.model_dump(exclude={"metadata"}) == expected.model_dump(exclude={"metadata"})
+    assert got.metadata.evidence == expected.metadata.evidence  # type: ignore[union-attr]
+    assert got.metadata.needs_review is False  # type: ignore[union-attr]

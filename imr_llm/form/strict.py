@@ -616,6 +616,13 @@ def _strict_items(lines: _Lines, start: int, end: int) -> ItemsForm | None:
         run = order[3 * k : 3 * k + 3]
         if body_end <= run[2]:
             return None
+        # Nor in the rationale: a marker there is an item the layout does not show (a letter
+        # cut right after an item's header, a header whose labels were lost); the tolerant
+        # reader decides those.
+        for i in range(run[2] + 1, min(body_end, lines.n)):
+            text = texts[i]
+            if text and _may_mark(text) and _outcome_marker(lines, i, start):
+                return None
         items.append(_item_place(lines, marker, firsts[k], body_end, run, label_lines))
     return ItemsForm(items, len(markers), starts[start])
 
