@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import CONTRACT_FIELDS, DeterminationRecord
+from ..models import CONTRACT_FIELDS, DeterminationRecord
 
 __all__ = ["FIELD_COLOURS", "FIELD_LABELS", "record_to_html"]
 
@@ -346,7 +346,7 @@ class _Gold:
         self.missing_items: list[dict[str, Any]] = []
         if gold is None:
             return
-        from .eval.scoring import align_items  # the eval's own matching: numpy, scipy
+        from ..eval.scoring import align_items  # the eval's own matching: numpy, scipy
 
         got_items = data.get("items") or []
         want_items = list(gold.get("items") or [])
@@ -362,7 +362,7 @@ class _Gold:
             self.wrong.append(_label(row.path))
 
     def element(self, row: _Row, wanted: list[str]) -> None:
-        from .text import squash
+        from ..text import squash
 
         if self.data is None:
             return
@@ -374,7 +374,7 @@ class _Gold:
             self.wrong.append(f"{_label(row.path)} {row.value}")
 
     def item_field(self, row: _Row, k: int, name: str) -> None:
-        from .eval.scoring import TEXT_MATCH, text_similarity
+        from ..eval.scoring import TEXT_MATCH, text_similarity
 
         if self.data is None:
             return
@@ -453,7 +453,7 @@ def _groups(
 
 
 def _squash(value: str) -> str:
-    from .text import squash
+    from ..text import squash
 
     return squash(value)
 
@@ -567,7 +567,7 @@ def _provenance(meta: Any, n_pages: int) -> list[tuple[str, str]]:
     rows.append(("engine", engine))
     form = _get(meta, "letter_form")
     if form:
-        from .form.generations import DESCRIPTIONS
+        from ..form.generations import DESCRIPTIONS
 
         described = DESCRIPTIONS.get(str(form))
         aside = f' <span class="aside">({_esc(described)})</span>' if described else ""
