@@ -249,7 +249,7 @@ def test_extract_writes_tables_that_match_the_labels(tmp_path: Path) -> None:
 
 
 @requires_corpus
-def test_the_readme_duckdb_query_counts_what_the_labels_say(tmp_path: Path) -> None:
+def test_the_docs_duckdb_query_counts_what_the_labels_say(tmp_path: Path) -> None:
     duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed")
     out = tmp_path / "out"
     result = runner.invoke(
@@ -257,8 +257,8 @@ def test_the_readme_duckdb_query_counts_what_the_labels_say(tmp_path: Path) -> N
               "--format", "parquet"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    readme = (REPO / "README.md").read_text()
-    query = re.search(r"<!-- duckdb-query -->\n```sql\n(.*?)```", readme, re.S).group(1)
+    page = (REPO / "docs" / "tables.md").read_text()
+    query = re.search(r"<!-- duckdb-query -->\n```sql\n(.*?)```", page, re.S).group(1)
     assert "'out/items.parquet'" in query
     query = query.replace("'out/items.parquet'", f"'{out / 'items.parquet'}'")
     got = duckdb.connect().execute(query).fetchall()
