@@ -1,4 +1,4 @@
-"""Tests that kill mutants mutmut left alive in ``imr_llm/evidence.py`` (issue 7).
+"""Tests that kill mutants mutmut left alive in ``imr_llm/evidence/`` (issue 7).
 
 Each expectation is stated from what the helper promises (its docstring) or from the letter's
 text, worked out by hand: never copied from running the code under test.
@@ -18,7 +18,7 @@ from imr_llm.evidence import Checked, _confusable, _cut_after, _edge, _plausible
 from imr_llm.form import LetterForm, read_form
 from imr_llm.form.reading import date_forms
 from imr_llm.form.vocabulary import read_specialties
-from imr_llm.normalise import normalise
+from imr_llm.inputs.normalise import normalise
 from tests.letters import Letter
 
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Tests for evidence behaviour that mutants in the issue 7 sample showed untested.
 
 ``benchmarks/mutation_sample.py`` draws a fixed random sample of mutmut's mutants; these tests
-pin what the surviving mutants of ``imr_llm/evidence.py`` broke: a branch's status, span or
+pin what the surviving mutants of ``imr_llm/evidence/`` broke: a branch's status, span or
 note, an error message's content, the alignment of unequal item lists, and the boundary where
 a letter counts as fax-quality. Letters are the gold letter ``gA01`` edited by hand; expected
 values come from the letter text and the module's documented rules, never from running the
@@ -23,8 +23,8 @@ from imr_llm.evidence import (
     letter_damage,
 )
 from imr_llm.form import read_form
+from imr_llm.inputs.normalise import normalise
 from imr_llm.llm.answer import LetterContext, _resolver
-from imr_llm.normalise import normalise
 from tests.letters import Letter
 from tests.test_evidence_branches import (
     A01,

@@ -15,9 +15,9 @@ import pytest
 from imr_llm import IncompleteLetterError, extract
 from imr_llm.form.reading import read_dates
 from imr_llm.form.summary import read_ages, read_sex
-from imr_llm.models import DeterminationRecord
-from imr_llm.normalise import is_page_furniture
-from imr_llm.validate import implausible_dates
+from imr_llm.inputs.normalise import is_page_furniture
+from imr_llm.record.models import DeterminationRecord
+from imr_llm.record.validation import implausible_dates
 from tests.letters import ITEM_ONE, ITEM_TWO, RAW_HEADER, Letter
 
 SUMMARY_AGE = "The injured worker is a 52 year old female"

@@ -26,6 +26,7 @@ import imr_llm.form
 from imr_llm import extract
 from imr_llm.evidence import SPELLING_THRESHOLD, Checked, check_values
 from imr_llm.form import read_form
+from imr_llm.form.text import US_STATES, canonical_state, collapse_ws, name_key
 from imr_llm.form.vocabulary import (
     SPECIALTIES,
     SPECIALTIES_FILE,
@@ -37,8 +38,7 @@ from imr_llm.form.vocabulary import (
     read_specialty,
     read_states,
 )
-from imr_llm.normalise import normalise
-from imr_llm.text import US_STATES, canonical_state, collapse_ws, name_key
+from imr_llm.inputs.normalise import normalise
 from tests.conftest import GOLD, REPO, SHARED
 from tests.letters import Letter
 

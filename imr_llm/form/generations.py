@@ -43,9 +43,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..normalise import Document
-from ..text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
+from ..inputs.normalise import Document
 from .sections import HEADING_ISSUES, Sections
+from .text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
 
 FORM_2016 = "2016"
 FORM_2016_NO_HEADER = "2016-no-header"

@@ -11,9 +11,10 @@ OCR-tolerant reading runs as before. It never guesses.
 How it stays exact. Each step of :func:`read_form` is either skipped because a fast exact test
 shows it changes nothing, or run as it is on a part of the letter:
 
-- :func:`~imr_llm.normalise.document`: the text holds no whitespace but spaces, line feeds and
-  form feeds at line starts, so its lines are the text's lines (kept in :class:`_Lines`, built
-  one :class:`~imr_llm.normalise.Line` at a time where a reader asks for it); no line is page
+- :func:`~imr_llm.inputs.normalise.document`: the text holds no whitespace but spaces, line
+  feeds and form feeds at line starts, so its lines are the text's lines (kept in
+  :class:`_Lines`, built one :class:`~imr_llm.inputs.normalise.Line` at a time where a reader
+  asks for it); no line is page
   furniture or a running head (the lines the furniture tests could accept are found by their
   literal words and tested); the letter is not double-spaced (fewer blank lines than the
   test needs).
@@ -50,8 +51,7 @@ from typing import overload
 
 from rapidfuzz import fuzz
 
-from ..normalise import _HEADER_LINE, _RUNNING_HEAD, Document, Line, is_page_furniture
-from ..text import COLON_LIKE, collapse_ws, is_heading, parse_outcome
+from ..inputs.normalise import _HEADER_LINE, _RUNNING_HEAD, Document, Line, is_page_furniture
 from . import LetterForm, Place, Sections
 from .credentials import (
     SPECIALTY_LABEL,
@@ -82,6 +82,7 @@ from .items import (
 from .reading import Reading, read_case_number, read_outcome
 from .sections import HEADING_DETERMINATION, HEADING_ISSUES, HEADING_SUMMARY
 from .settled import settled
+from .text import COLON_LIKE, collapse_ws, is_heading, parse_outcome
 
 # --------------------------------------------------------------------------------------------
 # The text's lines, as the document's lines
@@ -95,13 +96,13 @@ _ODD = (
     "\u0130\u0131\u017f\u212a]"
 )
 _ASCII_ODD = ("\t", "\r", "\x0b", "\x1c", "\x1d", "\x1e", "\x1f")
-#: Words a line that :func:`~imr_llm.normalise.is_page_furniture` may accept holds.
+#: Words a line that :func:`~imr_llm.inputs.normalise.is_page_furniture` may accept holds.
 _FURNITURE_WORDS = ("page", "fax", "federal services", "maximus", "- ")
-#: Words a line :data:`~imr_llm.normalise._HEADER_LINE` matches holds (lower case): the
+#: Words a line :data:`~imr_llm.inputs.normalise._HEADER_LINE` matches holds (lower case): the
 #: second word of each of its phrases, "cm" of a case number, "priority:".
 _HEADER_LINE_WORDS = ("cm", "number", "assigned", "injury", "decision", "denial", "priority:")
 #: From this line on a line repeating a header line is a running head
-#: (:data:`~imr_llm.normalise._BODY_FROM`).
+#: (:data:`~imr_llm.inputs.normalise._BODY_FROM`).
 _BODY_FROM = 12
 
 
@@ -115,13 +116,13 @@ def plain(text: str) -> bool:
 
 class _Lines(Sequence[Line]):
     """The document's lines of a plain text (see :func:`plain`), as
-    :func:`~imr_llm.normalise.document` makes them when it drops no page furniture.
+    :func:`~imr_llm.inputs.normalise.document` makes them when it drops no page furniture.
 
     ``texts[i]`` and ``starts[i]`` are line ``i``'s text and offset: a line of the text, its
     trailing spaces and a form feed at its start left out. A line holding only a form feed
     makes no line and marks the next line holding text as a page break, as a form feed at a
     line's start marks that line; blank lines at the end make none; a double-spaced letter
-    (the seed style) loses the blank line after each line. :class:`~imr_llm.normalise.Line`
+    (the seed style) loses the blank line after each line. :class:`~imr_llm.inputs.normalise.Line`
     objects are made only where a reader asks for one.
     """
 
@@ -185,7 +186,7 @@ class _Lines(Sequence[Line]):
         self.n = len(index)
 
     def undouble(self) -> None:
-        """:func:`~imr_llm.normalise.document` on a double-spaced letter: the blank line
+        """:func:`~imr_llm.inputs.normalise.document` on a double-spaced letter: the blank line
         after a text line goes."""
         texts = self.texts
         index: list[int] = []
@@ -232,7 +233,7 @@ class _Lines(Sequence[Line]):
 
 
 def _double_spaced(lines: _Lines) -> bool:
-    """:func:`imr_llm.normalise._is_double_spaced`, decided from the blank lines' count where
+    """:func:`imr_llm.inputs.normalise._is_double_spaced`, decided from the blank lines' count where
     it can be (every blank line follows at most one text line)."""
     texts, n = lines.texts, lines.n
     blanks = texts[:n].count("")
@@ -245,7 +246,7 @@ def _double_spaced(lines: _Lines) -> bool:
 
 def _clean_lines(lines: _Lines, lowered: str) -> bool:
     """No page furniture and no running head among the lines: the lines
-    :func:`~imr_llm.normalise.document` keeps are all the text's lines."""
+    :func:`~imr_llm.inputs.normalise.document` keeps are all the text's lines."""
     texts = lines.texts
     for word in _FURNITURE_WORDS:
         at = lowered.find(word)
@@ -295,7 +296,7 @@ def _before(lowered: str, at: int, word: str) -> bool:
 
 
 _CASE_NUMBER = re.compile(r"cm\d{2}-\d{7}")
-#: Each phrase of :data:`~imr_llm.normalise._HEADER_LINE` (lower case, within one line of
+#: Each phrase of :data:`~imr_llm.inputs.normalise._HEADER_LINE` (lower case, within one line of
 #: plain text, where whitespace is spaces): a word it holds, and a test of the phrase around
 #: that word's place.
 _HEADER_PHRASES = (
@@ -317,7 +318,7 @@ def _back(lowered: str, at: int) -> int:
 
 
 def _may_be_furniture(text: str) -> bool:
-    """Whether :func:`~imr_llm.normalise.is_page_furniture` may accept ``text``: its fax
+    """Whether :func:`~imr_llm.inputs.normalise.is_page_furniture` may accept ``text``: its fax
     banner needs "FAX"; each of its page lines starts with "page" or "-", holds "(FAX)" or
     "|", or is "MAXIMUS" alone."""
     if "FAX" in text or "|" in text or "(" in text:
@@ -336,7 +337,7 @@ _TOLERANCE = {h: max(6, len(h) // 4) for h in (HEADING_DETERMINATION, HEADING_SU
 
 def _heading(lines: _Lines, heading: str, start: int) -> int | None:
     """The line of ``heading``, printed exactly on its own line, when no line from ``start``
-    before it is taken for it by :func:`~imr_llm.text.is_heading`."""
+    before it is taken for it by :func:`~imr_llm.form.text.is_heading`."""
     source, texts = lines.source, lines.texts
     at = source.find(heading, lines.starts[start] if start < lines.n else len(source))
     if at < 0:
@@ -405,7 +406,7 @@ def _layout_header(lines: _Lines, end: int) -> HeaderForm | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Labels at a line's start (imr_llm.text.match_label), tried only where one can be
+# Labels at a line's start (imr_llm.form.text.match_label), tried only where one can be
 # --------------------------------------------------------------------------------------------
 
 _ITEM_LABELS = (
@@ -416,7 +417,7 @@ _ITEM_LABELS = (
 
 
 def _match_label(line: str, label: str, threshold: float = 80.0) -> int | None:
-    """:func:`imr_llm.text.match_label`'s ``value_start`` (None: no match), its fuzzy
+    """:func:`imr_llm.form.text.match_label`'s ``value_start`` (None: no match), its fuzzy
     comparison made only where a colon-like mark ends a would-be label."""
     n = len(label)
     head = line[: n + 12]
@@ -445,7 +446,7 @@ def _match_label(line: str, label: str, threshold: float = 80.0) -> int | None:
 
 
 def _find_label(text: str) -> tuple[str, int] | None:
-    """:func:`imr_llm.form.items._find_label` (:func:`~imr_llm.text.match_label` for each
+    """:func:`imr_llm.form.items._find_label` (:func:`~imr_llm.form.text.match_label` for each
     label in turn, in one pass): a label is looked for only where the line starts with one,
     or holds a colon-like mark where one would end (every label is 17 to 30 letters long)."""
     head = text[:40]
@@ -656,7 +657,7 @@ def _may_mark(text: str) -> bool:
 
     Its outcome word is the line's last word but what OCR leaves after it (tokens of up to
     three letters and marks, which hold no outcome word), or a part of it; and
-    :func:`~imr_llm.text.parse_outcome` reads a word as "upheld" only when it shares at
+    :func:`~imr_llm.form.text.parse_outcome` reads a word as "upheld" only when it shares at
     least four of its letters with it (fuzzy ratio >= 78 of 4 to 9 letters), as "overturned"
     seven. Letters shared are counted without their order, an upper bound.
     """

@@ -11,8 +11,8 @@ import re
 
 from rapidfuzz import fuzz
 
-from ..text import ocr_pattern
 from .reading import Reading, read_date
+from .text import ocr_pattern
 
 _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
 #: Between the words of an age phrase: a space or hyphen, and the marks OCR puts between words

@@ -5,8 +5,8 @@ gets one answer per letter per round, so after each round the letter's answers a
 order through the same pieces: the extractor's own per-letter call (prompt, letter form, usage
 ledger, best answer so far), instructor's response parser for the mode (which runs
 :class:`~imr_llm.llm.answer.LetterAnswer` and its evidence checks), the same attempt limit, the
-same typed errors, and :func:`imr_llm.record.build_record` through the same ``finish``. A replay
-is a pure function of the letter and its answers, so running it again after an interruption
+same typed errors, and :func:`imr_llm.record.builder.build_record` through the same ``finish``. A
+replay is a pure function of the letter and its answers, so running it again after an interruption
 gives the same record, error or re-ask.
 """
 
@@ -25,7 +25,7 @@ from ..config import Settings
 from ..errors import ImrError
 from ..llm.answer import CURRENT_LETTER
 from ..llm.extractor import ANSWER_ERRORS, _Call, describe_answer_error, prepared_answer_model
-from ..models import DeterminationRecord
+from ..record.models import DeterminationRecord
 from .requests import mode_of, reask_request
 
 BACKEND = "batch"

@@ -48,9 +48,9 @@ from ..errors import (
     OutputTruncatedError,
 )
 from ..form import read_any_form
-from ..models import DeterminationRecord
-from ..normalise import normalise
-from ..record import build_record
+from ..inputs.normalise import normalise
+from ..record.builder import build_record
+from ..record.models import DeterminationRecord
 from .answer import CURRENT_LETTER, Candidate, LetterAnswer, LetterContext
 from .pricing import estimate_cost
 from .prompts import load_prompt
@@ -301,7 +301,7 @@ class _Call:
         review = []
         form = self.context.form
         if not form.placed:
-            from ..unplaced import form_unknown_note
+            from ..evidence.unplaced import form_unknown_note
 
             review.append(
                 f"{form_unknown_note(form)}: every value was looked for in the whole text, "

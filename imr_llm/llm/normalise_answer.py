@@ -36,7 +36,7 @@ from typing import Any
 
 from ..evidence import letter_order
 from ..form import ItemPlace
-from ..text import MONTHS, collapse_ws
+from ..form.text import MONTHS, collapse_ws
 
 __all__ = [
     "answer_date",

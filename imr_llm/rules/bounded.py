@@ -19,7 +19,7 @@ from ..evidence import _CONCLUSION_WORDS, _LABEL_INSIDE, _LAST_SENTENCE
 from ..evidence import legible as _legible
 from ..form.reading import Reading, read_date
 from ..form.summary import _INJURY, read_ages
-from ..text import collapse_ws
+from ..form.text import collapse_ws
 from .selfcheck import _LABEL_IN_SERVICE, _SENTENCES, marker_inside
 from .summary import _DIAGNOSES
 

@@ -15,7 +15,7 @@ letter as printed, :func:`strict_record` does it once:
    places; anything the engine would refuse (a missing part, a failed self-check) leaves the
    letter to the tolerant path, which raises as it always has.
 
-The record is then built by :func:`imr_llm.record.build_record` exactly as for the tolerant
+The record is then built by :func:`imr_llm.record.builder.build_record` exactly as for the tolerant
 path: the two give equal records, evidence, warnings and review reasons on every letter both
 read (``tests/test_fast_path.py``). :data:`enabled` turns the fast path off (tests compare the
 two paths with it; ``benchmarks/rules_speed.py --tolerant`` times the tolerant path): a switch
@@ -62,11 +62,11 @@ from ..form.items import (
 from ..form.reading import Reading, make_date, read_case_number, read_date, read_priority
 from ..form.strict import strict_form
 from ..form.summary import read_sex
+from ..form.text import collapse_ws
 from ..form.vocabulary import SPECIALTIES, read_specialties
-from ..models import DeterminationRecord
-from ..normalise import check_input
-from ..record import build_record
-from ..text import collapse_ws
+from ..inputs.normalise import check_input
+from ..record.builder import build_record
+from ..record.models import DeterminationRecord
 from . import bounded
 from .engine import _nest
 from .reviewer import read_reviewer
@@ -89,7 +89,7 @@ def tolerant_only() -> Iterator[None]:
 
 def strict_record(text: str, *, max_chars: int, backend: str) -> DeterminationRecord | None:
     """The record of ``text`` read by the fast path, or None when the tolerant path must read
-    it. Raises what :func:`~imr_llm.normalise.normalise` raises for an unusable input."""
+    it. Raises what :func:`~imr_llm.inputs.normalise.normalise` raises for an unusable input."""
     started = time.perf_counter()
     text = check_input(text, max_chars)
     checked_input = time.perf_counter()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import EmptyTextError, TextTooLargeError
+from ..errors import EmptyTextError, TextTooLargeError
 
 #: Default upper bound on input size. Real letters are 5-60 kB; see TextTooLargeError.
 DEFAULT_MAX_CHARS = 400_000

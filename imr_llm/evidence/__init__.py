@@ -30,12 +30,11 @@ from typing import Any, Literal
 
 from rapidfuzz import fuzz
 
-from .anchors import split_quote
-from .form import LetterForm, Place
-from .form.generations import FORM_2016, FORM_SENTENCES
-from .form.header import DATE_FIELDS
-from .form.items import ItemPlace, PartialRequest, says_no_evidence, split_partial_request
-from .form.reading import (
+from ..form import LetterForm, Place
+from ..form.generations import FORM_2016, FORM_SENTENCES
+from ..form.header import DATE_FIELDS
+from ..form.items import ItemPlace, PartialRequest, says_no_evidence, split_partial_request
+from ..form.reading import (
     Reading,
     case_number_digits,
     date_digits,
@@ -45,7 +44,7 @@ from .form.reading import (
     read_dates,
     read_priority,
 )
-from .form.summary import (
+from ..form.summary import (
     damaged_injury_date,
     garbled_after_age,
     has_damaged_age,
@@ -54,14 +53,7 @@ from .form.summary import (
     read_sex,
     states_age,
 )
-from .form.vocabulary import (
-    NameList,
-    cut_specialty,
-    read_specialties,
-    read_specialty,
-    read_states,
-)
-from .text import (
+from ..form.text import (
     collapse_ws,
     comparison_key,
     name_key,
@@ -69,6 +61,14 @@ from .text import (
     rationale_conclusion,
     squash,
 )
+from ..form.vocabulary import (
+    NameList,
+    cut_specialty,
+    read_specialties,
+    read_specialty,
+    read_states,
+)
+from .anchors import split_quote
 
 Status = Literal["exact", "repaired", "unverified"]
 
@@ -90,7 +90,7 @@ SERVICE_THRESHOLD = 85.0
 
 @dataclass(frozen=True, slots=True)
 class ValueEvidence:
-    """One value's evidence (the public form is :class:`imr_llm.models.Evidence`)."""
+    """One value's evidence (the public form is :class:`imr_llm.record.models.Evidence`)."""
 
     status: Status
     span: tuple[int, int] | None
