@@ -24,7 +24,7 @@ from .errors import (
     InvalidRecordError,
     UnknownOptionError,
 )
-from .evidence import check_values
+from .evidence.check import check_values
 from .inputs.normalise import DEFAULT_MAX_CHARS, normalise
 from .many.concurrent import LetterResult, run_ordered, run_ordered_async
 from .record.builder import attach_input, build_record

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from imr_llm.evidence import Checked
+from imr_llm.evidence.common import Checked
 from imr_llm.form import read_form
 from imr_llm.inputs.normalise import normalise
 from imr_llm.llm.answer import (

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from imr_llm import extract
 from imr_llm.config import Settings, load_settings
-from imr_llm.evidence import letter_order
+from imr_llm.evidence.items import letter_order
 from imr_llm.form import read_form
 from imr_llm.inputs.normalise import normalise
 from imr_llm.jobs import collect, submit

@@ -27,8 +27,9 @@ from typing import Any
 import pytest
 
 from imr_llm import ImrError, extract
-from imr_llm.evidence import Checked, check_values
 from imr_llm.evidence.anchors import anchor_quote
+from imr_llm.evidence.check import check_values
+from imr_llm.evidence.common import Checked
 from imr_llm.form import read_form
 from imr_llm.inputs.normalise import normalise
 from imr_llm.llm.answer import LetterAnswer, LetterContext, answer_to_candidate

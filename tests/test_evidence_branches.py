@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from imr_llm.evidence import Checked, check_values
+from imr_llm.evidence.check import check_values
+from imr_llm.evidence.common import Checked
 from imr_llm.form import read_form
 from imr_llm.inputs.normalise import normalise
 

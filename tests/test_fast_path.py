@@ -274,18 +274,20 @@ def test_bounded_summary_readers() -> None:
 
 
 def test_bounded_checks() -> None:
-    from imr_llm.evidence import _LABEL_INSIDE, _concludes, legible
+    from imr_llm.evidence.check import rationale_concludes
+    from imr_llm.evidence.common import legible
+    from imr_llm.evidence.passages import LABEL_INSIDE
     from imr_llm.form.text import collapse_ws
     from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD
 
     for text in _passages():
         assert bounded.ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]
         assert bounded.ends_word(text) == bool(_ENDS_WORD.search(text)), text[-40:]
-        assert bounded.label_inside(text) == bool(_LABEL_INSIDE.search(text)), text[:80]
+        assert bounded.label_inside(text) == bool(LABEL_INSIDE.search(text)), text[:80]
         collapsed = collapse_ws(text)
-        assert bounded.label_inside(collapsed) == bool(_LABEL_INSIDE.search(collapsed))
+        assert bounded.label_inside(collapsed) == bool(LABEL_INSIDE.search(collapsed))
         if collapsed:
-            assert bounded.concludes(collapsed) == _concludes(collapsed), collapsed[-80:]
+            assert bounded.concludes(collapsed) == rationale_concludes(collapsed), collapsed[-80:]
         assert bounded.legible(text[:120]) == legible(text[:120]), text[:120]
 
 

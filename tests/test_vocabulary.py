@@ -24,7 +24,9 @@ from rapidfuzz import fuzz
 
 import imr_llm.form
 from imr_llm import extract
-from imr_llm.evidence import SPELLING_THRESHOLD, Checked, check_values
+from imr_llm.evidence.check import check_values
+from imr_llm.evidence.common import Checked
+from imr_llm.evidence.reviewer import SPELLING_THRESHOLD
 from imr_llm.form import read_form
 from imr_llm.form.text import US_STATES, canonical_state, collapse_ws, name_key
 from imr_llm.form.vocabulary import (

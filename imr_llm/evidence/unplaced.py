@@ -30,8 +30,9 @@ from ..form.reading import CASE_NUMBER_FORM, read_dates
 from ..form.summary import read_ages
 from ..form.text import CollapsedText, collapse_ws
 from ..form.vocabulary import state_named
-from . import PASSAGES, Checked
 from .anchors import split_quote
+from .common import Checked
+from .items import PASSAGES
 
 _SEX_WORDS = {"male": ("male", "man", "gentleman"), "female": ("female", "woman", "lady")}
 _OUTCOME_SIGNS = re.compile(

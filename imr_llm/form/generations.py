@@ -80,7 +80,7 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 #: Form sentences each read form prints; how well they read estimates a letter's OCR damage
-#: (:func:`imr_llm.evidence.letter_damage`). Lower case, whitespace collapsed.
+#: (:func:`imr_llm.evidence.common.letter_damage`). Lower case, whitespace collapsed.
 FORM_SENTENCES: dict[str, tuple[str, ...]] = {
     FORM_2016: (
         "sent the complete case file to an expert reviewer. he/she has no affiliation with the "

@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .._version import __version__
 from ..errors import InvalidRecordError
-from ..evidence import Checked
+from ..evidence.common import Checked
 from .models import DeterminationRecord, Evidence, ExtractionMetadata
 from .validation import date_order_warnings, implausible_dates
 

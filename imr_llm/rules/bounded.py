@@ -15,8 +15,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from ..evidence import _CONCLUSION_WORDS, _LABEL_INSIDE, _LAST_SENTENCE
-from ..evidence import legible as _legible
+from ..evidence.check import CONCLUSION_WORDS, LAST_SENTENCE
+from ..evidence.common import legible as _legible
+from ..evidence.passages import LABEL_INSIDE
 from ..form.reading import Reading, read_date
 from ..form.summary import _INJURY, read_ages
 from ..form.text import collapse_ws
@@ -145,13 +146,13 @@ def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return errors, flags
 
 
-#: How long a match of ``_LABEL_INSIDE`` can be in collapsed text: each letter of the longest
+#: How long a match of ``LABEL_INSIDE`` can be in collapsed text: each letter of the longest
 #: label read as its longest look-alike, a space between words and before the colon.
 _LABEL_REACH = 96
 
 
 def label_inside(value: str) -> bool:
-    """``bool(_LABEL_INSIDE.search(value))``: a match ends at a colon or semicolon and, in
+    """``bool(LABEL_INSIDE.search(value))``: a match ends at a colon or semicolon and, in
     whitespace-collapsed text, is shorter than :data:`_LABEL_REACH`."""
     is_collapsed: bool | None = None
     for colon in ":;":
@@ -163,8 +164,8 @@ def label_inside(value: str) -> bool:
                 if is_collapsed is None:
                     is_collapsed = value == collapse_ws(value)
                 if not is_collapsed:
-                    return bool(_LABEL_INSIDE.search(value))
-                if _label_end().search(value, max(0, at - 2), at) and _LABEL_INSIDE.search(
+                    return bool(LABEL_INSIDE.search(value))
+                if _label_end().search(value, max(0, at - 2), at) and LABEL_INSIDE.search(
                     value, max(0, at - _LABEL_REACH), at + 1
                 ):
                     return True
@@ -183,7 +184,7 @@ def _label_end() -> re.Pattern[str]:
 
 
 def legible(text: str) -> bool:
-    """:func:`imr_llm.evidence.legible`: at once when half of the words with letters are
+    """:func:`imr_llm.evidence.common.legible`: at once when half of the words with letters are
     plain ASCII words (always clean) and one of them has four letters or more."""
     words = text.split()
     plain = [w for w in words if w.isascii() and w.isalpha()]
@@ -205,8 +206,8 @@ def collapsed(text: str) -> str:
 
 
 def concludes(rationale: str) -> bool:
-    """:func:`imr_llm.evidence._concludes`, with ``_LAST_SENTENCE`` searched from where a
-    match can start: a match holds at most two of ``.!?`` (the one before the sentence and
+    """:func:`imr_llm.evidence.check.rationale_concludes`, with ``LAST_SENTENCE`` searched from
+    where a match can start: a match holds at most two of ``.!?`` (the one before the sentence and
     the sentence's own), so none starts before the second-last one, and one starting at the
     text's beginning holds at most one."""
     from rapidfuzz import fuzz
@@ -216,6 +217,6 @@ def concludes(rationale: str) -> bool:
     last_mark = max(tail.rfind("."), tail.rfind("!"), tail.rfind("?"))
     before = max(tail.rfind(".", 0, last_mark), tail.rfind("!", 0, last_mark),
                  tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
-    m = _LAST_SENTENCE.search(tail, before) if before >= 0 else _LAST_SENTENCE.search(tail)
+    m = LAST_SENTENCE.search(tail, before) if before >= 0 else LAST_SENTENCE.search(tail)
     last = (m.group(1) if m else text[-300:]).lower()
-    return any(word in last or fuzz.partial_ratio(word, last) >= 80 for word in _CONCLUSION_WORDS)
+    return any(word in last or fuzz.partial_ratio(word, last) >= 80 for word in CONCLUSION_WORDS)
