@@ -170,7 +170,7 @@ def extract(
     """
     if _defaults_only(backend, settings, model, client, options):
         return extract_rules(text, backend=backend)
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     chosen = resolve_backend(backend, settings, client)
     if chosen == "rules":
         return extract_rules(text, max_chars=settings.max_chars, backend=backend)
@@ -220,7 +220,7 @@ def extract_file(
     """
     from .inputs.files import open_source
 
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     source = open_source(file, max_file_bytes=settings.max_file_bytes)
     return extract_source(source, backend, client=client, settings=settings)
 
@@ -305,7 +305,7 @@ async def aextract_file(
 
     from .inputs.files import open_source
 
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     source = await asyncio.to_thread(open_source, file, max_file_bytes=settings.max_file_bytes)
     started = time.perf_counter()
     letter = await asyncio.to_thread(source.read, settings.ocr_engine)
@@ -369,7 +369,7 @@ async def aextract(
     **options: Any,
 ) -> DeterminationRecord:
     """The async twin of :func:`extract`; ``client`` is an ``openai.AsyncOpenAI`` if given."""
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     chosen = resolve_backend(backend, settings, client)
     if chosen == "rules":
         return extract_rules(text, max_chars=settings.max_chars, backend=backend)
@@ -401,7 +401,7 @@ def extract_many(
     A letter that fails does not raise: its :class:`~imr_llm.many.concurrent.LetterResult` carries
     the typed error instead of a record, so one bad letter never costs the others.
     """
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     fn = partial(extract, backend=backend, client=client, settings=settings)
     return run_ordered(fn, texts, concurrency or settings.concurrency, names)
 
@@ -418,7 +418,7 @@ async def aextract_many(
     **options: Any,
 ) -> list[LetterResult]:
     """The async twin of :func:`extract_many` (``client`` is an ``openai.AsyncOpenAI``)."""
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     fn = partial(aextract, backend=backend, client=client, settings=settings)
     return await run_ordered_async(fn, texts, concurrency or settings.concurrency, names)
 
@@ -475,7 +475,7 @@ def _named_settings() -> frozenset[str]:
     return named
 
 
-def _settings(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:
+def settings_for(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:
     """The settings for one call; unknown keyword options and invalid values are typed errors."""
     from .config import Settings, invalid_settings, load_settings
 

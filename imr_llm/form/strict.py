@@ -51,7 +51,7 @@ from typing import overload
 
 from rapidfuzz import fuzz
 
-from ..inputs.normalise import _HEADER_LINE, _RUNNING_HEAD, Document, Line, is_page_furniture
+from ..inputs.normalise import HEADER_LINE, RUNNING_HEAD, Document, Line, is_page_furniture
 from . import LetterForm, Place, Sections
 from .credentials import (
     SPECIALTY_LABEL,
@@ -98,7 +98,7 @@ _ODD = (
 _ASCII_ODD = ("\t", "\r", "\x0b", "\x1c", "\x1d", "\x1e", "\x1f")
 #: Words a line that :func:`~imr_llm.inputs.normalise.is_page_furniture` may accept holds.
 _FURNITURE_WORDS = ("page", "fax", "federal services", "maximus", "- ")
-#: Words a line :data:`~imr_llm.inputs.normalise._HEADER_LINE` matches holds (lower case): the
+#: Words a line :data:`~imr_llm.inputs.normalise.HEADER_LINE` matches holds (lower case): the
 #: second word of each of its phrases, "cm" of a case number, "priority:".
 _HEADER_LINE_WORDS = ("cm", "number", "assigned", "injury", "decision", "denial", "priority:")
 #: From this line on a line repeating a header line is a running head
@@ -259,7 +259,7 @@ def _clean_lines(lines: _Lines, lowered: str) -> bool:
     if lines.n <= _BODY_FROM:
         return True
     # A running head repeats a header line or holds a case number: either way a phrase of
-    # _HEADER_LINE, found by its word, then tested at the word before its line is.
+    # HEADER_LINE, found by its word, then tested at the word before its line is.
     body = lines.starts[_BODY_FROM]
     first: set[str] | None = None
     for word, phrase in _HEADER_PHRASES:
@@ -271,9 +271,9 @@ def _clean_lines(lines: _Lines, lowered: str) -> bool:
                     first = {
                         " ".join(texts[k].split())
                         for k in range(_BODY_FROM)
-                        if _HEADER_LINE.search(texts[k])
+                        if HEADER_LINE.search(texts[k])
                     }
-                if " ".join(text.split()) in first or _RUNNING_HEAD.match(text):
+                if " ".join(text.split()) in first or RUNNING_HEAD.match(text):
                     return False
             at = lowered.find(word, at + 1)
     return True
@@ -296,7 +296,7 @@ def _before(lowered: str, at: int, word: str) -> bool:
 
 
 _CASE_NUMBER = re.compile(r"cm\d{2}-\d{7}")
-#: Each phrase of :data:`~imr_llm.inputs.normalise._HEADER_LINE` (lower case, within one line of
+#: Each phrase of :data:`~imr_llm.inputs.normalise.HEADER_LINE` (lower case, within one line of
 #: plain text, where whitespace is spaces): a word it holds, and a test of the phrase around
 #: that word's place.
 _HEADER_PHRASES = (

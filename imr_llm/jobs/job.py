@@ -893,11 +893,11 @@ def batch_records(folder: Path) -> dict[str, DeterminationRecord | ImrError]:
         if record is not None:
             found[letter.unit] = record
         elif unit.state == "failed" and unit.error is not None:
-            found.setdefault(letter.unit, _stored_error(unit.error))
+            found.setdefault(letter.unit, stored_error(unit.error))
     return found
 
 
-def _stored_error(row: dict[str, Any]) -> ImrError:
+def stored_error(row: dict[str, Any]) -> ImrError:
     """A failures-file row as a typed error again (its class from ``code``)."""
     from .. import errors as errors_module
 

@@ -24,7 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 from ..config import Settings
 from ..errors import ImrError
 from ..llm.answer import CURRENT_LETTER
-from ..llm.extractor import ANSWER_ERRORS, _Call, describe_answer_error, prepared_answer_model
+from ..llm.extractor import ANSWER_ERRORS, LetterCall, describe_answer_error, prepared_answer_model
 from ..record.models import DeterminationRecord
 from .requests import mode_of, reask_request
 
@@ -41,9 +41,9 @@ class Outcome:
     reask: dict[str, Any] | None = None
 
 
-def new_call(text: str, settings: Settings) -> _Call:
+def new_call(text: str, settings: Settings) -> LetterCall:
     """The online path's per-letter call for ``text`` (raises the input errors it raises)."""
-    return _Call(text, settings, BACKEND)
+    return LetterCall(text, settings, BACKEND)
 
 
 def replay(
@@ -94,7 +94,7 @@ def replay(
     raise ValueError("replay needs at least one answer")  # pragma: no cover - caller's bug
 
 
-def _finish(call: _Call, settings: Settings, exc: Exception | None) -> Outcome:
+def _finish(call: LetterCall, settings: Settings, exc: Exception | None) -> Outcome:
     if exc is not None:
         error = call.failure(exc)
         if error is not None:

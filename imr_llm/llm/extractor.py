@@ -186,7 +186,7 @@ def request_body(letter: str, settings: Settings) -> dict[str, Any]:
     raise AssertionError("instructor returned without calling the model")  # pragma: no cover
 
 
-class _Call:
+class LetterCall:
     """Everything one extraction needs, shared by the sync and async paths."""
 
     def __init__(self, text: str, settings: Settings, backend: str) -> None:
@@ -338,7 +338,7 @@ def extract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """Extract one letter with the model (see :func:`imr_llm.extract`)."""
-    call = _Call(text, settings, backend)
+    call = LetterCall(text, settings, backend)
     raw = sync_client(settings, client)
     privacy = letter_text_logging(settings.log_letter_text)  # from here on, logs are ours
     token = CURRENT_LETTER.set(call.context)
@@ -367,7 +367,7 @@ async def aextract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """The async twin of :func:`extract_llm`."""
-    call = _Call(text, settings, backend)
+    call = LetterCall(text, settings, backend)
     raw = async_client(settings, client)
     privacy = letter_text_logging(settings.log_letter_text)
     token = CURRENT_LETTER.set(call.context)

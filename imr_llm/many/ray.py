@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import _settings, extract_source, resolve_backend
+from ..api import extract_source, resolve_backend, settings_for
 from ..config import Settings
 from ..errors import (
     FileTooLargeError,
@@ -456,9 +456,9 @@ class RequestGate:
 
 
 def _error_from_row(row: dict[str, Any]) -> ImrError:
-    from ..jobs.job import _stored_error  # a failures-file row as its typed error again
+    from ..jobs.job import stored_error  # a failures-file row as its typed error again
 
-    return _stored_error(row)
+    return stored_error(row)
 
 
 def _row(base: dict[str, Any], status: str, **values: Any) -> dict[str, Any]:
@@ -572,7 +572,7 @@ def extract_dataset(
 
     Starts a local Ray when none is running (see :func:`connect`).
     """
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     resolve_backend(backend, settings)  # a bad backend fails here, on the driver
     connect()
     return _dataset(list_inputs(paths), backend, settings, done, letters_per_task,

@@ -19,7 +19,7 @@ from ..evidence.check import CONCLUSION_WORDS, LAST_SENTENCE
 from ..evidence.common import legible as _legible
 from ..evidence.passages import LABEL_INSIDE
 from ..form.reading import Reading, read_date
-from ..form.summary import _INJURY, read_ages
+from ..form.summary import INJURY, read_ages
 from ..form.text import collapse_ws
 from .selfcheck import _LABEL_IN_SERVICE, _SENTENCES, marker_inside
 from .summary import _DIAGNOSES
@@ -55,8 +55,8 @@ def first_age(text: str) -> Reading[int] | None:
     return ages[0] if ages else None
 
 
-#: Where an alternative of ``_INJURY`` can start (lower-cased text): "injury" whole or as OCR
-#: splits it ("inj nry"), "date of injury", "DOI", "industrial ...". Kept beside ``_INJURY``'s
+#: Where an alternative of ``INJURY`` can start (lower-cased text): "injury" whole or as OCR
+#: splits it ("inj nry"), "date of injury", "DOI", "industrial ...". Kept beside ``INJURY``'s
 #: alternatives; the test of the bounded readers over every letter holds the two equal.
 _INJURY_START = re.compile(r"in\s?j|date|doi|industrial")
 #: Characters case-insensitive patterns take for an ASCII letter ("İ" also lower-cases to two).
@@ -69,7 +69,7 @@ def _special(text: str) -> bool:
 
 def read_injury_date(text: str) -> Reading | None:
     """:func:`imr_llm.form.summary.read_injury_date`, with its pattern tried only where a
-    match can start: every alternative of ``_INJURY`` starts with one of
+    match can start: every alternative of ``INJURY`` starts with one of
     :data:`_INJURY_START` (case aside), so the first of those at or after a position where
     the pattern matches is where ``finditer`` finds its next match."""
     if _special(text):
@@ -82,7 +82,7 @@ def read_injury_date(text: str) -> Reading | None:
         at = _next_word(lowered, pos)
         m = None
         while at >= 0:
-            m = _INJURY.match(text, at)
+            m = INJURY.match(text, at)
             if m is not None:
                 break
             at = _next_word(lowered, at + 1)
