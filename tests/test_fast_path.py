@@ -358,3 +358,37 @@ def test_marker_words_pass_the_marker_prefilter() -> None:
         collapsed = collapse_ws(line)
         assert _trailing_marks(collapsed) == _strip_trailing_marks(collapsed), collapsed
     assert read > 1000
+
+
+def _may_mark_reference(text: str) -> bool:
+    """The marker prefilter as first written: every token split off, letters counted."""
+    from imr_llm.form.strict import _JUNK
+
+    tokens = text.split()
+    k = len(tokens) - 1
+    while k >= 0 and _JUNK.fullmatch(tokens[k]):
+        k -= 1
+    if k < 0:
+        return False
+    word = tokens[k].lower()
+    if sum(c in word for c in "upheld") >= 4:
+        return True
+    counts = {c: "overturned".count(c) for c in "overturned"}
+    return sum(min(word.count(c), n) for c, n in counts.items()) >= 7
+
+
+def test_marker_prefilter_is_its_first_form() -> None:
+    """``_may_mark``'s shortcuts (the last token alone, letter sets) answer as the plain
+    count over every token does, on the letters' lines and on words made to be near-misses."""
+    from imr_llm.form.strict import _may_mark
+
+    rng = random.Random(17)
+    lines = [line for _, text in _base_texts()[::3] for line in text.split("\n")]
+    alphabet = "overturnedupheldOVERTUNPHLDxyz.:;!)'é İ0123"
+    for line in lines[:6000]:
+        assert _may_mark(line) == _may_mark_reference(line), line
+    for _ in range(20000):
+        word = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        tail = rng.choice(["", " ab.", " .;", " x", " abcd", "  "])
+        line = rng.choice(["", "text ", "A: "]) + word + tail
+        assert _may_mark(line) == _may_mark_reference(line), line

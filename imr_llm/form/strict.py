@@ -125,10 +125,12 @@ class _Lines(Sequence[Line]):
     objects are made only where a reader asks for one.
     """
 
-    __slots__ = ("source", "texts", "starts", "breaks", "n", "double_spaced", "_made")
+    __slots__ = ("source", "original", "texts", "starts", "breaks", "n", "double_spaced", "_made")
 
     def __init__(self, source: str) -> None:
         self.source = source
+        #: The text as given (``source`` has page furniture blanked out, see :meth:`drop`).
+        self.original = source
         phys = source.split("\n")
         self.texts = phys
         if " \n" in source or source.endswith(" "):
@@ -153,7 +155,8 @@ class _Lines(Sequence[Line]):
         starts = self.starts
         gone: list[int] = []
         pending: list[int] = []
-        while at >= 0:
+        tail = len(source.rstrip())  # form feeds after the last text make no line
+        while 0 <= at < tail:
             if (at and source[at - 1] != "\n") or source[at + 1 : at + 2] == "\f":
                 return False
             p = bisect_right(starts, at) - 1
@@ -183,6 +186,31 @@ class _Lines(Sequence[Line]):
         self.texts = [self.texts[p] for p in index]
         self.starts = [self.starts[p] for p in index]
         self.n = len(index)
+
+    def drop(self, furniture: set[int]) -> list[tuple[int, int]]:
+        """:func:`imr_llm.normalise._drop_furniture`: the ``furniture`` lines go, the next
+        line holding text after each is a page break, and :attr:`source` becomes the text
+        with them blanked out (:meth:`~imr_llm.normalise.Document.text` of the whole text:
+        places are cut from it as the tolerant reading cuts them from the lines). Returns
+        the spans dropped, in order."""
+        texts, starts = self.texts, self.starts
+        spans = [(starts[p], starts[p] + len(texts[p])) for p in sorted(furniture)]
+        for p in furniture:
+            q = p + 1
+            while q < self.n and q not in furniture and not texts[q].strip():
+                q += 1
+            if q < self.n and q not in furniture:
+                self.breaks.add(q)
+        self._keep([p for p in range(self.n) if p not in furniture])
+        parts: list[str] = []
+        at = 0
+        for s, e in spans:
+            parts.append(self.source[at:s])
+            parts.append(" " * (e - s))
+            at = e
+        parts.append(self.source[at:])
+        self.source = "".join(parts)
+        return spans
 
     def undouble(self) -> None:
         """:func:`~imr_llm.normalise.document` on a double-spaced letter: the blank line
@@ -243,20 +271,21 @@ def _double_spaced(lines: _Lines) -> bool:
     return followed >= 0.85 * text_lines
 
 
-def _clean_lines(lines: _Lines, lowered: str) -> bool:
-    """No page furniture and no running head among the lines: the lines
-    :func:`~imr_llm.normalise.document` keeps are all the text's lines."""
+def _furniture(lines: _Lines, lowered: str) -> set[int]:
+    """The lines :func:`~imr_llm.normalise.document` drops as page furniture or a running
+    head (see :meth:`_Lines.drop`)."""
     texts = lines.texts
+    found: set[int] = set()
     for word in _FURNITURE_WORDS:
         at = lowered.find(word)
         while at >= 0:
             i = lines.line_at(at)
             text = texts[i]
-            if _may_be_furniture(text) and is_page_furniture(text):
-                return False
+            if i not in found and _may_be_furniture(text) and is_page_furniture(text):
+                found.add(i)
             at = lowered.find(word, lines.end(i))
     if lines.n <= _BODY_FROM:
-        return True
+        return found
     # A running head repeats a header line or holds a case number: either way a phrase of
     # _HEADER_LINE, found by its word, then tested at the word before its line is.
     body = lines.starts[_BODY_FROM]
@@ -265,7 +294,8 @@ def _clean_lines(lines: _Lines, lowered: str) -> bool:
         at = lowered.find(word, body)
         while at >= 0:
             if phrase(lowered, at):
-                text = texts[lines.line_at(at)]
+                i = lines.line_at(at)
+                text = texts[i]
                 if first is None:
                     first = {
                         " ".join(texts[k].split())
@@ -273,9 +303,9 @@ def _clean_lines(lines: _Lines, lowered: str) -> bool:
                         if _HEADER_LINE.search(texts[k])
                     }
                 if " ".join(text.split()) in first or _RUNNING_HEAD.match(text):
-                    return False
+                    found.add(i)
             at = lowered.find(word, at + 1)
-    return True
+    return found
 
 
 def _after(lowered: str, at: int, word: str) -> bool:
@@ -649,6 +679,8 @@ def _outcome_marker(lines: _Lines, i: int, lo: int) -> _Marker | None:
 
 _JUNK = re.compile(r"[A-Za-z]{1,3}[^\w\s]*|[^\w\s]+")
 _OVERTURNED = tuple((c, "overturned".count(c)) for c in dict.fromkeys("overturned"))
+_UPHELD_LETTERS = frozenset("upheld")
+_OVERTURNED_LETTERS = frozenset("overturned")
 
 
 def _may_mark(text: str) -> bool:
@@ -659,16 +691,31 @@ def _may_mark(text: str) -> bool:
     :func:`~imr_llm.text.parse_outcome` reads a word as "upheld" only when it shares at
     least four of its letters with it (fuzzy ratio >= 78 of 4 to 9 letters), as "overturned"
     seven. Letters shared are counted without their order, an upper bound.
+
+    Run on nearly every line of the items, so the common case is made cheap: a last token
+    whose first four characters are letters is no junk token (a junk token's letters are
+    ASCII and at most three, then marks), so only it is split off; "upheld"'s letters are
+    all different, so the letters it shares are a set's; "overturned" repeats two ("e",
+    "r"), so a word sharing fewer than five different letters shares at most six.
     """
-    tokens = text.split()
-    k = len(tokens) - 1
-    while k >= 0 and _JUNK.fullmatch(tokens[k]):
-        k -= 1
-    if k < 0:
+    parts = text.rsplit(None, 1)
+    if not parts:
         return False
-    word = tokens[k].lower()
-    if sum(c in word for c in "upheld") >= 4:
+    word = parts[-1]
+    if not word[:4].isalpha() or len(word) < 4:
+        tokens = text.split()
+        k = len(tokens) - 1
+        while k >= 0 and _JUNK.fullmatch(tokens[k]):
+            k -= 1
+        if k < 0:
+            return False
+        word = tokens[k]
+    word = word.lower()
+    letters = set(word)
+    if len(letters & _UPHELD_LETTERS) >= 4:
         return True
+    if len(letters & _OVERTURNED_LETTERS) < 5:
+        return False
     return sum(min(word.count(c), n) for c, n in _OVERTURNED) >= 7
 
 
@@ -767,7 +814,9 @@ def _item_place(
     header_text = joined if joined[-1:].isalnum() else _TRAILING_NAME_MARKS.sub("", joined)
     header = Place(header_start, header_end, header_text, "marker")
     line_end = starts[marker.line] + len(texts[marker.line])
-    outcome_place = Place(header_end, line_end, source[header_end:line_end], "marker")
+    # Cut from the text as given, as the tolerant reading cuts it (the marker may sit below
+    # page furniture).
+    outcome_place = Place(header_end, line_end, lines.original[header_end:line_end], "marker")
     if outcome_place.text in _CLEAN_MARKERS:  # read_outcome's reading of a clean marker
         exact = _CLEAN_MARKERS[outcome_place.text] == marker.outcome
     else:
@@ -810,8 +859,8 @@ def strict_form(text: str) -> LetterForm | None:
     lines = _Lines(text)
     if lines.n == 0 or not lines.settle():
         return None
-    if not _clean_lines(lines, lowered):
-        return None
+    furniture = _furniture(lines, lowered)
+    dropped = lines.drop(furniture) if furniture else []
     if _double_spaced(lines):
         lines.undouble()
     det = _heading(lines, HEADING_DETERMINATION, 0)
@@ -827,7 +876,9 @@ def strict_form(text: str) -> LetterForm | None:
         return None
     first = issues + 2
     n = lines.n
-    doc = Document(source=text, lines=lines, double_spaced=lines.double_spaced)  # type: ignore[arg-type]
+    doc = Document(source=text, lines=lines, double_spaced=lines.double_spaced,  # type: ignore[arg-type]
+                   furniture=dropped)  # fmt: skip
+    blanked = lines.source  # the text with its page furniture blanked out
     sections = Sections(
         (0, det),
         (det, summary_at),
@@ -845,7 +896,7 @@ def strict_form(text: str) -> LetterForm | None:
     summary = None
     if summary_at + 1 < issues:
         start, end = lines.starts[summary_at + 1], lines.end(issues - 1)
-        summary = Place(start, end, text[start:end], "region")
+        summary = Place(start, end, blanked[start:end], "region")
     items = _strict_items(lines, first, n) or read_items_form(doc, first, n)
     has_header = bool(header.labels) or read_case_number(header.text, prefixed=True) is not None
     name = FORM_2016 if has_header else FORM_2016_NO_HEADER
