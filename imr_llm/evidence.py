@@ -746,7 +746,7 @@ _KEY_WORDS = (
 
 def _near_any(words: set[str], group: frozenset[str]) -> bool:
     """Whether one of ``words`` is an OCR-damaged spelling of a word of ``group``."""
-    return any(fuzz.ratio(w, k) >= 70 for w in words for k in group)
+    return any(fuzz.ratio(w, k, score_cutoff=70) >= 70 for w in words for k in group)
 
 
 #: Counts written as words: "Six visits" is 6 visits, and "Eight visits" another item.
@@ -1305,7 +1305,10 @@ def _concludes(rationale: str) -> bool:
     text = collapse_ws(rationale)
     m = _LAST_SENTENCE.search(text[-600:])
     last = (m.group(1) if m else text[-300:]).lower()
-    return any(word in last or fuzz.partial_ratio(word, last) >= 80 for word in _CONCLUSION_WORDS)
+    return any(
+        word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80
+        for word in _CONCLUSION_WORDS
+    )
 
 
 def _check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked) -> None:

@@ -392,3 +392,28 @@ def test_marker_prefilter_is_its_first_form() -> None:
         tail = rng.choice(["", " ab.", " .;", " x", " abcd", "  "])
         line = rng.choice(["", "text ", "A: "]) + word + tail
         assert _may_mark(line) == _may_mark_reference(line), line
+
+
+def test_score_cutoff_keeps_every_threshold_test() -> None:
+    """The fuzzy tests pass ``score_cutoff=threshold`` (rapidfuzz then stops early): a score
+    at or above the cutoff comes back unchanged, and one below it fails the test either way.
+    Held on the letters' lines against the form's headings and labels, and on near copies
+    made to score at the thresholds."""
+    from rapidfuzz import fuzz
+
+    rng = random.Random(23)
+    phrases = ["DETERMINATION", "CASE SUMMARY", "IMR ISSUES, DECISIONS AND RATIONALES",
+               "decision rationale", "the independent medical review", "upheld"]  # fmt: skip
+    lines = [line for _, text in _base_texts()[::4] for line in text.split("\n") if line.strip()]
+    cases = [(p, line[: rng.randint(1, 80)]) for line in lines[:3000] for p in phrases[:3]]
+    for phrase in phrases:
+        for _ in range(500):
+            copy = list(phrase)
+            for _ in range(rng.randint(0, 5)):
+                copy[rng.randrange(len(copy))] = rng.choice("abcdeilnorst :.")
+            cases.append((phrase, "".join(copy)))
+    for a, b in cases:
+        for scorer in (fuzz.ratio, fuzz.partial_ratio):
+            score = scorer(a, b)
+            for t in (70, 75, 78, 80, 85, 88):
+                assert (scorer(a, b, score_cutoff=t) >= t) == (score >= t), (a, b, t)

@@ -469,7 +469,7 @@ def _match_label(line: str, label: str, threshold: float = 80.0) -> int | None:
             break
     if cut < 0:
         return None
-    if fuzz.ratio(stripped[:cut].lower(), label.lower()) >= threshold:
+    if fuzz.ratio(stripped[:cut].lower(), label.lower(), score_cutoff=threshold) >= threshold:
         return indent + cut + 1
     return None
 
@@ -510,7 +510,7 @@ def _find_label(text: str) -> tuple[str, int] | None:
                 break
         if cut < 0:
             continue
-        if fuzz.ratio(stripped[:cut].lower(), _LOWER_LABELS[label]) >= 80.0:
+        if fuzz.ratio(stripped[:cut].lower(), _LOWER_LABELS[label], score_cutoff=80.0) >= 80.0:
             return field, indent + cut + 1
     return None
 

@@ -218,4 +218,7 @@ def concludes(rationale: str) -> bool:
                  tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
     m = _LAST_SENTENCE.search(tail, before) if before >= 0 else _LAST_SENTENCE.search(tail)
     last = (m.group(1) if m else text[-300:]).lower()
-    return any(word in last or fuzz.partial_ratio(word, last) >= 80 for word in _CONCLUSION_WORDS)
+    return any(
+        word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80
+        for word in _CONCLUSION_WORDS
+    )
