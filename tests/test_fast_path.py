@@ -274,7 +274,7 @@ def test_bounded_summary_readers() -> None:
 
 
 def test_bounded_checks() -> None:
-    from imr_llm.evidence import _LABEL_INSIDE, _concludes, legible
+    from imr_llm.evidence import _LABEL_INSIDE, _PASSAGE_END, _concludes, legible
     from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD
     from imr_llm.text import collapse_ws
 
@@ -282,6 +282,9 @@ def test_bounded_checks() -> None:
         assert bounded.ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]
         assert bounded.ends_word(text) == bool(_ENDS_WORD.search(text)), text[-40:]
         assert bounded.label_inside(text) == bool(_LABEL_INSIDE.search(text)), text[:80]
+        for end in ("", ".", ".)", ")", " .|~ ", "'", ",\u201d", "x_", ":\n"):
+            ended = text + end
+            assert bounded.passage_ends(ended) == bool(_PASSAGE_END.search(ended.rstrip()))
         collapsed = collapse_ws(text)
         assert bounded.label_inside(collapsed) == bool(_LABEL_INSIDE.search(collapsed))
         if collapsed:

@@ -316,14 +316,6 @@ def _after(lowered: str, at: int, word: str) -> bool:
     return k < at and lowered.startswith(word, k - len(word)) and k >= len(word)
 
 
-def _before(lowered: str, at: int, word: str) -> bool:
-    """Whether spaces and ``word`` come right after ``at``."""
-    k = at
-    while k < len(lowered) and lowered[k] == " ":
-        k += 1
-    return k > at and lowered.startswith(word, k)
-
-
 _CASE_NUMBER = re.compile(r"cm\d{2}-\d{7}")
 #: Each phrase of :data:`~imr_llm.normalise._HEADER_LINE` (lower case, within one line of
 #: plain text, where whitespace is spaces): a word it holds, and a test of the phrase around
@@ -333,7 +325,8 @@ _HEADER_PHRASES = (
     ("number", lambda s, at: _after(s, at, "case")),
     ("assigned", lambda s, at: _after(s, at, "date")),
     ("injury", lambda s, at: _after(s, at, "of") and _after(s, _back(s, at) - 2, "date")),
-    ("decision", lambda s, at: _before(s, at + 8, "date")),
+    # "decision date" found by "date", the rarer word in a letter's body.
+    ("date", lambda s, at: _after(s, at, "decision")),
     ("denial", lambda s, at: _after(s, at, "ur")),
     ("priority:", lambda s, at: True),
 )
@@ -503,11 +496,10 @@ def _find_label(text: str) -> tuple[str, int] | None:
                 return field, indent + n + skip + 1
             if not rest.strip():
                 return field, indent + n
-        cut = -1
-        for i in range(n - 5, min(len(stripped), n + 6)):
-            if stripped[i] in COLON_LIKE:
-                cut = i
-                break
+        # The first colon-like mark (COLON_LIKE is ":;") in columns [n - 5, n + 6).
+        hi = min(len(stripped), n + 6)
+        colon, semicolon = stripped.find(":", n - 5, hi), stripped.find(";", n - 5, hi)
+        cut = semicolon if colon < 0 else colon if semicolon < 0 else min(colon, semicolon)
         if cut < 0:
             continue
         if fuzz.ratio(stripped[:cut].lower(), _LOWER_LABELS[label], score_cutoff=80.0) >= 80.0:

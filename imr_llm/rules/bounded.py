@@ -120,6 +120,20 @@ def ends_word(text: str) -> bool:
     return bool(last) and (last.isalnum() or last == "_" or last in _WORD_END_MARKS)
 
 
+#: What may follow a passage's last mark (the class of ``_PASSAGE_END``).
+_PASSAGE_CLOSERS = "\"'”’)]_~|"
+
+
+def passage_ends(text: str) -> bool:
+    """``bool(_PASSAGE_END.search(text.rstrip()))``: a ``.!?:;,`` then closers, or a ")",
+    at the end; read from the end instead of tried at every character."""
+    text = text.rstrip()
+    if text.endswith(")"):
+        return True
+    core = text.rstrip(_PASSAGE_CLOSERS)
+    return bool(core) and core[-1] in ".!?:;,"
+
+
 def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """:func:`imr_llm.rules.selfcheck.self_check`, reading each rationale's end only."""
     errors: list[str] = []

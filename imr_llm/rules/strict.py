@@ -33,7 +33,6 @@ from typing import Any
 
 from ..evidence import (
     _LABEL_NAMES,
-    _PASSAGE_END,
     FAX_DAMAGE,
     PASSAGES,
     Checked,
@@ -497,7 +496,7 @@ def _passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         if bounded.label_inside(value):
             out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
                     "repeated or merged line?)")  # fmt: skip
-        elif key != "rationale" and not _PASSAGE_END.search(value.rstrip()):
+        elif key != "rationale" and not bounded.passage_ends(value):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
 
