@@ -840,10 +840,17 @@ def _item_place(
 # --------------------------------------------------------------------------------------------
 
 
+_HEADINGS = (HEADING_DETERMINATION, HEADING_SUMMARY, HEADING_ISSUES)
+
+
 def strict_form(text: str) -> LetterForm | None:
     """The :class:`LetterForm` :func:`~imr_llm.form.read_form` gives for ``text`` (a checked
     input), found by the strict pass; None when the letter needs the tolerant reading."""
     if not plain(text):
+        return None
+    # Each heading is found printed exactly on its own line (_heading): without its words
+    # anywhere the letter is the tolerant reading's, told before any other test.
+    if any(heading not in text for heading in _HEADINGS):
         return None
     lowered = text.lower()
     if not settled(text, lowered):
