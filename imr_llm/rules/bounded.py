@@ -199,12 +199,17 @@ def _label_end() -> re.Pattern[str]:
 def legible(text: str) -> bool:
     """:func:`imr_llm.evidence.legible`: at once when half of the words with letters are
     plain ASCII words (always clean) and one of them has four letters or more."""
-    words = text.split()
-    plain = [w for w in words if w.isascii() and w.isalpha()]
-    if any(len(w) >= 4 for w in plain):
-        lettered = sum(1 for w in words if any(c.isalpha() for c in w))
-        if 2 * len(plain) >= lettered:
-            return True
+    plain = other = 0  # plain words; other words holding a letter
+    long_word = False
+    for w in text.split():
+        if w.isalpha() and w.isascii():
+            plain += 1
+            long_word = long_word or len(w) >= 4
+        elif not w.isdigit() and any(c.isalpha() for c in w):
+            other += 1
+    # Half of the words with letters plain: 2 * plain >= plain + other.
+    if long_word and plain >= other:
+        return True
     return _legible(text)
 
 

@@ -232,14 +232,14 @@ def _read_header(form: HeaderForm, values: dict[str, Any]) -> dict[str, Reading[
 
 
 _PRIORITIES = ("Standard", "Expedited")
-_PLAIN_DATE = r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})"
+_PLAIN_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 
 
 def _read_date(text: str) -> Reading[dt.date] | None:
     """:func:`~imr_llm.form.reading.read_date`; for a place holding just a date written as
     ``m/d/yyyy`` that is its one reading, ``exact`` (its pattern matches the whole place,
     which is the plain form, and no month name is there)."""
-    m = re.fullmatch(_PLAIN_DATE, text)
+    m = _PLAIN_DATE.fullmatch(text)
     if m is not None:
         value = make_date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
         if value is not None:
