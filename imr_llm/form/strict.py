@@ -690,18 +690,41 @@ def _may_mark(text: str) -> bool:
     all different, so the letters it shares are a set's; "overturned" repeats two ("e",
     "r"), so a word sharing fewer than five different letters shares at most six.
     """
-    parts = text.rsplit(None, 1)
-    if not parts:
-        return False
-    word = parts[-1]
-    if not word[:4].isalpha() or len(word) < 4:
-        tokens = text.split()
-        k = len(tokens) - 1
-        while k >= 0 and _JUNK.fullmatch(tokens[k]):
-            k -= 1
-        if k < 0:
+    rest = text
+    while True:
+        parts = rest.rsplit(None, 1)
+        if not parts:
             return False
-        word = tokens[k]
+        token = parts[-1]
+        seen = _TOKENS_SEEN.get(token)
+        if seen is None:
+            if len(token) >= 4 and token[:4].isalpha():
+                seen = _MAY_MARK if _may_be_outcome(token) else _NO_MARK
+            elif _JUNK.fullmatch(token):
+                seen = _JUNK_TOKEN
+            else:
+                seen = _MAY_MARK if _may_be_outcome(token) else _NO_MARK
+            if len(_TOKENS_SEEN) >= _TOKENS_KEPT:
+                _TOKENS_SEEN.clear()
+            _TOKENS_SEEN[token] = seen
+        if seen != _JUNK_TOKEN:
+            return seen == _MAY_MARK
+        if len(parts) == 1:
+            return False
+        rest = parts[0]
+
+
+#: What :func:`_may_mark` found of each token it read (a line's last token is mostly one of a
+#: few thousand: "necessary.", "guidelines.", "the"...): a junk token, or a word that may or
+#: may not be an outcome word. Cleared when full; a thread that finds a token missing works
+#: it out again.
+_TOKENS_SEEN: dict[str, int] = {}
+_TOKENS_KEPT = 20_000
+_NO_MARK, _MAY_MARK, _JUNK_TOKEN = 0, 1, 2
+
+
+def _may_be_outcome(word: str) -> bool:
+    """Whether ``word`` (no junk token) shares enough letters with an outcome word."""
     word = word.lower()
     letters = set(word)
     if len(letters & _UPHELD_LETTERS) >= 4:
