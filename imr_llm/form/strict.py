@@ -13,10 +13,12 @@ shows it changes nothing, or run as it is on a part of the letter:
 
 - :func:`~imr_llm.normalise.document`: the text holds no whitespace but spaces, line feeds and
   form feeds at line starts, so its lines are the text's lines (kept in :class:`_Lines`, built
-  one :class:`~imr_llm.normalise.Line` at a time where a reader asks for it); no line is page
-  furniture or a running head (the lines the furniture tests could accept are found by their
-  literal words and tested); the letter is not double-spaced (fewer blank lines than the
-  test needs).
+  one :class:`~imr_llm.normalise.Line` at a time where a reader asks for it; form feeds after
+  the last text make none); the lines of page furniture and running heads (those the
+  furniture tests could accept are found by their literal words and tested) are dropped as
+  it drops them, the next line holding text marked a page break, and blanked out in the
+  text the places are cut from, as :meth:`~imr_llm.normalise.Document.text` blanks them;
+  the letter is double-spaced only where the test says so.
 - :func:`~imr_llm.form.relayout.relayout`: :func:`~imr_llm.form.settled.settled`.
 - :func:`~imr_llm.form.sections.find_sections`: each heading printed exactly on a line of its
   own, and no line before it (from where its search starts) close enough to be taken for it.
