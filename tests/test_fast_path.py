@@ -303,6 +303,12 @@ def test_bounded_self_check() -> None:
             for _ in range(rng.randint(1, 3))
         ]
         assert bounded.self_check(items) == self_check(items)
+    # Services with and without the colon every label and marker match holds.
+    for service in ("MRI left knee: Overturned MRI left knee", "MRI left knee; Uphe1d again",
+                    "MRI left knee Upheld", "X-ray Decision rationale: none", "X-ray Decision "
+                    "rationale none", "Knee brace. Two sentences. Here", "a: b"):  # fmt: skip
+        items = [{"service": service, "rationale": "Not medically necessary."}]
+        assert bounded.self_check(items) == self_check(items), service
 
 
 def test_word_ends_are_the_patterns_classes() -> None:

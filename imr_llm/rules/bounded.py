@@ -135,14 +135,17 @@ def passage_ends(text: str) -> bool:
 
 
 def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """:func:`imr_llm.rules.selfcheck.self_check`, reading each rationale's end only."""
+    """:func:`imr_llm.rules.selfcheck.self_check`, reading each rationale's end only, and
+    looking for a label or a marker only in a service holding a colon or a semicolon."""
     errors: list[str] = []
     flags: list[str] = []
     for k, item in enumerate(items):
         service = item.get("service") or ""
-        if _LABEL_IN_SERVICE.search(service):
+        # A label's match and both of marker_inside's patterns hold a colon or a semicolon.
+        colon = ":" in service or ";" in service
+        if colon and _LABEL_IN_SERVICE.search(service):
             errors.append(f"items[{k}].service (a label was read inside the item's name)")
-        elif marker_inside(service):
+        elif colon and marker_inside(service):
             errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
         elif _SENTENCES.search(service):
             flags.append(f"items[{k}].service reads as several sentences")

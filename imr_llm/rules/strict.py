@@ -275,7 +275,9 @@ def _read_summary(text: str, want_injury: bool, values: dict[str, Any], read: _R
 def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
     """:func:`imr_llm.rules.items._read_item` for an item read in full; None otherwise."""
     header = place.header_text
-    if not header or marker_inside(header) or place.outcome is None:
+    # marker_inside's patterns both hold a colon or a semicolon.
+    colon = ":" in header or ";" in header
+    if not header or (colon and marker_inside(header)) or place.outcome is None:
         return None
     try:
         partial = split_partial_request(header)
