@@ -426,3 +426,14 @@ def test_score_cutoff_keeps_every_threshold_test() -> None:
             score = scorer(a, b)
             for t in (70, 75, 78, 80, 85, 88):
                 assert (scorer(a, b, score_cutoff=t) >= t) == (score >= t), (a, b, t)
+
+
+def test_furniture_words_are_found_where_str_find_finds_them() -> None:
+    from imr_llm.form.strict import _FURNITURE_WORDS, _find_word
+
+    rng = random.Random(29)
+    texts = [text.lower() for _, text in _base_texts()[::5]] + ["- ", "-", "a -- b - c-", ""]
+    for lowered in texts:
+        for word in _FURNITURE_WORDS:
+            for start in {0, len(lowered), *(rng.randrange(len(lowered) + 1) for _ in range(5))}:
+                assert _find_word(lowered, word, start) == lowered.find(word, start)

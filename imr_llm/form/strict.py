@@ -279,13 +279,13 @@ def _furniture(lines: _Lines, lowered: str) -> set[int]:
     texts = lines.texts
     found: set[int] = set()
     for word in _FURNITURE_WORDS:
-        at = lowered.find(word)
+        at = _find_word(lowered, word, 0)
         while at >= 0:
             i = lines.line_at(at)
             text = texts[i]
             if i not in found and _may_be_furniture(text) and is_page_furniture(text):
                 found.add(i)
-            at = lowered.find(word, lines.end(i))
+            at = _find_word(lowered, word, lines.end(i))
     if lines.n <= _BODY_FROM:
         return found
     # A running head repeats a header line or holds a case number: either way a phrase of
@@ -308,6 +308,17 @@ def _furniture(lines: _Lines, lowered: str) -> set[int]:
                     found.add(i)
             at = lowered.find(word, at + 1)
     return found
+
+
+def _find_word(lowered: str, word: str, start: int) -> int:
+    """``lowered.find(word, start)``; "- " by its "-" (``str.find`` is slow for a needle
+    ending in a space, the commonest character, and a letter has few hyphens)."""
+    if word != "- ":
+        return lowered.find(word, start)
+    at = lowered.find("-", start)
+    while at >= 0 and lowered[at + 1 : at + 2] != " ":
+        at = lowered.find("-", at + 1)
+    return at
 
 
 def _after(lowered: str, at: int, word: str) -> bool:
