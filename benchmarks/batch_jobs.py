@@ -45,7 +45,7 @@ import openai
 from imr_llm import extract_many
 from imr_llm.config import load_settings
 from imr_llm.jobs import collect, submit
-from imr_llm.models import TokenUsage
+from imr_llm.record.models import TokenUsage
 from imr_llm.testing.fake_openai import BatchPlan, FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer, letter_in_prompt, text_key
 
@@ -339,7 +339,7 @@ def _round2_size(letters: list[tuple[str, dict]], script: Script) -> int:
 
 
 def _contract(row: dict[str, Any]) -> dict[str, Any]:
-    from imr_llm.models import DeterminationRecord
+    from imr_llm.record.models import DeterminationRecord
 
     return DeterminationRecord.model_validate(row).contract_dict()
 

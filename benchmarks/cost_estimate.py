@@ -1,4 +1,4 @@
-"""How far the cost estimate (``imr_llm.cost``) is from token counts it can be checked against.
+"""How far the cost estimate (``imr_llm.llm.cost``) is from token counts it can be checked against.
 
     python benchmarks/cost_estimate.py
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from imr_llm.config import load_settings
-from imr_llm.cost import estimate
+from imr_llm.llm.cost import estimate
 from imr_llm.llm.extractor import request_body
 from imr_llm.testing.oracle import ideal_answer
 

@@ -37,7 +37,7 @@ What "right" means (it must never flatter the engine; when in doubt a value is w
 - Items are paired in letter order when the counts agree (Hungarian matching on the service,
   as the harness does, only to report fields when they do not).
 - A long value (service, original request, both guidelines, rationale) is right when its
-  :func:`imr_llm.text.comparison_key` equals the label's, or equals the *faithful copy*: what
+  :func:`imr_llm.form.text.comparison_key` equals the label's, or equals the *faithful copy*: what
   the label's passage reads in the damaged text. The passage is first placed in the base
   rendering with the gold oracle's word alignment (``imr_llm.testing.oracle.seen_letter``, the
   evidence benchmark's notion of "faithful": on OCR'd bases it leaves out page-number and fax
@@ -105,9 +105,9 @@ from imr_llm.eval.damage import (
 )
 from imr_llm.eval.gold import load_cases
 from imr_llm.eval.scoring import SCALAR_FIELDS, align_items
-from imr_llm.models import ITEM_CONTRACT_FIELDS
+from imr_llm.form.text import collapse_ws, comparison_key, squash
+from imr_llm.record.models import ITEM_CONTRACT_FIELDS
 from imr_llm.testing.oracle import seen_letter
-from imr_llm.text import collapse_ws, comparison_key, squash
 
 REPO = Path(__file__).resolve().parent.parent
 GOLD = REPO / "eval" / "gold"

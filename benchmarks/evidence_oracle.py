@@ -91,6 +91,7 @@ from imr_llm.errors import ConfigurationError
 from imr_llm.eval.damage import reflow
 from imr_llm.eval.gold import Case, load_cases
 from imr_llm.eval.scoring import TEXT_MATCH, score_record, text_similarity
+from imr_llm.form.text import similarity, squash
 from imr_llm.testing.fake_openai import FakeOpenAIServer
 from imr_llm.testing.oracle import (
     CONTENT_KINDS,
@@ -105,7 +106,6 @@ from imr_llm.testing.oracle import (
     number_tokens,
     text_key,
 )
-from imr_llm.text import similarity, squash
 
 REPO = Path(__file__).resolve().parent.parent
 GOLD = REPO / "eval" / "gold"
@@ -1358,7 +1358,7 @@ def corpus_as_gold(corpus: Path | Sequence[Path], dest: Path) -> Path:
     ``labels/`` or ``text-layout/``, or a letter name in two folders, is a
     :class:`~imr_llm.errors.ConfigurationError`.
     """
-    from imr_llm.text import char_error_rate
+    from imr_llm.form.text import char_error_rate
 
     folders = [corpus] if isinstance(corpus, Path) else list(corpus)
     (dest / "letters").mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,7 @@ EQUIVALENT: dict[str, str] = {
         "harmless: the age phrase is looked for from 25 characters before 'old' instead of 24, "
         "longer than any age phrase the pattern can match needs"
     ),
-    # imr_llm/evidence.py
+    # imr_llm/evidence/
     "imr_llm.evidence.x__clean_word__mutmut_3": (
         "harmless: X is stripped from a word's ends too, which changes only a word with an "
         "upper-case X next to its digits ('5X'); it moves the damage estimate by one word"

@@ -24,7 +24,7 @@ evidence span (the first of its evidence keys with a span); under it two scores:
 
 imr-llm flags a value when a line under it is below the engine's line threshold, or, for a
 short value (a place of at most ``PASSAGE_CHARS``, 80, characters), when a character is below
-the engine's character threshold (``imr_llm.record.OcrScore.flags``). The line threshold is
+the engine's character threshold (``imr_llm.record.builder.OcrScore.flags``). The line threshold is
 chosen first (highest F2 of the line rule alone: recall counts twice as much as precision,
 since a wrong value left unflagged is the worst outcome), then the character threshold
 (highest F2 of the two together; "off" is a candidate).
@@ -54,8 +54,8 @@ import ocr_engines  # noqa: E402  (the sibling benchmark: rendering, page cache)
 
 from imr_llm import ImrError, extract  # noqa: E402
 from imr_llm.eval.scoring import score_record  # noqa: E402
-from imr_llm.pdf import _assemble  # noqa: E402
-from imr_llm.record import PASSAGE_CHARS, value_confidence  # noqa: E402
+from imr_llm.inputs.pdf import _assemble  # noqa: E402
+from imr_llm.record.builder import PASSAGE_CHARS, value_confidence  # noqa: E402
 
 GRID = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 OFF = 0.0  #: a character threshold of 0 flags nothing: the rule off

@@ -41,7 +41,7 @@ Figures per engine and rendering:
 * install size: the files of the Python distributions the engine adds beyond imr-llm's own
   dependencies (importlib.metadata), plus the Debian packages it needs (dpkg Installed-Size).
 
-The engines come from ``imr_llm.ocr``; ``rapidocr1`` (the older ``rapidocr_onnxruntime`` 1.x,
+The engines come from ``imr_llm.inputs.ocr``; ``rapidocr1`` (the older ``rapidocr_onnxruntime`` 1.x,
 for comparison only, not offered by imr-llm) is measured when that distribution is installed.
 """
 
@@ -241,7 +241,7 @@ class RapidOcr1:
     def recognise(self, image: Any) -> Any:
         import numpy as np
 
-        from imr_llm.ocr import OcrPage, _Box, _layout
+        from imr_llm.inputs.ocr import OcrPage, _Box, _layout
 
         result, _ = self._ocr(np.asarray(image.convert("RGB")))
         boxes = []
@@ -274,7 +274,7 @@ def save_page(cache: Path, engine: str, rendering: str, letter: str, page: int, 
 
 def load_page(cache: Path, engine: str, rendering: str, letter: str, page: int) -> Any:
     """An OCR'd page kept by :func:`save_page`, as an ``OcrPage``; None if not kept."""
-    from imr_llm.ocr import OcrLine, OcrPage
+    from imr_llm.inputs.ocr import OcrLine, OcrPage
 
     path = page_path(cache, engine, rendering, letter, page)
     if not path.exists():
@@ -297,7 +297,7 @@ def load_engine(name: str, threads: int | None) -> Any:
     """
     if name == "rapidocr1":
         return RapidOcr1(threads)
-    from imr_llm.ocr import RAPIDOCR_DET_SIDE, RapidOcrEngine, TesseractEngine
+    from imr_llm.inputs.ocr import RAPIDOCR_DET_SIDE, RapidOcrEngine, TesseractEngine
 
     if name == "rapidocr-before":
         engine = RapidOcrEngine(threads=threads, det_side=0, rec_lanes=1)

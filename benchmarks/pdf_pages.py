@@ -8,7 +8,7 @@ Over the corpus PDFs (``corpus/pdf``, scored against ``corpus/labels``):
 1. **Text-layer libraries.** The letter text each library gives, read by the rules engine and
    scored with ``imr_llm.eval.scoring``: letters with every contract field right, fields right,
    errors, records needing review, and the seconds the text took. pypdfium2 as imr-llm uses it
-   (``imr_llm.pdf.read_pdf``), pypdfium2's ``get_text_range`` untouched, and pdfplumber's
+   (``imr_llm.inputs.pdf.read_pdf``), pypdfium2's ``get_text_range`` untouched, and pdfplumber's
    ``extract_text()`` plain and with ``layout=True`` (when pdfplumber is installed); poppler's
    ``pdftotext -layout`` and plain renderings (``corpus/text-layout``, ``text-raw``) are the
    reference the engines were built on (read from files: no time).
@@ -46,10 +46,10 @@ from typing import Any
 
 from imr_llm import ImrError, extract, extract_file
 from imr_llm.eval.scoring import score_record
-from imr_llm.models import InputInfo
-from imr_llm.pdf import OCR_DPI, PdfText, read_pdf
-from imr_llm.record import attach_input
-from imr_llm.sources import LetterText
+from imr_llm.inputs.files import LetterText
+from imr_llm.inputs.pdf import OCR_DPI, PdfText, read_pdf
+from imr_llm.record.builder import attach_input
+from imr_llm.record.models import InputInfo
 
 REPO = Path(__file__).resolve().parent.parent
 NOT_QUALITY = (
@@ -254,7 +254,7 @@ def ocr_engine_figures(
     layer: dict[str, str],
     dpi: int,
 ) -> dict[str, Any]:
-    from imr_llm.ocr import get_ocr_engine
+    from imr_llm.inputs.ocr import get_ocr_engine
 
     engine = get_ocr_engine(name)
     texts: dict[str, str] = {}
@@ -311,7 +311,7 @@ def run(
     if on_text is not None:
         on_text(report)
     if not args.no_ocr:
-        from imr_llm.ocr import available_engines
+        from imr_llm.inputs.ocr import available_engines
 
         engines = args.ocr or available_engines()
         if not engines:

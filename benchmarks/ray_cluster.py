@@ -23,7 +23,7 @@ What it does (everything on 127.0.0.1):
    every Ray on the machine).
 
 It prints what it saw and exits 1 when a check fails. Not a test: it takes a minute or two
-and starts a cluster; run it after changing imr_llm/ray.py.
+and starts a cluster; run it after changing imr_llm/many/ray.py.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from imr_llm.models import DeterminationRecord  # noqa: E402
+from imr_llm.record.models import DeterminationRecord  # noqa: E402
 from imr_llm.testing.fake_openai import FakeOpenAIServer  # noqa: E402
 from imr_llm.testing.oracle import GoldResponder  # noqa: E402
 

@@ -13,7 +13,7 @@ scans once each, they are slow), with the rules engine:
   (as tests/test_pdf.py scans a letter), every page OCR'd with ``--ocr-engine``.
 
 "One process" is ``extract_file`` letter after letter (the CLI at ``--concurrency 1``); "Ray"
-is :func:`imr_llm.ray.run_letters` on a local Ray of ``--cpus`` CPUs started once before (its
+is :func:`imr_llm.many.ray.run_letters` on a local Ray of ``--cpus`` CPUs started once before (its
 start-up printed apart; both sides warmed on two letters first). Every record of both is
 checked equal (times aside). Figures on a
 machine shared with other work are noisy: compare the two columns of one run, not runs.
@@ -67,8 +67,8 @@ def _single(files: list[str], engine: str | None) -> tuple[float, list[dict[str,
 
 
 def _ray(files: list[str], engine: str | None, per_task: int) -> tuple[float, list[dict[str, Any]]]:
-    from imr_llm import ray as imr_ray
     from imr_llm.config import load_settings
+    from imr_llm.many import ray as imr_ray
 
     settings = load_settings(ocr_engine=engine)
     started = time.perf_counter()
@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
-    from imr_llm import ray as imr_ray
+    from imr_llm.many import ray as imr_ray
 
     texts = sorted(map(str, (args.corpus / "text-layout").glob("*.txt")))
     texts += sorted(map(str, (args.more / "text-layout").glob("*.txt")))

@@ -88,7 +88,7 @@ _HEADER = {
     "application_received": re.compile(r"Application\s+" + _DATE),
 }
 # Without the header table: "sustained an industrial injury on 10-13-16" in the case summary.
-_INJURY = re.compile(r"injury on (\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})\b")
+INJURY = re.compile(r"injury on (\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})\b")
 _PRIORITY = re.compile(r"Priority:\s*(Standard|Expedited)", re.IGNORECASE)
 _STATES = re.compile(r"State\(s\) of Licensure:[ \t]*([^\n]*)")
 _SPECIALTY = re.compile(r"Certification\(s\)/Specialty:[ \t]*((?:[^\n]*\S[^\n]*\n?)+)")
@@ -192,7 +192,7 @@ def naive_parse(text: str) -> dict[str, Any]:
         record[name] = (
             None if match is None else match.group(1) if name == "case_number" else _iso(match[1])
         )
-    if record["date_of_injury"] is None and (match := _INJURY.search(text)):
+    if record["date_of_injury"] is None and (match := INJURY.search(text)):
         month, day, year = (int(g) for g in match.groups())
         year += 0 if year > 99 else 2000 if year < 50 else 1900
         record["date_of_injury"] = dt.date(year, month, day).isoformat()
@@ -391,7 +391,7 @@ def fast_path(letters: list[Letter], listed: bool) -> None:
     line...) or by its reading (``_read`` gives None: a value it does not read at its
     place, a 2013 notice, a failed self-check). ``listed``: name each letter left."""
     from imr_llm.form.strict import strict_form
-    from imr_llm.normalise import check_input
+    from imr_llm.inputs.normalise import check_input
     from imr_llm.rules.strict import _read
 
     left: list[tuple[str, str]] = []

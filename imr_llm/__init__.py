@@ -52,9 +52,9 @@ if TYPE_CHECKING:  # type checkers and IDEs see every name as a plain import
         extract_many,
         extract_rules,
     )
-    from .batch import LetterResult
+    from .many.concurrent import LetterResult
     from .config import Settings
-    from .models import (
+    from .record.models import (
         DeterminationRecord,
         DisputedItem,
         ExtractionMetadata,
@@ -82,7 +82,7 @@ _LAZY: dict[str, str] = {
         ),
         "api",
     ),
-    "LetterResult": "batch",
+    "LetterResult": "many.concurrent",
     "Settings": "config",
     **dict.fromkeys(
         (
@@ -94,7 +94,7 @@ _LAZY: dict[str, str] = {
             "Reviewer",
             "TokenUsage",
         ),
-        "models",
+        "record.models",
     ),
     "record_to_html": "review",
 }

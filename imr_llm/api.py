@@ -1,10 +1,10 @@
 """The public entry point: ``extract(text)`` picks an engine and returns a validated record.
 
-The pipeline is text -> :mod:`~imr_llm.normalise` -> :mod:`~imr_llm.rules` or
-:mod:`~imr_llm.llm` -> :mod:`~imr_llm.evidence` -> :mod:`~imr_llm.record`. This
+The pipeline is text -> :mod:`~imr_llm.inputs.normalise` -> :mod:`~imr_llm.rules` or
+:mod:`~imr_llm.llm` -> :mod:`~imr_llm.evidence` -> :mod:`~imr_llm.record.builder`. This
 module only orchestrates: it chooses the backend, times the stages and fills the metadata.
-``extract_file`` puts :mod:`~imr_llm.sources` (a file's kind and text; a PDF's pages through
-:mod:`~imr_llm.pdf`, OCR'd where needed) in front, and records where the text came from.
+``extract_file`` puts :mod:`~imr_llm.inputs.files` (a file's kind and text; a PDF's pages through
+:mod:`~imr_llm.inputs.pdf`, OCR'd where needed) in front, and records where the text came from.
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import ValidationError
 
-from .batch import LetterResult, run_ordered, run_ordered_async
 from .errors import (
     ConfigurationError,
     IncompleteLetterError,
     InvalidRecordError,
     UnknownOptionError,
 )
-from .evidence import check_values
-from .models import DeterminationRecord
-from .normalise import DEFAULT_MAX_CHARS, normalise
-from .record import attach_input, build_record
+from .evidence.check import check_values
+from .inputs.normalise import DEFAULT_MAX_CHARS, normalise
+from .many.concurrent import LetterResult, run_ordered, run_ordered_async
+from .record.builder import attach_input, build_record
+from .record.models import DeterminationRecord
 from .rules import rules_values
 
 # Imported where they are used, not here: the rules path needs no model client (openai), no
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import openai
 
     from .config import Settings
-    from .sources import LetterSource, LetterText
+    from .inputs.files import LetterSource, LetterText
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def extract(
             is not a field of ``Settings`` raises :class:`~imr_llm.errors.UnknownOptionError`.
 
     Returns:
-        A :class:`~imr_llm.models.DeterminationRecord` whose ``metadata`` says which engine
+        A :class:`~imr_llm.record.models.DeterminationRecord` whose ``metadata`` says which engine
         produced it.
 
     Raises:
@@ -170,7 +170,7 @@ def extract(
     """
     if _defaults_only(backend, settings, model, client, options):
         return extract_rules(text, backend=backend)
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     chosen = resolve_backend(backend, settings, client)
     if chosen == "rules":
         return extract_rules(text, max_chars=settings.max_chars, backend=backend)
@@ -218,9 +218,9 @@ def extract_file(
             a usable text layer and no OCR engine is installed).
         Everything :func:`extract` raises.
     """
-    from .sources import open_source
+    from .inputs.files import open_source
 
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     source = open_source(file, max_file_bytes=settings.max_file_bytes)
     return extract_source(source, backend, client=client, settings=settings)
 
@@ -233,7 +233,7 @@ def extract_source(
     settings: Settings | None = None,
     extract_text: Callable[..., DeterminationRecord] | None = None,
 ) -> DeterminationRecord:
-    """The record of an opened letter (see :func:`~imr_llm.sources.open_source`); the CLI's
+    """The record of an opened letter (see :func:`~imr_llm.inputs.files.open_source`); the CLI's
     path, so a file gives the same record from the command line and from
     :func:`extract_file`. ``extract_text`` replaces :func:`extract` (the CLI passes its own
     name for it, which its tests replace)."""
@@ -303,9 +303,9 @@ async def aextract_file(
     event loop is never blocked by them. ``client`` is an ``openai.AsyncOpenAI`` if given."""
     import asyncio
 
-    from .sources import open_source
+    from .inputs.files import open_source
 
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     source = await asyncio.to_thread(open_source, file, max_file_bytes=settings.max_file_bytes)
     started = time.perf_counter()
     letter = await asyncio.to_thread(source.read, settings.ocr_engine)
@@ -369,7 +369,7 @@ async def aextract(
     **options: Any,
 ) -> DeterminationRecord:
     """The async twin of :func:`extract`; ``client`` is an ``openai.AsyncOpenAI`` if given."""
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     chosen = resolve_backend(backend, settings, client)
     if chosen == "rules":
         return extract_rules(text, max_chars=settings.max_chars, backend=backend)
@@ -398,10 +398,10 @@ def extract_many(
 ) -> list[LetterResult]:
     """Extract many letters with at most ``concurrency`` in flight; results in input order.
 
-    A letter that fails does not raise: its :class:`~imr_llm.batch.LetterResult` carries the
-    typed error instead of a record, so one bad letter never costs the others.
+    A letter that fails does not raise: its :class:`~imr_llm.many.concurrent.LetterResult` carries
+    the typed error instead of a record, so one bad letter never costs the others.
     """
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     fn = partial(extract, backend=backend, client=client, settings=settings)
     return run_ordered(fn, texts, concurrency or settings.concurrency, names)
 
@@ -418,7 +418,7 @@ async def aextract_many(
     **options: Any,
 ) -> list[LetterResult]:
     """The async twin of :func:`extract_many` (``client`` is an ``openai.AsyncOpenAI``)."""
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     fn = partial(aextract, backend=backend, client=client, settings=settings)
     return await run_ordered_async(fn, texts, concurrency or settings.concurrency, names)
 
@@ -475,7 +475,7 @@ def _named_settings() -> frozenset[str]:
     return named
 
 
-def _settings(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:
+def settings_for(settings: Settings | None, model: str | None, options: dict[str, Any]) -> Settings:
     """The settings for one call; unknown keyword options and invalid values are typed errors."""
     from .config import Settings, invalid_settings, load_settings
 

@@ -35,7 +35,7 @@ from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationErro
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigurationError
-from .normalise import DEFAULT_MAX_CHARS
+from .inputs.normalise import DEFAULT_MAX_CHARS
 
 InstructorModeName = Literal["tools", "json_schema", "json", "md_json"]
 
@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     ocr_engine: str | None = Field(
         default=None,
         description="OCR engine for PDF pages with no usable text layer (None: the default "
-        "engine; see imr_llm.ocr).",
+        "engine; see imr_llm.inputs.ocr).",
     )
     # Review thresholds of the OCR engines' scores, calibrated (in-sample, the 25 corpus
     # letters as scans and faxes) by benchmarks/ocr_confidence.py; docs/ocr.md has the tables.
@@ -160,7 +160,9 @@ class Settings(BaseSettings):
         """An OCR engine name is checked up front, not when the first scan needs it."""
         if value is None or not value.strip():
             return None
-        from .ocr import ENGINES  # only when a name is given: every copy of Settings runs this
+        from .inputs.ocr import (
+            ENGINES,  # only when a name is given: every copy of Settings runs this
+        )
 
         name = value.strip().lower()
         if name not in ENGINES:

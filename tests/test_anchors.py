@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from imr_llm.anchors import AnchorError, anchor_words, resolve_anchor, split_quote
-from imr_llm.text import CollapsedText
+from imr_llm.evidence.anchors import AnchorError, anchor_words, resolve_anchor, split_quote
+from imr_llm.form.text import CollapsedText
 from tests.conftest import gold_label, gold_text
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from imr_llm.evidence import Checked
+from imr_llm.evidence.common import Checked
 from imr_llm.form import read_form
+from imr_llm.inputs.normalise import normalise
 from imr_llm.llm.answer import (
     Candidate,
     LetterAnswer,
@@ -19,7 +20,6 @@ from imr_llm.llm.answer import (
     answer_data,
     answer_to_candidate,
 )
-from imr_llm.normalise import normalise
 from tests.letters import Letter
 
 TEXT = str(Letter())

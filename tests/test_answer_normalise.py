@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from imr_llm import extract
 from imr_llm.config import Settings, load_settings
-from imr_llm.evidence import letter_order
+from imr_llm.evidence.items import letter_order
 from imr_llm.form import read_form
+from imr_llm.inputs.normalise import normalise
 from imr_llm.jobs import collect, submit
 from imr_llm.llm.answer import CURRENT_LETTER, LetterAnswer, LetterContext
 from imr_llm.llm.extractor import describe_answer_error, prepared_answer_model, request_body
@@ -34,8 +35,7 @@ from imr_llm.llm.normalise_answer import (
     null_word,
     read_answer_date,
 )
-from imr_llm.models import DeterminationRecord
-from imr_llm.normalise import normalise
+from imr_llm.record.models import DeterminationRecord
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step, build_completion
 from imr_llm.testing.oracle import ideal_answer, letter_in_prompt, text_key
 from tests.conftest import gold_label, gold_text

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from imr_llm import aextract_file, extract_file
-from imr_llm import pdf as pdf_module
+from imr_llm.inputs import pdf as pdf_module
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
 from tests.conftest import gold_label, gold_text

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from imr_llm import cli
 from imr_llm.api import extract as real_extract
-from imr_llm.cli import app
+from imr_llm.cli import main as cli
+from imr_llm.cli.main import app
 from imr_llm.errors import ExtractionAttemptsExhaustedError
-from imr_llm.models import DeterminationRecord, Evidence
-from imr_llm.schema import schema_text
+from imr_llm.record.models import DeterminationRecord, Evidence
+from imr_llm.record.schema import schema_text
 from tests.letters import Letter
 
 runner = CliRunner()
@@ -99,7 +99,7 @@ def test_console_script_runs_without_traceback(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("   ")
     proc = subprocess.run(
-        [sys.executable, "-m", "imr_llm.cli", "extract", str(empty)],
+        [sys.executable, "-m", "imr_llm.cli.main", "extract", str(empty)],
         capture_output=True,
         text=True,
         check=False,

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from imr_llm import cli
-from imr_llm.cli import app
-from imr_llm.models import CONTRACT_FIELDS
+from imr_llm.cli import main as cli
+from imr_llm.cli.main import app
+from imr_llm.record.models import CONTRACT_FIELDS
 
 GOLD = Path(__file__).resolve().parents[1] / "eval" / "gold" / "letters"
 runner = CliRunner()
@@ -40,7 +40,7 @@ def _copy_letters(folder: Path, n: int) -> list[Path]:
 
 def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "imr_llm.cli", *args],
+        [sys.executable, "-m", "imr_llm.cli.main", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -87,7 +87,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(
     out = tmp_path / "out.jsonl"
     args = ["extract", "-b", "rules", "--concurrency", concurrency, "-o", str(out)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "imr_llm.cli", *args, *map(str, letters)],
+        [sys.executable, "-m", "imr_llm.cli.main", *args, *map(str, letters)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -261,7 +261,7 @@ def test_full_disk_mid_run_is_one_line_and_exit_2(letters: list[Path], tmp_path:
 def test_full_disk_on_standard_output(letters: list[Path]) -> None:
     with open("/dev/full", "w") as full:
         proc = subprocess.run(
-            [sys.executable, "-m", "imr_llm.cli", "extract", "-b", "rules", str(letters[0])],
+            [sys.executable, "-m", "imr_llm.cli.main", "extract", "-b", "rules", str(letters[0])],
             stdout=full,
             stderr=subprocess.PIPE,
             text=True,
@@ -387,8 +387,8 @@ def test_a_stopped_batch_does_not_wait_for_letters_in_flight() -> None:
     the ones in flight, which with a model could take minutes."""
     import threading
 
-    from imr_llm.batch import iter_results
-    from imr_llm.models import DeterminationRecord
+    from imr_llm.many.concurrent import iter_results
+    from imr_llm.record.models import DeterminationRecord
 
     release = threading.Event()
     started: list[str] = []
@@ -412,7 +412,7 @@ def test_a_stopped_batch_does_not_wait_for_letters_in_flight() -> None:
 
 
 def test_cut_torn_tail(tmp_path: Path) -> None:
-    from imr_llm.runlog import cut_torn_tail
+    from imr_llm.many.runlog import cut_torn_tail
 
     path, keep = tmp_path / "out.jsonl", tmp_path / "out.jsonl.torn"
     assert cut_torn_tail(path, keep) == 0  # no file yet
@@ -428,7 +428,7 @@ def test_cut_torn_tail(tmp_path: Path) -> None:
 def test_unreadable_files_raise_the_public_error(tmp_path: Path) -> None:
     """The one documented class, so ``except imr_llm.UnreadableInputError`` catches it."""
     import imr_llm
-    from imr_llm.sources import read_source
+    from imr_llm.inputs.files import read_source
 
     with pytest.raises(imr_llm.UnreadableInputError, match="no such file"):
         read_source(str(tmp_path / "missing.txt"))
@@ -475,7 +475,7 @@ def test_a_terminal_keeps_the_bar(letters: list[Path], tmp_path: Path) -> None:
     master, slave = os.openpty()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "imr_llm.cli", "extract", "-b", "rules", *map(str, letters),
+            [sys.executable, "-m", "imr_llm.cli.main", "extract", "-b", "rules", *map(str, letters),
              "-o", str(tmp_path / "out.jsonl"), "--progress-every", "0"],
             stderr=slave, stdout=subprocess.DEVNULL, check=False, timeout=60,
             env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},

@@ -2,7 +2,7 @@
 
 Targets from the foundation issue: on ``text-layout`` and ``text-raw`` at least 95% of letters
 with every contract field right, and item outcome F1 >= 0.99 against ``corpus/labels``.
-Long texts are compared after :func:`~imr_llm.text.comparison_key`, because plain pdftotext
+Long texts are compared after :func:`~imr_llm.form.text.comparison_key`, because plain pdftotext
 drops the hyphen of a word broken across lines ("anti-\\ndepressants" -> "antidepressants").
 """
 
@@ -13,7 +13,7 @@ import json
 import pytest
 
 from imr_llm import ImrError, extract
-from imr_llm.text import comparison_key
+from imr_llm.form.text import comparison_key
 from tests.conftest import CORPUS, requires_corpus
 
 

@@ -1,6 +1,6 @@
 """The cost estimate before a run: its documented formula, worked by hand here, and the CLI.
 
-Expected figures are computed in each test from the formula in ``imr_llm/cost.py``'s docstring,
+Expected figures are computed in each test from the formula in ``imr_llm/llm/cost.py``'s docstring,
 with the ratios written out as numbers and the request's fixed part measured on the body the
 local test server received from a real extraction (not on what the estimate builds).
 """
@@ -17,10 +17,10 @@ import pytest
 from typer.testing import CliRunner
 
 from imr_llm import extract
-from imr_llm.cli import app
+from imr_llm.cli.main import app
 from imr_llm.config import load_settings
-from imr_llm.cost import CostEstimate, estimate
 from imr_llm.errors import ConfigurationError
+from imr_llm.llm.cost import CostEstimate, estimate
 from imr_llm.llm.extractor import request_body
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
@@ -114,7 +114,7 @@ def test_cached_prompt_tokens_are_billed_at_the_cached_price() -> None:
     + 8,000 cached + 1,000 completion = $0.005 + $0.010 + $0.010. Billing the cached tokens at
     the full price as well gives $0.045; ignoring the cache, $0.035."""
     from imr_llm.llm.pricing import estimate_cost
-    from imr_llm.models import TokenUsage
+    from imr_llm.record.models import TokenUsage
 
     usage = TokenUsage(
         prompt_tokens=10_000, cached_tokens=8_000, completion_tokens=1_000, total_tokens=11_000

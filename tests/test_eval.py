@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from imr_llm.cli import app
+from imr_llm.cli.main import app
 from imr_llm.config import load_settings
 from imr_llm.errors import ExtractionAttemptsExhaustedError, ImrError
 from imr_llm.eval import EvalRun, build_report, compare_reports, load_cases, run_eval, write_report
 from imr_llm.eval.runner import CaseResult
 from imr_llm.eval.scoring import ValueResult, flag_counts, score_record
-from imr_llm.models import DeterminationRecord
+from imr_llm.record.models import DeterminationRecord
 from tests.conftest import GOLD, REPO, gold_label
 
 runner = CliRunner()

@@ -27,12 +27,13 @@ from typing import Any
 import pytest
 
 from imr_llm import ImrError, extract
-from imr_llm.anchors import anchor_quote
-from imr_llm.evidence import Checked, check_values
+from imr_llm.evidence.anchors import anchor_quote
+from imr_llm.evidence.check import check_values
+from imr_llm.evidence.common import Checked
 from imr_llm.form import read_form
+from imr_llm.inputs.normalise import normalise
 from imr_llm.llm.answer import LetterAnswer, LetterContext, answer_to_candidate
-from imr_llm.normalise import normalise
-from imr_llm.record import build_record
+from imr_llm.record.builder import build_record
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
 PASSAGES = ("claims_administrator_guideline", "maximus_guideline", "rationale")

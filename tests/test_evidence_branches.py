@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
-from imr_llm.evidence import Checked, check_values
+from imr_llm.evidence.check import check_values
+from imr_llm.evidence.common import Checked
 from imr_llm.form import read_form
-from imr_llm.normalise import normalise
+from imr_llm.inputs.normalise import normalise
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
 A01 = (GOLD / "letters" / "gA01.txt").read_text(encoding="utf-8")

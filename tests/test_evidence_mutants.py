@@ -1,4 +1,4 @@
-"""Tests that kill mutants mutmut left alive in ``imr_llm/evidence.py`` (issue 7).
+"""Tests that kill mutants mutmut left alive in ``imr_llm/evidence/`` (issue 7).
 
 Each expectation is stated from what the helper promises (its docstring) or from the letter's
 text, worked out by hand: never copied from running the code under test.
@@ -14,11 +14,13 @@ import pytest
 
 import tests.letters as tests_letters
 from imr_llm import evidence
-from imr_llm.evidence import Checked, _confusable, _cut_after, _edge, _plausible, _shown
+from imr_llm.evidence.common import Checked, confusable, excerpt
+from imr_llm.evidence.header import plausible
+from imr_llm.evidence.passages import cut_after, passage_edge
 from imr_llm.form import LetterForm, read_form
 from imr_llm.form.reading import date_forms
 from imr_llm.form.vocabulary import read_specialties
-from imr_llm.normalise import normalise
+from imr_llm.inputs.normalise import normalise
 from tests.letters import Letter
 
 # --------------------------------------------------------------------------------------------
@@ -27,29 +29,29 @@ from tests.letters import Letter
 
 
 def test_shown_keeps_short_text_and_cuts_long_text_at_the_limit() -> None:
-    assert _shown("Case   Number\n CM22") == repr("Case Number CM22")
+    assert excerpt("Case   Number\n CM22") == repr("Case Number CM22")
     # Exactly at the limit: kept whole.
-    assert _shown("x" * 40) == repr("x" * 40)
+    assert excerpt("x" * 40) == repr("x" * 40)
     # One past the limit: limit - 1 characters and an ellipsis, so 40 in all.
-    assert _shown("y" * 41) == repr("y" * 39 + "…")
-    assert _shown("abcdefghij", limit=5) == repr("abcd…")
+    assert excerpt("y" * 41) == repr("y" * 39 + "…")
+    assert excerpt("abcdefghij", limit=5) == repr("abcd…")
 
 
 def test_confusable_digits() -> None:
     # One pair OCR confuses (3/8), in either order.
-    assert _confusable("2231", "2281")
-    assert _confusable("2281", "2231")
+    assert confusable("2231", "2281")
+    assert confusable("2281", "2231")
     # Several differing digits, every pair a confusion (1/7 and 5/6).
-    assert _confusable("1500", "7600")
+    assert confusable("1500", "7600")
     # Identical strings differ nowhere: nothing to excuse.
-    assert not _confusable("2231", "2231")
+    assert not confusable("2231", "2231")
     # A pair OCR does not confuse (2/4).
-    assert not _confusable("2231", "4231")
+    assert not confusable("2231", "4231")
     # One confusable pair and one that is not: not all differences are excused.
-    assert not _confusable("2231", "4281")
+    assert not confusable("2231", "4281")
     # Different lengths never.
-    assert not _confusable("223", "2231")
-    assert not _confusable("22318", "2231")
+    assert not confusable("223", "2231")
+    assert not confusable("22318", "2231")
 
 
 def test_checked_wrong_records_error_contradiction_and_evidence() -> None:
@@ -67,8 +69,8 @@ def test_checked_wrong_records_error_contradiction_and_evidence() -> None:
 
 
 def test_status() -> None:
-    assert evidence._status(True) == "exact"
-    assert evidence._status(False) == "repaired"
+    assert evidence.common.status_of(True) == "exact"
+    assert evidence.common.status_of(False) == "repaired"
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,70 +84,70 @@ REGION = (
 
 
 def test_edge_exact_start_and_end() -> None:
-    head = _edge("The requested lumbar", REGION, True)
+    head = passage_edge("The requested lumbar", REGION, True)
     assert head.score == 100.0
     assert head.found_elsewhere is False
-    tail = _edge("since the last study", REGION, False)
+    tail = passage_edge("since the last study", REGION, False)
     assert tail.score == 100.0
     assert tail.found_elsewhere is False
 
 
 def test_edge_is_case_and_space_insensitive() -> None:
-    assert _edge("THE   requested\nLUMBAR", REGION, True).score == 100.0
-    assert _edge("Since The Last  Study", REGION, False).score == 100.0
+    assert passage_edge("THE   requested\nLUMBAR", REGION, True).score == 100.0
+    assert passage_edge("Since The Last  Study", REGION, False).score == 100.0
 
 
 def test_edge_words_from_the_middle_are_found_elsewhere() -> None:
     # "medically necessary" is in the region, but neither at its start nor at its end.
-    head = _edge("medically necessary because", REGION, True)
-    assert head.score < evidence.EDGE_THRESHOLD
+    head = passage_edge("medically necessary because", REGION, True)
+    assert head.score < evidence.common.EDGE_THRESHOLD
     assert head.found_elsewhere is True
-    tail = _edge("medically necessary because", REGION, False)
-    assert tail.score < evidence.EDGE_THRESHOLD
+    tail = passage_edge("medically necessary because", REGION, False)
+    assert tail.score < evidence.common.EDGE_THRESHOLD
     assert tail.found_elsewhere is True
 
 
 def test_edge_words_not_in_the_region_at_all() -> None:
-    head = _edge("zebra quartz xylophone", REGION, True)
-    assert head.score < evidence.EDGE_THRESHOLD
+    head = passage_edge("zebra quartz xylophone", REGION, True)
+    assert head.score < evidence.common.EDGE_THRESHOLD
     assert head.found_elsewhere is False
 
 
 def test_edge_short_words_are_never_found_elsewhere() -> None:
     # Fewer than 8 characters: too short to say the words sit elsewhere.
-    tail = _edge("patient", REGION, False)
-    assert tail.score < evidence.EDGE_THRESHOLD
+    tail = passage_edge("patient", REGION, False)
+    assert tail.score < evidence.common.EDGE_THRESHOLD
     assert tail.found_elsewhere is False
     # Eight characters, in the middle of the region: found elsewhere.
-    assert _edge("patient ", REGION, False).found_elsewhere is False  # collapse_ws strips it
-    assert _edge("no new n", REGION, False).found_elsewhere is True
+    assert passage_edge("patient ", REGION, False).found_elsewhere is False  # collapse_ws strips it
+    assert passage_edge("no new n", REGION, False).found_elsewhere is True
 
 
 def test_edge_empty_words_score_zero() -> None:
-    assert _edge("", REGION, True).score == 0.0
-    assert _edge("   ", REGION, False).score == 0.0
-    assert _edge("", REGION, False).found_elsewhere is False
+    assert passage_edge("", REGION, True).score == 0.0
+    assert passage_edge("   ", REGION, False).score == 0.0
+    assert passage_edge("", REGION, False).found_elsewhere is False
 
 
 def test_edge_tolerates_a_few_characters_shifted_at_the_edge() -> None:
     # OCR put debris before the passage's first words: the words start 3 characters in.
     region = "~. " + REGION
-    head = _edge("The requested lumbar MRI", region, True)
-    assert head.score >= evidence.EDGE_THRESHOLD
+    head = passage_edge("The requested lumbar MRI", region, True)
+    assert head.score >= evidence.common.EDGE_THRESHOLD
     # Debris after the last words.
     region = REGION + " ,~"
-    tail = _edge("since the last study", region, False)
-    assert tail.score >= evidence.EDGE_THRESHOLD
+    tail = passage_edge("since the last study", region, False)
+    assert tail.score >= evidence.common.EDGE_THRESHOLD
     # Far from the edge (more than 6 characters of other words first): not at the edge.
     region = "Something else entirely here. " + REGION
-    head = _edge("The requested lumbar MRI", region, True)
-    assert head.score < evidence.EDGE_THRESHOLD
+    head = passage_edge("The requested lumbar MRI", region, True)
+    assert head.score < evidence.common.EDGE_THRESHOLD
     assert head.found_elsewhere is True
 
 
 def test_edge_ocr_damaged_words_elsewhere_are_still_found() -> None:
     # A near-copy (one letter misread) in the middle of the region is found there.
-    tail = _edge("medica1ly necessary because", REGION, False)
+    tail = passage_edge("medica1ly necessary because", REGION, False)
     assert tail.found_elsewhere is True
 
 
@@ -156,7 +158,7 @@ def test_edge_ocr_damaged_words_elsewhere_are_still_found() -> None:
 
 def test_cut_after_the_last_occurrence() -> None:
     text = "Guideline A applies. Rationale: the guideline A applies. Next label"
-    assert _cut_after(text, "guideline A applies.") == (
+    assert cut_after(text, "guideline A applies.") == (
         "Guideline A applies. Rationale: the guideline A applies."
     )
 
@@ -164,19 +166,19 @@ def test_cut_after_the_last_occurrence() -> None:
 def test_cut_after_is_case_and_space_insensitive_but_keeps_the_letter_text() -> None:
     # The passage text is whitespace-collapsed before it is cut; the quote may not be.
     text = "The MTUS Guidelines were cited. Maximus Guideline: ODG"
-    assert _cut_after(text, "mtus guidelines were cited.") == "The MTUS Guidelines were cited."
+    assert cut_after(text, "mtus guidelines were cited.") == "The MTUS Guidelines were cited."
     text = "The MTUS Guidelines were cited. Maximus Guideline: ODG"
-    assert _cut_after(text, "MTUS\nguidelines   were cited.") == ("The MTUS Guidelines were cited.")
+    assert cut_after(text, "MTUS\nguidelines   were cited.") == ("The MTUS Guidelines were cited.")
 
 
 def test_cut_after_ocr_damaged_words() -> None:
     text = "The MTUS Guidel1nes were cited. Maximus Guideline: ODG Low Back"
-    assert _cut_after(text, "MTUS Guidelines were cited.") == "The MTUS Guidel1nes were cited."
+    assert cut_after(text, "MTUS Guidelines were cited.") == "The MTUS Guidel1nes were cited."
 
 
 def test_cut_after_words_not_there_keeps_everything() -> None:
     text = "The MTUS Guidelines were cited. Maximus Guideline: ODG Low Back"
-    assert _cut_after(text, "zebra quartz xylophone") == text
+    assert cut_after(text, "zebra quartz xylophone") == text
 
 
 # --------------------------------------------------------------------------------------------
@@ -191,43 +193,43 @@ def test_plausible_against_the_other_dates() -> None:
         "decision_date": "2022-06-01",
     }
     # A received date shortly after: plausible.
-    assert _plausible(dt.date(2022, 5, 12), "application_received_date", data)
+    assert plausible(dt.date(2022, 5, 12), "application_received_date", data)
     # After the latest other date, but within the next year: still plausible.
-    assert _plausible(dt.date(2023, 12, 31), "application_received_date", data)
+    assert plausible(dt.date(2023, 12, 31), "application_received_date", data)
     # Two years past the latest other date: a misread, not the letter's date.
-    assert not _plausible(dt.date(2024, 1, 1), "application_received_date", data)
+    assert not plausible(dt.date(2024, 1, 1), "application_received_date", data)
     # The decision date itself may come after everything.
-    assert _plausible(dt.date(2030, 1, 1), "decision_date", data)
+    assert plausible(dt.date(2030, 1, 1), "decision_date", data)
     # Sixty years before the earliest *other* date (2022, its own field left out) is the floor.
-    assert _plausible(dt.date(1962, 1, 1), "date_of_injury", data)
-    assert not _plausible(dt.date(1961, 12, 31), "date_of_injury", data)
+    assert plausible(dt.date(1962, 1, 1), "date_of_injury", data)
+    assert not plausible(dt.date(1961, 12, 31), "date_of_injury", data)
 
 
 def test_plausible_ignores_its_own_field_and_missing_fields() -> None:
     # Its own (wrong) value in data is no evidence; the others are.
     data = {"date_of_injury": "2099-01-01", "decision_date": "2022-06-01"}
-    assert not _plausible(dt.date(2099, 1, 1), "date_of_injury", data)
+    assert not plausible(dt.date(2099, 1, 1), "date_of_injury", data)
     data = {"date_of_injury": None, "decision_date": "2022-06-01"}
-    assert _plausible(dt.date(2022, 1, 1), "application_received_date", data)
+    assert plausible(dt.date(2022, 1, 1), "application_received_date", data)
 
 
 def test_plausible_without_other_dates_uses_the_letters_dates() -> None:
     source = "Injured 03/02/2015. Seen 04/05/2016 and 06/07/2017."
     # Median year of the other dates is 2016: up to 2019 is plausible.
-    assert _plausible(dt.date(2019, 1, 1), "date_of_injury", {}, source)
-    assert not _plausible(dt.date(2020, 1, 1), "date_of_injury", {}, source)
+    assert plausible(dt.date(2019, 1, 1), "date_of_injury", {}, source)
+    assert not plausible(dt.date(2020, 1, 1), "date_of_injury", {}, source)
     # No dates at all: nothing to say against it.
-    assert _plausible(dt.date(2073, 12, 4), "date_of_injury", {}, "")
-    assert _plausible(dt.date(2073, 12, 4), "date_of_injury", {})
+    assert plausible(dt.date(2073, 12, 4), "date_of_injury", {}, "")
+    assert plausible(dt.date(2073, 12, 4), "date_of_injury", {})
 
 
 def test_plausible_the_reading_itself_is_no_evidence() -> None:
     # The letter's only date is the reading itself: once removed, nothing is left against it.
     source = "Injured 12/04/2073."
-    assert _plausible(dt.date(2073, 12, 4), "date_of_injury", {}, source)
+    assert plausible(dt.date(2073, 12, 4), "date_of_injury", {}, source)
     # With the reading removed, the median of 2010, 2011 is 2011: 2073 is decades away.
     source = "Injured 12/04/2073. Seen 01/01/2010 and 01/01/2011."
-    assert not _plausible(dt.date(2073, 12, 4), "date_of_injury", {}, source)
+    assert not plausible(dt.date(2073, 12, 4), "date_of_injury", {}, source)
 
 
 def test_date_digit_forms_include_the_usual_writings() -> None:
@@ -248,7 +250,7 @@ def test_demote_structure_keeps_header_and_outcome_errors() -> None:
     out.wrong("items[0].rationale", "the first words are not these", (10, 20))
     out.wrong("patient.age", "is 40 but reads 41", (21, 25))
     out.wrong("reviewer.specialties[0]", "is not named", None)
-    evidence._demote_structure(out)
+    evidence.check.demote_structure(out)
     assert out.errors == [
         "case_number: is CM1 but reads CM2",
         "items[0].outcome: is 'upheld' but its marker says overturned",
@@ -269,11 +271,11 @@ def test_demote_structure_keeps_other_paths_errors_apart() -> None:
     out.wrong("items[10].rationale", "x")
     out.contradicted.pop("items[10].rationale")
     out.wrong("items[1]", "y")
-    evidence._demote_structure(out)
+    evidence.check.demote_structure(out)
     assert out.errors == ["items[10].rationale: x"]
 
 
-@pytest.mark.parametrize("fax", [evidence.FAX_DAMAGE])
+@pytest.mark.parametrize("fax", [evidence.common.FAX_DAMAGE])
 def test_fax_damage_threshold_is_five_percent(fax: float) -> None:
     assert fax == pytest.approx(0.05)
 
@@ -303,42 +305,42 @@ WORDS = "the patient has no new findings"  # six words
     ],
 )
 def test_lost_end(text: str, lost: bool) -> None:
-    assert evidence._lost_end(WORDS, text) is lost
+    assert evidence.passages.lost_end(WORDS, text) is lost
 
 
 def test_lost_end_odd_word_count_needs_more_than_half() -> None:
     words = "the patient has no findings"  # five words: three or more must end the text
-    assert evidence._lost_end(words, "because the patient has")
-    assert not evidence._lost_end(words, "because the patient")
-    assert evidence._lost_end("the   patient\nhas no findings", "because the patient has")
+    assert evidence.passages.lost_end(words, "because the patient has")
+    assert not evidence.passages.lost_end(words, "because the patient")
+    assert evidence.passages.lost_end("the   patient\nhas no findings", "because the patient has")
 
 
 def test_lost_end_ignores_prefixes_too_short_to_tell() -> None:
     # "a bb cc" is under eight characters: too short to say the passage was cut there.
-    assert not evidence._lost_end("a bb cc dd ee ff", "words then a bb cc")
+    assert not evidence.passages.lost_end("a bb cc dd ee ff", "words then a bb cc")
 
 
 def test_plausible_uses_the_upper_middle_of_two_years() -> None:
     # Two other years, 2010 and 2020: 2015 lies between them and is plausible.
     source = "Seen 01/01/2010 and 01/01/2020."
-    assert _plausible(dt.date(2015, 6, 1), "date_of_injury", {}, source)
-    assert not _plausible(dt.date(2024, 6, 1), "date_of_injury", {}, source)
+    assert plausible(dt.date(2015, 6, 1), "date_of_injury", {}, source)
+    assert not plausible(dt.date(2024, 6, 1), "date_of_injury", {}, source)
 
 
 def test_lost_end_whole_quote_at_the_end_is_nothing_lost() -> None:
-    assert not evidence._lost_end(WORDS, "It is not necessary because " + WORDS)
+    assert not evidence.passages.lost_end(WORDS, "It is not necessary because " + WORDS)
 
 
 def test_lost_end_eight_characters_are_enough() -> None:
     # "the knee" (half of "the knee is stable") is exactly eight characters.
-    assert evidence._lost_end("the knee is stable", "and we examined the knee")
+    assert evidence.passages.lost_end("the knee is stable", "and we examined the knee")
 
 
 def test_demote_structure_without_evidence_for_the_path() -> None:
     out = Checked()
     out.contradicted["items[0].rationale"] = "x"
     out.errors.append("items[0].rationale: x")
-    evidence._demote_structure(out)
+    evidence.check.demote_structure(out)
     assert out.errors == []
     assert out.evidence["items[0].rationale"].span is None
 
@@ -351,39 +353,43 @@ def test_demote_structure_without_evidence_for_the_path() -> None:
 def test_edge_a_near_copy_at_the_edge_wins_over_an_exact_copy_further_on() -> None:
     # The region opens with the words, one letter misread; the exact words follow 12
     # characters in. The words are at the start, not elsewhere.
-    head = _edge("lumbar mri", "Lumbar mrx, lumbar mri were requested", True)
-    assert head.score >= evidence.EDGE_THRESHOLD
+    head = passage_edge("lumbar mri", "Lumbar mrx, lumbar mri were requested", True)
+    assert head.score >= evidence.common.EDGE_THRESHOLD
     assert head.found_elsewhere is False
-    tail = _edge("lumbar mri", "It was requested: lumbar mri, lumbar mrx", False)
-    assert tail.score >= evidence.EDGE_THRESHOLD
+    tail = passage_edge("lumbar mri", "It was requested: lumbar mri, lumbar mrx", False)
+    assert tail.score >= evidence.common.EDGE_THRESHOLD
     assert tail.found_elsewhere is False
 
 
 def test_edge_exactly_at_the_threshold_is_at_the_edge() -> None:
     # "lumbar mri" against "lumbar xyz": 7 of 10 characters in common, a ratio of exactly 70.
-    head = _edge("lumbar mri", "lumbar xyz was denied; the lumbar mri is not necessary", True)
-    assert head.score == pytest.approx(evidence.EDGE_THRESHOLD)
+    head = passage_edge(
+        "lumbar mri", "lumbar xyz was denied; the lumbar mri is not necessary", True
+    )
+    assert head.score == pytest.approx(evidence.common.EDGE_THRESHOLD)
     assert head.found_elsewhere is False
 
 
 @pytest.mark.parametrize(("debris", "at_edge"), [("~.~.~ ", True), ("~.~.~. ", False)])
 def test_edge_start_shifted_by_ocr_debris(debris: str, at_edge: bool) -> None:
     # Six characters of debris before the words still touch the edge; seven do not.
-    head = _edge("the requested", debris + "The requested lumbar MRI is not necessary.", True)
-    assert (head.score >= evidence.EDGE_THRESHOLD) is at_edge
+    head = passage_edge(
+        "the requested", debris + "The requested lumbar MRI is not necessary.", True
+    )
+    assert (head.score >= evidence.common.EDGE_THRESHOLD) is at_edge
     assert head.found_elsewhere is (not at_edge)
 
 
 @pytest.mark.parametrize(("debris", "at_edge"), [(" ~.~.~", True), (" ~.~.~.", False)])
 def test_edge_end_shifted_by_ocr_debris(debris: str, at_edge: bool) -> None:
-    tail = _edge("the last study", REGION + debris, False)
-    assert (tail.score >= evidence.EDGE_THRESHOLD) is at_edge
+    tail = passage_edge("the last study", REGION + debris, False)
+    assert (tail.score >= evidence.common.EDGE_THRESHOLD) is at_edge
     assert tail.found_elsewhere is (not at_edge)
 
 
 def test_edge_end_of_a_short_region_with_debris() -> None:
-    tail = _edge("the last study", "the last study ~.~.~", False)
-    assert tail.score >= evidence.EDGE_THRESHOLD
+    tail = passage_edge("the last study", "the last study ~.~.~", False)
+    assert tail.score >= evidence.common.EDGE_THRESHOLD
     assert tail.found_elsewhere is False
 
 
@@ -393,15 +399,15 @@ def test_edge_end_of_a_short_region_with_debris() -> None:
 
 
 def test_garbled_share() -> None:
-    assert evidence.garbled_share("") == 0.0
-    assert evidence.garbled_share("plain words, here.") == 0.0
+    assert evidence.common.garbled_share("") == 0.0
+    assert evidence.common.garbled_share("plain words, here.") == 0.0
     # "Uphe1d" mixes letters and digits: one word of four.
-    assert evidence.garbled_share("Uphe1d plain words here") == 0.25
+    assert evidence.common.garbled_share("Uphe1d plain words here") == 0.25
     # A garbled word stays garbled with a full stop after it.
-    assert evidence.garbled_share("Uphe1d. ok") == 0.5
-    assert evidence.garbled_share("Uphel1. fine") == 0.5
+    assert evidence.common.garbled_share("Uphe1d. ok") == 0.5
+    assert evidence.common.garbled_share("Uphel1. fine") == 0.5
     # Ordinary mixed forms are not damage: 20mg, L4-L5, CM18-0101234, #2.
-    assert evidence.garbled_share("20mg L4-L5 CM18-0101234 #2") == 0.0
+    assert evidence.common.garbled_share("20mg L4-L5 CM18-0101234 #2") == 0.0
 
 
 def _letter_form(letter: Letter) -> LetterForm:
@@ -438,35 +444,35 @@ HEADER_7_THREE_UNREAD = (
         # Two of seven values unreadable (29%): not a fax-quality header.
         (HEADER_7_TWO_UNREAD, 7, 0.0),
         # Three of seven (43%): the values mostly cannot be read.
-        (HEADER_7_THREE_UNREAD, 7, evidence.FAX_DAMAGE),
+        (HEADER_7_THREE_UNREAD, 7, evidence.common.FAX_DAMAGE),
         # Two of five: exactly 40%.
-        (HEADER_5, 5, evidence.FAX_DAMAGE),
+        (HEADER_5, 5, evidence.common.FAX_DAMAGE),
         # Four places are enough to judge: two of four.
-        (HEADER_4, 4, evidence.FAX_DAMAGE),
+        (HEADER_4, 4, evidence.common.FAX_DAMAGE),
     ],
 )
 def test_header_damage(header: str, places: int, damage: float) -> None:
     form = _letter_form(Letter(header=header))
     assert len(form.header.places) == places
-    assert evidence._header_damage(form) == damage
+    assert evidence.common.header_damage(form) == damage
     # The form sentences read exactly and no word is garbled: the header decides.
-    assert evidence.letter_damage(form) == damage
+    assert evidence.common.letter_damage(form) == damage
 
 
 def test_header_damage_needs_four_places() -> None:
     header = "Case Number:          Pending\nDate Assigned:        Unknown\nPriority: Unclear\n"
     form = _letter_form(Letter(header=header))
     assert len(form.header.places) == 3
-    assert evidence._header_damage(form) == 0.0
+    assert evidence.common.header_damage(form) == 0.0
 
 
 def test_letter_damage_clean_letter_is_zero() -> None:
-    assert evidence.letter_damage(_letter_form(Letter())) == 0.0
+    assert evidence.common.letter_damage(_letter_form(Letter())) == 0.0
 
 
 def test_letter_damage_empty_source_is_total() -> None:
     form = SimpleNamespace(doc=SimpleNamespace(source=""))
-    assert evidence.letter_damage(form) == 1.0  # type: ignore[arg-type]
+    assert evidence.common.letter_damage(form) == 1.0  # type: ignore[arg-type]
 
 
 def test_letter_damage_from_a_damaged_form_sentence() -> None:
@@ -478,8 +484,8 @@ def test_letter_damage_from_a_damaged_form_sentence() -> None:
     )
     letter = Letter(summary=summary)
     form = _letter_form(letter)
-    assert evidence.garbled_share(str(letter)) == 0.0
-    damage = evidence.letter_damage(form)
+    assert evidence.common.garbled_share(str(letter)) == 0.0
+    damage = evidence.common.letter_damage(form)
     assert 0.0 < damage < 0.2
     # Rounded to four places, not to a whole number.
     assert damage == round(damage, 4)
@@ -492,9 +498,9 @@ def test_letter_damage_from_garbled_words() -> None:
     )
     text = str(letter)
     form = _letter_form(letter)
-    share = evidence.garbled_share(text)
+    share = evidence.common.garbled_share(text)
     assert share > 0.0
-    assert evidence.letter_damage(form) == pytest.approx(round(2.5 * share, 4))
+    assert evidence.common.letter_damage(form) == pytest.approx(round(2.5 * share, 4))
 
 
 # --------------------------------------------------------------------------------------------
@@ -540,7 +546,7 @@ ONE_ITEM = Letter(items=[tests_letters.ITEM_ONE])
 
 def test_every_true_value_is_exact_at_its_place() -> None:
     text = str(ONE_ITEM)
-    out = evidence.check_values(_true_data(), _letter_form(ONE_ITEM))
+    out = evidence.check.check_values(_true_data(), _letter_form(ONE_ITEM))
     assert out.errors == []
     assert out.contradicted == {}
     written = {
@@ -574,7 +580,7 @@ def test_null_values_the_letter_gives_are_contradictions() -> None:
     for key in ("case_number", "date_assigned", "decision_date"):
         data[key] = None
     data["patient"] = {"age": None, "sex": "female"}
-    out = evidence.check_values(data, _letter_form(ONE_ITEM))
+    out = evidence.check.check_values(data, _letter_form(ONE_ITEM))
     assert set(out.contradicted) == {"case_number", "date_assigned", "decision_date", "patient.age"}
     assert "case_number: is null but the letter gives CM18-0101234 at 'Case Number'" in out.errors
     assert "date_assigned: is null but the letter gives 2018-03-14 at its label" in out.errors
@@ -586,7 +592,7 @@ def test_wrong_values_at_readable_places_are_contradictions_with_their_spans() -
     data = _true_data()
     data["priority"] = "expedited"
     data["patient"] = {"age": 53, "sex": "male"}
-    out = evidence.check_values(data, _letter_form(ONE_ITEM))
+    out = evidence.check.check_values(data, _letter_form(ONE_ITEM))
     assert set(out.contradicted) == {"priority", "patient.age", "patient.sex"}
     assert "priority: is 'expedited' but the letter's priority is 'standard'" in out.errors
     assert "patient.age: is 53 but the case summary gives the age 52" in out.errors
@@ -603,7 +609,7 @@ def test_a_value_whose_header_place_is_unreadable_is_unverified_there() -> None:
         items=[tests_letters.ITEM_ONE],
     )
     text = str(letter)
-    out = evidence.check_values(_true_data(), _letter_form(letter))
+    out = evidence.check.check_values(_true_data(), _letter_form(letter))
     assert out.errors == []
     for path in ("priority", "date_assigned"):
         ev = out.evidence[path]
@@ -617,7 +623,7 @@ def test_a_value_whose_header_place_is_unreadable_is_unverified_there() -> None:
 def test_a_letter_without_a_header_contradicts_header_values() -> None:
     letter = Letter(header="", items=[tests_letters.ITEM_ONE])
     data = _true_data()
-    out = evidence.check_values(data, _letter_form(letter))
+    out = evidence.check.check_values(data, _letter_form(letter))
     assert "case_number" in out.contradicted
     assert "priority" in out.contradicted
     assert "decision_date" in out.contradicted

@@ -1,7 +1,7 @@
 """Tests for evidence behaviour that mutants in the issue 7 sample showed untested.
 
 ``benchmarks/mutation_sample.py`` draws a fixed random sample of mutmut's mutants; these tests
-pin what the surviving mutants of ``imr_llm/evidence.py`` broke: a branch's status, span or
+pin what the surviving mutants of ``imr_llm/evidence/`` broke: a branch's status, span or
 note, an error message's content, the alignment of unequal item lists, and the boundary where
 a letter counts as fax-quality. Letters are the gold letter ``gA01`` edited by hand; expected
 values come from the letter text and the module's documented rules, never from running the
@@ -13,18 +13,12 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from imr_llm.evidence import (
-    FAX_DAMAGE,
-    _header_damage,
-    _key_difference,
-    _near_any,
-    align_items,
-    check_values,
-    letter_damage,
-)
+from imr_llm.evidence.check import check_values
+from imr_llm.evidence.common import FAX_DAMAGE, header_damage, letter_damage
+from imr_llm.evidence.items import align_items, key_difference, near_any
 from imr_llm.form import read_form
+from imr_llm.inputs.normalise import normalise
 from imr_llm.llm.answer import LetterContext, _resolver
-from imr_llm.normalise import normalise
 from tests.letters import Letter
 from tests.test_evidence_branches import (
     A01,
@@ -236,22 +230,22 @@ def test_a_quote_on_a_fax_that_matches_nothing_keeps_the_letters_text() -> None:
 
 def test_numbers_that_differ_in_count_are_named_in_the_message() -> None:
     assert (
-        _key_difference("Tramadol 50mg #60", "Tramadol 50mg", 0.0)
+        key_difference("Tramadol 50mg #60", "Tramadol 50mg", 0.0)
         == "its numbers (50, 60) are not the letter's (50)"
     )
     assert (
-        _key_difference("Tramadol", "Tramadol 50mg", 0.0)
+        key_difference("Tramadol", "Tramadol 50mg", 0.0)
         == "its numbers (none) are not the letter's (50)"
     )
 
 
 def test_an_ocr_damaged_side_is_near_the_side_words() -> None:
-    assert _near_any({"lcft", "knee"}, SIDES)
-    assert _near_any({"rigbt"}, SIDES)
-    assert not _near_any({"knee", "mri"}, SIDES)
+    assert near_any({"lcft", "knee"}, SIDES)
+    assert near_any({"rigbt"}, SIDES)
+    assert not near_any({"knee", "mri"}, SIDES)
     # So an OCR'd side in the value is not "no side where the letter has one".
-    assert _key_difference("MRI of the lcft knee", "MRI of the left knee", 0.0) == ""
-    assert _key_difference("MRI of the knee", "MRI of the left knee", 0.0) == (
+    assert key_difference("MRI of the lcft knee", "MRI of the left knee", 0.0) == ""
+    assert key_difference("MRI of the knee", "MRI of the left knee", 0.0) == (
         "no bilateral/left/right where the letter has left"
     )
 
@@ -386,25 +380,25 @@ def test_header_damage_counts_every_unread_place_whatever_the_row_order() -> Non
     )
     form = read_form(normalise(str(Letter(header=header))))
     assert len(form.header.places) == 5
-    assert _header_damage(form) == FAX_DAMAGE
+    assert header_damage(form) == FAX_DAMAGE
 
 
 def test_a_count_that_differs_is_named_with_the_letters_count() -> None:
-    assert _key_difference("PT 12 sessions", "PT 6 sessions", 0.0) == "12 where the letter has 6"
+    assert key_difference("PT 12 sessions", "PT 6 sessions", 0.0) == "12 where the letter has 6"
     # A count the letter prints cleanly is the letter's on an OCR'd letter too: OCR damage is
     # never taken for a changed digit (issue 14, class 8)...
-    assert _key_difference("PT 12 sessions", "PT 6 sessions", 0.02) == "12 where the letter has 6"
-    assert _key_difference("PT 12 sessions", "PT 24 sessions", 0.02) == (
+    assert key_difference("PT 12 sessions", "PT 6 sessions", 0.02) == "12 where the letter has 6"
+    assert key_difference("PT 12 sessions", "PT 24 sessions", 0.02) == (
         "12 where the letter has 24"
     )
     # ...and a count printed damaged is read through its look-alikes ("l2" is 12).
-    assert _key_difference("PT 12 sessions", "PT l2 sessi0ns", 0.02) == ""
+    assert key_difference("PT 12 sessions", "PT l2 sessi0ns", 0.02) == ""
     # Number words are counts: "Eight visits" is not "Six visits".
-    assert _key_difference("Eight visits", "Six visits", 0.0) == "8 where the letter has 6"
+    assert key_difference("Eight visits", "Six visits", 0.0) == "8 where the letter has 6"
 
 
 def test_both_sides_the_letter_names_are_in_the_message() -> None:
-    assert _key_difference("X-rays of the bilateral knees", "X-rays of the left and right knees",
+    assert key_difference("X-rays of the bilateral knees", "X-rays of the left and right knees",
                            0.0) == "bilateral where the letter has left/right"  # fmt: skip
 
 

@@ -29,7 +29,7 @@ from imr_llm.errors import ImrError
 from imr_llm.eval.damage import reflow
 from imr_llm.form import read_form
 from imr_llm.form.strict import _find_label, _match_label, strict_form
-from imr_llm.normalise import normalise
+from imr_llm.inputs.normalise import normalise
 from imr_llm.rules import bounded, strict
 from tests.conftest import GOLD, SHARED
 from tests.letters import Letter
@@ -274,21 +274,23 @@ def test_bounded_summary_readers() -> None:
 
 
 def test_bounded_checks() -> None:
-    from imr_llm.evidence import _LABEL_INSIDE, _PASSAGE_END, _concludes, legible
+    from imr_llm.evidence.check import rationale_concludes
+    from imr_llm.evidence.common import legible
+    from imr_llm.evidence.passages import LABEL_INSIDE, PASSAGE_END
+    from imr_llm.form.text import collapse_ws
     from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD
-    from imr_llm.text import collapse_ws
 
     for text in _passages():
         assert bounded.ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]
         assert bounded.ends_word(text) == bool(_ENDS_WORD.search(text)), text[-40:]
-        assert bounded.label_inside(text) == bool(_LABEL_INSIDE.search(text)), text[:80]
+        assert bounded.label_inside(text) == bool(LABEL_INSIDE.search(text)), text[:80]
         for end in ("", ".", ".)", ")", " .|~ ", "'", ",\u201d", "x_", ":\n"):
             ended = text + end
-            assert bounded.passage_ends(ended) == bool(_PASSAGE_END.search(ended.rstrip()))
+            assert bounded.passage_ends(ended) == bool(PASSAGE_END.search(ended.rstrip()))
         collapsed = collapse_ws(text)
-        assert bounded.label_inside(collapsed) == bool(_LABEL_INSIDE.search(collapsed))
+        assert bounded.label_inside(collapsed) == bool(LABEL_INSIDE.search(collapsed))
         if collapsed:
-            assert bounded.concludes(collapsed) == _concludes(collapsed), collapsed[-80:]
+            assert bounded.concludes(collapsed) == rationale_concludes(collapsed), collapsed[-80:]
         assert bounded.legible(text[:120]) == legible(text[:120]), text[:120]
 
 
@@ -321,7 +323,7 @@ def test_word_ends_are_the_patterns_classes() -> None:
 
 def test_label_readers_are_the_tolerant_ones() -> None:
     from imr_llm.form.items import _find_label as tolerant_find_label
-    from imr_llm.text import match_label
+    from imr_llm.form.text import match_label
 
     labels = ("Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale",
               "State(s) of Licensure", "Certification(s)/Specialty")  # fmt: skip
@@ -344,7 +346,7 @@ def test_marker_words_pass_the_marker_prefilter() -> None:
     """Every line the tolerant marker patterns read an outcome in passes ``_may_mark``."""
     from imr_llm.form.items import _ALONE_OUTCOME, _TRAILING_OUTCOME, _strip_trailing_marks
     from imr_llm.form.strict import _may_mark, _trailing_marks
-    from imr_llm.text import collapse_ws, parse_outcome
+    from imr_llm.form.text import collapse_ws, parse_outcome
 
     rng = random.Random(11)
     words = ["Upheld", "Overturned", "upheld", "Uphe1d", "0verturned", "Overtumed", "held",

@@ -26,9 +26,9 @@ import pytest
 from typer.testing import CliRunner
 
 from imr_llm import extract
-from imr_llm.cli import app
+from imr_llm.cli.main import app
 from imr_llm.llm import servers
-from imr_llm.models import CONTRACT_FIELDS
+from imr_llm.record.models import CONTRACT_FIELDS
 from imr_llm.testing import fake_openai
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
@@ -257,7 +257,7 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         k: v for k, v in os.environ.items() if not k.upper().startswith(("IMR_LLM_", "OPENAI_"))
     }
     return subprocess.run(
-        [sys.executable, "-m", "imr_llm.cli", *args],
+        [sys.executable, "-m", "imr_llm.cli.main", *args],
         capture_output=True, text=True, check=False, timeout=120, env={**clean, **env},
     )  # fmt: skip
 
@@ -359,7 +359,7 @@ def test_schema_write_refuses_an_installed_package(
 
 def test_schema_write_works_in_a_checkout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from imr_llm import resources
-    from imr_llm.schema import schema_text
+    from imr_llm.record.schema import schema_text
 
     repo = tmp_path / "repo"
     (repo / "schemas").mkdir(parents=True)

@@ -41,9 +41,9 @@ from imr_llm.form.summary import (
     read_injury_date,
     read_sex,
 )
+from imr_llm.form.text import collapse_ws
 from imr_llm.form.vocabulary import read_states, state_named
-from imr_llm.normalise import normalise
-from imr_llm.text import collapse_ws
+from imr_llm.inputs.normalise import normalise
 from tests.letters import BOILERPLATE, RAW_HEADER, Letter
 
 # --------------------------------------------------------------------------------------------

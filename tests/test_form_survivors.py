@@ -22,7 +22,7 @@ from imr_llm.form.items import PartialRequest, _strip_trailing_marks, split_part
 from imr_llm.form.reading import make_date, read_date, read_outcome, read_word
 from imr_llm.form.summary import damaged_injury_date
 from imr_llm.form.vocabulary import read_states
-from imr_llm.normalise import normalise
+from imr_llm.inputs.normalise import normalise
 from tests.letters import Letter
 
 LETTER = str(Letter())

@@ -25,11 +25,11 @@ from imr_llm import (
     record_to_html,
 )
 from imr_llm.config import load_settings
-from imr_llm.cost import estimate
 from imr_llm.errors import InputError
 from imr_llm.form import read_any_form, read_form, recognise_letter
 from imr_llm.form.generations import FORMS, READ_FORMS, looks_like_determination
-from imr_llm.normalise import normalise
+from imr_llm.inputs.normalise import normalise
+from imr_llm.llm.cost import estimate
 from imr_llm.rules import read_letter
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer

@@ -35,9 +35,9 @@ HEAVY = (
     "numpy",
     "scipy",
     "imr_llm.config",
-    "imr_llm.sources",
-    "imr_llm.pdf",
-    "imr_llm.ocr",
+    "imr_llm.inputs.files",
+    "imr_llm.inputs.pdf",
+    "imr_llm.inputs.ocr",
     "imr_llm.jobs",
     "imr_llm.llm",
     "imr_llm.eval",
@@ -100,7 +100,7 @@ def test_a_rules_extraction_loads_no_model_client_event_loop_or_settings(
 def test_the_command_line_starts_without_the_model_client() -> None:
     # openai and instructor take about a second to import: only a command that calls a model
     # (or a provider batch job) loads them.
-    out = _modules_after("import imr_llm.cli\nout = {}")
+    out = _modules_after("import imr_llm.cli.main\nout = {}")
     loaded = _loaded(out["modules"], ("instructor", "openai", "tenacity", "numpy", "scipy"))
     assert loaded == []
     assert _loaded(out["modules"], ("imr_llm.jobs.job", "imr_llm.llm.extractor")) == []
@@ -139,7 +139,8 @@ def test_star_import_gives_every_public_name() -> None:
 def test_unknown_names_are_attribute_errors_and_submodules_still_import() -> None:
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = imr_llm.no_such_name  # type: ignore[attr-defined]
-    from imr_llm import models, normalise  # submodules, not lazy names
+    from imr_llm.inputs import normalise
+    from imr_llm.record import models  # submodules, not lazy names
 
     assert models.DeterminationRecord is imr_llm.DeterminationRecord
     assert callable(normalise.normalise)
@@ -161,7 +162,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_the_defaults_the_short_path_assumes_are_those_of_settings(
     clean_env: pytest.MonkeyPatch,
 ) -> None:
-    from imr_llm.normalise import DEFAULT_MAX_CHARS
+    from imr_llm.inputs.normalise import DEFAULT_MAX_CHARS
 
     settings = imr_llm.Settings()
     assert settings.max_chars == DEFAULT_MAX_CHARS
@@ -247,7 +248,7 @@ def test_settings_cached_without_a_lowercase_variable_are_not_reused_with_it(
     clean_env: pytest.MonkeyPatch,
 ) -> None:
     from imr_llm.config import load_settings
-    from imr_llm.normalise import DEFAULT_MAX_CHARS
+    from imr_llm.inputs.normalise import DEFAULT_MAX_CHARS
 
     assert load_settings().max_chars == DEFAULT_MAX_CHARS
     clean_env.setenv("imr_llm_max_chars", "1000")  # pydantic-settings reads any case

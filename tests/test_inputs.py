@@ -25,8 +25,8 @@ from imr_llm import (
     extract,
     extract_file,
 )
-from imr_llm.cli import app
-from imr_llm.sources import decode_text, open_source, read_source
+from imr_llm.cli.main import app
+from imr_llm.inputs.files import decode_text, open_source, read_source
 from tests.conftest import gold_label, gold_text
 
 runner = CliRunner()
@@ -428,7 +428,7 @@ def test_cli_ocr_engine_option_reaches_the_settings(
         seen.append(kwargs["settings"].ocr_engine)
         return real(source, backend, **kwargs)
 
-    monkeypatch.setattr("imr_llm.cli.extract_source", spy)
+    monkeypatch.setattr("imr_llm.cli.main.extract_source", spy)
     path = tmp_path / "letter.txt"
     path.write_text(gold_text(LETTER))
     assert runner.invoke(app, ["extract", "-b", "rules", "--ocr-engine", "tesseract", str(path)])

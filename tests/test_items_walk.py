@@ -16,7 +16,7 @@ from pathlib import Path
 
 from imr_llm.form import read_form
 from imr_llm.form.items import ItemPlace, split_partial_request
-from imr_llm.normalise import normalise
+from imr_llm.inputs.normalise import normalise
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
 A01 = (GOLD / "letters" / "gA01.txt").read_text(encoding="utf-8")

@@ -84,7 +84,7 @@ def by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def contract(row: dict[str, Any]) -> dict[str, Any]:
-    from imr_llm.models import DeterminationRecord
+    from imr_llm.record.models import DeterminationRecord
 
     return DeterminationRecord.model_validate(row).contract_dict()
 
@@ -234,7 +234,7 @@ def test_a_job_keeps_the_prices_it_was_submitted_with(
     """Prices unset at submit stay unset (the price table's) when another shell with
     IMR_LLM_PRICE_* set collects the job: its cost never depends on who collects it."""
     from imr_llm.llm.pricing import estimate_cost
-    from imr_llm.models import TokenUsage
+    from imr_llm.record.models import TokenUsage
 
     for var in ("IMR_LLM_PRICE_INPUT", "IMR_LLM_PRICE_OUTPUT"):
         monkeypatch.delenv(var, raising=False)

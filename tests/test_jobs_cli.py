@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from imr_llm.cli import app
+from imr_llm.cli.main import app
 from imr_llm.testing.fake_openai import BatchPlan, FakeOpenAIServer
 from tests.conftest import GOLD, gold_label
 from tests.test_jobs import NAMES, Script, run_elsewhere

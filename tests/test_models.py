@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from imr_llm import DeterminationRecord
-from imr_llm.models import CONTRACT_FIELDS, ITEM_CONTRACT_FIELDS
-from imr_llm.validate import date_order_warnings
+from imr_llm.record.models import CONTRACT_FIELDS, ITEM_CONTRACT_FIELDS
+from imr_llm.record.validation import date_order_warnings
 from tests.conftest import CORPUS, requires_corpus
 
 MINIMAL = {

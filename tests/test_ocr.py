@@ -1,5 +1,5 @@
-"""The OCR interface (imr_llm.ocr): its types, engine lookup and errors, the line layout, and each
-installed engine on a page the test draws itself.
+"""The OCR interface (imr_llm.inputs.ocr): its types, engine lookup and errors, the line layout,
+and each installed engine on a page the test draws itself.
 
 The engine tests skip, saying why, when an engine is not installed; CI installs both (.ci/run).
 """
@@ -13,8 +13,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from imr_llm import ConfigurationError, OcrUnavailableError, UnreadableInputError, ocr
-from imr_llm.ocr import OcrEngine, OcrLine, OcrPage, available_engines, get_ocr_engine
+from imr_llm import ConfigurationError, OcrUnavailableError, UnreadableInputError
+from imr_llm.inputs import ocr
+from imr_llm.inputs.ocr import OcrEngine, OcrLine, OcrPage, available_engines, get_ocr_engine
 
 # ----------------------------------------------------------------------------------------------
 # The interface, with a fake engine
@@ -68,9 +69,9 @@ def test_an_unknown_engine_is_a_configuration_error_listing_the_engines() -> Non
 
 
 def test_the_package_imports_no_ocr_library() -> None:
-    """``import imr_llm.ocr`` must work where no OCR library is installed: imports are lazy."""
+    """``import imr_llm.inputs.ocr`` works where no OCR library is installed: imports are lazy."""
     code = (
-        "import sys, imr_llm, imr_llm.ocr\n"
+        "import sys, imr_llm, imr_llm.inputs.ocr\n"
         "heavy = {'rapidocr', 'onnxruntime', 'pytesseract', 'cv2', 'PIL'} & set(sys.modules)\n"
         "print(sorted(heavy))"
     )

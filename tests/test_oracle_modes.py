@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from imr_llm.anchors import anchor_quote
+from imr_llm.evidence.anchors import anchor_quote
+from imr_llm.form.text import collapse_ws, squash
 from imr_llm.testing.fake_openai import Step
 from imr_llm.testing.oracle import (
     CLASSIC_MISTAKE_KINDS,
@@ -27,7 +28,6 @@ from imr_llm.testing.oracle import (
     ideal_answer,
     text_key,
 )
-from imr_llm.text import collapse_ws, squash
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
 REPO = GOLD.parent.parent

@@ -20,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from imr_llm.anchors import anchor_quote
 from imr_llm.errors import ConfigurationError
 from imr_llm.eval.damage import reflow
+from imr_llm.evidence.anchors import anchor_quote
+from imr_llm.form.text import US_STATES, collapse_ws, squash
 from imr_llm.testing.oracle import (
     CLASSIC_MISTAKE_KINDS,
     MISTAKE_KINDS,
@@ -34,7 +35,6 @@ from imr_llm.testing.oracle import (
     inject_mistake,
     text_key,
 )
-from imr_llm.text import US_STATES, collapse_ws, squash
 from tests.conftest import CORPUS, SHARED
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"

@@ -24,9 +24,9 @@ from imr_llm import (
     extract,
     extract_file,
 )
-from imr_llm import pdf as pdf_module
 from imr_llm.eval.scoring import score_record
-from imr_llm.ocr import OcrLine, OcrPage
+from imr_llm.inputs import pdf as pdf_module
+from imr_llm.inputs.ocr import OcrLine, OcrPage
 from tests.conftest import CORPUS, gold_label, gold_text, requires_corpus
 
 # ----------------------------------------------------------------------------------------------
@@ -276,10 +276,10 @@ def test_an_image_only_pdf_without_ocr_names_the_install_command(no_ocr: None) -
 
 
 def test_a_missing_ocr_module_is_ocr_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With imr_llm.ocr not importable at all, the error still names the install command."""
+    """With imr_llm.inputs.ocr not importable at all, the error still names the install command."""
     import sys
 
-    monkeypatch.setitem(sys.modules, "imr_llm.ocr", None)
+    monkeypatch.setitem(sys.modules, "imr_llm.inputs.ocr", None)
     pdf_module._engine.cache_clear()
     try:
         with pytest.raises(OcrUnavailableError, match=r"pip install 'imr-llm\[ocr\]'"):
@@ -428,7 +428,7 @@ def test_corpus_pdf_text_has_pdftotexts_words_page_for_page() -> None:
 
 
 def _installed(engine: str) -> bool:
-    from imr_llm.ocr import available_engines
+    from imr_llm.inputs.ocr import available_engines
 
     return engine in available_engines()
 
@@ -488,8 +488,8 @@ def test_one_misread_character_flags_a_short_value_with_a_character_threshold() 
     """With a character threshold, a date with one character read at 0.31 on a line whose
     confidence is 0.95 needs review; the label beside it, read well, does not; without one,
     only the line's confidence counts."""
-    from imr_llm.models import Evidence, Span
-    from imr_llm.record import OcrThresholds, low_confidence_reasons, value_confidence
+    from imr_llm.record.builder import OcrThresholds, low_confidence_reasons, value_confidence
+    from imr_llm.record.models import Evidence, Span
 
     chars = (0.99,) * 9 + (0.31,) + (0.98,) * 6
     lines = [pdf_module.OcrSpan(100, 116, 0.95, 2, chars)]
@@ -513,7 +513,7 @@ def test_one_misread_character_flags_a_short_value_with_a_character_threshold() 
 
 def test_each_engine_has_its_own_threshold_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from imr_llm.config import Settings
-    from imr_llm.record import LOW_OCR_CONFIDENCE, OcrThresholds, ocr_thresholds
+    from imr_llm.record.builder import LOW_OCR_CONFIDENCE, OcrThresholds, ocr_thresholds
 
     settings = Settings(
         ocr_low_confidence_rapidocr=0.42,
@@ -554,8 +554,8 @@ def test_extract_file_flags_with_the_engines_threshold_from_its_settings(
 def test_a_passage_is_not_judged_by_its_lowest_character() -> None:
     """A rationale of 120 characters with one character read at 0.2 on a line of 0.98 is not
     flagged by the character threshold (it is a passage); read on poor lines, it is."""
-    from imr_llm.models import Evidence, Span
-    from imr_llm.record import PASSAGE_CHARS, OcrThresholds, low_confidence_reasons
+    from imr_llm.record.builder import PASSAGE_CHARS, OcrThresholds, low_confidence_reasons
+    from imr_llm.record.models import Evidence, Span
 
     assert PASSAGE_CHARS < 120
     limits = OcrThresholds(line=0.9, char=0.5)
@@ -576,9 +576,9 @@ def test_a_batch_jobs_kept_input_keeps_the_character_scores() -> None:
     and a job kept before they existed (four cells a line) still loads."""
     import json as json_module
 
+    from imr_llm.inputs.files import LetterText
     from imr_llm.jobs.job import _ocr_span, input_json
-    from imr_llm.models import InputInfo
-    from imr_llm.sources import LetterText
+    from imr_llm.record.models import InputInfo
 
     lines = (
         pdf_module.OcrSpan(0, 3, 0.9, 1, (0.95, 0.31, 1.0)),

@@ -212,9 +212,9 @@ def test_invalid_record_message_withholds_the_values() -> None:
 
 def test_unreadable_input_is_the_one_public_error() -> None:
     import imr_llm
-    import imr_llm.sources
+    import imr_llm.inputs.files
 
-    assert imr_llm.sources.UnreadableInputError is imr_llm.UnreadableInputError
+    assert imr_llm.inputs.files.UnreadableInputError is imr_llm.UnreadableInputError
 
 
 def test_redact_secrets() -> None:

@@ -1,4 +1,4 @@
-"""Letters on Ray (imr_llm.ray): records equal to one process's, one outcome per input, a
+"""Letters on Ray (imr_llm.many.ray): records equal to one process's, one outcome per input, a
 cluster-wide gate on model requests, and tasks run again when their worker is killed.
 
 One local Ray of 2 CPUs (loopback only) serves every test of the session; inputs are small.
@@ -21,8 +21,8 @@ ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'imr-
 pytest.importorskip("ray.data", reason="Ray Data is not installed (pip install 'imr-llm[ray]')")
 
 from imr_llm import ImrError, extract_file  # noqa: E402
-from imr_llm import ray as imr_ray  # noqa: E402
 from imr_llm.config import load_settings  # noqa: E402
+from imr_llm.many import ray as imr_ray  # noqa: E402
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step  # noqa: E402
 from imr_llm.testing.oracle import GoldResponder  # noqa: E402
 from tests.conftest import CORPUS, GOLD, requires_corpus  # noqa: E402
@@ -51,7 +51,7 @@ def _comparable(record: dict) -> dict:
 
 
 def _ocr_engine() -> str | None:
-    from imr_llm.ocr import available_engines
+    from imr_llm.inputs.ocr import available_engines
 
     engines = available_engines()
     return "tesseract" if "tesseract" in engines else (engines[0] if engines else None)
@@ -147,7 +147,7 @@ def test_uris_are_read_through_pyarrow_filesystems(local_ray, tmp_path: Path) ->
 def test_write_tables_from_a_dataset(local_ray, tmp_path: Path) -> None:
     import pyarrow.dataset as pads
 
-    from imr_llm.tables import TableWriter
+    from imr_llm.many.tables import TableWriter
 
     (tmp_path / "in").mkdir()
     for k in range(3):
@@ -310,7 +310,7 @@ def test_the_command_line_on_ray_then_resume(local_ray, tmp_path: Path) -> None:
     bad letter; run again with --resume: the done letters are skipped, none written twice."""
     from typer.testing import CliRunner
 
-    from imr_llm.cli import app
+    from imr_llm.cli.main import app
 
     (tmp_path / "in" / "sub").mkdir(parents=True)
     for k in range(3):
@@ -338,7 +338,7 @@ def test_the_command_line_on_ray_then_resume(local_ray, tmp_path: Path) -> None:
 def test_the_command_line_reads_a_uri_folder_on_ray(local_ray, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from imr_llm.cli import app
+    from imr_llm.cli.main import app
 
     (tmp_path / "in" / "sub").mkdir(parents=True)
     (tmp_path / "in" / "a.txt").write_bytes(LETTER)

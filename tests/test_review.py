@@ -19,8 +19,8 @@ from letters import ITEM_ONE, ITEM_TWO, Letter
 from typer.testing import CliRunner
 
 from imr_llm import DeterminationRecord, extract, record_to_html
-from imr_llm.cli import app
-from imr_llm.models import ExtractionMetadata
+from imr_llm.cli.main import app
+from imr_llm.record.models import ExtractionMetadata
 from imr_llm.review import page_starts
 
 
@@ -175,7 +175,7 @@ def test_pages_from_form_feeds_and_from_known_page_starts() -> None:
     "input" not in ExtractionMetadata.model_fields, reason="metadata.input has not landed yet"
 )
 def test_page_starts_from_the_input_and_its_source_line() -> None:
-    from imr_llm.models import InputInfo
+    from imr_llm.record.models import InputInfo
 
     text = _injected_letter().replace("\f", "")
     record = extract(text, backend="rules")
@@ -200,7 +200,7 @@ def test_page_starts_from_the_input_and_its_source_line() -> None:
 def test_empty_and_misplaced_spans() -> None:
     """A place of no width is still marked (a thin marker); a span past the text's end (a
     record drawn beside another text) is said, never drawn somewhere else."""
-    from imr_llm.models import Span
+    from imr_llm.record.models import Span
 
     text = gold_text("gA01")
     record = extract(text, backend="rules")

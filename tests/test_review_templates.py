@@ -124,6 +124,10 @@ def _script(tokens: list[tuple[Any, ...]]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+#: The modules the old page imported, and where they live since the package's re-layout.
+_MOVED = {".models": ".record.models", ".text": ".form.text"}
+
+
 @pytest.fixture(scope="module")
 def before(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Render]:
     """``record_to_html`` as :data:`BASE` wrote it, run against today's models and scoring."""
@@ -137,7 +141,11 @@ def before(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Render]:
     if shown.returncode != 0:
         pytest.skip(f"commit {BASE} (the page before the move) is not in this checkout")
     path = tmp_path_factory.mktemp("before") / "review_before_templates.py"
-    path.write_text(shown.stdout, encoding="utf-8")
+    # Its imports, pointed at where those modules live since the package's re-layout.
+    source = shown.stdout
+    for old, new in _MOVED.items():
+        source = source.replace(f"from {old} import", f"from {new} import")
+    path.write_text(source, encoding="utf-8")
     name = "imr_llm._review_before_templates"  # inside imr_llm: its relative imports resolve
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
@@ -176,7 +184,7 @@ def _marked_up_letter() -> str:
 def _built_cases() -> Iterator[tuple[str, DeterminationRecord, str, dict[str, Any]]]:
     """Records built to reach the page's branches a rules extraction of a clean letter
     does not: every text that reaches the page carries markup."""
-    from imr_llm.models import InputInfo, Span
+    from imr_llm.record.models import InputInfo, Span
 
     text = _marked_up_letter()
     record = extract(text, backend="rules")

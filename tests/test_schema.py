@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from imr_llm import DeterminationRecord
-from imr_llm.schema import record_json_schema, schema_path, schema_text
+from imr_llm.record.schema import record_json_schema, schema_path, schema_text
 
 
 def test_committed_schema_matches_models() -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from imr_llm import tables
-from imr_llm.cli import app
-from imr_llm.sources import expand_paths
+from imr_llm.cli.main import app
+from imr_llm.inputs.files import expand_paths
+from imr_llm.many import tables
 from tests.conftest import CORPUS, REPO, requires_corpus
 
 pa = pytest.importorskip("pyarrow", reason="pyarrow (the imr-llm[tables] extra) is not installed")
@@ -377,7 +377,7 @@ def test_tables_command_from_jsonl(tmp_path: Path) -> None:
     ],
 )
 def test_ray_takes_an_optional_address(args: list[str], expected: list[str]) -> None:
-    from imr_llm.cli import _ray_address_given
+    from imr_llm.cli.main import _ray_address_given
 
     assert _ray_address_given(args) == expected
 

@@ -15,9 +15,9 @@ import pytest
 from imr_llm import IncompleteLetterError, extract
 from imr_llm.form.reading import read_dates
 from imr_llm.form.summary import read_ages, read_sex
-from imr_llm.models import DeterminationRecord
-from imr_llm.normalise import is_page_furniture
-from imr_llm.validate import implausible_dates
+from imr_llm.inputs.normalise import is_page_furniture
+from imr_llm.record.models import DeterminationRecord
+from imr_llm.record.validation import implausible_dates
 from tests.letters import ITEM_ONE, ITEM_TWO, RAW_HEADER, Letter
 
 SUMMARY_AGE = "The injured worker is a 52 year old female"
@@ -200,11 +200,11 @@ def test_a_banner_inside_a_refilled_line_is_kept_out() -> None:
 
 
 def test_a_number_word_changed_is_another_item() -> None:
-    from imr_llm.evidence import _key_difference
+    from imr_llm.evidence.items import key_difference
 
-    assert _key_difference("Eight visits of physical therapy", "Six visits of physical therapy",
+    assert key_difference("Eight visits of physical therapy", "Six visits of physical therapy",
                            0.0) == "8 where the letter has 6"  # fmt: skip
-    assert _key_difference("Norco 10/325mg #3", "Norco 10/325mg #30", 0.05) == (
+    assert key_difference("Norco 10/325mg #3", "Norco 10/325mg #30", 0.05) == (
         "3 where the letter has 30"
     )
 

@@ -24,8 +24,11 @@ from rapidfuzz import fuzz
 
 import imr_llm.form
 from imr_llm import extract
-from imr_llm.evidence import SPELLING_THRESHOLD, Checked, check_values
+from imr_llm.evidence.check import check_values
+from imr_llm.evidence.common import Checked
+from imr_llm.evidence.reviewer import SPELLING_THRESHOLD
 from imr_llm.form import read_form
+from imr_llm.form.text import US_STATES, canonical_state, collapse_ws, name_key
 from imr_llm.form.vocabulary import (
     SPECIALTIES,
     SPECIALTIES_FILE,
@@ -37,8 +40,7 @@ from imr_llm.form.vocabulary import (
     read_specialty,
     read_states,
 )
-from imr_llm.normalise import normalise
-from imr_llm.text import US_STATES, canonical_state, collapse_ws, name_key
+from imr_llm.inputs.normalise import normalise
 from tests.conftest import GOLD, REPO, SHARED
 from tests.letters import Letter
 

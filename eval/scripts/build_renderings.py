@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from imr_llm.text import char_error_rate
+from imr_llm.form.text import char_error_rate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # sibling modules, not a package
 

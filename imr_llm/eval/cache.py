@@ -11,7 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from ..models import DeterminationRecord
+from ..record.models import DeterminationRecord
 
 
 def cache_key(model: str, prompt_hash: str, schema_hash: str, letter: str) -> str:

@@ -19,7 +19,7 @@ from statistics import median
 from typing import Any
 
 from .._version import __version__
-from ..schema import schema_text
+from ..record.schema import schema_text
 from .runner import CaseResult, EvalRun, answer_schema_hash
 from .scoring import ALL_FIELDS, FAITHFUL_COUNT_KEYS, FLAG_COUNT_KEYS, TEXT_MATCH
 from .stats import bootstrap

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..api import cascade, extract
-from ..batch import iter_results
 from ..config import Settings, load_settings
 from ..errors import ConfigurationError, ImrError
-from ..models import DeterminationRecord
+from ..many.concurrent import iter_results
+from ..record.models import DeterminationRecord
 from .cache import ResponseCache, cache_key
 from .gold import Case, load_cases
 from .scoring import LetterScore, flag_counts, score_record
@@ -60,7 +60,7 @@ class CaseResult:
         if named:
             return str(named)
         from ..form import recognise_letter
-        from ..normalise import normalise
+        from ..inputs.normalise import normalise
 
         try:
             return recognise_letter(normalise(self.case.text())).form

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..models import CONTRACT_FIELDS, ITEM_CONTRACT_FIELDS
-from ..text import comparison_key, similarity, squash
+from ..form.text import comparison_key, similarity, squash
+from ..record.models import CONTRACT_FIELDS, ITEM_CONTRACT_FIELDS
 
 #: Similarity at which a long text (service, guideline, rationale) counts as right.
 TEXT_MATCH = 0.95

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import NotAnImrLetterError, UnsupportedLetterFormError
-from ..normalise import Document, document
-from ..text import ocr_pattern
+from ..inputs.normalise import Document, document
 from .credentials import CredentialsForm, read_credentials_form
 from .generations import (
     FORM_2013_NOTICE,
@@ -33,6 +32,7 @@ from .places import Place
 from .reading import read_case_number
 from .relayout import relayout
 from .sections import Sections, find_sections
+from .text import ocr_pattern
 
 __all__ = [
     "DATE_FIELDS",

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..normalise import Document
-from ..text import is_heading, match_label, ocr_pattern
+from ..inputs.normalise import Document
 from .places import Place
 from .sections import HEADING_SUMMARY
+from .text import is_heading, match_label, ocr_pattern
 
 STATES_LABEL = "State(s) of Licensure"
 SPECIALTY_LABEL = "Certification(s)/Specialty"

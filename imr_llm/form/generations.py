@@ -43,9 +43,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..normalise import Document
-from ..text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
+from ..inputs.normalise import Document
 from .sections import HEADING_ISSUES, Sections
+from .text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
 
 FORM_2016 = "2016"
 FORM_2016_NO_HEADER = "2016-no-header"
@@ -80,7 +80,7 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 #: Form sentences each read form prints; how well they read estimates a letter's OCR damage
-#: (:func:`imr_llm.evidence.letter_damage`). Lower case, whitespace collapsed.
+#: (:func:`imr_llm.evidence.common.letter_damage`). Lower case, whitespace collapsed.
 FORM_SENTENCES: dict[str, tuple[str, ...]] = {
     FORM_2016: (
         "sent the complete case file to an expert reviewer. he/she has no affiliation with the "

@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ..normalise import Document
-from ..text import ocr_pattern
+from ..inputs.normalise import Document
 from .places import Place
 from .reading import read_case_number, read_date, read_dates, read_priority
+from .text import ocr_pattern
 
 #: (contract field, label as printed). "Application" is printed apart from "Received:".
 HEADER_LABELS: tuple[tuple[str, str], ...] = (

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from ..normalise import Document
-from ..text import collapse_ws, contains_phrase, match_label, ocr_pattern, parse_outcome
+from ..inputs.normalise import Document
 from .places import Place
 from .reading import Reading, read_outcome
+from .text import collapse_ws, contains_phrase, match_label, ocr_pattern, parse_outcome
 
 CA_LABEL = "Claims Administrator guideline"
 MAXIMUS_LABEL = "MAXIMUS guideline"

@@ -39,8 +39,7 @@ from typing import ClassVar
 
 from rapidfuzz import fuzz
 
-from ..normalise import Document
-from ..text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
+from ..inputs.normalise import Document
 from .credentials import CredentialsForm, read_credentials_form
 from .generations import DETERMINATION
 from .header import HeaderForm
@@ -48,6 +47,7 @@ from .items import ItemPlace, ItemsForm
 from .places import Place
 from .reading import Reading, read_case_number, read_date
 from .sections import Sections
+from .text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
 
 TITLE = "Notice of Independent Medical Review Determination"
 DECISION_HEADING = "INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE"

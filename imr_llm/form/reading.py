@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 
 from rapidfuzz import fuzz, process
 
-from ..text import MONTHS
+from .text import MONTHS
 
 T = TypeVar("T")
 

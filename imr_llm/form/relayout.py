@@ -22,9 +22,9 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from ..normalise import INLINE_FURNITURE
-from ..text import _CONFUSABLE, parse_outcome
+from ..inputs.normalise import INLINE_FURNITURE
 from .settled import settled
+from .text import _CONFUSABLE, parse_outcome
 
 #: Between two words of a phrase: spaces, OCR's stray marks, and at most one line break (a
 #: blank line ends a paragraph, and no phrase runs over one).

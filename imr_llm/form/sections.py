@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..normalise import Document
-from ..text import contains_phrase, is_heading
+from ..inputs.normalise import Document
+from .text import contains_phrase, is_heading
 
 HEADING_DETERMINATION = "HOW THE IMR FINAL DETERMINATION WAS MADE"
 HEADING_SUMMARY = "CLINICAL CASE SUMMARY"

@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..normalise import INLINE_FURNITURE
+from ..inputs.normalise import INLINE_FURNITURE
 
 #: Characters Python's case-insensitive matching takes for an ASCII letter (and "İ", whose
 #: lower case is two characters long).

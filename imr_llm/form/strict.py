@@ -11,14 +11,15 @@ OCR-tolerant reading runs as before. It never guesses.
 How it stays exact. Each step of :func:`read_form` is either skipped because a fast exact test
 shows it changes nothing, or run as it is on a part of the letter:
 
-- :func:`~imr_llm.normalise.document`: the text holds no whitespace but spaces, line feeds and
-  form feeds at line starts, so its lines are the text's lines (kept in :class:`_Lines`, built
-  one :class:`~imr_llm.normalise.Line` at a time where a reader asks for it; form feeds after
-  the last text make none); the lines of page furniture and running heads (those the
-  furniture tests could accept are found by their literal words and tested) are dropped as
-  it drops them, the next line holding text marked a page break, and blanked out in the
-  text the places are cut from, as :meth:`~imr_llm.normalise.Document.text` blanks them;
-  the letter is double-spaced only where the test says so.
+- :func:`~imr_llm.inputs.normalise.document`: the text holds no whitespace but spaces, line
+  feeds and form feeds at line starts, so its lines are the text's lines (kept in
+  :class:`_Lines`, built one :class:`~imr_llm.inputs.normalise.Line` at a time where a reader
+  asks for it; form feeds after the last text make none); the lines of page furniture and
+  running heads (those the furniture tests could accept are found by their literal words and
+  tested) are dropped as it drops them, the next line holding text marked a page break, and
+  blanked out in the text the places are cut from, as
+  :meth:`~imr_llm.inputs.normalise.Document.text` blanks them; the letter is double-spaced
+  only where the test says so.
 - :func:`~imr_llm.form.relayout.relayout`: :func:`~imr_llm.form.settled.settled`.
 - :func:`~imr_llm.form.sections.find_sections`: each heading printed exactly on a line of its
   own, and no line before it (from where its search starts) close enough to be taken for it.
@@ -52,8 +53,7 @@ from typing import overload
 
 from rapidfuzz import fuzz
 
-from ..normalise import _HEADER_LINE, _RUNNING_HEAD, Document, Line, is_page_furniture
-from ..text import COLON_LIKE, collapse_ws, is_heading, parse_outcome
+from ..inputs.normalise import HEADER_LINE, RUNNING_HEAD, Document, Line, is_page_furniture
 from . import LetterForm, Place, Sections
 from .credentials import (
     SPECIALTY_LABEL,
@@ -84,6 +84,7 @@ from .items import (
 from .reading import Reading, read_case_number, read_outcome
 from .sections import HEADING_DETERMINATION, HEADING_ISSUES, HEADING_SUMMARY
 from .settled import settled
+from .text import COLON_LIKE, collapse_ws, is_heading, parse_outcome
 
 # --------------------------------------------------------------------------------------------
 # The text's lines, as the document's lines
@@ -97,13 +98,13 @@ _ODD = (
     "\u0130\u0131\u017f\u212a]"
 )
 _ASCII_ODD = ("\t", "\r", "\x0b", "\x1c", "\x1d", "\x1e", "\x1f")
-#: Words a line that :func:`~imr_llm.normalise.is_page_furniture` may accept holds.
+#: Words a line that :func:`~imr_llm.inputs.normalise.is_page_furniture` may accept holds.
 _FURNITURE_WORDS = ("page", "fax", "federal services", "maximus", "- ")
-#: Words a line :data:`~imr_llm.normalise._HEADER_LINE` matches holds (lower case): the
+#: Words a line :data:`~imr_llm.inputs.normalise.HEADER_LINE` matches holds (lower case): the
 #: second word of each of its phrases, "cm" of a case number, "priority:".
 _HEADER_LINE_WORDS = ("cm", "number", "assigned", "injury", "decision", "denial", "priority:")
 #: From this line on a line repeating a header line is a running head
-#: (:data:`~imr_llm.normalise._BODY_FROM`).
+#: (:data:`~imr_llm.inputs.normalise._BODY_FROM`).
 _BODY_FROM = 12
 
 
@@ -117,13 +118,13 @@ def plain(text: str) -> bool:
 
 class _Lines(Sequence[Line]):
     """The document's lines of a plain text (see :func:`plain`), as
-    :func:`~imr_llm.normalise.document` makes them when it drops no page furniture.
+    :func:`~imr_llm.inputs.normalise.document` makes them when it drops no page furniture.
 
     ``texts[i]`` and ``starts[i]`` are line ``i``'s text and offset: a line of the text, its
     trailing spaces and a form feed at its start left out. A line holding only a form feed
     makes no line and marks the next line holding text as a page break, as a form feed at a
     line's start marks that line; blank lines at the end make none; a double-spaced letter
-    (the seed style) loses the blank line after each line. :class:`~imr_llm.normalise.Line`
+    (the seed style) loses the blank line after each line. :class:`~imr_llm.inputs.normalise.Line`
     objects are made only where a reader asks for one.
     """
 
@@ -190,9 +191,9 @@ class _Lines(Sequence[Line]):
         self.n = len(index)
 
     def drop(self, furniture: set[int]) -> list[tuple[int, int]]:
-        """:func:`imr_llm.normalise._drop_furniture`: the ``furniture`` lines go, the next
+        """:func:`imr_llm.inputs.normalise._drop_furniture`: the ``furniture`` lines go, the next
         line holding text after each is a page break, and :attr:`source` becomes the text
-        with them blanked out (:meth:`~imr_llm.normalise.Document.text` of the whole text:
+        with them blanked out (:meth:`~imr_llm.inputs.normalise.Document.text` of the whole text:
         places are cut from it as the tolerant reading cuts them from the lines). Returns
         the spans dropped, in order."""
         texts, starts = self.texts, self.starts
@@ -215,7 +216,7 @@ class _Lines(Sequence[Line]):
         return spans
 
     def undouble(self) -> None:
-        """:func:`~imr_llm.normalise.document` on a double-spaced letter: the blank line
+        """:func:`~imr_llm.inputs.normalise.document` on a double-spaced letter: the blank line
         after a text line goes."""
         texts = self.texts
         index: list[int] = []
@@ -262,7 +263,7 @@ class _Lines(Sequence[Line]):
 
 
 def _double_spaced(lines: _Lines) -> bool:
-    """:func:`imr_llm.normalise._is_double_spaced`, decided from the blank lines' count where
+    """:func:`imr_llm.inputs.normalise._is_double_spaced`, decided from the blank lines' count where
     it can be (every blank line follows at most one text line)."""
     texts, n = lines.texts, lines.n
     blanks = texts[:n].count("")
@@ -274,7 +275,7 @@ def _double_spaced(lines: _Lines) -> bool:
 
 
 def _furniture(lines: _Lines, lowered: str) -> set[int]:
-    """The lines :func:`~imr_llm.normalise.document` drops as page furniture or a running
+    """The lines :func:`~imr_llm.inputs.normalise.document` drops as page furniture or a running
     head (see :meth:`_Lines.drop`)."""
     texts = lines.texts
     found: set[int] = set()
@@ -289,7 +290,7 @@ def _furniture(lines: _Lines, lowered: str) -> set[int]:
     if lines.n <= _BODY_FROM:
         return found
     # A running head repeats a header line or holds a case number: either way a phrase of
-    # _HEADER_LINE, found by its word, then tested at the word before its line is.
+    # HEADER_LINE, found by its word, then tested at the word before its line is.
     body = lines.starts[_BODY_FROM]
     first: set[str] | None = None
     for word, phrase in _HEADER_PHRASES:
@@ -302,9 +303,9 @@ def _furniture(lines: _Lines, lowered: str) -> set[int]:
                     first = {
                         " ".join(texts[k].split())
                         for k in range(_BODY_FROM)
-                        if _HEADER_LINE.search(texts[k])
+                        if HEADER_LINE.search(texts[k])
                     }
-                if " ".join(text.split()) in first or _RUNNING_HEAD.match(text):
+                if " ".join(text.split()) in first or RUNNING_HEAD.match(text):
                     found.add(i)
             at = lowered.find(word, at + 1)
     return found
@@ -330,7 +331,7 @@ def _after(lowered: str, at: int, word: str) -> bool:
 
 
 _CASE_NUMBER = re.compile(r"cm\d{2}-\d{7}")
-#: Each phrase of :data:`~imr_llm.normalise._HEADER_LINE` (lower case, within one line of
+#: Each phrase of :data:`~imr_llm.inputs.normalise.HEADER_LINE` (lower case, within one line of
 #: plain text, where whitespace is spaces): a word it holds, and a test of the phrase around
 #: that word's place.
 _HEADER_PHRASES = (
@@ -353,7 +354,7 @@ def _back(lowered: str, at: int) -> int:
 
 
 def _may_be_furniture(text: str) -> bool:
-    """Whether :func:`~imr_llm.normalise.is_page_furniture` may accept ``text``: its fax
+    """Whether :func:`~imr_llm.inputs.normalise.is_page_furniture` may accept ``text``: its fax
     banner needs "FAX"; each of its page lines starts with "page" or "-", holds "(FAX)" or
     "|", or is "MAXIMUS" alone."""
     if "FAX" in text or "|" in text or "(" in text:
@@ -372,7 +373,7 @@ _TOLERANCE = {h: max(6, len(h) // 4) for h in (HEADING_DETERMINATION, HEADING_SU
 
 def _heading(lines: _Lines, heading: str, start: int) -> int | None:
     """The line of ``heading``, printed exactly on its own line, when no line from ``start``
-    before it is taken for it by :func:`~imr_llm.text.is_heading`."""
+    before it is taken for it by :func:`~imr_llm.form.text.is_heading`."""
     source, texts = lines.source, lines.texts
     at = source.find(heading, lines.starts[start] if start < lines.n else len(source))
     if at < 0:
@@ -441,7 +442,7 @@ def _layout_header(lines: _Lines, end: int) -> HeaderForm | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Labels at a line's start (imr_llm.text.match_label), tried only where one can be
+# Labels at a line's start (imr_llm.form.text.match_label), tried only where one can be
 # --------------------------------------------------------------------------------------------
 
 _ITEM_LABELS = (
@@ -452,7 +453,7 @@ _ITEM_LABELS = (
 
 
 def _match_label(line: str, label: str, threshold: float = 80.0) -> int | None:
-    """:func:`imr_llm.text.match_label`'s ``value_start`` (None: no match), its fuzzy
+    """:func:`imr_llm.form.text.match_label`'s ``value_start`` (None: no match), its fuzzy
     comparison made only where a colon-like mark ends a would-be label."""
     n = len(label)
     head = line[: n + 12]
@@ -481,7 +482,7 @@ def _match_label(line: str, label: str, threshold: float = 80.0) -> int | None:
 
 
 def _find_label(text: str) -> tuple[str, int] | None:
-    """:func:`imr_llm.form.items._find_label` (:func:`~imr_llm.text.match_label` for each
+    """:func:`imr_llm.form.items._find_label` (:func:`~imr_llm.form.text.match_label` for each
     label in turn, in one pass): a label is looked for only where the line starts with one,
     or holds a colon-like mark where one would end (every label is 17 to 30 letters long)."""
     head = text[:40]
@@ -693,7 +694,7 @@ def _may_mark(text: str) -> bool:
 
     Its outcome word is the line's last word but what OCR leaves after it (tokens of up to
     three letters and marks, which hold no outcome word), or a part of it; and
-    :func:`~imr_llm.text.parse_outcome` reads a word as "upheld" only when it shares at
+    :func:`~imr_llm.form.text.parse_outcome` reads a word as "upheld" only when it shares at
     least four of its letters with it (fuzzy ratio >= 78 of 4 to 9 letters), as "overturned"
     seven. Letters shared are counted without their order, an upper bound.
 

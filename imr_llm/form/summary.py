@@ -11,8 +11,8 @@ import re
 
 from rapidfuzz import fuzz
 
-from ..text import ocr_pattern
 from .reading import Reading, read_date
+from .text import ocr_pattern
 
 _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
 #: Between the words of an age phrase: a space or hyphen, and the marks OCR puts between words
@@ -47,7 +47,7 @@ _AFTER_AGE = re.compile(
     rf"[^\n]{{0,20}}?{_OLD}\s+(?:[a-z]+\s+){{0,2}}?(?P<w>male|female|man|woman|gentleman|lady)\b",
     re.IGNORECASE,
 )
-_INJURY = re.compile(
+INJURY = re.compile(
     # "injury" as OCR may split it ("inj nry"), and the ways a summary dates it ("injury on",
     # "injury that occurred on", "date of injury of").
     r"(?:injur(?:y|ies|ed)|in\s?j\s?[uvn]\s?[rn]\s?[yv]|date\s+of\s+injury|DOI"
@@ -127,7 +127,7 @@ def read_sex(text: str, near: int = 0) -> Reading[str] | None:
 
 def read_injury_date(text: str) -> Reading | None:
     """The date of injury a summary states ("sustained an industrial injury on 6/19/07")."""
-    for m in _INJURY.finditer(text):
+    for m in INJURY.finditer(text):
         after = text[m.end() : m.end() + 24]
         reading = read_date(after)
         if reading is not None and reading.start <= 3:
@@ -153,7 +153,7 @@ def damaged_injury_date(text: str) -> tuple[int, int] | None:
     "on “Tye? : .")."""
     if read_injury_date(text) is not None:
         return None
-    for m in _INJURY.finditer(text):
+    for m in INJURY.finditer(text):
         junk = re.match(r"\s*(\S+)", text[m.end() : m.end() + 30])
         if junk is not None and m.group(0).rstrip().lower().endswith("on"):
             word = junk.group(1)

@@ -26,8 +26,8 @@ from functools import lru_cache
 from importlib.resources import files
 from typing import NamedTuple
 
-from ..text import LIST_MARKS, STATES, Vocabulary, collapse_ws, comparison_key, name_key
 from .reading import Reading
+from .text import LIST_MARKS, STATES, Vocabulary, collapse_ws, comparison_key, name_key
 
 #: The file holding the specialty vocabulary and its source (shipped inside the package).
 SPECIALTIES_FILE = "specialties.txt"

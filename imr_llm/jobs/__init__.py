@@ -4,7 +4,7 @@
 batch (OpenAI's or Azure's Batch API, or a JSONL for ``vllm run-batch``); ``collect`` validates
 and grounds each answer as online, re-asks rejected answers in follow-up batches, and writes
 records and failures as ``imr-llm extract`` does. See ``imr-llm batch --help`` and the README's
-"Batch jobs" section. (``imr_llm.batch`` is another thing: the concurrent online runner.)
+"Batch jobs" section. (``imr_llm.many.concurrent`` is another thing: the concurrent online runner.)
 """
 
 from __future__ import annotations

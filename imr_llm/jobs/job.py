@@ -40,12 +40,12 @@ from ..errors import (
     ModelTransportError,
     redact_secrets,
 )
+from ..inputs.files import LetterText, read_source, resolved_name
+from ..inputs.pdf import OcrSpan
 from ..llm.transport import UsageLedger
-from ..models import DeterminationRecord, InputInfo, TokenUsage
-from ..pdf import OcrSpan
-from ..record import attach_input
-from ..runlog import cut_torn_tail, read_done, sidecar
-from ..sources import LetterText, read_source, resolved_name
+from ..many.runlog import cut_torn_tail, read_done, sidecar
+from ..record.builder import attach_input
+from ..record.models import DeterminationRecord, InputInfo, TokenUsage
 from .provider import FINAL, Provider
 from .replay import Outcome, new_call, replay
 from .requests import CHAT_URL, batch_line, custom_id, first_request, request_hash, text_hash
@@ -893,11 +893,11 @@ def batch_records(folder: Path) -> dict[str, DeterminationRecord | ImrError]:
         if record is not None:
             found[letter.unit] = record
         elif unit.state == "failed" and unit.error is not None:
-            found.setdefault(letter.unit, _stored_error(unit.error))
+            found.setdefault(letter.unit, stored_error(unit.error))
     return found
 
 
-def _stored_error(row: dict[str, Any]) -> ImrError:
+def stored_error(row: dict[str, Any]) -> ImrError:
     """A failures-file row as a typed error again (its class from ``code``)."""
     from .. import errors as errors_module
 

@@ -5,8 +5,8 @@ gets one answer per letter per round, so after each round the letter's answers a
 order through the same pieces: the extractor's own per-letter call (prompt, letter form, usage
 ledger, best answer so far), instructor's response parser for the mode (which runs
 :class:`~imr_llm.llm.answer.LetterAnswer` and its evidence checks), the same attempt limit, the
-same typed errors, and :func:`imr_llm.record.build_record` through the same ``finish``. A replay
-is a pure function of the letter and its answers, so running it again after an interruption
+same typed errors, and :func:`imr_llm.record.builder.build_record` through the same ``finish``. A
+replay is a pure function of the letter and its answers, so running it again after an interruption
 gives the same record, error or re-ask.
 """
 
@@ -24,8 +24,8 @@ from pydantic import ValidationError as PydanticValidationError
 from ..config import Settings
 from ..errors import ImrError
 from ..llm.answer import CURRENT_LETTER
-from ..llm.extractor import ANSWER_ERRORS, _Call, describe_answer_error, prepared_answer_model
-from ..models import DeterminationRecord
+from ..llm.extractor import ANSWER_ERRORS, LetterCall, describe_answer_error, prepared_answer_model
+from ..record.models import DeterminationRecord
 from .requests import mode_of, reask_request
 
 BACKEND = "batch"
@@ -41,9 +41,9 @@ class Outcome:
     reask: dict[str, Any] | None = None
 
 
-def new_call(text: str, settings: Settings) -> _Call:
+def new_call(text: str, settings: Settings) -> LetterCall:
     """The online path's per-letter call for ``text`` (raises the input errors it raises)."""
-    return _Call(text, settings, BACKEND)
+    return LetterCall(text, settings, BACKEND)
 
 
 def replay(
@@ -94,7 +94,7 @@ def replay(
     raise ValueError("replay needs at least one answer")  # pragma: no cover - caller's bug
 
 
-def _finish(call: _Call, settings: Settings, exc: Exception | None) -> Outcome:
+def _finish(call: LetterCall, settings: Settings, exc: Exception | None) -> Outcome:
     if exc is not None:
         error = call.failure(exc)
         if error is not None:

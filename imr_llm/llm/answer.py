@@ -24,10 +24,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..anchors import AnchorError, resolve_anchor, split_quote
-from ..evidence import Checked, check_values
+from ..evidence.anchors import AnchorError, resolve_anchor, split_quote
+from ..evidence.check import check_values
+from ..evidence.common import Checked
 from ..form import DATE_FIELDS, ItemPlace, LetterForm
-from ..text import CollapsedText, canonical_state, collapse_ws
+from ..form.text import CollapsedText, canonical_state, collapse_ws
 from .normalise_answer import answer_date, answer_json, normalise_answer
 
 ANCHOR_WORDS_HINT = "4 to 6 words"

@@ -48,9 +48,9 @@ from ..errors import (
     OutputTruncatedError,
 )
 from ..form import read_any_form
-from ..models import DeterminationRecord
-from ..normalise import normalise
-from ..record import build_record
+from ..inputs.normalise import normalise
+from ..record.builder import build_record
+from ..record.models import DeterminationRecord
 from .answer import CURRENT_LETTER, Candidate, LetterAnswer, LetterContext
 from .pricing import estimate_cost
 from .prompts import load_prompt
@@ -186,7 +186,7 @@ def request_body(letter: str, settings: Settings) -> dict[str, Any]:
     raise AssertionError("instructor returned without calling the model")  # pragma: no cover
 
 
-class _Call:
+class LetterCall:
     """Everything one extraction needs, shared by the sync and async paths."""
 
     def __init__(self, text: str, settings: Settings, backend: str) -> None:
@@ -301,7 +301,7 @@ class _Call:
         review = []
         form = self.context.form
         if not form.placed:
-            from ..unplaced import form_unknown_note
+            from ..evidence.unplaced import form_unknown_note
 
             review.append(
                 f"{form_unknown_note(form)}: every value was looked for in the whole text, "
@@ -338,7 +338,7 @@ def extract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """Extract one letter with the model (see :func:`imr_llm.extract`)."""
-    call = _Call(text, settings, backend)
+    call = LetterCall(text, settings, backend)
     raw = sync_client(settings, client)
     privacy = letter_text_logging(settings.log_letter_text)  # from here on, logs are ours
     token = CURRENT_LETTER.set(call.context)
@@ -367,7 +367,7 @@ async def aextract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """The async twin of :func:`extract_llm`."""
-    call = _Call(text, settings, backend)
+    call = LetterCall(text, settings, backend)
     raw = async_client(settings, client)
     privacy = letter_text_logging(settings.log_letter_text)
     token = CURRENT_LETTER.set(call.context)

@@ -34,9 +34,9 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..evidence import letter_order
+from ..evidence.items import letter_order
 from ..form import ItemPlace
-from ..text import MONTHS, collapse_ws
+from ..form.text import MONTHS, collapse_ws
 
 __all__ = [
     "answer_date",
@@ -340,12 +340,12 @@ def normalise_answer(
 ) -> Any:
     """A copy of a raw answer (the parsed JSON object) with each value in its canonical form.
 
-    ``places`` are the letter's item places: with them, items listed in another order than
-    the letter's are put in its order when each names its own item
-    (:func:`imr_llm.evidence.letter_order`), and ``on_reorder`` is told the answer's indices in
-    letter order. Dates are left to :func:`answer_date` (the date fields' own validator, so a
-    two-digit year is an error at its field). Anything not an object is returned as it is, for
-    the answer model to reject.
+    ``places`` are the letter's item places: with them, items listed in another order than the
+    letter's are put in its order when each names its own item
+    (:func:`imr_llm.evidence.items.letter_order`), and ``on_reorder`` is told the answer's indices
+    in letter order. Dates are left to :func:`answer_date` (the date fields' own validator, so a
+    two-digit year is an error at its field). Anything not an object is returned as it is, for the
+    answer model to reject.
     """
     if not isinstance(data, dict):
         return data

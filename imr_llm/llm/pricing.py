@@ -7,7 +7,7 @@ as of 2025. Models not listed get no estimate unless prices are configured
 
 from __future__ import annotations
 
-from ..models import TokenUsage
+from ..record.models import TokenUsage
 
 PRICES_PER_MTOK: dict[str, tuple[float, float, float]] = {
     "gpt-4o-mini": (0.15, 0.075, 0.60),

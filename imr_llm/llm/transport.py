@@ -17,7 +17,7 @@ timeout times every retry (120 s x 5 tries: ten minutes) per letter.
 Logging says what happened (statuses, waits, latencies, token counts), never what was sent.
 
 A :class:`RequestGate` installed for the process (:func:`set_request_gate`) is asked before
-every request and told when the server asks for a wait: :mod:`imr_llm.ray` installs one backed
+every request and told when the server asks for a wait: :mod:`imr_llm.many.ray` installs one backed
 by a Ray actor, so every worker of a cluster shares one bound on requests in flight and one
 ``Retry-After`` pause (an endpoint's rate limit is shared by all its clients). Without one,
 nothing changes.
@@ -47,7 +47,7 @@ from tenacity import (
 )
 
 from ..errors import LLMError, ModelRequestError, ModelTransportError, redact_secrets
-from ..models import AttemptRecord, TokenUsage
+from ..record.models import AttemptRecord, TokenUsage
 
 log = logging.getLogger(__name__)
 

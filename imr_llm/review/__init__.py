@@ -17,9 +17,9 @@ Security Policy forbids any fetch and allows only the page's own script) with
 Clicking a value scrolls the letter to its span and marks it; clicking a highlighted span
 selects its value (clicking again cycles through values whose spans overlap there).
 
-Span offsets index the text the engines were given (:mod:`imr_llm.normalise` keeps every line's
-offset in the original text), so ``text`` must be exactly the text passed to ``extract``. Page
-breaks come from ``metadata.input.page_starts`` when the input's pages are known, else from
+Span offsets index the text the engines were given (:mod:`imr_llm.inputs.normalise` keeps every
+line's offset in the original text), so ``text`` must be exactly the text passed to ``extract``.
+Page breaks come from ``metadata.input.page_starts`` when the input's pages are known, else from
 form feeds in the text. Every piece of letter or record text is HTML-escaped.
 
 The Python modules only prepare what the page shows, and the page is drawn from template files,

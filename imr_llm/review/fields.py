@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..models import CONTRACT_FIELDS
+from ..record.models import CONTRACT_FIELDS
 
 #: Each field's label on the page, keyed by its path with indices dropped.
 FIELD_LABELS: dict[str, str] = {

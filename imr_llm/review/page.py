@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import DeterminationRecord
+from ..record.models import DeterminationRecord
 from .fields import colour_rules
 from .letter import Highlight, get, letter_view, page_starts
 from .render import render_page

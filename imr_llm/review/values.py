@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import DeterminationRecord
+from ..record.models import DeterminationRecord
 from .fields import (
     DATE_FIELDS,
     FIELD_LABELS,
@@ -122,7 +122,7 @@ class Gold:
             self.wrong.append(label(row.path))
 
     def element(self, row: Row, wanted: list[str]) -> None:
-        from ..text import squash
+        from ..form.text import squash
 
         if self.data is None:
             return
@@ -169,7 +169,7 @@ def _gold_part(gold: Mapping[str, Any], path: str) -> Any:
 
 
 def _squash(value: str) -> str:
-    from ..text import squash
+    from ..form.text import squash
 
     return squash(value)
 

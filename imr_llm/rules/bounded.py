@@ -15,11 +15,12 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from ..evidence import _CONCLUSION_WORDS, _LABEL_INSIDE, _LAST_SENTENCE
-from ..evidence import legible as _legible
+from ..evidence.check import CONCLUSION_WORDS, LAST_SENTENCE
+from ..evidence.common import legible as _legible
+from ..evidence.passages import LABEL_INSIDE
 from ..form.reading import Reading, read_date
-from ..form.summary import _INJURY, read_ages
-from ..text import collapse_ws
+from ..form.summary import INJURY, read_ages
+from ..form.text import collapse_ws
 from .selfcheck import _LABEL_IN_SERVICE, _SENTENCES, marker_inside
 from .summary import _DIAGNOSES
 
@@ -54,8 +55,8 @@ def first_age(text: str) -> Reading[int] | None:
     return ages[0] if ages else None
 
 
-#: Where an alternative of ``_INJURY`` can start (lower-cased text): "injury" whole or as OCR
-#: splits it ("inj nry"), "date of injury", "DOI", "industrial ...". Kept beside ``_INJURY``'s
+#: Where an alternative of ``INJURY`` can start (lower-cased text): "injury" whole or as OCR
+#: splits it ("inj nry"), "date of injury", "DOI", "industrial ...". Kept beside ``INJURY``'s
 #: alternatives; the test of the bounded readers over every letter holds the two equal.
 _INJURY_START = re.compile(r"in\s?j|date|doi|industrial")
 #: Characters case-insensitive patterns take for an ASCII letter ("İ" also lower-cases to two).
@@ -68,7 +69,7 @@ def _special(text: str) -> bool:
 
 def read_injury_date(text: str) -> Reading | None:
     """:func:`imr_llm.form.summary.read_injury_date`, with its pattern tried only where a
-    match can start: every alternative of ``_INJURY`` starts with one of
+    match can start: every alternative of ``INJURY`` starts with one of
     :data:`_INJURY_START` (case aside), so the first of those at or after a position where
     the pattern matches is where ``finditer`` finds its next match."""
     if _special(text):
@@ -81,7 +82,7 @@ def read_injury_date(text: str) -> Reading | None:
         at = _next_word(lowered, pos)
         m = None
         while at >= 0:
-            m = _INJURY.match(text, at)
+            m = INJURY.match(text, at)
             if m is not None:
                 break
             at = _next_word(lowered, at + 1)
@@ -120,12 +121,13 @@ def ends_word(text: str) -> bool:
     return bool(last) and (last.isalnum() or last == "_" or last in _WORD_END_MARKS)
 
 
-#: What may follow a passage's last mark (the class of ``_PASSAGE_END``).
+#: What may follow a passage's last mark (the class of
+#: :data:`~imr_llm.evidence.passages.PASSAGE_END`).
 _PASSAGE_CLOSERS = "\"'”’)]_~|"
 
 
 def passage_ends(text: str) -> bool:
-    """``bool(_PASSAGE_END.search(text.rstrip()))``: a ``.!?:;,`` then closers, or a ")",
+    """``bool(PASSAGE_END.search(text.rstrip()))``: a ``.!?:;,`` then closers, or a ")",
     at the end; read from the end instead of tried at every character."""
     text = text.rstrip()
     if text.endswith(")"):
@@ -162,13 +164,13 @@ def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return errors, flags
 
 
-#: How long a match of ``_LABEL_INSIDE`` can be in collapsed text: each letter of the longest
+#: How long a match of ``LABEL_INSIDE`` can be in collapsed text: each letter of the longest
 #: label read as its longest look-alike, a space between words and before the colon.
 _LABEL_REACH = 96
 
 
 def label_inside(value: str) -> bool:
-    """``bool(_LABEL_INSIDE.search(value))``: a match ends at a colon or semicolon and, in
+    """``bool(LABEL_INSIDE.search(value))``: a match ends at a colon or semicolon and, in
     whitespace-collapsed text, is shorter than :data:`_LABEL_REACH`."""
     is_collapsed: bool | None = None
     for colon in ":;":
@@ -180,8 +182,8 @@ def label_inside(value: str) -> bool:
                 if is_collapsed is None:
                     is_collapsed = value == collapse_ws(value)
                 if not is_collapsed:
-                    return bool(_LABEL_INSIDE.search(value))
-                if _label_end().search(value, max(0, at - 2), at) and _LABEL_INSIDE.search(
+                    return bool(LABEL_INSIDE.search(value))
+                if _label_end().search(value, max(0, at - 2), at) and LABEL_INSIDE.search(
                     value, max(0, at - _LABEL_REACH), at + 1
                 ):
                     return True
@@ -200,7 +202,7 @@ def _label_end() -> re.Pattern[str]:
 
 
 def legible(text: str) -> bool:
-    """:func:`imr_llm.evidence.legible`: at once when half of the words with letters are
+    """:func:`imr_llm.evidence.common.legible`: at once when half of the words with letters are
     plain ASCII words (always clean) and one of them has four letters or more."""
     plain = other = 0  # plain words; other words holding a letter
     long_word = False
@@ -227,8 +229,8 @@ def collapsed(text: str) -> str:
 
 
 def concludes(rationale: str) -> bool:
-    """:func:`imr_llm.evidence._concludes`, with ``_LAST_SENTENCE`` searched from where a
-    match can start: a match holds at most two of ``.!?`` (the one before the sentence and
+    """:func:`imr_llm.evidence.check.rationale_concludes`, with ``LAST_SENTENCE`` searched from
+    where a match can start: a match holds at most two of ``.!?`` (the one before the sentence and
     the sentence's own), so none starts before the second-last one, and one starting at the
     text's beginning holds at most one."""
     from rapidfuzz import fuzz
@@ -238,9 +240,9 @@ def concludes(rationale: str) -> bool:
     last_mark = max(tail.rfind("."), tail.rfind("!"), tail.rfind("?"))
     before = max(tail.rfind(".", 0, last_mark), tail.rfind("!", 0, last_mark),
                  tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
-    m = _LAST_SENTENCE.search(tail, before) if before >= 0 else _LAST_SENTENCE.search(tail)
+    m = LAST_SENTENCE.search(tail, before) if before >= 0 else LAST_SENTENCE.search(tail)
     last = (m.group(1) if m else text[-300:]).lower()
     return any(
         word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80
-        for word in _CONCLUSION_WORDS
+        for word in CONCLUSION_WORDS
     )

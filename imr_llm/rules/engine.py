@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from ..errors import IncompleteLetterError, InvalidRecordError
 from ..form import LetterForm, check_is_imr_letter, read_form
 from ..form.generations import FORM_2013_NOTICE
-from ..models import DeterminationRecord
-from ..normalise import Document
+from ..inputs.normalise import Document
+from ..record.models import DeterminationRecord
 from .findings import Findings
 from .header import read_header
 from .items import read_items

@@ -14,7 +14,7 @@ from ..form.items import (
     says_no_evidence,
     split_partial_request,
 )
-from ..text import collapse_ws
+from ..form.text import collapse_ws
 from .findings import Findings
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..form import LetterForm
 from ..form.items import ItemPlace, marker_inside, says_no_evidence
 from ..form.reading import read_case_number, read_date, read_priority
-from ..text import collapse_ws
+from ..form.text import collapse_ws
 from .findings import Findings
 from .reviewer import read_reviewer
 from .summary import read_summary

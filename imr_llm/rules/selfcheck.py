@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from ..form.items import marker_inside
-from ..text import ocr_pattern
+from ..form.text import ocr_pattern
 
 _LABEL_IN_SERVICE = re.compile(
     "|".join(

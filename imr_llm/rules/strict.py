@@ -2,7 +2,7 @@
 
 The rules engine reads a letter in two passes that read every place twice: the engine reads a
 value at its place (:mod:`imr_llm.rules`), then the evidence stage reads the place again to
-check that value (:func:`imr_llm.evidence.check_values`, written for a model's values). For a
+check that value (:func:`imr_llm.evidence.check.check_values`, written for a model's values). For a
 letter as printed, :func:`strict_record` does it once:
 
 1. :func:`imr_llm.form.strict.strict_form` finds the places with exact tests (or gives up);
@@ -15,7 +15,7 @@ letter as printed, :func:`strict_record` does it once:
    places; anything the engine would refuse (a missing part, a failed self-check) leaves the
    letter to the tolerant path, which raises as it always has.
 
-The record is then built by :func:`imr_llm.record.build_record` exactly as for the tolerant
+The record is then built by :func:`imr_llm.record.builder.build_record` exactly as for the tolerant
 path: the two give equal records, evidence, warnings and review reasons on every letter both
 read (``tests/test_fast_path.py``). :data:`enabled` turns the fast path off (tests compare the
 two paths with it; ``benchmarks/rules_speed.py --tolerant`` times the tolerant path): a switch
@@ -31,24 +31,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..evidence import (
-    _LABEL_NAMES,
-    FAX_DAMAGE,
-    PASSAGES,
-    Checked,
-    _check_date,
-    _check_expected,
-    _check_outcome,
-    _check_passage,
-    _check_patient,
-    _check_required,
-    _check_service,
-    _check_specialties,
-    _check_states,
-    _demote_structure,
-    _LazyDamage,
-    _status,
-)
+from ..evidence.check import LazyDamage, check_expected, check_required, demote_structure
+from ..evidence.common import FAX_DAMAGE, Checked, status_of
+from ..evidence.header import check_date
+from ..evidence.items import LABEL_NAMES, PASSAGES, check_outcome, check_service
+from ..evidence.passages import check_passage
+from ..evidence.patient import check_patient
+from ..evidence.reviewer import check_specialties, check_states
 from ..form import LetterForm, Place
 from ..form.header import DATE_FIELDS, HeaderForm
 from ..form.items import (
@@ -61,11 +50,11 @@ from ..form.items import (
 from ..form.reading import Reading, make_date, read_case_number, read_date, read_priority
 from ..form.strict import strict_form
 from ..form.summary import read_sex
+from ..form.text import collapse_ws
 from ..form.vocabulary import SPECIALTIES, read_specialties
-from ..models import DeterminationRecord
-from ..normalise import check_input
-from ..record import build_record
-from ..text import collapse_ws
+from ..inputs.normalise import check_input
+from ..record.builder import build_record
+from ..record.models import DeterminationRecord
 from . import bounded
 from .engine import _nest
 from .reviewer import read_reviewer
@@ -88,7 +77,7 @@ def tolerant_only() -> Iterator[None]:
 
 def strict_record(text: str, *, max_chars: int, backend: str) -> DeterminationRecord | None:
     """The record of ``text`` read by the fast path, or None when the tolerant path must read
-    it. Raises what :func:`~imr_llm.normalise.normalise` raises for an unusable input."""
+    it. Raises what :func:`~imr_llm.inputs.normalise.normalise` raises for an unusable input."""
     started = time.perf_counter()
     text = check_input(text, max_chars)
     checked_input = time.perf_counter()
@@ -309,49 +298,49 @@ def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Evidence (imr_llm.evidence.check_values), each value's from its own reading
+# Evidence (imr_llm.evidence.check.check_values), each value's from its own reading
 # --------------------------------------------------------------------------------------------
 
 
 def _evidence(read: _Read, form: LetterForm) -> Checked:
-    """What :func:`~imr_llm.evidence.check_values` finds for the engine's values at their
+    """What :func:`~imr_llm.evidence.check.check_values` finds for the engine's values at their
     places, in its order: from the readings where a value was read at its own place, by the
     check itself otherwise."""
     data = read.data
     out = Checked()
-    damage: Any = _LazyDamage(form)
+    damage: Any = LazyDamage(form)
     header = form.header
     if "case_number" in read.header:
         place = header.places["case_number"]
-        out.put("case_number", _status(read.header["case_number"].exact), place.span,
+        out.put("case_number", status_of(read.header["case_number"].exact), place.span,
                 "at its label")  # fmt: skip
     for name in DATE_FIELDS:
         _date_evidence(name, data, form, read, damage, out)
     if "priority" in read.header:
         place = header.places["priority"]
-        out.put("priority", _status(read.header["priority"].exact), place.span, "at its label")
+        out.put("priority", status_of(read.header["priority"].exact), place.span, "at its label")
     reviewer = data.get("reviewer") or {}
-    _check_states(list(reviewer.get("licensure_states") or []), form, out)
+    check_states(list(reviewer.get("licensure_states") or []), form, out)
     values = list(reviewer.get("specialties") or [])
     specialties = _specialty_evidence(values, form, out)
     if specialties is None:
-        specialties = _check_specialties(values, form, out)
+        specialties = check_specialties(values, form, out)
     if reviewer.get("specialties"):
         reviewer["specialties"] = specialties
     _patient_evidence(data.get("patient") or {}, form, read, damage, out)
     for k, (item, reading) in enumerate(zip(data["items"], read.items, strict=True)):
         _item_evidence(k, item, reading, damage, out)
         _passage_ends(k, item, out)
-    _check_expected(data, form, out)
-    _check_required(data, form, out)
+    check_expected(data, form, out)
+    check_required(data, form, out)
     _letter_end(data["items"], out)
     if out.contradicted and damage >= FAX_DAMAGE:
-        _demote_structure(out)
+        demote_structure(out)
     return out
 
 
 def _specialty_evidence(values: list[str], form: LetterForm, out: Checked) -> list[str] | None:
-    """:func:`imr_llm.evidence._check_specialties` for specialties each written as one known
+    """:func:`imr_llm.evidence.reviewer.check_specialties` for specialties each written as one known
     name, as the engine read them (None otherwise).
 
     Each value is then the exact reading at its own index: a known name is no cut-off start
@@ -386,7 +375,7 @@ _WHERE = {"region": "in the case summary", "sentence": "in its sentence"}
 def _date_evidence(
     name: str, data: dict[str, Any], form: LetterForm, read: _Read, damage: Any, out: Checked
 ) -> None:
-    """:func:`imr_llm.evidence._check_date` for a date the engine read at its place."""
+    """:func:`imr_llm.evidence.header.check_date` for a date the engine read at its place."""
     value = data.get(name)
     reading = read.header.get(name)
     place = form.header.places.get(name)
@@ -398,17 +387,17 @@ def _date_evidence(
         place = Place(s, form.summary.start + read.injury.end, text, "region")
         reading = read_date(text)
     if value is None or reading is None or place is None or reading.value != value:
-        _check_date(name, value, data, form, damage, out)
+        check_date(name, value, data, form, damage, out)
         return
     glued = reading.start > 0 and not place.text[reading.start - 1].isspace()
-    out.put(name, _status(reading.exact and not glued), place.span,
+    out.put(name, status_of(reading.exact and not glued), place.span,
             _WHERE.get(place.how, "at its label"))  # fmt: skip
 
 
 def _patient_evidence(
     patient: dict[str, Any], form: LetterForm, read: _Read, damage: Any, out: Checked
 ) -> None:
-    """:func:`imr_llm.evidence._check_patient` for an age and a sex read in the summary."""
+    """:func:`imr_llm.evidence.patient.check_patient` for an age and a sex read in the summary."""
     summary = form.summary
     age, sex = patient.get("age"), patient.get("sex")
     first = read.age
@@ -418,22 +407,22 @@ def _patient_evidence(
             stated = read_sex(summary.text, 0)
         if first.value == age and stated is not None and stated.value == sex:
             base = summary.start
-            out.put("patient.age", _status(first.exact), (base + first.start, base + first.end),
+            out.put("patient.age", status_of(first.exact), (base + first.start, base + first.end),
                     "in the case summary")  # fmt: skip
-            out.put("patient.sex", _status(stated.exact),
+            out.put("patient.sex", status_of(stated.exact),
                     (base + stated.start, base + stated.end), "in the case summary")  # fmt: skip
             return
-    _check_patient(patient, form, damage, out)
+    check_patient(patient, form, damage, out)
 
 
 def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, out: Checked) -> None:
-    """:func:`imr_llm.evidence._check_items` for one item the engine read at its place."""
+    """:func:`imr_llm.evidence.check.check_items` for one item the engine read at its place."""
     place = reading.place
     service = collapse_ws(item.get("service") or "")
     partial = reading.partial
     target = partial.service if partial else place.header_text
     if not (bounded.legible(place.header_text) and service == target):
-        _check_service(k, item, place, damage, out)
+        check_service(k, item, place, damage, out)
     else:
         span = place.header.span
         out.put(f"items[{k}].service", "exact", span, "at its item marker")
@@ -445,29 +434,29 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
                 out.put(path, "exact", span, "in the item header")
             else:
                 out.evidence.pop(f"items[{k}].service")
-                _check_service(k, item, place, damage, out)
+                check_service(k, item, place, damage, out)
     for key in PASSAGES:
         item[key] = _passage_evidence(k, key, item, reading, damage, out)
     outcome = place.outcome
     if outcome is not None and outcome.value == item.get("outcome"):
-        out.put(f"items[{k}].outcome", _status(outcome.exact), place.outcome_place.span,
+        out.put(f"items[{k}].outcome", status_of(outcome.exact), place.outcome_place.span,
                 "at its item marker")  # fmt: skip
     else:
-        _check_outcome(k, item, place, damage, out)
+        check_outcome(k, item, place, damage, out)
 
 
 def _passage_evidence(
     k: int, key: str, item: dict[str, Any], reading: _Item, damage: Any, out: Checked
 ) -> str | None:
-    """:func:`imr_llm.evidence._check_passage` for a passage the engine read at its place."""
+    """:func:`~imr_llm.evidence.passages.check_passage` for a passage read at its place."""
     place = reading.place
     region = place.passages.get(key)
     value = item.get(key)
     text = reading.texts.get(key)
     if region is None or text is None:
-        return _check_passage(k, key, item, place, False, damage, _no_resolver, out)
+        return check_passage(k, key, item, place, False, damage, _no_resolver, out)
     path = f"items[{k}].{key}"
-    label = _LABEL_NAMES[key]
+    label = LABEL_NAMES[key]
     no_evidence = key == "claims_administrator_guideline" and reading.no_evidence
     if value is None:
         if no_evidence:
@@ -475,10 +464,10 @@ def _passage_evidence(
         elif key == "claims_administrator_guideline" and not text:
             out.put(path, "unverified", region.span, "the guideline is empty")
         elif text:
-            return _check_passage(k, key, item, place, False, damage, _no_resolver, out)
+            return check_passage(k, key, item, place, False, damage, _no_resolver, out)
         return None
     if no_evidence or value != text:
-        return _check_passage(k, key, item, place, False, damage, _no_resolver, out)
+        return check_passage(k, key, item, place, False, damage, _no_resolver, out)
     out.put(path, "exact", region.span, f"after '{label}:'")
     return value
 
@@ -488,7 +477,7 @@ def _no_resolver(_quote: str, _start: int, _end: int) -> None:
 
 
 def _passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
-    """:func:`imr_llm.evidence._check_passage_ends`, looking for labels only at colons."""
+    """:func:`imr_llm.evidence.passages.check_passage_ends`, looking for labels only at colons."""
     for key in PASSAGES:
         path = f"items[{k}].{key}"
         value = item.get(key)
@@ -504,7 +493,7 @@ def _passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
 
 
 def _letter_end(items: list[dict[str, Any]], out: Checked) -> None:
-    """:func:`imr_llm.evidence._check_letter_end` (the letter's items are all read here)."""
+    """:func:`imr_llm.evidence.check.check_letter_end` (the letter's items are all read here)."""
     if not items:
         return
     k = len(items) - 1

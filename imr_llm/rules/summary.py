@@ -11,7 +11,7 @@ import re
 
 from ..form.reading import Reading
 from ..form.summary import read_ages, read_injury_date, read_sex
-from ..normalise import Document
+from ..inputs.normalise import Document
 from .findings import Findings
 
 

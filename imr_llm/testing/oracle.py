@@ -59,8 +59,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from ..anchors import anchor_quote
-from ..text import US_STATES, collapse_ws, squash
+from ..evidence.anchors import anchor_quote
+from ..form.text import US_STATES, collapse_ws, squash
 from .fake_openai import Step
 
 Mode = Literal["tidy", "seen", "noisy", "format"]

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import ImrError, InternalError
-from .models import DeterminationRecord
+from ..errors import ImrError, InternalError
+from ..record.models import DeterminationRecord
 
 # asyncio and the thread pool are imported where a batch runs: importing the public API (which
 # names LetterResult) must not pay for them (benchmarks/import_time.py).

@@ -1,7 +1,7 @@
 """Build the record and its metadata from values plus evidence: one place, for every engine.
 
 Each engine produces contract-shaped values; :mod:`imr_llm.evidence` checks them at their
-places. This module turns the two into a :class:`~imr_llm.models.DeterminationRecord` whose
+places. This module turns the two into a :class:`~imr_llm.record.models.DeterminationRecord` whose
 metadata carries each value's evidence and says whether a person should review the record, so
 a flag means the same thing whichever engine produced the record.
 """
@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ._version import __version__
-from .errors import InvalidRecordError
-from .evidence import Checked
+from .._version import __version__
+from ..errors import InvalidRecordError
+from ..evidence.common import Checked
 from .models import DeterminationRecord, Evidence, ExtractionMetadata
-from .validate import date_order_warnings, implausible_dates
+from .validation import date_order_warnings, implausible_dates
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from .pdf import OcrSpan
-    from .sources import LetterText
+    from ..inputs.files import LetterText
+    from ..inputs.pdf import OcrSpan
 
 #: For an OCR engine with no calibrated thresholds of its own (a caller's engine): a value
 #: on an OCR'd line whose confidence is below this (0..1) needs review. The engines imr-llm
@@ -63,7 +63,7 @@ def ocr_thresholds(engine: str | None, settings: Any = None) -> OcrThresholds:
     :data:`LOW_OCR_CONFIDENCE` on lines and no character threshold.
     """
     if settings is None:
-        from .config import load_settings
+        from ..config import load_settings
 
         settings = load_settings()
     line = getattr(settings, f"ocr_low_confidence_{engine}", None) if engine else None

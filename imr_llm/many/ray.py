@@ -9,7 +9,7 @@ made on a cluster equals the one :func:`imr_llm.extract_file` makes on one machi
 How a run goes (``pip install 'imr-llm[ray]'``):
 
 1. The driver lists the inputs in a stable order (:func:`list_inputs`): local files and folders
-   (:func:`imr_llm.sources.expand_paths`), or URIs pyarrow's filesystems read (``s3://``,
+   (:func:`imr_llm.inputs.files.expand_paths`), or URIs pyarrow's filesystems read (``s3://``,
    ``gs://``, ``file://``), and makes them a Dataset (``ray.data.from_items``), a few letters a
    block.
 2. ``map_batches`` runs each block as a Ray task: every letter is opened where it runs (read,
@@ -18,9 +18,9 @@ How a run goes (``pip install 'imr-llm[ray]'``):
    the unit of work for the rules engine and the model; a batch's letters run in threads, so a
    task keeps up to ``concurrency`` model calls waiting at once.
 3. The page is the unit of work for OCR: a PDF with several pages to OCR hands each page to a
-   Ray task of its own (:func:`imr_llm.pdf.ocr_page`, the bytes shared through the object
+   Ray task of its own (:func:`imr_llm.inputs.pdf.ocr_page`, the bytes shared through the object
    store), so a 10-page scan spreads over the cluster's workers, and the letter's task
-   assembles their text exactly as :func:`imr_llm.pdf.read_pdf` does. (Ray Data's
+   assembles their text exactly as :func:`imr_llm.inputs.pdf.read_pdf` does. (Ray Data's
    ``flat_map`` to pages and ``groupby`` back to letters does the same with a shuffle, a
    barrier that measured about twice as slow on 2 cores; see docs/scale.md.)
 4. Model requests of every worker pass one gate, a named Ray actor (:class:`RequestGate`):
@@ -51,18 +51,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .api import _settings, extract_source, resolve_backend
-from .batch import LetterResult, iter_results
-from .config import Settings
-from .errors import (
+from ..api import extract_source, resolve_backend, settings_for
+from ..config import Settings
+from ..errors import (
     FileTooLargeError,
     ImrError,
     InternalError,
     UnreadableInputError,
 )
-from .models import DeterminationRecord
-from .pdf import ocr_engine, ocr_page
-from .sources import (
+from ..inputs.files import (
     LETTER_SUFFIXES,
     LetterSource,
     LetterText,
@@ -73,6 +70,9 @@ from .sources import (
     resolved_name,
     sniff,
 )
+from ..inputs.pdf import ocr_engine, ocr_page
+from ..record.models import DeterminationRecord
+from .concurrent import LetterResult, iter_results
 from .tables import item_rows, items_schema, letter_row, letters_schema
 
 #: The pip command that installs Ray with Ray Data (and pyarrow) for imr-llm.
@@ -83,7 +83,7 @@ try:
     import ray
     import ray.data
 except ImportError as exc:  # pragma: no cover - exercised where ray is absent
-    raise ImportError(f"imr_llm.ray needs Ray; install it with: {RAY_INSTALL}") from exc
+    raise ImportError(f"imr_llm.many.ray needs Ray; install it with: {RAY_INSTALL}") from exc
 
 __all__ = [
     "OUTCOME_SCHEMA",
@@ -226,7 +226,7 @@ def _list_uri(uri: str) -> list[str]:
 def list_inputs(paths: Sequence[str]) -> list[dict[str, Any]]:
     """The run's inputs, in order: ``{"index", "source", "path"}`` per letter file.
 
-    Folders are walked (local ones by :func:`~imr_llm.sources.expand_paths`, URIs through
+    Folders are walked (local ones by :func:`~imr_llm.inputs.files.expand_paths`, URIs through
     pyarrow's filesystems); a local path is resolved here, on the driver, because a worker's
     working folder is not the driver's. The same file named twice is one input.
     """
@@ -294,7 +294,7 @@ _page_task = ray.remote(_read_page)
 
 
 def _page_reader(engine_name: str | None, retries: int) -> Any:
-    """What :func:`imr_llm.pdf.read_pdf` calls for the pages it must OCR: one Ray task a page
+    """What :func:`imr_llm.inputs.pdf.read_pdf` calls for the pages it must OCR: one Ray task a page
     when there are several, this worker for one."""
 
     def read(data: bytes, numbers: list[int], dpi: int) -> dict[int, Any]:
@@ -456,9 +456,9 @@ class RequestGate:
 
 
 def _error_from_row(row: dict[str, Any]) -> ImrError:
-    from .jobs.job import _stored_error  # a failures-file row as its typed error again
+    from ..jobs.job import stored_error  # a failures-file row as its typed error again
 
-    return _stored_error(row)
+    return stored_error(row)
 
 
 def _row(base: dict[str, Any], status: str, **values: Any) -> dict[str, Any]:
@@ -487,7 +487,7 @@ def _extract_batch(
     page_retries: int,
 ) -> Any:
     """One Ray task: open, skip or extract each letter of the block; one row per letter."""
-    from .llm.transport import set_request_gate
+    from ..llm.transport import set_request_gate
 
     set_request_gate(gate)  # this run's (a worker may have served another run before)
     reader = _page_reader(settings.ocr_engine, page_retries)
@@ -564,7 +564,7 @@ def extract_dataset(
         paths: Files, folders, or URIs pyarrow's filesystems read (``s3://bucket/letters/``).
         backend, model, settings, options: As for :func:`imr_llm.extract_file`.
         done: Letters to skip: a set of ``(path, sha256)``, or a
-            :class:`~imr_llm.runlog.Done` (what ``--resume`` reads from an output).
+            :class:`~imr_llm.many.runlog.Done` (what ``--resume`` reads from an output).
         letters_per_task: Letters in one Ray task (default: :func:`letters_per_task`).
         page_retries: Times a page's OCR task is run again after its worker died.
         gate: The cluster-wide request gate; by default one is made for a backend that may
@@ -572,7 +572,7 @@ def extract_dataset(
 
     Starts a local Ray when none is running (see :func:`connect`).
     """
-    settings = _settings(settings, model, options)
+    settings = settings_for(settings, model, options)
     resolve_backend(backend, settings)  # a bad backend fails here, on the driver
     connect()
     return _dataset(list_inputs(paths), backend, settings, done, letters_per_task,
@@ -674,7 +674,7 @@ def run_letters(
 
     Exactly one outcome per input: a retried task's second answer for an input is dropped,
     and an input whose task failed on every try ends as an ``internal_error`` failure.
-    ``done`` is a :class:`~imr_llm.runlog.Done` (or a set of ``(path, sha256)``); ``inputs``,
+    ``done`` is a :class:`~imr_llm.many.runlog.Done` (or a set of ``(path, sha256)``); ``inputs``,
     what :func:`list_inputs` gave for ``names`` when the caller listed them already.
     """
     started_here = connect(address)
@@ -726,7 +726,7 @@ def _items_batch(batch: Any) -> Any:
 
 def write_tables(dataset: ray.data.Dataset, folder: str | os.PathLike[str]) -> dict[str, int]:
     """Write a Dataset of :func:`extract_dataset` rows as the letters and items tables, in
-    Parquet with :mod:`imr_llm.tables`' schema: ``FOLDER/letters/`` and ``FOLDER/items/``
+    Parquet with :mod:`imr_llm.many.tables`' schema: ``FOLDER/letters/`` and ``FOLDER/items/``
     (each a folder of Parquet files, written by the workers; ``FOLDER`` may be a URI), and
     the failures as ``FOLDER/failures.jsonl``, one failure row a line, as the CLI writes them.
 

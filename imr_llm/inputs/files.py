@@ -6,7 +6,7 @@ either way. What a file is, is decided from its bytes, not its name:
 - a known binary signature (an image, an archive, a Word file...) is
   :class:`~imr_llm.errors.UnsupportedFileTypeError`, whatever the file is named (a PNG named
   ``.pdf`` too);
-- ``%PDF-`` in the first kilobyte is a PDF (:mod:`imr_llm.pdf`), whatever its name;
+- ``%PDF-`` in the first kilobyte is a PDF (:mod:`imr_llm.inputs.pdf`), whatever its name;
 - anything else is text, whatever its name (a letter's text saved as ``.pdf`` is read as the
   text it is): UTF-8 (with or without a byte-order mark), UTF-16 or UTF-32 with a byte-order
   mark, UTF-16 without one when every other byte is zero (Windows "Unicode" text), else
@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from .errors import (
+from ..errors import (
     FileTooLargeError,
     UnreadableInputError,
     UnsupportedFileTypeError,
 )
-from .models import InputInfo
+from ..record.models import InputInfo
 from .pdf import OcrSpan, PageOcr, read_pdf
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -259,7 +259,7 @@ def read_letter(
     page_ocr: PageOcr | None = None,
 ) -> LetterText:
     """The text of ``source``: a text file decoded, a PDF's pages read (OCR where needed;
-    ``page_ocr`` reads those pages elsewhere, see :func:`~imr_llm.pdf.read_pdf`).
+    ``page_ocr`` reads those pages elsewhere, see :func:`~imr_llm.inputs.pdf.read_pdf`).
 
     Raises:
         UnsupportedFileTypeError: binary content that is not a PDF.
@@ -393,7 +393,7 @@ def read_source(name: str, *, max_file_bytes: int | None = None) -> LetterSource
     ``max_file_bytes`` defaults to the setting (``IMR_LLM_MAX_FILE_BYTES``).
     """
     if max_file_bytes is None:
-        from .config import load_settings
+        from ..config import load_settings
 
         max_file_bytes = load_settings().max_file_bytes
     return open_source(name, max_file_bytes=max_file_bytes, name=name)
@@ -416,7 +416,7 @@ LETTER_SUFFIXES: tuple[str, ...] = (".pdf", ".txt", ".text")
 
 def is_uri(name: str) -> bool:
     """``s3://bucket/key``, ``gs://...``, ``file:///...``: a name for a filesystem other than
-    the local one (read by :mod:`imr_llm.ray` through pyarrow's filesystems)."""
+    the local one (read by :mod:`imr_llm.many.ray` through pyarrow's filesystems)."""
     scheme, sep, _ = name.partition("://")
     return bool(sep) and scheme.isascii() and scheme.replace("+", "").isalnum()
 

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from .errors import ConfigurationError, OcrUnavailableError
+from ..errors import ConfigurationError, OcrUnavailableError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from PIL.Image import Image

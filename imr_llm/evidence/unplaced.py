@@ -24,14 +24,15 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from ..form import LetterForm
+from ..form.generations import FORM_UNKNOWN
+from ..form.reading import CASE_NUMBER_FORM, read_dates
+from ..form.summary import read_ages
+from ..form.text import CollapsedText, collapse_ws
+from ..form.vocabulary import state_named
 from .anchors import split_quote
-from .evidence import PASSAGES, Checked
-from .form import LetterForm
-from .form.generations import FORM_UNKNOWN
-from .form.reading import CASE_NUMBER_FORM, read_dates
-from .form.summary import read_ages
-from .form.vocabulary import state_named
-from .text import CollapsedText, collapse_ws
+from .common import Checked
+from .items import PASSAGES
 
 _SEX_WORDS = {"male": ("male", "man", "gentleman"), "female": ("female", "woman", "lady")}
 _OUTCOME_SIGNS = re.compile(

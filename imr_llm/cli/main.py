@@ -29,10 +29,24 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import __version__
-from .api import BACKENDS, extract, extract_source
-from .batch import LetterResult, iter_results
-from .cli_common import (
+from .. import __version__
+from ..api import BACKENDS, extract, extract_source
+from ..config import Settings, load_settings
+from ..errors import ImrError
+from ..inputs.files import (
+    LETTER_SUFFIXES,
+    LetterSource,
+    expand_paths,
+    is_uri,
+    read_source,
+    resolved_name,
+)
+from ..many.concurrent import LetterResult, iter_results
+from ..many.runlog import Done, cut_torn_tail, read_done, read_failures, sidecar
+from ..many.tables import FORMATS as TABLE_FORMATS
+from ..many.tables import require_pyarrow, tables_from_jsonl
+from ..record.schema import schema_path, schema_text, source_schema_path
+from .common import (
     Command,
     Group,
     Verbose,
@@ -42,21 +56,7 @@ from .cli_common import (
     err,
     failure_message,
 )
-from .cli_review import review_command
-from .config import Settings, load_settings
-from .errors import ImrError
-from .runlog import Done, cut_torn_tail, read_done, read_failures, sidecar
-from .schema import schema_path, schema_text, source_schema_path
-from .sources import (
-    LETTER_SUFFIXES,
-    LetterSource,
-    expand_paths,
-    is_uri,
-    read_source,
-    resolved_name,
-)
-from .tables import FORMATS as TABLE_FORMATS
-from .tables import require_pyarrow, tables_from_jsonl
+from .review import review_command
 
 app = typer.Typer(
     cls=Group,
@@ -787,9 +787,9 @@ def _require_ray() -> None:
 
 
 def _ray_inputs(names: list[str]) -> list[dict]:
-    """The run's inputs as :func:`imr_llm.ray.list_inputs` lists them (URIs of folders
+    """The run's inputs as :func:`imr_llm.many.ray.list_inputs` lists them (URIs of folders
     walked), listed once."""
-    from .ray import list_inputs
+    from ..many.ray import list_inputs
 
     return list_inputs(names)
 
@@ -804,10 +804,10 @@ def _ray_results(
     tally: _Tally,
     on_skip: Callable[[str], None],
 ) -> Iterator[LetterResult]:
-    """The letters' results from a Ray run (:mod:`imr_llm.ray`), as the local runner gives
+    """The letters' results from a Ray run (:mod:`imr_llm.many.ray`), as the local runner gives
     them: a record, or the typed error of a failure row; letters already done are skipped
     on the workers (they read the bytes the identity is made of)."""
-    from .ray import ClusterError, run_letters
+    from ..many.ray import ClusterError, run_letters
 
     try:
         outcomes = run_letters(
@@ -829,7 +829,7 @@ def _dry_run(files: list[str], settings: Settings) -> NoReturn:
 
     No model is called and nothing is written; unreadable letters are listed (exit 1).
     """
-    from .cost import estimate
+    from ..llm.cost import estimate
 
     texts: list[str] = []
     unreadable: list[tuple[str, ImrError]] = []
@@ -981,7 +981,7 @@ def eval_command(
     verbose: Verbose = False,
 ) -> None:
     """Score an engine against the gold set; write report.json, summary.md, report.html."""
-    from .eval import compare_reports, run_eval, write_report
+    from ..eval import compare_reports, run_eval, write_report
 
     if fail_on_regression and baseline is None:
         err.print("error: --fail-on-regression needs --baseline")
@@ -989,7 +989,7 @@ def eval_command(
     cache_dir = None if (no_cache or backend == "rules") else (cache or out.parent / "cache")
     records = None
     if from_batch is not None:
-        from .jobs import batch_records, job_model
+        from ..jobs import batch_records, job_model
 
         backend, cache_dir = "llm", None
         try:
@@ -1038,11 +1038,11 @@ def eval_command(
 
 
 # Provider batch jobs (imr-llm batch submit/status/collect): a sub-app of its own module (which
-# must not import this one: see imr_llm/cli_batch.py), registered beside the other commands.
-from .cli_batch import batch_app  # noqa: E402
+# must not import this one: see imr_llm/cli/jobs.py), registered beside the other commands.
+from .jobs import batch_app  # noqa: E402
 
 app.add_typer(batch_app, name="batch")
-# One HTML review page per letter (imr-llm review): its own module, imr_llm/cli_review.py.
+# One HTML review page per letter (imr-llm review): its own module, imr_llm/cli/review.py.
 app.command("review", cls=Command)(review_command)
 
 

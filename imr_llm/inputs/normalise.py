@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import EmptyTextError, TextTooLargeError
+from ..errors import EmptyTextError, TextTooLargeError
 
 #: Default upper bound on input size. Real letters are 5-60 kB; see TextTooLargeError.
 DEFAULT_MAX_CHARS = 400_000
@@ -150,7 +150,7 @@ INLINE_FURNITURE = re.compile(
     r"|\bPage\s+\d{1,3}\s+of\s+\d{1,3}\b"
 )
 #: A case number with nothing of the letter around it: a page's running head, never content.
-_RUNNING_HEAD = re.compile(
+RUNNING_HEAD = re.compile(
     r"^\W*(?:(?:IMR|Case|Number|No\.?|MAXIMUS|Federal|Services|Page|of|\d{1,3})\W*)*"
     r"CM\d{2}-\d{7}\W*(?:(?:Page|of|\d{1,3})\W*)*$",
     re.IGNORECASE,
@@ -185,7 +185,7 @@ def _is_double_spaced(lines: list[Line]) -> bool:
     return text_lines >= 8 and followed_by_blank >= 0.85 * text_lines
 
 
-_HEADER_LINE = re.compile(
+HEADER_LINE = re.compile(
     r"CM\d{2}-\d{7}|Case\s+Number|Date\s+Assigned|Decision\s+Date|Date\s+of\s+Injury"
     r"|UR\s+Denial|Priority:",
     re.IGNORECASE,
@@ -202,7 +202,7 @@ def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[L
     # table); a sentence of the letter's first lines (a 2013 notice's determination) may well
     # recur in its body.
     first = {
-        " ".join(line.text.split()) for line in lines[:_BODY_FROM] if _HEADER_LINE.search(line.text)
+        " ".join(line.text.split()) for line in lines[:_BODY_FROM] if HEADER_LINE.search(line.text)
     }
     # Cheap tests first, each one a condition of what follows it: a repeated header line
     # starts with a header line's first word; a running head holds a case number's "-".
@@ -215,7 +215,7 @@ def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[L
                 and (
                     (heads and line.text.lstrip().startswith(heads)
                      and " ".join(line.text.split()) in first)
-                    or ("-" in line.text and _RUNNING_HEAD.match(line.text))
+                    or ("-" in line.text and RUNNING_HEAD.match(line.text))
                 )
             )
         ):  # fmt: skip

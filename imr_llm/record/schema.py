@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..resources import data_dir, source_root
 from .models import DeterminationRecord
-from .resources import data_dir, source_root
 
 SCHEMA_FILENAME = "determination_record.schema.json"
 SCHEMA_ID = "https://imr-llm.invalid/schemas/determination_record.schema.json"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from .text import CollapsedText, collapse_ws
+from ..form.text import CollapsedText, collapse_ws
 
 #: Minimum rapidfuzz partial-ratio for a fuzzy anchor match (OCR'd text).
 FUZZY_THRESHOLD = 88.0

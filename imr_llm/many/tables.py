@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 __all__ = [
     "FORMATS",
@@ -134,7 +134,7 @@ ITEM_COLUMNS: tuple[Column, ...] = (
     _c("patient_sex", "string", "The patient's sex."),
     _c("service", "string", "The disputed item as the letter names it."),
     _c("service_family", "string", "A coarse family of the service from a keyword map "
-       "(imr_llm.tables.SERVICE_FAMILIES): imaging, medication, physical therapy..."),
+       "(imr_llm.many.tables.SERVICE_FAMILIES): imaging, medication, physical therapy..."),
     _c("original_request", "string", "For a partly certified request, the original request."),
     _c("outcome", "string", "upheld (denial stands) or overturned (medically necessary)."),
     _c("medically_necessary", "bool", "True when overturned."),

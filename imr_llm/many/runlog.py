@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sources import resolved_name
+from ..inputs.files import resolved_name
 
 
 def sidecar(path: Path, suffix: str) -> Path:

@@ -1,9 +1,9 @@
 """What every command module of the command line shares: the error console, the help flag,
 logging setup and ``-v``.
 
-It lives apart from :mod:`imr_llm.cli` so that the command modules it registers
-(:mod:`imr_llm.cli_batch`, :mod:`imr_llm.cli_review`) need not import ``cli``: under
-``python -m imr_llm.cli`` that import would load the command line a second time, half-built.
+It lives apart from :mod:`imr_llm.cli.main` so that the command modules it registers
+(:mod:`imr_llm.cli.jobs`, :mod:`imr_llm.cli.review`) need not import ``cli``: under
+``python -m imr_llm.cli.main`` that import would load the command line a second time, half-built.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 if TYPE_CHECKING:
-    from .config import Settings
+    from ..config import Settings
 
 __all__ = [
     "Command",
@@ -103,7 +103,7 @@ _OTHER_ENDPOINT_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "IMR_LLM_API_KEY")
 def engine_line(backend: str, settings: Settings) -> str:
     """One line for stderr before a run: the engine, and for the model its name and the host
     the letters go to (medical letters: a user must see where they are sent)."""
-    from .api import resolve_backend
+    from ..api import resolve_backend
 
     chosen = resolve_backend(backend, settings)
     if chosen == "rules":

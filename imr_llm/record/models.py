@@ -26,7 +26,7 @@ from pydantic import (
     field_validator,
 )
 
-from .text import canonical_state, collapse_ws
+from ..form.text import canonical_state, collapse_ws
 
 CASE_NUMBER_PATTERN = r"^CM\d{2}-\d{7}$"
 

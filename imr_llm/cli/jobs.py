@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from .cli_common import Command, Group, Verbose, bad_configuration, err, failure_message
-from .config import Settings, load_settings
-from .errors import BatchJobError, ImrError
-from .jobs.store import JobFolder
-from .sources import read_source, resolved_name
+from ..config import Settings, load_settings
+from ..errors import BatchJobError, ImrError
+from ..inputs.files import read_source, resolved_name
+from ..jobs.store import JobFolder
+from .common import Command, Group, Verbose, bad_configuration, err, failure_message
 
 # The job code imports openai and instructor (about a second): only a batch command that runs
 # needs it, not `imr-llm --help` nor any other command.
 if TYPE_CHECKING:
-    from .jobs.job import JobReport
+    from ..jobs.job import JobReport
 
 PENDING_EXIT = 3
 
@@ -114,7 +114,7 @@ def submit_command(
     verbose: Verbose = False,
 ) -> None:
     """Build one request per letter as the online path would, and send them as a batch."""
-    from .jobs.job import submit
+    from ..jobs.job import submit
 
     settings = _settings(model=model, strict=True if strict else None)
     if dry_run:
@@ -153,7 +153,7 @@ def submit_command(
 
 
 def _dry_run(files: list[str], settings: Settings) -> None:
-    from .cost import estimate
+    from ..llm.cost import estimate
 
     texts: list[str] = []
     unreadable = 0
@@ -182,7 +182,7 @@ def status_command(
 
     Exit codes as collect's: 0 every letter has a record, 1 some failed, 3 some are pending.
     """
-    from .jobs.job import status
+    from ..jobs.job import status
 
     if not JobFolder(folder).exists():
         err.print(f"error: {folder} holds no batch job")
@@ -229,7 +229,7 @@ def collect_command(
 
     Safe to interrupt and run again: nothing is lost or written twice.
     """
-    from .jobs.job import collect
+    from ..jobs.job import collect
 
     if not JobFolder(folder).exists():
         err.print(f"error: {folder} holds no batch job")

@@ -24,13 +24,13 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from .api import BACKENDS, extract
-from .batch import iter_results
-from .cli_common import Verbose, bad_configuration, engine_line, err, failure_message
-from .config import load_settings
-from .errors import ImrError
-from .models import DeterminationRecord
-from .sources import read_source, resolved_name
+from ..api import BACKENDS, extract
+from ..config import load_settings
+from ..errors import ImrError
+from ..inputs.files import read_source, resolved_name
+from ..many.concurrent import iter_results
+from ..record.models import DeterminationRecord
+from .common import Verbose, bad_configuration, engine_line, err, failure_message
 
 
 @dataclass
@@ -57,7 +57,7 @@ def _attach_input(record: DeterminationRecord, letter: Any) -> None:
     """Record where the text came from (pages, OCR) as ``extract`` does, when it is known."""
     if letter is None:
         return
-    from . import record as record_module
+    from ..record import builder as record_module
 
     attach = getattr(record_module, "attach_input", None)
     if callable(attach):
@@ -228,7 +228,7 @@ def review_command(
             letters[name] = _Letter(name, text, source.path, source.sha256, info)
             yield name, text
 
-    from .review import record_to_html  # the page's code only when pages are written
+    from ..review import record_to_html  # the page's code only when pages are written
 
     def write(name: str, record: DeterminationRecord) -> None:
         letter = letters[name]

@@ -38,13 +38,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Settings
-from .errors import ImrError
-from .form import check_is_imr_letter
-from .llm.pricing import PRICES_PER_MTOK, estimate_cost
-from .llm.prompts import load_prompt
-from .models import TokenUsage
-from .normalise import normalise
+from ..config import Settings
+from ..errors import ImrError
+from ..form import check_is_imr_letter
+from ..inputs.normalise import normalise
+from ..record.models import TokenUsage
+from .pricing import PRICES_PER_MTOK, estimate_cost
+from .prompts import load_prompt
 
 __all__ = [
     "ANSWER_CHARS_PER_TOKEN",
@@ -130,7 +130,7 @@ def fixed_prompt(settings: Settings) -> FixedPrompt:
     cached = _FIXED.get(key)
     if cached is not None:
         return cached
-    from .llm.extractor import request_body  # the extractor imports instructor: load it late
+    from .extractor import request_body  # the extractor imports instructor: load it late
 
     body = request_body(_LETTER_MARK, settings)
     own = load_prompt(settings.prompt_version).messages(_LETTER_MARK)

@@ -14,7 +14,7 @@ A page's text layer is *usable* when it has at least :data:`MIN_PAGE_CHARS` lett
 and no more than :data:`MAX_JUNK_SHARE` of its characters are unmapped glyphs (U+FFFD, private
 use, control characters: a font without a Unicode map). A page without one that shows an image
 (a scan, a fax) or whose text is mostly unmapped glyphs is rendered at :data:`OCR_DPI` and read
-by an engine from :mod:`imr_llm.ocr`; a page with little text and no image (blank, or a page
+by an engine from :mod:`imr_llm.inputs.ocr`; a page with little text and no image (blank, or a page
 number alone) keeps what it has.
 
 PDFium is not thread-safe, so every call into it holds one lock; OCR runs outside it, one page
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import CorruptPdfError, EncryptedPdfError, OcrUnavailableError
+from ..errors import CorruptPdfError, EncryptedPdfError, OcrUnavailableError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from .ocr import OcrEngine, OcrPage
@@ -258,7 +258,7 @@ def read_pdf(
         ocr_all: OCR every page, text layer or not (benchmarks of the OCR path).
         dpi: Resolution pages are rendered at for OCR.
         page_ocr: Reads the pages that need OCR instead of this process, one page at a time
-            (:mod:`imr_llm.ray` spreads them over a cluster's workers); called as
+            (:mod:`imr_llm.many.ray` spreads them over a cluster's workers); called as
             ``page_ocr(data, numbers, dpi)``, it returns each page's :class:`OcrPage`.
 
     Raises:

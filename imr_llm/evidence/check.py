@@ -1,0 +1,322 @@
+"""Check a whole record: every value at its place, then what the letter as a whole says.
+
+One entry point for both engines (:func:`check_values`), then the checks only the whole
+letter can make: values a letter of its form always states, a last rationale that ends
+without its conclusion (a letter cut short), structure errors on fax-quality text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from ..form import LetterForm
+from ..form.header import DATE_FIELDS
+from ..form.summary import (
+    read_sex,
+    states_age,
+)
+from ..form.text import (
+    collapse_ws,
+)
+from .common import FAX_DAMAGE, Checked, excerpt, letter_damage
+from .header import check_case_number, check_date, check_priority
+from .items import PASSAGES, align_items, check_outcome, check_service
+from .passages import check_passage, check_passage_ends
+from .patient import check_patient
+from .reviewer import check_specialties, check_states
+
+
+def check_items(
+    items: list[dict[str, Any]],
+    form: LetterForm,
+    quotes: bool,
+    damage: float,
+    resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None],
+    out: Checked,
+) -> None:
+    places = form.items.items if form.items is not None else []
+    rationales = form.items.rationale_labels if form.items is not None else 0
+    if not places:
+        for k, item in enumerate(items):
+            for key in ("service", "outcome", *PASSAGES):
+                if item.get(key) is not None:
+                    out.put(f"items[{k}].{key}", "unverified", None,
+                            "the letter's items could not be read")  # fmt: skip
+        return
+    pairs = align_items([collapse_ws(i.get("service") or "") for i in items], places)
+    matched = {a for a, _ in pairs}
+    matched_places = {p for _, p in pairs}
+    for k, item in enumerate(items):
+        if k in matched:
+            continue
+        if max(rationales, len(places)) >= len(items):
+            for key in ("service", "outcome", *PASSAGES):
+                if item.get(key) is not None:
+                    out.put(f"items[{k}].{key}", "unverified", None,
+                            "this item's place in the letter is unreadable")  # fmt: skip
+        else:
+            out.wrong(f"items[{k}]", f"the letter shows {len(places)} item(s); "
+                      f"{excerpt(item.get('service') or '', 60)} is not one of them")  # fmt: skip
+    missed = [j for j in range(len(places)) if j not in matched_places]
+    if missed:
+        names = "; ".join(excerpt(places[j].header_text, 50) for j in missed[:3])
+        out.wrong("items", f"the letter shows {len(places)} decided items but the answer has "
+                  f"{len(items)}; missing: {names}")  # fmt: skip
+    for k, j in pairs:
+        item, place = items[k], places[j]
+        check_service(k, item, place, damage, out)
+        for key in PASSAGES:
+            item[key] = check_passage(k, key, item, place, quotes, damage, resolve, out)
+        check_outcome(k, item, place, damage, out)
+        check_passage_ends(k, item, out)
+
+
+def no_resolver(_quote: str, _start: int, _end: int) -> None:
+    return None
+
+
+def check_values(
+    data: dict[str, Any],
+    form: LetterForm,
+    *,
+    quotes: bool = False,
+    resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None] | None = None,
+) -> Checked:
+    """Check every value of contract-shaped ``data`` at its place in the letter.
+
+    With ``quotes`` the items' passages are quotes ("first words ... last words") and are
+    replaced, in ``data``, by the letter's text at their places; ``resolve(quote, start, end)``
+    locates a quote whose label is unreadable. Contradictions are listed in ``errors``, one
+    line per problem, precise enough to send back to a model.
+    """
+    if not form.placed:
+        from .unplaced import check_unplaced
+
+        return check_unplaced(data, form, quotes=quotes, resolve=resolve)
+    out = Checked()
+    damage: Any = LazyDamage(form)  # compared like a float, computed on first use
+    check_case_number(data.get("case_number"), form, damage, out)
+    for name in DATE_FIELDS:
+        value = data.get(name)
+        if value is not None and not isinstance(value, dt.date):
+            value = dt.date.fromisoformat(str(value))
+        check_date(name, value, data, form, damage, out)
+    check_priority(data.get("priority"), form, out)
+    reviewer = data.get("reviewer") or {}
+    check_states(list(reviewer.get("licensure_states") or []), form, out)
+    specialties = check_specialties(list(reviewer.get("specialties") or []), form, out)
+    if reviewer.get("specialties"):
+        reviewer["specialties"] = specialties  # the letter's own readings
+    check_patient(data.get("patient") or {}, form, damage, out)
+    check_items(data.get("items") or [], form, quotes, damage, resolve or no_resolver, out)
+    check_expected(data, form, out)
+    if form.letter_form.startswith("2016"):
+        check_required(data, form, out)
+        check_letter_end(data.get("items") or [], form, out)
+    if out.contradicted and damage >= FAX_DAMAGE:
+        demote_structure(out)
+    return out
+
+
+#: How a letter's last rationale ends: with the reviewer's conclusion ("...is not medically
+#: necessary", "...a medical necessity"), or with the form paragraph on weaning or tapering
+#: that follows an opioid denial. Letters of this form print nothing after it.
+CONCLUSION_WORDS = ("necessary", "necessity", "medically", "weaning", "tapering")
+
+
+LAST_SENTENCE = re.compile(r"(?:^|[.!?][\"'”’)\]]*\s+)([^.!?]+[.!?]?[\"'”’)\]]*\s*)$")
+
+
+def rationale_concludes(rationale: str) -> bool:
+    """Whether a rationale's last sentence states a conclusion (through OCR damage)."""
+    text = collapse_ws(rationale)
+    m = LAST_SENTENCE.search(text[-600:])
+    last = (m.group(1) if m else text[-300:]).lower()
+    return any(
+        word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80
+        for word in CONCLUSION_WORDS
+    )
+
+
+def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked) -> None:
+    """Flag a letter that may be cut off: its last rationale does not end with a conclusion.
+
+    A scan that lost its last page, or text cut short by a copy, ends inside a rationale,
+    often at a full stop, where nothing else shows that the rest (and any items after it) is
+    missing.
+    """
+    places = form.items.items if form.items is not None else []
+    if not items or not places:
+        return
+    k = len(items) - 1
+    path = f"items[{k}].rationale"
+    rationale = items[k].get("rationale")
+    evidence = out.evidence.get(path)
+    if not rationale or (evidence is not None and evidence.status == "unverified"):
+        return
+    if not rationale_concludes(rationale):
+        out.put(path, "unverified", evidence.span if evidence else None,
+                "the letter may be cut off: its last rationale ends without a conclusion "
+                "(items after it may be missing)")  # fmt: skip
+
+
+#: Header values every letter with a header table gives, by the label it prints.
+_HEADER_REQUIRED = {
+    "case_number": "Case Number",
+    "date_assigned": "Date Assigned",
+    "date_of_injury": "Date of Injury",
+    "decision_date": "Decision Date",
+    "ur_denial_date": "UR Denial Date",
+    "application_received": "Application Received",
+    "priority": "Priority",
+}
+
+
+def check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None:
+    """Flag a value the letter always gives that is missing from ``data``.
+
+    A dropped line, a header the OCR garbled or a summary sentence it broke leaves a value
+    null with nothing else to show for it; such a record must not pass as complete. Values
+    already judged (a contradiction, an unreadable place) keep their own evidence.
+    """
+    header = form.header
+    if header.ambiguous:
+        for path in _HEADER_REQUIRED:
+            place = header.places.get(path)
+            evidence = out.evidence.get(path)
+            if (
+                place is not None
+                and place.how == "order"
+                and evidence is not None
+                and (evidence.status != "unverified")
+            ):
+                out.put(path, "unverified", evidence.span, "its label is printed apart from its "
+                        "value, and the header holds more values than labels: the pairing may "
+                        "be shifted")  # fmt: skip
+    if header.present:
+        for path, label in _HEADER_REQUIRED.items():
+            if data.get(path) is None and path not in out.evidence:
+                place = header.places.get(path)
+                out.put(path, "unverified", place.span if place else (header.start, header.end),
+                        f"missing: every letter's header gives its {label}, and it could not "
+                        "be read here")  # fmt: skip
+    elif not form.doc.double_spaced:
+        # Only the seed variant (a blank line after every line) is printed without a header;
+        # any other letter of this form had one, which the scan or the OCR lost.
+        for path, label in _HEADER_REQUIRED.items():
+            if data.get(path) is None and path not in out.evidence:
+                note = (f"missing: the letter shows no header table, where letters of this "
+                        f"form print the {label} (lost to the scan?)")  # fmt: skip
+                out.put(path, "unverified", None, note)
+    reviewer = data.get("reviewer") or {}
+    if form.sections.credentials is not None:
+        for key, what in (("licensure_states", "licensure states"),
+                          ("specialties", "certifications/specialties")):  # fmt: skip
+            path = f"reviewer.{key}"
+            if not reviewer.get(key) and path not in out.evidence:
+                place = getattr(form.credentials, "states" if key == "licensure_states" else key)
+                out.put(path, "unverified", place.span if place else None,
+                        f"missing: every letter names the reviewer's {what}")  # fmt: skip
+    summary = form.summary
+    patient = data.get("patient") or {}
+    if summary is None:
+        # Every letter of this form has a case summary: one not found (a heading and its form
+        # sentence both lost) leaves the age and sex unchecked, not absent.
+        for key in ("age", "sex"):
+            path = f"patient.{key}"
+            if patient.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", None, "missing: the case summary could not be found")
+        return
+    # Age and sex where the summary states them: several real letters do not ("The applicant
+    # is a represented employee who..."), so a null is flagged only where an age phrase or a
+    # sex word is there and could not be read.
+    if patient.get("age") is None and "patient.age" not in out.evidence:
+        if states_age(summary.text):
+            out.put("patient.age", "unverified", summary.span,
+                    "missing: the case summary states an age that could not be read")  # fmt: skip
+    if patient.get("sex") is None and "patient.sex" not in out.evidence:
+        stated = read_sex(summary.text)
+        if stated is not None:
+            span = (summary.start + stated.start, summary.start + stated.end)
+            out.put("patient.sex", "unverified", span,
+                    "missing: the case summary states the sex in words")  # fmt: skip
+    if header.present:
+        # The 2016-2017 letter with its header table states both in the summary's first
+        # sentence ("The injured worker is a 48 year old male..."; every real letter of the
+        # corpus does): a null there is a sentence lost or garbled, and a person must look.
+        for key, what in (("age", "age"), ("sex", "sex")):
+            path = f"patient.{key}"
+            if patient.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", summary.span, f"missing: no {what} was found in the "
+                        "case summary, where letters of this form state it")  # fmt: skip
+
+
+def check_expected(data: dict[str, Any], form: LetterForm, out: Checked) -> None:
+    """A value the letter's form always states, null here with nothing said about it: its
+    place was not found, so the null is unchecked and a person must look."""
+    for path in sorted(form.expected):
+        head, _, tail = path.partition(".")
+        value = (data.get(head) or {}).get(tail) if tail else data.get(head)
+        if value in (None, []) and path not in out.evidence:
+            out.put(path, "unverified", None, f"null; a {form.letter_form} letter always "
+                    "states it, but its place was not found")  # fmt: skip
+    places = form.items.items if form.items is not None else []
+    for k, item in enumerate(data.get("items") or []):
+        lost = getattr(places[k], "lost", ()) if k < len(places) else ()
+        for key in lost:
+            path = f"items[{k}].{key}"
+            if item.get(key) is None and path not in out.evidence:
+                out.put(path, "unverified", None, "null; its label seems to be there but is "
+                        "unreadable")  # fmt: skip
+
+
+class LazyDamage:
+    """The letter's estimated damage, computed only when a check first needs it.
+
+    On a clean letter whose values all read at their places no check asks, and the estimate
+    (a scan of every word) is the evidence stage's largest cost.
+    """
+
+    __slots__ = ("_form", "_value")
+
+    def __init__(self, form: LetterForm) -> None:
+        self._form = form
+        self._value: float | None = None
+
+    def __float__(self) -> float:
+        if self._value is None:
+            self._value = letter_damage(self._form)
+        return self._value
+
+    def __ge__(self, other: float) -> bool:
+        return float(self) >= other
+
+    def __gt__(self, other: float) -> bool:
+        return float(self) > other
+
+    def __le__(self, other: float) -> bool:
+        return float(self) <= other
+
+    def __lt__(self, other: float) -> bool:
+        return float(self) < other
+
+
+def demote_structure(out: Checked) -> None:
+    """On fax-quality text, an item's structure (where its header, passages and boundaries
+    are) is itself read through heavy damage: a mismatch there may be the reading's fault, not
+    the value's. Such values are kept and flagged instead of re-asked; an outcome that
+    contradicts a marker read exactly stays an error."""
+    for path in list(out.contradicted):
+        if not path.startswith(("items", "patient", "reviewer")) or path.endswith(".outcome"):
+            continue
+        if path in out.certain:
+            continue
+        message = out.contradicted.pop(path)
+        out.errors = [e for e in out.errors if not e.startswith(f"{path}: ")]
+        span = out.evidence[path].span if path in out.evidence else None
+        out.put(path, "unverified", span, f"does not match the damaged letter: {message}")

@@ -1,0 +1,190 @@
+"""What every check shares: a value's status, the checks' ledger, the letter's damage.
+
+A letter's damage (its estimated character error rate) decides how a difference is judged:
+on fax-quality OCR a digit that differs from the answer through a common OCR confusion is
+unreadable, not wrong, so the value is kept and flagged instead of contradicted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz
+
+from ..form import LetterForm
+from ..form.generations import FORM_2016, FORM_SENTENCES
+from ..form.reading import (
+    read_case_number,
+    read_date,
+    read_priority,
+)
+from ..form.text import (
+    collapse_ws,
+)
+
+Status = Literal["exact", "repaired", "unverified"]
+
+
+#: Estimated character error rate above which a letter is treated as fax-quality OCR: a digit
+#: that differs from the answer through a common OCR confusion is then unreadable, not wrong.
+FAX_DAMAGE = 0.05
+
+
+#: Digit pairs OCR confuses on poor scans (3/8, 1/7, 5/6...; 3/4 seen in the fax rendering of a
+#: 2013 notice's "Dated:" year).
+_DIGIT_CONFUSIONS = frozenset(
+    frozenset(p)
+    for p in ("38", "17", "56", "08", "06", "09", "68", "89", "14", "27", "35", "58", "69", "13",
+              "34")
+)  # fmt: skip
+
+
+#: How closely a passage's first or last words must match the letter at the passage's edge.
+EDGE_THRESHOLD = 70.0
+
+
+#: How closely a service must match the item header at its marker.
+SERVICE_THRESHOLD = 85.0
+
+
+@dataclass(frozen=True, slots=True)
+class ValueEvidence:
+    """One value's evidence (the public form is :class:`imr_llm.record.models.Evidence`)."""
+
+    status: Status
+    span: tuple[int, int] | None
+    note: str
+
+
+@dataclass
+class Checked:
+    """What checking a record found: evidence per path, contradictions, and passage texts."""
+
+    evidence: dict[str, ValueEvidence] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: Paths whose values contradict the letter (kept in a best-effort record, flagged).
+    contradicted: dict[str, str] = field(default_factory=dict)
+    #: Contradictions no OCR damage explains: never demoted on a damaged letter.
+    certain: set[str] = field(default_factory=set)
+
+    def put(self, path: str, status: Status, span: tuple[int, int] | None, note: str) -> None:
+        self.evidence[path] = ValueEvidence(status, span, note)
+
+    def wrong(self, path: str, message: str, span: tuple[int, int] | None = None) -> None:
+        self.errors.append(f"{path}: {message}")
+        self.contradicted[path] = message
+        self.evidence[path] = ValueEvidence(
+            "unverified", span, f"contradicts the letter: {message}"
+        )
+
+
+def letter_damage(form: LetterForm) -> float:
+    """Estimated OCR character error rate of the letter.
+
+    Two signs, the larger taken: how far the form sentences every letter of its form prints
+    are from their text (the worst of them: damage is uneven on a page), and the share of words
+    OCR garbled (marks inside words, letters mixed with digits: ``Uphe1d``, ``OF/E22018``),
+    which runs at roughly a third of the character error rate.
+    """
+    source = form.doc.source
+    if not source:
+        return 1.0
+    lowered = source.lower()
+    collapsed = " ".join(lowered.split())
+    worst = 0.0
+    for sentence in FORM_SENTENCES.get(getattr(form, "letter_form", FORM_2016), ()):
+        if sentence in collapsed:
+            continue  # the common case, decided without a fuzzy search
+        hit = fuzz.partial_ratio_alignment(sentence, lowered)
+        score = hit.score if hit is not None else 0.0
+        worst = max(worst, 1.0 - score / 100.0 if score >= 50 else 1.0)
+    return round(max(worst, 2.5 * garbled_share(source), header_damage(form)), 4)
+
+
+def header_damage(form: LetterForm) -> float:
+    """A header whose values mostly cannot be read is fax-quality text, however well the
+    form sentences came through."""
+    places = list(form.header.places.values())
+    if len(places) < 4:
+        return 0.0
+    unread = 0
+    for name, place in form.header.places.items():
+        if name == "case_number":
+            unread += read_case_number(place.text) is None
+        elif name == "priority":
+            unread += read_priority(place.text) is None
+        else:
+            unread += read_date(place.text) is None
+    return FAX_DAMAGE if unread / len(places) >= 0.4 else 0.0
+
+
+_ODD_MARK = re.compile(r"[^A-Za-z0-9.,;:()'\"/%&#\-$+@*\[\]?!]")
+
+
+_LETTER_DIGIT = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
+
+
+_FINE_MIXED = re.compile(
+    r"\d+(?:mg|ml|mcg|g|cm|mm|x|th|st|nd|rd|s|%)?|[A-Z]{1,2}\d+(?:-[A-Z]?\d+)?|CM\d\d-\d+|#\d+"
+)
+
+
+def garbled_share(text: str) -> float:
+    """Share of the words of ``text`` that OCR garbled."""
+    words = text.split()
+    if not words:
+        return 0.0
+    bad = 0
+    for word in words:
+        if word.isascii() and (
+            word.isalpha() or (word[:-1].isalpha() and word[-1] in ".,;:!?)'\"")
+        ):
+            continue  # a plain word, perhaps with a comma or a full stop: the common case
+        bad += not clean_word(word)
+    return bad / len(words)
+
+
+_WORD4 = re.compile(r"[A-Za-z]{4,}")
+
+
+_ACRONYM = re.compile(r"[A-Z]{2,5}")
+
+
+def clean_word(word: str) -> bool:
+    core = word.strip(".,;:()'\"")
+    return not _ODD_MARK.search(word) and (
+        not _LETTER_DIGIT.search(core) or bool(_FINE_MIXED.fullmatch(core))
+    )
+
+
+def legible(text: str) -> bool:
+    """Whether a place holds readable words at all (not just marks and fragments): at least
+    half of its words with letters are clean, and one is a word of four letters or more or an
+    acronym ("Pre-op EKG" is legible, "“Tye? :" is not)."""
+    words = [w for w in text.split() if any(c.isalpha() for c in w)]
+    clean = [w for w in words if clean_word(w)]
+    return (
+        bool(clean)
+        and len(clean) * 2 >= len(words)
+        and any(_WORD4.search(w) or _ACRONYM.fullmatch(w.strip(".,;:()")) for w in clean)
+    )
+
+
+def status_of(exact: bool) -> Status:
+    return "exact" if exact else "repaired"
+
+
+def excerpt(text: str, limit: int = 40) -> str:
+    text = collapse_ws(text)
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def confusable(a: str, b: str) -> bool:
+    """Same length, and every differing digit a pair OCR confuses."""
+    if len(a) != len(b):
+        return False
+    diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return bool(diffs) and all(frozenset((x, y)) in _DIGIT_CONFUSIONS for x, y in diffs)

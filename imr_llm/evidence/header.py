@@ -1,0 +1,207 @@
+"""Evidence for the header's values: the case number, the dates and the priority.
+
+Each is checked beside its own label; a date written elsewhere in the letter but not at
+its place (two header dates swapped) is a contradiction, and a date no letter can have
+(after the decision, years from the others) is never taken as read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..form import LetterForm, Place
+from ..form.header import DATE_FIELDS
+from ..form.reading import (
+    Reading,
+    case_number_digits,
+    date_digits,
+    date_forms,
+    read_case_number,
+    read_date,
+    read_dates,
+    read_priority,
+)
+from ..form.summary import (
+    damaged_injury_date,
+    read_injury_date,
+)
+from .common import FAX_DAMAGE, Checked, confusable, excerpt, status_of
+
+
+def check_case_number(value: str | None, form: LetterForm, damage: float, out: Checked) -> None:
+    path = "case_number"
+    header = form.header
+    place = header.places.get(path)
+    if value is None:
+        reading = read_case_number(place.text) if place else None
+        if reading is not None and reading.exact:
+            out.wrong(path, f"is null but the letter gives {reading.value} at 'Case Number'")
+        elif place is not None and place.readable:
+            out.put(path, "unverified", place.span, f"null; its place reads {excerpt(place.text)}")
+        return
+    if place is None or read_case_number(place.text) is None:
+        # No label, or the label's place holds none: a lone case number elsewhere in the header.
+        loose = read_case_number(header.text, prefixed=True) if header.present else None
+        if loose is not None:
+            start = header.start + loose.start
+            place = Place(start, header.start + loose.end, header.text[loose.start : loose.end])
+    if not header.present:
+        if read_case_number(form.doc.source) is None:
+            out.wrong(path, f"{value!r} is not in the letter, which has no header; use null")
+        else:
+            out.put(path, "unverified", None, "the letter has no header to check it against")
+        return
+    if place is None or not place.readable:
+        out.put(path, "unverified", place.span if place else None, "its place is unreadable")
+        return
+    reading = read_case_number(place.text)
+    if reading is not None and reading.value == value:
+        out.put(path, status_of(reading.exact), place.span, "at its label")
+        return
+    want = value[2:4] + value[5:]
+    if reading is not None:
+        got = reading.value[2:4] + reading.value[5:]
+        if damage >= FAX_DAMAGE and confusable(got, want):
+            out.put(path, "unverified", place.span, f"its place reads {excerpt(place.text)}")
+            return
+        out.wrong(path, f"is {value} but the letter's case number reads {reading.value}",
+                  place.span)  # fmt: skip
+        return
+    skeletons = case_number_digits(place.text)
+    if any(s == want for s in skeletons):
+        out.put(path, "repaired", place.span, "at its label, through OCR damage")
+        return
+    out.put(path, "unverified", place.span, f"its place reads {excerpt(place.text)}")
+
+
+def _date_place(name: str, form: LetterForm) -> Place | None:
+    place = form.header.places.get(name)
+    if place is None and name == "date_of_injury" and form.summary is not None:
+        reading = read_injury_date(form.summary.text)
+        if reading is not None:
+            s = form.summary.start + reading.start
+            return Place(s, form.summary.start + reading.end,
+                         form.summary.text[reading.start : reading.end], "region")  # fmt: skip
+    return place
+
+
+def check_date(
+    name: str, value: dt.date | None, data: dict[str, Any], form: LetterForm, damage: float,
+    out: Checked,
+) -> None:  # fmt: skip
+    place = _date_place(name, form)
+    if value is None:
+        reading = read_date(place.text) if place is not None else None
+        if reading is not None and reading.exact and place is not None and place.how != "region":
+            given = reading.value.isoformat()
+            out.wrong(name, f"is null but the letter gives {given} at its label")
+        elif place is not None and reading is None and place.readable:
+            out.put(name, "unverified", place.span, f"null; its place reads {excerpt(place.text)}")
+        elif place is None and name in form.expected:
+            pass  # said once for every such value, by check_expected
+        elif place is None and name in form.header.labels:
+            out.put(name, "unverified", None, "null; its label's value could not be found")
+        elif place is None and name != "date_of_injury" and len(form.header.labels) >= 3:
+            # A header table whose other labels read: this one's label OCR destroyed.
+            out.put(name, "unverified", None, "null; its label could not be found in the header")
+        elif place is None and name == "date_of_injury" and form.summary is not None:
+            damaged = damaged_injury_date(form.summary.text)
+            if damaged is not None:
+                s = form.summary.start
+                out.put(name, "unverified", (s + damaged[0], s + damaged[1]),
+                        "null; the summary's injury date is unreadable")  # fmt: skip
+        return
+    shown = value.isoformat()
+    if place is None:
+        if name in form.expected:
+            out.put(name, "unverified", None, f"its place could not be found (a "
+                    f"{form.letter_form} letter always states it)")  # fmt: skip
+            return
+        if not form.header.present and name != "date_of_injury":
+            out.wrong(name, f"{shown} is not in the letter, which has no header; use null")
+            return
+        for chunk in form.header.unclaimed:
+            reading = read_date(chunk.text)
+            if reading is not None and reading.value == value:
+                out.put(name, "repaired", chunk.span, "in the header; its label is unreadable")
+                return
+        if name in form.header.labels or form.header.present:
+            out.put(name, "unverified", None, "its label's value could not be found")
+        else:
+            out.put(name, "unverified", None, "the letter has no place for it")
+        return
+    readings = read_dates(place.text)
+    reading = readings[0] if readings else None
+    if reading is not None and reading.value == value:
+        glued = reading.start > 0 and not place.text[reading.start - 1].isspace()
+        where = {"region": "in the case summary", "sentence": "in its sentence"}
+        out.put(name, status_of(reading.exact and not glued), place.span,
+                where.get(place.how, "at its label"))  # fmt: skip
+        return
+    if reading is None:
+        out.put(name, "unverified", place.span, f"its place reads {excerpt(place.text)}")
+        return
+    written = reading.value.isoformat()
+    elsewhere = [
+        other for other in DATE_FIELDS
+        if other != name and str(data.get(other) or "") == written
+    ]  # fmt: skip
+    if not elsewhere and damage >= FAX_DAMAGE:
+        got = date_digits(place.text[reading.start : reading.end])
+        if any(confusable(got, form_) for form_ in date_forms(value)):
+            out.put(name, "unverified", place.span, f"its place reads {excerpt(place.text)}")
+            return
+    if not elsewhere and not plausible(reading.value, name, data, form.doc.source):
+        # "2073-12-04" for an injury: a misread digit, not a date the letter means.
+        out.put(name, "unverified", place.span, f"its place reads {excerpt(place.text)}")
+        return
+    hint = f" (that is the letter's {elsewhere[0]}?)" if elsewhere else ""
+    out.wrong(name, f"is {shown} but the letter gives {written} at its label{hint}", place.span)
+
+
+def plausible(read: dt.date, name: str, data: dict[str, Any], source: str = "") -> bool:
+    """Whether a date read at a place could be the letter's: not after the decision it
+    precedes, not decades away from the letter's other dates (or, in a letter without a
+    header, from the dates its summary mentions)."""
+    others = [dt.date.fromisoformat(str(data[k])) for k in DATE_FIELDS if k != name and data.get(k)]
+    if not others:
+        years = sorted(d.value.year for d in read_dates(source)) if source else []
+        if read.year in years:
+            years.remove(read.year)  # the reading itself is no evidence for it
+        return not years or read.year <= years[len(years) // 2] + 3
+    latest = max(others)
+    if name != "decision_date" and read > latest and read.year > latest.year + 1:
+        return False
+    return read.year >= min(others).year - 60
+
+
+def check_priority(value: str | None, form: LetterForm, out: Checked) -> None:
+    path = "priority"
+    place = form.header.places.get(path)
+    if value is None:
+        reading = read_priority(place.text) if place is not None else None
+        if place is not None and reading is not None and reading.exact:
+            out.wrong(path, f"is null but the letter gives {reading.value!r} at 'Priority'")
+        elif place is not None and place.readable:
+            out.put(path, "unverified", place.span, f"null; its place reads {excerpt(place.text)}")
+        return
+    if place is None:
+        reading = read_priority(form.header.text) if form.header.present else None
+        if reading is None:
+            if not form.header.present:
+                out.wrong(path, f"{value!r} is not in the letter, which has no header; use null")
+            else:
+                out.put(path, "unverified", None, "its label's value could not be found")
+            return
+        start = form.header.start + reading.start
+        place = Place(start, form.header.start + reading.end, reading.value)
+        reading = Reading(reading.value, reading.exact, 0, len(place.text))
+    else:
+        reading = read_priority(place.text)
+    if reading is None:
+        out.put(path, "unverified", place.span, f"its place reads {excerpt(place.text)}")
+    elif reading.value == value:
+        out.put(path, status_of(reading.exact), place.span, "at its label")
+    else:
+        out.wrong(path, f"is {value!r} but the letter's priority is {reading.value!r}", place.span)

@@ -1,0 +1,447 @@
+"""Evidence for each item's service, original request and outcome, and which answer
+item is which of the letter's items.
+
+A service is the letter's text at its item header: a value that differs in a number, or in a
+key word the OCR did not damage, contradicts it; one whose text is damaged is kept, flagged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from ..form.items import ItemPlace, PartialRequest, split_partial_request
+from ..form.text import (
+    collapse_ws,
+    rationale_conclusion,
+    squash,
+)
+from .common import (
+    FAX_DAMAGE,
+    SERVICE_THRESHOLD,
+    Checked,
+    Status,
+    clean_word,
+    excerpt,
+    legible,
+    status_of,
+)
+
+PASSAGES = ("claims_administrator_guideline", "maximus_guideline", "rationale")
+
+
+LABEL_NAMES = {
+    "claims_administrator_guideline": "Claims Administrator guideline",
+    "maximus_guideline": "MAXIMUS guideline",
+    "rationale": "Decision rationale",
+}
+
+
+def _similar(a: str, b: str) -> float:
+    a, b = collapse_ws(a).lower(), collapse_ws(b).lower()
+    if not a or not b:
+        return 0.0
+    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
+
+
+def _expected_service(place: ItemPlace) -> tuple[PartialRequest | None, bool]:
+    try:
+        return split_partial_request(place.header_text), True
+    except ValueError:
+        return None, False
+
+
+def align_items(services: list[str], places: list[ItemPlace]) -> list[tuple[int, int]]:
+    """Pairs (answer item, item place) in letter order, matching services to item headers.
+
+    Equal counts pair in order. Otherwise a monotone alignment maximises the services'
+    similarity to the headers (each header taken whole and as its partly certified request's
+    service), so one missing or invented item does not shift every other one.
+    """
+    n, m = len(services), len(places)
+    if n == m:
+        return [(k, k) for k in range(n)]
+    sim = [[0.0] * m for _ in range(n)]
+    for i, service in enumerate(services):
+        for j, place in enumerate(places):
+            partial, _ = _expected_service(place)
+            target = partial.service if partial else place.header_text
+            score = max(_similar(service, target), _similar(service, place.header_text))
+            sim[i][j] = score if score >= 60 else 0.0
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            take = sim[i][j] + best[i + 1][j + 1] if sim[i][j] else 0.0
+            best[i][j] = max(take, best[i + 1][j], best[i][j + 1])
+    pairs: list[tuple[int, int]] = []
+    i = j = 0
+    while i < n and j < m:
+        if sim[i][j] and best[i][j] == sim[i][j] + best[i + 1][j + 1]:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif best[i][j] == best[i + 1][j]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+#: How far a service's best item header must score above every other header for the two to be
+#: taken as the same item when neither is written exactly as the other.
+ORDER_MARGIN = 10.0
+
+
+def letter_order(services: list[str], places: list[ItemPlace]) -> list[int] | None:
+    """The answer's items in the letter's order, when each names its own, different item.
+
+    :func:`align_items` keeps the answer's order, so the right items listed in another order
+    would each be judged against a neighbour's marker. Here each service is matched to the one
+    item header it names: the only header it equals (case and spacing aside); then, among the
+    headers no other service has claimed, the one it resembles best by :data:`ORDER_MARGIN`
+    over every other (repeated while that places more). When every service finds a different
+    header and the answer lists them out of the letter's order, the answer's indices in letter
+    order are returned; otherwise None, and the items are checked as given. Moving an item
+    never vouches for it: each is still checked at its (now own) marker.
+    """
+    n = len(services)
+    if n < 2 or not places:
+        return None
+    targets = []
+    for place in places:
+        partial, _ = _expected_service(place)
+        targets.append((collapse_ws(partial.service if partial else place.header_text).lower(),
+                        place.header_text.lower()))  # fmt: skip
+    keys = [collapse_ws(service).lower() for service in services]
+    chosen: list[int | None] = [None] * n
+    free = set(range(len(places)))
+    for i, key in enumerate(keys):
+        equal = [j for j, (target, _) in enumerate(targets) if key == target]
+        if len(equal) > 1 or (equal and equal[0] not in free):
+            return None  # two headers alike, or two services naming one header
+        if equal:
+            chosen[i] = equal[0]
+            free.discard(equal[0])
+    scores = {
+        i: {j: max(_similar(keys[i], t), _similar(keys[i], h)) for j, (t, h) in enumerate(targets)}
+        for i in range(n) if chosen[i] is None
+    }  # fmt: skip
+    placed = True
+    while placed and free and any(c is None for c in chosen):
+        placed = False
+        for i in range(n):
+            if chosen[i] is not None:
+                continue
+            ranked = sorted(((scores[i][j], j) for j in free), reverse=True)
+            best, j = ranked[0]
+            runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+            if best >= SERVICE_THRESHOLD and best - runner_up >= ORDER_MARGIN:
+                chosen[i] = j
+                free.discard(j)
+                placed = True
+                if not free:
+                    break
+    if any(c is None for c in chosen):
+        return None
+    order = [c for c in chosen if c is not None]
+    if order == sorted(order):
+        return None
+    return sorted(range(n), key=order.__getitem__)
+
+
+#: A count or dose written as one: "12", "#60", "7.5mg", "2x" (digits inside an OCR'd word,
+#: Words that make two items different however alike the rest is.
+_KEY_WORDS = (
+    frozenset({"left", "right", "bilateral"}),
+    frozenset({"with", "without", "w/o"}),
+    frozenset({"upper", "lower"}),
+    frozenset({"cervical", "thoracic", "lumbar"}),
+)
+
+
+def near_any(words: set[str], group: frozenset[str]) -> bool:
+    """Whether one of ``words`` is an OCR-damaged spelling of a word of ``group``."""
+    return any(fuzz.ratio(w, k, score_cutoff=70) >= 70 for w in words for k in group)
+
+
+#: Counts written as words: "Six visits" is 6 visits, and "Eight visits" another item.
+_NUMBER_WORDS = {
+    w: str(n) for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "ninety": "90"}  # fmt: skip
+
+
+#: A token that holds a number: digits with what surrounds them in a dose or count ("#60",
+#: "10/325mg", "2x6", "7-10"), perhaps OCR-damaged ("#6O", "l0/325mg").
+_NUMBER_TOKEN = re.compile(r"[#(]?[A-Za-z|]{0,2}\d[\w./%:|-]*|\b[a-z]+\b", re.IGNORECASE)
+
+
+_DIGIT_LIKE = {"o": "0", "l": "1", "i": "1", "|": "1", "s": "5", "b": "8"}
+
+
+#: A number token as printed, undamaged: digits, separators and a unit.
+_CLEAN_NUMBER = re.compile(
+    r"#?\d+(?:[.,/:x-]\d+)*(?:mg|ml|mcg|gm?|cm|mm|x|%|hrs?|th|st|nd|rd|s|'s)?", re.IGNORECASE
+)
+
+
+def _numbers(text: str) -> list[tuple[str, bool]]:
+    """The numbers ``text`` writes, in order: each as its digits and separators ("#60" and
+    "60" are both 60, "10/325mg" and "10/325 mg" both 10/325, "Six" is 6), and whether it is
+    printed undamaged (a damaged one, "6O", is read through its look-alikes)."""
+    out: list[tuple[str, bool]] = []
+    for m in _NUMBER_TOKEN.finditer(text):
+        raw = m.group(0).strip("(),.;:")
+        token = raw.lower()
+        if token in _NUMBER_WORDS:
+            out.append((_NUMBER_WORDS[token], True))
+        elif _is_number(raw):
+            clean = bool(_CLEAN_NUMBER.fullmatch(token))
+            read = token if clean else "".join(_DIGIT_LIKE.get(ch, ch) for ch in token)
+            out.append((re.sub(r"[^0-9./x:-]", "", read).strip(".-:"), clean))
+    return out
+
+
+def _is_number(token: str) -> bool:
+    """Whether a token with a digit is a number ("#60", "10/325mg", "l2", "6O"), not a word
+    OCR put a digit in ("1eft", "with0ut", "0f"): digits and their look-alikes outnumber the
+    other letters."""
+    if not any(ch.isdigit() for ch in token):
+        return False
+    if _CLEAN_NUMBER.fullmatch(token):
+        return True
+    digits = sum(ch.isdigit() or ch in _LOOK_ALIKES for ch in token)
+    letters = sum(ch.isalpha() and ch not in _LOOK_ALIKES for ch in token)
+    return digits > letters
+
+
+#: Letters OCR prints for a digit, as they count towards a token being a number: common
+#: lower-case letters ("s", "i") would make "sessi0ns" one.
+_LOOK_ALIKES = frozenset("OoIl|SB")
+
+
+def key_difference(value: str, written: str, damage: float) -> str:
+    """Why ``value`` names another item than ``written`` (a count, a dose, a side, with or
+    without), or ''.
+
+    Numbers (digits or number words) must be the letter's: a count the letter prints cleanly
+    ("#30", "for 3 weeks", "Six visits") that the value gives otherwise is another item however
+    alike the rest reads, on a clean letter or an OCR'd one. A number the letter prints damaged
+    ("#3O") is read through its look-alikes; one that still differs is left unsure (see
+    :func:`_numbers_unsure`), not called wrong.
+    """
+    if collapse_ws(value).lower() == collapse_ws(written).lower():
+        return ""
+    got, want = _numbers(value), _numbers(written)
+    if [n for n, _ in got] != [n for n, _ in want]:
+        if len(got) == len(want):
+            for (a, _), (b, clean) in zip(got, want, strict=True):
+                if a != b and clean:
+                    return f"{a} where the letter has {b}"
+        elif all(clean for _, clean in want):
+            shown = ", ".join(n for n, _ in want) or "none"
+            mine = ", ".join(n for n, _ in got) or "none"
+            return f"its numbers ({mine}) are not the letter's ({shown})"
+    # Whole words only: "with0ut" is OCR's "without", not "with".
+    words_v = {
+        w for w in re.findall(r"[a-z0-9/]+", value.lower()) if not any(c.isdigit() for c in w)
+    }
+    words_w = {
+        w for w in re.findall(r"[a-z0-9/]+", written.lower()) if not any(c.isdigit() for c in w)
+    }
+    # For "near a side word", OCR's digits read as letters too: "1eft" is near "left".
+    folded = unicodedata.normalize("NFKD", value.lower()).encode("ascii", "ignore").decode()
+    near_v = {w.translate(_LETTER_LIKE) for w in re.findall(r"[a-z0-9/]+", folded)}
+    for group in _KEY_WORDS:
+        a, b = words_v & group, words_w & group
+        if b and a != b and (a or not near_any(near_v, group)):
+            # Another side, or none where the letter names one (an OCR'd "lcft" is not none).
+            shown = "/".join(sorted(a)) or "no " + "/".join(sorted(group))
+            return f"{shown} where the letter has {'/'.join(sorted(b))}"
+    return ""
+
+
+_LETTER_LIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b", "|": "l"})
+
+
+def _numbers_unsure(value: str, written: str) -> bool:
+    """Whether the letter prints a number damaged and the value's numbers differ from what its
+    look-alikes read as: the count may be the letter's, or not; a person must look."""
+    got, want = _numbers(value), _numbers(written)
+    return [n for n, _ in got] != [n for n, _ in want] and not all(c for _, c in want)
+
+
+def _ocr_marked(text: str, damage: float) -> bool:
+    """Whether ``text`` (or the whole letter) shows OCR damage: only then may a value differ
+    from it by more than case, spacing and punctuation."""
+    return not all(clean_word(w) for w in text.split()) or damage >= 0.015
+
+
+def _judge_name(value: str, written: str, damage: float) -> tuple[Status | None, str]:
+    """How a service (or an original request) the answer gives reads against the letter's own
+    text at its marker: a status and a note, or ``(None, why)`` for a contradiction, where
+    ``why`` names the difference that makes it another item ('' when it merely reads
+    otherwise). An unverified value's note is left to the caller ('').
+
+    Equal but for case, spacing and punctuation is ``exact``; closer than
+    :data:`SERVICE_THRESHOLD` is ``repaired`` (the record keeps the letter's text either way).
+    A reworded or reordered name ("12 sessions of aquatic therapy" for "Aquatic therapy, 12
+    sessions") is no OCR damage and a count the letter prints is never another: on a
+    readable letter either is a contradiction, whatever words it shares.
+    """
+    differs = key_difference(value, written, damage)
+    if differs:
+        return None, differs
+    if collapse_ws(value).lower() == collapse_ws(written).lower() or (
+        squash(value) == squash(written) and squash(value)
+    ):
+        return "exact", ""
+    score = fuzz.ratio(collapse_ws(value).lower(), collapse_ws(written).lower())
+    if _numbers_unsure(value, written) and score >= 60:
+        return "unverified", ""
+    if score >= SERVICE_THRESHOLD:
+        return "repaired", "through OCR damage"
+    if _ocr_marked(written, damage) and (
+        fuzz.partial_ratio(value.lower(), written.lower()) >= 95
+        and 0.75 <= len(value) / max(len(written), 1) <= 1.25
+    ):
+        return "repaired", "with stray marks around it"
+    if damage >= FAX_DAMAGE and score >= 60:
+        return "unverified", ""
+    return None, ""
+
+
+def check_service(
+    k: int, item: dict[str, Any], place: ItemPlace, damage: float, out: Checked
+) -> None:
+    """Check the item's service (and original request) at its marker; the record keeps the
+    letter's own text wherever the letter's text there is readable and agrees."""
+    path = f"items[{k}].service"
+    service = collapse_ws(item.get("service") or "")
+    original = item.get("original_request")
+    partial, readable = _expected_service(place)
+    span = place.header.span
+    if not place.header_text or not legible(place.header_text):
+        out.put(path, "unverified", span, "the item header is unreadable")
+        return
+    if not readable:
+        # A partly certified request in a wording not read: the service ends the header.
+        tail = place.header_text[-max(len(service) + 10, 20) :]
+        if fuzz.partial_ratio(service.lower(), tail.lower()) >= SERVICE_THRESHOLD:
+            out.put(path, "repaired", span, "ends the item header (a partly certified request)")
+        else:
+            out.put(path, "unverified", span, "the partly certified request could not be read")
+        return
+    target = partial.service if partial else place.header_text
+    status, note = _judge_name(service, target, damage)
+    if status is None:
+        out.wrong(path, f"{excerpt(service, 60)} is not the item the letter names at this marker "
+                  f"({excerpt(target, 60)})" + (f": {note}" if note else ""), span)  # fmt: skip
+        if getattr(place, "fixed_sentence", False):
+            # The item was read between the fixed words of its sentence, not walked through
+            # damage: the mismatch is the value's, whatever the letter's damage.
+            out.certain.add(path)
+    elif status == "unverified":
+        out.put(path, status, span, f"the item header reads {excerpt(target, 60)}")
+    else:
+        doubt = _name_doubt(
+            target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
+        )
+        if doubt:
+            out.put(path, "unverified", span, doubt)
+        else:
+            out.put(path, status, span, "at its item marker" + (f", {note}" if note else ""))
+        item["service"] = target
+    path = f"items[{k}].original_request"
+    if partial is None:
+        if original:
+            out.wrong(path, "this item is not a partly certified request; use null", span)
+        return
+    if not original:
+        out.wrong(path, f"the letter names the original request {excerpt(partial.original_request)}"
+                  "; give it", span)  # fmt: skip
+        return
+    status, note = _judge_name(original, partial.original_request, damage)
+    if status is None:
+        shown = f" ({excerpt(partial.original_request, 60)}): {note}" if note else ""
+        out.wrong(path, f"{excerpt(original, 60)} is not the original request the letter "
+                  f"names{shown}", span)  # fmt: skip
+    elif status == "unverified":
+        out.put(path, status, span, "the original request is damaged")
+    else:
+        doubt = _name_doubt(partial.original_request, True)
+        if doubt:
+            out.put(path, "unverified", span, doubt)
+        else:
+            out.put(path, status, span, "in the item header" + (f", {note}" if note else ""))
+        item["original_request"] = partial.original_request
+
+
+#: What no item's name holds: the letter's form sentences, or a rationale's conclusion.
+_FORM_IN_NAME = re.compile(
+    r"Final\s+Determination|set\s+forth\s+below|disputed\s+items|medically\s+necessary"
+    r"|\bnot\s+medically\b",
+    re.IGNORECASE,
+)
+
+
+_REPEATED_RUN = re.compile(r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b", re.IGNORECASE)
+
+
+def _name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
+    """Why the letter's own text at an item marker may not be the item's whole name, or ''.
+
+    A header walk that crossed into the previous passage takes its conclusion or the form's
+    sentence along; a repeated line doubles a run of words; a first line lost leaves a name
+    that starts inside its sentence (only a partly certified request's remaining portion
+    does so on its own: "..., with open carpal tunnel release is: Overturned").
+    """
+    if _FORM_IN_NAME.search(name):
+        return "the item header holds the letter's form text or a rationale's conclusion"
+    if _REPEATED_RUN.search(name):
+        return "the item header repeats a run of words (a repeated line?)"
+    if form_2016 and not partial and name[:1].islower():
+        return "the item header starts inside a sentence (its first line lost?)"
+    return ""
+
+
+def check_outcome(
+    k: int, item: dict[str, Any], place: ItemPlace, damage: float, out: Checked
+) -> None:
+    path = f"items[{k}].outcome"
+    outcome = item.get("outcome")
+    span = place.outcome_place.span
+    if place.outcome is not None:
+        if place.outcome.value == outcome:
+            out.put(path, status_of(place.outcome.exact), span, "at its item marker")
+        else:
+            out.wrong(path, f"is {outcome!r} but the letter marks this item "
+                      f"{place.outcome.value.capitalize()!r}", span)  # fmt: skip
+        return
+    rationale = item.get("rationale")
+    concluded = rationale_conclusion(rationale) if rationale else None
+    if concluded is None:
+        out.put(
+            path, "unverified", span, "its marker and the rationale's conclusion are unreadable"
+        )
+    elif concluded == outcome:
+        out.put(path, "repaired", span, "its marker is unreadable; the rationale concludes so")
+    elif damage >= FAX_DAMAGE:
+        # On fax-quality text the conclusion is read through the damage too ("is n0t" lost
+        # its negation): no re-ask can fix that, so the outcome is kept and flagged.
+        out.put(path, "unverified", span, "its marker is unreadable and the rationale's "
+                "conclusion, read through heavy damage, does not agree")  # fmt: skip
+    else:
+        meaning = "not medically necessary" if concluded == "upheld" else "medically necessary"
+        out.wrong(path, f"is {outcome!r} but its rationale concludes the request is {meaning}")
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    score: float
+    found_elsewhere: bool

@@ -1,0 +1,203 @@
+"""Evidence for each item's passages: the two guidelines and the rationale.
+
+A passage is the letter's text between its label and the next; the LLM engine hands in a
+quote (first words ... last words) that is resolved here into that text. A passage holding
+another's label, or a guideline that does not end as guidelines do, needs a person.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from ..form.items import ItemPlace, says_no_evidence
+from ..form.text import (
+    collapse_ws,
+    comparison_key,
+    ocr_pattern,
+)
+from .anchors import split_quote
+from .common import EDGE_THRESHOLD, FAX_DAMAGE, Checked, excerpt, status_of
+from .items import LABEL_NAMES, PASSAGES, Edge
+
+
+def passage_edge(words: str, region: str, at_start: bool) -> Edge:
+    """How well ``words`` match the start (or end) of ``region``, and whether they occur
+    elsewhere in it instead."""
+    needle = collapse_ws(words).lower()
+    hay = region.lower()
+    n = len(needle)
+    edge = hay[:n] if at_start else hay[-n:] if n else ""
+    score = fuzz.ratio(needle, edge) if needle else 0.0
+    if score < EDGE_THRESHOLD:
+        # Words the OCR split or merged shift the edge by a few characters.
+        window = hay[: n + 12] if at_start else hay[-(n + 12) :]
+        hit = fuzz.partial_ratio_alignment(needle, window)
+        if hit is not None:
+            touches = hit.dest_start <= 6 if at_start else len(window) - hit.dest_end <= 6
+            if touches:
+                score = max(score, hit.score)
+    elsewhere = False
+    if score < EDGE_THRESHOLD and len(needle) >= 8:
+        pos = hay.find(needle)
+        if pos < 0:
+            hit = fuzz.partial_ratio_alignment(needle, hay)
+            pos = hit.dest_start if hit is not None and hit.score >= 88 else -1
+        elsewhere = pos >= 0
+    return Edge(score, elsewhere)
+
+
+def lost_end(words: str, text: str) -> bool:
+    """Whether ``text`` ends with the first half or more of ``words`` (the rest lost)."""
+    parts = collapse_ws(words).lower().split(" ")
+    hay = text.lower()
+    for k in range(len(parts) - 1, (len(parts) + 1) // 2 - 1, -1):
+        prefix = " ".join(parts[:k])
+        if len(prefix) >= 8 and fuzz.ratio(prefix, hay[-len(prefix) :]) >= 90:
+            return True
+    return False
+
+
+def cut_after(text: str, words: str) -> str:
+    """``text`` up to the end of the last occurrence of ``words`` (fuzzy for OCR)."""
+    needle = collapse_ws(words).lower()
+    pos = text.lower().rfind(needle)
+    if pos >= 0:
+        return text[: pos + len(needle)]
+    hit = fuzz.partial_ratio_alignment(needle, text.lower())
+    return text[: hit.dest_end] if hit is not None and hit.score >= 88 else text
+
+
+def check_passage(
+    k: int,
+    key: str,
+    item: dict[str, Any],
+    place: ItemPlace,
+    quotes: bool,
+    damage: float,
+    resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None],
+    out: Checked,
+) -> str | None:
+    """Check one passage at its place; return the text the record keeps."""
+    path = f"items[{k}].{key}"
+    value = item.get(key)
+    label = getattr(place, "label_names", LABEL_NAMES)[key]  # as the letter's form words it
+    region = place.passages.get(key)
+    if region is None:
+        if value is None:
+            return None
+        if quotes:
+            found = resolve(value, place.header.end, place.end)
+            if found is not None:
+                out.put(path, "unverified", found[1], f"its label '{label}:' is unreadable")
+                return found[0]
+            out.put(path, "unverified", None, f"its label '{label}:' is unreadable")
+            return collapse_ws(value)
+        out.put(path, "unverified", None, f"its label '{label}:' is unreadable")
+        return collapse_ws(value)
+    text = collapse_ws(region.text)
+    no_evidence = key == "claims_administrator_guideline" and says_no_evidence(text)
+    if value is None:
+        if no_evidence:
+            out.put(path, "exact", region.span, "the letter says none was cited")
+        elif key == "claims_administrator_guideline" and not text:
+            out.put(path, "unverified", region.span, "the guideline is empty")
+        elif text:
+            out.wrong(path, f"is null but the letter gives a {label} for this item", region.span)
+        return None
+    if no_evidence:
+        out.wrong(path, "the letter says the Claims Administrator did not cite any medical "
+                  "evidence for this item; use null", region.span)  # fmt: skip
+        return None
+    if not quotes:
+        if comparison_key(value) == comparison_key(text):
+            out.put(path, "exact", region.span, f"after '{label}:'")
+        else:
+            out.wrong(path, f"differs from the text after '{label}:'", region.span)
+        return value
+    first, last = split_quote(value)
+    head, tail = passage_edge(first, text, True), passage_edge(last, text, False)
+    if head.score >= EDGE_THRESHOLD and tail.score >= EDGE_THRESHOLD:
+        exact = text.lower().startswith(collapse_ws(first).lower()) and text.lower().endswith(
+            collapse_ws(last).lower()
+        )
+        note = f"after '{label}:', to the next label or item"
+        out.put(path, status_of(exact), region.span, note)
+        return text
+    later = PASSAGES[PASSAGES.index(key) + 1 :]
+    if (
+        head.score >= EDGE_THRESHOLD
+        and tail.found_elsewhere
+        and any(place.passages.get(k) is None for k in later)
+    ):
+        # The next label is unreadable, so this place runs on into the next passage: the
+        # quote's last words mark where this passage ends.
+        cut = cut_after(text, last)
+        out.put(path, "unverified", region.span, "the next label is unreadable; cut at the quote")
+        return cut
+    if head.score >= EDGE_THRESHOLD and not tail.found_elsewhere and lost_end(last, text):
+        # The letter ends where the quote's last words begin: OCR lost the passage's end.
+        out.put(path, "unverified", region.span, f"the {label} ends before the quote's last "
+                "words (lost to OCR)")  # fmt: skip
+        return text
+    if head.score >= EDGE_THRESHOLD and tail.found_elsewhere:
+        out.wrong(path, f"the quote stops short: its last words {excerpt(last)} are not where "
+                  f"the {label} ends; quote its last words", region.span)  # fmt: skip
+        return text
+    if head.found_elsewhere and tail.score >= EDGE_THRESHOLD:
+        out.wrong(path, f"the quote starts late: the {label} begins with "
+                  f"{excerpt(text[: len(first) + 8])}", region.span)  # fmt: skip
+        return text
+    if damage >= FAX_DAMAGE or not text:
+        out.put(path, "unverified", region.span, f"the {label} is too damaged to match the quote")
+        return text or collapse_ws(value)
+    which = "last" if head.score >= EDGE_THRESHOLD else "first"
+    words = last if which == "last" else first
+    out.wrong(path, f"the {which} words {excerpt(words)} are not the {which} words of this "
+              f"item's {label} (they may come from another passage)", region.span)  # fmt: skip
+    return text
+
+
+#: A passage label inside a passage's text: a line repeated or merged into it.
+LABEL_INSIDE = re.compile(
+    "|".join(
+        ocr_pattern(label).pattern + r"\s*[:;]"
+        for label in (
+            "Claims Administrator guideline",
+            "MAXIMUS guideline",
+            "Decision rationale",
+            "Rationale for the Decision",
+        )  # fmt: skip
+    ),
+    re.IGNORECASE,
+)
+
+
+#: How every guideline passage ends: a full stop (perhaps inside a bracket or a quote; OCR
+#: reads it as a colon, a semicolon or a comma as often as not).
+PASSAGE_END = re.compile(r"[.!?:;,][\"'”’)\]_~|]*$|\)$")
+
+
+def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
+    """Flag a passage holding another passage's label, and a guideline that does not end as
+    guidelines do.
+
+    Every guideline is one or more "Decision based on ..." sentences, so it ends with a full
+    stop; one that does not holds text that is not the guideline (OCR debris after it, a
+    word from a damaged line) or was cut short, and a person should look at it.
+    """
+    for key in PASSAGES:
+        path = f"items[{k}].{key}"
+        value = item.get(key)
+        evidence = out.evidence.get(path)
+        if not value or evidence is None or evidence.status == "unverified":
+            continue
+        if LABEL_INSIDE.search(value):
+            out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
+                    "repeated or merged line?)")  # fmt: skip
+        elif key != "rationale" and not PASSAGE_END.search(value.rstrip()):
+            out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
+                    "guideline does (OCR debris after it, or cut short?)")  # fmt: skip

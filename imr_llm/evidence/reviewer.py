@@ -1,0 +1,167 @@
+"""Evidence for the reviewer's credentials: licensure states and specialties.
+
+Both are read through closed vocabularies (:mod:`imr_llm.form.vocabulary`), so a value
+is the letter's own name for it, repaired through OCR damage only where one name fits.
+"""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz
+
+from ..form import LetterForm
+from ..form.text import (
+    name_key,
+)
+from ..form.vocabulary import (
+    NameList,
+    cut_specialty,
+    read_specialties,
+    read_specialty,
+    read_states,
+)
+from .common import Checked, excerpt, status_of
+
+
+def check_states(values: list[str], form: LetterForm, out: Checked) -> None:
+    """Each state at its place in the licensure list; a part of the list that reads as no
+    state leaves the list unverified, so no state the letter names is dropped unflagged."""
+    path = "reviewer.licensure_states"
+    place = form.credentials.states
+    if place is None:
+        for k in range(len(values)):
+            out.put(f"{path}[{k}]", "unverified", None, "the licensure states could not be found")
+        return
+    names = read_states(place.text)
+    named = [r.value for r in names.readings]
+    unread = ", ".join(repr(u.text) for u in names.unread[:3])
+    if not values:
+        if named and not names.unread:
+            out.wrong(path, f"is empty but the letter names {', '.join(named)}", place.span)
+        elif place.readable:
+            out.put(path, "unverified", place.span, f"empty; the states read {excerpt(place.text)}")
+        return
+    for k, state in enumerate(values):
+        hit = next((r for r in names.readings if r.value == state), None)
+        if hit is not None:
+            span = (place.start + hit.start, place.start + hit.end)
+            out.put(
+                f"{path}[{k}]", status_of(hit.exact), span, "among the reviewer's licensure states"
+            )
+        elif names.unread:
+            out.put(f"{path}[{k}]", "unverified", place.span,
+                    f"the states read {excerpt(place.text)}")  # fmt: skip
+        else:
+            out.wrong(f"{path}[{k}]", f"{state!r} is not a state the letter names for the "
+                      f"reviewer (it names {', '.join(named)})", place.span)  # fmt: skip
+    missing = [state for state in named if state not in values]
+    if missing and not names.unread:
+        out.wrong(path, f"the letter also names {', '.join(missing)}", place.span)
+    elif names.unread:
+        also = f"; the letter also names {', '.join(missing)}" if missing else ""
+        out.put(
+            path, "unverified", place.span, f"part of the list reads as no state: {unread}{also}"
+        )
+
+
+#: How close (rapidfuzz ratio of name keys) a value must be to a specialty the letter writes
+#: to stand for it when the two are not the same known name: spellings of one name
+#: ("Orthopedic" / "Orthopaedic Surgery") are this close; two different names never are
+#: (tests/test_vocabulary.py checks every pair of the vocabulary).
+SPELLING_THRESHOLD = 95.0
+
+
+def _specialty_for(value: str, names: NameList) -> int | None:
+    """The index of the letter's reading ``value`` stands for, or None."""
+    own = read_specialty(value)
+    key = name_key(own.value if own is not None else value)
+    keys = [name_key(r.value) for r in names.readings]
+    if key in keys:
+        return keys.index(key)
+    if own is None:
+        return None
+    close = [j for j, k in enumerate(keys) if fuzz.ratio(key, k) >= SPELLING_THRESHOLD]
+    return close[0] if len(close) == 1 else None
+
+
+def _unread_for(value: str, names: NameList) -> int | None:
+    """The index of the unread part of the list ``value`` copies, or None."""
+    key = name_key(value)
+    close = [j for j, u in enumerate(names.unread) if fuzz.ratio(key, name_key(u.text)) >= 85]
+    return close[0] if len(close) == 1 else None
+
+
+def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list[str]:
+    """Each specialty at its place; returns the values as the record keeps them.
+
+    A value that stands for a specialty the letter writes becomes the letter's own reading
+    ("occupational medicine" -> "Occupational Medicine", a damaged copy -> the known name);
+    one that copies words reading as no known specialty keeps the letter's words, unverified.
+    """
+    path = "reviewer.specialties"
+    place = form.credentials.specialties
+    if place is None:
+        for k in range(len(values)):
+            out.put(f"{path}[{k}]", "unverified", None, "the specialties could not be found")
+        return values
+    names = read_specialties(place.text)
+    if not values:
+        if names.readings:
+            out.wrong(path, f"is empty but the letter gives {excerpt(place.text, 60)}", place.span)
+        elif place.readable:
+            out.put(path, "unverified", place.span,
+                    f"empty; the specialties read {excerpt(place.text)}")  # fmt: skip
+        return values
+    kept = list(values)
+    read_at: set[int] = set()
+    copied: set[int] = set()
+    for k, value in enumerate(values):
+        at = f"{path}[{k}]"
+        if cut_specialty(value):
+            # The start of a longer specialty: right as written if the line's end was lost,
+            # likely wrong as meant. A person looks.
+            note = f"{excerpt(value)} is cut short: the start of a longer specialty"
+            out.put(at, "unverified", place.span, note)
+            start = name_key(value)
+            read_at.update(
+                j for j, r in enumerate(names.readings) if name_key(r.value).startswith(start)
+            )
+            continue
+        j = _specialty_for(value, names)
+        if j is not None:
+            hit = names.readings[j]
+            read_at.add(j)
+            kept[k] = hit.value
+            span = (place.start + hit.start, place.start + hit.end)
+            note = (
+                "among the reviewer's specialties"
+                if hit.exact
+                else "among the specialties, through OCR damage"
+            )
+            out.put(at, status_of(hit.exact), span, note)
+            continue
+        j = _unread_for(value, names)
+        if j is not None:
+            part = names.unread[j]
+            copied.add(j)
+            kept[k] = part.text
+            span = (place.start + part.start, place.start + part.end)
+            out.put(at, "unverified", span, f"{excerpt(part.text)} reads as no known specialty")
+            continue
+        if names.unread:
+            out.put(at, "unverified", place.span, f"the specialties read {excerpt(place.text)}")
+            continue
+        several = read_specialties(value).readings
+        if len(several) > 1:
+            message = f"{value!r} holds {len(several)} specialties; give one per entry"
+        else:
+            message = (f"{value!r} is not among the reviewer's specialties as the letter "
+                       f"writes them ({excerpt(place.text, 60)})")  # fmt: skip
+        out.wrong(at, message, place.span)
+    missing = [r.value for j, r in enumerate(names.readings) if j not in read_at]
+    left = [u.text for j, u in enumerate(names.unread) if j not in copied]
+    if missing and not names.unread:
+        out.wrong(path, f"the letter also names {', '.join(missing)}", place.span)
+    elif left or (missing and names.unread):
+        parts = [*missing, *(repr(u) for u in left)][:4]
+        out.put(path, "unverified", place.span, f"the letter's list also holds {', '.join(parts)}")
+    return kept
