@@ -2,7 +2,7 @@
 figures; asserts nothing.
 
     python benchmarks/rules_speed.py [--rounds 15] [--shared ../shared] [--cpu N] [--profile]
-        [--tolerant]
+        [--tolerant] [--fallbacks]
 
 Two readers of the same letters:
 
@@ -38,6 +38,9 @@ reader to the rounds, **tolerant**: the project with its fast path turned off
 (:func:`imr_llm.rules.strict.tolerant_only`), every letter read the OCR-tolerant way, as before
 the fast path; its records are the project's (``tests/test_fast_path.py``), so only its rate
 is printed, and the project's speed-up over it.
+
+Under each set: how many of its letters the fast path read, and how many it left to the
+tolerant reader at its letter form or at its reading (``--fallbacks`` names them).
 
 The machine this runs on may be shared: the rounds are interleaved so that load slows both
 readers alike, the figures are medians, and the spread is printed beside them.
@@ -381,6 +384,40 @@ def report(set_name: str, letters: list[Letter], results: dict[str, Result]) -> 
         print(f"  project/tolerant rate (the fast path's speed-up): {spread(gains, '.2f')}x")
 
 
+def fast_path(letters: list[Letter], listed: bool) -> None:
+    """How many letters the fast path reads (:mod:`imr_llm.rules.strict`); the others are
+    left to the tolerant reader by the strict pass's letter form (``strict_form`` gives
+    None: a heading not printed exactly, text relayout would move, a form feed inside a
+    line...) or by its reading (``_read`` gives None: a value it does not read at its
+    place, a 2013 notice, a failed self-check). ``listed``: name each letter left."""
+    from imr_llm.form.strict import strict_form
+    from imr_llm.inputs.normalise import check_input
+    from imr_llm.rules.strict import _read
+
+    left: list[tuple[str, str]] = []
+    for x in letters:
+        try:
+            form = strict_form(check_input(x.text))
+        except ImrError:
+            left.append((x.name, "input"))
+            continue
+        if form is None:
+            left.append((x.name, "form"))
+        elif _read(form) is None:
+            left.append((x.name, "reading"))
+    by_form = sum(1 for _, why in left if why == "form")
+    print(
+        f"  fast path: read {len(letters) - len(left)}/{len(letters)}; left to the tolerant "
+        f"reader by the strict form {by_form}, by the strict reading {len(left) - by_form}"
+    )
+    if listed and left:
+        shown = ", ".join(f"{name} ({why})" for name, why in left[:40])
+        print(
+            f"           left: {shown}"
+            + (f", ... ({len(left) - 40} more)" if len(left) > 40 else "")
+        )
+
+
 def stages(letters: list[Letter]) -> None:
     """The project's own stage timings (``metadata.timings_ms``), free of the profiler's
     overhead: normalise, the engine (form and rules), the evidence check (the rest of its
@@ -461,11 +498,17 @@ def main() -> None:
     parser.add_argument(
         "--tolerant", action="store_true", help="also time the project with its fast path off"
     )
+    parser.add_argument(
+        "--fallbacks",
+        action="store_true",
+        help="name each letter the fast path leaves to the tolerant reader, and at which step",
+    )
     args = parser.parse_args()
     print(f"{pin(args.cpu)}; {args.rounds} interleaved rounds; rates are letters/s")
     sets = load_sets(args.shared)
     for set_name, letters in sets.items():
         report(set_name, letters, measure(letters, args.rounds, args.tolerant))
+        fast_path(letters, args.fallbacks)
     print("\ntargets (issue 17): project >= 0.5x naive on clean letters, >= 0.3x on mild OCR")
     if args.profile:
         profile(sets["clean"], max(1, args.rounds // 5))

@@ -276,7 +276,7 @@ def test_bounded_summary_readers() -> None:
 def test_bounded_checks() -> None:
     from imr_llm.evidence.check import rationale_concludes
     from imr_llm.evidence.common import legible
-    from imr_llm.evidence.passages import LABEL_INSIDE
+    from imr_llm.evidence.passages import LABEL_INSIDE, PASSAGE_END
     from imr_llm.form.text import collapse_ws
     from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD
 
@@ -284,6 +284,9 @@ def test_bounded_checks() -> None:
         assert bounded.ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]
         assert bounded.ends_word(text) == bool(_ENDS_WORD.search(text)), text[-40:]
         assert bounded.label_inside(text) == bool(LABEL_INSIDE.search(text)), text[:80]
+        for end in ("", ".", ".)", ")", " .|~ ", "'", ",\u201d", "x_", ":\n"):
+            ended = text + end
+            assert bounded.passage_ends(ended) == bool(PASSAGE_END.search(ended.rstrip()))
         collapsed = collapse_ws(text)
         assert bounded.label_inside(collapsed) == bool(LABEL_INSIDE.search(collapsed))
         if collapsed:
@@ -302,6 +305,12 @@ def test_bounded_self_check() -> None:
             for _ in range(rng.randint(1, 3))
         ]
         assert bounded.self_check(items) == self_check(items)
+    # Services with and without the colon every label and marker match holds.
+    for service in ("MRI left knee: Overturned MRI left knee", "MRI left knee; Uphe1d again",
+                    "MRI left knee Upheld", "X-ray Decision rationale: none", "X-ray Decision "
+                    "rationale none", "Knee brace. Two sentences. Here", "a: b"):  # fmt: skip
+        items = [{"service": service, "rationale": "Not medically necessary."}]
+        assert bounded.self_check(items) == self_check(items), service
 
 
 def test_word_ends_are_the_patterns_classes() -> None:
@@ -360,3 +369,73 @@ def test_marker_words_pass_the_marker_prefilter() -> None:
         collapsed = collapse_ws(line)
         assert _trailing_marks(collapsed) == _strip_trailing_marks(collapsed), collapsed
     assert read > 1000
+
+
+def _may_mark_reference(text: str) -> bool:
+    """The marker prefilter as first written: every token split off, letters counted."""
+    from imr_llm.form.strict import _JUNK
+
+    tokens = text.split()
+    k = len(tokens) - 1
+    while k >= 0 and _JUNK.fullmatch(tokens[k]):
+        k -= 1
+    if k < 0:
+        return False
+    word = tokens[k].lower()
+    if sum(c in word for c in "upheld") >= 4:
+        return True
+    counts = {c: "overturned".count(c) for c in "overturned"}
+    return sum(min(word.count(c), n) for c, n in counts.items()) >= 7
+
+
+def test_marker_prefilter_is_its_first_form() -> None:
+    """``_may_mark``'s shortcuts (the last token alone, letter sets) answer as the plain
+    count over every token does, on the letters' lines and on words made to be near-misses."""
+    from imr_llm.form.strict import _may_mark
+
+    rng = random.Random(17)
+    lines = [line for _, text in _base_texts()[::3] for line in text.split("\n")]
+    alphabet = "overturnedupheldOVERTUNPHLDxyz.:;!)'é İ0123"
+    for line in lines[:6000]:
+        assert _may_mark(line) == _may_mark_reference(line), line
+    for _ in range(20000):
+        word = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        tail = rng.choice(["", " ab.", " .;", " x", " abcd", "  "])
+        line = rng.choice(["", "text ", "A: "]) + word + tail
+        assert _may_mark(line) == _may_mark_reference(line), line
+
+
+def test_score_cutoff_keeps_every_threshold_test() -> None:
+    """The fuzzy tests pass ``score_cutoff=threshold`` (rapidfuzz then stops early): a score
+    at or above the cutoff comes back unchanged, and one below it fails the test either way.
+    Held on the letters' lines against the form's headings and labels, and on near copies
+    made to score at the thresholds."""
+    from rapidfuzz import fuzz
+
+    rng = random.Random(23)
+    phrases = ["DETERMINATION", "CASE SUMMARY", "IMR ISSUES, DECISIONS AND RATIONALES",
+               "decision rationale", "the independent medical review", "upheld"]  # fmt: skip
+    lines = [line for _, text in _base_texts()[::4] for line in text.split("\n") if line.strip()]
+    cases = [(p, line[: rng.randint(1, 80)]) for line in lines[:3000] for p in phrases[:3]]
+    for phrase in phrases:
+        for _ in range(500):
+            copy = list(phrase)
+            for _ in range(rng.randint(0, 5)):
+                copy[rng.randrange(len(copy))] = rng.choice("abcdeilnorst :.")
+            cases.append((phrase, "".join(copy)))
+    for a, b in cases:
+        for scorer in (fuzz.ratio, fuzz.partial_ratio):
+            score = scorer(a, b)
+            for t in (70, 75, 78, 80, 85, 88):
+                assert (scorer(a, b, score_cutoff=t) >= t) == (score >= t), (a, b, t)
+
+
+def test_furniture_words_are_found_where_str_find_finds_them() -> None:
+    from imr_llm.form.strict import _FURNITURE_WORDS, _find_word
+
+    rng = random.Random(29)
+    texts = [text.lower() for _, text in _base_texts()[::5]] + ["- ", "-", "a -- b - c-", ""]
+    for lowered in texts:
+        for word in _FURNITURE_WORDS:
+            for start in {0, len(lowered), *(rng.randrange(len(lowered) + 1) for _ in range(5))}:
+                assert _find_word(lowered, word, start) == lowered.find(word, start)

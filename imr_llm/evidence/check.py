@@ -137,7 +137,10 @@ def rationale_concludes(rationale: str) -> bool:
     text = collapse_ws(rationale)
     m = LAST_SENTENCE.search(text[-600:])
     last = (m.group(1) if m else text[-300:]).lower()
-    return any(word in last or fuzz.partial_ratio(word, last) >= 80 for word in CONCLUSION_WORDS)
+    return any(
+        word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80
+        for word in CONCLUSION_WORDS
+    )
 
 
 def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked) -> None:

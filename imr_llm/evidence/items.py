@@ -164,7 +164,7 @@ _KEY_WORDS = (
 
 def near_any(words: set[str], group: frozenset[str]) -> bool:
     """Whether one of ``words`` is an OCR-damaged spelling of a word of ``group``."""
-    return any(fuzz.ratio(w, k) >= 70 for w in words for k in group)
+    return any(fuzz.ratio(w, k, score_cutoff=70) >= 70 for w in words for k in group)
 
 
 #: Counts written as words: "Six visits" is 6 visits, and "Eight visits" another item.

@@ -71,19 +71,33 @@ def _labels() -> tuple[frozenset[str], re.Pattern[str], re.Pattern[str]]:
 _LAST_WORD_REACH = 60
 
 
+#: The last text :func:`settled` answered for, and its answer: the fast path asks first, and
+#: for a letter it leaves to the tolerant reading :func:`~imr_llm.form.relayout.relayout` asks
+#: again of the same ``str`` object. Kept by identity (the reference keeps the object alive,
+#: so no other text can have it); replaced whole, so a thread reads one pair or another.
+_last: tuple[str, bool] | None = None
+
+
 def settled(text: str, lowered: str | None = None) -> bool:
     """True when :func:`~imr_llm.form.relayout.relayout` would return ``text`` unchanged.
 
     ``lowered``: ``text.lower()``, when the caller has it already.
     """
+    global _last
+    last = _last
+    if last is not None and last[0] is text:
+        return last[1]
     if not text.isascii() and any(ch in text for ch in _CASE_SPECIAL):
-        return False
-    return (
-        _labels_settled(text)
-        and _headings_settled(text)
-        and _no_inline_furniture(text)
-        and not _notice_sign(text, text.lower() if lowered is None else lowered)
-    )
+        answer = False
+    else:
+        answer = (
+            _labels_settled(text)
+            and _headings_settled(text)
+            and _no_inline_furniture(text)
+            and not _notice_sign(text, text.lower() if lowered is None else lowered)
+        )
+    _last = (text, answer)
+    return answer
 
 
 def _labels_settled(text: str) -> bool:

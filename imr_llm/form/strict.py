@@ -14,10 +14,12 @@ shows it changes nothing, or run as it is on a part of the letter:
 - :func:`~imr_llm.inputs.normalise.document`: the text holds no whitespace but spaces, line
   feeds and form feeds at line starts, so its lines are the text's lines (kept in
   :class:`_Lines`, built one :class:`~imr_llm.inputs.normalise.Line` at a time where a reader
-  asks for it); no line is page
-  furniture or a running head (the lines the furniture tests could accept are found by their
-  literal words and tested); the letter is not double-spaced (fewer blank lines than the
-  test needs).
+  asks for it; form feeds after the last text make none); the lines of page furniture and
+  running heads (those the furniture tests could accept are found by their literal words and
+  tested) are dropped as it drops them, the next line holding text marked a page break, and
+  blanked out in the text the places are cut from, as
+  :meth:`~imr_llm.inputs.normalise.Document.text` blanks them; the letter is double-spaced
+  only where the test says so.
 - :func:`~imr_llm.form.relayout.relayout`: :func:`~imr_llm.form.settled.settled`.
 - :func:`~imr_llm.form.sections.find_sections`: each heading printed exactly on a line of its
   own, and no line before it (from where its search starts) close enough to be taken for it.
@@ -126,10 +128,12 @@ class _Lines(Sequence[Line]):
     objects are made only where a reader asks for one.
     """
 
-    __slots__ = ("source", "texts", "starts", "breaks", "n", "double_spaced", "_made")
+    __slots__ = ("source", "original", "texts", "starts", "breaks", "n", "double_spaced", "_made")
 
     def __init__(self, source: str) -> None:
         self.source = source
+        #: The text as given (``source`` has page furniture blanked out, see :meth:`drop`).
+        self.original = source
         phys = source.split("\n")
         self.texts = phys
         if " \n" in source or source.endswith(" "):
@@ -154,7 +158,8 @@ class _Lines(Sequence[Line]):
         starts = self.starts
         gone: list[int] = []
         pending: list[int] = []
-        while at >= 0:
+        tail = len(source.rstrip())  # form feeds after the last text make no line
+        while 0 <= at < tail:
             if (at and source[at - 1] != "\n") or source[at + 1 : at + 2] == "\f":
                 return False
             p = bisect_right(starts, at) - 1
@@ -184,6 +189,31 @@ class _Lines(Sequence[Line]):
         self.texts = [self.texts[p] for p in index]
         self.starts = [self.starts[p] for p in index]
         self.n = len(index)
+
+    def drop(self, furniture: set[int]) -> list[tuple[int, int]]:
+        """:func:`imr_llm.inputs.normalise._drop_furniture`: the ``furniture`` lines go, the next
+        line holding text after each is a page break, and :attr:`source` becomes the text
+        with them blanked out (:meth:`~imr_llm.inputs.normalise.Document.text` of the whole text:
+        places are cut from it as the tolerant reading cuts them from the lines). Returns
+        the spans dropped, in order."""
+        texts, starts = self.texts, self.starts
+        spans = [(starts[p], starts[p] + len(texts[p])) for p in sorted(furniture)]
+        for p in furniture:
+            q = p + 1
+            while q < self.n and q not in furniture and not texts[q].strip():
+                q += 1
+            if q < self.n and q not in furniture:
+                self.breaks.add(q)
+        self._keep([p for p in range(self.n) if p not in furniture])
+        parts: list[str] = []
+        at = 0
+        for s, e in spans:
+            parts.append(self.source[at:s])
+            parts.append(" " * (e - s))
+            at = e
+        parts.append(self.source[at:])
+        self.source = "".join(parts)
+        return spans
 
     def undouble(self) -> None:
         """:func:`~imr_llm.inputs.normalise.document` on a double-spaced letter: the blank line
@@ -244,20 +274,21 @@ def _double_spaced(lines: _Lines) -> bool:
     return followed >= 0.85 * text_lines
 
 
-def _clean_lines(lines: _Lines, lowered: str) -> bool:
-    """No page furniture and no running head among the lines: the lines
-    :func:`~imr_llm.inputs.normalise.document` keeps are all the text's lines."""
+def _furniture(lines: _Lines, lowered: str) -> set[int]:
+    """The lines :func:`~imr_llm.inputs.normalise.document` drops as page furniture or a running
+    head (see :meth:`_Lines.drop`)."""
     texts = lines.texts
+    found: set[int] = set()
     for word in _FURNITURE_WORDS:
-        at = lowered.find(word)
+        at = _find_word(lowered, word, 0)
         while at >= 0:
             i = lines.line_at(at)
             text = texts[i]
-            if _may_be_furniture(text) and is_page_furniture(text):
-                return False
-            at = lowered.find(word, lines.end(i))
+            if i not in found and _may_be_furniture(text) and is_page_furniture(text):
+                found.add(i)
+            at = _find_word(lowered, word, lines.end(i))
     if lines.n <= _BODY_FROM:
-        return True
+        return found
     # A running head repeats a header line or holds a case number: either way a phrase of
     # HEADER_LINE, found by its word, then tested at the word before its line is.
     body = lines.starts[_BODY_FROM]
@@ -266,7 +297,8 @@ def _clean_lines(lines: _Lines, lowered: str) -> bool:
         at = lowered.find(word, body)
         while at >= 0:
             if phrase(lowered, at):
-                text = texts[lines.line_at(at)]
+                i = lines.line_at(at)
+                text = texts[i]
                 if first is None:
                     first = {
                         " ".join(texts[k].split())
@@ -274,9 +306,20 @@ def _clean_lines(lines: _Lines, lowered: str) -> bool:
                         if HEADER_LINE.search(texts[k])
                     }
                 if " ".join(text.split()) in first or RUNNING_HEAD.match(text):
-                    return False
+                    found.add(i)
             at = lowered.find(word, at + 1)
-    return True
+    return found
+
+
+def _find_word(lowered: str, word: str, start: int) -> int:
+    """``lowered.find(word, start)``; "- " by its "-" (``str.find`` is slow for a needle
+    ending in a space, the commonest character, and a letter has few hyphens)."""
+    if word != "- ":
+        return lowered.find(word, start)
+    at = lowered.find("-", start)
+    while at >= 0 and lowered[at + 1 : at + 2] != " ":
+        at = lowered.find("-", at + 1)
+    return at
 
 
 def _after(lowered: str, at: int, word: str) -> bool:
@@ -285,14 +328,6 @@ def _after(lowered: str, at: int, word: str) -> bool:
     while k > 0 and lowered[k - 1] == " ":
         k -= 1
     return k < at and lowered.startswith(word, k - len(word)) and k >= len(word)
-
-
-def _before(lowered: str, at: int, word: str) -> bool:
-    """Whether spaces and ``word`` come right after ``at``."""
-    k = at
-    while k < len(lowered) and lowered[k] == " ":
-        k += 1
-    return k > at and lowered.startswith(word, k)
 
 
 _CASE_NUMBER = re.compile(r"cm\d{2}-\d{7}")
@@ -304,7 +339,8 @@ _HEADER_PHRASES = (
     ("number", lambda s, at: _after(s, at, "case")),
     ("assigned", lambda s, at: _after(s, at, "date")),
     ("injury", lambda s, at: _after(s, at, "of") and _after(s, _back(s, at) - 2, "date")),
-    ("decision", lambda s, at: _before(s, at + 8, "date")),
+    # "decision date" found by "date", the rarer word in a letter's body.
+    ("date", lambda s, at: _after(s, at, "decision")),
     ("denial", lambda s, at: _after(s, at, "ur")),
     ("priority:", lambda s, at: True),
 )
@@ -440,7 +476,7 @@ def _match_label(line: str, label: str, threshold: float = 80.0) -> int | None:
             break
     if cut < 0:
         return None
-    if fuzz.ratio(stripped[:cut].lower(), label.lower()) >= threshold:
+    if fuzz.ratio(stripped[:cut].lower(), label.lower(), score_cutoff=threshold) >= threshold:
         return indent + cut + 1
     return None
 
@@ -474,14 +510,13 @@ def _find_label(text: str) -> tuple[str, int] | None:
                 return field, indent + n + skip + 1
             if not rest.strip():
                 return field, indent + n
-        cut = -1
-        for i in range(n - 5, min(len(stripped), n + 6)):
-            if stripped[i] in COLON_LIKE:
-                cut = i
-                break
+        # The first colon-like mark (COLON_LIKE is ":;") in columns [n - 5, n + 6).
+        hi = min(len(stripped), n + 6)
+        colon, semicolon = stripped.find(":", n - 5, hi), stripped.find(";", n - 5, hi)
+        cut = semicolon if colon < 0 else colon if semicolon < 0 else min(colon, semicolon)
         if cut < 0:
             continue
-        if fuzz.ratio(stripped[:cut].lower(), _LOWER_LABELS[label]) >= 80.0:
+        if fuzz.ratio(stripped[:cut].lower(), _LOWER_LABELS[label], score_cutoff=80.0) >= 80.0:
             return field, indent + cut + 1
     return None
 
@@ -650,6 +685,8 @@ def _outcome_marker(lines: _Lines, i: int, lo: int) -> _Marker | None:
 
 _JUNK = re.compile(r"[A-Za-z]{1,3}[^\w\s]*|[^\w\s]+")
 _OVERTURNED = tuple((c, "overturned".count(c)) for c in dict.fromkeys("overturned"))
+_UPHELD_LETTERS = frozenset("upheld")
+_OVERTURNED_LETTERS = frozenset("overturned")
 
 
 def _may_mark(text: str) -> bool:
@@ -660,16 +697,54 @@ def _may_mark(text: str) -> bool:
     :func:`~imr_llm.form.text.parse_outcome` reads a word as "upheld" only when it shares at
     least four of its letters with it (fuzzy ratio >= 78 of 4 to 9 letters), as "overturned"
     seven. Letters shared are counted without their order, an upper bound.
+
+    Run on nearly every line of the items, so the common case is made cheap: a last token
+    whose first four characters are letters is no junk token (a junk token's letters are
+    ASCII and at most three, then marks), so only it is split off; "upheld"'s letters are
+    all different, so the letters it shares are a set's; "overturned" repeats two ("e",
+    "r"), so a word sharing fewer than five different letters shares at most six.
     """
-    tokens = text.split()
-    k = len(tokens) - 1
-    while k >= 0 and _JUNK.fullmatch(tokens[k]):
-        k -= 1
-    if k < 0:
-        return False
-    word = tokens[k].lower()
-    if sum(c in word for c in "upheld") >= 4:
+    rest = text
+    while True:
+        parts = rest.rsplit(None, 1)
+        if not parts:
+            return False
+        token = parts[-1]
+        seen = _TOKENS_SEEN.get(token)
+        if seen is None:
+            if len(token) >= 4 and token[:4].isalpha():
+                seen = _MAY_MARK if _may_be_outcome(token) else _NO_MARK
+            elif _JUNK.fullmatch(token):
+                seen = _JUNK_TOKEN
+            else:
+                seen = _MAY_MARK if _may_be_outcome(token) else _NO_MARK
+            if len(_TOKENS_SEEN) >= _TOKENS_KEPT:
+                _TOKENS_SEEN.clear()
+            _TOKENS_SEEN[token] = seen
+        if seen != _JUNK_TOKEN:
+            return seen == _MAY_MARK
+        if len(parts) == 1:
+            return False
+        rest = parts[0]
+
+
+#: What :func:`_may_mark` found of each token it read (a line's last token is mostly one of a
+#: few thousand: "necessary.", "guidelines.", "the"...): a junk token, or a word that may or
+#: may not be an outcome word. Cleared when full; a thread that finds a token missing works
+#: it out again.
+_TOKENS_SEEN: dict[str, int] = {}
+_TOKENS_KEPT = 20_000
+_NO_MARK, _MAY_MARK, _JUNK_TOKEN = 0, 1, 2
+
+
+def _may_be_outcome(word: str) -> bool:
+    """Whether ``word`` (no junk token) shares enough letters with an outcome word."""
+    word = word.lower()
+    letters = set(word)
+    if len(letters & _UPHELD_LETTERS) >= 4:
         return True
+    if len(letters & _OVERTURNED_LETTERS) < 5:
+        return False
     return sum(min(word.count(c), n) for c, n in _OVERTURNED) >= 7
 
 
@@ -768,7 +843,9 @@ def _item_place(
     header_text = joined if joined[-1:].isalnum() else _TRAILING_NAME_MARKS.sub("", joined)
     header = Place(header_start, header_end, header_text, "marker")
     line_end = starts[marker.line] + len(texts[marker.line])
-    outcome_place = Place(header_end, line_end, source[header_end:line_end], "marker")
+    # Cut from the text as given, as the tolerant reading cuts it (the marker may sit below
+    # page furniture).
+    outcome_place = Place(header_end, line_end, lines.original[header_end:line_end], "marker")
     if outcome_place.text in _CLEAN_MARKERS:  # read_outcome's reading of a clean marker
         exact = _CLEAN_MARKERS[outcome_place.text] == marker.outcome
     else:
@@ -800,10 +877,17 @@ def _item_place(
 # --------------------------------------------------------------------------------------------
 
 
+_HEADINGS = (HEADING_DETERMINATION, HEADING_SUMMARY, HEADING_ISSUES)
+
+
 def strict_form(text: str) -> LetterForm | None:
     """The :class:`LetterForm` :func:`~imr_llm.form.read_form` gives for ``text`` (a checked
     input), found by the strict pass; None when the letter needs the tolerant reading."""
     if not plain(text):
+        return None
+    # Each heading is found printed exactly on its own line (_heading): without its words
+    # anywhere the letter is the tolerant reading's, told before any other test.
+    if any(heading not in text for heading in _HEADINGS):
         return None
     lowered = text.lower()
     if not settled(text, lowered):
@@ -811,8 +895,8 @@ def strict_form(text: str) -> LetterForm | None:
     lines = _Lines(text)
     if lines.n == 0 or not lines.settle():
         return None
-    if not _clean_lines(lines, lowered):
-        return None
+    furniture = _furniture(lines, lowered)
+    dropped = lines.drop(furniture) if furniture else []
     if _double_spaced(lines):
         lines.undouble()
     det = _heading(lines, HEADING_DETERMINATION, 0)
@@ -828,7 +912,9 @@ def strict_form(text: str) -> LetterForm | None:
         return None
     first = issues + 2
     n = lines.n
-    doc = Document(source=text, lines=lines, double_spaced=lines.double_spaced)  # type: ignore[arg-type]
+    doc = Document(source=text, lines=lines, double_spaced=lines.double_spaced,  # type: ignore[arg-type]
+                   furniture=dropped)  # fmt: skip
+    blanked = lines.source  # the text with its page furniture blanked out
     sections = Sections(
         (0, det),
         (det, summary_at),
@@ -846,7 +932,7 @@ def strict_form(text: str) -> LetterForm | None:
     summary = None
     if summary_at + 1 < issues:
         start, end = lines.starts[summary_at + 1], lines.end(issues - 1)
-        summary = Place(start, end, text[start:end], "region")
+        summary = Place(start, end, blanked[start:end], "region")
     items = _strict_items(lines, first, n) or read_items_form(doc, first, n)
     has_header = bool(header.labels) or read_case_number(header.text, prefixed=True) is not None
     name = FORM_2016 if has_header else FORM_2016_NO_HEADER

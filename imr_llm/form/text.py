@@ -98,7 +98,8 @@ def match_label(line: str, label: str, threshold: float = 80.0) -> LabelHit | No
             break
     if cut < 0:
         return None
-    score = fuzz.ratio(stripped[:cut].lower(), label.lower())
+    # score_cutoff: a score below it comes back 0 (sooner); one at or above it, unchanged.
+    score = fuzz.ratio(stripped[:cut].lower(), label.lower(), score_cutoff=threshold)
     if score >= threshold:
         return LabelHit(indent + cut + 1, score)
     return None
@@ -113,16 +114,17 @@ def is_heading(line: str, heading: str, threshold: float = 85.0) -> bool:
         return True
     if abs(len(text) - len(heading)) > max(6, len(heading) // 4):
         return False
-    return fuzz.ratio(text.upper(), heading) >= threshold
+    return fuzz.ratio(text.upper(), heading, score_cutoff=threshold) >= threshold
 
 
 def contains_phrase(text: str, phrase: str, threshold: float = 85.0) -> bool:
     """True when ``phrase`` occurs in ``text``, exactly or as an OCR-damaged partial match."""
-    if phrase.lower() in text.lower():
+    lowered_phrase, lowered = phrase.lower(), text.lower()
+    if lowered_phrase in lowered:
         return True
     if len(text) < len(phrase) * 0.6:
         return False
-    return fuzz.partial_ratio(phrase.lower(), text.lower()) >= threshold
+    return fuzz.partial_ratio(lowered_phrase, lowered, score_cutoff=threshold) >= threshold
 
 
 def best_word_match(word: str, choices: Iterable[str], threshold: float = 80.0) -> str | None:
@@ -132,7 +134,9 @@ def best_word_match(word: str, choices: Iterable[str], threshold: float = 80.0) 
     for choice in choices:
         if lowered == choice.lower():
             return choice
-    hit = process.extractOne(lowered, [c.lower() for c in choices], scorer=fuzz.ratio)
+    hit = process.extractOne(
+        lowered, [c.lower() for c in choices], scorer=fuzz.ratio, score_cutoff=threshold
+    )
     if hit and hit[1] >= threshold:
         return choices[hit[2]]
     return None

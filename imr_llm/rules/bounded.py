@@ -121,15 +121,33 @@ def ends_word(text: str) -> bool:
     return bool(last) and (last.isalnum() or last == "_" or last in _WORD_END_MARKS)
 
 
+#: What may follow a passage's last mark (the class of
+#: :data:`~imr_llm.evidence.passages.PASSAGE_END`).
+_PASSAGE_CLOSERS = "\"'”’)]_~|"
+
+
+def passage_ends(text: str) -> bool:
+    """``bool(PASSAGE_END.search(text.rstrip()))``: a ``.!?:;,`` then closers, or a ")",
+    at the end; read from the end instead of tried at every character."""
+    text = text.rstrip()
+    if text.endswith(")"):
+        return True
+    core = text.rstrip(_PASSAGE_CLOSERS)
+    return bool(core) and core[-1] in ".!?:;,"
+
+
 def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """:func:`imr_llm.rules.selfcheck.self_check`, reading each rationale's end only."""
+    """:func:`imr_llm.rules.selfcheck.self_check`, reading each rationale's end only, and
+    looking for a label or a marker only in a service holding a colon or a semicolon."""
     errors: list[str] = []
     flags: list[str] = []
     for k, item in enumerate(items):
         service = item.get("service") or ""
-        if _LABEL_IN_SERVICE.search(service):
+        # A label's match and both of marker_inside's patterns hold a colon or a semicolon.
+        colon = ":" in service or ";" in service
+        if colon and _LABEL_IN_SERVICE.search(service):
             errors.append(f"items[{k}].service (a label was read inside the item's name)")
-        elif marker_inside(service):
+        elif colon and marker_inside(service):
             errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
         elif _SENTENCES.search(service):
             flags.append(f"items[{k}].service reads as several sentences")
@@ -186,12 +204,17 @@ def _label_end() -> re.Pattern[str]:
 def legible(text: str) -> bool:
     """:func:`imr_llm.evidence.common.legible`: at once when half of the words with letters are
     plain ASCII words (always clean) and one of them has four letters or more."""
-    words = text.split()
-    plain = [w for w in words if w.isascii() and w.isalpha()]
-    if any(len(w) >= 4 for w in plain):
-        lettered = sum(1 for w in words if any(c.isalpha() for c in w))
-        if 2 * len(plain) >= lettered:
-            return True
+    plain = other = 0  # plain words; other words holding a letter
+    long_word = False
+    for w in text.split():
+        if w.isalpha() and w.isascii():
+            plain += 1
+            long_word = long_word or len(w) >= 4
+        elif not w.isdigit() and any(c.isalpha() for c in w):
+            other += 1
+    # Half of the words with letters plain: 2 * plain >= plain + other.
+    if long_word and plain >= other:
+        return True
     return _legible(text)
 
 
@@ -219,4 +242,7 @@ def concludes(rationale: str) -> bool:
                  tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
     m = LAST_SENTENCE.search(tail, before) if before >= 0 else LAST_SENTENCE.search(tail)
     last = (m.group(1) if m else text[-300:]).lower()
-    return any(word in last or fuzz.partial_ratio(word, last) >= 80 for word in CONCLUSION_WORDS)
+    return any(
+        word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80
+        for word in CONCLUSION_WORDS
+    )

@@ -35,7 +35,7 @@ from ..evidence.check import LazyDamage, check_expected, check_required, demote_
 from ..evidence.common import FAX_DAMAGE, Checked, status_of
 from ..evidence.header import check_date
 from ..evidence.items import LABEL_NAMES, PASSAGES, check_outcome, check_service
-from ..evidence.passages import PASSAGE_END, check_passage
+from ..evidence.passages import check_passage
 from ..evidence.patient import check_patient
 from ..evidence.reviewer import check_specialties, check_states
 from ..form import LetterForm, Place
@@ -221,14 +221,14 @@ def _read_header(form: HeaderForm, values: dict[str, Any]) -> dict[str, Reading[
 
 
 _PRIORITIES = ("Standard", "Expedited")
-_PLAIN_DATE = r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})"
+_PLAIN_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 
 
 def _read_date(text: str) -> Reading[dt.date] | None:
     """:func:`~imr_llm.form.reading.read_date`; for a place holding just a date written as
     ``m/d/yyyy`` that is its one reading, ``exact`` (its pattern matches the whole place,
     which is the plain form, and no month name is there)."""
-    m = re.fullmatch(_PLAIN_DATE, text)
+    m = _PLAIN_DATE.fullmatch(text)
     if m is not None:
         value = make_date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
         if value is not None:
@@ -264,7 +264,9 @@ def _read_summary(text: str, want_injury: bool, values: dict[str, Any], read: _R
 def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
     """:func:`imr_llm.rules.items._read_item` for an item read in full; None otherwise."""
     header = place.header_text
-    if not header or marker_inside(header) or place.outcome is None:
+    # marker_inside's patterns both hold a colon or a semicolon.
+    colon = ":" in header or ";" in header
+    if not header or (colon and marker_inside(header)) or place.outcome is None:
         return None
     try:
         partial = split_partial_request(header)
@@ -485,7 +487,7 @@ def _passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         if bounded.label_inside(value):
             out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
                     "repeated or merged line?)")  # fmt: skip
-        elif key != "rationale" and not PASSAGE_END.search(value.rstrip()):
+        elif key != "rationale" and not bounded.passage_ends(value):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
 
