@@ -349,7 +349,7 @@ def check_service(
     elif status == "unverified":
         out.put(path, status, span, f"the item header reads {excerpt(target, 60)}")
     else:
-        doubt = _name_doubt(
+        doubt = name_doubt(
             target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
         )
         if doubt:
@@ -374,7 +374,7 @@ def check_service(
     elif status == "unverified":
         out.put(path, status, span, "the original request is damaged")
     else:
-        doubt = _name_doubt(partial.original_request, True)
+        doubt = name_doubt(partial.original_request, True)
         if doubt:
             out.put(path, "unverified", span, doubt)
         else:
@@ -393,7 +393,7 @@ _FORM_IN_NAME = re.compile(
 _REPEATED_RUN = re.compile(r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b", re.IGNORECASE)
 
 
-def _name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
+def name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
     """Why the letter's own text at an item marker may not be the item's whole name, or ''.
 
     A header walk that crossed into the previous passage takes its conclusion or the form's

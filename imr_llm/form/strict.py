@@ -804,9 +804,11 @@ def _header_start(lines: _Lines, marker: _Marker, floor: int) -> int:
 
 
 def _trailing_marks(text: str) -> str:
-    """:func:`imr_llm.form.items._strip_trailing_marks` of collapsed text: both its patterns
-    end with a last word of at most three characters."""
-    if len(text) - text.rfind(" ") - 1 > 3:
+    """:func:`imr_llm.form.items._strip_trailing_marks` of collapsed text. Neither of its
+    patterns matches text that ends with a letter or digit in a word of more than three
+    characters (they end with a mark, or a word of at most two); anything else, marks glued
+    to a last full stop ("Considerations.:") included, takes the full test."""
+    if text[-1:].isalnum() and len(text) - text.rfind(" ") - 1 > 3:
         return text
     return _strip_trailing_marks(text)
 

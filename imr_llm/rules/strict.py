@@ -34,7 +34,7 @@ from typing import Any
 from ..evidence.check import LazyDamage, check_expected, check_required, demote_structure
 from ..evidence.common import FAX_DAMAGE, Checked, status_of
 from ..evidence.header import check_date
-from ..evidence.items import LABEL_NAMES, PASSAGES, check_outcome, check_service
+from ..evidence.items import LABEL_NAMES, PASSAGES, check_outcome, check_service, name_doubt
 from ..evidence.passages import check_passage
 from ..evidence.patient import check_patient
 from ..evidence.reviewer import check_specialties, check_states
@@ -268,6 +268,10 @@ def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
     colon = ":" in header or ";" in header
     if not header or (colon and marker_inside(header)) or place.outcome is None:
         return None
+    if name_doubt(header, True):
+        # Form text, a conclusion or a repeated run in the header: the header walk may have
+        # crossed into a passage, which the tolerant reader decides (it may refuse the letter).
+        return None
     try:
         partial = split_partial_request(header)
     except ValueError:
@@ -425,13 +429,25 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
         check_service(k, item, place, damage, out)
     else:
         span = place.header.span
-        out.put(f"items[{k}].service", "exact", span, "at its item marker")
+        # The doubts check_service has about a header read exactly (a repeated line, a first
+        # line lost, form text taken along) hold for the fast path's reading too.
+        doubt = name_doubt(
+            target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
+        )
+        if doubt:
+            out.put(f"items[{k}].service", "unverified", span, doubt)
+        else:
+            out.put(f"items[{k}].service", "exact", span, "at its item marker")
         item["service"] = target
         if partial is not None:
             original = item.get("original_request")
             path = f"items[{k}].original_request"
             if original == partial.original_request:
-                out.put(path, "exact", span, "in the item header")
+                doubt = name_doubt(partial.original_request, True)
+                if doubt:
+                    out.put(path, "unverified", span, doubt)
+                else:
+                    out.put(path, "exact", span, "in the item header")
             else:
                 out.evidence.pop(f"items[{k}].service")
                 check_service(k, item, place, damage, out)
