@@ -7,9 +7,12 @@ nothing. docs/ocr.md records a run and the default engine it led to.
 
 Engines: ``rapidocr`` and ``tesseract`` as imr-llm builds them; ``rapidocr-before``, the
 rapidocr engine with the settings imr-llm used before the speed work (RapidOCR's own detector
-input size, every line recognised in one run), so before and after are measured in the same
-run, page by page in turn, under the same load; ``rapidocr-det<N>`` / ``rapidocr-lanes<N>``
-(combinable, e.g. ``rapidocr-det1280-lanes1``), the engine with one setting changed; and
+input size, every line recognised in one run, no blur), so before and
+after are measured in the same run, page by page in turn, under the same load;
+``rapidocr-det<N>`` / ``rapidocr-lanes<N>`` / ``rapidocr-blur<N>`` (combinable, e.g.
+``rapidocr-det1280-lanes1``), the engine with one setting changed (``blur<N>``: the blur given
+to every page, in tenths of a pixel; ``rapidocr-blur0`` is the engine as it was before the
+blur); and
 ``rapidocr1`` (the older ``rapidocr_onnxruntime``) when installed. ``--threads 0`` gives each
 engine its default (rapidocr every core, tesseract one thread a page).
 
@@ -292,24 +295,30 @@ def load_engine(name: str, threads: int | None) -> Any:
 
     ``rapidocr-before`` is the rapidocr engine as imr-llm ran it before the speed work:
     RapidOCR's own detector input (the page scaled to 2,000 px, detected at that size) and
-    every line recognised in one run on all threads; measured beside ``rapidocr`` so that
-    before and after share the machine's load.
+    every line recognised in one run on all threads, no blur; measured
+    beside ``rapidocr`` so that before and after share the machine's load.
     """
     if name == "rapidocr1":
         return RapidOcr1(threads)
-    from imr_llm.inputs.ocr import RAPIDOCR_DET_SIDE, RapidOcrEngine, TesseractEngine
+    from imr_llm.inputs.ocr import (
+        RAPIDOCR_BLUR,
+        RAPIDOCR_DET_SIDE,
+        RapidOcrEngine,
+        TesseractEngine,
+    )
 
     if name == "rapidocr-before":
-        engine = RapidOcrEngine(threads=threads, det_side=0, rec_lanes=1)
+        engine = RapidOcrEngine(threads=threads, det_side=0, rec_lanes=1, blur=0)
         engine.name = name
         return engine
-    variant = re.fullmatch(r"rapidocr((?:-det\d+|-lanes\d+)+)", name)
-    if variant:  # e.g. rapidocr-det1280, rapidocr-det896-lanes1: one setting changed
-        options = dict(re.findall(r"-(det|lanes)(\d+)", variant.group(1)))
+    variant = re.fullmatch(r"rapidocr((?:-det\d+|-lanes\d+|-blur\d+)+)", name)
+    if variant:  # e.g. rapidocr-det1280, rapidocr-blur0, rapidocr-det896-lanes1
+        options = dict(re.findall(r"-(det|lanes|blur)(\d+)", variant.group(1)))
         engine = RapidOcrEngine(
             threads=threads,
             det_side=int(options.get("det", RAPIDOCR_DET_SIDE)),
             rec_lanes=int(options["lanes"]) if "lanes" in options else None,
+            blur=int(options["blur"]) / 10 if "blur" in options else RAPIDOCR_BLUR,
         )
         engine.name = name
         return engine

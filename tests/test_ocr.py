@@ -456,3 +456,31 @@ def test_an_engine_gives_a_score_for_every_character(
         assert len(line.char_confidences) == len(line.text)
         assert all(0.0 <= c <= 1.0 for c in line.char_confidences)
         assert min(line.char_confidences) <= (line.confidence or 0) + 1e-9
+
+
+# ----------------------------------------------------------------------------------------------
+# rapidocr reads every page softened by a slight blur
+# ----------------------------------------------------------------------------------------------
+
+
+def bilevel(image):
+    """The drawn page as a fax holds it: every pixel black or white (threshold at mid-grey)."""
+    return image.point(lambda v: 255 if v >= 128 else 0).convert("1")
+
+
+@pytest.mark.parametrize("kind", ["greyscale", "fax"])
+def test_rapidocr_reads_a_page_as_the_same_page_blurred_by_hand(
+    kind: str, engines: dict[str, OcrEngine]
+) -> None:
+    """The engine's blur is the only difference between reading a page and reading it softened
+    by hand (in grey) with the blur turned off; a fax page is read right through it."""
+    engine = engine_or_skip("rapidocr", engines)
+    from PIL import ImageFilter
+
+    page = draw_page(0.8) if kind == "greyscale" else bilevel(draw_page(0.8))
+    plain = ocr.RapidOcrEngine(blur=0)
+    softened = page.convert("L").filter(ImageFilter.GaussianBlur(ocr.RAPIDOCR_BLUR))
+    read = engine.recognise(page).lines
+    assert read == plain.recognise(softened).lines
+    assert read != plain.recognise(page).lines  # the blur did change what the models saw
+    assert [line.text.split() for line in read][0] == ["Case", "Number:", "CM16-0123456"]
