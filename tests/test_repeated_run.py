@@ -1,0 +1,59 @@
+"""The repeated-run and form-text tests of an item header (``evidence.items``) answer as the
+patterns they stand in for, whose search they skip where no match can be.
+
+Expected answers come from the pattern itself (``_REPEATED_RUN.search``), which is the
+specification; the shortcut is a speed-up only.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imr_llm.evidence.items import _FORM_IN_NAME, _REPEATED_RUN, _form_in_name, repeated_run
+
+#: Few words, so that runs repeat often; brackets and marks where the pattern's ``\\b`` matters.
+WORDS = st.sampled_from(
+    ["knee", "Knee", "MRI", "left", "(left", "left)", "x", "of", "the", "12", "#12", "-", "and"]
+)
+SPACES = st.sampled_from([" ", "  ", "\n", " \n "])
+
+
+@st.composite
+def headers(draw: st.DrawFn) -> str:
+    words = draw(st.lists(WORDS, min_size=0, max_size=14))
+    out = ""
+    for word in words:
+        out += word + draw(SPACES)
+    return out.strip() if draw(st.booleans()) else out
+
+
+@settings(max_examples=3000, deadline=None)
+@given(headers())
+def test_the_shortcut_answers_as_the_pattern(name: str) -> None:
+    assert repeated_run(name) == bool(_REPEATED_RUN.search(name))
+
+
+def test_the_cases_the_shortcut_must_not_miss() -> None:
+    for name in [
+        "Right shoulder arthroscopic repair Right shoulder arthroscopic repair and debridement",
+        "(left knee brace hinged and left knee brace hinged",  # the run starts inside "(left"
+        "Knee MRI of the LEFT knee MRI OF THE left",  # case aside
+        "Lumbar epidural steroid injection x lumbar epidural steroid injection",
+    ]:
+        assert bool(_REPEATED_RUN.search(name)), name
+        assert repeated_run(name), name
+    assert not repeated_run("Physical therapy twice a week for four weeks for the lumbar spine")
+
+
+FORM_WORDS = st.sampled_from(
+    ["Final", "determination", "set", "forth", "below", "disputed", "items", "medically",
+     "necessary", "not", "knee", "MRI"]
+)  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(FORM_WORDS, max_size=8), st.lists(SPACES, min_size=8, max_size=8))
+def test_the_form_text_shortcut_answers_as_the_pattern(words: list[str], gaps: list[str]) -> None:
+    name = "".join(w + g for w, g in zip(words, gaps, strict=False))
+    assert _form_in_name(name) == bool(_FORM_IN_NAME.search(name))
