@@ -34,6 +34,23 @@ def test_the_shortcut_answers_as_the_pattern(name: str) -> None:
     assert repeated_run(name) == bool(_REPEATED_RUN.search(name))
 
 
+#: Words whose starts and ends meet word boundaries in every way: a word inside another, after
+#: a bracket or a hyphen, before a mark, case changed, an underscore (a word character).
+EDGE_WORDS = st.sampled_from(
+    ["knee", "Knee", "knees", "aknee", "(knee", "knee)", "knee-", "-knee", "a-knee", "_knee",
+     "knee_",
+     "MRI", "mri,", "of", "x", "(", "-", "12", "#12", "12b"]
+)  # fmt: skip
+
+
+@settings(max_examples=20000, deadline=None)
+@given(st.lists(EDGE_WORDS, max_size=16))
+def test_the_word_reading_answers_as_the_pattern_on_single_spaced_text(words: list[str]) -> None:
+    """Headers are single-spaced: there the answer is read from the words, not searched."""
+    name = " ".join(words)
+    assert repeated_run(name) == bool(_REPEATED_RUN.search(name)), name
+
+
 def test_the_cases_the_shortcut_must_not_miss() -> None:
     for name in [
         "Right shoulder arthroscopic repair Right shoulder arthroscopic repair and debridement",
@@ -44,6 +61,14 @@ def test_the_cases_the_shortcut_must_not_miss() -> None:
         assert bool(_REPEATED_RUN.search(name)), name
         assert repeated_run(name), name
     assert not repeated_run("Physical therapy twice a week for four weeks for the lumbar spine")
+    for name in [
+        "aknee MRI of the knee MRI of the",  # "knee" inside "aknee" starts at no word boundary
+        "knee MRI of the knee MRI of thereafter",  # "the" begins a longer word: no boundary
+        "knee MRI of the a b c d knee MRI of the",  # four words between the runs
+        "knee MRI of knee MRI of",  # a run of three words
+    ]:
+        assert not _REPEATED_RUN.search(name), name
+        assert not repeated_run(name), name
 
 
 FORM_WORDS = st.sampled_from(
