@@ -133,9 +133,17 @@ LAST_SENTENCE = re.compile(r"(?:^|[.!?][\"'”’)\]]*\s+)([^.!?]+[.!?]?[\"'”�
 
 
 def rationale_concludes(rationale: str) -> bool:
-    """Whether a rationale's last sentence states a conclusion (through OCR damage)."""
+    """Whether a rationale's last sentence states a conclusion (through OCR damage).
+
+    ``LAST_SENTENCE`` is searched from where a match can start, not tried at every character of
+    the tail: a match holds at most two of ``.!?`` (the one before the sentence and the
+    sentence's own), so none starts before the second-last one."""
     text = collapse_ws(rationale)
-    m = LAST_SENTENCE.search(text[-600:])
+    tail = text[-600:]
+    last_mark = max(tail.rfind("."), tail.rfind("!"), tail.rfind("?"))
+    before = max(tail.rfind(".", 0, last_mark), tail.rfind("!", 0, last_mark),
+                 tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
+    m = LAST_SENTENCE.search(tail, before) if before >= 0 else LAST_SENTENCE.search(tail)
     last = (m.group(1) if m else text[-300:]).lower()
     return any(
         word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80

@@ -163,7 +163,24 @@ def clean_word(word: str) -> bool:
 def legible(text: str) -> bool:
     """Whether a place holds readable words at all (not just marks and fragments): at least
     half of its words with letters are clean, and one is a word of four letters or more or an
-    acronym ("Pre-op EKG" is legible, "“Tye? :" is not)."""
+    acronym ("Pre-op EKG" is legible, "“Tye? :" is not).
+
+    Decided at once when half of the words with letters are plain ASCII words (always clean)
+    and one of them has four letters or more, as on almost every clean letter."""
+    plain = other = 0  # plain words; other words holding a letter
+    long_word = False
+    for w in text.split():
+        if w.isalpha() and w.isascii():
+            plain += 1
+            long_word = long_word or len(w) >= 4
+        elif not w.isdigit() and any(c.isalpha() for c in w):
+            other += 1
+    if long_word and plain >= other:  # half of the words with letters plain
+        return True
+    return _legible_by_words(text)
+
+
+def _legible_by_words(text: str) -> bool:
     words = [w for w in text.split() if any(c.isalpha() for c in w)]
     clean = [w for w in words if clean_word(w)]
     return (

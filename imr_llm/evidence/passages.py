@@ -181,6 +181,52 @@ LABEL_INSIDE = re.compile(
 PASSAGE_END = re.compile(r"[.!?:;,][\"'”’)\]_~|]*$|\)$")
 
 
+#: What may follow a passage's last mark (the class of :data:`PASSAGE_END`).
+_PASSAGE_CLOSERS = "\"'”’)]_~|"
+
+
+def passage_ends(text: str) -> bool:
+    """``bool(PASSAGE_END.search(text.rstrip()))``: a ``.!?:;,`` then closers, or a ")",
+    at the end; read from the end instead of tried at every character."""
+    text = text.rstrip()
+    if text.endswith(")"):
+        return True
+    core = text.rstrip(_PASSAGE_CLOSERS)
+    return bool(core) and core[-1] in ".!?:;,"
+
+
+#: How long a match of ``LABEL_INSIDE`` can be in collapsed text: each letter of the longest
+#: label read as its longest look-alike, a space between words and before the colon.
+_LABEL_REACH = 96
+#: The last letter of each label ("guideline", "rationale", "Decision") as its pattern reads
+#: it, then an optional space: what stands right before the colon of a label's match.
+_LABEL_END = re.compile(r"(?i)[ecoéèênrh] ?\Z")
+
+
+def label_inside(value: str) -> bool:
+    """``bool(LABEL_INSIDE.search(value))``, searched only near a colon or semicolon that a
+    label's last letter stands before: every match ends there and, in whitespace-collapsed
+    text, is shorter than :data:`_LABEL_REACH` (the pattern, tried at every character, costs
+    a scan of the whole passage)."""
+    is_collapsed: bool | None = None
+    for colon in ":;":
+        at = value.find(colon)
+        while at >= 0:
+            # Before a label's colon: its last letter through its look-alikes, or whitespace
+            # (one space, in collapsed text).
+            if value[at - 1 : at].isspace() or _LABEL_END.search(value, max(0, at - 1), at):
+                if is_collapsed is None:
+                    is_collapsed = value == collapse_ws(value)
+                if not is_collapsed:
+                    return bool(LABEL_INSIDE.search(value))
+                if _LABEL_END.search(value, max(0, at - 2), at) and LABEL_INSIDE.search(
+                    value, max(0, at - _LABEL_REACH), at + 1
+                ):
+                    return True
+            at = value.find(colon, at + 1)
+    return False
+
+
 def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
     """Flag a passage holding another passage's label, and a guideline that does not end as
     guidelines do.
@@ -195,9 +241,9 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         evidence = out.evidence.get(path)
         if not value or evidence is None or evidence.status == "unverified":
             continue
-        if LABEL_INSIDE.search(value):
+        if label_inside(value):
             out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
                     "repeated or merged line?)")  # fmt: skip
-        elif key != "rationale" and not PASSAGE_END.search(value.rstrip()):
+        elif key != "rationale" and not passage_ends(value):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip

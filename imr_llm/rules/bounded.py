@@ -1,23 +1,20 @@
 """The answers of a few tolerant readers and checks, found without scanning a whole passage.
 
-Several readers and checks the fast path shares with the tolerant reading run a pattern at
-every character of a case summary or a rationale, though only a few places can match: an
-age phrase ends with "old", a label inside a passage ends with a colon, a sentence ends at a
-full stop. Each function here gives **the same answer** as the function it names, by running
-that function's own pattern (or the function itself) only where a match can be, with the
-reason it cannot be elsewhere said beside it. ``tests/test_fast_path.py`` holds each equal to
-its original on the corpus and on generated strings.
+Several readers and checks the fast path shares with the tolerant reading run a pattern at every
+character of a case summary or a rationale, though only a few places can match: an age phrase ends
+with "old", a sentence ends at a full stop. Each function here gives **the same answer** as the
+function it names, by running that function's own pattern (or the function itself) only where a
+match can be, with the reason it cannot be elsewhere said beside it. ``tests/test_fast_path.py``
+holds each equal to its original on the corpus and on generated strings. Where the shared function
+itself could be made as fast (the evidence stage's passage-end, label-inside, conclusion and
+legibility checks), it was, and it has no twin here.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
-from ..evidence.check import CONCLUSION_WORDS, LAST_SENTENCE
-from ..evidence.common import legible as _legible
-from ..evidence.passages import LABEL_INSIDE
 from ..form.reading import Reading, read_date
 from ..form.summary import INJURY, read_ages
 from ..form.text import collapse_ws
@@ -121,21 +118,6 @@ def ends_word(text: str) -> bool:
     return bool(last) and (last.isalnum() or last == "_" or last in _WORD_END_MARKS)
 
 
-#: What may follow a passage's last mark (the class of
-#: :data:`~imr_llm.evidence.passages.PASSAGE_END`).
-_PASSAGE_CLOSERS = "\"'”’)]_~|"
-
-
-def passage_ends(text: str) -> bool:
-    """``bool(PASSAGE_END.search(text.rstrip()))``: a ``.!?:;,`` then closers, or a ")",
-    at the end; read from the end instead of tried at every character."""
-    text = text.rstrip()
-    if text.endswith(")"):
-        return True
-    core = text.rstrip(_PASSAGE_CLOSERS)
-    return bool(core) and core[-1] in ".!?:;,"
-
-
 def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """:func:`imr_llm.rules.selfcheck.self_check`, reading each rationale's end only, and
     looking for a label or a marker only in a service holding a colon or a semicolon."""
@@ -164,60 +146,6 @@ def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return errors, flags
 
 
-#: How long a match of ``LABEL_INSIDE`` can be in collapsed text: each letter of the longest
-#: label read as its longest look-alike, a space between words and before the colon.
-_LABEL_REACH = 96
-
-
-def label_inside(value: str) -> bool:
-    """``bool(LABEL_INSIDE.search(value))``: a match ends at a colon or semicolon and, in
-    whitespace-collapsed text, is shorter than :data:`_LABEL_REACH`."""
-    is_collapsed: bool | None = None
-    for colon in ":;":
-        at = value.find(colon)
-        while at >= 0:
-            # Before a label's colon: its last letter, an "e" through its look-alikes, or
-            # whitespace (one space, in collapsed text).
-            if value[at - 1 : at].isspace() or _label_end().search(value, max(0, at - 1), at):
-                if is_collapsed is None:
-                    is_collapsed = value == collapse_ws(value)
-                if not is_collapsed:
-                    return bool(LABEL_INSIDE.search(value))
-                if _label_end().search(value, max(0, at - 2), at) and LABEL_INSIDE.search(
-                    value, max(0, at - _LABEL_REACH), at + 1
-                ):
-                    return True
-            at = value.find(colon, at + 1)
-    return False
-
-
-#: The last letter of each label ("guideline", "rationale", "Decision") as its pattern reads
-#: it, then an optional space: what stands right before the colon of a label's match.
-_LABEL_END = r"(?i)[ecoéèênrh] ?\Z"
-
-
-@lru_cache(maxsize=1)
-def _label_end() -> re.Pattern[str]:
-    return re.compile(_LABEL_END)
-
-
-def legible(text: str) -> bool:
-    """:func:`imr_llm.evidence.common.legible`: at once when half of the words with letters are
-    plain ASCII words (always clean) and one of them has four letters or more."""
-    plain = other = 0  # plain words; other words holding a letter
-    long_word = False
-    for w in text.split():
-        if w.isalpha() and w.isascii():
-            plain += 1
-            long_word = long_word or len(w) >= 4
-        elif not w.isdigit() and any(c.isalpha() for c in w):
-            other += 1
-    # Half of the words with letters plain: 2 * plain >= plain + other.
-    if long_word and plain >= other:
-        return True
-    return _legible(text)
-
-
 def collapsed(text: str) -> str:
     """``collapse_ws(text)``, seen without splitting ``text`` when it is collapsed already:
     ASCII, no whitespace but single spaces, none at its ends."""
@@ -226,23 +154,3 @@ def collapsed(text: str) -> str:
     if not text.isascii() or not text.isprintable() or "  " in text or text != text.strip(" "):
         return collapse_ws(text)
     return text
-
-
-def concludes(rationale: str) -> bool:
-    """:func:`imr_llm.evidence.check.rationale_concludes`, with ``LAST_SENTENCE`` searched from
-    where a match can start: a match holds at most two of ``.!?`` (the one before the sentence and
-    the sentence's own), so none starts before the second-last one, and one starting at the
-    text's beginning holds at most one."""
-    from rapidfuzz import fuzz
-
-    text = collapsed(rationale)
-    tail = text[-600:]
-    last_mark = max(tail.rfind("."), tail.rfind("!"), tail.rfind("?"))
-    before = max(tail.rfind(".", 0, last_mark), tail.rfind("!", 0, last_mark),
-                 tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
-    m = LAST_SENTENCE.search(tail, before) if before >= 0 else LAST_SENTENCE.search(tail)
-    last = (m.group(1) if m else text[-300:]).lower()
-    return any(
-        word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80
-        for word in CONCLUSION_WORDS
-    )

@@ -31,11 +31,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..evidence.check import LazyDamage, check_expected, check_required, demote_structure
-from ..evidence.common import FAX_DAMAGE, Checked, status_of
+from ..evidence.check import (
+    LazyDamage,
+    check_expected,
+    check_letter_end,
+    check_required,
+    demote_structure,
+    no_resolver,
+)
+from ..evidence.common import FAX_DAMAGE, Checked, legible, status_of
 from ..evidence.header import check_date
 from ..evidence.items import LABEL_NAMES, PASSAGES, check_outcome, check_service, name_doubt
-from ..evidence.passages import check_passage
+from ..evidence.passages import check_passage, check_passage_ends
 from ..evidence.patient import check_patient
 from ..evidence.reviewer import check_specialties, check_states
 from ..form import LetterForm, Place
@@ -334,10 +341,10 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     _patient_evidence(data.get("patient") or {}, form, read, damage, out)
     for k, (item, reading) in enumerate(zip(data["items"], read.items, strict=True)):
         _item_evidence(k, item, reading, damage, out)
-        _passage_ends(k, item, out)
+        check_passage_ends(k, item, out)
     check_expected(data, form, out)
     check_required(data, form, out)
-    _letter_end(data["items"], out)
+    check_letter_end(data["items"], form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
@@ -425,7 +432,7 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
     service = collapse_ws(item.get("service") or "")
     partial = reading.partial
     target = partial.service if partial else place.header_text
-    if not (bounded.legible(place.header_text) and service == target):
+    if not (legible(place.header_text) and service == target):
         check_service(k, item, place, damage, out)
     else:
         span = place.header.span
@@ -470,7 +477,7 @@ def _passage_evidence(
     value = item.get(key)
     text = reading.texts.get(key)
     if region is None or text is None:
-        return check_passage(k, key, item, place, False, damage, _no_resolver, out)
+        return check_passage(k, key, item, place, False, damage, no_resolver, out)
     path = f"items[{k}].{key}"
     label = LABEL_NAMES[key]
     no_evidence = key == "claims_administrator_guideline" and reading.no_evidence
@@ -480,45 +487,9 @@ def _passage_evidence(
         elif key == "claims_administrator_guideline" and not text:
             out.put(path, "unverified", region.span, "the guideline is empty")
         elif text:
-            return check_passage(k, key, item, place, False, damage, _no_resolver, out)
+            return check_passage(k, key, item, place, False, damage, no_resolver, out)
         return None
     if no_evidence or value != text:
-        return check_passage(k, key, item, place, False, damage, _no_resolver, out)
+        return check_passage(k, key, item, place, False, damage, no_resolver, out)
     out.put(path, "exact", region.span, f"after '{label}:'")
     return value
-
-
-def _no_resolver(_quote: str, _start: int, _end: int) -> None:
-    return None
-
-
-def _passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
-    """:func:`imr_llm.evidence.passages.check_passage_ends`, looking for labels only at colons."""
-    for key in PASSAGES:
-        path = f"items[{k}].{key}"
-        value = item.get(key)
-        evidence = out.evidence.get(path)
-        if not value or evidence is None or evidence.status == "unverified":
-            continue
-        if bounded.label_inside(value):
-            out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
-                    "repeated or merged line?)")  # fmt: skip
-        elif key != "rationale" and not bounded.passage_ends(value):
-            out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
-                    "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
-
-
-def _letter_end(items: list[dict[str, Any]], out: Checked) -> None:
-    """:func:`imr_llm.evidence.check.check_letter_end` (the letter's items are all read here)."""
-    if not items:
-        return
-    k = len(items) - 1
-    path = f"items[{k}].rationale"
-    rationale = items[k].get("rationale")
-    evidence = out.evidence.get(path)
-    if not rationale or (evidence is not None and evidence.status == "unverified"):
-        return
-    if not bounded.concludes(rationale):
-        out.put(path, "unverified", evidence.span if evidence else None,
-                "the letter may be cut off: its last rationale ends without a conclusion "
-                "(items after it may be missing)")  # fmt: skip
