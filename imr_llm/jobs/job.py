@@ -330,6 +330,20 @@ def _sum_parts(current: Round) -> None:
     )
 
 
+def _batch_state(batch: Any) -> tuple[Any, dict[str, int] | None, Any, Any]:
+    """What the provider says of a batch, as a round or a part keeps it: status, request
+    counts, output and error files."""
+    counts = batch.request_counts
+    return (
+        batch.status,
+        {"total": counts.total, "completed": counts.completed, "failed": counts.failed}
+        if counts is not None
+        else None,
+        batch.output_file_id,
+        batch.error_file_id,
+    )
+
+
 def _refresh_parts(store: JobFolder, job: Job, current: Round, provider: Provider) -> None:
     """Ask the provider about every unfinished part of the round."""
     assert current.parts is not None
@@ -338,15 +352,7 @@ def _refresh_parts(store: JobFolder, job: Job, current: Round, provider: Provide
         if part.batch_id is None or part.status in FINAL:
             continue
         batch = provider.retrieve(part.batch_id)
-        counts = batch.request_counts
-        seen = (
-            batch.status,
-            {"total": counts.total, "completed": counts.completed, "failed": counts.failed}
-            if counts is not None
-            else None,
-            batch.output_file_id,
-            batch.error_file_id,
-        )
+        seen = _batch_state(batch)
         if seen != (part.status, part.counts, part.output_file_id, part.error_file_id):
             part.status, part.counts, part.output_file_id, part.error_file_id = seen
             changed = True
@@ -417,15 +423,7 @@ def _refresh(store: JobFolder, job: Job, provider: Provider) -> Any:
     current = job.current
     assert current is not None and current.batch_id is not None
     batch = provider.retrieve(current.batch_id)
-    counts = batch.request_counts
-    seen = (
-        batch.status,
-        {"total": counts.total, "completed": counts.completed, "failed": counts.failed}
-        if counts is not None
-        else None,
-        batch.output_file_id,
-        batch.error_file_id,
-    )
+    seen = _batch_state(batch)
     known = (current.status, current.counts, current.output_file_id, current.error_file_id)
     if seen != known:  # a poll that finds nothing new writes nothing
         current.status, current.counts, current.output_file_id, current.error_file_id = seen
