@@ -9,8 +9,9 @@ records and failures as ``imr-llm extract`` does. See ``imr-llm batch --help`` a
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_getattr
 
 if TYPE_CHECKING:
     from .job import JobReport, batch_records, collect, job_model, status, submit
@@ -18,13 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["JobReport", "batch_records", "collect", "job_model", "status", "submit"]
 
 
-def __getattr__(name: str) -> Any:
-    """The names above, from .job on first use (PEP 562): .job imports openai and instructor
-    (a second or more), which a light submodule (``imr_llm.jobs.store``, which the CLI imports
-    to list its commands) must not pay for."""
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    __import__(f"{__name__}.job")
-    value = getattr(sys.modules[f"{__name__}.job"], name)
-    globals()[name] = value
-    return value
+#: The names above load from .job on first use: .job imports openai and instructor (a second
+#: or more), which a light submodule (``imr_llm.jobs.store``, which the CLI imports to list its
+#: commands) must not pay for.
+__getattr__ = lazy_getattr(__name__, dict.fromkeys(__all__, "job"), globals())

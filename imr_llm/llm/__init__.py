@@ -6,9 +6,9 @@ Keeping letter text out of the logs (instructor's rejected answers included) is
 
 from __future__ import annotations
 
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_getattr
 from ..errors import ModelRequestError, OutputTruncatedError
 
 if TYPE_CHECKING:
@@ -17,13 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["ModelRequestError", "OutputTruncatedError", "aextract_llm", "extract_llm"]
 
 
-def __getattr__(name: str) -> Any:
-    """The extractor's functions on first use (PEP 562): it imports instructor and openai (about
-    a second), which the light submodules (prompts, pricing: the cost estimate, the eval
-    report) must not pay for."""
-    if name not in ("aextract_llm", "extract_llm"):
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    __import__(f"{__name__}.extractor")
-    value = getattr(sys.modules[f"{__name__}.extractor"], name)
-    globals()[name] = value
-    return value
+#: The extractor's functions load on first use: it imports instructor and openai (about a
+#: second), which the light submodules (prompts, pricing: the cost estimate, the eval report)
+#: must not pay for.
+__getattr__ = lazy_getattr(
+    __name__, dict.fromkeys(("aextract_llm", "extract_llm"), "extractor"), globals()
+)
