@@ -46,6 +46,7 @@ sys.path.insert(0, str(REPO))
 from imr_llm.record.models import DeterminationRecord  # noqa: E402
 from imr_llm.testing.fake_openai import FakeOpenAIServer  # noqa: E402
 from imr_llm.testing.oracle import GoldResponder  # noqa: E402
+from imr_llm.testing.processes import descendants, title  # noqa: E402
 
 GOLD = REPO / "eval" / "gold"
 BIN = Path(sys.executable).parent
@@ -55,36 +56,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _children() -> dict[int, list[int]]:
-    out: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            out.setdefault(ppid, []).append(int(entry))
-    return out
-
-
-def _descendants(pid: int) -> list[int]:
-    tree, found, todo = _children(), [], [pid]
-    while todo:
-        for child in tree.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _title(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def main() -> int:
@@ -150,8 +121,8 @@ def main() -> int:
                         and now - asked[-1].received_at < 0.3
                         and now - asked[-2].received_at < args.delay - 0.3
                     ):
-                        for pid in _descendants(raylet.pid):
-                            if _title(pid).startswith("ray::") and "_extract_batch" in _title(pid):
+                        for pid in descendants(raylet.pid):
+                            if title(pid).startswith("ray::") and "_extract_batch" in title(pid):
                                 os.kill(pid, signal.SIGKILL)
                                 killed.append(pid)
                                 break
@@ -161,16 +132,13 @@ def main() -> int:
 
             def look() -> None:  # which tasks ran on which node (process titles)
                 while run.poll() is None:
-                    second = set(_descendants(raylet.pid))
-                    others = set(_descendants(head_pid)) - second
+                    second = set(descendants(raylet.pid))
+                    others = set(descendants(head_pid)) - second
                     for label, pids in (("second", second), ("head", others)):
                         for pid in pids:
-                            title = _title(pid)
-                            title = title.strip().split(" ")[0]
-                            if title.startswith("ray::") and title not in seen.setdefault(
-                                label, []
-                            ):
-                                seen[label].append(title)
+                            name = title(pid).strip().split(" ")[0]
+                            if name.startswith("ray::") and name not in seen.setdefault(label, []):
+                                seen[label].append(name)
                     time.sleep(0.2)
 
             threading.Thread(target=look, daemon=True).start()

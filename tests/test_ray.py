@@ -25,6 +25,7 @@ from imr_llm.config import load_settings  # noqa: E402
 from imr_llm.many import ray as imr_ray  # noqa: E402
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step  # noqa: E402
 from imr_llm.testing.oracle import GoldResponder  # noqa: E402
+from imr_llm.testing.processes import descendants, title  # noqa: E402
 from tests.conftest import CORPUS, GOLD, requires_corpus  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -243,33 +244,11 @@ def test_retry_after_pauses_every_worker(local_ray, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
 def _letters_worker() -> int | None:
     """A worker of this session's Ray running a letters task (a descendant of this process)."""
-    for pid in _descendants(os.getpid()):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                title = fh.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if title.startswith("ray::") and "_extract_batch" in title:
+    for pid in descendants(os.getpid()):
+        name = title(pid)
+        if name.startswith("ray::") and "_extract_batch" in name:
             return pid
     return None
 
