@@ -372,7 +372,7 @@ def test_bounded_summary_readers() -> None:
 def test_bounded_checks() -> None:
     """The checks that read a text from its end, or search a pattern only where a match can
     be, answer as the patterns they stand for."""
-    from imr_llm.evidence.check import CONCLUSION_WORDS, LAST_SENTENCE, rationale_concludes
+    from imr_llm.evidence.check import LAST_SENTENCE, rationale_concludes, states_conclusion
     from imr_llm.evidence.common import _legible_by_words, legible
     from imr_llm.evidence.passages import LABEL_INSIDE, PASSAGE_END, label_inside, passage_ends
     from imr_llm.form.text import collapse_ws
@@ -381,10 +381,8 @@ def test_bounded_checks() -> None:
     def concludes_by_pattern(rationale: str) -> bool:  # LAST_SENTENCE tried everywhere
         text = collapse_ws(rationale)
         m = LAST_SENTENCE.search(text[-600:])
-        last = (m.group(1) if m else text[-300:]).lower()
-        return any(
-            word in last or fuzz.partial_ratio(word, last) >= 80 for word in CONCLUSION_WORDS
-        )
+        last = m.group(1) if m else text[-300:]
+        return states_conclusion(last if len(last.split()) >= 3 else text[-160:])
 
     for text in _passages():
         assert bounded.ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]

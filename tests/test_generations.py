@@ -557,3 +557,13 @@ def test_an_invented_service_on_a_damaged_notice_is_re_asked(fake_server: FakeOp
     assert [a.outcome for a in attempts][0] == "invalid"
     assert any(e.startswith("items[1].service") for e in attempts[0].errors)
     assert record.items[1].service != "Lumbar epidural steroid injection at L4-L5"
+
+
+def test_a_notice_cut_inside_its_last_rationale_is_flagged() -> None:
+    # The notice's rationales end with their conclusion as the 2016 letters' do.
+    text = gold_text("gN05")
+    cut = text[: text.index("with normal radiographs.") + len("with normal radiographs.")]
+    record = extract(cut, backend="rules")
+    assert record.metadata is not None and record.metadata.needs_review
+    assert "cut off" in record.metadata.evidence["items[0].rationale"].note
+    assert not extract(text, backend="rules").metadata.needs_review

@@ -223,6 +223,44 @@ def test_a_letter_cut_inside_its_last_rationale_is_flagged() -> None:
     assert "cut off" in record.metadata.evidence["items[1].rationale"].note
 
 
+@pytest.mark.parametrize(
+    ("sentence", "concludes"),
+    [
+        ("Therefore, the request is not medically necessary.", True),
+        ("The request is medically necessary and appropriate.", True),
+        ("An MRI of the elbow is not a medical necessity at this time.", True),
+        ("The requested study is not mecically neceseay.", True),  # a fax's damage
+        ("The request is not medi cally . nccessary.", True),  # split by OCR
+        ("... the most appropriate method for weaning and terminating opioids.", True),
+        ("Surgery is considered, but EMG is not generally necessary.", False),
+        ("Epicondylitis is a common diagnosis, and MRI is usually not necessary.", False),
+        ("Radiculopathy is already clinically obvious.", False),
+        ("The surgery would be medically inappropriate.", False),
+        ("Meaningful improvement in pain or function.", False),  # "meaning", not "weaning"
+    ],
+)
+def test_what_states_a_conclusion(sentence: str, concludes: bool) -> None:
+    from imr_llm.evidence.check import states_conclusion
+
+    assert states_conclusion(sentence) is concludes
+
+
+def test_a_letter_cut_after_a_sentence_that_is_no_conclusion_is_flagged() -> None:
+    # "...is not generally necessary." reads like a conclusion word by word; a cut there
+    # leaves the last rationale ending on it.
+    item = ITEM_TWO.replace(
+        "Eight visits fall within the recommended course for a new flare.",
+        "Imaging is not generally necessary. Eight visits fall within the recommended course "
+        "for a new flare.",
+    )
+    text = str(Letter(items=[ITEM_ONE, item]))
+    cut = text[: text.index("Imaging is not generally necessary.") + 35]
+    record = rules(cut)
+    assert flagged(record, "items[1].rationale")
+    assert "cut off" in record.metadata.evidence["items[1].rationale"].note
+    assert not rules(text).metadata.needs_review
+
+
 def test_a_letter_cut_right_after_an_item_header_is_no_record() -> None:
     text = str(Letter())
     cut = text[: text.index("Physical therapy twice a week") + len(
@@ -265,3 +303,42 @@ def test_a_stray_mark_at_a_passage_start_or_a_name_end_is_kept_out() -> None:
     record = rules(str(Letter(items=[item, ITEM_TWO])))
     assert record.items[0].service == "Hinged knee brace, left"
     assert record.items[0].maximus_guideline.startswith("Decision based on MTUS")
+
+
+def test_a_stray_mark_between_a_names_words_is_flagged() -> None:
+    # A lost copy of a line leaves the OCR debris of the one read: "a 3 month supply _ of".
+    item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", "Hinged knee _ brace, left: Upheld")
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert flagged(record, "items[0].service")
+    assert "stray mark" in record.metadata.evidence["items[0].service"].note
+    # Marks real names print alone are no debris.
+    item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", "Knee brace - hinged & left: Upheld")
+    assert not rules(str(Letter(items=[item, ITEM_TWO]))).metadata.needs_review
+
+
+def test_a_guideline_ending_with_its_last_line_repeated_is_flagged() -> None:
+    guideline = (
+        "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n"
+        "Care, Knee Braces and Supports.\n"
+    )
+    repeated = guideline + ": a Care, Knee Braces and Supports.\n"
+    item = ITEM_ONE.replace(
+        "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n"
+        "Care.\n",
+        guideline,
+    )
+    assert not rules(str(Letter(items=[item, ITEM_TWO]))).metadata.needs_review
+    record = rules(str(Letter(items=[item.replace(guideline, repeated), ITEM_TWO])))
+    assert flagged(record, "items[0].maximus_guideline")
+    assert "repeating" in record.metadata.evidence["items[0].maximus_guideline"].note
+
+
+def test_a_guideline_naming_two_sources_alike_is_no_repeat() -> None:
+    from imr_llm.evidence.passages import ends_repeating
+
+    assert not ends_repeating(
+        "Decision based on MTUS Chronic Pain Medical Treatment 2009, Section(s): Opioids. "
+        "Decision based on MTUS Chronic Pain Medical Treatment 2009, Section(s): NSAIDs."
+    )
+    assert ends_repeating("Decision based on ODG, Neck, Sprains and strains of neck. Sprains "
+                          "and strains of neck.")  # fmt: skip

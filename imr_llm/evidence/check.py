@@ -117,6 +117,9 @@ def check_values(
     check_expected(data, form, out)
     if form.letter_form.startswith("2016"):
         check_required(data, form, out)
+    if form.letter_form.startswith(("2016", "2013")):
+        # The 2013 notice's rationales end with the same conclusion ("The request for ... is
+        # not medically necessary and appropriate.").
         check_letter_end(data.get("items") or [], form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
@@ -125,15 +128,34 @@ def check_values(
 
 #: How a letter's last rationale ends: with the reviewer's conclusion ("...is not medically
 #: necessary", "...a medical necessity"), or with the form paragraph on weaning or tapering
-#: that follows an opioid denial. Letters of this form print nothing after it.
-CONCLUSION_WORDS = ("necessary", "necessity", "medically", "weaning", "tapering")
+#: that follows an opioid denial. Letters of this form print nothing after it. Each phrase is
+#: (its first word, the whole), matched with spaces and marks taken out ("medi cally .
+#: nccessary" is still one) and loosely, since a fax garbles it ("mecically neodsa'y" scores 72
+#: against the whole); its first word must then be there too, since "generally necessary"
+#: (56 for the word) or "usually not necessary" score as high as a fax's damage on the whole.
+#: A sentence that only says something is "necessary", "appropriate" or "clinically obvious"
+#: is no conclusion: a cut at such a full stop inside a rationale would read as complete.
+CONCLUSION_PHRASES = (("medically", "medicallynecessary"), ("medical", "medicalnecessity"))
+#: The weaning paragraph's words, matched as whole words (as substrings, "weaning" is close to
+#: "meaning", which rationales often print).
+CONCLUSION_WORDS = ("weaning", "tapering")
+#: Scores (rapidfuzz, 0-100) at which a phrase, its first word and a word above count as
+#: printed: the lowest last sentence of a complete letter on any corpus or gold rendering
+#: (ocrfax) scores 72 on the whole phrase and 67 on its word ("motkcally"); "clinically"
+#: scores 63.
+PHRASE_SCORE = 70
+FIRST_WORD_SCORE = 65
+WORD_SCORE = 80
 
 
 LAST_SENTENCE = re.compile(r"(?:^|[.!?][\"'”’)\]]*\s+)([^.!?]+[.!?]?[\"'”’)\]]*\s*)$")
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+_WORD = re.compile(r"[a-z]+")
 
 
-def rationale_concludes(rationale: str) -> bool:
-    """Whether a rationale's last sentence states a conclusion (through OCR damage).
+def last_sentence(rationale: str) -> str:
+    """A rationale's last sentence, whitespace collapsed (its last 300 characters when no
+    sentence mark shows where it starts).
 
     ``LAST_SENTENCE`` is searched from where a match can start, not tried at every character of
     the tail: a match holds at most two of ``.!?`` (the one before the sentence and the
@@ -144,11 +166,43 @@ def rationale_concludes(rationale: str) -> bool:
     before = max(tail.rfind(".", 0, last_mark), tail.rfind("!", 0, last_mark),
                  tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
     m = LAST_SENTENCE.search(tail, before) if before >= 0 else LAST_SENTENCE.search(tail)
-    last = (m.group(1) if m else text[-300:]).lower()
+    return m.group(1) if m else text[-300:]
+
+
+def states_conclusion(sentence: str) -> bool:
+    """Whether ``sentence`` states a reviewer's conclusion (through OCR damage): it prints
+    one of :data:`CONCLUSION_PHRASES` or :data:`CONCLUSION_WORDS` (see there)."""
+    lowered = sentence.lower()
+    squashed = _NOT_LETTERS.sub("", lowered)
+    for first, phrase in CONCLUSION_PHRASES:
+        if phrase in squashed:
+            return True
+        found = fuzz.partial_ratio_alignment(phrase, squashed, score_cutoff=PHRASE_SCORE)
+        if found is None:
+            continue
+        # The aligned text starts at the phrase's first word, give or take a few letters
+        # (the alignment may leave out a garbled start: "meachcally" aligns from "cally").
+        if any(
+            fuzz.ratio(first, squashed[start : start + size], score_cutoff=FIRST_WORD_SCORE)
+            for start in range(max(0, found.dest_start - 5), found.dest_start + 2)
+            for size in range(len(first) - 1, len(first) + 3)
+        ):
+            return True
     return any(
-        word in last or fuzz.partial_ratio(word, last, score_cutoff=80) >= 80
-        for word in CONCLUSION_WORDS
+        fuzz.ratio(word, known, score_cutoff=WORD_SCORE)
+        for word in _WORD.findall(lowered)
+        for known in CONCLUSION_WORDS
     )
+
+
+def rationale_concludes(rationale: str) -> bool:
+    """Whether a rationale's last sentence states a conclusion (through OCR damage). A last
+    "sentence" of a word or two is a mark OCR put inside one ("is not medically . nccessary."):
+    the words before it are read with it."""
+    last = last_sentence(rationale)
+    if len(last.split()) < 3:
+        last = collapse_ws(rationale)[-160:]
+    return states_conclusion(last)
 
 
 def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked) -> None:

@@ -406,6 +406,12 @@ def _form_in_name(name: str) -> bool:
 _REPEATED_RUN = re.compile(r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b", re.IGNORECASE)
 
 
+#: A word of marks no item name prints alone ("a 3 month supply of _ Lidoderm"): OCR debris
+#: from the line's edge, which a lost copy of the line leaves in the only one read. Dashes,
+#: slashes, "&", "+" and "#" stand alone in real names and are not among them.
+_STRAY_MARK = re.compile(r"(?<!\S)[_|~‘’'`¦•]+(?!\S)")
+
+
 def repeated_run(name: str) -> bool:
     """``bool(_REPEATED_RUN.search(name))``, decided on the words where that is exact.
 
@@ -474,6 +480,8 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
         return "the item header holds the letter's form text or a rationale's conclusion"
     if repeated_run(name):
         return "the item header repeats a run of words (a repeated line?)"
+    if _STRAY_MARK.search(name):
+        return "the item header holds a stray mark between its words (OCR debris?)"
     if form_2016 and not partial and name[:1].islower():
         return "the item header starts inside a sentence (its first line lost?)"
     return ""

@@ -247,3 +247,30 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         elif key != "rationale" and not passage_ends(value):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
+        elif key != "rationale" and ends_repeating(value):
+            out.put(path, "unverified", evidence.span, "ends by repeating its last words (a "
+                    "repeated line?)")  # fmt: skip
+
+
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def ends_repeating(value: str) -> bool:
+    """Whether ``value`` ends with a run of at least four words that it has just printed, up
+    to three words before (case and marks aside): a repeated last line, perhaps with OCR
+    debris between the copies ("... strains of neck. : a Sprains and strains of neck.").
+
+    Only guidelines are asked: a rationale may restate its last words ("... is not
+    medically necessary. Therefore, the request is not medically necessary."), a guideline's
+    sentences each name another source. Only the places of the last word are tried."""
+    words = _WORDS.findall(value.lower())
+    size = len(words)
+    last = words[-1] if words else ""
+    for j in range(size - 2, 6, -1):
+        if words[j] != last:
+            continue
+        for gap in range(4):
+            run = size - (j + 1 + gap)  # the second copy: words[j + 1 + gap:]
+            if run >= 4 and j + 1 - run >= 0 and words[j + 1 - run : j + 1] == words[size - run :]:
+                return True
+    return False
