@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rapidfuzz import fuzz
 
 from imr_llm import extract
 from imr_llm.errors import ImrError
