@@ -18,7 +18,7 @@ from imr_llm.form.summary import read_ages, read_sex
 from imr_llm.inputs.normalise import is_page_furniture
 from imr_llm.record.models import DeterminationRecord
 from imr_llm.record.validation import implausible_dates
-from tests.letters import ITEM_ONE, ITEM_TWO, RAW_HEADER, Letter
+from tests.letters import ITEM_ONE, ITEM_TWO, RAW_HEADER, SUMMARY, Letter
 
 SUMMARY_AGE = "The injured worker is a 52 year old female"
 
@@ -342,3 +342,32 @@ def test_a_guideline_naming_two_sources_alike_is_no_repeat() -> None:
     )
     assert ends_repeating("Decision based on ODG, Neck, Sprains and strains of neck. Sprains "
                           "and strains of neck.")  # fmt: skip
+
+
+def test_a_credentials_label_printed_twice_flags_its_list() -> None:
+    # The repeated line ends the list read at the copy; what follows the copy may be lost.
+    credentials = (
+        "The Expert Reviewer has the following credentials:\n"
+        "State(s) of Licensure: California, Nevada\n"
+        "Certification(s)/Specialty: Preventive Medicine, Occupational Medicine,\n"
+        "Certification(s)/Specialty: Preventive Medicine, Occupational Medicine,\n"
+        "Medical Toxicology\n"
+    )
+    record = rules(str(Letter(credentials=credentials)))
+    assert flagged(record, "reviewer.specialties")
+    assert "printed twice" in record.metadata.evidence["reviewer.specialties"].note
+    once = credentials.replace(
+        "Certification(s)/Specialty: Preventive Medicine, Occupational Medicine,\n", "", 1
+    )
+    assert not rules(str(Letter(credentials=once))).metadata.needs_review
+
+
+def test_a_page_break_inside_the_summarys_injury_date_is_read_through() -> None:
+    # A letter without the header table: the date of injury is the summary's. A page break
+    # inside it leaves a form feed and the furniture's line, blanked, between its parts.
+    summary = SUMMARY.replace(
+        "industrial injury on 7/2/15 while\nlifting boxes.",
+        "industrial injury on July 2,\n\n\f" + " " * 60 + "\n2015, while lifting boxes.",
+    )
+    record = rules(str(Letter(header="", summary=summary)))
+    assert record.date_of_injury == dt.date(2015, 7, 2)

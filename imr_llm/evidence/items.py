@@ -406,10 +406,11 @@ def _form_in_name(name: str) -> bool:
 _REPEATED_RUN = re.compile(r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b", re.IGNORECASE)
 
 
-#: A word of marks no item name prints alone ("a 3 month supply of _ Lidoderm"): OCR debris
-#: from the line's edge, which a lost copy of the line leaves in the only one read. Dashes,
+#: A word of marks no item name prints alone ("a 3 month supply of _ Lidoderm", "10 sessions
+#: ·"), or an underscore anywhere ("6 visits_is"): OCR debris from the line's edge, which a
+#: lost copy of the line leaves in the only one read, or a space read as a mark. Dashes,
 #: slashes, "&", "+" and "#" stand alone in real names and are not among them.
-_STRAY_MARK = re.compile(r"(?<!\S)[_|~‘’'`¦•]+(?!\S)")
+_STRAY_MARK = re.compile(r"(?<!\S)[_|~‘’'`¦•·]+(?!\S)|_")
 
 
 def repeated_run(name: str) -> bool:

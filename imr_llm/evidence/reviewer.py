@@ -61,6 +61,12 @@ def check_states(values: list[str], form: LetterForm, out: Checked) -> None:
         out.put(
             path, "unverified", place.span, f"part of the list reads as no state: {unread}{also}"
         )
+    elif "states" in form.credentials.repeated:
+        out.put(path, "unverified", place.span, _REPEATED)
+
+
+#: Why a list whose label the letter prints twice needs a person's look.
+_REPEATED = "its label is printed twice (a repeated line?): the list may go on past the copy"
 
 
 #: How close (rapidfuzz ratio of name keys) a value must be to a specialty the letter writes
@@ -164,4 +170,6 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
     elif left or (missing and names.unread):
         parts = [*missing, *(repr(u) for u in left)][:4]
         out.put(path, "unverified", place.span, f"the letter's list also holds {', '.join(parts)}")
+    elif "specialties" in form.credentials.repeated:
+        out.put(path, "unverified", place.span, _REPEATED)
     return kept

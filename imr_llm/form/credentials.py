@@ -48,6 +48,9 @@ class CredentialsForm:
     states: Place | None
     specialties: Place | None
     style: str  # "block", "sentence" or "none"
+    #: The lists whose label the block prints more than once ("states", "specialties"): a
+    #: repeated line, after which the value read stops at the copy and may lose its rest.
+    repeated: tuple[str, ...] = ()
 
 
 def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> Place:
@@ -75,17 +78,25 @@ def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> 
 def read_credentials_form(doc: Document, start: int, end: int) -> CredentialsForm:
     """The credentials in lines ``[start, end)``."""
     states_at = specialty_at = None
+    repeated: list[str] = []
     for i in range(start, end):
         text = doc.lines[i].text
-        if states_at is None and (hit := match_label(text, STATES_LABEL, threshold=75)):
-            states_at = (i, hit.value_start)
-        elif specialty_at is None and (hit := match_label(text, SPECIALTY_LABEL, threshold=75)):
-            specialty_at = (i, hit.value_start)
+        if hit := match_label(text, STATES_LABEL, threshold=75):
+            if states_at is None:
+                states_at = (i, hit.value_start)
+            elif "states" not in repeated:
+                repeated.append("states")
+        elif hit := match_label(text, SPECIALTY_LABEL, threshold=75):
+            if specialty_at is None:
+                specialty_at = (i, hit.value_start)
+            elif "specialties" not in repeated:
+                repeated.append("specialties")
     if states_at or specialty_at:
         return CredentialsForm(
             _block_value(doc, *states_at, end, "label") if states_at else None,
             _block_value(doc, *specialty_at, end, "label") if specialty_at else None,
             "block",
+            tuple(repeated),
         )
     if start >= end:
         return CredentialsForm(None, None, "none")

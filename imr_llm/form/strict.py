@@ -544,15 +544,17 @@ def _credentials(lines: _Lines, start: int, end: int) -> CredentialsForm | None:
         text = texts[i]
         if ":" not in text and ";" not in text and "State" not in text and "Cert" not in text:
             continue  # no label, nor its colon, can be on the line
-        if states_at is None:
-            at = _match_label(text, STATES_LABEL, threshold=75)
-            if at is not None:
-                states_at = (i, at)
-                continue
-        if specialty_at is None:
-            at = _match_label(text, SPECIALTY_LABEL, threshold=75)
-            if at is not None:
-                specialty_at = (i, at)
+        at = _match_label(text, STATES_LABEL, threshold=75)
+        if at is not None:
+            if states_at is not None:
+                return None  # a label printed twice: the tolerant reader flags the list
+            states_at = (i, at)
+            continue
+        at = _match_label(text, SPECIALTY_LABEL, threshold=75)
+        if at is not None:
+            if specialty_at is not None:
+                return None
+            specialty_at = (i, at)
     if states_at is None or specialty_at is None:
         return None
     return CredentialsForm(

@@ -125,10 +125,32 @@ def read_sex(text: str, near: int = 0) -> Reading[str] | None:
     )
 
 
+_WS_RUN = re.compile(r"\s\s")
+
+
+def date_window(text: str, start: int, size: int = 24) -> str:
+    """The text from ``start`` holding ``size`` characters when each run of whitespace counts
+    as one: where a date that follows its phrase may be. A page break inside the date (the
+    furniture blanked to spaces, a form feed: "November 2, <form feed, spaces> 2012") leaves
+    it there, as a line break does."""
+    end = min(len(text), start + size)
+    if _WS_RUN.search(text, start, end) is None:
+        return text[start:end]  # no run of whitespace: the plain slice
+    j, n, length = start, 0, len(text)
+    while j < length and n < size:
+        if text[j].isspace():
+            while j < length and text[j].isspace():
+                j += 1
+        else:
+            j += 1
+        n += 1
+    return text[start:j]
+
+
 def read_injury_date(text: str) -> Reading | None:
     """The date of injury a summary states ("sustained an industrial injury on 6/19/07")."""
     for m in INJURY.finditer(text):
-        after = text[m.end() : m.end() + 24]
+        after = date_window(text, m.end())
         reading = read_date(after)
         if reading is not None and reading.start <= 3:
             s = m.end() + reading.start

@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from ..form.reading import Reading, read_date
-from ..form.summary import INJURY, read_ages
+from ..form.summary import INJURY, date_window, read_ages
 from ..form.text import collapse_ws
 from .selfcheck import _LABEL_IN_SERVICE, _SENTENCES, marker_inside
 from .summary import _DIAGNOSES
@@ -85,7 +85,7 @@ def read_injury_date(text: str) -> Reading | None:
             at = _next_word(lowered, at + 1)
         if m is None:
             return None
-        after = text[m.end() : m.end() + 24]
+        after = date_window(text, m.end())
         reading = read_date(after)
         if reading is not None and reading.start <= 3:
             s = m.end() + reading.start

@@ -359,7 +359,7 @@ def _specialty_evidence(values: list[str], form: LetterForm, out: Checked) -> li
     of the list is the same name (their known names differ).
     """
     place = form.credentials.specialties
-    if place is None or not values:
+    if place is None or not values or form.credentials.repeated:
         return None
     names = read_specialties(place.text)
     readings = names.readings
