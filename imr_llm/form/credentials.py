@@ -78,26 +78,32 @@ def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> 
 def read_credentials_form(doc: Document, start: int, end: int) -> CredentialsForm:
     """The credentials in lines ``[start, end)``."""
     states_at = specialty_at = None
-    repeated: list[str] = []
+    copies: dict[str, tuple[int, int]] = {}  # a list's label printed again: its last copy
     for i in range(start, end):
         text = doc.lines[i].text
         if hit := match_label(text, STATES_LABEL, threshold=75):
             if states_at is None:
                 states_at = (i, hit.value_start)
-            elif "states" not in repeated:
-                repeated.append("states")
+            else:
+                copies["states"] = (i, hit.value_start)
         elif hit := match_label(text, SPECIALTY_LABEL, threshold=75):
             if specialty_at is None:
                 specialty_at = (i, hit.value_start)
-            elif "specialties" not in repeated:
-                repeated.append("specialties")
+            else:
+                copies["specialties"] = (i, hit.value_start)
     if states_at or specialty_at:
-        return CredentialsForm(
-            _block_value(doc, *states_at, end, "label") if states_at else None,
-            _block_value(doc, *specialty_at, end, "label") if specialty_at else None,
-            "block",
-            tuple(repeated),
+        states = _block_value(doc, *states_at, end, "label") if states_at else None
+        specialties = _block_value(doc, *specialty_at, end, "label") if specialty_at else None
+        # A copy holding the same list is harmless; one holding more (the list went on past
+        # the copy: "Medicine, Toxicology,\n<copy>\nPublic Health ...") or other names is not.
+        first = {"states": states, "specialties": specialties}
+        repeated = tuple(
+            name
+            for name, at in copies.items()
+            if (place := first[name]) is None
+            or _block_value(doc, *at, end, "label").text != place.text
         )
+        return CredentialsForm(states, specialties, "block", repeated)
     if start >= end:
         return CredentialsForm(None, None, "none")
     base = doc.lines[start].start
