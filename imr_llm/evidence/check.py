@@ -173,6 +173,8 @@ def states_conclusion(sentence: str) -> bool:
     """Whether ``sentence`` states a reviewer's conclusion (through OCR damage): it prints
     one of :data:`CONCLUSION_PHRASES` or :data:`CONCLUSION_WORDS` (see there)."""
     lowered = sentence.lower()
+    if "medically necessary" in lowered or "medical necessity" in lowered:
+        return True  # as printed: the common case, without the fuzzy matching below
     squashed = _NOT_LETTERS.sub("", lowered)
     for first, phrase in CONCLUSION_PHRASES:
         if phrase in squashed:

@@ -263,7 +263,11 @@ def ends_repeating(value: str) -> bool:
     Only guidelines are asked: a rationale may restate its last words ("... is not
     medically necessary. Therefore, the request is not medically necessary."), a guideline's
     sentences each name another source. Only the places of the last word are tried."""
-    words = _WORDS.findall(value.lower())
+    lowered = value.lower()
+    tail = _WORDS.findall(lowered[-40:])
+    if not tail or lowered.count(tail[-1]) < 2:
+        return False  # the last word printed once: nothing repeats (the common case)
+    words = _WORDS.findall(lowered)
     size = len(words)
     last = words[-1] if words else ""
     for j in range(size - 2, 6, -1):
