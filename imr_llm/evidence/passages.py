@@ -268,8 +268,7 @@ def ends_repeating(value: str) -> bool:
     if not tail or lowered.count(tail[-1]) < 2:
         return False  # the last word printed once: nothing repeats (the common case)
     words = _WORDS.findall(lowered)
-    size = len(words)
-    last = words[-1] if words else ""
+    size, last = len(words), words[-1]
     for j in range(size - 2, 6, -1):
         if words[j] != last:
             continue
