@@ -375,7 +375,7 @@ def test_bounded_checks() -> None:
     from imr_llm.evidence.common import _legible_by_words, legible
     from imr_llm.evidence.passages import LABEL_INSIDE, PASSAGE_END, label_inside, passage_ends
     from imr_llm.form.text import collapse_ws
-    from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD
+    from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD, ends_sentence, ends_word
 
     def concludes_by_pattern(rationale: str) -> bool:  # LAST_SENTENCE tried everywhere
         text = collapse_ws(rationale)
@@ -384,8 +384,8 @@ def test_bounded_checks() -> None:
         return states_conclusion(last if len(last.split()) >= 3 else text[-160:])
 
     for text in _passages():
-        assert bounded.ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]
-        assert bounded.ends_word(text) == bool(_ENDS_WORD.search(text)), text[-40:]
+        assert ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]
+        assert ends_word(text) == bool(_ENDS_WORD.search(text)), text[-40:]
         assert label_inside(text) == bool(LABEL_INSIDE.search(text)), text[:80]
         for end in ("", ".", ".)", ")", " .|~ ", "'", ",\u201d", "x_", ":\n"):
             ended = text + end
@@ -399,7 +399,36 @@ def test_bounded_checks() -> None:
         assert legible(text[:120]) == _legible_by_words(text[:120]), text[:120]
 
 
+def _self_check_by_pattern(items: list[dict]) -> tuple[list[str], list[str]]:
+    """The self-check as its patterns state it, each searched over the whole value."""
+    from imr_llm.form.items import marker_inside
+    from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD, _LABEL_IN_SERVICE, _SENTENCES
+
+    errors: list[str] = []
+    flags: list[str] = []
+    for k, item in enumerate(items):
+        service = item.get("service") or ""
+        if _LABEL_IN_SERVICE.search(service):
+            errors.append(f"items[{k}].service (a label was read inside the item's name)")
+        elif marker_inside(service):
+            errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
+        elif _SENTENCES.search(service):
+            flags.append(f"items[{k}].service reads as several sentences")
+        if not 3 <= len(service) <= 250:
+            flags.append(f"items[{k}].service has an implausible length ({len(service)})")
+        rationale = item.get("rationale") or ""
+        if len(rationale) < 40:
+            flags.append(f"items[{k}].rationale is implausibly short ({len(rationale)} chars)")
+        if k == len(items) - 1 and rationale and not _ENDS_SENTENCE.search(rationale):
+            flags.append(f"items[{k}].rationale ends mid-sentence: the letter may be cut off")
+        elif rationale and not _ENDS_WORD.search(rationale):
+            flags.append(f"items[{k}].rationale ends mid-word")
+    return errors, flags
+
+
 def test_bounded_self_check() -> None:
+    """The self-check, which searches a service for labels and markers only when it holds a
+    colon or a semicolon and reads a rationale from its end, answers as its patterns do."""
     from imr_llm.rules.selfcheck import self_check
 
     texts = list(_passages())
@@ -409,13 +438,13 @@ def test_bounded_self_check() -> None:
             {"service": rng.choice(texts)[:300], "rationale": rng.choice(texts)}
             for _ in range(rng.randint(1, 3))
         ]
-        assert bounded.self_check(items) == self_check(items)
+        assert self_check(items) == _self_check_by_pattern(items)
     # Services with and without the colon every label and marker match holds.
     for service in ("MRI left knee: Overturned MRI left knee", "MRI left knee; Uphe1d again",
                     "MRI left knee Upheld", "X-ray Decision rationale: none", "X-ray Decision "
                     "rationale none", "Knee brace. Two sentences. Here", "a: b"):  # fmt: skip
         items = [{"service": service, "rationale": "Not medically necessary."}]
-        assert bounded.self_check(items) == self_check(items), service
+        assert self_check(items) == _self_check_by_pattern(items), service
 
 
 def test_word_ends_are_the_patterns_classes() -> None:

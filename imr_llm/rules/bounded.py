@@ -7,24 +7,17 @@ function it names, by running that function's own pattern (or the function itsel
 match can be, with the reason it cannot be elsewhere said beside it. ``tests/test_fast_path.py``
 holds each equal to its original on the corpus and on generated strings. Where the shared function
 itself could be made as fast (the evidence stage's passage-end, label-inside, conclusion and
-legibility checks), it was, and it has no twin here.
+legibility checks, the engine's self-check), it was, and it has no twin here.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ..form.reading import Reading, read_date
 from ..form.summary import INJURY, date_window, read_ages
 from ..form.text import collapse_ws
-from .selfcheck import _LABEL_IN_SERVICE, _SENTENCES, marker_inside
 from .summary import _DIAGNOSES
-
-#: What may close a sentence after its full stop (the class of ``_ENDS_SENTENCE``).
-_CLOSERS = "\"'”’)]"
-#: The marks ``_ENDS_WORD`` takes for the end of a word, beside word characters.
-_WORD_END_MARKS = frozenset(".!?;:,)]\"'”’%")
 
 
 def first_age(text: str) -> Reading[int] | None:
@@ -104,46 +97,6 @@ def diagnoses(text: str) -> re.Match[str] | None:
         return _DIAGNOSES.search(text)
     at = text.lower().find("diagnos")
     return _DIAGNOSES.search(text, at) if at >= 0 else None
-
-
-def ends_sentence(text: str) -> bool:
-    """``bool(_ENDS_SENTENCE.search(text))``: ``[.!?]``, closers, whitespace, the end."""
-    return text.rstrip().rstrip(_CLOSERS)[-1:] in (".", "!", "?")
-
-
-def ends_word(text: str) -> bool:
-    """``bool(_ENDS_WORD.search(text))``: a word character or an end mark before trailing
-    whitespace."""
-    last = text.rstrip()[-1:]
-    return bool(last) and (last.isalnum() or last == "_" or last in _WORD_END_MARKS)
-
-
-def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """:func:`imr_llm.rules.selfcheck.self_check`, reading each rationale's end only, and
-    looking for a label or a marker only in a service holding a colon or a semicolon."""
-    errors: list[str] = []
-    flags: list[str] = []
-    for k, item in enumerate(items):
-        service = item.get("service") or ""
-        # A label's match and both of marker_inside's patterns hold a colon or a semicolon.
-        colon = ":" in service or ";" in service
-        if colon and _LABEL_IN_SERVICE.search(service):
-            errors.append(f"items[{k}].service (a label was read inside the item's name)")
-        elif colon and marker_inside(service):
-            errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
-        elif _SENTENCES.search(service):
-            flags.append(f"items[{k}].service reads as several sentences")
-        if not 3 <= len(service) <= 250:
-            flags.append(f"items[{k}].service has an implausible length ({len(service)})")
-        rationale = item.get("rationale") or ""
-        if len(rationale) < 40:
-            flags.append(f"items[{k}].rationale is implausibly short ({len(rationale)} chars)")
-        last = k == len(items) - 1
-        if last and rationale and not ends_sentence(rationale):
-            flags.append(f"items[{k}].rationale ends mid-sentence: the letter may be cut off")
-        elif rationale and not ends_word(rationale):
-            flags.append(f"items[{k}].rationale ends mid-word")
-    return errors, flags
 
 
 def collapsed(text: str) -> str:

@@ -44,15 +44,38 @@ _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 _ENDS_WORD = re.compile(r"[\w.!?;:,)\]\"'”’%]\s*$")
 
 
+#: What may close a sentence after its full stop (the class of ``_ENDS_SENTENCE``).
+_CLOSERS = "\"'”’)]"
+#: The marks ``_ENDS_WORD`` takes for the end of a word, beside word characters.
+_WORD_END_MARKS = frozenset(".!?;:,)]\"'”’%")
+
+
+def ends_sentence(text: str) -> bool:
+    """``bool(_ENDS_SENTENCE.search(text))``: ``[.!?]``, closers, whitespace, the end; read
+    from the end instead of tried at every character of a rationale."""
+    return text.rstrip().rstrip(_CLOSERS)[-1:] in (".", "!", "?")
+
+
+def ends_word(text: str) -> bool:
+    """``bool(_ENDS_WORD.search(text))``: a word character or an end mark before trailing
+    whitespace."""
+    last = text.rstrip()[-1:]
+    return bool(last) and (last.isalnum() or last == "_" or last in _WORD_END_MARKS)
+
+
 def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """Errors (``items[k].field: why``) and review reasons for the items the engine read."""
+    """Errors (``items[k].field: why``) and review reasons for the items the engine read.
+
+    A label's match and both of :func:`marker_inside`'s patterns hold a colon or a semicolon,
+    so a service without one is not searched for them; a rationale is read from its end."""
     errors: list[str] = []
     flags: list[str] = []
     for k, item in enumerate(items):
         service = item.get("service") or ""
-        if _LABEL_IN_SERVICE.search(service):
+        colon = ":" in service or ";" in service
+        if colon and _LABEL_IN_SERVICE.search(service):
             errors.append(f"items[{k}].service (a label was read inside the item's name)")
-        elif marker_inside(service):
+        elif colon and marker_inside(service):
             errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
         elif _SENTENCES.search(service):
             flags.append(f"items[{k}].service reads as several sentences")
@@ -62,8 +85,8 @@ def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         if len(rationale) < 40:
             flags.append(f"items[{k}].rationale is implausibly short ({len(rationale)} chars)")
         last = k == len(items) - 1
-        if last and rationale and not _ENDS_SENTENCE.search(rationale):
+        if last and rationale and not ends_sentence(rationale):
             flags.append(f"items[{k}].rationale ends mid-sentence: the letter may be cut off")
-        elif rationale and not _ENDS_WORD.search(rationale):
+        elif rationale and not ends_word(rationale):
             flags.append(f"items[{k}].rationale ends mid-word")
     return errors, flags

@@ -65,6 +65,7 @@ from ..record.models import DeterminationRecord
 from . import bounded
 from .engine import _nest
 from .reviewer import read_reviewer
+from .selfcheck import self_check
 from .summary import _LIST_SPLIT, _sex_near_age
 
 #: Whether :func:`strict_record` reads at all (False: every letter takes the tolerant path).
@@ -187,7 +188,7 @@ def _read(form: LetterForm) -> _Read | None:
         return None
     values["items"] = items
     read.data = _nest(values)
-    errors, read.flags = bounded.self_check(read.data["items"])
+    errors, read.flags = self_check(read.data["items"])
     if errors:
         return None
     return read
