@@ -275,9 +275,42 @@ def test_strict_form_is_read_forms_form() -> None:
 
 
 def _full_relayout(text: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """:func:`relayout` with none of its shortcuts: every pattern looked for everywhere."""
     with monkeypatch.context() as patch:
         patch.setattr(_relayout, "settled", lambda _text: False)
+        patch.setattr(_relayout, "form_settled", lambda _text: False)
+        patch.setattr(_relayout, "_matches", lambda pattern, text: list(pattern.finditer(text)))
         return _relayout.relayout(text)
+
+
+def _notices() -> Iterator[tuple[str, str]]:
+    """The 2013 notices in every rendering, re-flowed, and with their phrases moved: a numbered
+    section run on after a sentence, a label after words on its line, a parenthesis near a
+    number, a 2016 label split over two lines."""
+    for name, text in _texts():
+        if "Notice of Independent Medical Review" not in text and "INDEPENDENT MEDICAL" not in text:
+            continue
+        yield name, text
+        yield f"{name}+joined", re.sub(r"\.\n+(\d\) )", r". \1", text, count=2)
+        yield f"{name}+joined12", re.sub(r"\.\n+(\d\) )", r". 1\1", text, count=2)
+        yield f"{name}+label", text.replace("\nCase Summary:", " Case Summary:", 1)
+        yield f"{name}+parens", text.replace(" the ", " (2) 3)) the ", 3)
+        yield f"{name}+2016", text.replace(" the ", " the MAXIMUS\nguideline: and ", 1)
+
+
+def test_relayout_shortcuts_change_nothing_on_notices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a letter with the notice's sign relayout skips the 2016 form's phrases where
+    form_settled() says they move nothing, and tries its numbered patterns only at a ")":
+    the text comes out as without either shortcut."""
+    wrong, notices, moved = [], 0, 0
+    for name, text in _notices():
+        notices += 1
+        full = _full_relayout(text, monkeypatch)
+        moved += full != text
+        if _relayout.relayout(text) != full:
+            wrong.append(name)
+    assert not wrong, wrong[:10]
+    assert notices >= 40 and moved >= 10
 
 
 def test_settled_only_where_relayout_moves_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

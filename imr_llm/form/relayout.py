@@ -23,7 +23,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from ..inputs.normalise import INLINE_FURNITURE
-from .settled import settled
+from .settled import form_settled, settled
 from .text import _CONFUSABLE, parse_outcome
 
 #: Between two words of a phrase: spaces, OCR's stray marks, and at most one line break (a
@@ -129,34 +129,41 @@ def relayout(text: str) -> str:
         put(pos, "\n")
         return True
 
-    for label in _LINE_LABELS:
-        for m in _phrase(label).finditer(text):
-            colon = _COLON.match(text, m.end())
-            if colon is None:
-                continue
-            moved |= join(m)
-            moved |= split_before(m.start())
-    for heading in HEADINGS:
-        for m in _phrase(heading, upper=True).finditer(text):
-            moved |= join(m)
-            moved |= split_before(m.start())
-            moved |= split_after(m.end())
+    # The 2016 form's phrases move nothing in a letter that fails settled() by the 2013
+    # notice's sign alone (a notice as printed): only the notice's own phrases are looked for.
+    form_moves = not form_settled(text)
+    if form_moves:
+        for label in _LINE_LABELS:
+            for m in _phrase(label).finditer(text):
+                colon = _COLON.match(text, m.end())
+                if colon is None:
+                    continue
+                moved |= join(m)
+                moved |= split_before(m.start())
+        for heading in HEADINGS:
+            for m in _phrase(heading, upper=True).finditer(text):
+                moved |= join(m)
+                moved |= split_before(m.start())
+                moved |= split_after(m.end())
     # The 2013 notice's own phrases: its headings and labels start lines, and its numbered
     # determinations and item sections ("2) MAXIMUS Federal Services, Inc. has determined...",
     # "2) Regarding the request for ...:") each start one.
     if _NOTICE_SIGN.search(text):
+        found: dict[re.Pattern[str], list[re.Match[str]]] = {}  # a pattern in both lists
         for pattern in _notice_patterns():
-            for m in pattern.finditer(text):
+            found[pattern] = matches = _matches(pattern, text)
+            for m in matches:
                 moved |= join(m)
                 moved |= split_before(m.start())
         for pattern in _notice_after():
-            for m in pattern.finditer(text):
+            for m in found.get(pattern) or _matches(pattern, text):
                 split_after(m.end())
     # Page furniture inside a line goes to a line of its own, where the document drops it.
     # Not a sign of re-filling by itself: an OCR'd page may run a banner into a line too.
-    for m in INLINE_FURNITURE.finditer(text):
-        split_before(m.start())
-        split_after(m.end())
+    if form_moves:
+        for m in INLINE_FURNITURE.finditer(text):
+            split_before(m.start())
+            split_after(m.end())
     if not moved:
         return text if chars is None else "".join(chars)
     for label in _HEADER_LABELS:
@@ -271,6 +278,26 @@ _NOTICE_ENDS = (
 )
 
 
+def _matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """``list(pattern.finditer(text))``; a numbered pattern (a number of one or two digits and
+    ")" first) is tried only where a ")" is printed: Python's patterns have no fast scan for
+    a start that is a class of characters, and a letter holds few parentheses."""
+    if pattern not in _NUMBERED:
+        return list(pattern.finditer(text))
+    out: list[re.Match[str]] = []
+    done = 0  # matches do not overlap: the next starts at or after the last one's end
+    paren = text.find(")")
+    while paren >= 0:
+        for start in (paren - 2, paren - 1):
+            if start >= done:
+                m = pattern.match(text, start)
+                if m is not None:
+                    out.append(m)
+                    done = m.end()
+        paren = text.find(")", max(paren + 1, done))
+    return out
+
+
 @lru_cache(maxsize=1)
 def _notice_patterns() -> tuple[re.Pattern[str], ...]:
     words = ("MAXIMUS Federal Services, Inc. has determined the request for",
@@ -282,13 +309,19 @@ def _notice_patterns() -> tuple[re.Pattern[str], ...]:
         + "|".join(_GAP_TIGHT.join(map(re.escape, w.split())) for w in words)
         + ")"
     )
+    _NUMBERED.add(numbered)
     return (numbered, *(_phrase(p, upper=p.isupper()) for p in _NOTICE_STARTS))
 
 
 @lru_cache(maxsize=1)
 def _notice_after() -> tuple[re.Pattern[str], ...]:
     section = re.compile(r"(?<![\w.])\d{1,2}\)\s+Regarding\s+the\s+request\s+for\s[^\n]*?:")
+    _NUMBERED.add(section)
     return (section, *(_phrase(p, upper=p.isupper()) for p in _NOTICE_ENDS))
+
+
+#: The notice's patterns that start with a numbered determination or section ("2) ...").
+_NUMBERED: set[re.Pattern[str]] = set()
 
 
 @lru_cache(maxsize=1)

@@ -87,17 +87,24 @@ def settled(text: str, lowered: str | None = None) -> bool:
     last = _last
     if last is not None and last[0] is text:
         return last[1]
-    if not text.isascii() and any(ch in text for ch in _CASE_SPECIAL):
-        answer = False
-    else:
-        answer = (
-            _labels_settled(text)
-            and _headings_settled(text)
-            and _no_inline_furniture(text)
-            and not _notice_sign(text, text.lower() if lowered is None else lowered)
-        )
+    answer = form_settled(text) and not _notice_sign(
+        text, text.lower() if lowered is None else lowered
+    )
     _last = (text, answer)
     return answer
+
+
+def form_settled(text: str) -> bool:
+    """True when none of the 2016 form's phrases (its line labels, its headings, page
+    furniture inside a line) would make :func:`~imr_llm.form.relayout.relayout` move anything.
+
+    :func:`settled` less the 2013 notice's phrases: a notice as printed fails :func:`settled`
+    by its sign alone, and :func:`~imr_llm.form.relayout.relayout` then needs to look for the
+    notice's phrases only.
+    """
+    if not text.isascii() and any(ch in text for ch in _CASE_SPECIAL):
+        return False
+    return _labels_settled(text) and _headings_settled(text) and _no_inline_furniture(text)
 
 
 def _labels_settled(text: str) -> bool:
