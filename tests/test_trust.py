@@ -237,6 +237,17 @@ def test_a_letter_cut_inside_its_last_rationale_is_flagged() -> None:
         ("Radiculopathy is already clinically obvious.", False),
         ("The surgery would be medically inappropriate.", False),
         ("Meaningful improvement in pain or function.", False),  # "meaning", not "weaning"
+        ("The device is durable, meaning it withstands repeated use.", False),
+        ("A gradual taper under the direction of the prescriber is recommended.", True),
+        ("The paper describes a gradual return to work.", False),  # "paper", not "taper"
+        # "medical necessity" concludes only as a verdict, not inside the reasoning
+        ("Medical necessity has not been established.", True),
+        ("Medical necessity for the requested MRI is not supported.", True),
+        ("Imaging is needed to determine the medical necessity of surgery.", False),
+        ("Findings should corroborate the medical necessity of the request.", False),
+        ("Evaluation of the medical necessity of home care is made case by case.", False),
+        ("Imaging is needed to determine the medicai necessty of surgery.", False),  # damaged
+        ("She has skilled medical needs, and the care can be given at the visits.", False),
     ],
 )
 def test_what_states_a_conclusion(sentence: str, concludes: bool) -> None:
