@@ -18,7 +18,7 @@ from imr_llm.form.summary import read_ages, read_sex
 from imr_llm.inputs.normalise import is_page_furniture
 from imr_llm.record.models import DeterminationRecord
 from imr_llm.record.validation import implausible_dates
-from tests.letters import ITEM_ONE, ITEM_TWO, RAW_HEADER, SUMMARY, Letter
+from tests.letters import ITEM_ONE, ITEM_TWO, RAW_HEADER, SUMMARY, Letter, double_space
 
 SUMMARY_AGE = "The injured worker is a 52 year old female"
 
@@ -382,3 +382,28 @@ def test_a_page_break_inside_the_summarys_injury_date_is_read_through() -> None:
     )
     record = rules(str(Letter(header="", summary=summary)))
     assert record.date_of_injury == dt.date(2015, 7, 2)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_summary_that_lost_its_first_line_flags_what_that_line_stated(header: bool) -> None:
+    # The account's first line (age, sex, the date of injury) dropped by a scan: the summary
+    # now starts inside that sentence, and the nulls it leaves must not pass as absent.
+    lost = SUMMARY.replace(
+        "The injured worker is a 52 year old female who sustained an industrial injury on 7/2/15 "
+        "while\n",
+        "",
+    )
+    assert lost.split("records:\n\n")[1].startswith("lifting boxes.")
+    # Without the header table: the seed style, double-spaced, which prints none.
+    text = (
+        str(Letter(summary=lost)) if header else double_space(str(Letter(header="", summary=lost)))
+    )
+    record = rules(text)
+    assert record.patient is None or record.patient.age is None
+    assert flagged(record, "patient.age") and flagged(record, "patient.sex")
+    assert "first line lost" in record.metadata.evidence["patient.age"].note
+    if not header:
+        assert record.date_of_injury is None and flagged(record, "date_of_injury")
+    # A summary that states no age at all, from its first sentence on, is not flagged so.
+    other = SUMMARY.replace("The injured worker is a 52 year old female who", "The applicant")
+    assert not rules(double_space(str(Letter(header="", summary=other)))).metadata.needs_review

@@ -18,6 +18,7 @@ from ..form import LetterForm
 from ..form.header import DATE_FIELDS
 from ..form.summary import (
     read_sex,
+    starts_inside_sentence,
     states_age,
 )
 from ..form.text import (
@@ -357,6 +358,16 @@ def check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None
             span = (summary.start + stated.start, summary.start + stated.end)
             out.put("patient.sex", "unverified", span,
                     "missing: the case summary states the sex in words")  # fmt: skip
+    if starts_inside_sentence(summary.text):
+        # The account's first line is lost: the values its first sentence states go with it.
+        lost = ("age", "sex") if header.present else ("age", "sex", "date_of_injury")
+        for key in lost:
+            path = key if key == "date_of_injury" else f"patient.{key}"
+            value = data.get(key) if key == "date_of_injury" else patient.get(key)
+            if value is None and path not in out.evidence:
+                note = ("missing: the case summary starts inside a sentence (its first line "
+                        "lost?), where letters state it")  # fmt: skip
+                out.put(path, "unverified", summary.span, note)
     if header.present:
         # The 2016-2017 letter with its header table states both in the summary's first
         # sentence ("The injured worker is a 48 year old male..."; every real letter of the

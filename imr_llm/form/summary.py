@@ -100,6 +100,23 @@ def states_age(text: str) -> bool:
     return bool(_AGE_WORDS.search(text))
 
 
+#: The form sentence a case summary opens with ("...based on a review of the case file,
+#: including all medical records:"), up to its colon (OCR may print a semicolon).
+_SUMMARY_INTRO = re.compile(r"medical\s+records\s*[:;]")
+
+
+def starts_inside_sentence(text: str) -> bool:
+    """Whether the case summary's account (after its opening form sentence) starts inside a
+    sentence: with a lower-case letter or a digit ("2012. She was seen..."), where a line was
+    lost. Every letter's account starts with a sentence ("The injured worker is a 66 year old
+    female who sustained an industrial injury on November 2, 2012."), so the values that
+    sentence states may be the ones lost with it. A mark first (OCR debris) says nothing."""
+    intro = _SUMMARY_INTRO.search(text, 0, 400)
+    rest = text[intro.end() :] if intro is not None else text
+    first = rest.lstrip()[:1]
+    return first.isdigit() or (first.isascii() and first.islower())
+
+
 def read_sex(text: str, near: int = 0) -> Reading[str] | None:
     """The first sex word (male/female, a man/woman...) at or after offset ``near``.
 
