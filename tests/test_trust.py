@@ -407,3 +407,71 @@ def test_a_summary_that_lost_its_first_line_flags_what_that_line_stated(header: 
     # A summary that states no age at all, from its first sentence on, is not flagged so.
     other = SUMMARY.replace("The injured worker is a 52 year old female who", "The applicant")
     assert not rules(double_space(str(Letter(header="", summary=other)))).metadata.needs_review
+
+
+_PARTIAL = (
+    "{orig} was the original request. {auth} was authorized by the Claims Administrator. The "
+    "remaining IMR eligible portion of the original request, {rest} is"
+)
+
+
+@pytest.mark.parametrize(
+    ("header", "original", "service"),
+    [
+        # OCR lost the space before the verb: after a digit or a mark it is no part of a name;
+        # after a word, only where the word stands alone elsewhere in the header
+        (
+            _PARTIAL.format(
+                orig="Percocet 10/325mg #90",
+                auth="Percocet 10/325mg #30",
+                rest="Percocet 10/325mg #60",
+            ).replace("#60 is", "#60is"),
+            "Percocet 10/325mg #90",
+            "Percocet 10/325mg #60",
+        ),
+        (
+            _PARTIAL.format(
+                orig="Physical therapy, 12 sessions",
+                auth="Six sessions",
+                rest="Physical therapy, 6 sessions",
+            ).replace("sessions is", "sessionsis"),
+            "Physical therapy, 12 sessions",
+            "Physical therapy, 6 sessions",
+        ),
+        (
+            _PARTIAL.format(
+                orig="Cold therapy unit, 21-day rental",
+                auth="A 7-day rental",
+                rest="Cold therapy unit, 14-day rental",
+            ).replace("rental was the", "rentalwas the"),
+            "Cold therapy unit, 21-day rental",
+            "Cold therapy unit, 14-day rental",
+        ),
+        # a name that ends in the verb's letters keeps them
+        (
+            _PARTIAL.format(
+                orig="Lumbar arthrodesis", auth="Lumbar fusion consult", rest="Lumbar arthrodesis"
+            ),
+            "Lumbar arthrodesis",
+            "Lumbar arthrodesis",
+        ),
+        # a stray mark glued to the portion's name after "request,"
+        (
+            _PARTIAL.format(
+                orig="Chiropractic care, 12 visits",
+                auth="Six visits",
+                rest="Chiropractic care, 6 visits",
+            ).replace("request, Chiro", "request,|Chiro"),
+            "Chiropractic care, 12 visits",
+            "Chiropractic care, 6 visits",
+        ),
+    ],
+)
+def test_a_partial_request_read_through_lost_spaces_and_glued_marks(
+    header: str, original: str, service: str
+) -> None:
+    from imr_llm.form.items import split_partial_request
+
+    partial = split_partial_request(header)
+    assert partial is not None
+    assert (partial.original_request, partial.service) == (original, service)

@@ -287,7 +287,13 @@ def find_item_markers(
     return kept or markers, label_lines
 
 
-_TRAILING_IS = re.compile(r"\s+(?:is|[il1]s|was)\s*$", re.IGNORECASE)
+#: The verb before a partly certified request's marker ("..., Z is: Upheld"), after a space, or
+#: glued to a name that ends with a digit or a mark where OCR lost the space ("#60is").
+_TRAILING_IS = re.compile(r"(?:\s+(?:is|[il1]s|was)|(?<=[0-9%#)\]])(?:is|was))\s*$", re.IGNORECASE)
+#: What may stand between "...of the original request," and the remaining portion's name:
+#: the punctuation, and OCR's stray marks glued to the name ("request,|Post-op", "’Chiro").
+#: Quotes that open a name and parentheses are kept.
+_BEFORE_PORTION = " ,.;:|’`~_·¦•"
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,8 +322,10 @@ def split_partial_request(header: str) -> PartialRequest | None:
     (s0, _), (_, e1) = mentions[0], mentions[-1]
     # X: before "<was> the original request"; Z: after the last mention.
     before = re.sub(r"\s+t\S{1,2}\s*$", "", text[:s0].rstrip())  # "the", when not in the mention
+    before = _unglued(before, "was", text)  # "rentalwas"
     orig = re.sub(r"(?:\s+|[‘’'`·,_~|]+)\S{2,4}\s*$", "", before)  # "was" ("12‘was")
-    svc = _TRAILING_NAME_MARKS.sub("", _TRAILING_IS.sub("", text[e1:].lstrip(" ,.;:")))
+    svc = text[e1:].lstrip(_BEFORE_PORTION)
+    svc = _TRAILING_NAME_MARKS.sub("", _TRAILING_IS.sub("", _unglued(svc, "is", text)))
     orig = _TRAILING_NAME_MARKS.sub("", orig)
     if not orig or not svc or len(svc) > max(200, 2 * len(orig) + 40):
         raise ValueError("the partly certified request's wording could not be read")
@@ -325,6 +333,26 @@ def split_partial_request(header: str) -> PartialRequest | None:
         # The request's own sentences read into it (a repeated or merged line).
         raise ValueError("the partly certified request's wording could not be read")
     return PartialRequest(orig.strip(" .,"), svc)
+
+
+_WORD_CHARS = re.compile(r"[A-Za-z0-9-]+")
+
+
+def _unglued(name: str, verb: str, header: str) -> str:
+    """``name`` without ``verb`` glued to its last word where OCR lost the space before it
+    ("..., 6 sessionsis: Upheld", "21-day rentalwas the original request"): only where the
+    word without it is printed elsewhere in the header ("12 sessions was the original
+    request") and the glued form nowhere else. Names that end in the verb's letters
+    ("analysis", "arthrodesis") are left alone: their stem is no word of the header."""
+    cut = len(name.rstrip())
+    last = name[:cut].rsplit(None, 1)[-1] if name.strip() else ""
+    if len(last) < len(verb) + 3 or not last.lower().endswith(verb) or not last.isalpha():
+        return name
+    words = [w.lower() for w in _WORD_CHARS.findall(header)]
+    stem = last[: -len(verb)].lower()
+    if stem in words and words.count(last.lower()) == 1:
+        return name[: cut - len(verb)] + " " + verb
+    return name
 
 
 #: What no requested item's name holds: the partial request's own wording.
