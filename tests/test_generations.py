@@ -567,3 +567,14 @@ def test_a_notice_cut_inside_its_last_rationale_is_flagged() -> None:
     assert record.metadata is not None and record.metadata.needs_review
     assert "cut off" in record.metadata.evidence["items[0].rationale"].note
     assert not extract(text, backend="rules").metadata.needs_review
+
+
+def test_a_fax_banner_inside_a_determination_sentence_is_no_part_of_the_service() -> None:
+    # A page break falls inside "...the request for lumbar epidural steroid / injection at
+    # L4-L5 is not medically necessary": the banner heading the next page is page furniture.
+    text = gold_text("gN01").replace(
+        "lumbar epidural steroid\ninjection",
+        "lumbar epidural steroid\n\f09/13/2016 10:37 FAX 3755095918 MAXIMUS p.002/008\ninjection",
+    )
+    record = extract(text, backend="rules")
+    assert record.contract_dict() == gold_label("gN01")

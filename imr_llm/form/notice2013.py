@@ -271,7 +271,7 @@ class _Determination:
     line: int  # first line
     last: int  # last line
     number: int
-    match: re.Match[str]  # DETERMINATION over source[base:]
+    match: re.Match[str]  # DETERMINATION over the source, page furniture blanked out
     base: int
 
 
@@ -280,6 +280,9 @@ def _determinations(doc: Document, start: int, stop: int) -> list[_Determination
     sentences in lines ``[start, stop)``, each read over the lines it wraps onto."""
     out: list[_Determination] = []
     lines = doc.lines
+    # Read with page furniture blanked out: a fax banner between two lines of the sentence is
+    # no part of the service it names (offsets are the letter's own).
+    blanked = doc.text(0, len(doc.source)) if doc.furniture else doc.source
     i = start
     while i < min(stop, len(lines)):
         number = _NUMBERED.match(lines[i].text)
@@ -297,7 +300,7 @@ def _determinations(doc: Document, start: int, stop: int) -> list[_Determination
                 break  # the next determination, its number perhaps lost to OCR
             last = j
             base = lines[i].start
-            m = DETERMINATION.search(doc.source, base, lines[j].end)
+            m = DETERMINATION.search(blanked, base, lines[j].end)
             if m is not None:
                 break
         if m is not None and not _DETERMINED.search(m.group("service")):
@@ -364,9 +367,9 @@ def _items(
     for k, det in enumerate(determinations):
         m = det.match
         s, e = m.start("service"), m.end("service")
-        header = Place(s, e, collapse_ws(doc.source[s:e]), "marker")
+        header = Place(s, e, collapse_ws(m.group("service")), "marker")
         vs, ve = m.start("verdict"), m.end("verdict")
-        verdict = doc.source[vs:ve]
+        verdict = m.group("verdict")
         value = "upheld" if m.group("neg") else "overturned"
         clean = collapse_ws(verdict).lower() in _CLEAN_VERDICTS
         outcome = Reading(value, clean, 0, len(verdict))
