@@ -475,3 +475,34 @@ def test_a_partial_request_read_through_lost_spaces_and_glued_marks(
     partial = split_partial_request(header)
     assert partial is not None
     assert (partial.original_request, partial.service) == (original, service)
+
+
+def test_a_repeated_line_holding_a_damaged_label_leaves_its_passage_unverified() -> None:
+    # A guideline's line repeated with its label, OCR having put a mark between the label's
+    # words: the passage now holds a label of the item's form.
+    item = ITEM_ONE.replace(
+        "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n",
+        "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n"
+        "MAXIMUS.guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n",
+    )
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert flagged(record, "items[0].maximus_guideline")
+    assert "label" in record.metadata.evidence["items[0].maximus_guideline"].note
+
+
+@pytest.mark.parametrize("debris", ["", "2 ", "ae "])
+def test_a_rationale_that_prints_its_last_sentence_twice_is_unverified(debris: str) -> None:
+    item = ITEM_ONE.replace(
+        "stable knee. The request is not medically necessary.\n",
+        f"stable knee. The request is not medically necessary.\n{debris}The request is not "
+        "medically necessary.\n",
+    )
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert flagged(record, "items[0].rationale")
+    # Restating the conclusion is no repeated line.
+    restated = ITEM_ONE.replace(
+        "stable knee. The request is not medically necessary.\n",
+        "stable knee. The request is not medically necessary. Therefore, the request is not\n"
+        "medically necessary.\n",
+    )
+    assert not rules(str(Letter(items=[restated, ITEM_TWO]))).metadata.needs_review

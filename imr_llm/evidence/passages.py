@@ -161,10 +161,14 @@ def check_passage(
     return text
 
 
+#: Between two words of a label inside a passage: spaces, and up to two of OCR's stray marks
+#: ("Claims.Administrator guideline:", a repeated line's damage).
+_LABEL_GAP = r"\s*[.,_~|'‘’`·]{0,2}\s*"
+
 #: A passage label inside a passage's text: a line repeated or merged into it.
 LABEL_INSIDE = re.compile(
     "|".join(
-        ocr_pattern(label).pattern + r"\s*[:;]"
+        ocr_pattern(label).pattern.replace(r"\s*", _LABEL_GAP) + r"\s*[:;]"
         for label in (
             "Claims Administrator guideline",
             "MAXIMUS guideline",
@@ -196,8 +200,9 @@ def passage_ends(text: str) -> bool:
 
 
 #: How long a match of ``LABEL_INSIDE`` can be in collapsed text: each letter of the longest
-#: label read as its longest look-alike, a space between words and before the colon.
-_LABEL_REACH = 96
+#: label read as its longest look-alike, a gap of a space, two marks and a space between
+#: words, and a space before the colon.
+_LABEL_REACH = 106
 #: The last letter of each label ("guideline", "rationale", "Decision") as its pattern reads
 #: it, then an optional space: what stands right before the colon of a label's match.
 _LABEL_END = re.compile(r"(?i)[ecoéèênrh] ?\Z")
@@ -250,9 +255,39 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         elif key != "rationale" and ends_repeating(value):
             out.put(path, "unverified", evidence.span, "ends by repeating its last words (a "
                     "repeated line?)")  # fmt: skip
+        elif key == "rationale" and repeats_last_sentence(value):
+            out.put(path, "unverified", evidence.span, "ends by printing its last sentence "
+                    "twice (a repeated line?)")  # fmt: skip
 
 
 _WORDS = re.compile(r"[^\W_]+")
+
+
+def repeats_last_sentence(value: str) -> bool:
+    """Whether a rationale ends with its last sentence (of four words or more) printed twice,
+    perhaps with OCR debris between (case and marks aside): "... is not medically necessary. 2
+    The request is not medically necessary.", a repeated last line.
+
+    A rationale may restate its conclusion ("... is not medically necessary. Therefore, the
+    request is not medically necessary."), so the whole last sentence must repeat, from its
+    first word: a reviewer does not write the same sentence twice in a row."""
+    text = value.rstrip()
+    end = len(text) - 1
+    before = max(text.rfind(".", 0, end), text.rfind("!", 0, end), text.rfind("?", 0, end))
+    if before < 0:
+        return False
+    last = _WORDS.findall(text[before + 1 :].lower())
+    # OCR debris between the copies (a page number, a fragment of up to two letters) reads
+    # as the last sentence's first words.
+    skip = 0
+    while skip < min(3, len(last)) and (len(last[skip]) <= 2 or last[skip].isdigit()):
+        skip += 1
+    run = last[skip:]
+    if len(run) < 4:
+        return False
+    start = max(0, before + 1 - 2 * (len(text) - before) - 40)
+    words = _WORDS.findall(text[start : before + 1].lower())
+    return words[-len(run) :] == run
 
 
 def ends_repeating(value: str) -> bool:
