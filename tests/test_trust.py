@@ -238,8 +238,7 @@ def test_a_letter_cut_inside_its_last_rationale_is_flagged() -> None:
         ("The surgery would be medically inappropriate.", False),
         ("Meaningful improvement in pain or function.", False),  # "meaning", not "weaning"
         ("The device is durable, meaning it withstands repeated use.", False),
-        ("A gradual taper under the direction of the prescriber is recommended.", True),
-        ("The paper describes a gradual return to work.", False),  # "paper", not "taper"
+        ("A supervised taper would be more consistent with the guidelines.", False),
         # "medical necessity" concludes only as a verdict, not inside the reasoning
         ("Medical necessity has not been established.", True),
         ("Medical necessity for the requested MRI is not supported.", True),
@@ -506,3 +505,29 @@ def test_a_rationale_that_prints_its_last_sentence_twice_is_unverified(debris: s
         "medically necessary.\n",
     )
     assert not rules(str(Letter(items=[restated, ITEM_TWO]))).metadata.needs_review
+
+
+@pytest.mark.parametrize(
+    ("rationale", "last"),
+    [
+        (
+            "It is not medically necessary. One month supply of Trezix 320.5/30/16mg was the "
+            "original request.",
+            "One month supply of Trezix 320.5/30/16mg was the original request.",
+        ),
+        (
+            "See e.g. the guideline. The request is not medically necessary.",
+            "The request is not medically necessary.",
+        ),
+        (
+            'He said "stop." The request (a brace) is medically necessary.',
+            "The request (a brace) is medically necessary.",
+        ),
+        ("no sentence end at all", "no sentence end at all"),
+    ],
+)
+def test_a_rationales_last_sentence(rationale: str, last: str) -> None:
+    from imr_llm.evidence.check import last_sentence, rationale_concludes
+
+    assert last_sentence(rationale) == last
+    assert rationale_concludes(rationale) is ("medically necessary" in last)

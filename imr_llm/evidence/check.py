@@ -148,9 +148,8 @@ CONCLUSION_PHRASES = (("medically", "medicallynecessary"), ("medical", "medicaln
 _VERDICT_STEMS = ("establish", "demonstrat", "support", "substantiat", "shown", "document",
                   "provided", "warrant", "proven")  # fmt: skip
 #: The weaning paragraph's words, matched as whole words whose first letter is the word's own
-#: or its look-alike: "meaning", which rationales print, scores 86 against "weaning", and
-#: "paper" 80 against "taper".
-CONCLUSION_WORDS = ("weaning", "tapering", "taper")
+#: or its look-alike: "meaning", which rationales print, scores 86 against "weaning".
+CONCLUSION_WORDS = ("weaning", "tapering")
 _FIRST_LETTERS = {"w": "wv", "t": "tf"}
 #: Scores (rapidfuzz, 0-100) at which a phrase, its first word and a word above count as
 #: printed: the lowest last sentence of a complete letter on any corpus or gold rendering
@@ -161,25 +160,20 @@ FIRST_WORD_SCORE = 65
 WORD_SCORE = 80
 
 
-LAST_SENTENCE = re.compile(r"(?:^|[.!?][\"'”’)\]]*\s+)([^.!?]+[.!?]?[\"'”’)\]]*\s*)$")
+#: Where a sentence ends: ``.!?``, closing quotes or brackets, then whitespace ("320.5" and
+#: "e.g" inside a sentence end none).
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+")
 _NOT_LETTERS = re.compile(r"[^a-z]+")
 _WORD = re.compile(r"[a-z]+")
 
 
 def last_sentence(rationale: str) -> str:
-    """A rationale's last sentence, whitespace collapsed (its last 300 characters when no
-    sentence mark shows where it starts).
-
-    ``LAST_SENTENCE`` is searched from where a match can start, not tried at every character of
-    the tail: a match holds at most two of ``.!?`` (the one before the sentence and the
-    sentence's own), so none starts before the second-last one."""
+    """A rationale's last sentence, whitespace collapsed: what follows the last sentence end
+    before its final mark (within its last 600 characters; those when there is none)."""
     text = collapse_ws(rationale)
     tail = text[-600:]
-    last_mark = max(tail.rfind("."), tail.rfind("!"), tail.rfind("?"))
-    before = max(tail.rfind(".", 0, last_mark), tail.rfind("!", 0, last_mark),
-                 tail.rfind("?", 0, last_mark)) if last_mark > 0 else -1  # fmt: skip
-    m = LAST_SENTENCE.search(tail, before) if before >= 0 else LAST_SENTENCE.search(tail)
-    return m.group(1) if m else text[-300:]
+    ends = [m.end() for m in _SENTENCE_END.finditer(tail, 0, max(0, len(tail) - 1))]
+    return tail[ends[-1] :] if ends else tail
 
 
 def states_conclusion(sentence: str) -> bool:
