@@ -531,3 +531,15 @@ def test_a_rationales_last_sentence(rationale: str, last: str) -> None:
 
     assert last_sentence(rationale) == last
     assert rationale_concludes(rationale) is ("medically necessary" in last)
+
+
+def test_a_collapsed_tail_is_the_tail_of_the_collapsed_text() -> None:
+    from imr_llm.evidence.check import _collapsed_tail
+    from imr_llm.form.text import collapse_ws
+
+    words = [f"w{k}" + "x" * (k % 7) for k in range(400)]
+    for sep in (" ", "  ", "\n", " \f\n "):
+        for cut in (0, 1, 5, 50, 300, 700, 1300, 2000):
+            text = sep.join(words)[cut:] + sep
+            for size in (10, 160, 600):
+                assert _collapsed_tail(text, size) == collapse_ws(text)[-size:], (sep, cut, size)

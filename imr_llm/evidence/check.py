@@ -170,10 +170,36 @@ _WORD = re.compile(r"[a-z]+")
 def last_sentence(rationale: str) -> str:
     """A rationale's last sentence, whitespace collapsed: what follows the last sentence end
     before its final mark (within its last 600 characters; those when there is none)."""
-    text = collapse_ws(rationale)
-    tail = text[-600:]
-    ends = [m.end() for m in _SENTENCE_END.finditer(tail, 0, max(0, len(tail) - 1))]
-    return tail[ends[-1] :] if ends else tail
+    tail = _collapsed_tail(rationale, 600)
+    # The last end: at the last mark where the pattern matches (matches cannot overlap: what
+    # follows a mark is no mark), read back from the end rather than tried at every character.
+    limit = max(0, len(tail) - 1)
+    at = limit
+    while True:
+        at = max(tail.rfind(".", 0, at), tail.rfind("!", 0, at), tail.rfind("?", 0, at))
+        if at < 0:
+            return tail
+        m = _SENTENCE_END.match(tail, at, limit)
+        if m is not None:
+            return tail[m.end() :]
+
+
+def _collapsed_tail(text: str, size: int) -> str:
+    """``collapse_ws(text)[-size:]``, collapsing only as much of the end as it takes: the
+    collapsed end of a text is the end of its collapsed whole once it is ``size`` long."""
+    window = text[-2 * size :]
+    if window.isascii() and window.isprintable() and "  " not in window:
+        # Single spaces its only whitespace (printable ASCII holds no other): collapsed already.
+        stripped = window.strip(" ")
+        if len(stripped) > size or len(text) <= 2 * size:
+            return stripped[-size:]
+    raw = 2 * size
+    while raw < len(text):
+        tail = collapse_ws(text[-raw:])
+        if len(tail) > size:
+            return tail[-size:]
+        raw *= 2
+    return collapse_ws(text)[-size:]
 
 
 def states_conclusion(sentence: str) -> bool:
@@ -246,7 +272,7 @@ def rationale_concludes(rationale: str) -> bool:
     the words before it are read with it."""
     last = last_sentence(rationale)
     if len(last.split()) < 3:
-        last = collapse_ws(rationale)[-160:]
+        last = _collapsed_tail(rationale, 160)
     return states_conclusion(last)
 
 

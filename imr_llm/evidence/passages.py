@@ -285,6 +285,9 @@ def repeats_last_sentence(value: str) -> bool:
     run = last[skip:]
     if len(run) < 4:
         return False
+    # The sentence before must end with the run's last word (the common case: it does not).
+    if _WORDS.findall(text[max(0, before - 40) : before + 1].lower())[-1:] != run[-1:]:
+        return False
     start = max(0, before + 1 - 2 * (len(text) - before) - 40)
     words = _WORDS.findall(text[start : before + 1].lower())
     return words[-len(run) :] == run
