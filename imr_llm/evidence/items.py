@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -477,14 +478,25 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
     that starts inside its sentence (only a partly certified request's remaining portion
     does so on its own: "..., with open carpal tunnel release is: Overturned").
     """
+    doubt = _text_doubt(name)
+    if doubt:
+        return doubt
+    if form_2016 and not partial and name[:1].islower():
+        return "the item header starts inside a sentence (its first line lost?)"
+    return ""
+
+
+@lru_cache(maxsize=64)
+def _text_doubt(name: str) -> str:
+    """The doubts of :func:`name_doubt` that its text alone decides. Each item's header is
+    asked about up to three times a letter (by the engine, then for its service and its
+    original request), so the answer is kept for the few names last asked about."""
     if _form_in_name(name):
         return "the item header holds the letter's form text or a rationale's conclusion"
     if repeated_run(name):
         return "the item header repeats a run of words (a repeated line?)"
     if _STRAY_MARK.search(name):
         return "the item header holds a stray mark between its words (OCR debris?)"
-    if form_2016 and not partial and name[:1].islower():
-        return "the item header starts inside a sentence (its first line lost?)"
     return ""
 
 
