@@ -578,3 +578,36 @@ def test_a_fax_banner_inside_a_determination_sentence_is_no_part_of_the_service(
     )
     record = extract(text, backend="rules")
     assert record.contract_dict() == gold_label("gN01")
+
+
+def test_recognition_is_the_same_without_skipping_the_review_forms_phrases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """recognise() looks for the review form's phrases only where they could change the
+    answer: every letter, other form, refused text and shared rendering is recognised as with
+    all of that form's marks counted."""
+    from imr_llm.form import generations
+    from imr_llm.form.sections import find_sections
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted((GOLD / "letters").glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((GOLD / "renderings").glob("*/*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((OTHER / "letters").glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in NOT_IMR]
+    for corpus in ("corpus", "corpus-more"):
+        texts += [
+            p.read_text(encoding="utf-8") for p in sorted((SHARED / corpus).glob("text-*/*.txt"))
+        ]
+    full = generations._marks
+    differ = 0
+    for text in texts:
+        doc = normalise(text)
+        sections = find_sections(doc)
+        quick = generations.recognise(doc, sections)
+        with monkeypatch.context() as patch:
+            patch.setattr(
+                generations,
+                "_review_marks",
+                lambda d, lw, _o: full(d, generations._REVIEW_MARKS, lw),
+            )
+            differ += generations.recognise(doc, sections) != quick
+    assert differ == 0 and len(texts) > 400

@@ -174,6 +174,19 @@ def _marks(doc: Document, marks: tuple[_Mark, ...], lowered: str) -> list[str]:
     return [name for name, phrase, how in marks if _has_mark(doc, phrase, how, lowered)]
 
 
+def _review_marks(doc: Document, lowered: str, other: int) -> list[str]:
+    """The review form's marks, in their order; its phrases (each looked for loosely in every
+    line, the costliest test) only where they could make it the form: with the most marks,
+    a tie going to it, when another form has ``other``. A 2013 notice shows four marks of its
+    own and none of the review's headings or labels."""
+    cheap = [mark for mark in _REVIEW_MARKS if mark[2] != "phrase"]
+    phrases = len(_REVIEW_MARKS) - len(cheap)
+    found = {name for name, phrase, how in cheap if _has_mark(doc, phrase, how, lowered)}
+    if len(found) + phrases < other:
+        return [name for name, _, _ in _REVIEW_MARKS if name in found]
+    return _marks(doc, _REVIEW_MARKS, lowered)
+
+
 def recognise(doc: Document, sections: Sections) -> Recognition | None:
     """The form of ``doc``, or None when it is no IMR determination at all.
 
@@ -185,12 +198,12 @@ def recognise(doc: Document, sections: Sections) -> Recognition | None:
     if "issues heading" in sections.found and _issues_heading(doc, sections):
         return Recognition(FORM_2016, sections.found)
     lowered = collapse_ws(doc.source).lower()
-    review = _marks(doc, _REVIEW_MARKS, lowered)
     notice = _marks(doc, _NOTICE_MARKS, lowered)
     if DETERMINATION.search(doc.source):
         notice.append("a 'has determined the request for' sentence")
     documents = _marks(doc, _DOCUMENTS_MARKS, lowered)
     shared = _marks(doc, _SHARED_2016_MARKS, lowered) if documents else []
+    review = _review_marks(doc, lowered, max(len(notice), len(documents) + len(shared)))
     candidates = [
         (len(review), 2, FORM_MEDICAL_PROFESSIONAL_REVIEW, review),
         (len(notice), 2, FORM_2013_NOTICE, notice),
