@@ -385,11 +385,12 @@ def with_ocr_fragments(
     prints right beside it (see :func:`_fragment_ok`), where the oracle's alignment drew the
     passage's edge a little differently ("A ccording" where the aligned copy starts at
     "ccording"). Only base text counts, never damage: no edit but moved whitespace may fall
-    near the passage's edges."""
+    near an edge where debris is taken."""
     if span is None:
         return False
     head = span.edges[0][1] if span.edges and span.edges[0][0] == span.start else span.start
     tail = span.edges[-1][0] if span.edges and span.edges[-1][1] == span.end else span.end
+    near_head = near_tail = False
     for edit in edits:
         if not edit.new.strip() and not text[edit.start : edit.end].strip():
             continue
@@ -397,9 +398,9 @@ def with_ocr_fragments(
         # An edit on the far side of a form label (the passage's own, or the next one's) is in
         # another value: it cannot put debris beside this passage's edge.
         if a < head and b > head - FRAGMENT_REACH and not _LABEL_BETWEEN.search(text[b:head]):
-            return False
+            near_head = True
         if tail - 1 < a < tail + FRAGMENT_REACH and not _LABEL_BETWEEN.search(text[tail:a]):
-            return False
+            near_tail = True
     core = _faithful(text, span, edits, name, extend=False)
     if core is None or not strip_edge_marks(core):
         return False
@@ -407,6 +408,11 @@ def with_ocr_fragments(
     at = got.find(key)
     while at >= 0:
         before, after = got[:at], got[at + len(key) :]
+        # Debris is taken on a side only where no edit fell near that edge: an edit after
+        # the passage says nothing of a fragment before it, and the other way round.
+        if (before and near_head) or (after and near_tail):
+            at = got.find(key, at + 1)
+            continue
         if _fragment_ok(
             before, text[max(0, head - FRAGMENT_REACH) : head], at_end=True
         ) and _fragment_ok(after, text[tail : tail + FRAGMENT_REACH], at_end=False):

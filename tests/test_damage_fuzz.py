@@ -488,3 +488,25 @@ def test_a_run_leaves_the_callers_logging_as_it_was(bench: Any) -> None:
     before = logger.level
     bench.run_benchmark(cases=2, kinds=["spaces"], bases=["layout"], control=False)
     assert logger.level == before
+
+
+def test_an_ocr_fragment_at_one_edge_stands_where_an_edit_fell_near_the_other(
+    bench: Any,
+) -> None:
+    # An OCR'd base splits the rationale's first word ("T he"): the engine copies "T" with it,
+    # the oracle's alignment starts at "he". A damage edit near the rationale's end says
+    # nothing of that fragment; one near its start does.
+    letter = LETTER.replace(
+        "Decision rationale: The guidelines", "Decision rationale: T he guidelines"
+    )
+    places = bench.passage_spans(letter, LABEL)
+    span = places["items[0].rationale"]
+    core = bench._faithful(letter, span, (), "rationale", extend=False)
+    value = "T he " + core if core.startswith("guidelines") else "T " + core
+    end = span.end
+    near_end = (Edit(end, end, " x", ROLE_TEXT),)  # inserted right after it
+    near_start = (Edit(span.start - 12, span.start - 11, "x", ROLE_TEXT),)
+    fragments = bench.with_ocr_fragments
+    assert fragments(value, letter, span, (), "rationale")
+    assert fragments(value, letter, span, near_end, "rationale") == core.startswith("he")
+    assert not fragments(value, letter, span, near_start, "rationale")
