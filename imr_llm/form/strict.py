@@ -884,6 +884,25 @@ def _item_place(
 _HEADINGS = (HEADING_DETERMINATION, HEADING_SUMMARY, HEADING_ISSUES)
 
 
+def _headings_on_own_lines(text: str) -> bool:
+    """Whether each heading is printed on a line of its own where it is first printed after
+    the one before it, and the items' form sentence ("... set forth below:") follows the
+    last: what :func:`_heading` and :func:`strict_form` ask of the lines, told from the text
+    before any line is made (an OCR'd letter mostly fails here). Not asked exactly: where it
+    says no, the tolerant reading reads the letter, as it would."""
+    at = 0
+    for heading in _HEADINGS:
+        at = text.find(heading, at)
+        if at < 0:
+            return False
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        if text[start : len(text) if end < 0 else end].strip() != heading:
+            return False
+        at += len(heading)
+    return "set forth below" in text[at : at + 400].lower()
+
+
 def strict_form(text: str) -> LetterForm | None:
     """The :class:`LetterForm` :func:`~imr_llm.form.read_form` gives for ``text`` (a checked
     input), found by the strict pass; None when the letter needs the tolerant reading."""
@@ -891,7 +910,7 @@ def strict_form(text: str) -> LetterForm | None:
         return None
     # Each heading is found printed exactly on its own line (_heading): without its words
     # anywhere the letter is the tolerant reading's, told before any other test.
-    if any(heading not in text for heading in _HEADINGS):
+    if not _headings_on_own_lines(text):
         return None
     lowered = text.lower()
     if not settled(text, lowered):
