@@ -75,15 +75,20 @@ class LetterForm:
 def recognise_letter(doc: Document, sections: Sections | None = None) -> Recognition:
     """The generation of ``doc``; raises :class:`NotAnImrLetterError` when it is no IMR
     determination at all (see :func:`imr_llm.form.generations.recognise`)."""
-    sections = sections or find_sections(doc)
+    return _recognised(doc, sections or find_sections(doc))[0]
+
+
+def _recognised(doc: Document, sections: Sections) -> tuple[Recognition, HeaderForm | None]:
+    """:func:`recognise_letter`, with the 2016 header it read to name the variant (read once:
+    on OCR'd text it is a fuzzy search of every label)."""
     recognition = recognise(doc, sections)
     if recognition is None:
         found = ["the word MAXIMUS"] if ocr_pattern("MAXIMUS").search(doc.source) else []
         raise NotAnImrLetterError(found)
     if recognition.form == FORM_2016:
         header = read_header_form(doc, *sections.header)
-        return Recognition(_name_2016(header), recognition.found)
-    return recognition
+        return Recognition(_name_2016(header), recognition.found), header
+    return recognition, None
 
 
 def _name_2016(header: HeaderForm) -> str:
@@ -118,9 +123,9 @@ def read_any_form(doc: Document) -> LetterForm:
     :class:`NotAnImrLetterError`, for a text that is no IMR determination at all."""
     doc = relaid(doc)
     sections = find_sections(doc)
-    recognition = recognise_letter(doc, sections)
+    recognition, header = _recognised(doc, sections)
     if recognition.form in READ_FORMS:
-        return _read(doc, sections, recognition)
+        return _read(doc, sections, recognition, header)
     empty = CredentialsForm(None, None, "none")
     nothing = Sections((0, 0), None, None, None, recognition.found)
     return LetterForm(doc, nothing, HeaderForm(0, 0, ""), empty, None, None,
@@ -138,19 +143,22 @@ def read_form(doc: Document, sections: Sections | None = None) -> LetterForm:
     if laid is not doc:
         doc, sections = laid, None
     sections = sections or find_sections(doc)
-    recognition = recognise_letter(doc, sections)
+    recognition, header = _recognised(doc, sections)
     if recognition.form not in READ_FORMS:
         raise UnsupportedLetterFormError(recognition.form, recognition.found)
-    return _read(doc, sections, recognition)
+    return _read(doc, sections, recognition, header)
 
 
-def _read(doc: Document, sections: Sections, recognition: Recognition) -> LetterForm:
+def _read(
+    doc: Document, sections: Sections, recognition: Recognition, header: HeaderForm | None
+) -> LetterForm:
     if recognition.form == FORM_2013_NOTICE:
         notice = read_notice_form(doc, recognition.found)
         return LetterForm(doc, notice.sections, notice.header, notice.credentials,
                           notice.summary, notice.items, FORM_2013_NOTICE, True,
                           NOTICE_EXPECTED, recognition.found)  # fmt: skip
-    header = read_header_form(doc, *sections.header)
+    if header is None:
+        header = read_header_form(doc, *sections.header)
     if sections.credentials:
         credentials = read_credentials_form(doc, *sections.credentials)
     else:
