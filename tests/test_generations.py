@@ -611,3 +611,29 @@ def test_recognition_is_the_same_without_skipping_the_review_forms_phrases(
             )
             differ += generations.recognise(doc, sections) != quick
     assert differ == 0 and len(texts) > 400
+
+
+def test_a_notice_is_read_without_looking_for_the_2016_sections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A notice prints its sign and none of the 2016 headings' words: the loose search for
+    those headings is skipped, and the notice reads as before. A text with the 2016 words
+    (a 2016 letter, whatever else it quotes) is still searched."""
+    from imr_llm import form as form_module
+    from tests.letters import Letter
+
+    def no_search(_doc: object) -> None:
+        raise AssertionError("the 2016 sections were looked for")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(form_module, "find_sections", no_search)
+        for name in NOTICES:
+            assert read_form(normalise(gold_text(name))).letter_form == "2013-notice"
+            assert extract(gold_text(name), backend="rules").contract_dict() == gold_label(name)
+    quoted = "Notice of Independent Medical Review Determination\n" + str(Letter())
+    searched: list[object] = []
+    real = form_module.find_sections
+    with monkeypatch.context() as patch:
+        patch.setattr(form_module, "find_sections", lambda doc: searched.append(doc) or real(doc))
+        assert read_form(normalise(quoted)).letter_form == "2016"
+    assert searched

@@ -32,6 +32,7 @@ from .places import Place
 from .reading import read_case_number
 from .relayout import relayout
 from .sections import Sections, find_sections
+from .settled import notice_sign
 from .text import ocr_pattern
 
 __all__ = [
@@ -75,7 +76,7 @@ class LetterForm:
 def recognise_letter(doc: Document, sections: Sections | None = None) -> Recognition:
     """The generation of ``doc``; raises :class:`NotAnImrLetterError` when it is no IMR
     determination at all (see :func:`imr_llm.form.generations.recognise`)."""
-    return _recognised(doc, sections or find_sections(doc))[0]
+    return _recognised(doc, sections or _sections(doc))[0]
 
 
 def _recognised(doc: Document, sections: Sections) -> tuple[Recognition, HeaderForm | None]:
@@ -98,13 +99,36 @@ def _name_2016(header: HeaderForm) -> str:
     return FORM_2016 if has_header else FORM_2016_NO_HEADER
 
 
+#: What a 2016 letter prints and a 2013 notice never does (lower case): words of the 2016
+#: headings and of the form sentences that stand in for them when a heading is lost.
+_FORM_2016_WORDS = (
+    "clinical case summary",
+    "imr issues",
+    "final determination",
+    "decisions for the disputed",
+    "sent the complete case file",
+    "developed the following clinical",
+)
+
+
+def _sections(doc: Document) -> Sections:
+    """The 2016 form's sections (:func:`find_sections`); none are looked for in a letter that
+    prints a 2013 notice's sign and no word of the 2016 form's headings or their sentences.
+    Their loose search through every line is a third of reading a notice, and finds nothing
+    there; the notice is then told by its own marks (:func:`recognise_letter`)."""
+    lowered = doc.source.lower()
+    if notice_sign(doc.source, lowered) and not any(w in lowered for w in _FORM_2016_WORDS):
+        return Sections((0, min(len(doc.lines), 12)), None, None, None, ())
+    return find_sections(doc)
+
+
 def check_is_imr_letter(doc: Document, sections: Sections | None = None) -> Sections:
     """Raise :class:`NotAnImrLetterError` unless ``doc`` is an IMR determination, of any form.
 
     Both engines call this first, so a wrong file costs no model tokens. A letter of a form
     the rules engine does not read passes: the model path reads it.
     """
-    sections = sections or find_sections(doc)
+    sections = sections or _sections(doc)
     recognise_letter(doc, sections)
     return sections
 
@@ -122,7 +146,7 @@ def read_any_form(doc: Document) -> LetterForm:
     places (``placed`` False) naming the generation. The model path's entry: it raises only
     :class:`NotAnImrLetterError`, for a text that is no IMR determination at all."""
     doc = relaid(doc)
-    sections = find_sections(doc)
+    sections = _sections(doc)
     recognition, header = _recognised(doc, sections)
     if recognition.form in READ_FORMS:
         return _read(doc, sections, recognition, header)
@@ -142,7 +166,7 @@ def read_form(doc: Document, sections: Sections | None = None) -> LetterForm:
     laid = relaid(doc)
     if laid is not doc:
         doc, sections = laid, None
-    sections = sections or find_sections(doc)
+    sections = sections or _sections(doc)
     recognition, header = _recognised(doc, sections)
     if recognition.form not in READ_FORMS:
         raise UnsupportedLetterFormError(recognition.form, recognition.found)

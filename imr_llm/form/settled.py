@@ -87,7 +87,7 @@ def settled(text: str, lowered: str | None = None) -> bool:
     last = _last
     if last is not None and last[0] is text:
         return last[1]
-    answer = form_settled(text) and not _notice_sign(
+    answer = form_settled(text) and not notice_sign(
         text, text.lower() if lowered is None else lowered
     )
     _last = (text, answer)
@@ -233,7 +233,9 @@ def _no_inline_furniture(text: str) -> bool:
     return True
 
 
-def _notice_sign(text: str, lowered: str) -> bool:
+def notice_sign(text: str, lowered: str) -> bool:
+    """Whether ``text`` (``lowered`` its lower case) prints a 2013 notice's sign: its title or
+    its decision heading (:data:`~imr_llm.form.relayout._NOTICE_SIGN`)."""
     from .relayout import _NOTICE_SIGN
 
     for word in ("notice", "independent"):
