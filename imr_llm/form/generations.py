@@ -175,16 +175,18 @@ def _marks(doc: Document, marks: tuple[_Mark, ...], lowered: str) -> list[str]:
 
 
 def _review_marks(doc: Document, lowered: str, other: int) -> list[str]:
-    """The review form's marks, in their order; its phrases (each looked for loosely in every
-    line, the costliest test) only where they could make it the form: with the most marks,
-    a tie going to it, when another form has ``other``. A 2013 notice shows four marks of its
-    own and none of the review's headings or labels."""
-    cheap = [mark for mark in _REVIEW_MARKS if mark[2] != "phrase"]
-    phrases = len(_REVIEW_MARKS) - len(cheap)
-    found = {name for name, phrase, how in cheap if _has_mark(doc, phrase, how, lowered)}
-    if len(found) + phrases < other:
-        return [name for name, _, _ in _REVIEW_MARKS if name in found]
-    return _marks(doc, _REVIEW_MARKS, lowered)
+    """The review form's marks, in their order, looked for only while they could still make
+    it the form (with the most marks, a tie going to it) when another form has ``other``: its
+    headings and labels first, its phrases (a loose match in every line, the costliest test)
+    last. A 2013 notice shows four marks of its own and none of the review's."""
+    ordered = sorted(_REVIEW_MARKS, key=lambda mark: mark[2] == "phrase")
+    found: set[str] = set()
+    for k, (name, phrase, how) in enumerate(ordered):
+        if len(found) + len(ordered) - k < other:
+            break  # too few left to look for: another form has more
+        if _has_mark(doc, phrase, how, lowered):
+            found.add(name)
+    return [name for name, _, _ in _REVIEW_MARKS if name in found]
 
 
 def recognise(doc: Document, sections: Sections) -> Recognition | None:
