@@ -52,3 +52,37 @@ def test_damaged_letters(deleted: list[int], inserted: list[tuple[int, str]]) ->
     for position, word in inserted:
         lines.insert(min(position, len(lines)), word)
     _check("\n".join(lines))
+
+
+_WHITESPACE_AND_WORDS = st.sampled_from(
+    [
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\r",
+        "\x0b",
+        "\x0c",
+        "\x1c",
+        "\x1d",
+        "\x1e",
+        "\x1f",
+        "\x85",
+        "\xa0",
+        "\u2003",
+        "a",
+        "b.",
+        "é",
+        "word",
+    ]  # fmt: skip
+)
+
+
+@settings(max_examples=3000)
+@given(st.lists(_WHITESPACE_AND_WORDS, max_size=40).map("".join))
+def test_collapse_ws_is_split_and_join(text: str) -> None:
+    """collapse_ws returns a text that is collapsed already as it is: only where splitting and
+    joining it would give the same."""
+    from imr_llm.form.text import collapse_ws
+
+    assert collapse_ws(text) == " ".join(text.split())
