@@ -23,6 +23,7 @@ from ..form.summary import (
 )
 from ..form.text import (
     collapse_ws,
+    is_collapsed,
 )
 from .common import FAX_DAMAGE, Checked, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
@@ -188,11 +189,9 @@ def _collapsed_tail(text: str, size: int) -> str:
     """``collapse_ws(text)[-size:]``, collapsing only as much of the end as it takes: the
     collapsed end of a text is the end of its collapsed whole once it is ``size`` long."""
     window = text[-2 * size :]
-    if window.isascii() and window.isprintable() and "  " not in window:
-        # Single spaces its only whitespace (printable ASCII holds no other): collapsed already.
-        stripped = window.strip(" ")
-        if len(stripped) > size or len(text) <= 2 * size:
-            return stripped[-size:]
+    stripped = window.strip(" ")
+    if is_collapsed(stripped) and (len(stripped) > size or len(text) <= 2 * size):
+        return stripped[-size:]  # single spaces its only whitespace: collapsed already
     raw = 2 * size
     while raw < len(text):
         tail = collapse_ws(text[-raw:])

@@ -24,11 +24,19 @@ def collapse_ws(text: str) -> str:
 
     The record contract stores every string this way, so comparisons, grounding and scores all
     go through it. Most strings it is given are collapsed already (a value read from a letter,
-    checked again by the record's validators): an ASCII one without a whitespace character
-    but single spaces inside is returned as it is, told by a few scans instead of splitting it.
+    checked again by the record's validators): those are returned as they are
+    (:func:`is_collapsed`, a few scans instead of a split).
     """
+    if is_collapsed(text):
+        return text
+    return " ".join(text.split())  # str.split: the same whitespace as \s, several times faster
+
+
+def is_collapsed(text: str) -> bool:
+    """Whether ``text`` is ASCII whose only whitespace is single spaces inside it, so that
+    :func:`collapse_ws` leaves it as it is (a non-ASCII text is not told here: False)."""
     # In ASCII text str.split() splits at the space, \t \n \x0b \x0c \r and \x1c-\x1f.
-    if (
+    return (
         text.isascii()
         and "\n" not in text
         and "  " not in text
@@ -42,9 +50,7 @@ def collapse_ws(text: str) -> str:
         and "\x1d" not in text
         and "\x1e" not in text
         and "\x1f" not in text
-    ):
-        return text
-    return " ".join(text.split())  # str.split: the same whitespace as \s, several times faster
+    )
 
 
 def squash(text: str) -> str:

@@ -16,7 +16,6 @@ import re
 
 from ..form.reading import Reading, read_date
 from ..form.summary import INJURY, date_window, read_ages
-from ..form.text import collapse_ws
 from .summary import _DIAGNOSES
 
 
@@ -97,13 +96,3 @@ def diagnoses(text: str) -> re.Match[str] | None:
         return _DIAGNOSES.search(text)
     at = text.lower().find("diagnos")
     return _DIAGNOSES.search(text, at) if at >= 0 else None
-
-
-def collapsed(text: str) -> str:
-    """``collapse_ws(text)``, seen without splitting ``text`` when it is collapsed already:
-    ASCII, no whitespace but single spaces, none at its ends."""
-    # An ASCII text is printable when it holds no control character: its one whitespace
-    # character is then the space.
-    if not text.isascii() or not text.isprintable() or "  " in text or text != text.strip(" "):
-        return collapse_ws(text)
-    return text

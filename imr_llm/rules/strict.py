@@ -293,7 +293,7 @@ def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
     for name, passage in place.passages.items():
         if passage is None:
             return None
-        texts[name] = bounded.collapsed(passage.text)
+        texts[name] = collapse_ws(passage.text)
     if "rationale" in texts and not texts["rationale"]:
         return None
     ca = texts.get("claims_administrator_guideline")
