@@ -7,9 +7,9 @@ each of them re-flowed to 60 and 100 columns. Records, the evidence of every val
 span, note, and the order the entries come in), warnings, ``needs_review`` and
 ``review_reasons`` must be equal; so must the letter form the strict pass finds be equal to
 :func:`imr_llm.form.read_form`'s, and the quick relayout test never say "settled" of a text
-:func:`~imr_llm.form.relayout.relayout` would change. The functions of
-:mod:`imr_llm.rules.bounded` are held equal to the functions they stand for on the letters'
-own passages and on seeded variations of them.
+:func:`~imr_llm.form.relayout.relayout` would change. The readers and checks that try their
+patterns only where a match can start are held equal to those patterns tried everywhere, on the
+letters' own passages and on seeded variations of them.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from imr_llm.eval.damage import KINDS, damage, reflow
 from imr_llm.form import read_form
 from imr_llm.form.strict import _find_label, _match_label, strict_form
 from imr_llm.inputs.normalise import normalise
-from imr_llm.rules import bounded, strict
+from imr_llm.rules import strict
 from tests.conftest import GOLD, SHARED
 from tests.letters import Letter
 
@@ -390,14 +390,30 @@ def _passages() -> tuple[str, ...]:
 
 
 def test_bounded_summary_readers() -> None:
-    from imr_llm.form.summary import read_ages, read_injury_date
-    from imr_llm.rules.summary import _DIAGNOSES
+    """The summary readers that try their patterns only where a match can start answer as
+    the patterns tried everywhere."""
+    from imr_llm.form.reading import Reading, read_date
+    from imr_llm.form.summary import INJURY, date_window, first_age, read_ages, read_injury_date
+    from imr_llm.rules.summary import _DIAGNOSES, find_diagnoses
 
-    for text in _passages():
+    def injury_by_pattern(text: str) -> Reading | None:  # INJURY tried at every character
+        for m in INJURY.finditer(text):
+            reading = read_date(date_window(text, m.end()))
+            if reading is not None and reading.start <= 3:
+                s = m.end() + reading.start
+                return Reading(reading.value, reading.exact, s, m.end() + reading.end)
+        return None
+
+    texts = (
+        *_passages(),
+        "an industrial \u0130njury on 3/4/05, a 48 year o\u0131d man",  # case-special letters
+        "who sustained an in jnry on 3/4/05 at work",  # "injury" split by OCR
+    )
+    for text in texts:
         ages = read_ages(text)
-        assert bounded.first_age(text) == (ages[0] if ages else None), text[:80]
-        assert bounded.read_injury_date(text) == read_injury_date(text), text[:80]
-        mine, theirs = bounded.diagnoses(text), _DIAGNOSES.search(text)
+        assert first_age(text) == (ages[0] if ages else None), text[:80]
+        assert read_injury_date(text) == injury_by_pattern(text), text[:80]
+        mine, theirs = find_diagnoses(text), _DIAGNOSES.search(text)
         assert (mine and mine.span("list")) == (theirs and theirs.span("list")), text[:80]
 
 

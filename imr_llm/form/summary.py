@@ -165,14 +165,73 @@ def date_window(text: str, start: int, size: int = 24) -> str:
 
 
 def read_injury_date(text: str) -> Reading | None:
-    """The date of injury a summary states ("sustained an industrial injury on 6/19/07")."""
-    for m in INJURY.finditer(text):
-        after = date_window(text, m.end())
-        reading = read_date(after)
+    """The date of injury a summary states ("sustained an industrial injury on 6/19/07").
+
+    ``INJURY`` is tried only where a match can start, not at every character: each of its
+    alternatives starts with one of :data:`_INJURY_START` (case aside), so the first of those
+    at or after a position where the pattern matches is where ``finditer`` would find its
+    next match (``tests/test_fast_path.py`` holds the two equal)."""
+    lowered = None if _case_special(text) else text.lower()
+    pos = 0
+    while True:
+        if lowered is None:
+            m = INJURY.search(text, pos)
+        else:
+            m = None
+            at = _next_injury_word(lowered, pos)
+            while at >= 0:
+                m = INJURY.match(text, at)
+                if m is not None:
+                    break
+                at = _next_injury_word(lowered, at + 1)
+        if m is None:
+            return None
+        reading = read_date(date_window(text, m.end()))
         if reading is not None and reading.start <= 3:
             s = m.end() + reading.start
             return Reading(reading.value, reading.exact, s, m.end() + reading.end)
-    return None
+        pos = m.end()
+
+
+#: Where an alternative of ``INJURY`` can start (lower-cased text): "injury" whole or as OCR
+#: splits it ("inj nry"), "date of injury", "DOI", "industrial ...". Kept beside ``INJURY``'s
+#: alternatives; a test over every letter holds the reading equal to ``INJURY.finditer``'s.
+_INJURY_START = re.compile(r"in\s?j|date|doi|industrial")
+#: Characters case-insensitive patterns take for an ASCII letter ("İ" also lower-cases to two):
+#: a text holding one is searched the plain way.
+_CASE_SPECIAL = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _case_special(text: str) -> bool:
+    return not text.isascii() and any(ch in text for ch in _CASE_SPECIAL)
+
+
+def _next_injury_word(lowered: str, pos: int) -> int:
+    m = _INJURY_START.search(lowered, pos)
+    return m.start() if m is not None else -1
+
+
+def first_age(text: str) -> Reading[int] | None:
+    """``read_ages(text)[0]``, or None: the age the summary states first.
+
+    :func:`read_ages` reads one age per "old"-like word, in text order, looking only before
+    the word. So its first reading is its first reading of the text up to the first
+    whitespace after some "old": tried up to each literal "old" in turn (a damaged "o1d"
+    before it is inside that prefix), and on the whole text when none gives one.
+    """
+    if not _case_special(text):
+        lowered = text.lower()
+        at = lowered.find("old")
+        while at >= 0:
+            cut = at + 3
+            while cut < len(text) and not text[cut].isspace():
+                cut += 1
+            ages = read_ages(text[: cut + 1])
+            if ages:
+                return ages[0]
+            at = lowered.find("old", cut)
+    ages = read_ages(text)
+    return ages[0] if ages else None
 
 
 def garbled_after_age(text: str, age_end: int) -> tuple[int, int] | None:

@@ -56,17 +56,16 @@ from ..form.items import (
 )
 from ..form.reading import Reading, make_date, read_case_number, read_date, read_priority
 from ..form.strict import strict_form
-from ..form.summary import read_sex
+from ..form.summary import first_age, read_injury_date, read_sex
 from ..form.text import collapse_ws
 from ..form.vocabulary import SPECIALTIES, read_specialties
 from ..inputs.normalise import check_input
 from ..record.builder import build_record
 from ..record.models import DeterminationRecord
-from . import bounded
 from .engine import _nest
 from .reviewer import read_reviewer
 from .selfcheck import self_check
-from .summary import _LIST_SPLIT, _sex_near_age
+from .summary import _LIST_SPLIT, _sex_near_age, find_diagnoses
 
 #: Whether :func:`strict_record` reads at all (False: every letter takes the tolerant path).
 enabled = True
@@ -246,7 +245,7 @@ def _read_date(text: str) -> Reading[dt.date] | None:
 
 def _read_summary(text: str, want_injury: bool, values: dict[str, Any], read: _Read) -> None:
     """:func:`imr_llm.rules.summary.read_summary` on the summary's text."""
-    age = bounded.first_age(text)
+    age = first_age(text)
     read.age = age
     if age is not None:
         values["patient.age"] = age.value
@@ -254,11 +253,11 @@ def _read_summary(text: str, want_injury: bool, values: dict[str, Any], read: _R
     if sex is not None:
         values["patient.sex"] = sex.value
     if want_injury:
-        injury = bounded.read_injury_date(text)
+        injury = read_injury_date(text)
         if injury is not None:
             values["date_of_injury"] = injury.value
             read.injury = injury
-    diagnoses = bounded.diagnoses(text)
+    diagnoses = find_diagnoses(text)
     if diagnoses:
         items = [
             part.strip(" :;'\"").removeprefix("the ").removeprefix("of ")

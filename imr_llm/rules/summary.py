@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..form.reading import Reading
-from ..form.summary import read_ages, read_injury_date, read_sex
+from ..form.summary import first_age, read_injury_date, read_sex
 from ..inputs.normalise import Document
 from .findings import Findings
 
@@ -32,6 +32,15 @@ _DIAGNOSES = re.compile(
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*", re.IGNORECASE)
 
 
+def find_diagnoses(text: str) -> re.Match[str] | None:
+    """``_DIAGNOSES.search(text)``, tried from the first "diagnos" (case aside), where every
+    match starts, rather than at every character."""
+    if not text.isascii() and any(ch in text for ch in ("\u0130", "\u0131", "\u017f", "\u212a")):
+        return _DIAGNOSES.search(text)  # characters case-insensitive matching takes for ASCII
+    at = text.lower().find("diagnos")
+    return _DIAGNOSES.search(text, at) if at >= 0 else None
+
+
 def read_summary(doc: Document, start: int, end: int, want_injury_date: bool) -> Findings:
     """Read the case summary lines ``[start, end)``."""
     out = Findings()
@@ -40,8 +49,7 @@ def read_summary(doc: Document, start: int, end: int, want_injury_date: bool) ->
     base = doc.lines[start].start
     text = doc.text(base, doc.lines[end - 1].end)
 
-    ages = read_ages(text)
-    age = ages[0] if ages else None
+    age = first_age(text)
     if age is not None:
         out.put("patient.age", age.value, (base + age.start, base + age.end))
     sex = _sex_near_age(text, age.start if age is not None else None)
@@ -52,7 +60,7 @@ def read_summary(doc: Document, start: int, end: int, want_injury_date: bool) ->
         if injury is not None:
             out.put("date_of_injury", injury.value, (base + injury.start, base + injury.end))
 
-    diagnoses = _DIAGNOSES.search(text)
+    diagnoses = find_diagnoses(text)
     if diagnoses:
         items = [
             part.strip(" :;'\"").removeprefix("the ").removeprefix("of ")
