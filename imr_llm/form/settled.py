@@ -35,10 +35,8 @@ import re
 from functools import lru_cache
 
 from ..inputs.normalise import INLINE_FURNITURE
+from .text import case_special
 
-#: Characters Python's case-insensitive matching takes for an ASCII letter (and "İ", whose
-#: lower case is two characters long).
-_CASE_SPECIAL = ("\u0130", "\u0131", "\u017f", "\u212a")
 #: The last character of every line label's last word, as its pattern reads it (lower case).
 _LAST_CHARS = frozenset("ecoéèêyv")
 #: (a run of capitals only each heading's pattern holds, the heading).
@@ -102,7 +100,7 @@ def form_settled(text: str) -> bool:
     by its sign alone, and :func:`~imr_llm.form.relayout.relayout` then needs to look for the
     notice's phrases only.
     """
-    if not text.isascii() and any(ch in text for ch in _CASE_SPECIAL):
+    if case_special(text):
         return False
     return _labels_settled(text) and _headings_settled(text) and _no_inline_furniture(text)
 

@@ -12,7 +12,7 @@ import re
 from rapidfuzz import fuzz
 
 from .reading import Reading, read_date
-from .text import ocr_pattern
+from .text import case_special, ocr_pattern
 
 _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
 #: Between the words of an age phrase: a space or hyphen, and the marks OCR puts between words
@@ -171,7 +171,7 @@ def read_injury_date(text: str) -> Reading | None:
     alternatives starts with one of :data:`_INJURY_START` (case aside), so the first of those
     at or after a position where the pattern matches is where ``finditer`` would find its
     next match (``tests/test_fast_path.py`` holds the two equal)."""
-    lowered = None if _case_special(text) else text.lower()
+    lowered = None if case_special(text) else text.lower()
     pos = 0
     while True:
         if lowered is None:
@@ -197,13 +197,6 @@ def read_injury_date(text: str) -> Reading | None:
 #: splits it ("inj nry"), "date of injury", "DOI", "industrial ...". Kept beside ``INJURY``'s
 #: alternatives; a test over every letter holds the reading equal to ``INJURY.finditer``'s.
 _INJURY_START = re.compile(r"in\s?j|date|doi|industrial")
-#: Characters case-insensitive patterns take for an ASCII letter ("İ" also lower-cases to two):
-#: a text holding one is searched the plain way.
-_CASE_SPECIAL = ("\u0130", "\u0131", "\u017f", "\u212a")
-
-
-def _case_special(text: str) -> bool:
-    return not text.isascii() and any(ch in text for ch in _CASE_SPECIAL)
 
 
 def _next_injury_word(lowered: str, pos: int) -> int:
@@ -219,7 +212,7 @@ def first_age(text: str) -> Reading[int] | None:
     whitespace after some "old": tried up to each literal "old" in turn (a damaged "o1d"
     before it is inside that prefix), and on the whole text when none gives one.
     """
-    if not _case_special(text):
+    if not case_special(text):
         lowered = text.lower()
         at = lowered.find("old")
         while at >= 0:

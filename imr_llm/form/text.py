@@ -53,6 +53,18 @@ def is_collapsed(text: str) -> bool:
     )
 
 
+#: Characters Python's case-insensitive matching takes for an ASCII letter (and "İ", whose
+#: lower case is two characters long).
+_CASE_SPECIAL = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def case_special(text: str) -> bool:
+    """Whether ``text`` holds a character a case-insensitive pattern reads as an ASCII letter
+    (``İ ı ſ K``): where it does, a search narrowed by lower-cased ``str.find`` is not exact,
+    and the pattern must be tried the plain way."""
+    return not text.isascii() and any(ch in text for ch in _CASE_SPECIAL)
+
+
 def squash(text: str) -> str:
     """Lower-case and keep only letters and digits: the key for OCR-tolerant comparisons."""
     return "".join(ch for ch in text.lower() if ch.isalnum())

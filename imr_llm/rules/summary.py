@@ -11,6 +11,7 @@ import re
 
 from ..form.reading import Reading
 from ..form.summary import first_age, read_injury_date, read_sex
+from ..form.text import case_special
 from ..inputs.normalise import Document
 from .findings import Findings
 
@@ -35,8 +36,8 @@ _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*", re.IGNORECASE)
 def find_diagnoses(text: str) -> re.Match[str] | None:
     """``_DIAGNOSES.search(text)``, tried from the first "diagnos" (case aside), where every
     match starts, rather than at every character."""
-    if not text.isascii() and any(ch in text for ch in ("\u0130", "\u0131", "\u017f", "\u212a")):
-        return _DIAGNOSES.search(text)  # characters case-insensitive matching takes for ASCII
+    if case_special(text):
+        return _DIAGNOSES.search(text)
     at = text.lower().find("diagnos")
     return _DIAGNOSES.search(text, at) if at >= 0 else None
 
