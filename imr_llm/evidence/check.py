@@ -379,10 +379,10 @@ def check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None
                     "missing: the case summary states the sex in words")  # fmt: skip
     if starts_inside_sentence(summary.text):
         # The account's first line is lost: the values its first sentence states go with it.
-        lost = ("age", "sex") if header.present else ("age", "sex", "date_of_injury")
-        for key in lost:
-            path = key if key == "date_of_injury" else f"patient.{key}"
-            value = data.get(key) if key == "date_of_injury" else patient.get(key)
+        lost = {"patient.age": patient.get("age"), "patient.sex": patient.get("sex")}
+        if not header.present:
+            lost["date_of_injury"] = data.get("date_of_injury")
+        for path, value in lost.items():
             if value is None and path not in out.evidence:
                 note = ("missing: the case summary starts inside a sentence (its first line "
                         "lost?), where letters state it")  # fmt: skip

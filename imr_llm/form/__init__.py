@@ -31,7 +31,7 @@ from .notice2013 import read_notice_form
 from .places import Place
 from .reading import read_case_number
 from .relayout import relayout
-from .sections import Sections, find_sections
+from .sections import HEADER_LINES, Sections, find_sections
 from .settled import notice_sign
 from .text import ocr_pattern
 
@@ -118,7 +118,7 @@ def _sections(doc: Document) -> Sections:
     there; the notice is then told by its own marks (:func:`recognise_letter`)."""
     lowered = doc.source.lower()
     if notice_sign(doc.source, lowered) and not any(w in lowered for w in _FORM_2016_WORDS):
-        return Sections((0, min(len(doc.lines), 12)), None, None, None, ())
+        return Sections((0, min(len(doc.lines), HEADER_LINES)), None, None, None, ())
     return find_sections(doc)
 
 

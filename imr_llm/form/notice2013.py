@@ -282,7 +282,7 @@ def _determinations(doc: Document, start: int, stop: int) -> list[_Determination
     lines = doc.lines
     # Read with page furniture blanked out: a fax banner between two lines of the sentence is
     # no part of the service it names (offsets are the letter's own).
-    blanked = doc.text(0, len(doc.source)) if doc.furniture else doc.source
+    blanked = doc.text(0, len(doc.source))
     i = start
     while i < min(stop, len(lines)):
         number = _NUMBERED.match(lines[i].text)

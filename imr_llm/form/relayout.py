@@ -278,11 +278,16 @@ _NOTICE_ENDS = (
 )
 
 
+#: How the notice's numbered determinations and item sections start ("2) ..."): a number of
+#: one or two digits, then ")".
+_NUMBER = r"(?<![\w.])\d{1,2}\)"
+
+
 def _matches(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
     """``list(pattern.finditer(text))``; a numbered pattern (a number of one or two digits and
     ")" first) is tried only where a ")" is printed: Python's patterns have no fast scan for
     a start that is a class of characters, and a letter holds few parentheses."""
-    if pattern not in _NUMBERED:
+    if not pattern.pattern.startswith(_NUMBER):
         return list(pattern.finditer(text))
     out: list[re.Match[str]] = []
     done = 0  # matches do not overlap: the next starts at or after the last one's end
@@ -303,25 +308,19 @@ def _notice_patterns() -> tuple[re.Pattern[str], ...]:
     words = ("MAXIMUS Federal Services, Inc. has determined the request for",
              "Regarding the request for")  # fmt: skip
     numbered = re.compile(
-        r"(?<![\w.])\d{1,2}\)"
+        _NUMBER
         + _GAP_TIGHT
         + "(?:"
         + "|".join(_GAP_TIGHT.join(map(re.escape, w.split())) for w in words)
         + ")"
     )
-    _NUMBERED.add(numbered)
     return (numbered, *(_phrase(p, upper=p.isupper()) for p in _NOTICE_STARTS))
 
 
 @lru_cache(maxsize=1)
 def _notice_after() -> tuple[re.Pattern[str], ...]:
-    section = re.compile(r"(?<![\w.])\d{1,2}\)\s+Regarding\s+the\s+request\s+for\s[^\n]*?:")
-    _NUMBERED.add(section)
+    section = re.compile(_NUMBER + r"\s+Regarding\s+the\s+request\s+for\s[^\n]*?:")
     return (section, *(_phrase(p, upper=p.isupper()) for p in _NOTICE_ENDS))
-
-
-#: The notice's patterns that start with a numbered determination or section ("2) ...").
-_NUMBERED: set[re.Pattern[str]] = set()
 
 
 @lru_cache(maxsize=1)

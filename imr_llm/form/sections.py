@@ -24,6 +24,10 @@ _ISSUES_FALLBACK = "decisions for the disputed items"
 _ITEMS_INTRO = "set forth below"
 
 
+#: How many lines at a letter's top are taken for its header where no heading ends it.
+HEADER_LINES = 12
+
+
 @dataclass(frozen=True, slots=True)
 class Sections:
     """Line-index ranges ``[start, end)`` of each part of the letter; None when not found."""
@@ -79,7 +83,8 @@ def find_sections(doc: Document) -> Sections:
         items_range = (first, n)
 
     first_heading = min(
-        (i for i in (det_index, sum_index, iss_index) if i is not None), default=min(n, 12)
+        (i for i in (det_index, sum_index, iss_index) if i is not None),
+        default=min(n, HEADER_LINES),
     )
     header = (0, first_heading)
     credentials = None
