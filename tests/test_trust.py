@@ -415,62 +415,48 @@ _PARTIAL = (
 
 
 @pytest.mark.parametrize(
-    ("header", "original", "service"),
+    ("original", "authorized", "service", "damage"),
     [
         # OCR lost the space before the verb: after a digit or a mark it is no part of a name;
         # after a word, only where the word stands alone elsewhere in the header
         (
-            _PARTIAL.format(
-                orig="Percocet 10/325mg #90",
-                auth="Percocet 10/325mg #30",
-                rest="Percocet 10/325mg #60",
-            ).replace("#60 is", "#60is"),
             "Percocet 10/325mg #90",
+            "Percocet 10/325mg #30",
             "Percocet 10/325mg #60",
+            ("#60 is", "#60is"),
         ),
         (
-            _PARTIAL.format(
-                orig="Physical therapy, 12 sessions",
-                auth="Six sessions",
-                rest="Physical therapy, 6 sessions",
-            ).replace("sessions is", "sessionsis"),
             "Physical therapy, 12 sessions",
+            "Six sessions",
             "Physical therapy, 6 sessions",
+            ("sessions is", "sessionsis"),
         ),
         (
-            _PARTIAL.format(
-                orig="Cold therapy unit, 21-day rental",
-                auth="A 7-day rental",
-                rest="Cold therapy unit, 14-day rental",
-            ).replace("rental was the", "rentalwas the"),
             "Cold therapy unit, 21-day rental",
+            "A 7-day rental",
             "Cold therapy unit, 14-day rental",
+            ("rental was the", "rentalwas the"),
         ),
         # a name that ends in the verb's letters keeps them
-        (
-            _PARTIAL.format(
-                orig="Lumbar arthrodesis", auth="Lumbar fusion consult", rest="Lumbar arthrodesis"
-            ),
-            "Lumbar arthrodesis",
-            "Lumbar arthrodesis",
-        ),
+        ("Lumbar arthrodesis", "Lumbar fusion consult", "Lumbar arthrodesis", None),
         # a stray mark glued to the portion's name after "request,"
         (
-            _PARTIAL.format(
-                orig="Chiropractic care, 12 visits",
-                auth="Six visits",
-                rest="Chiropractic care, 6 visits",
-            ).replace("request, Chiro", "request,|Chiro"),
             "Chiropractic care, 12 visits",
+            "Six visits",
             "Chiropractic care, 6 visits",
+            ("request, Chiro", "request,|Chiro"),
         ),
-    ],
+    ],  # fmt: skip
 )
 def test_a_partial_request_read_through_lost_spaces_and_glued_marks(
-    header: str, original: str, service: str
+    original: str, authorized: str, service: str, damage: tuple[str, str] | None
 ) -> None:
     from imr_llm.form.items import split_partial_request
 
+    header = _PARTIAL.format(orig=original, auth=authorized, rest=service)
+    if damage is not None:
+        assert damage[0] in header
+        header = header.replace(*damage)
     partial = split_partial_request(header)
     assert partial is not None
     assert (partial.original_request, partial.service) == (original, service)
