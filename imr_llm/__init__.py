@@ -32,6 +32,7 @@ from .errors import (
     ModelRequestError,
     ModelTransportError,
     NoModelConfiguredError,
+    MultipleLettersError,
     NotAnImrLetterError,
     OcrUnavailableError,
     OutputTruncatedError,
@@ -64,6 +65,7 @@ if TYPE_CHECKING:  # type checkers and IDEs see every name as a plain import
         TokenUsage,
     )
     from .review import record_to_html
+    from .form.letters import split_letters
 
 #: Public names loaded on first use, and the module each lives in. ``import imr_llm`` then costs
 #: only the version and the errors (a few milliseconds): the engines, pydantic, the settings
@@ -97,6 +99,7 @@ _LAZY: dict[str, str] = {
         "record.models",
     ),
     "record_to_html": "review",
+    "split_letters": "form.letters",
 }
 
 
@@ -140,6 +143,7 @@ __all__ = [
     "LetterResult",
     "ModelRequestError",
     "ModelTransportError",
+    "MultipleLettersError",
     "NoModelConfiguredError",
     "NotAnImrLetterError",
     "OcrUnavailableError",
@@ -162,4 +166,5 @@ __all__ = [
     "extract_many",
     "extract_rules",
     "record_to_html",
+    "split_letters",
 ]

@@ -9,6 +9,7 @@ with each error's stable ``code`` on the right::
     │   ├── EmptyTextError                empty_text
     │   ├── TextTooLargeError             text_too_large
     │   ├── NotAnImrLetterError           not_an_imr_letter
+    │   ├── MultipleLettersError          multiple_letters
     │   └── UnreadableInputError          unreadable_input
     │       ├── UnsupportedFileTypeError  unsupported_file_type
     │       ├── FileTooLargeError         file_too_large
@@ -142,6 +143,24 @@ class NotAnImrLetterError(InputError):
         super().__init__(
             "the text is not an IMR final determination letter: none of its headings, "
             f"decision markers or MAXIMUS labels were found{detail}"
+        )
+
+
+class MultipleLettersError(InputError):
+    """The text holds more than one letter: another letter's first page follows the first
+    letter (a bundle scanned as one file, two texts joined), or the letter's first page is
+    printed again (a page fed twice). Read as one letter it would give a record mixing both,
+    wrong as a whole while each value reads exactly; :func:`imr_llm.split_letters` cuts the
+    text into one text per letter. ``offset`` is where the other first page starts."""
+
+    code = "multiple_letters"
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+        super().__init__(
+            "the text holds more than one letter: a letter's opening form text shows again at "
+            f"character {offset} (a second letter, or a page of this letter printed twice); "
+            "cut the text with imr_llm.split_letters() and extract each letter"
         )
 
 

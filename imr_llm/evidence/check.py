@@ -123,6 +123,7 @@ def check_values(
         # The 2013 notice's rationales end with the same conclusion ("The request for ... is
         # not medically necessary and appropriate.").
         check_letter_end(data.get("items") or [], form, out)
+    check_repeated_items(data.get("items") or [], out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
@@ -295,6 +296,41 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
         out.put(path, "unverified", evidence.span if evidence else None,
                 "the letter may be cut off: its last rationale ends without a conclusion "
                 "(items after it may be missing)")  # fmt: skip
+
+
+#: How alike (rapidfuzz ratio, case aside) two items' rationales are when one is the other
+#: printed again, through the OCR differences of two scans of one page.
+REPEAT_SCORE = 95
+_NAME_KEY = re.compile(r"[^a-z0-9]+")
+
+
+def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
+    """Flag an item that repeats an earlier one, service and rationale: a page of items
+    printed twice (fed twice through a scanner, a file joined to itself) gives the letter its
+    items again, each reading exactly at its place. A letter never decides one request twice
+    in the same words.
+
+    The services must be the same words (marks and case aside), or the later one end with the
+    earlier one's (a line fragment joined at the page's edge): letters decide requests whose
+    names differ in one word side by side ("Right L5-S1 epidural steroid injection", "Left
+    ..."; "Associated surgical service: Hip pad", "...: 2 leg wraps") with one rationale
+    template, and those are no repeat."""
+    seen: list[tuple[str, str, int]] = []
+    for k, item in enumerate(items):
+        service = _NAME_KEY.sub(" ", str(item.get("service") or "").lower()).strip()
+        rationale = " ".join(str(item.get("rationale") or "").lower().split())
+        if not service or not rationale:
+            continue
+        for other_service, other_rationale, j in seen:
+            if (service == other_service or service.endswith(" " + other_service)) and (
+                fuzz.ratio(rationale, other_rationale, score_cutoff=REPEAT_SCORE)
+            ):
+                path = f"items[{k}].rationale"
+                evidence = out.evidence.get(path)
+                out.put(path, "unverified", evidence.span if evidence else None,
+                        f"repeats items[{j}] word for word (a page printed twice?)")  # fmt: skip
+                break
+        seen.append((service, rationale, k))
 
 
 #: Header values every letter with a header table gives, by the label it prints.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import NotAnImrLetterError, UnsupportedLetterFormError
+from ..errors import MultipleLettersError, NotAnImrLetterError, UnsupportedLetterFormError
 from ..inputs.normalise import Document, document
 from .credentials import CredentialsForm, read_credentials_form
 from .generations import (
@@ -26,6 +26,7 @@ from .generations import (
 )
 from .header import DATE_FIELDS, HeaderForm, read_header_form
 from .items import ItemPlace, ItemsForm, read_items_form
+from .letters import other_letter_at, split_letters
 from .notice2013 import EXPECTED as NOTICE_EXPECTED
 from .notice2013 import read_notice_form
 from .places import Place
@@ -45,9 +46,11 @@ __all__ = [
     "Place",
     "Sections",
     "check_is_imr_letter",
+    "check_one_letter",
     "read_any_form",
     "read_form",
     "recognise_letter",
+    "split_letters",
 ]
 
 
@@ -130,7 +133,16 @@ def check_is_imr_letter(doc: Document, sections: Sections | None = None) -> Sect
     """
     sections = sections or _sections(doc)
     recognise_letter(doc, sections)
+    check_one_letter(doc, sections)
     return sections
+
+
+def check_one_letter(doc: Document, sections: Sections) -> None:
+    """Raise :class:`MultipleLettersError` when ``doc`` holds another letter's first page (or
+    its own again) after the letter's own (:mod:`imr_llm.form.letters`)."""
+    line = other_letter_at(doc, sections)
+    if line is not None:
+        raise MultipleLettersError(doc.lines[line].start)
 
 
 def relaid(doc: Document) -> Document:
@@ -148,6 +160,7 @@ def read_any_form(doc: Document) -> LetterForm:
     doc = relaid(doc)
     sections = _sections(doc)
     recognition, header = _recognised(doc, sections)
+    check_one_letter(doc, sections)
     if recognition.form in READ_FORMS:
         return _read(doc, sections, recognition, header)
     empty = CredentialsForm(None, None, "none")
@@ -168,6 +181,7 @@ def read_form(doc: Document, sections: Sections | None = None) -> LetterForm:
         doc, sections = laid, None
     sections = sections or _sections(doc)
     recognition, header = _recognised(doc, sections)
+    check_one_letter(doc, sections)
     if recognition.form not in READ_FORMS:
         raise UnsupportedLetterFormError(recognition.form, recognition.found)
     return _read(doc, sections, recognition, header)

@@ -35,6 +35,7 @@ from ..evidence.check import (
     LazyDamage,
     check_expected,
     check_letter_end,
+    check_repeated_items,
     check_required,
     demote_structure,
     no_resolver,
@@ -345,6 +346,7 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     check_expected(data, form, out)
     check_required(data, form, out)
     check_letter_end(data["items"], form, out)
+    check_repeated_items(data["items"], out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
