@@ -315,22 +315,22 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
     names differ in one word side by side ("Right L5-S1 epidural steroid injection", "Left
     ..."; "Associated surgical service: Hip pad", "...: 2 leg wraps") with one rationale
     template, and those are no repeat."""
-    seen: list[tuple[str, str, int]] = []
-    for k, item in enumerate(items):
-        service = _NAME_KEY.sub(" ", str(item.get("service") or "").lower()).strip()
-        rationale = " ".join(str(item.get("rationale") or "").lower().split())
-        if not service or not rationale:
-            continue
-        for other_service, other_rationale, j in seen:
-            if (service == other_service or service.endswith(" " + other_service)) and (
-                fuzz.ratio(rationale, other_rationale, score_cutoff=REPEAT_SCORE)
-            ):
+    services = [_NAME_KEY.sub(" ", str(item.get("service") or "").lower()).strip()
+                for item in items]  # fmt: skip
+    for k in range(1, len(items)):
+        service = services[k]
+        for j in range(k):
+            other = services[j]
+            if not other or not (service == other or service.endswith(" " + other)):
+                continue  # the common case: no two services alike, no rationale compared
+            rationale = " ".join(str(items[k].get("rationale") or "").lower().split())
+            earlier = " ".join(str(items[j].get("rationale") or "").lower().split())
+            if rationale and fuzz.ratio(rationale, earlier, score_cutoff=REPEAT_SCORE):
                 path = f"items[{k}].rationale"
                 evidence = out.evidence.get(path)
                 out.put(path, "unverified", evidence.span if evidence else None,
                         f"repeats items[{j}] word for word (a page printed twice?)")  # fmt: skip
                 break
-        seen.append((service, rationale, k))
 
 
 #: Header values every letter with a header table gives, by the label it prints.
