@@ -160,7 +160,8 @@ class MultipleLettersError(InputError):
         super().__init__(
             "the text holds more than one letter: a letter's opening form text shows again at "
             f"character {offset} (a second letter, or a page of this letter printed twice); "
-            "cut the text with imr_llm.split_letters() and extract each letter"
+            "cut it into letters with imr_llm.split_letters() or imr-llm split, and extract "
+            "each letter"
         )
 
 

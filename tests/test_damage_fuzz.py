@@ -215,6 +215,22 @@ def test_duplicate_line_prints_one_line_twice() -> None:
         assert dmg.text.replace(f"{line}\n{line}\n", f"{line}\n", 1) == LETTER
 
 
+def test_duplicate_page_prints_a_page_or_the_whole_letter_again() -> None:
+    pages = [p for p in LETTER.split("\f") if p.strip()]
+    notes = set()
+    for dmg in _each("duplicate_page"):
+        (edit,) = dmg.edits
+        assert edit.start == edit.end and edit.role == "extra"
+        notes.add(dmg.note)
+        if dmg.note == "letter":
+            assert dmg.text == LETTER + "\n" + LETTER
+        else:
+            copy = edit.new.rstrip("\n\f")
+            assert any(copy == p.rstrip("\n\f") for p in pages) or copy in LETTER
+            assert dmg.text[: edit.start] + dmg.text[edit.start + len(edit.new) :] == LETTER
+    assert notes == {"page", "letter"}
+
+
 def test_merge_lines_joins_two_lines_and_keeps_every_word() -> None:
     for dmg in _each("merge_lines"):
         assert dmg.text.split() == LETTER.split()

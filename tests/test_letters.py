@@ -249,3 +249,46 @@ def test_requests_a_word_apart_with_one_rationale_template_are_no_repeat() -> No
                    "Associated surgical service: 2 leg wraps") == []  # fmt: skip
     other = RATIONALE.replace("epidural steroid injection", "lumbar brace")
     assert repeats("Lumbar ESI", "Lumbar ESI", rationales=(RATIONALE, other)) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# The command line
+# ----------------------------------------------------------------------------------------------
+
+
+def test_split_writes_one_text_per_letter_and_extract_reads_them(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from imr_llm.cli.main import app
+
+    runner = CliRunner()
+    a, b, c = gold_text("gA02"), gold_text("gB03"), gold_text("gA03")
+    (tmp_path / "bundle.txt").write_text(join(a, b), encoding="utf-8")
+    (tmp_path / "single.txt").write_text(c, encoding="utf-8")
+    refused = runner.invoke(app, ["extract", str(tmp_path / "bundle.txt")])
+    assert "multiple_letters" in refused.output or "more than one letter" in refused.output
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["split", str(tmp_path / "bundle.txt"),
+                                 str(tmp_path / "single.txt"), str(tmp_path / "none.txt"),
+                                 "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 1  # the missing file, named
+    assert "none.txt" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["bundle-1.txt", "bundle-2.txt", "single.txt"]
+    assert (out / "bundle-1.txt").read_text(encoding="utf-8").strip() == a.strip()
+    assert (out / "bundle-2.txt").read_text(encoding="utf-8").strip() == b.strip()
+    assert (out / "single.txt").read_text(encoding="utf-8") == c
+    records = tmp_path / "records.jsonl"
+    done = runner.invoke(app, ["extract", str(out), "-o", str(records)])
+    assert done.exit_code == 0, done.output
+    assert len(records.read_text(encoding="utf-8").splitlines()) == 3
+
+
+def test_split_refuses_a_file_as_its_output_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from imr_llm.cli.main import app
+
+    (tmp_path / "a.txt").write_text(gold_text("gA02"), encoding="utf-8")
+    result = CliRunner().invoke(app, ["split", str(tmp_path / "a.txt"), "-o",
+                                      str(tmp_path / "a.txt")])  # fmt: skip
+    assert result.exit_code == 2

@@ -57,6 +57,7 @@ from .common import (
     failure_message,
 )
 from .review import review_command
+from .split import split_command
 
 app = typer.Typer(
     cls=Group,
@@ -1044,6 +1045,7 @@ from .jobs import batch_app  # noqa: E402
 app.add_typer(batch_app, name="batch")
 # One HTML review page per letter (imr-llm review): its own module, imr_llm/cli/review.py.
 app.command("review", cls=Command)(review_command)
+app.command("split", cls=Command)(split_command)
 
 
 def main() -> None:

@@ -415,6 +415,35 @@ def merge_lines(text: str, rng: random.Random) -> Damage:
     return _done("merge_lines", text, [Edit(line.end, line.end + 1, " ", ROLE_TEXT, line.zone)])
 
 
+#: How many lines stand for a page where a text marks no page breaks (OCR output): a page of
+#: a letter holds about fifty.
+PAGE_LINES = 50
+
+
+def duplicate_page(text: str, rng: random.Random) -> Damage:
+    """A page printed again right after itself (fed twice through a scanner), or now and
+    then the whole letter twice (a file joined to itself). Pages are the text's form-feed
+    pages; a text that marks none is cut into :data:`PAGE_LINES`-line pages."""
+    if rng.random() < 0.15:
+        whole = Edit(len(text), len(text), "\n" + text, ROLE_EXTRA, "other")
+        return _done("duplicate_page", text, [whole], note="letter")
+    starts = [0] + [m.end() for m in re.finditer("\f", text)]
+    pages = [(a, b) for a, b in zip(starts, [*starts[1:], len(text)], strict=True)
+             if text[a:b].strip()]  # fmt: skip
+    if len(pages) < 2:
+        lines = lines_with_zones(text)
+        pages = [(lines[k].start, lines[min(k + PAGE_LINES, len(lines)) - 1].end + 1)
+                 for k in range(0, len(lines), PAGE_LINES)]  # fmt: skip
+        pages = [(a, min(b, len(text))) for a, b in pages if text[a:b].strip()]
+    a, b = rng.choice(pages)
+    page = text[a:b]
+    if not page.endswith(("\n", "\f")):
+        page += "\n"
+    zone = next((ln.zone for ln in lines_with_zones(text) if ln.start >= a and not ln.blank),
+                "other")  # fmt: skip
+    return _done("duplicate_page", text, [Edit(b, b, page, ROLE_EXTRA, zone)], note="page")
+
+
 # --------------------------------------------------------------------------------------------
 # Truncation
 # --------------------------------------------------------------------------------------------
@@ -575,6 +604,7 @@ KINDS: dict[str, DamageFn] = {
     "marks": marks,
     "drop_line": drop_line,
     "duplicate_line": duplicate_line,
+    "duplicate_page": duplicate_page,
     "merge_lines": merge_lines,
     "truncate": truncate,
     "reflow60": reflow60,

@@ -298,8 +298,8 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
                 "(items after it may be missing)")  # fmt: skip
 
 
-#: How alike (rapidfuzz ratio, case aside) two items' rationales are when one is the other
-#: printed again, through the OCR differences of two scans of one page.
+#: How alike (rapidfuzz partial ratio, case aside) two items' rationales are when one is the
+#: other printed again, through the OCR differences of two scans of one page.
 REPEAT_SCORE = 95
 _NAME_KEY = re.compile(r"[^a-z0-9]+")
 
@@ -311,7 +311,9 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
     in the same words.
 
     The services must be the same words (marks and case aside), or the later one end with the
-    earlier one's (a line fragment joined at the page's edge): letters decide requests whose
+    earlier one's (a line fragment joined at the page's edge), and one rationale must read
+    within the other (a page's edge may cut one, or join the next page's first words to it):
+    letters decide requests whose
     names differ in one word side by side ("Right L5-S1 epidural steroid injection", "Left
     ..."; "Associated surgical service: Hip pad", "...: 2 leg wraps") with one rationale
     template, and those are no repeat."""
@@ -325,7 +327,7 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
                 continue  # the common case: no two services alike, no rationale compared
             rationale = " ".join(str(items[k].get("rationale") or "").lower().split())
             earlier = " ".join(str(items[j].get("rationale") or "").lower().split())
-            if rationale and fuzz.ratio(rationale, earlier, score_cutoff=REPEAT_SCORE):
+            if rationale and fuzz.partial_ratio(rationale, earlier, score_cutoff=REPEAT_SCORE):
                 path = f"items[{k}].rationale"
                 evidence = out.evidence.get(path)
                 out.put(path, "unverified", evidence.span if evidence else None,
