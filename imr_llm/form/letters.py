@@ -66,8 +66,8 @@ _ITEMS_OPENING = 3
 #: letter's opening is a whole letter further.
 _SAME_OPENING = 25
 #: Lower-case words of a first page's marks, for a text as printed (see
-#: :func:`imr_llm.form.strict.strict_form`): one of them after the items start means the
-#: tolerant reading must decide.
+#: :func:`imr_llm.form.strict.strict_form`): one of them after the items start, or one of
+#: :data:`OPENING_WORDS` twice, means the tolerant reading must decide.
 START_WORDS = (
     "final determination was made",
     "complete case file",
@@ -77,6 +77,8 @@ START_WORDS = (
     "developed the following clinical",
     "notice of independent",
 )
+#: Lower-case words a letter's opening prints once.
+OPENING_WORDS = ("final determination was made", "complete case file", "notice of independent")
 
 
 def _is_first_page_mark(text: str, headings: tuple[str, ...], phrases: tuple[str, ...]) -> bool:

@@ -81,7 +81,7 @@ from .items import (
     original_request_mentions,
     read_items_form,
 )
-from .letters import START_WORDS
+from .letters import OPENING_WORDS, START_WORDS
 from .reading import Reading, read_case_number, read_outcome
 from .sections import HEADING_DETERMINATION, HEADING_ISSUES, HEADING_SUMMARY
 from .settled import settled
@@ -936,10 +936,13 @@ def strict_form(text: str) -> LetterForm | None:
         return None
     first = issues + 2
     n = lines.n
-    # Another first page after the items start (a second letter, a page fed twice) is the
-    # tolerant reading's to find and refuse (imr_llm.form.letters).
+    # Another first page (a second letter, a page fed twice), after the items start or with
+    # the opening printed twice, is the tolerant reading's to find and refuse
+    # (imr_llm.form.letters).
     items_at = lines.starts[first] if first < n else len(text)
-    if any(lowered.find(word, items_at) >= 0 for word in START_WORDS):
+    if any(lowered.find(word, items_at) >= 0 for word in START_WORDS) or any(
+        lowered.count(word) > 1 for word in OPENING_WORDS
+    ):
         return None
     doc = Document(source=text, lines=lines, double_spaced=lines.double_spaced,  # type: ignore[arg-type]
                    furniture=dropped)  # fmt: skip

@@ -48,8 +48,9 @@ from ..errors import (
     OutputTruncatedError,
 )
 from ..form import read_any_form
+from ..inputs.invisible import strip_invisible
 from ..inputs.normalise import normalise
-from ..record.builder import build_record
+from ..record.builder import build_record, restore_spans
 from ..record.models import DeterminationRecord
 from .answer import CURRENT_LETTER, Candidate, LetterAnswer, LetterContext
 from .pricing import estimate_cost
@@ -338,6 +339,10 @@ def extract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """Extract one letter with the model (see :func:`imr_llm.extract`)."""
+    stripped = strip_invisible(text) if isinstance(text, str) else None
+    if stripped is not None and stripped.removed:  # see imr_llm.inputs.invisible
+        record = extract_llm(stripped.text, settings=settings, client=client, backend=backend)
+        return restore_spans(record, stripped)
     call = LetterCall(text, settings, backend)
     raw = sync_client(settings, client)
     privacy = letter_text_logging(settings.log_letter_text)  # from here on, logs are ours
@@ -367,6 +372,11 @@ async def aextract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """The async twin of :func:`extract_llm`."""
+    stripped = strip_invisible(text) if isinstance(text, str) else None
+    if stripped is not None and stripped.removed:
+        record = await aextract_llm(stripped.text, settings=settings, client=client,
+                                    backend=backend)  # fmt: skip
+        return restore_spans(record, stripped)
     call = LetterCall(text, settings, backend)
     raw = async_client(settings, client)
     privacy = letter_text_logging(settings.log_letter_text)

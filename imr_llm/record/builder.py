@@ -19,7 +19,8 @@ from pydantic import TypeAdapter, ValidationError
 from .._version import __version__
 from ..errors import InvalidRecordError
 from ..evidence.common import Checked
-from .models import DeterminationRecord, Evidence, ExtractionMetadata
+from ..inputs.invisible import Stripped
+from .models import DeterminationRecord, Evidence, ExtractionMetadata, Span
 from .validation import date_order_warnings, implausible_dates
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -135,6 +136,29 @@ def build_record(
         review_reasons=reasons,
         **metadata,
     )
+    return record
+
+
+def restore_spans(record: DeterminationRecord, stripped: Stripped) -> DeterminationRecord:
+    """``record`` with its spans moved from the text the engines read to the text as given,
+    where invisible characters were taken out before reading (:mod:`imr_llm.inputs.invisible`);
+    ``record`` itself when none were."""
+    metadata = record.metadata
+    if not stripped.removed or metadata is None:
+        return record
+    moved: dict[int, Span] = {}
+
+    def move(span: Span) -> Span:
+        if id(span) not in moved:
+            start, end = stripped.original(span.start, span.end)
+            moved[id(span)] = span.model_copy(update={"start": start, "end": end})
+        return moved[id(span)]
+
+    metadata.spans = {path: move(span) for path, span in metadata.spans.items()}
+    metadata.evidence = {
+        path: e if e.span is None else e.model_copy(update={"span": move(e.span)})
+        for path, e in metadata.evidence.items()
+    }
     return record
 
 

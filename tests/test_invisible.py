@@ -1,0 +1,100 @@
+"""Characters that print nothing (soft hyphens, zero-width spaces and joiners, direction marks,
+a byte-order mark) are read past by both engines, and the record's spans index the text as
+given.
+
+Expectations come from construction: the gold letters with such characters put inside their
+words at seeded places, against the record of the letter without them.
+"""
+
+from __future__ import annotations
+
+import random
+
+import openai
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from imr_llm import extract
+from imr_llm.inputs.invisible import INVISIBLE, strip_invisible
+from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
+from imr_llm.testing.oracle import ideal_answer
+from tests.conftest import gold_label, gold_text
+
+
+def sprinkle(text: str, seed: int, share: float = 0.02) -> str:
+    """``text`` with invisible characters put between letters of its words."""
+    rng = random.Random(seed)
+    out = []
+    for k, ch in enumerate(text):
+        out.append(ch)
+        if ch.isalpha() and text[k + 1 : k + 2].isalpha() and rng.random() < share:
+            out.append(rng.choice(INVISIBLE))
+    return "".join(out)
+
+
+def without(text: str) -> str:
+    return "".join(ch for ch in text if ch not in INVISIBLE)
+
+
+def assert_same_with_spans_into(record, clean, given_text: str, clean_text: str) -> None:  # type: ignore[no-untyped-def]
+    assert record.contract_dict() == clean.contract_dict()
+    assert record.metadata.needs_review == clean.metadata.needs_review
+    for path, evidence in clean.metadata.evidence.items():
+        moved = record.metadata.evidence[path]
+        assert moved.status == evidence.status, path
+        if evidence.span is None:
+            assert moved.span is None
+            continue
+        assert moved.span is not None
+        here = given_text[moved.span.start : moved.span.end]
+        assert without(here) == clean_text[evidence.span.start : evidence.span.end], path
+        assert here[:1] not in INVISIBLE and here[-1:] not in INVISIBLE, path
+
+
+@pytest.mark.parametrize("name", ["gA01", "gA06", "gB02", "gN03", "seed-001"])
+def test_the_rules_engine_reads_past_invisible_characters(name: str) -> None:
+    clean_text = gold_text(name)
+    text = sprinkle(clean_text, seed=len(name))
+    assert text != clean_text
+    record = extract(text, backend="rules")
+    assert_same_with_spans_into(record, extract(clean_text, backend="rules"), text, clean_text)
+
+
+@pytest.mark.parametrize("name", ["gA02", "gN04"])
+def test_the_model_path_reads_past_invisible_characters(name: str) -> None:
+    clean_text = gold_text(name)
+    text = sprinkle(clean_text, seed=7)
+    records = []
+    for letter in (clean_text, text):
+        with FakeOpenAIServer() as server:
+            server.enqueue(Step.answer(ideal_answer(gold_label(name))))
+            client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
+            records.append(extract(letter, backend="llm", client=client))
+            sent = server.chat_requests[0]
+            assert not any(ch in str(sent) for ch in INVISIBLE)  # the model reads them never
+    clean, record = records
+    assert_same_with_spans_into(record, clean, text, clean_text)
+
+
+def test_a_letter_with_a_byte_order_mark_has_its_spans_one_further() -> None:
+    clean_text = gold_text("gA03")
+    clean = extract(clean_text, backend="rules")
+    record = extract("\ufeff" + clean_text, backend="rules")
+    assert record.metadata.spans.keys() == clean.metadata.spans.keys() != set()
+    for path, clean_span in clean.metadata.spans.items():
+        span = record.metadata.spans[path]
+        assert (span.start, span.end) == (clean_span.start + 1, clean_span.end + 1), path
+
+
+@given(st.text(alphabet=st.sampled_from("ab \n" + INVISIBLE), max_size=40), st.data())
+def test_a_span_of_the_stripped_text_maps_to_the_same_characters(text: str, data) -> None:  # type: ignore[no-untyped-def]
+    stripped = strip_invisible(text)
+    assert stripped.text == without(text)
+    n = len(stripped.text)
+    start = data.draw(st.integers(0, n))
+    end = data.draw(st.integers(start, n))
+    a, b = stripped.original(start, end)
+    assert without(text[a:b]) == stripped.text[start:end]
+    if end > start:
+        assert text[a] not in INVISIBLE and text[b - 1] not in INVISIBLE
