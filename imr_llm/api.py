@@ -25,7 +25,7 @@ from .errors import (
     UnknownOptionError,
 )
 from .evidence.check import check_values
-from .inputs.invisible import strip_invisible
+from .inputs.copied import as_read
 from .inputs.normalise import DEFAULT_MAX_CHARS, normalise
 from .many.concurrent import LetterResult, run_ordered, run_ordered_async
 from .record.builder import attach_input, build_record, restore_spans
@@ -97,8 +97,8 @@ def extract_rules(
     """
     from .rules import strict  # imported at first use: importing imr_llm stays as light
 
-    stripped = strip_invisible(text) if isinstance(text, str) else None
-    if stripped is not None and stripped.removed:
+    stripped = as_read(text) if isinstance(text, str) else None
+    if stripped is not None and stripped.text is not text:
         # Read without the characters that print nothing; the spans index the text as given.
         again = extract_rules(stripped.text, max_chars=max_chars, backend=backend)
         return restore_spans(again, stripped)

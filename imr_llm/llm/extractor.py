@@ -48,7 +48,7 @@ from ..errors import (
     OutputTruncatedError,
 )
 from ..form import read_any_form
-from ..inputs.invisible import strip_invisible
+from ..inputs.copied import as_read
 from ..inputs.normalise import normalise
 from ..record.builder import build_record, restore_spans
 from ..record.models import DeterminationRecord
@@ -339,8 +339,8 @@ def extract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """Extract one letter with the model (see :func:`imr_llm.extract`)."""
-    stripped = strip_invisible(text) if isinstance(text, str) else None
-    if stripped is not None and stripped.removed:  # see imr_llm.inputs.invisible
+    stripped = as_read(text) if isinstance(text, str) else None
+    if stripped is not None and stripped.text is not text:  # see imr_llm.inputs.copied
         record = extract_llm(stripped.text, settings=settings, client=client, backend=backend)
         return restore_spans(record, stripped)
     call = LetterCall(text, settings, backend)
@@ -372,8 +372,8 @@ async def aextract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """The async twin of :func:`extract_llm`."""
-    stripped = strip_invisible(text) if isinstance(text, str) else None
-    if stripped is not None and stripped.removed:
+    stripped = as_read(text) if isinstance(text, str) else None
+    if stripped is not None and stripped.text is not text:
         record = await aextract_llm(stripped.text, settings=settings, client=client,
                                     backend=backend)  # fmt: skip
         return restore_spans(record, stripped)

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from .._version import __version__
 from ..errors import InvalidRecordError
 from ..evidence.common import Checked
-from ..inputs.invisible import Stripped
+from ..inputs.copied import Stripped
 from .models import DeterminationRecord, Evidence, ExtractionMetadata, Span
 from .validation import date_order_warnings, implausible_dates
 
@@ -141,7 +141,7 @@ def build_record(
 
 def restore_spans(record: DeterminationRecord, stripped: Stripped) -> DeterminationRecord:
     """``record`` with its spans moved from the text the engines read to the text as given,
-    where invisible characters were taken out before reading (:mod:`imr_llm.inputs.invisible`);
+    where invisible characters were taken out before reading (:mod:`imr_llm.inputs.copied`);
     ``record`` itself when none were."""
     metadata = record.metadata
     if not stripped.removed or metadata is None:

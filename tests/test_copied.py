@@ -1,6 +1,6 @@
-"""Characters that print nothing (soft hyphens, zero-width spaces and joiners, direction marks,
-a byte-order mark) are read past by both engines, and the record's spans index the text as
-given.
+"""What a copy adds to a letter: characters that print nothing (soft hyphens, zero-width spaces
+and joiners, direction marks, a byte-order mark) and e-mail quote marks are read past by both
+engines, and the record's spans index the text as given.
 
 Expectations come from construction: the gold letters with such characters put inside their
 words at seeded places, against the record of the letter without them.
@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imr_llm import extract
-from imr_llm.inputs.invisible import INVISIBLE, strip_invisible
+from imr_llm.inputs.copied import INVISIBLE, strip_invisible, unquote
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
 from tests.conftest import gold_label, gold_text
@@ -98,3 +98,49 @@ def test_a_span_of_the_stripped_text_maps_to_the_same_characters(text: str, data
     assert without(text[a:b]) == stripped.text[start:end]
     if end > start:
         assert text[a] not in INVISIBLE and text[b - 1] not in INVISIBLE
+
+
+def quote(text: str, prefix: str = "> ") -> str:
+    return "\n".join(prefix + line if line else prefix.rstrip() for line in text.split("\n"))
+
+
+@pytest.mark.parametrize(("name", "prefix"), [("gA01", "> "), ("gB04", ">> "), ("gN01", "> > ")])
+def test_a_letter_quoted_in_an_e_mail_reads_as_the_letter(name: str, prefix: str) -> None:
+    clean_text = gold_text(name)
+    text = quote(clean_text, prefix)
+    record = extract(text, backend="rules")
+    clean = extract(clean_text, backend="rules")
+    assert record.contract_dict() == clean.contract_dict()
+    assert record.metadata.needs_review == clean.metadata.needs_review
+    blanked = unquote(text)
+    assert len(blanked) == len(text) and blanked != text
+    for path, evidence in clean.metadata.evidence.items():
+        moved = record.metadata.evidence[path]
+        assert moved.status == evidence.status, path
+        if evidence.span is not None:
+            assert moved.span is not None
+            here = blanked[moved.span.start : moved.span.end]
+            there = clean_text[evidence.span.start : evidence.span.end]
+            assert here.split() == there.split(), path
+
+
+def test_the_model_reads_a_quoted_letter_without_its_quote_marks() -> None:
+    text = quote(gold_text("gA02"))
+    with FakeOpenAIServer() as server:
+        server.enqueue(Step.answer(ideal_answer(gold_label("gA02"))))
+        client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
+        record = extract(text, backend="llm", client=client)
+        assert "\\n> " not in str(server.chat_requests[0]) and "\n> " not in str(
+            server.chat_requests[0]
+        )
+    assert record.contract_dict() == gold_label("gA02")
+    assert not record.metadata.needs_review
+
+
+def test_a_few_lines_starting_with_a_mark_are_no_quote() -> None:
+    text = gold_text("gA03")
+    lines = text.split("\n")
+    marked = "\n".join("> " + line if k % 3 == 0 else line for k, line in enumerate(lines))
+    assert unquote(marked) == marked
+    assert unquote(text) is text
+    assert len(unquote(quote(text))) == len(quote(text))
