@@ -92,7 +92,7 @@ def letter_damage(form: LetterForm) -> float:
     source = form.doc.source
     if not source:
         return 1.0
-    lowered = source.lower()
+    lowered = form.doc.lowered()
     collapsed = " ".join(lowered.split())
     worst = 0.0
     for sentence in FORM_SENTENCES.get(getattr(form, "letter_form", FORM_2016), ()):

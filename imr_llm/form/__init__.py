@@ -119,7 +119,7 @@ def _sections(doc: Document) -> Sections:
     prints a 2013 notice's sign and no word of the 2016 form's headings or their sentences.
     Their loose search through every line is a third of reading a notice, and finds nothing
     there; the notice is then told by its own marks (:func:`recognise_letter`)."""
-    lowered = doc.source.lower()
+    lowered = doc.lowered()
     if notice_sign(doc.source, lowered) and not any(w in lowered for w in _FORM_2016_WORDS):
         return Sections((0, min(len(doc.lines), HEADER_LINES)), None, None, None, ())
     return find_sections(doc)

@@ -44,11 +44,11 @@ _REVIEW_TITLE = "MEDICAL PROFESSIONAL REVIEW"
 #: line only for what its words may be. The notice's title needs its first word: the 2016
 #: form's opening paragraph ends "... Independent Medical Review determinations.".
 _HINTS: dict[str, tuple[str, ...]] = {
-    HEADING_DETERMINATION: ("final", "determination"),
-    HEADING_SUMMARY: ("clinical", "summary"),
+    HEADING_DETERMINATION: ("final", "how the", "was made"),
+    HEADING_SUMMARY: ("summary", "clinical case"),
     HEADING_ISSUES: ("issues", "decisions", "rationales"),
-    _DETERMINATION_FALLBACK: ("complete", "case file", "expert"),
-    _SUMMARY_FALLBACK: ("developed", "clinical", "summary"),
+    _DETERMINATION_FALLBACK: ("complete case", "case file", "expert review"),
+    _SUMMARY_FALLBACK: ("developed", "case summary", "following clinical"),
     _ISSUES_FALLBACK: ("decisions", "disputed"),
     _NOTICE_TITLE: ("notice", "otice"),
     _REVIEW_TITLE: ("professional", "profess"),
@@ -96,7 +96,7 @@ def _is_first_page_mark(text: str, headings: tuple[str, ...], phrases: tuple[str
 
 def _candidates(doc: Document) -> list[int]:
     """The lines of ``doc`` holding a word of :data:`_HINTS`, in order."""
-    lowered = doc.source.lower()
+    lowered = doc.lowered()
     lines = doc.lines
     starts = [line.start for line in lines]
     found: set[int] = set()

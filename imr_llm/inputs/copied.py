@@ -61,6 +61,9 @@ def unquote(text: str) -> str:
     least :data:`QUOTED_SHARE` of its non-blank lines have them; else ``text`` itself."""
     if ">" not in text:
         return text
+    marked = text.count("\n>") + text.count("\n >") + text.count("\n\t>") + text.startswith(">")
+    if marked < 0.5 * (text.count("\n") + 1):
+        return text  # the common case, told without reading the lines
     lines = [line for line in text.splitlines() if line.strip()]
     quoted = [m for m in _QUOTE.finditer(text) if ">" in m.group()]
     if not lines or len(quoted) < QUOTED_SHARE * len(lines):

@@ -49,6 +49,13 @@ class Document:
     double_spaced: bool = False
     #: Spans of the page furniture lines dropped from ``lines`` (fax banners, page numbers).
     furniture: list[tuple[int, int]] = field(default_factory=list)
+    _lowered: str | None = field(default=None, repr=False, compare=False)
+
+    def lowered(self) -> str:
+        """``source.lower()``, made once: several readers search the whole letter for words."""
+        if self._lowered is None:
+            self._lowered = self.source.lower()
+        return self._lowered
 
     def offset(self, line_index: int, column: int) -> int:
         """Offset in ``source`` of ``column`` on line ``line_index``."""
