@@ -66,7 +66,8 @@ What "right" means (it must never flatter the engine; when in doubt a value is w
   debris the *base* prints right beside it: up to three characters glued to the edge word
   ("‘The", "(CCT).."), or one split-off piece of a word of up to four characters with a
   letter in it ("A ccording", "R148CIM. pdf."). Never a word of marks alone, never a longer
-  word, and never when a damage edit (other than moved whitespace) falls near that edge. A
+  word, and never when a damage edit falls near that edge (moved whitespace aside, and pieces
+  of the copy holding no letter or digit: quote marks, characters that print nothing). A
   passage the alignment cannot place is right only when it equals the label.
 
 Figures: per kind and overall, the six outcomes; per base; for wrong-unflagged cases, the
@@ -378,6 +379,9 @@ _LABEL_BETWEEN = re.compile(
 )
 
 
+_ALNUM = re.compile(r"[^\W_]")
+
+
 def with_ocr_fragments(
     value: str, text: str, span: Span | None, edits: Sequence[Edit], name: str
 ) -> bool:
@@ -394,6 +398,8 @@ def with_ocr_fragments(
     for edit in edits:
         if not edit.new.strip() and not text[edit.start : edit.end].strip():
             continue
+        if edit.role == ROLE_FURNITURE and edit.start == edit.end and not _ALNUM.search(edit.new):
+            continue  # e-mail quote marks, characters that print nothing: never debris
         a, b = edit.start, max(edit.end, edit.start + 1)
         # An edit on the far side of a form label (the passage's own, or the next one's) is in
         # another value: it cannot put debris beside this passage's edge.

@@ -231,6 +231,24 @@ def test_duplicate_page_prints_a_page_or_the_whole_letter_again() -> None:
     assert notes == {"page", "letter"}
 
 
+def test_invisible_puts_characters_that_print_nothing_inside_words() -> None:
+    from imr_llm.eval.damage import INVISIBLE
+
+    for dmg in _each("invisible"):
+        assert dmg.edits and all(e.role == "furniture" and e.new in INVISIBLE for e in dmg.edits)
+        assert "".join(ch for ch in dmg.text if ch not in INVISIBLE) == LETTER
+        for e in dmg.edits:
+            assert LETTER[e.start - 1 : e.start + 1].isalpha()  # between two letters
+
+
+def test_email_quote_quotes_every_line() -> None:
+    for dmg in _each("email_quote"):
+        lines = [line.lstrip("\f") for line in dmg.text.removesuffix("\n").split("\n")]
+        assert all(line.startswith(">") for line in lines), [ln for ln in lines if ln[:1] != ">"]
+        assert all(e.role == "furniture" for e in dmg.edits)
+        assert dmg.text.replace(">", " ").split() == LETTER.split()
+
+
 def test_merge_lines_joins_two_lines_and_keeps_every_word() -> None:
     for dmg in _each("merge_lines"):
         assert dmg.text.split() == LETTER.split()

@@ -445,6 +445,45 @@ def duplicate_page(text: str, rng: random.Random) -> Damage:
 
 
 # --------------------------------------------------------------------------------------------
+# What a copy adds: characters that print nothing, e-mail quote marks
+# --------------------------------------------------------------------------------------------
+
+#: Characters that print nothing, as copies out of web pages and document systems hold them.
+INVISIBLE = ("\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff")
+
+
+def invisible(text: str, rng: random.Random) -> Damage:
+    """Characters that print nothing (soft hyphens, zero-width spaces and joiners) between
+    letters of a few to a few dozen words, spread over the letter's zones. They belong to the
+    copy, not to the letter: no value holds them."""
+    lines = lines_with_zones(text)
+    edits: list[Edit] = []
+    taken: set[int] = set()
+    for _ in range(rng.randint(3, 30)):
+        line = _pick(rng, lines, lambda ln: re.search(r"[A-Za-z]{2}", ln.text) is not None)
+        if line is None:
+            break
+        inside = [m.start() + 1 for m in re.finditer(r"[A-Za-z](?=[A-Za-z])", line.text)]
+        at = line.start + rng.choice(inside)
+        if at in taken:
+            continue
+        taken.add(at)
+        edits.append(Edit(at, at, rng.choice(INVISIBLE), ROLE_FURNITURE, line.zone))
+    return _done("invisible", text, edits)
+
+
+def email_quote(text: str, rng: random.Random) -> Damage:
+    """The letter forwarded in an e-mail: every line quoted (``"> "``, ``">"`` on a blank
+    line; now and then quoted twice). The marks belong to the e-mail, not to the letter."""
+    mark = rng.choice(("> ", "> ", ">> ", "> > "))
+    edits = []
+    for ln in lines_with_zones(text):
+        at = ln.start + len(ln.text) - len(ln.text.lstrip("\f"))  # after a page's form feed
+        edits.append(Edit(at, at, mark.rstrip() if ln.blank else mark, ROLE_FURNITURE, ln.zone))
+    return _done("email_quote", text, edits, note=mark.strip())
+
+
+# --------------------------------------------------------------------------------------------
 # Truncation
 # --------------------------------------------------------------------------------------------
 
@@ -612,6 +651,8 @@ KINDS: dict[str, DamageFn] = {
     "furniture": furniture,
     "no_blank_lines": no_blank_lines,
     "spaces": spaces,
+    "invisible": invisible,
+    "email_quote": email_quote,
 }
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset({"reflow60", "reflow100", "no_blank_lines"})

@@ -49,8 +49,8 @@ class Stripped:
 
 
 #: An e-mail quote prefix: ">" marks (nested ones too), each perhaps followed by a space, after
-#: any indentation.
-_QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
+#: any indentation (and a page's form feed).
+_QUOTE = re.compile(r"^[ \t\f]*(?:>[ \t]?)+", re.MULTILINE)
 #: The share of non-blank lines that must be quoted for the text to be a quoted e-mail: a
 #: letter's own lines never start with ">", a forward's own header lines may not be quoted.
 QUOTED_SHARE = 0.9
@@ -61,14 +61,15 @@ def unquote(text: str) -> str:
     least :data:`QUOTED_SHARE` of its non-blank lines have them; else ``text`` itself."""
     if ">" not in text:
         return text
-    marked = text.count("\n>") + text.count("\n >") + text.count("\n\t>") + text.startswith(">")
+    marked = text.count("\n>") + text.count("\n >") + text.count("\n\f>") + text.startswith(">")
     if marked < 0.5 * (text.count("\n") + 1):
         return text  # the common case, told without reading the lines
     lines = [line for line in text.splitlines() if line.strip()]
     quoted = [m for m in _QUOTE.finditer(text) if ">" in m.group()]
     if not lines or len(quoted) < QUOTED_SHARE * len(lines):
         return text
-    return _QUOTE.sub(lambda m: " " * len(m.group()), text)
+    # A page's form feed before the marks stays: it still ends the page.
+    return _QUOTE.sub(lambda m: re.sub(r"[^\f]", " ", m.group()), text)
 
 
 def as_read(text: str) -> Stripped:
