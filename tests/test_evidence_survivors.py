@@ -17,7 +17,7 @@ from imr_llm.evidence.check import check_values
 from imr_llm.evidence.common import FAX_DAMAGE, header_damage, letter_damage
 from imr_llm.evidence.items import align_items, key_difference, near_any
 from imr_llm.form import read_form
-from imr_llm.inputs.normalise import normalise
+from imr_llm.inputs.normalise import document, normalise
 from imr_llm.llm.answer import LetterContext, _resolver
 from tests.letters import Letter
 from tests.test_evidence_branches import (
@@ -309,9 +309,7 @@ def test_at_fax_quality_an_age_that_differs_is_unreadable_not_wrong() -> None:
 
 def test_text_that_shares_nothing_with_the_form_sentences_is_fully_damaged() -> None:
     # No form sentence can be found at all: each is 100% off its text, a damage of 1.0.
-    form = SimpleNamespace(
-        doc=SimpleNamespace(source="zzzz qqqq xxxx"), header=SimpleNamespace(places={})
-    )
+    form = SimpleNamespace(doc=document("zzzz qqqq xxxx"), header=SimpleNamespace(places={}))
     assert letter_damage(form) == 1.0  # type: ignore[arg-type]
 
 
