@@ -22,6 +22,7 @@ from .errors import (
     ConfigurationError,
     IncompleteLetterError,
     InvalidRecordError,
+    MultipleLettersError,
     UnknownOptionError,
 )
 from .evidence.check import check_values
@@ -100,7 +101,10 @@ def extract_rules(
     stripped = as_read(text) if isinstance(text, str) else None
     if stripped is not None and stripped.text is not text:
         # Read without the characters that print nothing; the spans index the text as given.
-        again = extract_rules(stripped.text, max_chars=max_chars, backend=backend)
+        try:
+            again = extract_rules(stripped.text, max_chars=max_chars, backend=backend)
+        except MultipleLettersError as exc:
+            raise MultipleLettersError(stripped.original(exc.offset, exc.offset)[0]) from None
         return restore_spans(again, stripped)
     if strict.enabled:
         fast = strict.strict_record(

@@ -144,3 +144,16 @@ def test_a_few_lines_starting_with_a_mark_are_no_quote() -> None:
     assert unquote(marked) == marked
     assert unquote(text) is text
     assert len(unquote(quote(text))) == len(quote(text))
+
+
+def test_two_quoted_letters_with_invisible_characters_are_refused_and_cut_where_given() -> None:
+    from imr_llm import MultipleLettersError, split_letters
+
+    a, b = sprinkle(gold_text("gA01"), seed=3), sprinkle(gold_text("gB05"), seed=4)
+    text = quote(a + "\n" + b)
+    with pytest.raises(MultipleLettersError) as caught:
+        extract(text, backend="rules")
+    first, second = split_letters(text)
+    assert first + second == text
+    assert caught.value.offset >= len(first) - 1  # the second opening, in the given text
+    assert without(unquote(second)).split() == gold_text("gB05").split()

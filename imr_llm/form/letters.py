@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+from ..inputs.copied import as_read
 from ..inputs.normalise import HEADER_LINE, Document, document
 from .sections import (
     _DETERMINATION_FALLBACK,
@@ -164,7 +165,15 @@ def _start_offset(source: str, mark: int, floor: int) -> int:
 
 
 def letter_starts(text: str) -> list[int]:
-    """The offsets in ``text`` where each letter it holds starts (the first is 0)."""
+    """The offsets in ``text`` where each letter it holds starts (the first is 0), found in
+    the text as the engines read it (:func:`imr_llm.inputs.copied.as_read`)."""
+    read = as_read(text)
+    if read.text is text:
+        return _starts(text)
+    return [read.original(at, at)[0] for at in _starts(read.text)]
+
+
+def _starts(text: str) -> list[int]:
     from . import _sections, relaid  # imported here: the form package imports this module
 
     starts = [0]

@@ -44,6 +44,7 @@ from ..errors import (
     ExtractionAttemptsExhaustedError,
     LLMError,
     ModelTransportError,
+    MultipleLettersError,
     NoModelConfiguredError,
     OutputTruncatedError,
 )
@@ -341,7 +342,10 @@ def extract_llm(
     """Extract one letter with the model (see :func:`imr_llm.extract`)."""
     stripped = as_read(text) if isinstance(text, str) else None
     if stripped is not None and stripped.text is not text:  # see imr_llm.inputs.copied
-        record = extract_llm(stripped.text, settings=settings, client=client, backend=backend)
+        try:
+            record = extract_llm(stripped.text, settings=settings, client=client, backend=backend)
+        except MultipleLettersError as exc:
+            raise MultipleLettersError(stripped.original(exc.offset, exc.offset)[0]) from None
         return restore_spans(record, stripped)
     call = LetterCall(text, settings, backend)
     raw = sync_client(settings, client)
@@ -374,8 +378,11 @@ async def aextract_llm(
     """The async twin of :func:`extract_llm`."""
     stripped = as_read(text) if isinstance(text, str) else None
     if stripped is not None and stripped.text is not text:
-        record = await aextract_llm(stripped.text, settings=settings, client=client,
-                                    backend=backend)  # fmt: skip
+        try:
+            record = await aextract_llm(stripped.text, settings=settings, client=client,
+                                        backend=backend)  # fmt: skip
+        except MultipleLettersError as exc:
+            raise MultipleLettersError(stripped.original(exc.offset, exc.offset)[0]) from None
         return restore_spans(record, stripped)
     call = LetterCall(text, settings, backend)
     raw = async_client(settings, client)
