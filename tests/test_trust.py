@@ -529,3 +529,39 @@ def test_a_collapsed_tail_is_the_tail_of_the_collapsed_text() -> None:
             text = sep.join(words)[cut:] + sep
             for size in (10, 160, 600):
                 assert _collapsed_tail(text, size) == collapse_ws(text)[-size:], (sep, cut, size)
+
+
+# ----------------------------------------------------------------------------------------------
+# An item header whose first line was lost
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rest",
+    ["5%/Dextromethorphan", "325mg #60", "/ Acetaminophen 325mg #90", ", cervical spine",
+     ") of the lumbar spine", "- 6 visits"],
+)  # fmt: skip
+def test_a_header_that_starts_inside_a_name_is_doubted(rest: str) -> None:
+    from imr_llm.evidence.items import name_doubt
+
+    assert "first line lost" in name_doubt(rest, partial=False)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["12 sessions of physical therapy", "1 prescription of Norco 10/325mg #60",
+     "3-in-1 commode", "24-hour Holter monitor", "Lidocaine 5% patch #30", "MRI of the knee"],
+)  # fmt: skip
+def test_names_that_start_with_a_count_or_a_word_are_not_doubted(name: str) -> None:
+    from imr_llm.evidence.items import name_doubt
+
+    assert name_doubt(name, partial=False) == ""
+
+
+def test_a_compound_whose_first_line_was_lost_needs_review() -> None:
+    # "One container of Flurbiprofen 10%, Cyclobenzaprine 3%, Gabapentin 6%, Lidocaine" lost.
+    item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", "5%/Dextromethorphan: Upheld")
+    record = extract(str(Letter(items=[item, ITEM_TWO])), backend="rules")
+    assert record.items[0].service == "5%/Dextromethorphan"
+    assert record.metadata.needs_review
+    assert "first line lost" in (record.metadata.evidence["items[0].service"].note or "")

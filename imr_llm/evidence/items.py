@@ -481,9 +481,16 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
     doubt = _text_doubt(name)
     if doubt:
         return doubt
-    if form_2016 and not partial and name[:1].islower():
+    if form_2016 and not partial and (name[:1].islower() or _CONTINUES.match(name)):
         return "the item header starts inside a sentence (its first line lost?)"
     return ""
+
+
+#: How a line that continues a name starts, and no name does: a strength or a share ("5%/
+#: Dextromethorphan", "325mg #60"), or a mark that joins it to words before ("/", ",", ")").
+#: Of the 311 labelled services, those starting with a digit start with a count ("12 sessions
+#: of ...", "1 prescription of ...", "3-in-1 commode", "24-hour Holter monitor").
+_CONTINUES = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|(?:mg|mcg|ml|gm?|cc)\b)|[/,;:)\]&]|-\s", re.I)
 
 
 @lru_cache(maxsize=64)
