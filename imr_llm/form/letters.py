@@ -17,6 +17,7 @@ letter's start printed again (the summary's or the issues' page fed twice).
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 from ..inputs.copied import as_read
@@ -25,7 +26,6 @@ from .sections import (
     _DETERMINATION_FALLBACK,
     _ISSUES_FALLBACK,
     _SUMMARY_FALLBACK,
-    HEADER_LINES,
     HEADING_DETERMINATION,
     HEADING_ISSUES,
     HEADING_SUMMARY,
@@ -62,6 +62,9 @@ _AFTER_ITEMS = ((HEADING_DETERMINATION, HEADING_SUMMARY, HEADING_ISSUES, _REVIEW
 _OPENING = ((HEADING_DETERMINATION, _REVIEW_TITLE), (_DETERMINATION_FALLBACK, _NOTICE_TITLE))
 #: The lines at the items' start that may still hold their opening sentence.
 _ITEMS_OPENING = 3
+#: How many lines above a first-page mark a letter's letterhead and header may reach: an OCR'd
+#: header prints each label and value on a line of its own, blank lines between.
+_WALK = 48
 #: How many lines after a first-page mark another may be part of the same opening: a title
 #: above the letterhead, the determination heading and its sentence are one opening; another
 #: letter's opening is a whole letter further.
@@ -139,23 +142,42 @@ def other_letter_at(doc: Document, sections: Sections) -> int | None:
     return None
 
 
+_TRAILING_DEBRIS = re.compile(r"[\s:;|'\"~`,_-]+$")
+
+
+def _is_prose(line: str) -> bool:
+    """Whether a line is the previous letter's prose rather than the next letter's letterhead
+    or header: eight words or more, the end of a sentence (OCR debris after it aside), or
+    words mostly in small letters; never a header line, a line in capitals, or the letterhead
+    ("MAXIMUS", "Federal Services | L110.", its logo OCR'd as marks)."""
+    if HEADER_LINE.search(line) or line == line.upper():
+        return False
+    words = line.split()
+    lowered = line.lower()
+    if "maximus" in lowered or "federal services" in lowered:
+        return len(words) >= 8
+    if len(words) >= 8 or _TRAILING_DEBRIS.sub("", line).endswith((".", '."', ".)")):
+        return True
+    # A sentence's last words, a fax's damage having taken its full stop ("medically
+    # necessary"): mostly words in small letters, where a header's are labels and numbers.
+    small = sum(1 for w in words if w.isalpha() and w.islower())
+    return len(words) >= 2 and small * 3 >= len(words) * 2
+
+
 def _start_offset(source: str, mark: int, floor: int) -> int:
     """Where the letter whose first-page mark is at ``mark`` starts in ``source``: after the
     previous letter's last text line above the mark, the lines between being the new letter's
     letterhead and header (short lines, header labels and values); never before ``floor``.
 
-    A line of the previous letter is prose: a line of eight words or more, or one ending a
-    sentence, that is no header line and not in capitals (a letterhead's "MAXIMUS FEDERAL
-    SERVICES, INC.")."""
+    A line of the previous letter is prose (:func:`_is_prose`)."""
     start = at = max(source.rfind("\n", 0, mark) + 1, floor)
-    for _ in range(HEADER_LINES + 8):
+    for _ in range(_WALK):
         if at <= floor:
             break
         above = max(source.rfind("\n", 0, at - 1) + 1, floor)
         line = source[above:at].strip()
-        if line and not HEADER_LINE.search(line) and line != line.upper():
-            if len(line.split()) >= 8 or line.endswith((".", '."', ".)")):
-                break
+        if line and _is_prose(line):
+            break
         if line:
             start = above
         at = above
