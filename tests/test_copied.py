@@ -157,3 +157,24 @@ def test_two_quoted_letters_with_invisible_characters_are_refused_and_cut_where_
     assert first + second == text
     assert caught.value.offset >= len(first) - 1  # the second opening, in the given text
     assert without(unquote(second)).split() == gold_text("gB05").split()
+
+
+def test_ligatures_are_read_as_their_letters_and_spans_index_the_given_text() -> None:
+    from imr_llm.inputs.copied import LIGATURES
+
+    def spelled(text: str) -> str:
+        return "".join(LIGATURES.get(ch, ch) for ch in text)
+
+    for name in ("gA05", "gB07", "gN01", "seed-002"):
+        clean_text = gold_text(name)
+        text = clean_text.replace("fi", "\ufb01").replace("fl", "\ufb02").replace("ff", "\ufb00")
+        assert text != clean_text
+        record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
+        assert record.contract_dict() == clean.contract_dict()
+        assert record.metadata.needs_review == clean.metadata.needs_review
+        for path, evidence in clean.metadata.evidence.items():
+            moved = record.metadata.evidence[path]
+            if evidence.span is not None:
+                assert moved.span is not None
+                here = spelled(text[moved.span.start : moved.span.end])
+                assert here == clean_text[evidence.span.start : evidence.span.end], path

@@ -7,7 +7,8 @@
   its values unread or flagged. Both engines read the text without them; the record's spans
   are then moved back to index the text as given
   (:func:`imr_llm.record.builder.restore_spans`), so they still point at the value in the
-  caller's own string.
+  caller's own string. Typographic ligatures ("ﬁ" for "fi", as some PDF text layers keep
+  them) are spelled out the same way: "Certiﬁcation(s)" would hide a label.
 - **E-mail quote marks.** A letter forwarded or replied to in an e-mail has "> " before
   every line, which would sit inside every value that spans lines. Where (nearly) every line
   starts so, the marks are blanked out with spaces: offsets do not move.
@@ -18,34 +19,43 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
 
 #: Soft hyphen, zero-width space, non-joiner and joiner, left-to-right and right-to-left
 #: marks, word joiner, zero-width no-break space (the byte-order mark).
 INVISIBLE = "\u00ad\u200b\u200c\u200d\u200e\u200f\u2060\ufeff"
-_TABLE = dict.fromkeys(map(ord, INVISIBLE))
+#: Typographic ligatures some PDF text layers keep as one character ("Certiﬁcation"), with
+#: the letters each stands for.
+LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+             "\ufb05": "st", "\ufb06": "st"}  # fmt: skip
+_CHANGED = INVISIBLE + "".join(LIGATURES)
 
 
 @dataclass(frozen=True, slots=True)
 class Stripped:
-    """A text without its invisible characters, and where they were.
+    """A text as the engines read it, and where each of its characters stands in the text as
+    given.
 
-    ``removed`` holds, for each character taken out (in order), its offset in the text
-    without it and the ones before it: the place in :attr:`text` it stood before."""
+    ``origin[i]`` is the offset in the given text of character ``i`` of :attr:`text` (a
+    ligature's letters all stand at the ligature), ``origin[len(text)]`` the given text's
+    length; empty where the two texts are the same character for character."""
 
     text: str
-    removed: tuple[int, ...] = ()
+    origin: tuple[int, ...] = ()
+
+    @property
+    def removed(self) -> bool:
+        """Whether the text as read differs in length or place from the text as given."""
+        return bool(self.origin)
 
     def original(self, start: int, end: int) -> tuple[int, int]:
         """The span ``[start, end)`` of :attr:`text` as a span of the text as given: from its
         first character to its last, the invisible ones between included."""
-        if not self.removed or end <= start:
-            shift = bisect_right(self.removed, start) if self.removed else 0
-            return start + shift, end + shift
-        first = start + bisect_right(self.removed, start)
-        last = end - 1 + bisect_right(self.removed, end - 1)
-        return first, last + 1
+        if not self.origin:
+            return start, end
+        if end <= start:
+            return self.origin[start], self.origin[start]
+        return self.origin[start], self.origin[end - 1] + 1
 
 
 #: An e-mail quote prefix: ">" marks (nested ones too), each perhaps followed by a space, after
@@ -79,12 +89,18 @@ def as_read(text: str) -> Stripped:
 
 
 def strip_invisible(text: str) -> Stripped:
-    """``text`` without the characters of :data:`INVISIBLE` (ASCII text has none: it is
-    returned as it is, at the cost of one test)."""
-    if text.isascii() or not any(ch in text for ch in INVISIBLE):
+    """``text`` without the characters of :data:`INVISIBLE` and with each ligature of
+    :data:`LIGATURES` spelled out (ASCII text has none: it is returned as it is, at the cost of
+    one test)."""
+    if text.isascii() or not any(ch in text for ch in _CHANGED):
         return Stripped(text)
-    removed: list[int] = []
+    parts: list[str] = []
+    origin: list[int] = []
     for at, ch in enumerate(text):
         if ch in INVISIBLE:
-            removed.append(at - len(removed))
-    return Stripped(text.translate(_TABLE), tuple(removed))
+            continue
+        letters = LIGATURES.get(ch, ch)
+        parts.append(letters)
+        origin.extend([at] * len(letters))
+    origin.append(len(text))
+    return Stripped("".join(parts), tuple(origin))
