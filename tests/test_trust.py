@@ -565,3 +565,26 @@ def test_a_compound_whose_first_line_was_lost_needs_review() -> None:
     assert record.items[0].service == "5%/Dextromethorphan"
     assert record.metadata.needs_review
     assert "first line lost" in (record.metadata.evidence["items[0].service"].note or "")
+
+
+# ----------------------------------------------------------------------------------------------
+# Pages out of order
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_page_of_items_read_before_the_summary_ends_needs_review() -> None:
+    # The second item's page printed before the summary's last page: its item lands in the
+    # summary, and the record has one item, each of its values exactly where it reads.
+    summary = SUMMARY.replace("Treatment has\n", "Treatment has\n" + ITEM_TWO + "\n", 1)
+    record = extract(str(Letter(summary=summary, items=[ITEM_ONE])), backend="rules")
+    assert len(record.items) == 1
+    assert record.metadata.needs_review
+    assert "pages out of order" in (record.metadata.evidence["items"].note or "")
+
+
+def test_a_summary_that_only_mentions_a_rationale_needs_no_review() -> None:
+    summary = SUMMARY.replace(
+        "Treatment has\n", "The decision rationale of the prior review was brief. Treatment has\n"
+    )
+    record = extract(str(Letter(summary=summary)), backend="rules")
+    assert not record.metadata.needs_review

@@ -28,7 +28,7 @@ from ..form.text import (
 from .common import FAX_DAMAGE, Checked, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service
-from .passages import check_passage, check_passage_ends
+from .passages import check_passage, check_passage_ends, label_inside
 from .patient import check_patient
 from .reviewer import check_specialties, check_states
 
@@ -124,6 +124,7 @@ def check_values(
         # not medically necessary and appropriate.").
         check_letter_end(data.get("items") or [], form, out)
     check_repeated_items(data.get("items") or [], out)
+    check_summary_holds_no_item(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
@@ -296,6 +297,17 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
         out.put(path, "unverified", evidence.span if evidence else None,
                 "the letter may be cut off: its last rationale ends without a conclusion "
                 "(items after it may be missing)")  # fmt: skip
+
+
+def check_summary_holds_no_item(form: LetterForm, out: Checked) -> None:
+    """Flag a letter whose case summary holds an item's passage label ("Decision rationale:"):
+    a page of items printed before the summary's last page (pages out of order, a page fed
+    out of turn), whose items the record then lacks while every value it has reads exactly.
+    A summary never prints the items' labels."""
+    summary = form.summary
+    if summary is not None and form.letter_form.startswith("2016") and label_inside(summary.text):
+        out.put("items", "unverified", None, "the case summary holds an item's passage label: "
+                "pages out of order? (items may be missing)")  # fmt: skip
 
 
 #: How alike (rapidfuzz partial ratio, case aside) two items' rationales are when one is the

@@ -37,6 +37,7 @@ from ..evidence.check import (
     check_letter_end,
     check_repeated_items,
     check_required,
+    check_summary_holds_no_item,
     demote_structure,
     no_resolver,
 )
@@ -347,6 +348,7 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     check_required(data, form, out)
     check_letter_end(data["items"], form, out)
     check_repeated_items(data["items"], out)
+    check_summary_holds_no_item(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
