@@ -588,3 +588,15 @@ def test_a_summary_that_only_mentions_a_rationale_needs_no_review() -> None:
     )
     record = extract(str(Letter(summary=summary)), backend="rules")
     assert not record.metadata.needs_review
+
+
+def test_items_that_start_with_the_end_of_a_rationale_need_review() -> None:
+    # The page holding the first item's header and most of its rationale lost: the items
+    # start with that rationale's last sentence, and the record has only the second item.
+    tail = "The records show a stable knee. The request is not medically necessary.\n\n"
+    record = extract(str(Letter(items=[tail + ITEM_TWO])), backend="rules")
+    assert [i.service for i in record.items] == [
+        "Physical therapy twice a week for four weeks for the lumbar spine"
+    ]
+    assert record.metadata.needs_review
+    assert "a page lost" in (record.metadata.evidence["items"].note or "")

@@ -124,7 +124,7 @@ def check_values(
         # not medically necessary and appropriate.").
         check_letter_end(data.get("items") or [], form, out)
     check_repeated_items(data.get("items") or [], out)
-    check_summary_holds_no_item(form, out)
+    check_item_pages(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
@@ -299,15 +299,25 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
                 "(items after it may be missing)")  # fmt: skip
 
 
-def check_summary_holds_no_item(form: LetterForm, out: Checked) -> None:
-    """Flag a letter whose case summary holds an item's passage label ("Decision rationale:"):
-    a page of items printed before the summary's last page (pages out of order, a page fed
-    out of turn), whose items the record then lacks while every value it has reads exactly.
-    A summary never prints the items' labels."""
+def check_item_pages(form: LetterForm, out: Checked) -> None:
+    """Flag a letter whose pages of items are out of order or lost, where every value the
+    record has still reads exactly: its case summary holds an item's passage label ("Decision
+    rationale:", a page of items read before the summary's last page), or its items start
+    with the end of a rationale no item holds (the page before it lost). A summary never
+    prints the items' labels, and the items' opening sentence is followed by an item."""
+    if not form.letter_form.startswith("2016"):
+        return
     summary = form.summary
-    if summary is not None and form.letter_form.startswith("2016") and label_inside(summary.text):
+    if summary is not None and label_inside(summary.text):
         out.put("items", "unverified", None, "the case summary holds an item's passage label: "
                 "pages out of order? (items may be missing)")  # fmt: skip
+        return
+    places = form.items.items if form.items is not None else []
+    if places and form.items is not None:
+        before = form.doc.text(form.items.start, places[0].header.start)
+        if len(before) > 40 and rationale_concludes(before):
+            out.put("items", "unverified", None, "the items start with the end of a rationale "
+                    "no item holds: a page lost before it? (items may be missing)")  # fmt: skip
 
 
 #: How alike (rapidfuzz partial ratio, case aside) two items' rationales are when one is the

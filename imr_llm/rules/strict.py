@@ -34,10 +34,10 @@ from typing import Any
 from ..evidence.check import (
     LazyDamage,
     check_expected,
+    check_item_pages,
     check_letter_end,
     check_repeated_items,
     check_required,
-    check_summary_holds_no_item,
     demote_structure,
     no_resolver,
 )
@@ -348,7 +348,7 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     check_required(data, form, out)
     check_letter_end(data["items"], form, out)
     check_repeated_items(data["items"], out)
-    check_summary_holds_no_item(form, out)
+    check_item_pages(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
