@@ -178,3 +178,29 @@ def test_ligatures_are_read_as_their_letters_and_spans_index_the_given_text() ->
                 assert moved.span is not None
                 here = spelled(text[moved.span.start : moved.span.end])
                 assert here == clean_text[evidence.span.start : evidence.span.end], path
+
+
+@pytest.mark.parametrize("name", ["gA04", "gB09", "gN02", "seed-003"])
+def test_an_e_mail_source_in_quoted_printable_reads_as_the_letter(name: str) -> None:
+    import quopri
+
+    # Characters of several bytes too: no-break spaces, as a mail client writes them.
+    clean_text = gold_text(name).replace(" the ", " the\u00a0", 5)
+    text = quopri.encodestring(clean_text.encode("utf-8")).decode("ascii")
+    assert "=\n" in text and "=C2=A0" in text
+    record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
+    assert record.contract_dict() == clean.contract_dict()
+    assert record.metadata.needs_review == clean.metadata.needs_review
+    for path, evidence in clean.metadata.evidence.items():
+        moved = record.metadata.evidence[path]
+        if evidence.span is not None:
+            assert moved.span is not None
+            here = quopri.decodestring(text[moved.span.start : moved.span.end].encode()).decode()
+            assert here == clean_text[evidence.span.start : evidence.span.end], path
+
+
+def test_a_letter_with_an_equals_sign_is_not_taken_for_quoted_printable() -> None:
+    from imr_llm.inputs.copied import decode_printable
+
+    text = gold_text("gA01").replace("\n", " =\n", 2)
+    assert decode_printable(text).text is text

@@ -12,12 +12,16 @@
 - **E-mail quote marks.** A letter forwarded or replied to in an e-mail has "> " before
   every line, which would sit inside every value that spans lines. Where (nearly) every line
   starts so, the marks are blanked out with spaces: offsets do not move.
+- **Quoted-printable.** An e-mail's raw source breaks long lines with "=" at their ends and
+  escapes bytes ("=20", "=E2=80=99"); every value would hold them. Where a fifth of the lines
+  end so, the text is decoded.
 
 :func:`as_read` does both; both engines call it first.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -36,12 +40,14 @@ class Stripped:
     """A text as the engines read it, and where each of its characters stands in the text as
     given.
 
-    ``origin[i]`` is the offset in the given text of character ``i`` of :attr:`text` (a
-    ligature's letters all stand at the ligature), ``origin[len(text)]`` the given text's
-    length; empty where the two texts are the same character for character."""
+    ``origin[i]`` is the offset in the given text where character ``i`` of :attr:`text`
+    starts (a ligature's letters all stand at the ligature, a decoded character at its first
+    byte's escape), ``origin[len(text)]`` the given text's length; ``ends[i]`` where it ends.
+    Both empty where the two texts are the same character for character."""
 
     text: str
     origin: tuple[int, ...] = ()
+    ends: tuple[int, ...] = ()
 
     @property
     def removed(self) -> bool:
@@ -55,7 +61,7 @@ class Stripped:
             return start, end
         if end <= start:
             return self.origin[start], self.origin[start]
-        return self.origin[start], self.origin[end - 1] + 1
+        return self.origin[start], self.ends[end - 1]
 
 
 #: An e-mail quote prefix: ">" marks (nested ones too), each perhaps followed by a space, after
@@ -82,10 +88,70 @@ def unquote(text: str) -> str:
     return _QUOTE.sub(lambda m: re.sub(r"[^\f]", " ", m.group()), text)
 
 
+#: A quoted-printable escape: a soft line break ("=" ending a line), or a run of escaped bytes
+#: ("=E2=80=99", "=20", "=3D").
+_QP = re.compile(r"(?:=\r?\n|=[0-9A-F]{2})+")
+_ESCAPE = re.compile(r"=[0-9A-F]{2}")
+#: The share of lines a soft line break must end for a text to be quoted-printable: a letter's
+#: own lines never end with "=", an e-mail's encoder ends every long line so.
+QP_SHARE = 0.2
+
+
+def decode_printable(text: str) -> Stripped:
+    """``text`` decoded from quoted-printable (an e-mail's raw source: long lines broken with
+    "=" at their ends, bytes escaped as "=XX"), where at least :data:`QP_SHARE` of its lines
+    end with a soft break; else ``text`` itself. Each decoded character stands at its escape."""
+    if "=\n" not in text and "=\r\n" not in text:
+        return Stripped(text)
+    breaks = text.count("=\n") + text.count("=\r\n")
+    if breaks < QP_SHARE * (text.count("\n") + 1):
+        return Stripped(text)
+    parts: list[str] = []
+    origin: list[int] = []
+    ends: list[int] = []
+    at = 0
+    for m in _QP.finditer(text):
+        parts.append(text[at : m.start()])
+        origin.extend(range(at, m.start()))
+        ends.extend(range(at + 1, m.start() + 1))
+        # Soft breaks may fall inside a character's bytes ("=E2=80=\n=99"); each character
+        # decoded stands where its first byte's escape does.
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        first: int | None = None
+        for escape in _ESCAPE.finditer(text, m.start(), m.end()):
+            if first is None:
+                first = escape.start()
+            decoded = decoder.decode(bytes.fromhex(escape.group()[1:]))
+            if decoded:
+                parts.append(decoded)
+                origin.extend([first] * len(decoded))
+                ends.extend([escape.end()] * len(decoded))
+                first = None
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            parts.append(tail)
+            origin.extend([first if first is not None else m.start()] * len(tail))
+            ends.extend([m.end()] * len(tail))
+        at = m.end()
+    parts.append(text[at:])
+    origin.extend(range(at, len(text)))
+    ends.extend(range(at + 1, len(text) + 1))
+    origin.append(len(text))
+    return Stripped("".join(parts), tuple(origin), tuple(ends))
+
+
 def as_read(text: str) -> Stripped:
-    """``text`` as the engines read it: e-mail quote marks blanked, characters that print
-    nothing taken out (see the module's docstring)."""
-    return strip_invisible(unquote(text))
+    """``text`` as the engines read it: decoded from quoted-printable, e-mail quote marks
+    blanked, characters that print nothing taken out (see the module's docstring)."""
+    decoded = decode_printable(text)
+    read = strip_invisible(unquote(decoded.text))
+    if not decoded.origin:
+        return read
+    if not read.origin:
+        return Stripped(read.text, decoded.origin, decoded.ends)
+    origin = tuple(decoded.origin[at] for at in read.origin)
+    ends = tuple(decoded.ends[end - 1] for end in read.ends)
+    return Stripped(read.text, origin, ends)
 
 
 def strip_invisible(text: str) -> Stripped:
@@ -102,5 +168,6 @@ def strip_invisible(text: str) -> Stripped:
         letters = LIGATURES.get(ch, ch)
         parts.append(letters)
         origin.extend([at] * len(letters))
+    ends = tuple(at + 1 for at in origin)
     origin.append(len(text))
-    return Stripped("".join(parts), tuple(origin))
+    return Stripped("".join(parts), tuple(origin), ends)
