@@ -292,3 +292,10 @@ def test_split_refuses_a_file_as_its_output_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["split", str(tmp_path / "a.txt"), "-o",
                                       str(tmp_path / "a.txt")])  # fmt: skip
     assert result.exit_code == 2
+
+
+def test_split_letters_takes_text_only() -> None:
+    assert split_letters("") == [""]
+    for bad in (b"Case Number:", None, 3):
+        with pytest.raises(TypeError, match="takes the text as str"):
+            split_letters(bad)  # type: ignore[arg-type]

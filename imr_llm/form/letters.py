@@ -219,6 +219,9 @@ def split_letters(text: str) -> list[str]:
 
     A first page printed twice is cut off as a letter of its own: extracting it then fails or
     needs review, and the rest reads as the letter."""
+    if not isinstance(text, str):
+        kind = "bytes; decode them first" if isinstance(text, bytes) else type(text).__name__
+        raise TypeError(f"split_letters() takes the text as str, not {kind}")
     starts = letter_starts(text)
     ends = [*starts[1:], len(text)]
     return [text[s:e] for s, e in zip(starts, ends, strict=True)]
