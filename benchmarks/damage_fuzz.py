@@ -48,6 +48,8 @@ What "right" means (it must never flatter the engine; when in doubt a value is w
     that copies the damage is right, and so is one that repairs it to the label;
   - page furniture never belongs to a value: a banner, page number or repeated header line
     inside a rationale or a service is wrong;
+  - an encoded character (quoted-printable's "=3D") is the letter's own: the value must hold
+    the character, not its escape;
   - a dropped or repeated line inside a guideline or rationale is the text given and is
     accepted, but inside a service or an original request it is wrong (a service is a name
     the letter states once); a repeated line holding a form label (a guideline label,
@@ -95,6 +97,7 @@ from typing import Any
 from imr_llm import ImrError, extract
 from imr_llm.eval.damage import (
     KINDS,
+    ROLE_ENCODED,
     ROLE_EXTRA,
     ROLE_FURNITURE,
     ROLE_LOST,
@@ -266,8 +269,10 @@ def _faithful(
     s, e = span.start, span.end
     ops: list[tuple[int, int, str]] = []
     for edit in edits:
-        if edit.role == ROLE_FURNITURE:
-            continue  # page furniture is never part of a value: the text without it is right
+        if edit.role in (ROLE_FURNITURE, ROLE_ENCODED):
+            # Page furniture is never part of a value: the text without it is right; an
+            # encoded character is the letter's own: the text as it was is right.
+            continue
         a, b = edit.start, edit.end
         if a == b:
             if s < a < e or (extend and e <= a <= span.gap_end):
@@ -398,8 +403,10 @@ def with_ocr_fragments(
     for edit in edits:
         if not edit.new.strip() and not text[edit.start : edit.end].strip():
             continue
-        if edit.role == ROLE_FURNITURE and edit.start == edit.end and not _ALNUM.search(edit.new):
-            continue  # e-mail quote marks, characters that print nothing: never debris
+        if edit.role == ROLE_ENCODED or (
+            edit.role == ROLE_FURNITURE and edit.start == edit.end and not _ALNUM.search(edit.new)
+        ):
+            continue  # encoded characters, quote marks, invisible characters: never debris
         a, b = edit.start, max(edit.end, edit.start + 1)
         # An edit on the far side of a form label (the passage's own, or the next one's) is in
         # another value: it cannot put debris beside this passage's edge.

@@ -249,6 +249,16 @@ def test_email_quote_quotes_every_line() -> None:
         assert dmg.text.replace(">", " ").split() == LETTER.split()
 
 
+def test_quoted_printable_writes_the_letter_as_quopri_does() -> None:
+    import quopri
+
+    letter = LETTER.replace("knee", "kn\u00e9e").replace("Final", "Final =", 1) + "\f"
+    (dmg,) = {damage("quoted_printable", letter, random.Random(seed)) for seed in range(3)}
+    assert dmg.text == quopri.encodestring(letter.encode("utf-8")).decode("ascii")
+    assert quopri.decodestring(dmg.text.encode()).decode("utf-8") == letter
+    assert {e.role for e in dmg.edits} == {"furniture", "encoded"}
+
+
 def test_merge_lines_joins_two_lines_and_keeps_every_word() -> None:
     for dmg in _each("merge_lines"):
         assert dmg.text.split() == LETTER.split()

@@ -16,6 +16,8 @@ input's offsets, each with the *role* of what it changed:
 - ``furniture``: text that belongs to the page, not to the letter (fax banners, page numbers,
   a header line repeated at a page top). No value of the letter ever holds it.
 - ``cut``: the rest of the letter cut off (truncation).
+- ``encoded``: the letter's own characters written another way (quoted-printable's "=3D",
+  "=E2=80=99"). A faithful copy reads them as the letter's characters.
 
 The roles are what lets the benchmark know what a value *should* read in the damaged text: the
 label's passage, with the edits that fall inside it applied (see ``benchmarks/damage_fuzz.py``).
@@ -65,7 +67,9 @@ ROLE_LOST = "lost"
 ROLE_EXTRA = "extra"
 ROLE_FURNITURE = "furniture"
 ROLE_CUT = "cut"
-ROLES: tuple[str, ...] = (ROLE_TEXT, ROLE_LOST, ROLE_EXTRA, ROLE_FURNITURE, ROLE_CUT)
+ROLE_ENCODED = "encoded"
+ROLES: tuple[str, ...] = (ROLE_TEXT, ROLE_LOST, ROLE_EXTRA, ROLE_FURNITURE, ROLE_CUT,
+                          ROLE_ENCODED)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -483,6 +487,55 @@ def email_quote(text: str, rng: random.Random) -> Damage:
     return _done("email_quote", text, edits, note=mark.strip())
 
 
+#: Quoted-printable's longest encoded line, its soft break's "=" included (RFC 2045).
+QP_LINE = 76
+
+
+def quoted_printable(text: str, rng: random.Random) -> Damage:
+    """The letter as an e-mail's raw source holds it, quoted-printable (RFC 2045, as
+    :mod:`quopri` writes it): "=" and bytes outside printable ASCII (a form feed, a curly
+    quote's three bytes) escaped as "=XX", a space or tab ending a line as "=20"/"=09", and
+    lines longer than 76 characters broken with a soft break ("=" and a line feed). The
+    escapes stand for the letter's characters; the soft breaks belong to the e-mail, not to
+    the letter. ``rng`` is not used."""
+    edits: list[Edit] = []
+    for line in lines_with_zones(text):
+        chars: list[tuple[int, list[str]]] = []  # each character and its pieces: "=XX" a byte
+        for k in range(line.start, line.end):
+            ch = text[k]
+            escape = (
+                ch in "=\f"
+                or not ch.isascii()
+                or (ord(ch) < 32 and ch != "\t")
+                or (ch in " \t" and k == line.end - 1)
+            )
+            chars.append((k, [f"={b:02X}" for b in ch.encode("utf-8")] if escape else [ch]))
+        left = sum(len(piece) for _, pieces in chars for piece in pieces)
+        column = 0
+        for k, pieces in chars:
+            written = ""
+            for piece in pieces:
+                # A soft break where the rest of the line does not fit in its 76 columns and
+                # this piece would pass the 75 before the break's "=" (a character's escapes
+                # may be split; an escape never is).
+                if column + left > QP_LINE and column + len(piece) > QP_LINE - 1:
+                    written += "=\n"
+                    column = 0
+                written += piece
+                column += len(piece)
+                left -= len(piece)
+            if written == text[k]:
+                continue
+            if written.startswith("=\n") and written[2:] == text[k]:
+                edits.append(Edit(k, k, "=\n", ROLE_FURNITURE, line.zone))
+            elif written.startswith("=\n"):
+                edits.append(Edit(k, k, "=\n", ROLE_FURNITURE, line.zone))
+                edits.append(Edit(k, k + 1, written[2:], ROLE_ENCODED, line.zone))
+            else:
+                edits.append(Edit(k, k + 1, written, ROLE_ENCODED, line.zone))
+    return _done("quoted_printable", text, edits)
+
+
 # --------------------------------------------------------------------------------------------
 # Truncation
 # --------------------------------------------------------------------------------------------
@@ -653,9 +706,12 @@ KINDS: dict[str, DamageFn] = {
     "spaces": spaces,
     "invisible": invisible,
     "email_quote": email_quote,
+    "quoted_printable": quoted_printable,
 }
 #: Kinds whose result does not depend on the seed: one case per text is enough.
-UNSEEDED_KINDS: frozenset[str] = frozenset({"reflow60", "reflow100", "no_blank_lines"})
+UNSEEDED_KINDS: frozenset[str] = frozenset(
+    {"reflow60", "reflow100", "no_blank_lines", "quoted_printable"}
+)
 
 
 def damage(kind: str, text: str, rng: random.Random) -> Damage:
