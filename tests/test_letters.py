@@ -299,3 +299,16 @@ def test_split_letters_takes_text_only() -> None:
     for bad in (b"Case Number:", None, 3):
         with pytest.raises(TypeError, match="takes the text as str"):
             split_letters(bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["gN01", "gN04"])
+def test_a_notice_title_repeated_at_a_page_top_is_no_second_letter(name: str) -> None:
+    text = gold_text(name)
+    lines = text.split("\n")
+    at = len(lines) * 2 // 3  # a later page's top, far from the letter's own title
+    head = "Notice of Independent Medical Review Determination (continued)"
+    paged = "\n".join([*lines[:at], "\f" + head, *lines[at:]])
+    assert is_one_letter(paged)
+    extract(paged, backend="rules")  # read (the head inside a rationale is another matter)
+    # Its date and first determination after it make it another notice's opening.
+    assert not is_one_letter(join(text, text))

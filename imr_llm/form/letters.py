@@ -85,15 +85,33 @@ START_WORDS = (
 OPENING_WORDS = ("final determination was made", "complete case file", "notice of independent")
 
 
-def _is_first_page_mark(text: str, headings: tuple[str, ...], phrases: tuple[str, ...]) -> bool:
-    """Whether a line prints one of ``headings`` on its own or holds one of ``phrases`` (each
-    tried where the line holds one of its words)."""
+def _first_page_mark(text: str, headings: tuple[str, ...], phrases: tuple[str, ...]) -> str:
+    """The one of ``headings`` a line prints on its own, or of ``phrases`` it holds (each
+    tried where the line holds one of its words); '' for none."""
     lowered = text.lower()
     for heading in headings:
         if any(w in lowered for w in _HINTS[heading]) and is_heading(text, heading):
-            return True
+            return heading
     for phrase in phrases:
         if any(w in lowered for w in _HINTS[phrase]) and contains_phrase(text, phrase):
+            return phrase
+    return ""
+
+
+#: How many lines after a notice's title its opening shows: its date ("Dated: 9/26/2013") or
+#: its first determination ("1) MAXIMUS Federal Services, Inc. has determined the request").
+_NOTICE_OPENING = 8
+
+
+def _opens(doc: Document, line: int, mark: str) -> bool:
+    """Whether the mark at ``line`` opens a letter: a notice's title only where its date or
+    first determination follows (a later page may print the title at its top, as a running
+    head); every other mark is a letter's opening by itself."""
+    if mark != _NOTICE_TITLE:
+        return True
+    for text in (ln.text for ln in doc.lines[line : line + _NOTICE_OPENING]):
+        lowered = text.lower()
+        if "dated" in lowered or contains_phrase(text, "has determined the request"):
             return True
     return False
 
@@ -132,13 +150,17 @@ def other_letter_at(doc: Document, sections: Sections) -> int | None:
     first: int | None = None
     for i in _candidates(doc):
         if i >= after:
-            if _is_first_page_mark(lines[i].text, *_AFTER_ITEMS):
+            mark = _first_page_mark(lines[i].text, *_AFTER_ITEMS)
+            if mark and _opens(doc, i, mark):
                 return i
-        elif _is_first_page_mark(lines[i].text, *_OPENING):
-            if first is None:
-                first = i
-            elif i - first > _SAME_OPENING or (body is not None and i >= body):
-                return i
+            continue
+        mark = _first_page_mark(lines[i].text, *_OPENING)
+        if not mark or (first is not None and not _opens(doc, i, mark)):
+            continue
+        if first is None:
+            first = i
+        elif i - first > _SAME_OPENING or (body is not None and i >= body):
+            return i
     return None
 
 
