@@ -940,8 +940,10 @@ def strict_form(text: str) -> LetterForm | None:
     # the opening printed twice, is the tolerant reading's to find and refuse
     # (imr_llm.form.letters).
     items_at = lines.starts[first] if first < n else len(text)
-    if any(lowered.find(word, items_at) >= 0 for word in START_WORDS) or any(
-        lowered.count(word) > 1 for word in OPENING_WORDS
+    if (
+        any(lowered.find(word, items_at) >= 0 for word in START_WORDS)
+        or any(lowered.count(word) > 1 for word in OPENING_WORDS)
+        or "notice of independent" in lowered  # a notice's title: its furniture is the tolerant's
     ):
         return None
     doc = Document(source=text, lines=lines, double_spaced=lines.double_spaced,  # type: ignore[arg-type]

@@ -202,6 +202,29 @@ HEADER_LINE = re.compile(
 _BODY_FROM = 12
 
 
+#: A 2013 notice's title: printed again at a later page's top ("... (continued)"), it is the
+#: page's running head.
+NOTICE_TITLE = re.compile(r"notice\s+of\s+independent\s+medical\s+review\s+determination", re.I)
+#: The most words a running head printing the title holds.
+_TITLE_HEAD_WORDS = 14
+
+
+def _title_head(lines: list[Line], index: int) -> bool:
+    """Whether line ``index`` opens a page with the notice's title and little else, and no
+    notice's opening follows it (its date, its first determination: then it opens another
+    letter, see :mod:`imr_llm.form.letters`)."""
+    line = lines[index]
+    if not (
+        line.page_break
+        and "otice" in line.text
+        and NOTICE_TITLE.search(line.text) is not None
+        and len(line.text.split()) <= _TITLE_HEAD_WORDS
+    ):
+        return False
+    after = " ".join(ln.text.lower() for ln in lines[index : index + 8])
+    return "dated" not in after and "has determined" not in after
+
+
 def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[Line]:
     kept: list[Line] = []
     page_break = False
@@ -223,6 +246,7 @@ def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[L
                     (heads and line.text.lstrip().startswith(heads)
                      and " ".join(line.text.split()) in first)
                     or ("-" in line.text and RUNNING_HEAD.match(line.text))
+                    or _title_head(lines, index)
                 )
             )
         ):  # fmt: skip
