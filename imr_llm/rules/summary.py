@@ -27,7 +27,7 @@ def _sex_near_age(text: str, age_at: int | None) -> Reading[str] | None:
 
 _DIAGNOSES = re.compile(
     r"\bdiagnos[ei]s\s+(?:ha(?:ve|s)\s+)?(?:included|includes?|were|are|was|is|consist(?:s|ed)?"
-    r"\s+of|of)\s*(?:documented\s+as\s*|:\s*)?(?P<list>[^.]{3,400}?)\.(?:\s|$)",
+    r"\s+of|of)\s*(?:docu(?:-\s+)?mented\s+as\s*|:\s*)?(?P<list>[^.]{3,400}?)\.(?:\s|$)",
     re.IGNORECASE,
 )
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*", re.IGNORECASE)
