@@ -22,11 +22,10 @@ from .errors import (
     ConfigurationError,
     IncompleteLetterError,
     InvalidRecordError,
-    MultipleLettersError,
     UnknownOptionError,
 )
 from .evidence.check import check_values
-from .inputs.copied import as_read
+from .inputs.copied import copy_read, offsets_as_given
 from .inputs.normalise import DEFAULT_MAX_CHARS, normalise
 from .many.concurrent import LetterResult, run_ordered, run_ordered_async
 from .record.builder import attach_input, build_record, restore_spans
@@ -98,14 +97,11 @@ def extract_rules(
     """
     from .rules import strict  # imported at first use: importing imr_llm stays as light
 
-    stripped = as_read(text) if isinstance(text, str) else None
-    if stripped is not None and stripped.text is not text:
-        # Read without the characters that print nothing; the spans index the text as given.
-        try:
-            again = extract_rules(stripped.text, max_chars=max_chars, backend=backend)
-        except MultipleLettersError as exc:
-            raise MultipleLettersError(stripped.original(exc.offset, exc.offset)[0]) from None
-        return restore_spans(again, stripped)
+    read = copy_read(text)
+    if read is not None:  # read without what a copy added; spans index the text as given
+        with offsets_as_given(read):
+            record = extract_rules(read.text, max_chars=max_chars, backend=backend)
+        return restore_spans(record, read)
     if strict.enabled:
         fast = strict.strict_record(
             text,

@@ -16,14 +16,18 @@
   escapes bytes ("=20", "=E2=80=99"); every value would hold them. Where a fifth of the lines
   end so, the text is decoded.
 
-:func:`as_read` does both; both engines call it first.
+:func:`as_read` does all of it; both engines call :func:`copy_read` first.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+from ..errors import MultipleLettersError
 
 #: Soft hyphen, zero-width space, non-joiner and joiner, left-to-right and right-to-left
 #: marks, word joiner, zero-width no-break space (the byte-order mark).
@@ -48,11 +52,6 @@ class Stripped:
     text: str
     origin: tuple[int, ...] = ()
     ends: tuple[int, ...] = ()
-
-    @property
-    def removed(self) -> bool:
-        """Whether the text as read differs in length or place from the text as given."""
-        return bool(self.origin)
 
     def original(self, start: int, end: int) -> tuple[int, int]:
         """The span ``[start, end)`` of :attr:`text` as a span of the text as given: from its
@@ -152,6 +151,26 @@ def as_read(text: str) -> Stripped:
     origin = tuple(decoded.origin[at] for at in read.origin)
     ends = tuple(decoded.ends[end - 1] for end in read.ends)
     return Stripped(read.text, origin, ends)
+
+
+def copy_read(text: object) -> Stripped | None:
+    """``text`` as the engines read it (:func:`as_read`); None where it is no string or a
+    copy added nothing to it, and the engines read ``text`` itself."""
+    if not isinstance(text, str):
+        return None
+    read = as_read(text)
+    return None if read.text is text else read
+
+
+@contextmanager
+def offsets_as_given(read: Stripped) -> Iterator[None]:
+    """Report the offset of a :class:`~imr_llm.errors.MultipleLettersError` raised while
+    ``read.text`` is read in the text as given, as the record's spans are
+    (:func:`imr_llm.record.builder.restore_spans`)."""
+    try:
+        yield
+    except MultipleLettersError as exc:
+        raise MultipleLettersError(read.original(exc.offset, exc.offset)[0]) from None
 
 
 def strip_invisible(text: str) -> Stripped:

@@ -44,12 +44,11 @@ from ..errors import (
     ExtractionAttemptsExhaustedError,
     LLMError,
     ModelTransportError,
-    MultipleLettersError,
     NoModelConfiguredError,
     OutputTruncatedError,
 )
 from ..form import read_any_form
-from ..inputs.copied import as_read
+from ..inputs.copied import copy_read, offsets_as_given
 from ..inputs.normalise import normalise
 from ..record.builder import build_record, restore_spans
 from ..record.models import DeterminationRecord
@@ -340,13 +339,11 @@ def extract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """Extract one letter with the model (see :func:`imr_llm.extract`)."""
-    stripped = as_read(text) if isinstance(text, str) else None
-    if stripped is not None and stripped.text is not text:  # see imr_llm.inputs.copied
-        try:
-            record = extract_llm(stripped.text, settings=settings, client=client, backend=backend)
-        except MultipleLettersError as exc:
-            raise MultipleLettersError(stripped.original(exc.offset, exc.offset)[0]) from None
-        return restore_spans(record, stripped)
+    read = copy_read(text)
+    if read is not None:  # read without what a copy added (see imr_llm.inputs.copied)
+        with offsets_as_given(read):
+            record = extract_llm(read.text, settings=settings, client=client, backend=backend)
+        return restore_spans(record, read)
     call = LetterCall(text, settings, backend)
     raw = sync_client(settings, client)
     privacy = letter_text_logging(settings.log_letter_text)  # from here on, logs are ours
@@ -376,14 +373,12 @@ async def aextract_llm(
     text: str, *, settings: Settings, client: Any = None, backend: str = "llm"
 ) -> DeterminationRecord:
     """The async twin of :func:`extract_llm`."""
-    stripped = as_read(text) if isinstance(text, str) else None
-    if stripped is not None and stripped.text is not text:
-        try:
-            record = await aextract_llm(stripped.text, settings=settings, client=client,
+    read = copy_read(text)
+    if read is not None:
+        with offsets_as_given(read):
+            record = await aextract_llm(read.text, settings=settings, client=client,
                                         backend=backend)  # fmt: skip
-        except MultipleLettersError as exc:
-            raise MultipleLettersError(stripped.original(exc.offset, exc.offset)[0]) from None
-        return restore_spans(record, stripped)
+        return restore_spans(record, read)
     call = LetterCall(text, settings, backend)
     raw = async_client(settings, client)
     privacy = letter_text_logging(settings.log_letter_text)

@@ -139,20 +139,17 @@ def build_record(
     return record
 
 
-def restore_spans(record: DeterminationRecord, stripped: Stripped) -> DeterminationRecord:
+def restore_spans(record: DeterminationRecord, read: Stripped) -> DeterminationRecord:
     """``record`` with its spans moved from the text the engines read to the text as given,
-    where invisible characters were taken out before reading (:mod:`imr_llm.inputs.copied`);
-    ``record`` itself when none were."""
+    where a copy's additions were taken out before reading (:mod:`imr_llm.inputs.copied`);
+    ``record`` itself when nothing moved."""
     metadata = record.metadata
-    if not stripped.removed or metadata is None:
+    if not read.origin or metadata is None:
         return record
-    moved: dict[int, Span] = {}
 
     def move(span: Span) -> Span:
-        if id(span) not in moved:
-            start, end = stripped.original(span.start, span.end)
-            moved[id(span)] = span.model_copy(update={"start": start, "end": end})
-        return moved[id(span)]
+        start, end = read.original(span.start, span.end)
+        return span.model_copy(update={"start": start, "end": end})
 
     metadata.spans = {path: move(span) for path, span in metadata.spans.items()}
     metadata.evidence = {
