@@ -326,9 +326,8 @@ def check_item_pages(form: LetterForm, out: Checked) -> None:
         out.put("items", "unverified", None, "the case summary holds an item's passage label: "
                 "pages out of order? (items may be missing)")  # fmt: skip
         return
-    places = form.items.items if form.items is not None else []
-    if places and form.items is not None:
-        before = form.doc.text(form.items.start, places[0].header.start)
+    if form.items is not None and form.items.items:
+        before = form.doc.text(form.items.start, form.items.items[0].header.start)
         if len(before) > 40 and rationale_concludes(before):
             out.put("items", "unverified", None, "the items start with the end of a rationale "
                     "no item holds: a page lost before it? (items may be missing)")  # fmt: skip
@@ -349,10 +348,9 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
     The services must be the same words (marks and case aside), or the later one end with the
     earlier one's (a line fragment joined at the page's edge), and one rationale must read
     within the other (a page's edge may cut one, or join the next page's first words to it):
-    letters decide requests whose
-    names differ in one word side by side ("Right L5-S1 epidural steroid injection", "Left
-    ..."; "Associated surgical service: Hip pad", "...: 2 leg wraps") with one rationale
-    template, and those are no repeat."""
+    letters decide requests whose names differ in one word side by side ("Right L5-S1
+    epidural steroid injection", "Left ..."; "Associated surgical service: Hip pad", "...: 2
+    leg wraps") with one rationale template, and those are no repeat."""
     services = [_NAME_KEY.sub(" ", str(item.get("service") or "").lower()).strip()
                 for item in items]  # fmt: skip
     for k in range(1, len(items)):
@@ -361,8 +359,8 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
             other = services[j]
             if not other or not (service == other or service.endswith(" " + other)):
                 continue  # the common case: no two services alike, no rationale compared
-            rationale = " ".join(str(items[k].get("rationale") or "").lower().split())
-            earlier = " ".join(str(items[j].get("rationale") or "").lower().split())
+            rationale = collapse_ws(str(items[k].get("rationale") or "")).lower()
+            earlier = collapse_ws(str(items[j].get("rationale") or "")).lower()
             if rationale and fuzz.partial_ratio(rationale, earlier, score_cutoff=REPEAT_SCORE):
                 path = f"items[{k}].rationale"
                 evidence = out.evidence.get(path)

@@ -69,9 +69,10 @@ _WALK = 48
 #: above the letterhead, the determination heading and its sentence are one opening; another
 #: letter's opening is a whole letter further.
 _SAME_OPENING = 25
-#: Lower-case words of a first page's marks, for a text as printed (see
-#: :func:`imr_llm.form.strict.strict_form`): one of them after the items start, or one of
-#: :data:`OPENING_WORDS` twice, means the tolerant reading must decide.
+#: Lower-case words of a 2016 letter's first-page marks, for a text as printed (see
+#: :func:`imr_llm.form.strict.strict_form`, which leaves any text naming a notice's title to
+#: the tolerant reading): one of them after the items start, or one of :data:`OPENING_WORDS`
+#: twice, means the tolerant reading must decide.
 START_WORDS = (
     "final determination was made",
     "complete case file",
@@ -79,10 +80,9 @@ START_WORDS = (
     "imr issues",
     "decisions for the disputed",
     "developed the following clinical",
-    "notice of independent",
 )
-#: Lower-case words a letter's opening prints once.
-OPENING_WORDS = ("final determination was made", "complete case file", "notice of independent")
+#: Lower-case words a 2016 letter's opening prints once.
+OPENING_WORDS = ("final determination was made", "complete case file")
 
 
 def _first_page_mark(text: str, headings: tuple[str, ...], phrases: tuple[str, ...]) -> str:
