@@ -1,6 +1,6 @@
 """What a copy adds to a letter: characters that print nothing (soft hyphens, zero-width spaces
-and joiners, direction marks, a byte-order mark) and e-mail quote marks are read past by both
-engines, and the record's spans index the text as given.
+and joiners, direction marks, a byte-order mark), e-mail quote marks, quoted-printable and HTML
+markup are read past by both engines, and the record's spans index the text as given.
 
 Expectations come from construction: the gold letters with such characters put inside their
 words at seeded places, against the record of the letter without them.
@@ -8,7 +8,9 @@ words at seeded places, against the record of the letter without them.
 
 from __future__ import annotations
 
+import html
 import random
+import re
 from collections.abc import Callable
 
 import openai
@@ -199,3 +201,60 @@ def test_a_letter_with_an_equals_sign_is_not_taken_for_quoted_printable() -> Non
 
     text = gold_text("gA01").replace("\n", " =\n", 2)
     assert decode_printable(text).text is text
+
+
+def _as_page(text: str) -> str:
+    """The letter saved as a web page: each line a paragraph, spaces runs as entities."""
+    body = "".join(
+        f"<p>{html.escape(line).replace('  ', '&nbsp; ')}</p>\n" if line.strip() else "<br>\n"
+        for line in text.replace("\f", "").split("\n")
+    )
+    return f"<!DOCTYPE html>\n<html><head><title>IMR</title></head><body>\n{body}</body></html>"
+
+
+def _page_text(given: str) -> str:
+    """What a browser shows of a piece of the page, spacing aside (tags out, entities read)."""
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", given)).split())
+
+
+@pytest.mark.parametrize("name", ["gA05", "gB03", "gN02", "seed-004"])
+def test_a_letter_saved_as_a_web_page_reads_as_the_letter_with_spans_into_the_page(
+    name: str,
+) -> None:
+    clean_text = gold_text(name)
+    text = _as_page(clean_text)
+    record = extract(text, backend="rules")
+    clean = extract(clean_text.replace("\f", ""), backend="rules")
+    assert record.contract_dict() == clean.contract_dict()
+    assert record.metadata.needs_review == clean.metadata.needs_review
+    for path, evidence in clean.metadata.evidence.items():
+        moved = record.metadata.evidence[path]
+        assert moved.status == evidence.status, path
+        if evidence.span is None:
+            assert moved.span is None, path
+            continue
+        assert moved.span is not None, path
+        here = text[moved.span.start : moved.span.end]
+        there = clean_text.replace("\f", "")[evidence.span.start : evidence.span.end]
+        assert _page_text(here) == " ".join(there.split()), path
+        assert not here.startswith(("<", "&nbsp;")) or there[:1] in "&<", path
+
+
+def test_the_model_reads_a_web_page_letter_without_its_tags() -> None:
+    text = _as_page(gold_text("gB06"))
+    with FakeOpenAIServer() as server:
+        server.enqueue(Step.answer(ideal_answer(gold_label("gB06"))))
+        client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
+        record = extract(text, backend="llm", client=client)
+        sent = str(server.chat_requests[0])
+        assert "<p>" not in sent and "&nbsp;" not in sent and "<!DOCTYPE" not in sent
+    assert record.contract_dict() == gold_label("gB06")
+    assert not record.metadata.needs_review
+
+
+def test_a_letter_with_angle_brackets_and_ampersands_is_not_taken_for_a_page() -> None:
+    from imr_llm.inputs.copied import as_read
+
+    text = gold_text("gA01").replace("pain", "pain <5/10 & <br>ief", 2)
+    assert text.count("<br>") == 2
+    assert as_read(text).text is text

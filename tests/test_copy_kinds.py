@@ -3,13 +3,17 @@
 Line endings, tabs for runs of spaces, no-break spaces, ligatures, curly quotes, a byte-order
 mark, a page's form feed as blank lines or gone, indentation, trailing spaces, a fax cover
 page before the letter, headings marked up as Markdown, "CM16 - 0213037", outcome markers in
-capitals or with a full stop, labels in title case, dashes in the summary's dates. Each is
+capitals or with a full stop, labels in title case, dashes in the summary's dates, line
+breaks of other systems (a lone carriage return, a word processor's vertical tab, Unicode line
+separators), the letter saved as an HTML page (lines as ``<br>`` or ``<p>``, the header as a
+table, entities). Each is
 applied to every gold letter; the record must give the gold label's values (compared as the
 eval harness compares long text: case, marks of the copy and spacing aside).
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Callable
@@ -62,7 +66,33 @@ KINDS: dict[str, Callable[[str], str]] = {
     "labels in title case": lambda t: t.replace(
         "Claims Administrator guideline:", "Claims Administrator Guideline:"
     ).replace("Decision rationale:", "Decision Rationale:"),
+    "lone carriage returns": lambda t: t.replace("\n", "\r"),
+    "vertical tabs as line breaks": lambda t: re.sub(r"\n(?=[A-Za-z])", "\v", t),
+    "unicode line separators": lambda t: re.sub(r"\n(?=[A-Za-z])", "\u2028", t).replace(
+        "\n\n", "\n\u2029"
+    ),
+    "html, lines as <br>": lambda t: (
+        "<html><body>\n" + html.escape(t).replace("\n", "<br>\n") + "</body></html>"
+    ),
+    "html, text in <pre>": lambda t: "<html><body><pre>" + html.escape(t) + "</pre></body></html>",
+    "html page, header as a table": lambda t: _html_page(t),
 }
+
+
+def _html_page(text: str) -> str:
+    """The letter as a document system saves it: its header table's cells as a table, every
+    other line a paragraph, runs of spaces as no-break entities, no line breaks."""
+    lines = text.replace("\f", "").split("\n")
+    cut = next((k + 2 for k, line in enumerate(lines) if "Priority" in line), 0)
+    out = ["<!DOCTYPE html><html><head><style>td { padding: 2px }</style></head><body><table>"]
+    for line in lines[:cut]:
+        cells = [c for c in re.split(r" {2,}", line.strip()) if c]
+        out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    out.append("</table>")
+    for line in lines[cut:]:
+        escaped = html.escape(line).replace("  ", "&nbsp; ")
+        out.append(f"<p class='x'>{escaped}</p>" if line.strip() else "<br/>")
+    return "".join(out) + "</body></html>"
 
 
 def _values(record: Any) -> Any:

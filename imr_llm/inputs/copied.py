@@ -15,6 +15,15 @@
 - **Quoted-printable.** An e-mail's raw source breaks long lines with "=" at their ends and
   escapes bytes ("=20", "=E2=80=99"); every value would hold them. Where a fifth of the lines
   end so, the text is decoded.
+- **Line breaks of other systems.** A lone carriage return (old Mac text, some exports), the
+  vertical tab a word processor writes for a line break, the Unicode line and paragraph
+  separators and NEL end a line as "\\n" does; each is read as "\\n" (same length: offsets
+  do not move).
+- **Markup.** A letter saved from a web page, a webmail or a document system as HTML carries
+  tags (``<br>``, ``<p>``, table cells) and entities (``&amp;`` in "Physical Medicine &amp;
+  Rehabilitation"). Where the text is HTML (it opens as a page, or holds several of its tags),
+  tags are read as the line breaks or spaces they print, head, style and script parts and
+  comments as nothing, and entities as their characters.
 
 :func:`as_read` does all of it; both engines call :func:`copy_read` first.
 """
@@ -22,6 +31,7 @@
 from __future__ import annotations
 
 import codecs
+import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -139,18 +149,122 @@ def decode_printable(text: str) -> Stripped:
     return Stripped("".join(parts), tuple(origin), tuple(ends))
 
 
+#: Characters that end a line as "\\n" does, each read as "\\n": a lone carriage return, the
+#: vertical tab (a word processor's manual line break), NEL, the Unicode line and paragraph
+#: separators. "\\r\\n" is left as it is (the reading takes it as one line end).
+_LINE_BREAKS = re.compile("\r(?!\n)|[\v\x85\u2028\u2029]")
+
+
+def unify_line_breaks(text: str) -> str:
+    """``text`` with every other line-ending character (:data:`_LINE_BREAKS`) read as "\\n";
+    the same length, so offsets do not move. ``text`` itself where it has none."""
+    if (
+        "\r" not in text
+        and "\v" not in text
+        and (text.isascii() or not any(ch in text for ch in "\x85\u2028\u2029"))
+    ):
+        return text
+    unified = _LINE_BREAKS.sub("\n", text)
+    return text if unified == text else unified
+
+
+#: Tags that start or end a block of text a browser prints on a line of its own.
+_BLOCK_TAGS = frozenset(
+    "br p div pre tr li ul ol table hr h1 h2 h3 h4 h5 h6 blockquote body html section article".split()
+)
+#: Any tag, comment, or part a browser does not print (head, style, script), whole.
+_MARKUP = re.compile(
+    r"<!--.*?-->|<(head|style|script)\b[^>]*>.*?</\1\s*>|<!doctype[^>]*>"
+    r"|</?([a-z][a-z0-9]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*/?>"
+    r"|&(?:#[0-9]{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,31});",
+    re.IGNORECASE | re.DOTALL,
+)
+#: Tags no letter's text holds; a text with :data:`HTML_TAGS_NEEDED` of them (or opening as a
+#: page) is HTML.
+_HTML_TAG = re.compile(r"<(?:!doctype|html|body|br|p|div|pre|span|td|tr|table|font)\b[^>]{0,200}>",
+                       re.IGNORECASE)  # fmt: skip
+HTML_TAGS_NEEDED = 3
+
+
+def is_markup(text: str) -> bool:
+    """Whether ``text`` is HTML: it opens with a page's first tag, or holds at least
+    :data:`HTML_TAGS_NEEDED` tags no letter prints ("<5/10" in a rationale is no tag)."""
+    if "<" not in text:
+        return False
+    head = text.lstrip()[:15].lower()
+    if head.startswith(("<!doctype", "<html")):
+        return True
+    found = 0
+    for _ in _HTML_TAG.finditer(text):
+        found += 1
+        if found >= HTML_TAGS_NEEDED:
+            return True
+    return False
+
+
+def _printed(name: str, text: str, end: int) -> str:
+    """What a tag prints: a line break for a block, a space for a table cell, else nothing. A
+    break already followed by one in the text adds none."""
+    lowered = name.lower()
+    if lowered in ("td", "th"):
+        return " "
+    if lowered in _BLOCK_TAGS:
+        return "" if text.startswith("\n", end) or text.startswith("\r\n", end) else "\n"
+    return ""
+
+
+def from_markup(text: str) -> Stripped:
+    """``text`` read as the page it marks up (:func:`is_markup`): tags as the breaks or spaces
+    they print, unprinted parts as nothing, entities as their characters (each standing at
+    its entity); else ``text`` itself."""
+    if not is_markup(text):
+        return Stripped(text)
+    parts: list[str] = []
+    origin: list[int] = []
+    ends: list[int] = []
+    at = 0
+    for m in _MARKUP.finditer(text):
+        parts.append(text[at : m.start()])
+        origin.extend(range(at, m.start()))
+        ends.extend(range(at + 1, m.start() + 1))
+        found = m.group()
+        if found.startswith("&"):
+            shown = html.unescape(found)
+        elif m.group(2):
+            shown = _printed(m.group(2), text, m.end())
+        else:
+            shown = ""
+        if shown:
+            parts.append(shown)
+            origin.extend([m.start()] * len(shown))
+            ends.extend([m.end()] * len(shown))
+        at = m.end()
+    parts.append(text[at:])
+    origin.extend(range(at, len(text)))
+    ends.extend(range(at + 1, len(text) + 1))
+    origin.append(len(text))
+    return Stripped("".join(parts), tuple(origin), tuple(ends))
+
+
+def _then(first: Stripped, second: Stripped) -> Stripped:
+    """``second`` (a reading of ``first.text``) as a reading of the text ``first`` read."""
+    if not first.origin:
+        return second
+    if not second.origin:
+        return Stripped(second.text, first.origin, first.ends)
+    origin = tuple(first.origin[at] for at in second.origin)
+    ends = tuple(first.ends[end - 1] for end in second.ends)
+    return Stripped(second.text, origin, ends)
+
+
 def as_read(text: str) -> Stripped:
-    """``text`` as the engines read it: decoded from quoted-printable, e-mail quote marks
-    blanked, characters that print nothing taken out (see the module's docstring)."""
+    """``text`` as the engines read it: decoded from quoted-printable, read from its markup,
+    line breaks of other systems read as "\\n", e-mail quote marks blanked, characters that
+    print nothing taken out (see the module's docstring)."""
     decoded = decode_printable(text)
-    read = strip_invisible(unquote(decoded.text))
-    if not decoded.origin:
-        return read
-    if not read.origin:
-        return Stripped(read.text, decoded.origin, decoded.ends)
-    origin = tuple(decoded.origin[at] for at in read.origin)
-    ends = tuple(decoded.ends[end - 1] for end in read.ends)
-    return Stripped(read.text, origin, ends)
+    page = _then(decoded, from_markup(decoded.text))
+    read = strip_invisible(unquote(unify_line_breaks(page.text)))
+    return _then(page, read)
 
 
 def copy_read(text: object) -> Stripped | None:
