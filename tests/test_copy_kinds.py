@@ -6,7 +6,7 @@ page before the letter, headings marked up as Markdown, "CM16 - 0213037", outcom
 capitals or with a full stop, labels in title case, dashes in the summary's dates, line
 breaks of other systems (a lone carriage return, a word processor's vertical tab, Unicode line
 separators), the letter saved as an HTML page (lines as ``<br>`` or ``<p>``, the header as a
-table, entities). Each is
+table, entities), pages marked by a text tool ("--- Page 2 ---") or ruled apart ("---"). Each is
 applied to every gold letter; the record must give the gold label's values (compared as the
 eval harness compares long text: case, marks of the copy and spacing aside).
 """
@@ -76,6 +76,10 @@ KINDS: dict[str, Callable[[str], str]] = {
     ),
     "html, text in <pre>": lambda t: "<html><body><pre>" + html.escape(t) + "</pre></body></html>",
     "html page, header as a table": lambda t: _html_page(t),
+    "page markers of a text tool": lambda t: "".join(
+        f"\n--- Page {k + 1} ---\n" + page for k, page in enumerate(t.split("\f"))
+    ),
+    "markdown rules between pages": lambda t: t.replace("\f", "\n\n---\n\n"),
 }
 
 

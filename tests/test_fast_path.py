@@ -603,11 +603,12 @@ def test_score_cutoff_keeps_every_threshold_test() -> None:
 
 
 def test_furniture_words_are_found_where_str_find_finds_them() -> None:
-    from imr_llm.form.strict import _FURNITURE_WORDS, _find_word
+    from imr_llm.form.strict import _find_word
+    from imr_llm.inputs.normalise import FURNITURE_HINTS
 
     rng = random.Random(29)
     texts = [text.lower() for _, text in _base_texts()[::5]] + ["- ", "-", "a -- b - c-", ""]
     for lowered in texts:
-        for word in _FURNITURE_WORDS:
+        for word in FURNITURE_HINTS:
             for start in {0, len(lowered), *(rng.randrange(len(lowered) + 1) for _ in range(5))}:
                 assert _find_word(lowered, word, start) == lowered.find(word, start)

@@ -172,6 +172,33 @@ def test_prose_about_a_fax_is_no_furniture() -> None:
     assert not is_page_furniture("The records were faxed on 12/20/2016 by the provider.")
 
 
+#: How text tools mark where a page starts, and a Markdown export's rule between pages.
+PAGE_MARKERS = ["--- Page 2 ---", "<<<PAGE 2>>>", "=== Page 2 ===", "[Page 2]", "## Page 2",
+                "2 | Page", "-- 2 of 5 --", "---", "* * *", "___________"]  # fmt: skip
+
+
+@pytest.mark.parametrize("line", PAGE_MARKERS)
+def test_page_markers_of_text_tools_are_furniture(line: str) -> None:
+    assert is_page_furniture(line)
+
+
+@pytest.mark.parametrize("line", ["page 261.", "Page 2 of the report", "(page 2)", "page 303 of",
+                                  "- 2 visits", "-- 12 sessions --"])  # fmt: skip
+def test_a_line_of_a_citation_is_no_page_marker(line: str) -> None:
+    assert not is_page_furniture(line)
+
+
+@pytest.mark.parametrize("marker", PAGE_MARKERS)
+def test_a_page_marker_inside_a_rationale_is_kept_out(marker: str) -> None:
+    item = ITEM_ONE.replace("The records show a\n", f"The records show a\n{marker}\n")
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert record.items[0].rationale == (
+        "The guidelines support a brace for instability only. The records show a stable knee. "
+        "The request is not medically necessary."
+    )
+    assert not record.metadata.needs_review
+
+
 @pytest.mark.parametrize(
     "furniture",
     [BANNER, "Page 2 of 5", "\f" + BANNER, "Case Number:          CM18-0101234"],

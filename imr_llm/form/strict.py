@@ -53,7 +53,14 @@ from typing import overload
 
 from rapidfuzz import fuzz
 
-from ..inputs.normalise import HEADER_LINE, RUNNING_HEAD, Document, Line, is_page_furniture
+from ..inputs.normalise import (
+    FURNITURE_HINTS,
+    HEADER_LINE,
+    RUNNING_HEAD,
+    Document,
+    Line,
+    is_page_furniture,
+)
 from . import LetterForm, Place, Sections
 from .credentials import (
     SPECIALTY_LABEL,
@@ -99,8 +106,6 @@ _ODD = (
     "\u0130\u0131\u017f\u212a]"
 )
 _ASCII_ODD = ("\t", "\r", "\x0b", "\x1c", "\x1d", "\x1e", "\x1f")
-#: Words a line that :func:`~imr_llm.inputs.normalise.is_page_furniture` may accept holds.
-_FURNITURE_WORDS = ("page", "fax", "federal services", "maximus", "- ")
 #: Words a line :data:`~imr_llm.inputs.normalise.HEADER_LINE` matches holds (lower case): the
 #: second word of each of its phrases, "cm" of a case number, "priority:".
 _HEADER_LINE_WORDS = ("cm", "number", "assigned", "injury", "decision", "denial", "priority:")
@@ -280,7 +285,7 @@ def _furniture(lines: _Lines, lowered: str) -> set[int]:
     head (see :meth:`_Lines.drop`)."""
     texts = lines.texts
     found: set[int] = set()
-    for word in _FURNITURE_WORDS:
+    for word in FURNITURE_HINTS:
         at = _find_word(lowered, word, 0)
         while at >= 0:
             i = lines.line_at(at)
@@ -356,12 +361,17 @@ def _back(lowered: str, at: int) -> int:
 
 def _may_be_furniture(text: str) -> bool:
     """Whether :func:`~imr_llm.inputs.normalise.is_page_furniture` may accept ``text``: its fax
-    banner needs "FAX"; each of its page lines starts with "page" or "-", holds "(FAX)" or
-    "|", or is "MAXIMUS" alone."""
+    banner needs "FAX"; each of its page lines starts with "page" or "-" (after a page
+    marker's "=", "*", "#", "[", "<", "~" or "_"), holds "(FAX)" or "|", is "MAXIMUS" alone
+    or a rule ("---")."""
     if "FAX" in text or "|" in text or "(" in text:
         return True
     core = text.strip().lower()
-    return core.startswith(("page", "-")) or core == "maximus"
+    return (
+        core.lstrip("=*#[<~_ ").startswith(("page", "-"))
+        or core == "maximus"
+        or not core.strip("-=_* ")
+    )
 
 
 # --------------------------------------------------------------------------------------------

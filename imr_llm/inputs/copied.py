@@ -170,8 +170,9 @@ def unify_line_breaks(text: str) -> str:
 
 #: Tags that start or end a block of text a browser prints on a line of its own.
 _BLOCK_TAGS = frozenset(
-    "br p div pre tr li ul ol table hr h1 h2 h3 h4 h5 h6 blockquote body html section article".split()
-)
+    "br p div pre tr li ul ol table hr h1 h2 h3 h4 h5 h6 blockquote body html section article"
+    .split()
+)  # fmt: skip
 #: Any tag, comment, or part a browser does not print (head, style, script), whole.
 _MARKUP = re.compile(
     r"<!--.*?-->|<(head|style|script)\b[^>]*>.*?</\1\s*>|<!doctype[^>]*>"

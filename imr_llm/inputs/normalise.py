@@ -133,8 +133,13 @@ def _split_lines(text: str) -> list[Line]:
 #: apart, so they are dropped (and mark a page break).
 _PAGE_FURNITURE = re.compile(
     r"^\s*(?:"
-    r"page\s*[:#]?\s*\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?"  # "Page 2", "Page 2 of 4"
+    # "Page 2", "Page 2 of 4", and as text tools mark a page: "--- Page 2 ---", "<<<PAGE 2>>>",
+    # "=== Page 2 ===", "[Page 2]", "## Page 2", "2 | Page"
+    r"[-=*#\[<~_|\s]*page\s*[:#]?\s*\d{1,3}(?:\s*(?:of|/)\s*\d{1,3})?[-=*#\]>~_|\s]*"
+    r"|[-=*#\[<~_|\s]*\d{1,3}\s*\|\s*page[-=*#\]>~_|\s]*"
     r"|-\s*\d{1,3}\s*-"  # "- 2 -"
+    r"|-{2,}\s*\d{1,3}\s+of\s+\d{1,3}\s*-{2,}"  # "-- 2 of 4 --"
+    r"|(?:[-=_*]\s*){3,}"  # a rule between pages, as Markdown exports write it ("---")
     r"|.*\bFROM:.*\(FAX\).*"  # fax banner
     r"|.*\(FAX\)\s*[\d\s-]{7,}.*P\.\s?\d{3}/\d{3}"  # fax banner without FROM
     r"|(?:MAXIMUS\s*\|?\s*)?Federal\s+Services\s*\|.*"  # letterhead read by OCR
@@ -164,7 +169,9 @@ RUNNING_HEAD = re.compile(
 )
 
 
-_FURNITURE_HINTS = ("page", "fax", "federal services", "maximus", "- ")
+#: Words (lower case) one of which every line :func:`is_page_furniture` accepts holds.
+FURNITURE_HINTS = ("page", "fax", "federal services", "maximus", "- ", "--", "==", "__", "**",
+                   "* *")  # fmt: skip
 
 
 def is_page_furniture(text: str) -> bool:
@@ -174,7 +181,7 @@ def is_page_furniture(text: str) -> bool:
     if "FAX" in text and FAX_BANNER.search(text):  # the banner's pattern holds "FAX"
         return True
     lowered = text.lower()
-    if not any(hint in lowered for hint in _FURNITURE_HINTS):
+    if not any(hint in lowered for hint in FURNITURE_HINTS):
         return False  # the common case, decided without the regex
     return bool(_PAGE_FURNITURE.match(text))
 
