@@ -203,15 +203,17 @@ def is_markup(text: str) -> bool:
     return False
 
 
-def _printed(name: str, text: str, end: int) -> str:
-    """What a tag prints: a line break for a block, a space for a table cell, else nothing. A
-    break already followed by one in the text adds none."""
+def _printed(name: str, text: str, end: int, line_start: bool) -> str:
+    """What a tag ending at ``end`` prints: a line break for ``<br>`` or a block's edge, a space
+    for a table cell, else nothing. As a browser shows them, a block's edge at a line start
+    (one block closing where the next opens) breaks no line again, and no tag breaks a line
+    the text breaks right after it."""
     lowered = name.lower()
     if lowered in ("td", "th"):
         return " "
-    if lowered in _BLOCK_TAGS:
-        return "" if text.startswith("\n", end) or text.startswith("\r\n", end) else "\n"
-    return ""
+    if lowered not in _BLOCK_TAGS or text.startswith(("\n", "\r\n"), end):
+        return ""
+    return "" if line_start and lowered != "br" else "\n"
 
 
 def from_markup(text: str) -> Stripped:
@@ -224,19 +226,27 @@ def from_markup(text: str) -> Stripped:
     origin: list[int] = []
     ends: list[int] = []
     at = 0
+    line_start = True  # whether what is read so far ends a line (spaces aside)
+
+    def put(piece: str) -> None:
+        nonlocal line_start
+        parts.append(piece)
+        if piece.strip(" \t"):
+            line_start = piece.rstrip(" \t").endswith("\n")
+
     for m in _MARKUP.finditer(text):
-        parts.append(text[at : m.start()])
+        put(text[at : m.start()])
         origin.extend(range(at, m.start()))
         ends.extend(range(at + 1, m.start() + 1))
         found = m.group()
         if found.startswith("&"):
             shown = html.unescape(found)
         elif m.group(2):
-            shown = _printed(m.group(2), text, m.end())
+            shown = _printed(m.group(2), text, m.end(), line_start)
         else:
             shown = ""
         if shown:
-            parts.append(shown)
+            put(shown)
             origin.extend([m.start()] * len(shown))
             ends.extend([m.end()] * len(shown))
         at = m.end()
