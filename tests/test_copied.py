@@ -258,3 +258,18 @@ def test_a_letter_with_angle_brackets_and_ampersands_is_not_taken_for_a_page() -
     text = gold_text("gA01").replace("pain", "pain <5/10 & <br>ief", 2)
     assert text.count("<br>") == 2
     assert as_read(text).text is text
+
+
+@pytest.mark.parametrize("name", ["gA02", "gB05", "gA09"])
+def test_a_raw_rendering_saved_with_each_line_a_table_row_reads_as_it(name: str) -> None:
+    from tests.conftest import GOLD
+
+    raw = (GOLD / "renderings" / "raw" / f"{name}.txt").read_text(encoding="utf-8")
+    rows = "\n".join(
+        f"<tr><td>{html.escape(line)}</td></tr>" for line in raw.replace("\f", "").split("\n")
+    )
+    text = f"<html><body><table>\n{rows}\n</table></body></html>"
+    record = extract(text, backend="rules")
+    clean = extract(raw.replace("\f", ""), backend="rules")
+    assert record.contract_dict() == clean.contract_dict()
+    assert record.metadata.needs_review == clean.metadata.needs_review
