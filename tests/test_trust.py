@@ -18,7 +18,15 @@ from imr_llm.form.summary import read_ages, read_sex
 from imr_llm.inputs.normalise import is_page_furniture
 from imr_llm.record.models import DeterminationRecord
 from imr_llm.record.validation import implausible_dates
-from tests.letters import ITEM_ONE, ITEM_TWO, RAW_HEADER, SUMMARY, Letter, double_space
+from tests.letters import (
+    BLOCK_CREDENTIALS,
+    ITEM_ONE,
+    ITEM_TWO,
+    RAW_HEADER,
+    SUMMARY,
+    Letter,
+    double_space,
+)
 
 SUMMARY_AGE = "The injured worker is a 52 year old female"
 
@@ -145,6 +153,37 @@ def test_an_age_the_summary_states_but_ocr_garbled_is_flagged() -> None:
     record = rules(text)
     assert record.patient.age is None
     assert flagged(record, "patient.age")
+
+
+#: What a redaction or a smudge leaves where a word was.
+BLOTS = ["\u2588" * 8, "~~~~~~~~", "########", "****", "\u25a0\u25a0\u25a0"]
+
+
+@pytest.mark.parametrize("blot", BLOTS)
+def test_an_age_blotted_out_is_not_read_from_a_later_phrase(blot: str) -> None:
+    summary = SUMMARY.replace("52 year old", f"{blot[:2]} year old").replace(
+        "while\nlifting boxes.", "while\nlifting boxes. She has had migraines since 13 years old."
+    )
+    record = rules(str(Letter(summary=summary)))
+    assert record.patient.age is None
+    assert flagged(record, "patient.age")
+
+
+@pytest.mark.parametrize("blot", BLOTS)
+def test_a_state_blotted_out_of_the_licensure_list_is_flagged(blot: str) -> None:
+    credentials = BLOCK_CREDENTIALS.replace("California, Nevada", f"California, {blot}")
+    record = rules(str(Letter(credentials=credentials)))
+    assert record.reviewer.licensure_states == ["California"]
+    assert flagged(record, "reviewer.licensure_states")
+
+
+@pytest.mark.parametrize("blot", BLOTS)
+def test_a_specialty_word_blotted_out_is_flagged(blot: str) -> None:
+    credentials = BLOCK_CREDENTIALS.replace("Orthopaedic Surgery", f"{blot} Surgery")
+    record = rules(str(Letter(credentials=credentials)))
+    # "Surgery" alone would be a specialty the letter does not give: the blot is kept, flagged.
+    assert record.reviewer.specialties == [blot, "Surgery"]
+    assert flagged(record, "reviewer.specialties[0]")
 
 
 def test_a_letter_with_a_header_and_no_age_is_flagged() -> None:

@@ -497,3 +497,18 @@ def test_the_rules_engine_never_returns_wrong_reviewer_values_unflagged() -> Non
         if not right and not record.metadata.needs_review:
             wrong.append(name)
     assert wrong == []
+
+
+@pytest.mark.parametrize("blot", ["\u2588\u2588\u2588\u2588", "~~~~", "####", "???", "____"])
+def test_a_blot_where_a_state_was_is_an_unread_part(blot: str) -> None:
+    names = read_states(f"Maryland, Kansas, {blot}")
+    assert [r.value for r in names.readings] == ["Maryland", "Kansas"]
+    assert [u.text for u in names.unread] == [blot]
+
+
+@pytest.mark.parametrize("marks", ["Maryland, | Kansas", "Maryland,. Kansas", "Maryland ' Kansas",
+                                   "Maryland, Kansas.", "Maryland, ~ Kansas"])  # fmt: skip
+def test_stray_marks_between_states_are_no_blot(marks: str) -> None:
+    names = read_states(marks)
+    assert [r.value for r in names.readings] == ["Maryland", "Kansas"]
+    assert names.unread == ()

@@ -5,20 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..form import LetterForm
-from ..form.summary import (
-    garbled_after_age,
-    has_damaged_age,
-    read_ages,
-    read_sex,
-)
+from ..form.summary import first_age as first_age_in
+from ..form.summary import garbled_after_age, has_damaged_age, read_sex
 from .common import FAX_DAMAGE, Checked, status_of
 
 
 def check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out: Checked) -> None:
     summary = form.summary
     age, sex = patient.get("age"), patient.get("sex")
-    ages = read_ages(summary.text) if summary is not None else []
-    first_age = ages[0] if ages else None
+    first_age = first_age_in(summary.text) if summary is not None else None
     if age is not None:
         path = "patient.age"
         if summary is None:

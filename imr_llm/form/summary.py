@@ -85,8 +85,19 @@ def read_ages(text: str) -> list[Reading[int]]:
 
 
 def has_damaged_age(text: str) -> bool:
-    """Whether ``text`` holds an age phrase whose number could not be read."""
-    return bool(_AGE_DAMAGED.search(text)) and not read_ages(text)
+    """Whether ``text`` holds an age phrase whose number could not be read, where no readable
+    one comes before it (:func:`first_age` is then None)."""
+    return bool(_AGE_DAMAGED.search(text)) and first_age(text) is None
+
+
+def _damaged_before(text: str, end: int) -> bool:
+    """Whether an age phrase whose number cannot be read ("a ██ year old", "a ?? year old")
+    ends by ``end``: the summary's first age is then unreadable, and a later one ("since 13
+    years old") is another's."""
+    if end <= 0:
+        return False
+    m = _AGE_DAMAGED.search(text, 0, end)
+    return m is not None and m.end() <= end
 
 
 _AGE_WORDS = re.compile(
@@ -205,13 +216,23 @@ def _next_injury_word(lowered: str, pos: int) -> int:
 
 
 def first_age(text: str) -> Reading[int] | None:
-    """``read_ages(text)[0]``, or None: the age the summary states first.
+    """``read_ages(text)[0]``, or None: the age the summary states first. None too where an
+    age phrase whose number cannot be read comes before it ("is a ██ year old male ... since
+    13 years old"): the summary's age is then unreadable, not the later one.
 
     :func:`read_ages` reads one age per "old"-like word, in text order, looking only before
     the word. So its first reading is its first reading of the text up to the first
     whitespace after some "old": tried up to each literal "old" in turn (a damaged "o1d"
     before it is inside that prefix), and on the whole text when none gives one.
     """
+    first = _first_readable_age(text)
+    if first is not None and _damaged_before(text, first.start):
+        return None
+    return first
+
+
+def _first_readable_age(text: str) -> Reading[int] | None:
+    """``read_ages(text)[0]``, or None (see :func:`first_age`)."""
     if not case_special(text):
         lowered = text.lower()
         at = lowered.find("old")

@@ -12,7 +12,8 @@ is what lets a damaged list be read without guessing:
   known name is ``repaired`` and holds that name; two known names about equally close leave
   the words unread;
 - words that read as no known name are returned as unread parts, never dropped, so a caller
-  can flag the list ("lowa" is Iowa; "Fonda" is no state and is reported).
+  can flag the list ("lowa" is Iowa; "Fonda" is no state and is reported); so is a blot
+  where a name was (a redaction box "████", a smudge read as "~~~~").
 
 :func:`read_states` and :func:`read_specialties` are the one reading both engines and the
 evidence stage use.
@@ -183,9 +184,20 @@ def state_named(text: str, state: str) -> Reading[str] | None:
 _CLEAN_PART = re.compile(r"(?:^|(?<=[,;]))\s*(?:and\s+)?([^,;]*?)\s*(?=[,;]|\.?\s*$)")
 
 
+#: A blot: three or more marks in a row that are no list's punctuation and no stray mark OCR
+#: leaves between words (those come one or two at a time): a redaction box ("████"), a
+#: smudge read as "~~~~" or "####". It stands where a name was and is never skipped.
+_BLOT = re.compile(r"[^\w\s,;:.'\"‘’“”|·/()&-]{3,}|_{3,}")
+
+
 @lru_cache(maxsize=2048)
 def _read_list(text: str, vocabulary: Vocabulary, *, cuts: bool) -> NameList:
-    return _read_clean(text, vocabulary) or _read_words(text, vocabulary, cuts)
+    names = _read_clean(text, vocabulary) or _read_words(text, vocabulary, cuts)
+    blots = [Unread(m.group(), m.start(), m.end()) for m in _BLOT.finditer(text)]
+    if not blots:
+        return names
+    unread = sorted((*names.unread, *blots), key=lambda part: part.start)
+    return NameList(names.readings, tuple(unread))
 
 
 def _read_clean(text: str, vocabulary: Vocabulary) -> NameList | None:
