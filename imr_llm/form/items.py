@@ -16,6 +16,7 @@ the walk continues until the sentence that names the original request is include
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -139,6 +140,41 @@ def _outcome_marker(doc: Document, i: int, lo: int) -> _Marker | None:
     return None
 
 
+#: The most words a header's first part ending in a colon holds ("Associated surgical service:",
+#: "Psychological testing:").
+_PREFIX_WORDS = 6
+
+
+def header_prefix_start(text_of: Callable[[int], str], first: int, floor: int) -> int:
+    """Where an item header starting at line ``first`` really starts, given a short first part
+    ending in a colon on the lines above it: "Psychological testing:" / "MMPI-2-RF and Beck
+    Anxiety Inventory: Overturned"; "Associated" / "surgical service:" / "Vascutherm unit," /
+    "14 days rental: Upheld", as a narrow re-fill wraps it. The part (at most
+    :data:`_PREFIX_WORDS` words, capitalised, no passage label) must follow a sentence's end,
+    the items' opening sentence ("... set forth below:"), a blank line or the items' start;
+    else ``first``. ``text_of(i)`` is line ``i``'s text ("" for a blank line)."""
+    k = first - 1
+    if k < floor or not text_of(k).rstrip().endswith(":"):
+        return first
+    words = 0
+    j = k
+    while j >= floor:
+        line = text_of(j).rstrip()
+        if not line:
+            break
+        if j != k and line.endswith((".", "!", "?", ":", ";")):
+            break
+        words += len(line.split())
+        if words > _PREFIX_WORDS:
+            return first
+        j -= 1
+    top = j + 1
+    part = " ".join(text_of(i).strip() for i in range(top, first))
+    if not part[:1].isupper() or _find_label(part):
+        return first
+    return top
+
+
 def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
     """First line of the item header that ends at ``marker`` (never above ``floor``)."""
     lines = doc.lines
@@ -159,20 +195,6 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
         text = lines[above].text.rstrip() if above >= floor else ""
         if text.endswith(":") and not _TRAILING_OUTCOME.search(text[:-1]):
             first = above
-    elif not marker.alone and marker.outcome:
-        # "Psychological testing:" / "MMPI-2-RF and Beck Anxiety Inventory: Overturned": a short
-        # line ending in a colon, right after a sentence's end, begins the header.
-        above = first - 1
-        text = lines[above].text.rstrip() if above >= floor else ""
-        before = lines[above - 1].text.rstrip() if above - 1 >= floor else ""
-        if (
-            text.endswith(":")
-            and len(text.split()) <= 6
-            and text[:1].isupper()
-            and not _find_label(text)
-            and (not before or before.endswith((".", "!", "?")))
-        ):
-            first = above
     j = first - 1
     while j >= floor:
         if lines[j].blank:
@@ -192,6 +214,7 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             break
         first = j
         j -= 1
+    first = header_prefix_start(lambda i: lines[i].text, first, floor)
     # A partly certified request: extend to the sentence naming the original request.
     header = " ".join(line.text for line in lines[first : marker.line + 1])
     mentions = original_request_mentions(header)

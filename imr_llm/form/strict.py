@@ -85,6 +85,7 @@ from .items import (
     _Marker,
     _strip_label_remnant,
     _strip_trailing_marks,
+    header_prefix_start,
     original_request_mentions,
     read_items_form,
 )
@@ -792,6 +793,7 @@ def _header_start(lines: _Lines, marker: _Marker, floor: int) -> int:
             break
         first = j
         j -= 1
+    first = header_prefix_start(texts.__getitem__, first, floor)
     header = " ".join(texts[first : marker.line + 1])
     mentions = original_request_mentions(header)
     if len(mentions) == 1:
