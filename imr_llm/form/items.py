@@ -16,7 +16,6 @@ the walk continues until the sentence that names the original request is include
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -140,39 +139,44 @@ def _outcome_marker(doc: Document, i: int, lo: int) -> _Marker | None:
     return None
 
 
-#: The most words a header's first part ending in a colon holds ("Associated surgical service:",
-#: "Psychological testing:").
-_PREFIX_WORDS = 6
+#: The most words a part of an item header ending in a colon holds ("Associated surgical
+#: service:", "Psychological testing:").
+_PART_WORDS = 6
+#: Words of a line ending in a colon that is no part of a header: a rationale's conclusion
+#: whose full stop OCR read as a colon, the items' opening sentence ("... set forth below:").
+_NO_PART = re.compile(r"necess|medically|appropriate|indicated|below|wean|taper", re.IGNORECASE)
 
 
-def header_prefix_start(text_of: Callable[[int], str], first: int, floor: int) -> int:
-    """Where an item header starting at line ``first`` really starts, given a short first part
-    ending in a colon on the lines above it: "Psychological testing:" / "MMPI-2-RF and Beck
-    Anxiety Inventory: Overturned"; "Associated" / "surgical service:" / "Vascutherm unit," /
-    "14 days rental: Upheld", as a narrow re-fill wraps it. The part (at most
-    :data:`_PREFIX_WORDS` words, capitalised, no passage label) must follow a sentence's end,
-    the items' opening sentence ("... set forth below:"), a blank line or the items' start;
-    else ``first``. ``text_of(i)`` is line ``i``'s text ("" for a blank line)."""
-    k = first - 1
-    if k < floor or not text_of(k).rstrip().endswith(":"):
-        return first
-    words = 0
-    j = k
-    while j >= floor:
-        line = text_of(j).rstrip()
-        if not line:
-            break
-        if j != k and line.endswith((".", "!", "?", ":", ";")):
-            break
-        words += len(line.split())
-        if words > _PREFIX_WORDS:
-            return first
-        j -= 1
-    top = j + 1
-    part = " ".join(text_of(i).strip() for i in range(top, first))
-    if not part[:1].isupper() or _find_label(part):
-        return first
-    return top
+#: Where a clause ends inside a line: a sentence's end or a comma, before a space.
+_LAST_CLAUSE = re.compile(r"(?<=[.,;!?])\s+")
+
+
+def colon_part(text: str) -> bool:
+    """Whether a line ending in a colon may be a part of an item header that goes on below it:
+    a short name before the colon, after the line's last sentence end or comma
+    ("Psychological testing:" / "MMPI-2-RF and Beck Anxiety Inventory: Overturned";
+    "Associated" / "surgical service:" / "Vascutherm unit," / "14 days rental: Upheld", as a
+    narrow re-fill wraps it; "... portion of the original request, Psychological testing:"),
+    no passage label, no conclusion anywhere on the line ("... is not medically necessary. :",
+    OCR's marks after a rationale's end), not the items' opening sentence."""
+    line = text.rstrip()
+    if not line.endswith(":"):
+        return False
+    # The part is what follows the line's last sentence end or comma ("... of the original
+    # request, Psychological testing:").
+    tail = _LAST_CLAUSE.split(line)[-1]
+    return (
+        0 < len(_WORD_CHARS.findall(tail)) <= _PART_WORDS
+        and not _find_label(line)
+        and not _NO_PART.search(line)
+    )
+
+
+def header_goes_on(text: str) -> bool:
+    """Whether an item header may go on from line ``text`` to the next: the line does not end
+    a sentence (:func:`_continues`), or ends a part of the header in a colon
+    (:func:`colon_part`)."""
+    return _continues(text) or colon_part(text)
 
 
 def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
@@ -210,23 +214,23 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
             ):
                 break
             j = k
-        if not _continues(lines[j].text) and not _stray_stop(lines[j].text, lines[first].text):
+        if not header_goes_on(lines[j].text) and not _stray_stop(lines[j].text, lines[first].text):
             break
         first = j
         j -= 1
-    first = header_prefix_start(lambda i: lines[i].text, first, floor)
     # A partly certified request: extend to the sentence naming the original request.
     header = " ".join(line.text for line in lines[first : marker.line + 1])
     mentions = original_request_mentions(header)
-    if len(mentions) == 1:  # only "...portion of the original request, Z is": find X's sentence
+    # Only "...portion of the original request, Z is", or a sentence after X's: find X's.
+    if len(mentions) == 1 or (mentions and not names_original(collapse_ws(header))):
         # OCR may put blank lines inside the sentence; a blank line after a sentence's end
         # still ends the search.
         j, found = first - 1, None
-        while j >= max(floor, first - 8):
+        while j >= max(floor, first - _ORIGINAL_SEARCH):
             if lines[j].blank:
                 if j + 1 < len(lines) and not _continues(lines[j - 1].text if j else ""):
                     break
-            elif original_request_mentions(lines[j].text):
+            elif mentions_original_at(lines[j].text, lines[j + 1].text):
                 found = j
                 break
             j -= 1
@@ -247,7 +251,7 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
                 k = first - 1
                 while k >= floor and lines[k].blank:
                     k -= 1
-                if k < floor or first - 1 - k > 1 or not _continues(lines[k].text):
+                if k < floor or first - 1 - k > 1 or not header_goes_on(lines[k].text):
                     break
                 first = k
     return first
@@ -346,7 +350,12 @@ def split_partial_request(header: str) -> PartialRequest | None:
     # X: before "<was> the original request"; Z: after the last mention.
     before = re.sub(r"\s+t\S{1,2}\s*$", "", text[:s0].rstrip())  # "the", when not in the mention
     before = _unglued(before, "was", text)  # "rentalwas"
-    orig = re.sub(r"(?:\s+|[‘’'`·,_~|]+)\S{2,4}\s*$", "", before)  # "was" ("12‘was")
+    verb = _VERB_BEFORE.search(before)  # "was" ("12‘was")
+    if verb is None:
+        # No "X was the original request" ("..., leaving the original request IMR eligible"):
+        # the header does not hold X's sentence.
+        raise ValueError("the partly certified request's wording could not be read")
+    orig = before[: verb.start()]
     svc = text[e1:].lstrip(_BEFORE_PORTION)
     svc = _TRAILING_NAME_MARKS.sub("", _TRAILING_IS.sub("", _unglued(svc, "is", text)))
     orig = _TRAILING_NAME_MARKS.sub("", orig)
@@ -359,6 +368,35 @@ def split_partial_request(header: str) -> PartialRequest | None:
 
 
 _WORD_CHARS = re.compile(r"[A-Za-z0-9-]+")
+#: The verb before "the original request" in "X was the original request", OCR's damage and
+#: marks included ("vvas", "12‘was"): a word of two to four characters.
+_VERB_BEFORE = re.compile(r"(?:\s+|[‘’'`·,_~|]+)\S{2,4}\s*$")
+
+
+#: How many lines above a partly certified request's last sentence its first ("X was the
+#: original request") is looked for: its sentences over a narrow re-fill's lines.
+_ORIGINAL_SEARCH = 12
+
+
+def mentions_original_at(line: str, below: str) -> bool:
+    """Whether "the original request" starts on ``line``, perhaps wrapping onto the line
+    ``below`` ("... times 12 was the original" / "request. ...")."""
+    if original_request_mentions(line):
+        return True
+    joined = line + " " + below
+    return any(start < len(line) for start, _ in original_request_mentions(joined))
+
+
+def names_original(header: str) -> bool:
+    """Whether ``header`` (collapsed) holds a partly certified request's "X was the original
+    request": its first mention of the original request follows a verb. A header found from
+    its marker up may start below that sentence ("Ultrasling times 6, leaving the original
+    request IMR eligible. The original request, Z is"): X is then on the lines above."""
+    mentions = original_request_mentions(header)
+    if not mentions:
+        return True
+    before = re.sub(r"\s+t\S{1,2}\s*$", "", header[: mentions[0][0]].rstrip())
+    return _VERB_BEFORE.search(_unglued(before, "was", header)) is not None
 
 
 def _unglued(name: str, verb: str, header: str) -> str:

@@ -74,6 +74,7 @@ from .items import (
     _ALONE_OUTCOME,
     _LEADING_MARKS,
     _LEADING_PASSAGE_MARKS,
+    _ORIGINAL_SEARCH,
     _TRAILING_NAME_MARKS,
     _TRAILING_OUTCOME,
     CA_LABEL,
@@ -83,9 +84,12 @@ from .items import (
     ItemsForm,
     _continues,
     _Marker,
+    _stray_stop,
     _strip_label_remnant,
     _strip_trailing_marks,
-    header_prefix_start,
+    header_goes_on,
+    mentions_original_at,
+    names_original,
     original_request_mentions,
     read_items_form,
 )
@@ -789,20 +793,19 @@ def _header_start(lines: _Lines, marker: _Marker, floor: int) -> int:
             if not ((first in breaks or inside) and k >= floor and _continues(texts[k])):
                 break
             j = k
-        if not _continues(texts[j]):
+        if not header_goes_on(texts[j]) and not _stray_stop(texts[j], texts[first]):
             break
         first = j
         j -= 1
-    first = header_prefix_start(texts.__getitem__, first, floor)
     header = " ".join(texts[first : marker.line + 1])
     mentions = original_request_mentions(header)
-    if len(mentions) == 1:
+    if len(mentions) == 1 or (mentions and not names_original(collapse_ws(header))):
         j, found = first - 1, None
-        while j >= max(floor, first - 8):
+        while j >= max(floor, first - _ORIGINAL_SEARCH):
             if not texts[j]:
                 if j + 1 < lines.n and not _continues(texts[j - 1] if j else ""):
                     break
-            elif original_request_mentions(texts[j]):
+            elif mentions_original_at(texts[j], texts[j + 1]):
                 found = j
                 break
             j -= 1
@@ -812,7 +815,7 @@ def _header_start(lines: _Lines, marker: _Marker, floor: int) -> int:
                 k = first - 1
                 while k >= floor and not texts[k]:
                     k -= 1
-                if k < floor or first - 1 - k > 1 or not _continues(texts[k]):
+                if k < floor or first - 1 - k > 1 or not header_goes_on(texts[k]):
                     break
                 first = k
     return first

