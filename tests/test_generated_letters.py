@@ -22,8 +22,9 @@ import pytest
 
 from imr_llm import extract
 from imr_llm.errors import ImrError
+from imr_llm.eval.damage import reflow
 from imr_llm.rules import strict
-from tests.letters import SUMMARY, Letter
+from tests.letters import BOILERPLATE, RAW_HEADER, SUMMARY, Letter, double_space
 
 SERVICES = [
     "Psychological testing: MMPI-2-RF and Beck Anxiety Inventory",
@@ -100,7 +101,9 @@ SPECIALTIES = ["Physical Medicine & Rehabilitation", "Public Health & General Pr
                "Family Practice", "Acupuncturist", "Anesthesiology", "Psychologist",
                "Occupational Medicine", "Neurological Surgery"]  # fmt: skip
 AGE_PHRASES = ["a {age} year old {sex}", "a {age}-year-old {sex}", "a {age} year-old {sex}",
-               "a {age}-year old {sex}"]  # fmt: skip
+               "a {age}-year old {sex}", "a {age} year old {word}"]  # fmt: skip
+#: The sex as a noun ("a 52 year old woman").
+SEX_NOUNS = {"male": ["man", "gentleman"], "female": ["woman", "lady"]}
 INJURY_PHRASES = ["sustained an industrial injury on {date}", "was injured on {date}",
                   "reported an injury that occurred on {date}"]  # fmt: skip
 PARTLY = [
@@ -120,17 +123,30 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
     width = rng.choice([30, 45, 60, 80, 100, 200])
     states = rng.sample(STATES, rng.randint(1, 4))
     specialties = rng.sample(SPECIALTIES, rng.randint(1, 3))
-    joiner = rng.choice([", ", ","])
+    joiner = rng.choice([", ", ",", " and "])
     credentials = (
         "The Expert Reviewer has the following credentials:\n"
         + _wrap("State(s) of Licensure: " + joiner.join(states), width) + "\n"
         + _wrap("Certification(s)/Specialty: " + joiner.join(specialties), width) + "\n"
     )  # fmt: skip
+    boilerplate = BOILERPLATE
+    if rng.random() < 0.25:
+        # The sentence style: one specialty, in the form paragraph.
+        specialties = specialties[:1]
+        first, rest = " ".join(BOILERPLATE.split()).split(" He/she has been ", 1)
+        boilerplate = _wrap(
+            f"{first} The expert reviewer is Board Certified in {specialties[0]}"
+            f"{rng.choice([' and', ''])} is licensed to practice in {', '.join(states)}. "
+            f"He/she has been {rest}",
+            max(width, 60),
+        ) + "\n"  # fmt: skip
+        credentials = ""
     age, sex = rng.randint(19, 79), rng.choice(["male", "female"])
     injury = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randint(0, 700))
     date = f"{injury.month}/{injury.day}/{injury.year}"
+    phrase = rng.choice(AGE_PHRASES).format(age=age, sex=sex, word=rng.choice(SEX_NOUNS[sex]))
     summary = SUMMARY.split("\n\n")[0] + "\n\n" + _wrap(
-        "The injured worker is " + rng.choice(AGE_PHRASES).format(age=age, sex=sex)
+        "The injured worker is " + phrase
         + " who " + rng.choice(INJURY_PHRASES).format(date=date) + " while lifting boxes. "
         "The diagnoses have included lumbar strain and left knee sprain. Treatment has included "
         "rest and medication.",
@@ -153,12 +169,22 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
         else:
             items.append(_wrap(f"{service}: {outcome}", width) + "\n" + body)
             want.append((service, None, outcome.lower()))
-    letter = Letter(credentials=credentials, summary=summary, items=items)
+    style = rng.choice(["layout", "raw", "reflowed", "seed"])
+    header = RAW_HEADER if style == "raw" else "" if style == "seed" else Letter.header
+    text = str(
+        Letter(header=header, credentials=credentials, summary=summary, items=items,
+               boilerplate=boilerplate)
+    )  # fmt: skip
+    if style == "reflowed":
+        text = reflow(text, rng.choice([45, 60, 100]))
+    elif style == "seed":  # no header, a blank line after every line
+        text = double_space(text)
     expected = {
         "states": states, "specialties": specialties, "age": age, "sex": sex,
-        "injury": injury.isoformat(), "items": want,
+        # The header's date of injury where there is a header, else the summary's.
+        "injury": injury.isoformat() if style == "seed" else "2015-07-02", "items": want,
     }  # fmt: skip
-    return str(letter), expected
+    return text, expected
 
 
 def _values(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
@@ -179,7 +205,7 @@ def _values(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
     return got, record.metadata.needs_review, record.metadata.review_reasons
 
 
-@pytest.mark.parametrize("seed", range(200))
+@pytest.mark.parametrize("seed", range(300))
 def test_a_generated_letter_gives_what_was_written_on_both_paths(seed: int) -> None:
     text, expected = _whole_letter(seed)
     fast = _values(text)
@@ -188,6 +214,4 @@ def test_a_generated_letter_gives_what_was_written_on_both_paths(seed: int) -> N
     assert fast == tolerant
     assert not isinstance(fast, str), fast
     got, flagged, reasons = fast
-    # The header gives the date of injury (07/02/2015); the summary's own is not asked for.
-    got["injury"] = expected["injury"]
     assert got == expected or flagged, (got, expected)

@@ -43,8 +43,11 @@ _SEX_OCR = re.compile(
 _SEX_CLEAN = re.compile(
     r"\b(?P<w>male|female)\b|\b(?:a|the)\s+(?P<n>man|woman|gentleman|lady)\b", re.IGNORECASE
 )
+#: From an age's number to its "old": a few characters, line breaks among them (a re-filled or
+#: double-spaced summary breaks "52 / year old" anywhere).
+_TO_OLD = r"(?:[^\n]|\n(?!\s*\n\s*\n)){0,24}?"
 _AFTER_AGE = re.compile(
-    rf"[^\n]{{0,20}}?{_OLD}\s+(?:[a-z]+\s+){{0,2}}?(?P<w>male|female|man|woman|gentleman|lady)\b",
+    rf"{_TO_OLD}{_OLD}\s+(?:[a-z]+\s+){{0,2}}?(?P<w>male|female|man|woman|gentleman|lady)\b",
     re.IGNORECASE,
 )
 INJURY = re.compile(
@@ -251,7 +254,7 @@ def _first_readable_age(text: str) -> Reading[int] | None:
 def garbled_after_age(text: str, age_end: int) -> tuple[int, int] | None:
     """The span of the word after an age phrase when OCR garbled it ("59 year old “Tye?"):
     where the sex would be stated, unreadable."""
-    m = re.match(rf"[^\n]{{0,20}}?{_OLD}\s+(\S+)", text[age_end:], re.IGNORECASE)
+    m = re.match(rf"{_TO_OLD}{_OLD}\s+(\S+)", text[age_end:], re.IGNORECASE)
     if m is None:
         return None
     word = m.group(1)
