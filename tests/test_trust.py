@@ -186,6 +186,18 @@ def test_a_specialty_word_blotted_out_is_flagged(blot: str) -> None:
     assert flagged(record, "reviewer.specialties[0]")
 
 
+@pytest.mark.parametrize(("words", "sex"), [("?? year old gentleman", "male"),
+                                             ("52 \n\nyear old lady", "female"),
+                                             ("52 year\nold man", "male")])  # fmt: skip
+def test_the_sex_stated_as_a_noun_after_the_age_is_read_however_the_lines_fall(
+    words: str, sex: str
+) -> None:
+    text = str(Letter(summary=SUMMARY.replace("52 year old female", words)))
+    record = rules(text)
+    assert record.patient.sex == sex
+    assert record.patient.age == (None if "?" in words else 52)
+
+
 def test_a_letter_with_a_header_and_no_age_is_flagged() -> None:
     text = str(Letter()).replace(SUMMARY_AGE, "The injured worker is a woman")
     record = rules(text)

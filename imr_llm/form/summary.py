@@ -41,7 +41,7 @@ _SEX_OCR = re.compile(
     re.IGNORECASE,
 )
 _SEX_CLEAN = re.compile(
-    r"\b(?P<w>male|female)\b|\b(?:a|the)\s+(?P<n>man|woman|gentleman|lady)\b", re.IGNORECASE
+    r"\b(?P<w>male|female)\b|\b(?:a|the|old)\s+(?P<n>man|woman|gentleman|lady)\b", re.IGNORECASE
 )
 #: From an age's number to its "old": a few characters, line breaks among them (a re-filled or
 #: double-spaced summary breaks "52 / year old" anywhere).
