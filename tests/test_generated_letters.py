@@ -2,7 +2,9 @@
 them: each value is read as written, by the fast path and the tolerant path alike, or the
 record is flagged.
 
-Letters are built here from parts (tests/letters.py), each part re-filled at a seeded width:
+Letters are built here from parts (tests/letters.py), each part re-filled at a seeded width,
+in the layout, raw or seed style or re-filled whole, broken into pages anywhere (with page
+furniture or a running head):
 item headers (a short first line ending in a colon, "Psychological testing:", "Associated
 surgical service:"; a date of service alone on the last line; a one-word last line), partly
 certified requests (the original request sentence, in both wordings), the credentials (one to
@@ -175,6 +177,8 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
         Letter(header=header, credentials=credentials, summary=summary, items=items,
                boilerplate=boilerplate)
     )  # fmt: skip
+    if rng.random() < 0.5:
+        text = _paged(text, rng, running_head=style in ("layout", "raw"))
     if style == "reflowed":
         text = reflow(text, rng.choice([45, 60, 100]))
     elif style == "seed":  # no header, a blank line after every line
@@ -185,6 +189,26 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
         "injury": injury.isoformat() if style == "seed" else "2015-07-02", "items": want,
     }  # fmt: skip
     return text, expected
+
+
+#: What a page may print above or below the letter's text.
+FURNITURE = ["12/20/2016 10:14 FAX 9165551234 MAXIMUS p.00{n}/007", "Page {n} of 5", "- {n} -"]
+
+
+def _paged(text: str, rng: random.Random, running_head: bool) -> str:
+    """``text`` broken into pages at one to three seeded lines, each new page opening with a
+    form feed and perhaps page furniture or the case number line as a running head."""
+    lines = text.split("\n")
+    # Never inside the header table: it is printed at the top of the first page.
+    for n, at in enumerate(sorted(rng.sample(range(14, len(lines)), min(3, len(lines) - 14))), 2):
+        if rng.random() < 0.4:
+            continue
+        heads = [f.format(n=n) for f in FURNITURE]
+        if running_head:
+            heads.append("Case Number:          CM18-0101234")
+        head = rng.choice([*heads, ""])
+        lines[at] = "\f" + (head + "\n" if head else "") + lines[at]
+    return "\n".join(lines)
 
 
 def _values(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
@@ -205,7 +229,7 @@ def _values(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
     return got, record.metadata.needs_review, record.metadata.review_reasons
 
 
-@pytest.mark.parametrize("seed", range(300))
+@pytest.mark.parametrize("seed", range(400))
 def test_a_generated_letter_gives_what_was_written_on_both_paths(seed: int) -> None:
     text, expected = _whole_letter(seed)
     fast = _values(text)

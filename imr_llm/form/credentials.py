@@ -53,15 +53,26 @@ class CredentialsForm:
     repeated: tuple[str, ...] = ()
 
 
+#: A list's line that cannot be its last: it ends with a list mark or a joining word.
+LIST_GOES_ON = re.compile(r"(?:[,&/]|\band)\s*$", re.IGNORECASE)
+
+
 def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> Place:
     """The label's value plus continuation lines (a wrapped specialty list)."""
     lines = doc.lines
     last = index
     for j in range(index + 1, end):
         line = lines[j]
+        if line.blank:
+            if LIST_GOES_ON.search(lines[last].text) or (
+                last == index and not lines[index].text[column:].strip()
+            ):
+                # "Physical Medicine &" / a page break or blank line / "Rehabilitation"; or a
+                # label printed with its list below it.
+                continue
+            break
         if (
-            line.blank
-            or match_label(line.text, STATES_LABEL)
+            match_label(line.text, STATES_LABEL)
             or match_label(line.text, SPECIALTY_LABEL)
             or is_heading(line.text, HEADING_SUMMARY)
             or re.search(r"[:;]\s*\S", line.text)  # a label; a stray mark at the end is not

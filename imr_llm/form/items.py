@@ -210,7 +210,7 @@ def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
                 k -= 1
             inside = j == k + 1 and lines[first].text.lstrip()[:1].islower()
             if not (
-                (lines[first].page_break or inside) and k >= floor and _continues(lines[k].text)
+                (lines[first].page_break or inside) and k >= floor and header_goes_on(lines[k].text)
             ):
                 break
             j = k

@@ -162,6 +162,7 @@ def relayout(text: str) -> str:
     # Not a sign of re-filling by itself: an OCR'd page may run a banner into a line too.
     if form_moves:
         for m in INLINE_FURNITURE.finditer(text):
+            join(m)  # a banner a re-fill wrapped: one line again
             split_before(m.start())
             split_after(m.end())
     if not moved:

@@ -211,14 +211,16 @@ def _no_inline_furniture(text: str) -> bool:
     """No banner or page number inside a line that :func:`relayout` would put on its own."""
     if "FAX" in text:
         matches = list(INLINE_FURNITURE.finditer(text))
-    else:  # only "Page 2 of 5" can match, where "Page" is printed
+    else:  # only "Page 2 of 5" or "- 2 -" can match, where "Page" or "- " is printed
         matches = []
-        at = text.find("Page")
-        while at >= 0:
-            m = INLINE_FURNITURE.match(text, at)
-            if m is not None:
-                matches.append(m)
-            at = text.find("Page", at + 1)
+        for word in ("Page", "- ", "-\n"):
+            at = text.find(word)
+            while at >= 0:
+                m = INLINE_FURNITURE.match(text, at)
+                if m is not None:
+                    matches.append(m)
+                at = text.find(word, at + 1)
+        matches.sort(key=lambda m: m.start())
     for m in matches:
         start = text.rfind("\n", 0, m.start()) + 1
         before = text[start : m.start()]

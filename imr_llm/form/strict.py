@@ -63,6 +63,7 @@ from ..inputs.normalise import (
 )
 from . import LetterForm, Place, Sections
 from .credentials import (
+    LIST_GOES_ON,
     SPECIALTY_LABEL,
     STATES_LABEL,
     CredentialsForm,
@@ -587,9 +588,14 @@ def _block_value(lines: _Lines, index: int, column: int, end: int) -> Place:
     last = index
     for j in range(index + 1, end):
         text = texts[j]
+        if not text:
+            if LIST_GOES_ON.search(texts[last]) or (
+                last == index and not texts[index][column:].strip()
+            ):
+                continue
+            break
         if (
-            not text
-            or _match_label(text, STATES_LABEL) is not None
+            _match_label(text, STATES_LABEL) is not None
             or _match_label(text, SPECIALTY_LABEL) is not None
             or is_heading(text, HEADING_SUMMARY)
             or _LABEL_AFTER.search(text)
@@ -790,7 +796,7 @@ def _header_start(lines: _Lines, marker: _Marker, floor: int) -> int:
             while k >= floor and not texts[k]:
                 k -= 1
             inside = j == k + 1 and texts[first].lstrip()[:1].islower()
-            if not ((first in breaks or inside) and k >= floor and _continues(texts[k])):
+            if not ((first in breaks or inside) and k >= floor and header_goes_on(texts[k])):
                 break
             j = k
         if not header_goes_on(texts[j]) and not _stray_stop(texts[j], texts[first]):

@@ -155,11 +155,13 @@ FAX_BANNER = re.compile(
     r"|(?:\b\d{1,2}:\d{2}\b|\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b).*\bFAX\b"
 )
 #: Page furniture as it may sit inside a line of a re-filled letter: a whole fax banner from
-#: its date stamp to its page counter, or "Page 2 of 5".
+#: its date stamp to its page counter (which a re-fill may wrap onto the next line), "Page 2
+#: of 5", or "- 2 -".
 INLINE_FURNITURE = re.compile(
-    r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+(?:[^\n]{0,60}?\s)?FAX\b"
-    r"[^\n]{0,80}?\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+(?:(?:[^\n]|\n(?!\s*\n)){0,60}?\s)?"
+    r"FAX\b(?:[^\n]|\n(?!\s*\n)){0,80}?\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"
     r"|\bPage\s+\d{1,3}\s+of\s+\d{1,3}\b"
+    r"|(?<![\w/.,-])-[ \n]\d{1,3}[ \n]-(?![\w-])"  # "- 2 -"
 )
 #: A case number with nothing of the letter around it: a page's running head, never content.
 RUNNING_HEAD = re.compile(
