@@ -117,7 +117,7 @@ PARTLY = [
 
 
 def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False))
 
 
 def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
@@ -154,11 +154,13 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
         "rest and medication.",
         width,
     ) + "\n"  # fmt: skip
-    items, want = [], []
+    items, want, rationales = [], [], []
     for k, service in enumerate(rng.sample(SERVICES, rng.randint(1, 3))):
         outcome = rng.choice(["Upheld", "Overturned"])
         verdict = "not medically necessary" if outcome == "Upheld" else "medically necessary"
-        body = PASSAGES.format(why=rng.choice(WHY), nth=NTH[k], verdict=verdict)
+        why = rng.choice(WHY)
+        body = PASSAGES.format(why=why, nth=NTH[k], verdict=verdict)
+        rationales.append(f"{why} The request for the {NTH[k]} item is {verdict}.")
         if rng.random() < 0.4:
             # The first wording leaves a part (Z) to the review; the second the whole request,
             # Z being X again (in other letter case too).
@@ -188,7 +190,47 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
         # The header's date of injury where there is a header, else the summary's.
         "injury": injury.isoformat() if style == "seed" else "2015-07-02", "items": want,
     }  # fmt: skip
+    expected["label"] = _label(expected, rationales, style, specialties)
     return text, expected
+
+
+#: The header's values in tests/letters.py (both its layout and raw headers).
+HEADER_VALUES = {
+    "case_number": "CM18-0101234", "date_assigned": "2018-03-14",
+    "date_of_injury": "2015-07-02", "decision_date": "2018-04-20",
+    "ur_denial_date": "2018-02-27", "application_received": "2018-03-09",
+    "priority": "standard",
+}  # fmt: skip
+CA_GUIDELINE = "Decision based on MTUS Chronic Pain Medical Treatment 2016."
+MAXIMUS_GUIDELINE = (
+    "Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Physical Medicine."
+)
+
+
+def _label(
+    expected: dict[str, Any], rationales: list[str], style: str, specialties: list[str]
+) -> dict[str, Any]:
+    """The whole record of a generated letter, in the contract's shape, as written."""
+    header = dict.fromkeys(HEADER_VALUES) if style == "seed" else dict(HEADER_VALUES)
+    header["date_of_injury"] = expected["injury"]
+    return {
+        **header,
+        "reviewer": {"licensure_states": expected["states"], "specialties": specialties},
+        "patient": {"age": expected["age"], "sex": expected["sex"]},
+        "items": [
+            {
+                "service": service,
+                "original_request": original,
+                "outcome": outcome,
+                "claims_administrator_guideline": CA_GUIDELINE,
+                "maximus_guideline": MAXIMUS_GUIDELINE,
+                "rationale": rationale,
+            }  # fmt: skip
+            for (service, original, outcome), rationale in zip(
+                expected["items"], rationales, strict=True
+            )
+        ],
+    }
 
 
 #: What a page may print above or below the letter's text.
@@ -238,4 +280,26 @@ def test_a_generated_letter_gives_what_was_written_on_both_paths(seed: int) -> N
     assert fast == tolerant
     assert not isinstance(fast, str), fast
     got, flagged, reasons = fast
+    del expected["label"]
     assert got == expected or flagged, (got, expected)
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_a_perfect_answer_on_a_generated_letter_is_kept_unflagged(seed: int) -> None:
+    """The model path with the test server answering the letter as written (the gold
+    oracle, not a model): one request, the letter's values, no flag."""
+    import openai
+
+    from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
+    from imr_llm.testing.oracle import ideal_answer
+
+    text, expected = _whole_letter(seed)
+    label = expected["label"]
+    with FakeOpenAIServer() as server:
+        server.enqueue(Step.answer(ideal_answer(label)))
+        client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
+        record = extract(text, backend="llm", client=client)
+        assert len(server.chat_requests) == 1
+    assert record.metadata is not None
+    assert not record.metadata.needs_review, record.metadata.review_reasons
+    assert record.contract_dict() == label
