@@ -285,18 +285,22 @@ def test_a_generated_letter_gives_what_was_written_on_both_paths(seed: int) -> N
 
 
 @pytest.mark.parametrize("seed", range(80))
-def test_a_perfect_answer_on_a_generated_letter_is_kept_unflagged(seed: int) -> None:
+@pytest.mark.parametrize("answer", ["tidy", "seen"])
+def test_a_perfect_answer_on_a_generated_letter_is_kept_unflagged(seed: int, answer: str) -> None:
     """The model path with the test server answering the letter as written (the gold
-    oracle, not a model): one request, the letter's values, no flag."""
+    oracle, not a model): one request, the letter's values, no flag. ``tidy`` answers with
+    the values as written; ``seen`` copies long values as the text prints them, page
+    furniture a page break put inside a passage or an item header included."""
     import openai
 
     from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
-    from imr_llm.testing.oracle import ideal_answer
+    from imr_llm.testing.oracle import ideal_answer, seen_letter
 
     text, expected = _whole_letter(seed)
     label = expected["label"]
+    payload = ideal_answer(label) if answer == "tidy" else seen_letter(text, label).answer
     with FakeOpenAIServer() as server:
-        server.enqueue(Step.answer(ideal_answer(label)))
+        server.enqueue(Step.answer(payload))
         client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
         record = extract(text, backend="llm", client=client)
         assert len(server.chat_requests) == 1

@@ -23,6 +23,7 @@ from ..form.reading import (
 from ..form.text import (
     collapse_ws,
 )
+from ..inputs.normalise import INLINE_FURNITURE
 
 Status = Literal["exact", "repaired", "unverified"]
 
@@ -205,3 +206,19 @@ def confusable(a: str, b: str) -> bool:
         return False
     diffs = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
     return bool(diffs) and all(frozenset((x, y)) in _DIGIT_CONFUSIONS for x, y in diffs)
+
+
+#: Page furniture a model may copy into a quote where the passage crosses a page: a running
+#: head's case number (no passage cites one), a fax banner, "Page 2 of 5", "- 2 -".
+_QUOTED_FURNITURE = re.compile(
+    rf"(?:Case\s+Number\s*:?\s*)?\bCM\d{{2}}-\d{{7}}\b|{INLINE_FURNITURE.pattern}", re.IGNORECASE
+)
+
+
+def without_furniture(words: str) -> str:
+    """A quote's words without the page furniture the letter prints among them (the passage
+    the record keeps has none), where words are left."""
+    if not _QUOTED_FURNITURE.search(words):
+        return words
+    kept = collapse_ws(_QUOTED_FURNITURE.sub(" ", words))
+    return kept if kept.strip(" .,;:") else words

@@ -30,6 +30,7 @@ from .common import (
     excerpt,
     legible,
     status_of,
+    without_furniture,
 )
 
 PASSAGES = ("claims_administrator_guideline", "maximus_guideline", "rationale")
@@ -323,8 +324,12 @@ def check_service(
     """Check the item's service (and original request) at its marker; the record keeps the
     letter's own text wherever the letter's text there is readable and agrees."""
     path = f"items[{k}].service"
-    service = collapse_ws(item.get("service") or "")
+    # Page furniture a model copied with the name (a banner printed inside a header that
+    # crosses a page) is no part of it: the record keeps the letter's text in any case.
+    service = collapse_ws(without_furniture(item.get("service") or ""))
     original = item.get("original_request")
+    if original:
+        original = without_furniture(original)
     partial, readable = _expected_service(place)
     span = place.header.span
     if not place.header_text or not legible(place.header_text):

@@ -20,7 +20,7 @@ from ..form.text import (
     ocr_pattern,
 )
 from .anchors import split_quote
-from .common import EDGE_THRESHOLD, FAX_DAMAGE, Checked, excerpt, status_of
+from .common import EDGE_THRESHOLD, FAX_DAMAGE, Checked, excerpt, status_of, without_furniture
 from .items import LABEL_NAMES, PASSAGES, Edge
 
 
@@ -118,7 +118,7 @@ def check_passage(
         else:
             out.wrong(path, f"differs from the text after '{label}:'", region.span)
         return value
-    first, last = split_quote(value)
+    first, last = (without_furniture(words) for words in split_quote(value))
     head, tail = passage_edge(first, text, True), passage_edge(last, text, False)
     if head.score >= EDGE_THRESHOLD and tail.score >= EDGE_THRESHOLD:
         exact = text.lower().startswith(collapse_ws(first).lower()) and text.lower().endswith(
