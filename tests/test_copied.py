@@ -273,3 +273,17 @@ def test_a_raw_rendering_saved_with_each_line_a_table_row_reads_as_it(name: str)
     clean = extract(raw.replace("\f", ""), backend="rules")
     assert record.contract_dict() == clean.contract_dict()
     assert record.metadata.needs_review == clean.metadata.needs_review
+
+
+def test_a_quoted_printable_source_with_few_long_lines_is_decoded() -> None:
+    import quopri
+
+    from imr_llm.eval.damage import reflow
+
+    # Short lines (a re-fill to 60 columns), so few soft breaks; one long line and escapes.
+    clean_text = reflow(gold_text("gA03"), 60).replace(" the ", " the\u00a0")
+    clean_text = clean_text.replace("\n\n", "\n\n" + "x " * 45 + "\n\n", 1)
+    text = quopri.encodestring(clean_text.encode("utf-8")).decode("ascii")
+    assert 0 < text.count("=\n") < 0.2 * text.count("\n")
+    record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
+    assert record.contract_dict() == clean.contract_dict()

@@ -393,7 +393,14 @@ def test_bounded_summary_readers() -> None:
     """The summary readers that try their patterns only where a match can start answer as
     the patterns tried everywhere."""
     from imr_llm.form.reading import Reading, read_date
-    from imr_llm.form.summary import INJURY, date_window, first_age, read_ages, read_injury_date
+    from imr_llm.form.summary import (
+        _PLAIN_PHRASE,
+        INJURY,
+        date_window,
+        first_age,
+        read_ages,
+        read_injury_date,
+    )
     from imr_llm.rules.summary import _DIAGNOSES, find_diagnoses
 
     def injury_by_pattern(text: str) -> Reading | None:  # INJURY tried at every character
@@ -401,13 +408,15 @@ def test_bounded_summary_readers() -> None:
             reading = read_date(date_window(text, m.end()))
             if reading is not None and reading.start <= 3:
                 s = m.end() + reading.start
-                return Reading(reading.value, reading.exact, s, m.end() + reading.end)
+                exact = reading.exact and _PLAIN_PHRASE.fullmatch(m.group()) is not None
+                return Reading(reading.value, exact, s, m.end() + reading.end)
         return None
 
     texts = (
         *_passages(),
         "an industrial \u0130njury on 3/4/05, a 48 year o\u0131d man",  # case-special letters
         "who sustained an in jnry on 3/4/05 at work",  # "injury" split by OCR
+        "who reported an lnjury·that occurrecl on 3/4/05",  # look-alikes and marks
     )
     for text in texts:
         ages = read_ages(text)

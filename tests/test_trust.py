@@ -687,3 +687,77 @@ def test_diagnoses_whose_lead_in_is_hyphenated_at_a_line_end() -> None:
     )
     record = extract(str(Letter(summary=summary)), backend="rules")
     assert record.diagnoses == ["lumbar strain", "left knee sprain"]
+
+
+# --------------------------------------------------------------------------------------------
+# Found by the damage fuzz over generated letters (tests/test_generated_letters.py)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("phrase", "exact"),
+    [("an injury that occurred on", True), ("an injury·that occurred on", False),
+     ("an injury ’ that occurred on", False), ("an lnjury that occurred on", False),
+     ("an injury that occurrecl on", False)],
+)  # fmt: skip
+def test_the_injury_date_is_read_through_marks_and_look_alikes_as_repaired(
+    phrase: str, exact: bool
+) -> None:
+    from imr_llm.form.summary import read_injury_date
+
+    reading = read_injury_date(f"The injured worker reported {phrase} 5/9/2016 while lifting.")
+    assert reading is not None and reading.value == dt.date(2016, 5, 9)
+    assert reading.exact is exact
+
+
+@pytest.mark.parametrize(("glued", "sex"), [("ladywho", "female"), ("malewith", "male"),
+                                            ("gentlemanwho", "male")])  # fmt: skip
+def test_a_sex_word_run_into_the_next_word_is_read(glued: str, sex: str) -> None:
+    summary = SUMMARY.replace("52 year old female who", f"52 year old {glued}")
+    record = rules(str(Letter(summary=summary)))
+    assert record.patient.sex == sex
+
+
+def test_a_manual_laborer_is_no_man() -> None:
+    summary = SUMMARY.replace("52 year old female who", "52 year old manual laborer who")
+    record = rules(str(Letter(header="", summary=summary)))
+    assert record.patient.sex is None
+
+
+def test_a_running_head_repeating_the_header_inside_a_rationale_is_flagged() -> None:
+    head = "Case Number: CM18-0101234 Date Assigned: 03/14/2018 Date of"
+    item = ITEM_ONE.replace("The records show a\n", f"The records show a\n\f{head}\n")
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    rationale = record.items[0].rationale
+    assert "CM18-0101234" not in rationale
+    assert "Date Assigned" not in rationale or flagged(record, "items[0].rationale")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        # The sentence naming the original request lost: the rest holds the request's words.
+        "Norco 10/325mg #60 times 6 was authorized by the Claims Administrator. Norco "
+        "10/325mg #60 times 6 is: Upheld",
+        "Ultrasling times 6 is: Upheld",
+        # The header's first line lost: the date of service begins it.
+        "DOS: 11/14/2016: Upheld",
+    ],
+)
+def test_what_is_left_of_a_header_that_lost_a_line_is_flagged(header: str) -> None:
+    item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", header)
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert flagged(record, "items[0].service")
+
+
+def test_two_fax_banners_around_a_word_leave_the_word() -> None:
+    from imr_llm.eval.damage import reflow
+
+    banner = "12/20/2016 10:14 FAX 9165551234 MAXIMUS p.003/007"
+    text = reflow(str(Letter()), 60).replace(
+        "Physical therapy twice", f"Physical {banner} therapy\n04/27/2017 16:28 FAX 4907138130 "
+        "MAXIMUS p.005/006\ntwice",
+    )  # fmt: skip
+    assert banner in text
+    record = rules(text)
+    assert record.items[1].service.startswith("Physical therapy twice a week")

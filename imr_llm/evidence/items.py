@@ -475,15 +475,17 @@ def _repeats(words: list[str], a: int, b: int) -> bool:
     return False
 
 
-def name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
+def name_doubt(name: str, partial: bool, *, form_2016: bool = True, wording: bool = True) -> str:
     """Why the letter's own text at an item marker may not be the item's whole name, or ''.
 
     A header walk that crossed into the previous passage takes its conclusion or the form's
     sentence along; a repeated line doubles a run of words; a first line lost leaves a name
     that starts inside its sentence (only a partly certified request's remaining portion
-    does so on its own: "..., with open carpal tunnel release is: Overturned").
+    does so on its own: "..., with open carpal tunnel release is: Overturned"); a line lost
+    from a partly certified request leaves its wording in the name (:func:`wording_doubt`;
+    ``wording=False`` asks about a whole header, which holds it).
     """
-    doubt = _text_doubt(name)
+    doubt = _text_doubt(name) or (wording_doubt(name) if wording else "")
     if doubt:
         return doubt
     if form_2016 and not partial and (name[:1].islower() or _CONTINUES.match(name)):
@@ -492,10 +494,13 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True) -> str:
 
 
 #: How a line that continues a name starts, and no name does: a strength or a share ("5%/
-#: Dextromethorphan", "325mg #60"), or a mark that joins it to words before ("/", ",", ")").
+#: Dextromethorphan", "325mg #60"), a mark that joins it to words before ("/", ",", ")"), or
+#: the date of service ("DOS: 11/14/2016").
 #: Of the 311 labelled services, those starting with a digit start with a count ("12 sessions
 #: of ...", "1 prescription of ...", "3-in-1 commode", "24-hour Holter monitor").
-_CONTINUES = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|(?:mg|mcg|ml|gm?|cc)\b)|[/,;:)\]&]|-\s", re.I)
+_CONTINUES = re.compile(
+    r"\d+(?:[.,]\d+)?\s*(?:%|(?:mg|mcg|ml|gm?|cc)\b)|[/,;:)\]&]|-\s|DOS\b", re.I
+)
 
 
 @lru_cache(maxsize=64)
@@ -510,6 +515,25 @@ def _text_doubt(name: str) -> str:
     if _STRAY_MARK.search(name):
         return "the item header holds a stray mark between its words (OCR debris?)"
     return ""
+
+
+def wording_doubt(name: str) -> str:
+    """Why a name (a service, or a partly certified request's part) holds the request's own
+    wording, or ''."""
+    if _PARTIAL_WORDING.search(name):
+        return ("the item header holds a partly certified request's wording, its sentence "
+                "naming the original request lost (a line lost?)")  # fmt: skip
+    return ""
+
+
+#: A partly certified request's own words, which no item's name holds: a name that keeps
+#: them ("Norco #60 times 6 was authorized by #60 times 6 is", "Ultrasling times 6 is") is
+#: what is left of the request's sentences when the one naming the original request was lost.
+_PARTIAL_WORDING = re.compile(
+    r"\bwas\s+authori[sz]ed\b|\bIMR\b|\boriginal\s+request\b|\bwas\s+the\s+original\b"
+    r"|\s(?:is|was)\s*$",
+    re.IGNORECASE,
+)
 
 
 def check_outcome(

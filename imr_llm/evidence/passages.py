@@ -232,6 +232,21 @@ def label_inside(value: str) -> bool:
     return False
 
 
+#: A label of the header table, with its colon: no passage prints one; a page's running head
+#: that repeats the header's first line ("Case Number: CM16-0213037 Date Assigned: ...") does.
+_HEADER_LABEL = re.compile(
+    r"\b(?:Date\s+Assigned|Decision\s+Date|UR\s+Denial\s+Date|Case\s+Number|Date\s+of\s+Injury"
+    r"|Application\s+Received)\s*:"
+)
+
+
+def header_label_inside(value: str) -> bool:
+    """Whether a passage holds a label of the header table (case as printed)."""
+    if "Date" not in value and "Number" not in value and "Received" not in value:
+        return False  # the common case, told without the pattern
+    return _HEADER_LABEL.search(value) is not None
+
+
 def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
     """Flag a passage holding another passage's label, and a guideline that does not end as
     guidelines do.
@@ -249,6 +264,9 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         if label_inside(value):
             out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
                     "repeated or merged line?)")  # fmt: skip
+        elif header_label_inside(value):
+            out.put(path, "unverified", evidence.span, "holds a label of the letter's header "
+                    "table (a page's running head?)")  # fmt: skip
         elif key != "rationale" and not passage_ends(value):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip

@@ -314,9 +314,13 @@ def find_item_markers(
     return kept or markers, label_lines
 
 
-#: The verb before a partly certified request's marker ("..., Z is: Upheld"), after a space, or
-#: glued to a name that ends with a digit or a mark where OCR lost the space ("#60is").
-_TRAILING_IS = re.compile(r"(?:\s+(?:is|[il1]s|was)|(?<=[0-9%#)\]])(?:is|was))\s*$", re.IGNORECASE)
+#: The verb before a partly certified request's marker ("..., Z is: Upheld"), after a space, a
+#: mark OCR read for the space ("6’is", "12|is"), or glued to a name that ends with a digit or
+#: a mark where OCR lost the space ("#60is").
+_TRAILING_IS = re.compile(
+    r"(?:\s+(?:is|[il1]s|was)|\s*[’'‘`|_~·]\s*(?:is|was)|(?<=[0-9%#)\]])(?:is|was))\s*$",
+    re.IGNORECASE,
+)
 #: What may stand between "...of the original request," and the remaining portion's name:
 #: the punctuation, and OCR's stray marks glued to the name ("request,|Post-op", "’Chiro").
 #: Quotes that open a name and parentheses are kept.

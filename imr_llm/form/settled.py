@@ -213,7 +213,7 @@ def _no_inline_furniture(text: str) -> bool:
         matches = list(INLINE_FURNITURE.finditer(text))
     else:  # only "Page 2 of 5" or "- 2 -" can match, where "Page" or "- " is printed
         matches = []
-        for word in ("Page", "- ", "-\n"):
+        for word in ("Page", "- ", "-\n", "Case"):
             at = text.find(word)
             while at >= 0:
                 m = INLINE_FURNITURE.match(text, at)
@@ -222,6 +222,8 @@ def _no_inline_furniture(text: str) -> bool:
                 at = text.find(word, at + 1)
         matches.sort(key=lambda m: m.start())
     for m in matches:
+        if "\n" in m.group():
+            return False  # a banner a re-fill wrapped: relayout joins it
         start = text.rfind("\n", 0, m.start()) + 1
         before = text[start : m.start()]
         if _words(before) and text[m.start() - 1] in " \t":

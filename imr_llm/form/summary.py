@@ -52,15 +52,24 @@ _AFTER_AGE = re.compile(
 )
 INJURY = re.compile(
     # "injury" as OCR may split it ("inj nry"), and the ways a summary dates it ("injury on",
-    # "injury that occurred on", "date of injury of").
-    r"(?:injur(?:y|ies|ed)|in\s?j\s?[uvn]\s?[rn]\s?[yv]|date\s+of\s+injury|DOI"
-    r"|industrial\s+\S{4,8}(?=\s+on\b))\s*"
-    r"(?:(?:that\s+|which\s+)?(?:occurred|happened)\s+)?"
+    # "injury that occurred on", "date of injury of"); OCR's marks may stand between the words
+    # ("an injury·that occurred on"), and its look-alikes in them ("lnjury", "occurrecl").
+    rf"(?:[il1|]njur(?:y|ies|ed)|[il1|]n\s?j\s?[uvn]\s?[rn]\s?[yv]|date\s+of\s+injury|DOI"
+    rf"|industrial\s+\S{{4,8}}(?=\s+on\b)){_JOIN}"
+    rf"(?:(?:that|which)?{_JOIN}(?:occurr?e(?:d|cl)|happen(?:e|c)(?:d|cl)){_JOIN})?"
     r"(?:on|of|dated|date|was|is|:)?\s*(?:on\s+|of\s+)?",
     re.IGNORECASE,
 )
 
 
+#: The sex word after an age run into the next word, the space between them lost ("a 76 year
+#: old ladywho reported"): read only before the words a summary's first sentence goes on with,
+#: so that "a 45 year old manual laborer" is no man.
+_AFTER_AGE_GLUED = re.compile(
+    rf"{_TO_OLD}{_OLD}\s+(?P<w>female|male|woman|man|gentleman|lady)"
+    r"(?=(?:who|with|that|whose|and|was|has|had|is|presenting|complaining)\b)",
+    re.IGNORECASE,
+)
 _OLD_WORD = re.compile(_OLD + r"\b", re.IGNORECASE)
 
 
@@ -141,6 +150,10 @@ def read_sex(text: str, near: int = 0) -> Reading[str] | None:
         if after is not None:
             word = after.group("w").lower()
             return Reading(SEX_WORDS[word], True, after.start("w"), after.end("w"))
+        glued = _AFTER_AGE_GLUED.match(text, near)
+        if glued is not None:
+            word = glued.group("w").lower()
+            return Reading(SEX_WORDS[word], False, glued.start("w"), glued.end("w"))
     clean = _SEX_CLEAN.search(text, near)
     damaged = _SEX_OCR.search(text, near, clean.start() if clean else len(text))
     if damaged is not None:
@@ -203,14 +216,24 @@ def read_injury_date(text: str) -> Reading | None:
         reading = read_date(date_window(text, m.end()))
         if reading is not None and reading.start <= 3:
             s = m.end() + reading.start
-            return Reading(reading.value, reading.exact, s, m.end() + reading.end)
+            # Read through OCR's marks or look-alikes in its phrase: repaired, not exact.
+            exact = reading.exact and _PLAIN_PHRASE.fullmatch(m.group()) is not None
+            return Reading(reading.value, exact, s, m.end() + reading.end)
         pos = m.end()
 
 
 #: Where an alternative of ``INJURY`` can start (lower-cased text): "injury" whole or as OCR
-#: splits it ("inj nry"), "date of injury", "DOI", "industrial ...". Kept beside ``INJURY``'s
-#: alternatives; a test over every letter holds the reading equal to ``INJURY.finditer``'s.
-_INJURY_START = re.compile(r"in\s?j|date|doi|industrial")
+#: splits or damages it ("inj nry", "lnjury"), "date of injury", "DOI", "industrial ...".
+#: Kept beside ``INJURY``'s alternatives; a test over every letter holds the reading equal to
+#: ``INJURY.finditer``'s.
+_INJURY_START = re.compile(r"[il1|]n\s?j|date|doi|industrial")
+#: ``INJURY`` as the letter prints it, none of OCR's marks or look-alikes in it.
+_PLAIN_PHRASE = re.compile(
+    r"(?:injur(?:y|ies|ed)|date\s+of\s+injury|DOI|industrial\s+\S{4,8})\s*"
+    r"(?:(?:that\s+|which\s+)?(?:occurred|happened)\s+)?"
+    r"(?:on|of|dated|date|was|is|:)?\s*(?:on\s+|of\s+)?",
+    re.IGNORECASE,
+)
 
 
 def _next_injury_word(lowered: str, pos: int) -> int:

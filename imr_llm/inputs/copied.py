@@ -14,7 +14,7 @@
   starts so, the marks are blanked out with spaces: offsets do not move.
 - **Quoted-printable.** An e-mail's raw source breaks long lines with "=" at their ends and
   escapes bytes ("=20", "=E2=80=99"); every value would hold them. Where a fifth of the lines
-  end so, the text is decoded.
+  end so, or some do and every "=" is such an escape, the text is decoded.
 - **Line breaks of other systems.** A lone carriage return (old Mac text, some exports), the
   vertical tab a word processor writes for a line break, the Unicode line and paragraph
   separators and NEL end a line as "\\n" does; each is read as "\\n" (same length: offsets
@@ -104,16 +104,27 @@ _ESCAPE = re.compile(r"=[0-9A-F]{2}")
 #: The share of lines a soft line break must end for a text to be quoted-printable: a letter's
 #: own lines never end with "=", an e-mail's encoder ends every long line so.
 QP_SHARE = 0.2
+#: Or, with fewer soft breaks: this many escapes at least, and no "=" that is not one.
+QP_MIN_ESCAPES = 3
+
+
+def _all_escapes(text: str) -> bool:
+    """Whether every "=" of ``text`` is a quoted-printable escape (a soft break or two hex
+    digits), as in an encoder's output, whose "=" itself is written "=3D": a letter whose
+    lines are mostly short has few soft breaks, but no bare "=" either."""
+    escapes = len(_ESCAPE.findall(text)) + text.count("=\n") + text.count("=\r\n")
+    return escapes >= QP_MIN_ESCAPES and escapes == text.count("=")
 
 
 def decode_printable(text: str) -> Stripped:
     """``text`` decoded from quoted-printable (an e-mail's raw source: long lines broken with
     "=" at their ends, bytes escaped as "=XX"), where at least :data:`QP_SHARE` of its lines
-    end with a soft break; else ``text`` itself. Each decoded character stands at its escape."""
+    end with a soft break, or it has a soft break and every "=" in it is an escape; else
+    ``text`` itself. Each decoded character stands at its escape."""
     if "=\n" not in text and "=\r\n" not in text:
         return Stripped(text)
     breaks = text.count("=\n") + text.count("=\r\n")
-    if breaks < QP_SHARE * (text.count("\n") + 1):
+    if breaks < QP_SHARE * (text.count("\n") + 1) and not _all_escapes(text):
         return Stripped(text)
     parts: list[str] = []
     origin: list[int] = []

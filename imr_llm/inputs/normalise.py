@@ -156,12 +156,14 @@ FAX_BANNER = re.compile(
 )
 #: Page furniture as it may sit inside a line of a re-filled letter: a whole fax banner from
 #: its date stamp to its page counter (which a re-fill may wrap onto the next line), "Page 2
-#: of 5", or "- 2 -".
+#: of 5", "- 2 -", or a running head's "Case Number: CM16-0213037" (the header's own line is
+#: left where it is: nothing of the letter stands beside it).
 INLINE_FURNITURE = re.compile(
-    r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+(?:(?:[^\n]|\n(?!\s*\n)){0,60}?\s)?"
+    r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+(?:(?:[^\n]|\n(?!\s*\n)){0,60}?\s)??"
     r"FAX\b(?:[^\n]|\n(?!\s*\n)){0,80}?\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"
     r"|\bPage\s+\d{1,3}\s+of\s+\d{1,3}\b"
     r"|(?<![\w/.,-])-[ \n]\d{1,3}[ \n]-(?![\w-])"  # "- 2 -"
+    r"|\bCase[ \t]+Number[ \t]*:?[ \t]*CM\d{2}-\d{7}\b"  # a running head
 )
 #: A case number with nothing of the letter around it: a page's running head, never content.
 RUNNING_HEAD = re.compile(

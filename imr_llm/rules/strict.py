@@ -43,7 +43,14 @@ from ..evidence.check import (
 )
 from ..evidence.common import FAX_DAMAGE, Checked, legible, status_of
 from ..evidence.header import check_date
-from ..evidence.items import LABEL_NAMES, PASSAGES, check_outcome, check_service, name_doubt
+from ..evidence.items import (
+    LABEL_NAMES,
+    PASSAGES,
+    check_outcome,
+    check_service,
+    name_doubt,
+    wording_doubt,
+)
 from ..evidence.passages import check_passage, check_passage_ends
 from ..evidence.patient import check_patient
 from ..evidence.reviewer import check_specialties, check_states
@@ -277,7 +284,7 @@ def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
     colon = ":" in header or ";" in header
     if not header or (colon and marker_inside(header)) or place.outcome is None:
         return None
-    if name_doubt(header, True):
+    if name_doubt(header, True, wording=False):
         # Form text, a conclusion or a repeated run in the header: the header walk may have
         # crossed into a passage, which the tolerant reader decides (it may refuse the letter).
         return None
@@ -288,7 +295,7 @@ def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:
     service, original_request = header, None
     if partial:
         original_request, service = partial.original_request, partial.service
-    if not service:
+    if not service or any(wording_doubt(name) for name in (service, original_request) if name):
         return None
     texts: dict[str, str] = {}
     for name, passage in place.passages.items():
