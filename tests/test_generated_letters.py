@@ -50,7 +50,7 @@ PASSAGES = (
 WHY = ["The guidelines support a short course only.", "The records show no new findings.",
        "A trial was completed without documented benefit.", "The dose exceeds the guidelines.",
        "Objective functional improvement is documented."]  # fmt: skip
-NTH = ["first", "second", "third", "fourth"]
+NTH = ["first", "second", "third", "fourth", "fifth", "sixth"]
 
 
 def _item(service: str, outcome: str, width: int, k: int, rng: random.Random) -> str:
@@ -122,7 +122,9 @@ def _wrap(text: str, width: int) -> str:
 
 def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
     rng = random.Random(f"whole/{seed}")
-    width = rng.choice([30, 45, 60, 80, 100, 200])
+    style = rng.choice(["layout", "raw", "reflowed", "seed"])
+    # A seed-style letter (a blank line after every line) is printed at a page's width.
+    width = rng.choice([60, 80, 100] if style == "seed" else [30, 45, 60, 80, 100, 200])
     states = rng.sample(STATES, rng.randint(1, 4))
     specialties = rng.sample(SPECIALTIES, rng.randint(1, 3))
     joiner = rng.choice([", ", ",", " and "])
@@ -154,26 +156,34 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
         "rest and medication.",
         width,
     ) + "\n"  # fmt: skip
-    items, want, rationales = [], [], []
-    for k, service in enumerate(rng.sample(SERVICES, rng.randint(1, 3))):
+    items, want, passages = [], [], []
+    for k, service in enumerate(rng.sample(SERVICES + MORE_SERVICES, rng.randint(1, 5))):
         outcome = rng.choice(["Upheld", "Overturned"])
         verdict = "not medically necessary" if outcome == "Upheld" else "medically necessary"
-        why = rng.choice(WHY)
-        body = PASSAGES.format(why=why, nth=NTH[k], verdict=verdict)
-        rationales.append(f"{why} The request for the {NTH[k]} item is {verdict}.")
-        if rng.random() < 0.4:
+        why = " ".join(rng.sample(WHY, rng.randint(1, 3)))
+        rationale = f"{why} The request for the {NTH[k]} item is {verdict}."
+        ca = rng.choice(CA_GUIDELINES)
+        maximus = rng.choice(MAXIMUS_GUIDELINES)
+        body = (
+            "\n" + _wrap(f"Claims Administrator guideline: {ca or NO_EVIDENCE}", width) + "\n\n"
+            + _wrap(f"MAXIMUS guideline: {maximus}", width) + "\n\n"
+            + _wrap(f"Decision rationale: {rationale}", width) + "\n"
+        )  # fmt: skip
+        passages.append((ca, maximus, rationale))
+        # The marker at the header's end, or alone on the line below it.
+        marker = f": {outcome}" if rng.random() < 0.8 else f":\n{outcome}"
+        if rng.random() < 0.35:
             # The first wording leaves a part (Z) to the review; the second the whole request,
             # Z being X again (in other letter case too).
             x, y = f"{service} times 12", f"{service} times 6"
             wording = rng.randrange(len(PARTLY))
             z = y if wording == 0 else rng.choice([x, x.lower()])
-            text = PARTLY[wording].format(x=x, y=y, z=z, outcome=outcome)
+            text = PARTLY[wording].format(x=x, y=y, z=z, outcome="@").replace(": @", marker)
             items.append(_wrap(text, width) + "\n" + body)
             want.append((z, x, outcome.lower()))
         else:
-            items.append(_wrap(f"{service}: {outcome}", width) + "\n" + body)
+            items.append(_wrap(f"{service}{marker}", width) + "\n" + body)
             want.append((service, None, outcome.lower()))
-    style = rng.choice(["layout", "raw", "reflowed", "seed"])
     header = RAW_HEADER if style == "raw" else "" if style == "seed" else Letter.header
     text = str(
         Letter(header=header, credentials=credentials, summary=summary, items=items,
@@ -190,7 +200,7 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
         # The header's date of injury where there is a header, else the summary's.
         "injury": injury.isoformat() if style == "seed" else "2015-07-02", "items": want,
     }  # fmt: skip
-    expected["label"] = _label(expected, rationales, style, specialties)
+    expected["label"] = _label(expected, passages, style, specialties)
     return text, expected
 
 
@@ -201,14 +211,36 @@ HEADER_VALUES = {
     "ur_denial_date": "2018-02-27", "application_received": "2018-03-09",
     "priority": "standard",
 }  # fmt: skip
-CA_GUIDELINE = "Decision based on MTUS Chronic Pain Medical Treatment 2016."
-MAXIMUS_GUIDELINE = (
-    "Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Physical Medicine."
-)
+#: Guidelines as letters write them; None: the Claims Administrator cited none.
+CA_GUIDELINES = [
+    "Decision based on MTUS Chronic Pain Medical Treatment 2016.",
+    "Decision based on Non-MTUS Citation Official Disability Guidelines (ODG), Low Back Chapter.",
+    None,
+]
+NO_EVIDENCE = "The Claims Administrator did not cite any medical evidence for its decision."
+MAXIMUS_GUIDELINES = [
+    "Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s): Physical Medicine.",
+    "Decision based on MTUS ACOEM Practice Guidelines, 2nd Edition (2004), Chapter 12, page "
+    "303. Decision based on Non-MTUS Citation Official Disability Guidelines (ODG), Low Back - "
+    "Lumbar & Thoracic (Acute & Chronic), MRIs (magnetic resonance imaging).",
+    "The Expert Reviewer did not cite any medical evidence for its decision.",
+]
+MORE_SERVICES = [
+    "Lidocaine 5% patch #30 (3 refills)",
+    "Tramadol ER 150mg #30 x 2 refills",
+    "EMG/NCV of the bilateral upper extremities",
+    "Right L4-L5 transforaminal epidural steroid injection",
+    "Functional restoration program, 160 hours",
+    "Cold therapy unit, 7-day rental",
+    "Zolpidem 10mg #30",
+]
 
 
 def _label(
-    expected: dict[str, Any], rationales: list[str], style: str, specialties: list[str]
+    expected: dict[str, Any],
+    passages: list[tuple[str | None, str, str]],
+    style: str,
+    specialties: list[str],
 ) -> dict[str, Any]:
     """The whole record of a generated letter, in the contract's shape, as written."""
     header = dict.fromkeys(HEADER_VALUES) if style == "seed" else dict(HEADER_VALUES)
@@ -222,12 +254,12 @@ def _label(
                 "service": service,
                 "original_request": original,
                 "outcome": outcome,
-                "claims_administrator_guideline": CA_GUIDELINE,
-                "maximus_guideline": MAXIMUS_GUIDELINE,
+                "claims_administrator_guideline": ca,
+                "maximus_guideline": maximus,
                 "rationale": rationale,
             }  # fmt: skip
-            for (service, original, outcome), rationale in zip(
-                expected["items"], rationales, strict=True
+            for (service, original, outcome), (ca, maximus, rationale) in zip(
+                expected["items"], passages, strict=True
             )
         ],
     }

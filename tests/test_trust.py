@@ -761,3 +761,49 @@ def test_two_fax_banners_around_a_word_leave_the_word() -> None:
     assert banner in text
     record = rules(text)
     assert record.items[1].service.startswith("Physical therapy twice a week")
+
+
+@pytest.mark.parametrize("end", [",", " and", " &"])
+def test_a_specialty_list_ending_with_a_list_mark_is_flagged(end: str) -> None:
+    credentials = BLOCK_CREDENTIALS.replace("Orthopaedic Surgery", f"Orthopaedic Surgery{end}")
+    record = rules(str(Letter(credentials=credentials)))
+    assert flagged(record, "reviewer.specialties")
+
+
+@pytest.mark.parametrize("word", ["gentlcman", "wornan", "lacly"])
+def test_a_sex_noun_ocr_damaged_after_the_age_is_flagged_not_dropped(word: str) -> None:
+    summary = SUMMARY.replace("52 year old female", f"52 year old {word}")
+    record = rules(str(Letter(header="", summary=summary)))
+    assert record.patient.sex is None
+    assert flagged(record, "patient.sex")
+
+
+def test_a_running_head_inside_an_item_header_is_flagged() -> None:
+    item = ITEM_ONE.replace(
+        "Hinged knee brace, left: Upheld",
+        "Hinged knee\nCase Number: CM18-0101234 Date Assigned: 03/14/2018 Date of\n"
+        "brace, left: Upheld",
+    )
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert "Date Assigned" not in record.items[0].service or flagged(record, "items[0].service")
+
+
+@pytest.mark.parametrize(
+    "end",
+    ["necessary.\nnecessary.\n",  # the last line, one word, printed twice
+     "necessary.\n- 4 -\nnot medically necessary.\n"],  # a page fed twice: its last lines again
+)  # fmt: skip
+def test_a_rationale_ending_with_a_repeated_tail_is_flagged(end: str) -> None:
+    item = ITEM_ONE.replace("necessary.\n", end)
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert flagged(record, "items[0].rationale")
+
+
+def test_page_furniture_with_a_mark_inside_is_furniture() -> None:
+    assert is_page_furniture("Page 4 of‘5")
+
+
+def test_a_stray_quote_before_a_guideline_is_no_part_of_it() -> None:
+    item = ITEM_ONE.replace("MAXIMUS guideline: Decision", "MAXIMUS guideline: ' Decision")
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert record.items[0].maximus_guideline.startswith("Decision based on")

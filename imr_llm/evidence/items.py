@@ -514,7 +514,24 @@ def _text_doubt(name: str) -> str:
         return "the item header repeats a run of words (a repeated line?)"
     if _STRAY_MARK.search(name):
         return "the item header holds a stray mark between its words (OCR debris?)"
+    if header_label_inside(name):
+        return "the item header holds a label of the letter's header table (a running head?)"
     return ""
+
+
+#: A label of the header table, with its colon: no passage prints one; a page's running head
+#: that repeats the header's first line ("Case Number: CM16-0213037 Date Assigned: ...") does.
+_HEADER_LABEL = re.compile(
+    r"\b(?:Date\s+Assigned|Decision\s+Date|UR\s+Denial\s+Date|Case\s+Number|Date\s+of\s+Injury"
+    r"|Application\s+Received)\s*:"
+)
+
+
+def header_label_inside(value: str) -> bool:
+    """Whether a passage holds a label of the header table (case as printed)."""
+    if "Date" not in value and "Number" not in value and "Received" not in value:
+        return False  # the common case, told without the pattern
+    return _HEADER_LABEL.search(value) is not None
 
 
 def wording_doubt(name: str) -> str:

@@ -21,7 +21,7 @@ from ..form.text import (
 )
 from .anchors import split_quote
 from .common import EDGE_THRESHOLD, FAX_DAMAGE, Checked, excerpt, status_of, without_furniture
-from .items import LABEL_NAMES, PASSAGES, Edge
+from .items import LABEL_NAMES, PASSAGES, Edge, header_label_inside
 
 
 def passage_edge(words: str, region: str, at_start: bool) -> Edge:
@@ -232,21 +232,6 @@ def label_inside(value: str) -> bool:
     return False
 
 
-#: A label of the header table, with its colon: no passage prints one; a page's running head
-#: that repeats the header's first line ("Case Number: CM16-0213037 Date Assigned: ...") does.
-_HEADER_LABEL = re.compile(
-    r"\b(?:Date\s+Assigned|Decision\s+Date|UR\s+Denial\s+Date|Case\s+Number|Date\s+of\s+Injury"
-    r"|Application\s+Received)\s*:"
-)
-
-
-def header_label_inside(value: str) -> bool:
-    """Whether a passage holds a label of the header table (case as printed)."""
-    if "Date" not in value and "Number" not in value and "Received" not in value:
-        return False  # the common case, told without the pattern
-    return _HEADER_LABEL.search(value) is not None
-
-
 def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
     """Flag a passage holding another passage's label, and a guideline that does not end as
     guidelines do.
@@ -276,6 +261,9 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         elif key == "rationale" and repeats_last_sentence(value):
             out.put(path, "unverified", evidence.span, "ends by printing its last sentence "
                     "twice (a repeated line?)")  # fmt: skip
+        elif ends_with_tail_twice(value):
+            out.put(path, "unverified", evidence.span, "ends by printing its last words twice "
+                    "(a repeated line?)")  # fmt: skip
 
 
 _WORDS = re.compile(r"[^\W_]+")
@@ -294,6 +282,8 @@ def repeats_last_sentence(value: str) -> bool:
     before = max(text.rfind(".", 0, end), text.rfind("!", 0, end), text.rfind("?", 0, end))
     if before < 0:
         return False
+    if _repeats_after_fragment(text, before):
+        return True
     last = _WORDS.findall(text[before + 1 :].lower())
     # OCR debris between the copies (a page number, a fragment of up to two letters) reads
     # as the last sentence's first words.
@@ -309,6 +299,41 @@ def repeats_last_sentence(value: str) -> bool:
     start = max(0, before + 1 - 2 * (len(text) - before) - 40)
     words = _WORDS.findall(text[start : before + 1].lower())
     return words[-len(run) :] == run
+
+
+def _sentence_end_before(text: str, at: int) -> int:
+    return max(text.rfind(".", 0, at), text.rfind("!", 0, at), text.rfind("?", 0, at))
+
+
+def _repeats_after_fragment(text: str, before: int) -> bool:
+    """Whether the last sentence (from ``before``) was printed just before a fragment of one
+    or two words ending in a stop ("... is medically necessary. guidelines. The request ...
+    is medically necessary."): the tail of a line printed twice, as a page fed twice leaves
+    it."""
+    start = _sentence_end_before(text, before)
+    if start < 0 or len(_WORDS.findall(text[start + 1 : before])) > 2:
+        return False
+    last = _WORDS.findall(text[before + 1 :].lower())
+    if len(last) < 4:
+        return False
+    words = _WORDS.findall(text[max(0, start - 2 * len(text[before:]) - 40) : start + 1].lower())
+    return words[-len(last) :] == last
+
+
+def ends_with_tail_twice(value: str) -> bool:
+    """Whether ``value`` ends with the last words of its last sentence printed again after its
+    full stop, a fragment in lower case ("... for its decision. decision.", "... is not
+    medically necessary. not medically necessary."): the tail of a line printed twice. No
+    sentence starts in lower case, and none repeats the one before's end."""
+    text = value.rstrip()
+    before = _sentence_end_before(text, len(text) - 1)
+    if before < 0:
+        return False
+    tail = _WORDS.findall(text[before + 1 :])
+    if not 1 <= len(tail) <= 6 or not tail[0][:1].islower() or len(tail[-1]) < 3:
+        return False
+    words = _WORDS.findall(text[max(0, before - 80) : before + 1])
+    return [w.lower() for w in words[-len(tail) :]] == [w.lower() for w in tail]
 
 
 def ends_repeating(value: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz
 
 from ..form import LetterForm
+from ..form.credentials import LIST_GOES_ON
 from ..form.text import (
     name_key,
 )
@@ -63,8 +64,12 @@ def check_states(values: list[str], form: LetterForm, out: Checked) -> None:
         )
     elif "states" in form.credentials.repeated:
         out.put(path, "unverified", place.span, _REPEATED)
+    elif LIST_GOES_ON.search(place.text):
+        out.put(path, "unverified", place.span, _GOES_ON)
 
 
+#: Why a list that ends with a list mark or "and" needs a person's look.
+_GOES_ON = "the list ends with a list mark or 'and': its next line lost?"
 #: Why a list whose label the letter prints twice needs a person's look.
 _REPEATED = "its label is printed twice (a repeated line?): the list may go on past the copy"
 
@@ -172,4 +177,6 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
         out.put(path, "unverified", place.span, f"the letter's list also holds {', '.join(parts)}")
     elif "specialties" in form.credentials.repeated:
         out.put(path, "unverified", place.span, _REPEATED)
+    elif LIST_GOES_ON.search(place.text):
+        out.put(path, "unverified", place.span, _GOES_ON)
     return kept

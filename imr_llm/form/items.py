@@ -66,8 +66,11 @@ _ALONE_OUTCOME = re.compile(
 _LEADING_MARKS = re.compile(r"^(?:(?:[^\w\s(\[]|_){1,3}\s*)+")
 #: Marks after an item's name, before its outcome marker: never part of the name.
 _TRAILING_NAME_MARKS = re.compile(r"[\s:;,.\-_~|'‘`·•*]+$")
-#: Marks before a passage's first word.
-_LEADING_PASSAGE_MARKS = re.compile(r"^(?:[\s~_|,;:.\-–—•·*‘’`]|\w(?=\s*[~_|,;:.\-–—•·*‘’`]\s))+")
+#: Marks before a passage's first word (a quote mark only where a space follows it: one that
+#: opens a quotation stands right before its first word).
+_LEADING_PASSAGE_MARKS = re.compile(
+    r"^(?:[\s~_|,;:.\-–—•·*‘’`]|['\"](?=\s)|\w(?=\s*[~_|,;:.\-–—•·*‘’`]\s))+"
+)
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 

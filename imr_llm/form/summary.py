@@ -281,9 +281,31 @@ def garbled_after_age(text: str, age_end: int) -> tuple[int, int] | None:
     if m is None:
         return None
     word = m.group(1)
-    if re.fullmatch(r"[a-z]+[,.;]?", word):
+    if re.fullmatch(r"[a-z]+[,.;]?", word) and not _damaged_sex_word(word.rstrip(",.;")):
         return None  # a plain word ("who", "with"): no sex stated there
     return age_end + m.start(1), age_end + m.end(1)
+
+
+def _damaged_sex_word(word: str) -> bool:
+    """Whether a plain word is a sex noun through OCR damage ("gentlcman", "wornan"): close to
+    one, and none of them."""
+    lowered = word.lower()
+    if lowered in SEX_WORDS or len(lowered) < 4:
+        return False
+    undone = lowered.replace("rn", "m").replace("cl", "d").replace("vv", "w")  # OCR's pairs
+    return undone in SEX_WORDS or any(
+        fuzz.ratio(lowered, name) >= 80 for name in SEX_WORDS if len(name) >= 4
+    )
+
+
+#: Words that may follow "injured on" / "injury on" where no date follows ("on the job", "on
+#: or about 6/19/2007", a month's name).
+_AFTER_INJURED_ON = frozenset(
+    "the a an or about around approximately his her their duty".split()
+    + "january february march april may june july august".split()
+    + "september october november december".split()
+    + "jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
 
 
 def damaged_injury_date(text: str) -> tuple[int, int] | None:
@@ -293,9 +315,13 @@ def damaged_injury_date(text: str) -> tuple[int, int] | None:
         return None
     for m in INJURY.finditer(text):
         junk = re.match(r"\s*(\S+)", text[m.end() : m.end() + 30])
-        if junk is not None and m.group(0).rstrip().lower().endswith("on"):
+        if junk is not None and re.search(r"\bon\s*$", m.group(0), re.IGNORECASE):
             word = junk.group(1)
-            if not re.fullmatch(r"[A-Za-z]+[,.;]?", word):
+            if not re.fullmatch(r"[A-Za-z]+[,.;]?", word) or (
+                word.lower().rstrip(",.;") not in _AFTER_INJURED_ON
+            ):
+                # A damaged date, or none where one must follow ("injury on" / its line lost /
+                # "while lifting boxes").
                 return m.end() + junk.start(1), m.end() + junk.end(1)
         after = re.match(r"[^\n.]{0,12}?(\S*\d\S*(?:\s+\S*\d\S*)?)", text[m.end() : m.end() + 30])
         if after is not None and sum(ch.isdigit() for ch in after.group(1)) >= 3:

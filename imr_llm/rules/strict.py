@@ -55,6 +55,7 @@ from ..evidence.passages import check_passage, check_passage_ends
 from ..evidence.patient import check_patient
 from ..evidence.reviewer import check_specialties, check_states
 from ..form import LetterForm, Place
+from ..form.credentials import LIST_GOES_ON
 from ..form.header import DATE_FIELDS, HeaderForm
 from ..form.items import (
     ItemPlace,
@@ -370,7 +371,7 @@ def _specialty_evidence(values: list[str], form: LetterForm, out: Checked) -> li
     of the list is the same name (their known names differ).
     """
     place = form.credentials.specialties
-    if place is None or not values or form.credentials.repeated:
+    if place is None or not values or form.credentials.repeated or LIST_GOES_ON.search(place.text):
         return None
     names = read_specialties(place.text)
     readings = names.readings
