@@ -807,3 +807,16 @@ def test_a_stray_quote_before_a_guideline_is_no_part_of_it() -> None:
     item = ITEM_ONE.replace("MAXIMUS guideline: Decision", "MAXIMUS guideline: ' Decision")
     record = rules(str(Letter(items=[item, ITEM_TWO])))
     assert record.items[0].maximus_guideline.startswith("Decision based on")
+
+
+def test_a_specialty_list_whose_last_name_is_cut_short_is_flagged() -> None:
+    # "Physical Medicine & Rehabil": the one specialty it starts, its line's end (and any
+    # names after it) lost.
+    credentials = BLOCK_CREDENTIALS.replace(
+        "Orthopaedic Surgery", "Orthopaedic Surgery, Physical Medicine & Rehabil"
+    )
+    record = rules(str(Letter(credentials=credentials)))
+    assert record.reviewer.specialties == [
+        "Orthopaedic Surgery", "Physical Medicine & Rehabilitation"
+    ]  # fmt: skip
+    assert flagged(record, "reviewer.specialties")

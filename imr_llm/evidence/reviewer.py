@@ -179,4 +179,20 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
         out.put(path, "unverified", place.span, _REPEATED)
     elif LIST_GOES_ON.search(place.text):
         out.put(path, "unverified", place.span, _GOES_ON)
+    elif _ends_cut(place.text, names):
+        out.put(path, "unverified", place.span, "the list's last name is cut short: names "
+                "after it on its line may be lost")  # fmt: skip
     return kept
+
+
+def _ends_cut(text: str, names: NameList) -> bool:
+    """Whether the list ends with a name whose end is lost ("..., Neurological" read as
+    Neurological Surgery): the line's end is lost, and with it any names after."""
+    if not names.readings:
+        return False
+    last = max(names.readings, key=lambda r: r.end)
+    if last.exact or text[last.end :].strip(" .,;:"):
+        return False
+    written = name_key(text[last.start : last.end])
+    whole = name_key(last.value)
+    return written != whole and whole.startswith(written)
