@@ -3,7 +3,7 @@ unflagged? Prints figures; asserts nothing.
 
     python benchmarks/damage_fuzz.py [--cases N] [--seeds K] [--seed S] [--kinds marks ...]
         [--letters gA01 CM16-0213037 ...] [--bases layout raw ocr] [--json out.json]
-        [--show-wrong] [--case ID ...]
+        [--show-wrong] [--case ID ...] [--generated N]
 
 Cases. Every letter of the gold set (``eval/gold``) and of ``../shared/corpus`` and
 ``../shared/corpus-more`` (skipped when absent), in three *base* renderings (``layout``: clean
@@ -86,6 +86,8 @@ import logging
 import os
 import random
 import re
+import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -151,14 +153,42 @@ _FORM_LABEL = re.compile(
 class Letter:
     """One labelled letter and the files of its base renderings."""
 
-    source: str  # gold | corpus | corpus-more
+    source: str  # gold | corpus | corpus-more | generated
     name: str
     label: dict[str, Any]
     paths: dict[str, Path]
 
 
-def load_letters(letters: Sequence[str] | None = None, shared: Path | None = None) -> list[Letter]:
-    """The gold letters, then those of ``shared``'s corpora that are present."""
+#: Where generated letters' texts are written for the run (removed at exit).
+_GENERATED_DIR: tempfile.TemporaryDirectory[str] | None = None
+
+
+def generated_letters(numbers: Iterable[int]) -> list[Letter]:
+    """Letters built by the generator of ``tests/test_generated_letters.py`` (seeded parts:
+    headers in the layout, raw or seed style or re-filled whole, credentials lists and
+    sentences, summaries, wrapped item headers, partly certified requests, page breaks with
+    furniture), each with its label as written. Their one base is named ``layout``."""
+    global _GENERATED_DIR
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.test_generated_letters import generated_letter
+
+    if _GENERATED_DIR is None:
+        _GENERATED_DIR = tempfile.TemporaryDirectory(prefix="imr-llm-generated-")
+    out = []
+    for n in numbers:
+        text, label = generated_letter(n)
+        path = Path(_GENERATED_DIR.name) / f"g{n}.txt"
+        path.write_text(text, encoding="utf-8")
+        out.append(Letter("generated", f"g{n}", label, {"layout": path}))
+    return out
+
+
+def load_letters(
+    letters: Sequence[str] | None = None, shared: Path | None = None, generated: int = 0
+) -> list[Letter]:
+    """The gold letters, then those of ``shared``'s corpora that are present, then
+    ``generated`` generated letters (:func:`generated_letters`)."""
     out: list[Letter] = []
     by_name: dict[str, Letter] = {}
     for case in load_cases(GOLD, renderings=list(GOLD_RENDERING.values())):
@@ -185,6 +215,8 @@ def load_letters(letters: Sequence[str] | None = None, shared: Path | None = Non
             paths = {base: p for base, p in paths.items() if p.is_file()}
             label = json.loads(path.read_text(encoding="utf-8"))
             out.append(Letter(source, path.stem, label, paths))
+    if generated:
+        out += [x for x in generated_letters(range(generated)) if not letters or x.name in letters]
     return out
 
 
@@ -776,11 +808,15 @@ def run_benchmark(
     shared: Path | None = None,
     control: bool = True,
     values: bool = False,
+    generated: int = 0,
 ) -> dict[str, Any]:
     """Run the fuzz and return its figures (see the module docstring). ``values``: keep the
-    got/want values of wrong cases (letter text) in the report."""
+    got/want values of wrong cases (letter text) in the report; ``generated``: add that many
+    generated letters (:func:`generated_letters`)."""
     with _quiet_engine():
-        return _run(cases, seeds, first_seed, kinds, letters, bases, shared, control, values)
+        return _run(
+            cases, seeds, first_seed, kinds, letters, bases, shared, control, values, generated
+        )
 
 
 def _run(
@@ -793,10 +829,11 @@ def _run(
     shared: Path | None,
     control: bool,
     values: bool,
+    generated: int = 0,
 ) -> dict[str, Any]:
     kinds = list(kinds or KINDS)
     bases = list(bases or BASES)
-    all_letters = load_letters(letters, shared)
+    all_letters = load_letters(letters, shared, generated)
     specs = select_cases(all_letters, kinds, bases, cases=cases, seeds=seeds, first_seed=first_seed)
     store = Bases()
     started = time.process_time()
@@ -1001,7 +1038,12 @@ def _case_lines(cases: list[dict[str, Any]], show_values: bool) -> list[str]:
 
 def show_case(case_id: str, shared: Path | None = None) -> str:
     """One case in full: the damage's edits (with the text around them) and its result."""
-    spec = parse_case_id(case_id, load_letters(None, shared))
+    source, name = case_id.split("/")[:2]
+    if source == "generated":
+        letters = generated_letters([int(name.removeprefix("g"))])
+    else:
+        letters = load_letters(None, shared)
+    spec = parse_case_id(case_id, letters)
     store = Bases()
     text = store.text(spec.letter, spec.base)
     dmg = make_damage(spec, text)
@@ -1041,6 +1083,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="print the wrong values of wrong-unflagged cases (letter text)",
     )  # fmt: skip
     parser.add_argument("--case", nargs="+", metavar="ID", help="show these cases in full")
+    parser.add_argument(
+        "--generated", type=int, default=0, metavar="N",
+        help="add N generated letters (tests/test_generated_letters.py), one base each",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.case:
         for case_id in args.case:
@@ -1049,6 +1095,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_benchmark(
         cases=args.cases, seeds=args.seeds, first_seed=args.seed, kinds=args.kinds,
         letters=args.letters, bases=args.bases, values=args.show_wrong,
+        generated=args.generated,
     )  # fmt: skip
     print(format_report(report, args.show_wrong))
     if args.json:

@@ -204,6 +204,13 @@ def _whole_letter(seed: int) -> tuple[str, dict[str, Any]]:
     return text, expected
 
 
+def generated_letter(seed: int) -> tuple[str, dict[str, Any]]:
+    """A generated letter's text and its whole record as written (the contract's shape): what
+    ``benchmarks/damage_fuzz.py --generated N`` damages."""
+    text, expected = _whole_letter(seed)
+    return text, expected["label"]
+
+
 #: The header's values in tests/letters.py (both its layout and raw headers).
 HEADER_VALUES = {
     "case_number": "CM18-0101234", "date_assigned": "2018-03-14",
