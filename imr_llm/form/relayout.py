@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from ..inputs.normalise import INLINE_FURNITURE
+from ..inputs.normalise import inline_furniture
 from .settled import form_settled, settled
 from .text import _CONFUSABLE, parse_outcome
 
@@ -161,7 +161,7 @@ def relayout(text: str) -> str:
     # Page furniture inside a line goes to a line of its own, where the document drops it.
     # Not a sign of re-filling by itself: an OCR'd page may run a banner into a line too.
     if form_moves:
-        for m in INLINE_FURNITURE.finditer(text):
+        for m in inline_furniture(text):
             join(m)  # a banner a re-fill wrapped: one line again
             split_before(m.start())
             split_after(m.end())

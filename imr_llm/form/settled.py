@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..inputs.normalise import INLINE_FURNITURE
+from ..inputs.normalise import INLINE_FURNITURE, inline_furniture
 from .text import case_special
 
 #: The last character of every line label's last word, as its pattern reads it (lower case).
@@ -221,6 +221,7 @@ def _no_inline_furniture(text: str) -> bool:
                     matches.append(m)
                 at = text.find(word, at + 1)
         matches.sort(key=lambda m: m.start())
+    matches = inline_furniture(text, matches)
     for m in matches:
         if "\n" in m.group():
             return False  # a banner a re-fill wrapped: relayout joins it

@@ -10,6 +10,7 @@ the exact characters it came from.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import EmptyTextError, TextTooLargeError
@@ -165,6 +166,19 @@ INLINE_FURNITURE = re.compile(
     r"|(?<![\w/.,-])-[ \n]\d{1,3}[ \n]-(?![\w-])"  # "- 2 -"
     r"|\bCase[ \t]+Number[ \t]*:?[ \t]*CM\d{2}-\d{7}\b"  # a running head
 )
+
+
+def inline_furniture(
+    text: str, matches: Iterable[re.Match[str]] | None = None
+) -> list[re.Match[str]]:
+    """The matches of :data:`INLINE_FURNITURE` in ``text`` (or those given), but for the
+    header's own "Case Number: CM..." (the first the text prints): only its repeats at later
+    pages' tops are running heads."""
+    found = list(INLINE_FURNITURE.finditer(text) if matches is None else matches)
+    first = text.find("Case")
+    return [m for m in found if not (m.group().startswith("Case") and m.start() == first)]
+
+
 #: A case number with nothing of the letter around it: a page's running head, never content.
 RUNNING_HEAD = re.compile(
     r"^\W*(?:(?:IMR|Case|Number|No\.?|MAXIMUS|Federal|Services|Page|of|\d{1,3})\W*)*"
