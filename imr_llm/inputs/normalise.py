@@ -172,11 +172,30 @@ def inline_furniture(
     text: str, matches: Iterable[re.Match[str]] | None = None
 ) -> list[re.Match[str]]:
     """The matches of :data:`INLINE_FURNITURE` in ``text`` (or those given), but for the
-    header's own "Case Number: CM..." (the first the text prints): only its repeats at later
-    pages' tops are running heads."""
+    header's own "Case Number: CM..." (the first the text prints) and its line printed again
+    whole: only a case number inside another line is split off as a running head."""
     found = list(INLINE_FURNITURE.finditer(text) if matches is None else matches)
+    if not any(m.group().startswith("Case") for m in found):
+        return found
     first = text.find("Case")
-    return [m for m in found if not (m.group().startswith("Case") and m.start() == first)]
+    header_line = " ".join(_line_of(text, first).split())
+
+    def running_head_line(m: re.Match[str]) -> bool:
+        # The header's line printed again whole (its OCR debris too): dropped whole as a
+        # running head, nothing to split off.
+        return " ".join(_line_of(text, m.start()).split()) == header_line
+
+    return [
+        m
+        for m in found
+        if not (m.group().startswith("Case") and (m.start() == first or running_head_line(m)))
+    ]
+
+
+def _line_of(text: str, at: int) -> str:
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    return text[start : len(text) if end < 0 else end]
 
 
 #: A case number with nothing of the letter around it: a page's running head, never content.
