@@ -92,7 +92,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +112,7 @@ from imr_llm.eval.damage import (
 from imr_llm.eval.gold import load_cases
 from imr_llm.eval.scoring import SCALAR_FIELDS, align_items
 from imr_llm.form.text import collapse_ws, comparison_key, squash
+from imr_llm.inputs.normalise import RUNNING_HEAD, is_page_furniture
 from imr_llm.record.models import ITEM_CONTRACT_FIELDS
 from imr_llm.testing.oracle import seen_letter
 
@@ -282,13 +283,46 @@ def passage_spans(text: str, label: dict[str, Any]) -> dict[str, Span | None]:
     if len(collapse_ws(text).split(" ")) != len(words):
         return dict.fromkeys(seen.passages)  # word counts disagree: place nothing
     out: dict[str, Span | None] = {}
+    furniture = _furniture_lines(text)
     for path, passage in seen.passages.items():
         hit = passage.aligned
-        out[path] = (
+        span = (
             None
             if hit is None
             else _span(words, hit.first_word, hit.last_word, passage.text, len(text))
         )
+        if span is not None and furniture:
+            # Page furniture inside the passage (a banner or running head where a page broke
+            # it) is never part of the value, whatever the oracle's copy kept of it.
+            extra = [
+                (m.start(), m.end())
+                for m in words[hit.first_word + 1 : hit.last_word]  # type: ignore[union-attr]
+                if any(a <= m.start() < b for a, b in furniture)
+            ]
+            span = replace(span, skip=tuple(sorted(set(span.skip) | set(extra))))
+        out[path] = span
+    return out
+
+
+def _furniture_lines(text: str) -> list[tuple[int, int]]:
+    """Where the lines of page furniture are in ``text``: page numbers, fax banners, page
+    markers, and running heads (a case number alone, or the header's first line again)."""
+    out: list[tuple[int, int]] = []
+    first_case = text.find("Case Number")
+    header_line = None
+    if first_case >= 0:
+        end = text.find("\n", first_case)
+        header_line = " ".join(text[first_case : len(text) if end < 0 else end].split())
+    at = 0
+    for line in text.split("\n"):
+        core = line.strip(" \f")
+        if core and (
+            is_page_furniture(core)
+            or RUNNING_HEAD.match(core)
+            or (at > first_case >= 0 and " ".join(core.split()) == header_line)
+        ):
+            out.append((at, at + len(line)))
+        at += len(line) + 1
     return out
 
 

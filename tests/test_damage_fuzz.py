@@ -419,6 +419,23 @@ def test_page_furniture_inside_a_value_is_wrong(bench: Any, spans: dict[str, Any
     assert bench.compare(_record(), LABEL, LETTER, spans, edits) == []
 
 
+def test_furniture_in_the_base_text_inside_a_passage_is_no_part_of_its_faithful_copy(
+    bench: Any,
+) -> None:
+    # A generated letter whose third rationale a page broke, the running head (the header's
+    # first line) printed there: the oracle's copy keeps those words, the faithful copy not.
+    from tests.test_generated_letters import generated_letter
+
+    text, label = generated_letter(367)
+    places = bench.passage_spans(text, label)
+    span = places["items[2].rationale"]
+    inside = text[span.start : span.end]
+    assert "CM18-0101234" in inside
+    head = inside.index("Case Number") + span.start
+    assert any(a <= head < b for a, b in span.skip)
+    assert bench.compare(label, label, text, places, ()) == []
+
+
 def test_a_line_lost_inside_a_service_leaves_only_the_label_right(
     bench: Any, spans: dict[str, Any]
 ) -> None:
