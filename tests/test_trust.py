@@ -820,3 +820,25 @@ def test_a_specialty_list_whose_last_name_is_cut_short_is_flagged() -> None:
         "Orthopaedic Surgery", "Physical Medicine & Rehabilitation"
     ]  # fmt: skip
     assert flagged(record, "reviewer.specialties")
+
+
+def test_a_specialty_list_naming_one_name_twice_is_flagged() -> None:
+    # A repeated line: "Public Health & General / Preventive Medicine,Chiropractor" and the
+    # second line again, which reads as one more specialty.
+    credentials = BLOCK_CREDENTIALS.replace(
+        "Orthopaedic Surgery",
+        "Public Health & General\n" + "Preventive Medicine,Chiropractor\n" * 2,
+    )
+    record = rules(str(Letter(credentials=credentials)))
+    assert flagged(record, "reviewer.specialties")
+
+
+def test_the_verb_after_a_full_stop_is_no_part_of_the_service() -> None:
+    item = ITEM_ONE.replace(
+        "Hinged knee brace, left: Upheld",
+        "Hinged knee brace, left times 2 was the original request. Hinged knee brace, left "
+        "times 1 was authorized by the Claims Administrator. The remaining IMR eligible "
+        "portion of the original request, Hinged knee brace, left times 1.is: Upheld",
+    )
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert record.items[0].service == "Hinged knee brace, left times 1"

@@ -66,10 +66,14 @@ def check_states(values: list[str], form: LetterForm, out: Checked) -> None:
         out.put(path, "unverified", place.span, _REPEATED)
     elif LIST_GOES_ON.search(place.text):
         out.put(path, "unverified", place.span, _GOES_ON)
+    elif names.repeated:
+        out.put(path, "unverified", place.span, _TWICE)
 
 
 #: Why a list that ends with a list mark or "and" needs a person's look.
 _GOES_ON = "the list ends with a list mark or 'and': its next line lost?"
+#: Why a list naming one name twice needs a person's look.
+_TWICE = "the list names one name twice (a repeated line?): it may hold a name not the reviewer's"
 #: Why a list whose label the letter prints twice needs a person's look.
 _REPEATED = "its label is printed twice (a repeated line?): the list may go on past the copy"
 
@@ -179,6 +183,8 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
         out.put(path, "unverified", place.span, _REPEATED)
     elif LIST_GOES_ON.search(place.text):
         out.put(path, "unverified", place.span, _GOES_ON)
+    elif names.repeated:
+        out.put(path, "unverified", place.span, _TWICE)
     elif _ends_cut(place.text, names):
         out.put(path, "unverified", place.span, "the list's last name is cut short: names "
                 "after it on its line may be lost")  # fmt: skip

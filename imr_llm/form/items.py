@@ -321,7 +321,7 @@ def find_item_markers(
 #: mark OCR read for the space ("6’is", "12|is"), or glued to a name that ends with a digit or
 #: a mark where OCR lost the space ("#60is").
 _TRAILING_IS = re.compile(
-    r"(?:\s+(?:is|[il1]s|was)|\s*[’'‘`|_~·]\s*(?:is|was)|(?<=[0-9%#)\]])(?:is|was))\s*$",
+    r"(?:\s+(?:is|[il1]s|was)|\s*[’'‘`|_~·.,]\s*(?:is|was)|(?<=[0-9%#)\]])(?:is|was))\s*$",
     re.IGNORECASE,
 )
 #: What may stand between "...of the original request," and the remaining portion's name:

@@ -102,6 +102,8 @@ class NameList(NamedTuple):
 
     readings: tuple[Reading[str], ...]
     unread: tuple[Unread, ...]
+    #: A name written twice (read once): a repeated line, or a list a person should look at.
+    repeated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +199,13 @@ def _read_list(text: str, vocabulary: Vocabulary, *, cuts: bool) -> NameList:
     if not blots:
         return names
     unread = sorted((*names.unread, *blots), key=lambda part: part.start)
-    return NameList(names.readings, tuple(unread))
+    return NameList(names.readings, tuple(unread), names.repeated)
 
 
 def _read_clean(text: str, vocabulary: Vocabulary) -> NameList | None:
     """The common case, fast: every part between commas is a known name written as is."""
     readings: list[Reading[str]] = []
+    repeated = False
     for m in _CLEAN_PART.finditer(text):
         if not m.group(1):
             continue
@@ -211,7 +214,9 @@ def _read_clean(text: str, vocabulary: Vocabulary) -> NameList | None:
             return None
         if all(r.value != written for r in readings):
             readings.append(Reading(written, True, m.start(1), m.end(1)))
-    return NameList(tuple(readings), ()) if readings else None
+        else:
+            repeated = True
+    return NameList(tuple(readings), (), repeated) if readings else None
 
 
 def _read_words(text: str, vocabulary: Vocabulary, cuts: bool) -> NameList:
@@ -341,6 +346,7 @@ def _assemble(
     readings: list[Reading[str]] = []
     unread: list[Unread] = []
     run: list[_Item] = []
+    repeated = False
 
     def close() -> None:
         if run:
@@ -359,5 +365,7 @@ def _assemble(
         close()
         if all(r.value != item.reading.value for r in readings):
             readings.append(item.reading)
+        else:
+            repeated = True
     close()
-    return NameList(tuple(readings), tuple(unread))
+    return NameList(tuple(readings), tuple(unread), repeated)

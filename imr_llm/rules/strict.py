@@ -375,7 +375,7 @@ def _specialty_evidence(values: list[str], form: LetterForm, out: Checked) -> li
         return None
     names = read_specialties(place.text)
     readings = names.readings
-    if names.unread or len(readings) != len(values):
+    if names.unread or names.repeated or len(readings) != len(values):
         return None
     known = SPECIALTIES._forms  # the names as written, each to its known name
     seen: set[str] = set()
