@@ -529,7 +529,9 @@ _HEADER_LABEL = re.compile(
 
 def header_label_inside(value: str) -> bool:
     """Whether a passage holds a label of the header table (case as printed)."""
-    if "Date" not in value and "Number" not in value and "Received" not in value:
+    if ":" not in value or (
+        "Date" not in value and "Number" not in value and "Received" not in value
+    ):
         return False  # the common case, told without the pattern
     return _HEADER_LABEL.search(value) is not None
 
@@ -537,6 +539,16 @@ def header_label_inside(value: str) -> bool:
 def wording_doubt(name: str) -> str:
     """Why a name (a service, or a partly certified request's part) holds the request's own
     wording, or ''."""
+    lowered = name.lower()
+    # Each alternative of the pattern holds one of these (its end by string tests: an
+    # end-anchored pattern is tried at every character).
+    if (
+        "imr" not in lowered
+        and "authori" not in lowered
+        and "original" not in lowered
+        and not lowered.rstrip().endswith((" is", " was"))
+    ):
+        return ""
     if _PARTIAL_WORDING.search(name):
         return ("the item header holds a partly certified request's wording, its sentence "
                 "naming the original request lost (a line lost?)")  # fmt: skip

@@ -311,7 +311,7 @@ def _repeats_after_fragment(text: str, before: int) -> bool:
     is medically necessary."): the tail of a line printed twice, as a page fed twice leaves
     it."""
     start = _sentence_end_before(text, before)
-    if start < 0 or len(_WORDS.findall(text[start + 1 : before])) > 2:
+    if start < 0 or before - start > 40 or len(_WORDS.findall(text[start + 1 : before])) > 2:
         return False
     last = _WORDS.findall(text[before + 1 :].lower())
     if len(last) < 4:
@@ -327,8 +327,8 @@ def ends_with_tail_twice(value: str) -> bool:
     sentence starts in lower case, and none repeats the one before's end."""
     text = value.rstrip()
     before = _sentence_end_before(text, len(text) - 1)
-    if before < 0:
-        return False
+    if before < 0 or not text[before + 1 :].lstrip()[:1].islower():
+        return False  # the last sentence starts as sentences do (the common case)
     tail = _WORDS.findall(text[before + 1 :])
     if not 1 <= len(tail) <= 6 or not tail[0][:1].islower() or len(tail[-1]) < 3:
         return False

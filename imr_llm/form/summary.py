@@ -27,6 +27,8 @@ _AGE = re.compile(
 _AGE_EXACT = re.compile(r"\d{1,3}\s*[- ]?\s*(?:year|yr)s?\s*[- ]?\s*old", re.IGNORECASE)
 #: An age phrase whose number OCR destroyed: "a ?? year old".
 _AGE_DAMAGED = re.compile(rf"\S{{1,4}}{_JOIN}{_YEAR}s?{_JOIN}{_OLD}\b", re.IGNORECASE)
+#: The words every age phrase holds after its number.
+_YEAR_OLD = re.compile(rf"{_YEAR}s?{_JOIN}{_OLD}\b", re.IGNORECASE)
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "B": "8"})
 
 SEX_WORDS = {
@@ -108,8 +110,15 @@ def _damaged_before(text: str, end: int) -> bool:
     years old") is another's."""
     if end <= 0:
         return False
-    m = _AGE_DAMAGED.search(text, 0, end)
-    return m is not None and m.end() <= end
+    # Every such phrase holds "year ... old": found by those words first (the damaged pattern
+    # starts with any four characters, and would be tried at every one).
+    phrase = _YEAR_OLD.search(text, 0, end)
+    while phrase is not None:
+        m = _AGE_DAMAGED.search(text, max(0, phrase.start() - 12), phrase.end())
+        if m is not None and m.end() <= end:
+            return True
+        phrase = _YEAR_OLD.search(text, phrase.end(), end)
+    return False
 
 
 _AGE_WORDS = re.compile(
