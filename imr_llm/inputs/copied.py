@@ -31,7 +31,6 @@
 from __future__ import annotations
 
 import codecs
-import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -233,6 +232,8 @@ def from_markup(text: str) -> Stripped:
     its entity); else ``text`` itself."""
     if not is_markup(text):
         return Stripped(text)
+    import html  # only for a page: its entity tables cost every import otherwise
+
     parts: list[str] = []
     origin: list[int] = []
     ends: list[int] = []
