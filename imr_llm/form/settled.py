@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ..inputs.normalise import INLINE_FURNITURE, inline_furniture
+from ..inputs.normalise import inline_furniture
 from .text import case_special
 
 #: The last character of every line label's last word, as its pattern reads it (lower case).
@@ -207,31 +207,9 @@ def _heading_moves(text: str, at: int, line_start: int, run: str, heading: str) 
     return False
 
 
-#: Where a "- 2 -" can start: a dash, a space or line break, a digit.
-_DASH_NUMBER = re.compile(r"-[ \n]\d")
-
-
 def _no_inline_furniture(text: str) -> bool:
     """No banner or page number inside a line that :func:`relayout` would put on its own."""
-    if "FAX" in text:
-        matches = list(INLINE_FURNITURE.finditer(text))
-    else:  # only "Page 2 of 5" or "- 2 -" can match, where "Page" or "- " is printed
-        matches = []
-        for word in ("Page", "Case"):
-            at = text.find(word)
-            while at >= 0:
-                # A running head's "Case Number" (not every "Case").
-                if word == "Page" or "Number" in text[at + 4 : at + 14]:
-                    m = INLINE_FURNITURE.match(text, at)
-                    if m is not None:
-                        matches.append(m)
-                at = text.find(word, at + 1)
-        for dash in _DASH_NUMBER.finditer(text):  # "- 2 -", found by its dash and digit
-            m = INLINE_FURNITURE.match(text, dash.start())
-            if m is not None:
-                matches.append(m)
-        matches.sort(key=lambda m: m.start())
-    matches = inline_furniture(text, matches)
+    matches = inline_furniture(text)
     for m in matches:
         if "\n" in m.group():
             return False  # a banner a re-fill wrapped: relayout joins it

@@ -10,7 +10,7 @@ the exact characters it came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ..errors import EmptyTextError, TextTooLargeError
@@ -159,13 +159,59 @@ FAX_BANNER = re.compile(
 #: its date stamp to its page counter (which a re-fill may wrap onto the next line), "Page 2
 #: of 5", "- 2 -", or a running head's "Case Number: CM16-0213037" (the header's own line is
 #: left where it is: nothing of the letter stands beside it).
-INLINE_FURNITURE = re.compile(
-    r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+(?:(?:[^\n]|\n(?!\s*\n)){0,60}?\s)??"
-    r"FAX\b(?:[^\n]|\n(?!\s*\n)){0,80}?\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"
-    r"|\bPage\s+\d{1,3}\s+of\s+\d{1,3}\b"
-    r"|(?<![\w/.,-])-[ \n]\d{1,3}[ \n]-(?![\w-])"  # "- 2 -"
-    r"|\bCase[ \t]+Number[ \t]*:?[ \t]*CM\d{2}-\d{7}\b"  # a running head
-)
+_INLINE_PARTS: tuple[tuple[str, str], ...] = (
+    # (a word every match holds, the pattern)
+    ("FAX", r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+"
+            r"(?:(?:[^\n]|\n(?!\s*\n)){0,60}?\s)??"
+            r"FAX\b(?:[^\n]|\n(?!\s*\n)){0,80}?\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"),
+    ("Page", r"\bPage\s+\d{1,3}\s+of\s+\d{1,3}\b"),
+    ("-", r"(?<![\w/.,-])-[ \n]\d{1,3}[ \n]-(?![\w-])"),  # "- 2 -"
+    ("Case", r"\bCase[ \t]+Number[ \t]*:?[ \t]*CM\d{2}-\d{7}\b"),  # a running head
+)  # fmt: skip
+INLINE_FURNITURE = re.compile("|".join(pattern for _, pattern in _INLINE_PARTS))
+#: Each part of :data:`INLINE_FURNITURE` alone, tried only on a text holding its word (the
+#: union, tried at every character, costs a scan a part).
+_INLINE_COMPILED = tuple((word, re.compile(pattern)) for word, pattern in _INLINE_PARTS)
+
+
+_DASH_DIGIT = re.compile(r"-[ \n]\d")
+
+
+def _word_starts(text: str, word: str) -> Iterator[int]:
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
+
+
+def _inline_matches(text: str) -> list[re.Match[str]]:
+    """``list(INLINE_FURNITURE.finditer(text))``: each part searched where its word is
+    printed, the matches in text order, none overlapping an earlier one."""
+    found: list[re.Match[str]] = []
+    for word, pattern in _INLINE_COMPILED:
+        if word == "FAX":  # the banner starts before its word: searched, in a text with one
+            if word in text:
+                found.extend(pattern.finditer(text))
+            continue
+        # The others start with their word ("Page", "Case") or a dash that a space or line
+        # break and a digit follow: tried only there.
+        starts = (
+            (m.start() for m in _DASH_DIGIT.finditer(text))
+            if word == "-"
+            else _word_starts(text, word)
+        )
+        for at in starts:
+            m = pattern.match(text, at)
+            if m is not None:
+                found.append(m)
+    if len(found) < 2:
+        return found
+    found.sort(key=lambda m: (m.start(), -m.end()))
+    kept: list[re.Match[str]] = []
+    for m in found:
+        if not kept or m.start() >= kept[-1].end():
+            kept.append(m)
+    return kept
 
 
 def inline_furniture(
@@ -174,7 +220,7 @@ def inline_furniture(
     """The matches of :data:`INLINE_FURNITURE` in ``text`` (or those given), but for the
     header's own "Case Number: CM..." (the first the text prints) and its line printed again
     whole: only a case number inside another line is split off as a running head."""
-    found = list(INLINE_FURNITURE.finditer(text) if matches is None else matches)
+    found = _inline_matches(text) if matches is None else list(matches)
     if not any(m.group().startswith("Case") for m in found):
         return found
     first = text.find("Case")
@@ -209,6 +255,9 @@ RUNNING_HEAD = re.compile(
 #: Words (lower case) one of which every line :func:`is_page_furniture` accepts holds.
 FURNITURE_HINTS = ("page", "fax", "federal services", "maximus", "- ", "--", "==", "__", "**",
                    "* *")  # fmt: skip
+#: The hints :func:`is_page_furniture` tries a line with (a rule's marks it tests otherwise).
+_LINE_HINTS = FURNITURE_HINTS[:5]
+_RULE_MARKS = ("-", "=", "_", "*")
 
 
 def is_page_furniture(text: str) -> bool:
@@ -218,8 +267,16 @@ def is_page_furniture(text: str) -> bool:
     if "FAX" in text and FAX_BANNER.search(text):  # the banner's pattern holds "FAX"
         return True
     lowered = text.lower()
-    if not any(hint in lowered for hint in FURNITURE_HINTS):
-        return False  # the common case, decided without the regex
+    if not any(hint in lowered for hint in _LINE_HINTS):
+        # The common case, decided without the regex; a rule between pages ("---", "* * *")
+        # is a line of its marks alone.
+        last = text[-1:]
+        if last.isspace():
+            last = text.rstrip()[-1:]
+        if last not in _RULE_MARKS:
+            return False
+        core = text.strip(" \t\f")
+        return not core.strip("-=_* \t") and sum(ch in "-=_*" for ch in core) >= 3
     return bool(_PAGE_FURNITURE.match(text))
 
 
