@@ -211,7 +211,11 @@ def confusable(a: str, b: str) -> bool:
 #: Page furniture a model may copy into a quote where the passage crosses a page: a running
 #: head's case number (no passage cites one), a fax banner, "Page 2 of 5", "- 2 -".
 _QUOTED_FURNITURE = re.compile(
-    rf"(?:Case\s+Number\s*:?\s*)?\bCM\d{{2}}-\d{{7}}\b|{INLINE_FURNITURE.pattern}", re.IGNORECASE
+    rf"(?:Case\s+Number\s*:?\s*)?\bCM\d{{2}}-\d{{7}}\b|{INLINE_FURNITURE.pattern}"
+    # The end of a banner a quote's first or last few words cut ("9165551234 MAXIMUS p.002/007").
+    r"|(?:\b\d{7,}\s+)?\bMAXIMUS(?:\s+FEDERAL\s+SERVICES)?\s+[@P]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"
+    r"|\bFAX\s+\d{7,}\b",
+    re.IGNORECASE,
 )
 
 
