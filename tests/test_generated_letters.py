@@ -4,7 +4,7 @@ record is flagged.
 
 Letters are built here from parts (tests/letters.py), each part re-filled at a seeded width,
 in the layout, raw or seed style or re-filled whole, broken into pages anywhere (with page
-furniture or a running head):
+furniture or a running head), and 2013 notices:
 item headers (a short first line ending in a colon, "Psychological testing:", "Associated
 surgical service:"; a date of service alone on the last line; a one-word last line), partly
 certified requests (the original request sentence, in both wordings), the credentials (one to
@@ -350,3 +350,161 @@ def test_a_perfect_answer_on_a_generated_letter_is_kept_unflagged(seed: int, ans
     assert record.metadata is not None
     assert not record.metadata.needs_review, record.metadata.review_reasons
     assert record.contract_dict() == label
+
+
+# --------------------------------------------------------------------------------------------
+# 2013 notices
+# --------------------------------------------------------------------------------------------
+
+NOTICE_SERVICES = [
+    "right shoulder arthroscopy with subacromial decompression",
+    "post-operative physical therapy, 12 sessions",
+    "cold therapy unit, purchase",
+    "Norco 10/325mg #120",
+    "lumbar epidural steroid injection at L4-L5",
+    "MRI of the cervical spine",
+    "chiropractic treatment, 2 times a week for 4 weeks",
+    "urine drug screen",
+]
+NOTICE_GUIDELINES = [
+    "the ACOEM Practice Guidelines, 2nd Edition (2004), Chapter 9, pages 209-211, which is part "
+    "of the MTUS.",
+    "the Official Disability Guidelines (ODG), Shoulder Chapter, Continuous-flow cryotherapy, a "
+    "Medical Treatment Guideline (MTG) not part of the MTUS.",
+    "the Chronic Pain Medical Treatment Guidelines, page 79, which is part of the MTUS.",
+]
+
+
+def _notice(seed: int) -> tuple[str, dict[str, Any]]:
+    """A 2013 notice from seeded parts, and its whole record as written."""
+    rng = random.Random(f"notice/{seed}")
+    width = rng.choice([70, 80, 90, 100])
+    day = dt.date(2013, 7, 1) + dt.timedelta(days=rng.randint(0, 150))
+    received, assigned = day - dt.timedelta(days=24), day - dt.timedelta(days=11)
+    denied = received - dt.timedelta(days=rng.randint(5, 20))
+    injury = dt.date(2008, 1, 1) + dt.timedelta(days=rng.randint(0, 1800))
+
+    def written(date: dt.date) -> str:
+        return f"{date.month}/{date.day}/{date.year}"
+
+    services = rng.sample(NOTICE_SERVICES, rng.randint(1, 4))
+    outcomes = [rng.choice(["upheld", "overturned"]) for _ in services]
+    states = rng.sample(STATES, rng.randint(1, 2))
+    specialty = rng.choice(["Orthopaedic Surgery", "Internal Medicine", "Pain Medicine",
+                            "Physical Medicine & Rehabilitation", "Family Practice"])  # fmt: skip
+    age, sex = rng.randint(19, 79), rng.choice(["male", "female"])
+
+    def determinations() -> str:
+        return "\n".join(
+            _wrap(f"{k + 1}) MAXIMUS Federal Services, Inc. has determined the request for "
+                  f"{service} is {'not ' if outcome == 'upheld' else ''}medically necessary and "
+                  "appropriate.", width)
+            for k, (service, outcome) in enumerate(zip(services, outcomes, strict=True))
+        )  # fmt: skip
+
+    parts = [
+        "                              MAXIMUS FEDERAL SERVICES, INC.",
+        "                    Notice of Independent Medical Review Determination",
+        "",
+        f"Dated: {written(day)}",
+        "",
+        determinations(),
+        "",
+        "                    INDEPENDENT MEDICAL REVIEW DECISION AND RATIONALE",
+        _wrap(f"An application for Independent Medical Review was filed on {written(received)} "
+              f"disputing the Utilization Review Denial dated {written(denied)}. A Notice of "
+              "Assignment and Request for Information was provided to the above parties on "
+              f"{written(assigned)}. A decision has been made for each of the treatment and/or "
+              "services that were in dispute:", width),
+        "",
+        determinations(),
+        "",
+        "Medical Qualifications of the Expert Reviewer:",
+        _wrap("The independent Medical Doctor who made the decision has no affiliation with the "
+              "employer, employee, providers or the claims administrator. The physician reviewer "
+              f"is Board Certified in {specialty} and is licensed to practice in "
+              f"{' and '.join(states)}. He/she has been in active clinical practice for more "
+              "than five years and is currently working at least 24 hours a week in active "
+              "practice.", width),
+        "Case Summary:",
+        _wrap("Disclaimer: The following case summary was taken directly from the utilization "
+              f"review denial/modification dated {written(denied)}.", width),
+        "",
+        _wrap(f"\u201cThis is a {age} year old {sex} who sustained an industrial injury on "
+              f"{written(injury)} while lifting boxes. The request was for the treatment below."
+              "\u201d", width),
+    ]  # fmt: skip
+    items = []
+    for k, (service, outcome) in enumerate(zip(services, outcomes, strict=True)):
+        ca, mx = rng.choice(NOTICE_GUIDELINES), rng.choice(NOTICE_GUIDELINES)
+        verdict = "not medically necessary" if outcome == "upheld" else "medically necessary"
+        rationale = (f"{rng.choice(WHY)} The request for {service} is {verdict} and "
+                     "appropriate.")  # fmt: skip
+        parts += [
+            "",
+            _wrap(f"{k + 1}) Regarding the request for {service}:", width),
+            "",
+            _wrap(f"The Claims Administrator based its decision on {ca}", width),
+            _wrap(f"The Expert Reviewer based his/her decision on {mx}", width),
+            "",
+            "Rationale for the Decision:",
+            _wrap(rationale, width),
+        ]
+        items.append({
+            "service": service, "original_request": None, "outcome": outcome,
+            "claims_administrator_guideline": ca, "maximus_guideline": mx,
+            "rationale": rationale,
+        })  # fmt: skip
+    label = {
+        "case_number": None, "date_assigned": assigned.isoformat(),
+        "date_of_injury": injury.isoformat(), "decision_date": day.isoformat(),
+        "ur_denial_date": denied.isoformat(), "application_received": received.isoformat(),
+        "priority": None,
+        "reviewer": {"licensure_states": states, "specialties": [specialty]},
+        "patient": {"age": age, "sex": sex},
+        "items": items,
+    }  # fmt: skip
+    text = "\n".join(parts) + "\n"
+    if rng.random() < 0.4:
+        text = _paged(text, rng, running_head=False)
+    return text, label
+
+
+def _contract(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
+    try:
+        record = extract(text, backend="rules")
+    except ImrError as error:
+        return error.code
+    assert record.metadata is not None
+    return record.contract_dict(), record.metadata.needs_review, record.metadata.review_reasons
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_a_generated_2013_notice_gives_what_was_written(seed: int) -> None:
+    text, label = _notice(seed)
+    got = _contract(text)
+    with strict.tolerant_only():
+        assert _contract(text) == got
+    assert not isinstance(got, str), got
+    record, flagged, reasons = got
+    assert record == label or flagged, (record, label)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_perfect_answer_on_a_generated_notice_is_kept_unflagged(seed: int) -> None:
+    """The test server's answer with a generated notice's values as written (the gold
+    oracle, not a model): one request, the notice's values, no flag."""
+    import openai
+
+    from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
+    from imr_llm.testing.oracle import ideal_answer
+
+    text, label = _notice(seed)
+    with FakeOpenAIServer() as server:
+        server.enqueue(Step.answer(ideal_answer(label)))
+        client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
+        record = extract(text, backend="llm", client=client)
+        assert len(server.chat_requests) == 1
+    assert record.metadata is not None
+    assert record.contract_dict() == label
+    assert not record.metadata.needs_review, record.metadata.review_reasons
