@@ -508,3 +508,14 @@ def test_a_perfect_answer_on_a_generated_notice_is_kept_unflagged(seed: int) -> 
     assert record.metadata is not None
     assert record.contract_dict() == label
     assert not record.metadata.needs_review, record.metadata.review_reasons
+
+
+def test_a_page_break_inside_a_notice_s_dated_phrase_is_read_past() -> None:
+    # Notice 198: "... provided to the above / <form feed, fax banner> / parties on 8/15/2013".
+    text, label = _notice(198)
+    assert "above\n\f" in text and "FAX" in text
+    got = _contract(text)
+    assert not isinstance(got, str)
+    record, flagged, reasons = got
+    assert record == label
+    assert not flagged, reasons

@@ -47,6 +47,7 @@ from .items import ItemPlace, ItemsForm
 from .places import Place
 from .reading import Reading, read_case_number, read_date
 from .sections import Sections
+from .summary import date_window
 from .text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
 
 TITLE = "Notice of Independent Medical Review Determination"
@@ -206,7 +207,9 @@ def read_notice_form(doc: Document, found: tuple[str, ...] = ()) -> NoticeForm:
 def _value_after(doc: Document, at: int, name: str, label: tuple[int, int]) -> Place:
     """The date written right after a phrase: the reading's span, else the next word (which
     then holds no readable date: its place is unreadable)."""
-    text = doc.source[at : at + 24]
+    # Page furniture blanked out, and whitespace runs counted as one: a page break (its banner
+    # or page number) may fall between the phrase and its date.
+    text = date_window(doc.text(at, min(len(doc.source), at + 400)), 0)
     lead = len(text) - len(text.lstrip())
     reading = read_date(text)
     if reading is not None and reading.start <= lead + 2:
@@ -250,7 +253,7 @@ def _header(doc: Document, title_end: int, heading: int | None, stop: int) -> He
     if first >= len(lines) or first >= stop:
         return form
     base, end = lines[first].start, lines[min(stop, len(lines)) - 1].end
-    region = doc.source[base:end]
+    region = doc.text(base, end)  # page furniture blanked: a page may break a phrase
     for name, phrase in DATE_SENTENCES:
         m = phrase.search(region)
         if m is None:
