@@ -115,6 +115,41 @@ def _all_escapes(text: str) -> bool:
     return escapes >= QP_MIN_ESCAPES and escapes == text.count("=")
 
 
+class _Reading:
+    """A reading of ``text`` built piece by piece, and where each piece stands in ``text``:
+    stretches kept as they are (:meth:`keep`), and what a matched stretch reads as
+    (:meth:`put`: each character of it standing at the whole stretch)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.parts: list[str] = []
+        self.origin: list[int] = []
+        self.ends: list[int] = []
+        self.line_start = True  # whether what is read so far ends a line (spaces aside)
+
+    def _add(self, piece: str) -> None:
+        self.parts.append(piece)
+        if piece.strip(" \t"):
+            self.line_start = piece.rstrip(" \t").endswith("\n")
+
+    def keep(self, start: int, end: int) -> None:
+        self._add(self.text[start:end])
+        self.origin.extend(range(start, end))
+        self.ends.extend(range(start + 1, end + 1))
+
+    def put(self, piece: str, start: int, end: int) -> None:
+        if piece:
+            self._add(piece)
+            self.origin.extend([start] * len(piece))
+            self.ends.extend([end] * len(piece))
+
+    def done(self, at: int) -> Stripped:
+        """The reading, the text from ``at`` on kept as it is."""
+        self.keep(at, len(self.text))
+        self.origin.append(len(self.text))
+        return Stripped("".join(self.parts), tuple(self.origin), tuple(self.ends))
+
+
 def decode_printable(text: str) -> Stripped:
     """``text`` decoded from quoted-printable (an e-mail's raw source: long lines broken with
     "=" at their ends, bytes escaped as "=XX"), where at least :data:`QP_SHARE` of its lines
@@ -125,14 +160,10 @@ def decode_printable(text: str) -> Stripped:
     breaks = text.count("=\n") + text.count("=\r\n")
     if breaks < QP_SHARE * (text.count("\n") + 1) and not _all_escapes(text):
         return Stripped(text)
-    parts: list[str] = []
-    origin: list[int] = []
-    ends: list[int] = []
+    read = _Reading(text)
     at = 0
     for m in _QP.finditer(text):
-        parts.append(text[at : m.start()])
-        origin.extend(range(at, m.start()))
-        ends.extend(range(at + 1, m.start() + 1))
+        read.keep(at, m.start())
         # Soft breaks may fall inside a character's bytes ("=E2=80=\n=99"); each character
         # decoded stands where its first byte's escape does.
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
@@ -142,21 +173,12 @@ def decode_printable(text: str) -> Stripped:
                 first = escape.start()
             decoded = decoder.decode(bytes.fromhex(escape.group()[1:]))
             if decoded:
-                parts.append(decoded)
-                origin.extend([first] * len(decoded))
-                ends.extend([escape.end()] * len(decoded))
+                read.put(decoded, first, escape.end())
                 first = None
         tail = decoder.decode(b"", final=True)
-        if tail:
-            parts.append(tail)
-            origin.extend([first if first is not None else m.start()] * len(tail))
-            ends.extend([m.end()] * len(tail))
+        read.put(tail, first if first is not None else m.start(), m.end())
         at = m.end()
-    parts.append(text[at:])
-    origin.extend(range(at, len(text)))
-    ends.extend(range(at + 1, len(text) + 1))
-    origin.append(len(text))
-    return Stripped("".join(parts), tuple(origin), tuple(ends))
+    return read.done(at)
 
 
 #: Characters that end a line as "\\n" does, each read as "\\n": a lone carriage return, the
@@ -234,39 +256,20 @@ def from_markup(text: str) -> Stripped:
         return Stripped(text)
     import html  # only for a page: its entity tables cost every import otherwise
 
-    parts: list[str] = []
-    origin: list[int] = []
-    ends: list[int] = []
+    read = _Reading(text)
     at = 0
-    line_start = True  # whether what is read so far ends a line (spaces aside)
-
-    def put(piece: str) -> None:
-        nonlocal line_start
-        parts.append(piece)
-        if piece.strip(" \t"):
-            line_start = piece.rstrip(" \t").endswith("\n")
-
     for m in _MARKUP.finditer(text):
-        put(text[at : m.start()])
-        origin.extend(range(at, m.start()))
-        ends.extend(range(at + 1, m.start() + 1))
+        read.keep(at, m.start())
         found = m.group()
         if found.startswith("&"):
             shown = html.unescape(found)
         elif m.group(2):
-            shown = _printed(m.group(2), text, m.end(), line_start)
+            shown = _printed(m.group(2), text, m.end(), read.line_start)
         else:
             shown = ""
-        if shown:
-            put(shown)
-            origin.extend([m.start()] * len(shown))
-            ends.extend([m.end()] * len(shown))
+        read.put(shown, m.start(), m.end())
         at = m.end()
-    parts.append(text[at:])
-    origin.extend(range(at, len(text)))
-    ends.extend(range(at + 1, len(text) + 1))
-    origin.append(len(text))
-    return Stripped("".join(parts), tuple(origin), tuple(ends))
+    return read.done(at)
 
 
 def _then(first: Stripped, second: Stripped) -> Stripped:
