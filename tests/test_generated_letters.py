@@ -71,13 +71,39 @@ def _letter(seed: int) -> tuple[str, list[str]]:
     return str(Letter(items=items)), services
 
 
-def _services(text: str) -> tuple[list[str], bool] | str:
+def _contract(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
+    """The rules engine's record of ``text`` in the contract's shape, whether it needs review
+    and why; or the typed error's code."""
     try:
         record = extract(text, backend="rules")
     except ImrError as error:
         return error.code
     assert record.metadata is not None
-    return [item.service for item in record.items], record.metadata.needs_review
+    return record.contract_dict(), record.metadata.needs_review, record.metadata.review_reasons
+
+
+def _answered(text: str, payload: dict[str, Any]) -> Any:
+    """The model path's record of ``text`` with the test server giving ``payload`` (the gold
+    oracle, not a model), which must be taken at the first request."""
+    import openai
+
+    from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
+
+    with FakeOpenAIServer() as server:
+        server.enqueue(Step.answer(payload))
+        client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
+        record = extract(text, backend="llm", client=client)
+        assert len(server.chat_requests) == 1
+    assert record.metadata is not None
+    return record
+
+
+def _services(text: str) -> tuple[list[str], bool] | str:
+    got = _contract(text)
+    if isinstance(got, str):
+        return got
+    data, flagged, _ = got
+    return [item["service"] for item in data["items"]], flagged
 
 
 @pytest.mark.parametrize("seed", range(150))
@@ -293,12 +319,11 @@ def _paged(text: str, rng: random.Random, running_head: bool) -> str:
 
 
 def _values(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
-    try:
-        record = extract(text, backend="rules")
-    except ImrError as error:
-        return error.code
-    assert record.metadata is not None
-    data = record.contract_dict()
+    """:func:`_contract`, the values a generated letter's ``expected`` holds."""
+    result = _contract(text)
+    if isinstance(result, str):
+        return result
+    data, flagged, reasons = result
     got = {
         "states": data["reviewer"]["licensure_states"],
         "specialties": [s.replace(" and ", " & ") for s in data["reviewer"]["specialties"]],
@@ -307,7 +332,7 @@ def _values(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
         "injury": data["date_of_injury"],
         "items": [(i["service"], i["original_request"], i["outcome"]) for i in data["items"]],
     }
-    return got, record.metadata.needs_review, record.metadata.review_reasons
+    return got, flagged, reasons
 
 
 @pytest.mark.parametrize("seed", range(400))
@@ -334,20 +359,12 @@ def test_a_perfect_answer_on_a_generated_letter_is_kept_unflagged(seed: int, ans
     oracle, not a model): one request, the letter's values, no flag. ``tidy`` answers with
     the values as written; ``seen`` copies long values as the text prints them, page
     furniture a page break put inside a passage or an item header included."""
-    import openai
-
-    from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
     from imr_llm.testing.oracle import ideal_answer, seen_letter
 
     text, expected = _whole_letter(seed)
     label = expected["label"]
     payload = ideal_answer(label) if answer == "tidy" else seen_letter(text, label).answer
-    with FakeOpenAIServer() as server:
-        server.enqueue(Step.answer(payload))
-        client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
-        record = extract(text, backend="llm", client=client)
-        assert len(server.chat_requests) == 1
-    assert record.metadata is not None
+    record = _answered(text, payload)
     assert not record.metadata.needs_review, record.metadata.review_reasons
     assert record.contract_dict() == label
 
@@ -470,15 +487,6 @@ def _notice(seed: int) -> tuple[str, dict[str, Any]]:
     return text, label
 
 
-def _contract(text: str) -> tuple[dict[str, Any], bool, list[str]] | str:
-    try:
-        record = extract(text, backend="rules")
-    except ImrError as error:
-        return error.code
-    assert record.metadata is not None
-    return record.contract_dict(), record.metadata.needs_review, record.metadata.review_reasons
-
-
 @pytest.mark.parametrize("seed", range(150))
 def test_a_generated_2013_notice_gives_what_was_written(seed: int) -> None:
     text, label = _notice(seed)
@@ -494,18 +502,10 @@ def test_a_generated_2013_notice_gives_what_was_written(seed: int) -> None:
 def test_a_perfect_answer_on_a_generated_notice_is_kept_unflagged(seed: int) -> None:
     """The test server's answer with a generated notice's values as written (the gold
     oracle, not a model): one request, the notice's values, no flag."""
-    import openai
-
-    from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
     from imr_llm.testing.oracle import ideal_answer
 
     text, label = _notice(seed)
-    with FakeOpenAIServer() as server:
-        server.enqueue(Step.answer(ideal_answer(label)))
-        client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
-        record = extract(text, backend="llm", client=client)
-        assert len(server.chat_requests) == 1
-    assert record.metadata is not None
+    record = _answered(text, ideal_answer(label))
     assert record.contract_dict() == label
     assert not record.metadata.needs_review, record.metadata.review_reasons
 
