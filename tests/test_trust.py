@@ -40,6 +40,14 @@ def reasons(record: DeterminationRecord) -> str:
     return " | ".join(record.metadata.review_reasons)
 
 
+def with_first_item(old: str, new: str) -> DeterminationRecord:
+    """The rules engine's record of the test letter with ``old`` in its first item written as
+    ``new`` (the second item as it is)."""
+    item = ITEM_ONE.replace(old, new)
+    assert item != ITEM_ONE, old
+    return rules(str(Letter(items=[item, ITEM_TWO])))
+
+
 def flagged(record: DeterminationRecord, path: str) -> bool:
     meta = record.metadata
     assert meta is not None
@@ -241,8 +249,7 @@ def test_a_line_of_a_citation_is_no_page_marker(line: str) -> None:
 
 @pytest.mark.parametrize("marker", PAGE_MARKERS)
 def test_a_page_marker_inside_a_rationale_is_kept_out(marker: str) -> None:
-    item = ITEM_ONE.replace("The records show a\n", f"The records show a\n{marker}\n")
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    record = with_first_item("The records show a\n", f"The records show a\n{marker}\n")
     assert record.items[0].rationale == (
         "The guidelines support a brace for instability only. The records show a stable knee. "
         "The request is not medically necessary."
@@ -255,8 +262,7 @@ def test_a_page_marker_inside_a_rationale_is_kept_out(marker: str) -> None:
     [BANNER, "Page 2 of 5", "\f" + BANNER, "Case Number:          CM18-0101234"],
 )
 def test_furniture_inside_a_rationale_is_kept_out(furniture: str) -> None:
-    item = ITEM_ONE.replace("The records show a\n", f"The records show a\n{furniture}\n")
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    record = with_first_item("The records show a\n", f"The records show a\n{furniture}\n")
     assert record.items[0].rationale == (
         "The guidelines support a brace for instability only. The records show a stable knee. "
         "The request is not medically necessary."
@@ -264,10 +270,9 @@ def test_furniture_inside_a_rationale_is_kept_out(furniture: str) -> None:
 
 
 def test_a_banner_inside_a_refilled_line_is_kept_out() -> None:
-    item = ITEM_ONE.replace(
+    record = with_first_item(
         "The records show a\nstable knee.", f"The records show a {BANNER} stable knee."
     )
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
     assert BANNER not in record.items[0].rationale
     assert "show a stable knee" in record.items[0].rationale
 
@@ -365,8 +370,7 @@ def test_a_letter_cut_right_after_an_item_header_is_no_record() -> None:
 
 def test_a_repeated_guideline_line_with_its_label_is_flagged() -> None:
     line = "Claims Administrator guideline: Decision based on MTUS Knee Complaints 2004.\n"
-    item = ITEM_ONE.replace(line, line + line)
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    record = with_first_item(line, line + line)
     assert flagged(record, "items[0].claims_administrator_guideline")
 
 
@@ -395,8 +399,7 @@ def test_a_stray_mark_at_a_passage_start_or_a_name_end_is_kept_out() -> None:
 
 def test_a_stray_mark_between_a_names_words_is_flagged() -> None:
     # A lost copy of a line leaves the OCR debris of the one read: "a 3 month supply _ of".
-    item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", "Hinged knee _ brace, left: Upheld")
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    record = with_first_item("Hinged knee brace, left: Upheld", "Hinged knee _ brace, left: Upheld")
     assert flagged(record, "items[0].service")
     assert "stray mark" in record.metadata.evidence["items[0].service"].note
     # Marks real names print alone are no debris.
@@ -543,24 +546,22 @@ def test_a_partial_request_read_through_lost_spaces_and_glued_marks(
 def test_a_repeated_line_holding_a_damaged_label_leaves_its_passage_unverified() -> None:
     # A guideline's line repeated with its label, OCR having put a mark between the label's
     # words: the passage now holds a label of the item's form.
-    item = ITEM_ONE.replace(
+    record = with_first_item(
         "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n",
         "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n"
         "MAXIMUS.guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n",
     )
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
     assert flagged(record, "items[0].maximus_guideline")
     assert "label" in record.metadata.evidence["items[0].maximus_guideline"].note
 
 
 @pytest.mark.parametrize("debris", ["", "2 ", "ae "])
 def test_a_rationale_that_prints_its_last_sentence_twice_is_unverified(debris: str) -> None:
-    item = ITEM_ONE.replace(
+    record = with_first_item(
         "stable knee. The request is not medically necessary.\n",
         f"stable knee. The request is not medically necessary.\n{debris}The request is not "
         "medically necessary.\n",
     )
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
     assert flagged(record, "items[0].rationale")
     # Restating the conclusion is no repeated line.
     restated = ITEM_ONE.replace(
@@ -726,8 +727,7 @@ def test_a_manual_laborer_is_no_man() -> None:
 
 def test_a_running_head_repeating_the_header_inside_a_rationale_is_flagged() -> None:
     head = "Case Number: CM18-0101234 Date Assigned: 03/14/2018 Date of"
-    item = ITEM_ONE.replace("The records show a\n", f"The records show a\n\f{head}\n")
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    record = with_first_item("The records show a\n", f"The records show a\n\f{head}\n")
     rationale = record.items[0].rationale
     assert "CM18-0101234" not in rationale
     assert "Date Assigned" not in rationale or flagged(record, "items[0].rationale")
@@ -745,8 +745,7 @@ def test_a_running_head_repeating_the_header_inside_a_rationale_is_flagged() -> 
     ],
 )
 def test_what_is_left_of_a_header_that_lost_a_line_is_flagged(header: str) -> None:
-    item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", header)
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    record = with_first_item("Hinged knee brace, left: Upheld", header)
     assert flagged(record, "items[0].service")
 
 
@@ -779,12 +778,11 @@ def test_a_sex_noun_ocr_damaged_after_the_age_is_flagged_not_dropped(word: str) 
 
 
 def test_a_running_head_inside_an_item_header_is_flagged() -> None:
-    item = ITEM_ONE.replace(
+    record = with_first_item(
         "Hinged knee brace, left: Upheld",
         "Hinged knee\nCase Number: CM18-0101234 Date Assigned: 03/14/2018 Date of\n"
         "brace, left: Upheld",
     )
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
     assert "Date Assigned" not in record.items[0].service or flagged(record, "items[0].service")
 
 
@@ -794,8 +792,7 @@ def test_a_running_head_inside_an_item_header_is_flagged() -> None:
      "necessary.\n- 4 -\nnot medically necessary.\n"],  # a page fed twice: its last lines again
 )  # fmt: skip
 def test_a_rationale_ending_with_a_repeated_tail_is_flagged(end: str) -> None:
-    item = ITEM_ONE.replace("necessary.\n", end)
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    record = with_first_item("necessary.\n", end)
     assert flagged(record, "items[0].rationale")
 
 
@@ -804,8 +801,7 @@ def test_page_furniture_with_a_mark_inside_is_furniture() -> None:
 
 
 def test_a_stray_quote_before_a_guideline_is_no_part_of_it() -> None:
-    item = ITEM_ONE.replace("MAXIMUS guideline: Decision", "MAXIMUS guideline: ' Decision")
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    record = with_first_item("MAXIMUS guideline: Decision", "MAXIMUS guideline: ' Decision")
     assert record.items[0].maximus_guideline.startswith("Decision based on")
 
 
@@ -834,11 +830,10 @@ def test_a_specialty_list_naming_one_name_twice_is_flagged() -> None:
 
 
 def test_the_verb_after_a_full_stop_is_no_part_of_the_service() -> None:
-    item = ITEM_ONE.replace(
+    record = with_first_item(
         "Hinged knee brace, left: Upheld",
         "Hinged knee brace, left times 2 was the original request. Hinged knee brace, left "
         "times 1 was authorized by the Claims Administrator. The remaining IMR eligible "
         "portion of the original request, Hinged knee brace, left times 1.is: Upheld",
     )
-    record = rules(str(Letter(items=[item, ITEM_TWO])))
     assert record.items[0].service == "Hinged knee brace, left times 1"
