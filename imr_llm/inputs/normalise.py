@@ -10,7 +10,7 @@ the exact characters it came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ..errors import EmptyTextError, TextTooLargeError
@@ -214,13 +214,11 @@ def _inline_matches(text: str) -> list[re.Match[str]]:
     return kept
 
 
-def inline_furniture(
-    text: str, matches: Iterable[re.Match[str]] | None = None
-) -> list[re.Match[str]]:
-    """The matches of :data:`INLINE_FURNITURE` in ``text`` (or those given), but for the
-    header's own "Case Number: CM..." (the first the text prints) and its line printed again
-    whole: only a case number inside another line is split off as a running head."""
-    found = _inline_matches(text) if matches is None else list(matches)
+def inline_furniture(text: str) -> list[re.Match[str]]:
+    """The matches of :data:`INLINE_FURNITURE` in ``text``, but for the header's own "Case
+    Number: CM..." (the first the text prints) and its line printed again whole: only a case
+    number inside another line is split off as a running head."""
+    found = _inline_matches(text)
     if not any(m.group().startswith("Case") for m in found):
         return found
     first = text.find("Case")
@@ -252,11 +250,13 @@ RUNNING_HEAD = re.compile(
 )
 
 
+#: Words (lower case) one of which every furniture line holds but a rule ("---").
+_LINE_HINTS = ("page", "fax", "federal services", "maximus", "- ")
+#: What a rule between pages holds ("---", "===", "___", "***", "* * *").
+_RULE_HINTS = ("--", "==", "__", "**", "* *")
 #: Words (lower case) one of which every line :func:`is_page_furniture` accepts holds.
-FURNITURE_HINTS = ("page", "fax", "federal services", "maximus", "- ", "--", "==", "__", "**",
-                   "* *")  # fmt: skip
-#: The hints :func:`is_page_furniture` tries a line with (a rule's marks it tests otherwise).
-_LINE_HINTS = FURNITURE_HINTS[:5]
+FURNITURE_HINTS = _LINE_HINTS + _RULE_HINTS
+#: The marks a rule is made of.
 _RULE_MARKS = ("-", "=", "_", "*")
 
 
