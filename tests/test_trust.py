@@ -72,6 +72,19 @@ def test_marks_inside_the_age_phrase(phrase: str) -> None:
     assert (record.patient.age, record.patient.sex) == (52, "female")
 
 
+@pytest.mark.parametrize(
+    "phrase", ["52 y/o female", "52 y.o. female", "52yo female", "52-y/o female", "52 Y/O female"]
+)
+def test_an_age_written_the_short_way(phrase: str) -> None:
+    # A later age ("since ... 13 years old") is not the patient's.
+    later = " She has had knee pain since she was 13 years old."
+    summary = SUMMARY.replace("52 year old female", phrase)
+    assert summary != SUMMARY
+    record = rules(str(Letter(summary=summary.rstrip("\n") + later + "\n")))
+    assert (record.patient.age, record.patient.sex) == (52, "female")
+    assert not record.metadata.needs_review, reasons(record)
+
+
 def test_marks_between_a_labels_words() -> None:
     text = str(Letter()).replace("Date of Injury:", "Date | |of Injury:")
     assert rules(text).date_of_injury == dt.date(2015, 7, 2)
@@ -275,6 +288,136 @@ def test_a_banner_inside_a_refilled_line_is_kept_out() -> None:
     )
     assert BANNER not in record.items[0].rationale
     assert "show a stable knee" in record.items[0].rationale
+
+
+def _three_pages(top: str = "", bottom: str = "", first_top: bool = False) -> str:
+    """The test letter on three pages (the second breaking before the case summary, the third
+    inside the first item's rationale), ``top`` printed at the top of each page but the first
+    (of each with ``first_top``), ``bottom`` at the foot of each."""
+    text = str(Letter())
+    cut = text.index("                                CLINICAL CASE SUMMARY")
+    pages = [text[:cut], text[cut:]]
+    at = pages[1].index("stable knee.")
+    pages[1:] = [pages[1][:at], pages[1][at:]]
+    out = []
+    for k, page in enumerate(pages):
+        if top and (k or first_top):
+            page = top + "\n" + page
+        if bottom:
+            page = page.rstrip("\n") + "\n" + bottom + "\n"
+        out.append(page)
+    return "\f".join(out) + "\f"
+
+
+#: Stamps, running titles and footers no list of furniture words knows.
+EDGE_LINES = ["RECEIVED JAN 06 2017", "CONFIDENTIAL", "IMR Final Determination Letter",
+              "MAXIMUS Federal Services, PO Box 138009, Sacramento, CA 95813-8009",
+              "Confidential Health Information - Do Not Disclose"]  # fmt: skip
+
+
+def _as_written(record: DeterminationRecord) -> None:
+    assert [item.service for item in record.items] == [
+        "Hinged knee brace, left",
+        "Physical therapy twice a week for four weeks for the lumbar spine",
+    ]
+    assert record.items[0].rationale == (
+        "The guidelines support a brace for instability only. The records show a stable knee. "
+        "The request is not medically necessary."
+    )
+    assert record.patient.age == 52 and record.case_number == "CM18-0101234"
+    assert not record.metadata.needs_review, reasons(record)
+
+
+@pytest.mark.parametrize("line", EDGE_LINES)
+@pytest.mark.parametrize("where", ["top", "top of every page", "bottom"])
+def test_a_line_printed_at_each_pages_edge_is_furniture(line: str, where: str) -> None:
+    text = (
+        _three_pages(bottom=line)
+        if where == "bottom"
+        else _three_pages(top=line, first_top=where == "top of every page")
+    )
+    _as_written(rules(text))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "01/06/2017 10:14 9165551234 -> 8005551234 Pg 2/3",
+        "From: MAXIMUS FEDERAL SERVICES   To: 18005551234   Page 2 of 3   1/6/2017 10:14 AM",
+        "Jan 06 2017 10:14AM HP Fax                page 2",
+    ],
+)
+def test_a_fax_machines_transmission_line_is_furniture(line: str) -> None:
+    from imr_llm.inputs.normalise import inline_furniture
+
+    assert is_page_furniture(line)
+    # Dropped whole: its page counter is not split off it first (leaving its other parts).
+    assert not inline_furniture(f"necessary.\n{line}\nMRI of the knee: Upheld\n")
+    # On one page only, before an item header: nothing repeats, the line itself tells.
+    text = str(Letter()).replace(ITEM_TWO, "\f" + line + "\n" + ITEM_TWO)
+    record = rules(text)
+    assert record.items[1].service == (
+        "Physical therapy twice a week for four weeks for the lumbar spine"
+    )
+    assert not record.metadata.needs_review, reasons(record)
+
+
+def test_a_sentence_giving_a_time_and_a_page_is_no_furniture() -> None:
+    assert not is_page_furniture("She was seen at 10:30 and page 2 of the report gives the dose")
+
+
+def test_a_stamp_on_one_page_before_an_item_header_is_flagged() -> None:
+    text = str(Letter()).replace(ITEM_TWO, "\fRECEIVED JAN 06 2017\n" + ITEM_TWO)
+    record = rules(text)
+    assert record.items[1].service.endswith("lumbar spine")
+    assert flagged(record, "items[1].service"), reasons(record)
+
+
+def test_a_stamp_on_one_page_inside_a_rationale_is_flagged() -> None:
+    record = with_first_item("The records show a\n", "The records show a\n\fRECEIVED JAN 06 2017\n")
+    assert flagged(record, "items[0].rationale"), reasons(record)
+
+
+def test_lines_alike_at_two_page_edges_are_kept_when_printed_elsewhere_too() -> None:
+    from imr_llm.inputs.normalise import edge_furniture
+
+    line = "Decision based on Non-MTUS Citation Official Disability Guidelines (ODG), Low Back"
+    texts = ["Case Number: CM18-0101234", line, "Chapter.", line, "Knee Chapter.", "", line,
+             "Pain Chapter."]  # fmt: skip
+    assert edge_furniture(texts, [3, 6]) == set()
+    texts[1] = "The request is not medically necessary."
+    assert edge_furniture(texts, [3, 6]) == {3, 6}
+
+
+def test_a_label_line_alike_at_two_page_tops_is_kept() -> None:
+    from imr_llm.inputs.normalise import edge_furniture
+
+    label = "Claims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment"
+    texts = ["Case Number: CM18-0101234", "Lyrica 75mg #60: Overturned", label, "2016.",
+             "Aquatic therapy: Upheld", label, "2016, Aquatic therapy."]  # fmt: skip
+    assert edge_furniture(texts, [2, 5]) == set()
+    assert edge_furniture([*texts[:2], "RECEIVED", *texts[3:5], "RECEIVED", texts[6]], [2, 5]) == {
+        2,
+        5,
+    }
+
+
+def test_a_line_printed_again_on_a_page_of_its_own_is_not_furniture() -> None:
+    from imr_llm.inputs.normalise import edge_furniture
+
+    line = "Physical Methods. Decision based on Non-MTUS Citation ODG Low Back, Facet joint"
+    texts = ["Case Number: CM18-0101234", "MAXIMUS guideline: Decision based on", line, line,
+             "diagnostic blocks (injections).", "Decision rationale: The request"]  # fmt: skip
+    assert edge_furniture(texts, [2, 3]) == set()
+
+
+def test_a_page_fed_twice_is_not_taken_for_furniture() -> None:
+    from imr_llm.inputs.normalise import edge_furniture
+
+    page = ["as may be deemed necessary to monitor patients receiving opioids is", "considered",
+            "part of a medically necessary treatment and monitoring program"]  # fmt: skip
+    texts = ["Case Number: CM18-0101234", "first page", *page, *page]
+    assert edge_furniture(texts, [2, 5]) == set()
 
 
 # --------------------------------------------------------------------------------------------

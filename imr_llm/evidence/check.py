@@ -25,6 +25,7 @@ from ..form.text import (
     collapse_ws,
     is_collapsed,
 )
+from ..inputs.normalise import Document, Line
 from .common import FAX_DAMAGE, Checked, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service
@@ -125,6 +126,7 @@ def check_values(
         check_letter_end(data.get("items") or [], form, out)
     check_repeated_items(data.get("items") or [], out)
     check_item_pages(form, out)
+    check_page_tops(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
@@ -331,6 +333,82 @@ def check_item_pages(form: LetterForm, out: Checked) -> None:
         if len(before) > 40 and rationale_concludes(before):
             out.put("items", "unverified", None, "the items start with the end of a rationale "
                     "no item holds: a page lost before it? (items may be missing)")  # fmt: skip
+
+
+#: An item value's path: its service, original request or a passage.
+_ITEM_PATH = re.compile(r"items\[\d+\]\.")
+#: A line of a paragraph that ends it or a list's entry, or a label.
+_ENDS_LINE = re.compile(r"[.:;!?]\W*$")
+#: How short, against the value's full lines, a page's first line is when it cannot be a
+#: wrapped line of the value it sits in.
+_SHORT_TOP = 0.6
+
+
+def check_page_tops(form: LetterForm, out: Checked) -> None:
+    """Flag an item value holding a short line that opens a page and does not end there.
+
+    A stamp, a fax header or a title printed on one page only ("RECEIVED JAN 06 2017") sits
+    at the page's top, between an item header's lines or a passage's; printed on several
+    pages it is page furniture (:func:`~imr_llm.inputs.normalise.edge_furniture`), but once it
+    has nothing to be told by. Its shape gives it away: a wrapped line of a paragraph runs to
+    the margin, and a short line ends its paragraph (a full stop, a colon) or the value. A
+    value read exactly that holds such a line may hold the page's words: it needs review.
+    """
+    doc = form.doc
+    if "\f" not in doc.source:
+        return
+    lines = doc.lines
+    tops = [
+        i for i, line in enumerate(lines) if line.page_break and _after_form_feed(doc, line.start)
+    ]
+    if not tops:
+        return
+    for path, found in list(out.evidence.items()):
+        if found.status == "unverified" or found.span is None or not _ITEM_PATH.match(path):
+            continue
+        s, e = found.span
+        for i in tops:
+            line = lines[i]
+            if not (s <= line.start and line.end < e):
+                continue
+            text = line.text.strip()
+            if _ENDS_LINE.search(text):
+                continue
+            after = next((j for j in range(i + 1, len(lines)) if not lines[j].blank), None)
+            if after is None or lines[after].start >= e:
+                continue  # the value's last line: a short one ends it
+            if len(text) < _SHORT_TOP * _full_width(lines, s, e):
+                out.put(path, "unverified", found.span, "a short line opens a page inside the "
+                        "value and does not end it: a page's stamp or heading?")  # fmt: skip
+                break
+
+
+def _after_form_feed(doc: Document, at: int) -> bool:
+    """Whether a form feed starts the page the line at ``at`` opens (page furniture may come
+    between). A page break found at a page number inside a re-filled line opens no printed
+    line: what follows it is the rest of a line, short or not."""
+    source, spans = doc.source, doc.furniture
+    k = at
+    while k > 0:
+        ch = source[k - 1]
+        if ch == "\f":
+            return True
+        if ch in " \n\r\t":
+            k -= 1
+            continue
+        span = next((s for s, e in spans if s < k <= e), None)
+        if span is None:
+            return False
+        k = span
+    return False
+
+
+def _full_width(lines: list[Line], start: int, end: int) -> int:
+    """How long a value's full lines are: the upper median of its lines' lengths (its lines in
+    ``[start, end)``; a letter's parts may be wrapped at different widths, and a plain
+    ``pdftotext`` rendering joins some lines into very long ones)."""
+    sizes = sorted(len(line.text.strip()) for line in lines if start <= line.start < end)
+    return sizes[len(sizes) // 2] if sizes else 0
 
 
 #: How alike (rapidfuzz partial ratio, case aside) two items' rationales are when one is the

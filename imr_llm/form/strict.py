@@ -59,6 +59,7 @@ from ..inputs.normalise import (
     RUNNING_HEAD,
     Document,
     Line,
+    edge_furniture,
     is_page_furniture,
 )
 from . import LetterForm, Place, Sections
@@ -369,10 +370,10 @@ def _back(lowered: str, at: int) -> int:
 
 def _may_be_furniture(text: str) -> bool:
     """Whether :func:`~imr_llm.inputs.normalise.is_page_furniture` may accept ``text``: its fax
-    banner needs "FAX"; each of its page lines starts with "page" or "-" (after a page
-    marker's "=", "*", "#", "[", "<", "~" or "_"), holds "(FAX)" or "|", is "MAXIMUS" alone
-    or a rule ("---")."""
-    if "FAX" in text or "|" in text or "(" in text:
+    banner needs "FAX", a transmission line a colon (its time of day); each of its page lines
+    starts with "page" or "-" (after a page marker's "=", "*", "#", "[", "<", "~" or "_"),
+    holds "(FAX)" or "|", is "MAXIMUS" alone or a rule ("---")."""
+    if "FAX" in text or "|" in text or "(" in text or ":" in text:
         return True
     core = text.strip().lower()
     return (
@@ -944,6 +945,10 @@ def strict_form(text: str) -> LetterForm | None:
         return None
     furniture = _furniture(lines, lowered)
     dropped = lines.drop(furniture) if furniture else []
+    if lines.breaks:
+        edges = edge_furniture(lines.texts[: lines.n], lines.breaks)
+        if edges:
+            dropped += lines.drop(edges)
     if _double_spaced(lines):
         lines.undouble()
     det = _heading(lines, HEADING_DETERMINATION, 0)

@@ -251,9 +251,10 @@ def _next_injury_word(lowered: str, pos: int) -> int:
 
 
 def first_age(text: str) -> Reading[int] | None:
-    """``read_ages(text)[0]``, or None: the age the summary states first. None too where an
-    age phrase whose number cannot be read comes before it ("is a ██ year old male ... since
-    13 years old"): the summary's age is then unreadable, not the later one.
+    """The age the summary states first: ``read_ages(text)[0]``, or an age written the short
+    way ("43 y/o") where that comes first; or None. None too where an age phrase whose number
+    cannot be read comes before it ("is a ██ year old male ... since 13 years old"): the
+    summary's age is then unreadable, not the later one.
 
     :func:`read_ages` reads one age per "old"-like word, in text order, looking only before
     the word. So its first reading is its first reading of the text up to the first
@@ -261,9 +262,29 @@ def first_age(text: str) -> Reading[int] | None:
     before it is inside that prefix), and on the whole text when none gives one.
     """
     first = _first_readable_age(text)
+    short = _first_short_age(text)
+    if short is not None and (first is None or short.start < first.start):
+        first = short
     if first is not None and _damaged_before(text, first.start):
         return None
     return first
+
+
+#: An age written the short way summaries also write it: "a 43 y/o male", "43 y.o.", "43yo".
+#: Read with plain digits only (what OCR makes of a digit is read in the long phrase).
+_SHORT_AGE = re.compile(r"(?<![\w/.-])(?P<n>\d{1,3})\s?-?\s?(?:y/o|y\.o\.?|yo)(?![\w/])", re.I)
+#: What a short age holds, one of which is searched for before the pattern is run.
+_SHORT_AGE_HINTS = ("y/o", "Y/O", "y.o", "Y.O", "yo", "YO")
+
+
+def _first_short_age(text: str) -> Reading[int] | None:
+    """The first age written the short way (:data:`_SHORT_AGE`), or None."""
+    if not any(hint in text for hint in _SHORT_AGE_HINTS):
+        return None
+    for m in _SHORT_AGE.finditer(text):
+        if 0 < int(m.group("n")) <= 120:
+            return Reading(int(m.group("n")), True, m.start("n"), m.end("n"))
+    return None
 
 
 def _first_readable_age(text: str) -> Reading[int] | None:

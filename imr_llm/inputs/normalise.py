@@ -10,7 +10,7 @@ the exact characters it came from.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import EmptyTextError, TextTooLargeError
@@ -155,6 +155,32 @@ FAX_BANNER = re.compile(
     r"\bFAX\b(?=.*(?:\b\d{1,2}:\d{2}\b|\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b))"
     r"|(?:\b\d{1,2}:\d{2}\b|\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b).*\bFAX\b"
 )
+#: A fax machine's transmission line that does not say "FAX": a time of day and a page counter
+#: ("01/06/2017 10:14 9165551234 -> 8005551234 Pg 2/3", "From: MAXIMUS To: 18005551234 Page 2
+#: of 3 1/6/2017 10:14 AM", "Jan 06 2017 10:14AM HP Fax page 2"). A letter's sentence holds
+#: no time of day and page number together.
+_PAGE_COUNTER = r"\b(?:page|pg)\.?\s?\d{1,3}(?:\s?(?:/|of)\s?\d{1,3})?\b"
+TRANSMISSION = re.compile(
+    rf"\b\d{{1,2}}:\d{{2}}(?!\d).*{_PAGE_COUNTER}|{_PAGE_COUNTER}.*\b\d{{1,2}}:\d{{2}}(?!\d)",
+    re.IGNORECASE,
+)
+#: Words of prose (three letters or more, lower case) a transmission line may hold.
+_MACHINE_WORDS = frozenset(("page", "fax", "from"))
+_PROSE_WORD = re.compile(r"\b[a-z]{3,}\b")
+
+
+def _transmission_line(text: str, lowered: str) -> bool:
+    """Whether ``text`` (``lowered`` its lower case) is a fax machine's transmission line:
+    :data:`TRANSMISSION` and, unlike a sentence that happens to give a time and a page, at
+    most two words of prose."""
+    if ":" not in text or not ("page" in lowered or "pg" in lowered):
+        return False
+    if TRANSMISSION.search(text) is None:
+        return False
+    prose = [w for w in _PROSE_WORD.findall(text) if w not in _MACHINE_WORDS]
+    return len(prose) <= 2
+
+
 #: Page furniture as it may sit inside a line of a re-filled letter: a whole fax banner from
 #: its date stamp to its page counter (which a re-fill may wrap onto the next line), "Page 2
 #: of 5", "- 2 -", or a running head's "Case Number: CM16-0213037" (the header's own line is
@@ -215,10 +241,16 @@ def _inline_matches(text: str) -> list[re.Match[str]]:
 
 
 def inline_furniture(text: str) -> list[re.Match[str]]:
-    """The matches of :data:`INLINE_FURNITURE` in ``text``, but for the header's own "Case
-    Number: CM..." (the first the text prints) and its line printed again whole: only a case
-    number inside another line is split off as a running head."""
+    """The matches of :data:`INLINE_FURNITURE` in ``text``, but for a page counter on a fax
+    machine's transmission line (dropped with its line), the header's own "Case Number:
+    CM..." (the first the text prints) and its line printed again whole: only a case number
+    inside another line is split off as a running head."""
     found = _inline_matches(text)
+    if not found:
+        return found
+    # A page counter inside a fax machine's transmission line ("... Page 2 of 3 1/6/2017
+    # 10:14 AM") is dropped with its line: nothing to split off.
+    found = [m for m in found if not _counter_in_transmission(text, m)]
     if not any(m.group().startswith("Case") for m in found):
         return found
     first = text.find("Case")
@@ -236,6 +268,14 @@ def inline_furniture(text: str) -> list[re.Match[str]]:
     ]
 
 
+def _counter_in_transmission(text: str, m: re.Match[str]) -> bool:
+    """Whether the inline match ``m`` is a page counter on a fax machine's transmission line."""
+    if "\n" in m.group() or not m.group().startswith("Page"):
+        return False
+    line = _line_of(text, m.start())
+    return _transmission_line(line, line.lower())
+
+
 def _line_of(text: str, at: int) -> str:
     start = text.rfind("\n", 0, at) + 1
     end = text.find("\n", at)
@@ -251,7 +291,7 @@ RUNNING_HEAD = re.compile(
 
 
 #: Words (lower case) one of which every furniture line holds but a rule ("---").
-_LINE_HINTS = ("page", "fax", "federal services", "maximus", "- ")
+_LINE_HINTS = ("page", "fax", "federal services", "maximus", "- ", "pg")
 #: What a rule between pages holds ("---", "===", "___", "***", "* * *").
 _RULE_HINTS = ("--", "==", "__", "**", "* *")
 #: Words (lower case) one of which every line :func:`is_page_furniture` accepts holds.
@@ -267,6 +307,8 @@ def is_page_furniture(text: str) -> bool:
     if "FAX" in text and FAX_BANNER.search(text):  # the banner's pattern holds "FAX"
         return True
     lowered = text.lower()
+    if _transmission_line(text, lowered):
+        return True
     if not any(hint in lowered for hint in _LINE_HINTS):
         # The common case, decided without the regex; a rule between pages ("---", "* * *")
         # is a line of its marks alone.
@@ -326,6 +368,119 @@ def _title_head(lines: list[Line], index: int) -> bool:
     return "dated" not in after and "has determined" not in after
 
 
+#: A page's edge line that ends a sentence or a label, starts with a label ("Claims
+#: Administrator guideline: Decision based on ..."), or holds an outcome marker at its end
+#: ("...: Upheld"), is the letter's own even when another page's edge line is worded the same.
+_EDGE_KEEPS = re.compile(r"[.:;]\W*$|[:;][ \t]*[A-Za-z]\S*[ \t]*$|^[^:;]{1,45}[:;][ \t]+[A-Za-z]")
+#: The most words a page's stamp read through OCR damage has; longer lines must repeat exactly.
+_EDGE_FUZZY_WORDS = 8
+#: How alike (rapidfuzz ratio of their shapes) two OCR'd readings of one stamp are.
+_EDGE_FUZZY_SCORE = 90
+
+
+def _edge_shape(text: str) -> str:
+    """A page edge line without what changes from page to page: case, digits (page numbers,
+    times), marks and spacing."""
+    return " ".join(_NOT_LETTERS.sub(" ", _DIGITS.sub("#", text.lower())).split())
+
+
+_DIGITS = re.compile(r"[0-9]")
+_NOT_LETTERS = re.compile(r"[^a-z#]+")
+
+
+def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
+    """The lines that repeat at the same edge of pages and nowhere else: a stamp, a running
+    title or a footer no list of furniture words knows ("RECEIVED JAN 06 2017",
+    "CONFIDENTIAL", "IMR Final Determination Letter"), the first or the last line holding text
+    of each page.
+
+    ``texts``: the document's lines ("" or spaces for a blank line); ``breaks``: the indexes
+    of the lines that start a page (the first page starts at 0). Lines are alike when equal
+    but for case, digits and marks, or (a stamp of at most eight words read through OCR
+    damage) nearly so. A page's furniture is printed on every page, or nearly: it must be
+    alike at the same edge of half the pages or more (two at least), with other lines beside
+    it (a page fed twice repeats its edges along with the rest), and nowhere but at a page's
+    edge, where a letter's own line recurs (an item's guideline is often printed again, word
+    for word, for the next item). Never taken: a line that ends a sentence or a label, starts
+    with a label or holds an outcome marker (a rationale's last line, a guideline's first, an
+    item header), a header line (:data:`HEADER_LINE`: the running-head rule's, which keeps the
+    header's own) or the 2013 notice's title.
+    """
+    starts = sorted({0, *breaks})
+    if len(starts) < 2:
+        return set()
+    edges: tuple[list[int], list[int]] = ([], [])
+    # Each edge line's neighbour on its page: the line below a top line, above a bottom line.
+    neighbour: dict[int, str] = {}
+    for k, start in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(texts)
+        page = [i for i in range(start, stop) if texts[i].strip()]
+        if page:
+            edges[0].append(page[0])
+            edges[1].append(page[-1])
+            if len(page) > 1:
+                neighbour[page[0]], neighbour[page[-1]] = texts[page[1]], texts[page[-2]]
+    need = max(2, (len(edges[0]) + 1) // 2)
+    found: set[int] = set()
+    inside: set[str] | None = None
+    for side in edges:
+        shapes = [
+            (i, texts[i], _edge_shape(texts[i]))
+            for i in side
+            if not _EDGE_KEEPS.search(texts[i])
+            and not HEADER_LINE.search(texts[i])
+            and not NOTICE_TITLE.search(texts[i])
+        ]
+        for i, text, shape in shapes:
+            if len(shape) < 3:
+                continue
+            alike = 1 + sum(
+                1
+                for j, other, other_shape in shapes
+                if j != i
+                and (shape == other_shape or _alike_stamps(text, shape, other, other_shape))
+                and _other_lines(neighbour.get(i), neighbour.get(j))
+            )
+            if alike < need:
+                continue
+            if inside is None:
+                at_edges = set(edges[0]) | set(edges[1])
+                inside = {
+                    _edge_shape(texts[k])
+                    for k in range(len(texts))
+                    if k not in at_edges and texts[k].strip()
+                }
+            if shape not in inside:
+                found.add(i)
+    return found
+
+
+def _other_lines(a: str | None, b: str | None) -> bool:
+    """Whether two pages' lines beside their edge lines differ: furniture repeats alone, while
+    a page fed twice repeats its edges along with the rest of it, and a line printed again
+    right after a page break (a page of one line) has nothing beside it to tell."""
+    if a is None or b is None:
+        return False
+    from rapidfuzz import fuzz
+
+    return fuzz.ratio(_edge_shape(a), _edge_shape(b), score_cutoff=_SAME_SCORE) < _SAME_SCORE
+
+
+#: How alike two lines are when they are one line of a page read twice (through OCR damage).
+_SAME_SCORE = 80
+
+
+def _alike_stamps(text: str, shape: str, other: str, other_shape: str) -> bool:
+    """Whether two short page edge lines are one stamp read through different OCR damage."""
+    if len(shape) < 10 or len(text.split()) > _EDGE_FUZZY_WORDS:
+        return False
+    if len(other.split()) > _EDGE_FUZZY_WORDS:
+        return False
+    from rapidfuzz import fuzz
+
+    return fuzz.ratio(shape, other_shape, score_cutoff=_EDGE_FUZZY_SCORE) >= _EDGE_FUZZY_SCORE
+
+
 def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[Line]:
     kept: list[Line] = []
     page_break = False
@@ -358,7 +513,23 @@ def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[L
             line = Line(line.text, line.start, True)
             page_break = False
         kept.append(line)
-    return kept
+    edges = edge_furniture(
+        [line.text for line in kept], [i for i, line in enumerate(kept) if line.page_break]
+    )
+    if not edges:
+        return kept
+    again: list[Line] = []
+    page_break = False
+    for index, line in enumerate(kept):
+        if index in edges:
+            dropped.append((line.start, line.end))
+            page_break = True
+            continue
+        if page_break and not line.blank:
+            line = Line(line.text, line.start, True)
+            page_break = False
+        again.append(line)
+    return again
 
 
 def normalise(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> Document:

@@ -36,6 +36,7 @@ from ..evidence.check import (
     check_expected,
     check_item_pages,
     check_letter_end,
+    check_page_tops,
     check_repeated_items,
     check_required,
     demote_structure,
@@ -357,6 +358,7 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     check_letter_end(data["items"], form, out)
     check_repeated_items(data["items"], out)
     check_item_pages(form, out)
+    check_page_tops(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
