@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -25,7 +26,7 @@ from ..form.text import (
     collapse_ws,
     is_collapsed,
 )
-from ..inputs.normalise import Document, Line
+from ..inputs.normalise import Line
 from .common import FAX_DAMAGE, Checked, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service
@@ -353,61 +354,65 @@ def check_page_tops(form: LetterForm, out: Checked) -> None:
     has nothing to be told by. Its shape gives it away: a wrapped line of a paragraph runs to
     the margin, and a short line ends its paragraph (a full stop, a colon) or the value. A
     value read exactly that holds such a line may hold the page's words: it needs review.
+    Only pages a form feed starts are looked at: a page break found at a page number inside a
+    re-filled line opens no printed line, and what follows it is the rest of a line.
     """
     doc = form.doc
-    if "\f" not in doc.source:
+    source = doc.source
+    at = source.find("\f")
+    if at < 0:
         return
     lines = doc.lines
-    tops = [
-        i for i, line in enumerate(lines) if line.page_break and _after_form_feed(doc, line.start)
-    ]
+    # The first line holding text of each page a form feed starts (page furniture may stand
+    # before it), if it does not end there.
+    tops: list[int] = []
+    while at >= 0:
+        i = bisect_left(lines, at + 1, key=_start)
+        while i < len(lines) and lines[i].blank:
+            i += 1
+        if i < len(lines) and lines[i].page_break and not _ENDS_LINE.search(lines[i].text):
+            tops.append(i)
+        at = source.find("\f", at + 1)
     if not tops:
         return
-    for path, found in list(out.evidence.items()):
-        if found.status == "unverified" or found.span is None or not _ITEM_PATH.match(path):
+    values = [
+        (path, found)
+        for path, found in out.evidence.items()
+        if path.startswith("items[")
+        and found.status != "unverified"
+        and found.span is not None
+        and _ITEM_PATH.match(path)
+    ]
+    for i in dict.fromkeys(tops):
+        line = lines[i]
+        after = next((j for j in range(i + 1, len(lines)) if not lines[j].blank), None)
+        if after is None:
             continue
-        s, e = found.span
-        for i in tops:
-            line = lines[i]
-            if not (s <= line.start and line.end < e):
-                continue
-            text = line.text.strip()
-            if _ENDS_LINE.search(text):
-                continue
-            after = next((j for j in range(i + 1, len(lines)) if not lines[j].blank), None)
-            if after is None or lines[after].start >= e:
-                continue  # the value's last line: a short one ends it
-            if len(text) < _SHORT_TOP * _full_width(lines, s, e):
+        for path, found in values:
+            s, e = found.span  # type: ignore[misc]
+            if not (s <= line.start and line.end < e) or lines[after].start >= e:
+                continue  # not inside the value, or its last line: a short one ends it
+            if len(line.text.strip()) < _SHORT_TOP * _full_width(lines, i, s, e):
                 out.put(path, "unverified", found.span, "a short line opens a page inside the "
                         "value and does not end it: a page's stamp or heading?")  # fmt: skip
-                break
 
 
-def _after_form_feed(doc: Document, at: int) -> bool:
-    """Whether a form feed starts the page the line at ``at`` opens (page furniture may come
-    between). A page break found at a page number inside a re-filled line opens no printed
-    line: what follows it is the rest of a line, short or not."""
-    source, spans = doc.source, doc.furniture
-    k = at
-    while k > 0:
-        ch = source[k - 1]
-        if ch == "\f":
-            return True
-        if ch in " \n\r\t":
-            k -= 1
-            continue
-        span = next((s for s, e in spans if s < k <= e), None)
-        if span is None:
-            return False
-        k = span
-    return False
+#: How many lines either side of a page's first line tell how long a value's lines are.
+_AROUND = 4
 
 
-def _full_width(lines: list[Line], start: int, end: int) -> int:
-    """How long a value's full lines are: the upper median of its lines' lengths (its lines in
-    ``[start, end)``; a letter's parts may be wrapped at different widths, and a plain
-    ``pdftotext`` rendering joins some lines into very long ones)."""
-    sizes = sorted(len(line.text.strip()) for line in lines if start <= line.start < end)
+def _start(line: Line) -> int:
+    return line.start
+
+
+def _full_width(lines: Sequence[Line], at: int, start: int, end: int) -> int:
+    """How long a value's full lines are around its line ``at``: the upper median of the
+    lengths of its lines (those in ``[start, end)``) up to four lines either side (a letter's
+    parts may be wrapped at different widths, and a plain ``pdftotext`` rendering joins some
+    lines into very long ones)."""
+    first = max(bisect_left(lines, start, key=_start), at - _AROUND)
+    last = min(bisect_left(lines, end, key=_start), at + _AROUND + 1)
+    sizes = sorted(len(lines[k].text.strip()) for k in range(first, last))
     return sizes[len(sizes) // 2] if sizes else 0
 
 

@@ -381,10 +381,16 @@ _EDGE_FUZZY_SCORE = 90
 def _edge_shape(text: str) -> str:
     """A page edge line without what changes from page to page: case, digits (page numbers,
     times), marks and spacing."""
-    return " ".join(_NOT_LETTERS.sub(" ", _DIGITS.sub("#", text.lower())).split())
+    lowered = text.lower()
+    if lowered.isascii():
+        return " ".join(lowered.translate(_SHAPE).split())
+    return " ".join(_NOT_LETTERS.sub(" ", lowered.translate(_SHAPE)).split())
 
 
-_DIGITS = re.compile(r"[0-9]")
+#: Digits to "#", every other ASCII character but a letter to a space.
+_SHAPE = str.maketrans(
+    {chr(c): "#" if chr(c).isdigit() else " " for c in range(128) if not "a" <= chr(c) <= "z"}
+)
 _NOT_LETTERS = re.compile(r"[^a-z#]+")
 
 
@@ -414,22 +420,32 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
     neighbour: dict[int, str] = {}
     for k, start in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(texts)
-        page = [i for i in range(start, stop) if texts[i].strip()]
-        if page:
-            edges[0].append(page[0])
-            edges[1].append(page[-1])
-            if len(page) > 1:
-                neighbour[page[0]], neighbour[page[-1]] = texts[page[1]], texts[page[-2]]
+        first = _next_text(texts, start, stop, 1)
+        if first is None:
+            continue
+        last = _next_text(texts, stop - 1, first - 1, -1)
+        assert last is not None
+        edges[0].append(first)
+        edges[1].append(last)
+        if first != last:
+            below, above = (
+                _next_text(texts, first + 1, stop, 1),
+                _next_text(texts, last - 1, first - 1, -1),
+            )
+            neighbour[first], neighbour[last] = texts[below], texts[above]  # type: ignore[index]
     need = max(2, (len(edges[0]) + 1) // 2)
     found: set[int] = set()
     inside: set[str] | None = None
     for side in edges:
+        shapes = [(i, texts[i], _edge_shape(texts[i])) for i in side]
+        if not _may_repeat(shapes):
+            continue  # the common case: every page's edge line worded its own way
         shapes = [
-            (i, texts[i], _edge_shape(texts[i]))
-            for i in side
-            if not _EDGE_KEEPS.search(texts[i])
-            and not HEADER_LINE.search(texts[i])
-            and not NOTICE_TITLE.search(texts[i])
+            (i, text, shape)
+            for i, text, shape in shapes
+            if not _EDGE_KEEPS.search(text)
+            and not HEADER_LINE.search(text)
+            and not NOTICE_TITLE.search(text)
         ]
         for i, text, shape in shapes:
             if len(shape) < 3:
@@ -455,6 +471,19 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
     return found
 
 
+def _may_repeat(shapes: list[tuple[int, str, str]]) -> bool:
+    """Whether two of the edge lines ``shapes`` may be alike: two shapes equal, or two lines
+    short enough to be one stamp read through OCR damage (see :func:`_alike_stamps`)."""
+    if len({shape for _, _, shape in shapes}) < len(shapes):
+        return True
+    short = sum(
+        1
+        for _, text, shape in shapes
+        if len(shape) >= 10 and len(text.split()) <= _EDGE_FUZZY_WORDS
+    )
+    return short >= 2
+
+
 def _other_lines(a: str | None, b: str | None) -> bool:
     """Whether two pages' lines beside their edge lines differ: furniture repeats alone, while
     a page fed twice repeats its edges along with the rest of it, and a line printed again
@@ -468,6 +497,14 @@ def _other_lines(a: str | None, b: str | None) -> bool:
 
 #: How alike two lines are when they are one line of a page read twice (through OCR damage).
 _SAME_SCORE = 80
+
+
+def _next_text(texts: Sequence[str], start: int, stop: int, step: int) -> int | None:
+    """The first line holding text from ``start`` towards ``stop`` (not included)."""
+    for i in range(start, stop, step):
+        if texts[i].strip():
+            return i
+    return None
 
 
 def _alike_stamps(text: str, shape: str, other: str, other_shape: str) -> bool:
