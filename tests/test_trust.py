@@ -378,6 +378,77 @@ def test_a_stamp_on_one_page_inside_a_rationale_is_flagged() -> None:
     assert flagged(record, "items[0].rationale"), reasons(record)
 
 
+#: The test letter's record as written (tests/letters.py), in the contract's shape.
+LETTER_LABEL = {
+    "case_number": "CM18-0101234", "date_assigned": "2018-03-14",
+    "date_of_injury": "2015-07-02", "decision_date": "2018-04-20",
+    "ur_denial_date": "2018-02-27", "application_received": "2018-03-09",
+    "priority": "standard",
+    "reviewer": {"licensure_states": ["California", "Nevada"],
+                 "specialties": ["Orthopaedic Surgery"]},
+    "patient": {"age": 52, "sex": "female"},
+    "items": [
+        {"service": "Hinged knee brace, left", "original_request": None, "outcome": "upheld",
+         "claims_administrator_guideline": "Decision based on MTUS Knee Complaints 2004.",
+         "maximus_guideline": "Decision based on MTUS Knee Complaints 2004, Section(s): "
+                              "Initial Care.",
+         "rationale": "The guidelines support a brace for instability only. The records show "
+                      "a stable knee. The request is not medically necessary."},
+        {"service": "Physical therapy twice a week for four weeks for the lumbar spine",
+         "original_request": None, "outcome": "overturned",
+         "claims_administrator_guideline": None,
+         "maximus_guideline": "Decision based on MTUS Chronic Pain Medical Treatment 2016, "
+                              "Section(s): Physical Medicine.",
+         "rationale": "Eight visits fall within the recommended course for a new flare. The "
+                      "request is medically necessary."},
+    ],
+}  # fmt: skip
+
+
+def _perfect_answer(text: str) -> tuple[DeterminationRecord, int]:
+    """The model path's record of ``text`` with the test server answering the letter as
+    written (the gold oracle, not a model), and how many requests it took."""
+    import openai
+
+    from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
+    from imr_llm.testing.oracle import ideal_answer
+
+    answer = ideal_answer(LETTER_LABEL)
+    with FakeOpenAIServer() as server:
+        server.enqueue(Step.answer(answer), Step.answer(answer), Step.answer(answer))
+        client = openai.OpenAI(base_url=server.base_url, api_key="test-key", max_retries=0)
+        record = extract(text, backend="llm", client=client)
+        return record, len(server.chat_requests)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        # The stamp opens the page an item header starts, or the page after a guideline.
+        (ITEM_TWO, "\fRECEIVED JAN 06 2017\n" + ITEM_TWO, "items[1].service"),
+        ("2004.\n\nMAXIMUS", "2004.\n\fRECEIVED JAN 06 2017\n\nMAXIMUS",
+         "items[0].claims_administrator_guideline"),
+    ],
+)  # fmt: skip
+def test_a_perfect_answer_beside_a_stamp_printed_once_is_flagged_not_asked_again(
+    old: str, new: str, path: str
+) -> None:
+    text = str(Letter())
+    assert old in text
+    text = text.replace(old, new, 1)
+    assert flagged(rules(text), path)
+    record, requests = _perfect_answer(text)
+    assert requests == 1
+    assert flagged(record, path), reasons(record)
+    assert record.contract_dict() == LETTER_LABEL
+
+
+def test_a_perfect_answer_on_the_test_letter_is_kept_unflagged() -> None:
+    record, requests = _perfect_answer(str(Letter()))
+    assert requests == 1 and not record.metadata.needs_review, reasons(record)
+    assert record.contract_dict() == LETTER_LABEL
+
+
 def test_lines_alike_at_two_page_edges_are_kept_when_printed_elsewhere_too() -> None:
     from imr_llm.inputs.normalise import edge_furniture
 

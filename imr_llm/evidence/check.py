@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from ..form import LetterForm
+from ..form import LetterForm, Place
 from ..form.header import DATE_FIELDS
+from ..form.items import ItemPlace
 from ..form.summary import (
     read_sex,
     starts_inside_sentence,
@@ -73,9 +74,10 @@ def check_items(
                   f"{len(items)}; missing: {names}")  # fmt: skip
     for k, j in pairs:
         item, place = items[k], places[j]
-        check_service(k, item, place, damage, out)
+        check_service(k, item, place, damage, out, header_after_stamp(form, place))
         for key in PASSAGES:
-            item[key] = check_passage(k, key, item, place, quotes, damage, resolve, out)
+            stamp = trailing_stamp(form, place.passages.get(key)) if quotes else None
+            item[key] = check_passage(k, key, item, place, quotes, damage, resolve, out, stamp)
         check_outcome(k, item, place, damage, out)
         check_passage_ends(k, item, out)
 
@@ -399,6 +401,57 @@ def check_page_tops(form: LetterForm, out: Checked) -> None:
 
 #: How many lines either side of a page's first line tell how long a value's lines are.
 _AROUND = 4
+
+
+def header_after_stamp(form: LetterForm, place: ItemPlace) -> str | None:
+    """The item header without its first line, where that line opens a page after a form feed
+    and is short beside the header's other lines (see :func:`check_page_tops`): a stamp
+    printed once, before an item header at a page's top, is read as the header's first line.
+    None otherwise."""
+    doc = form.doc
+    source = doc.source
+    if "\f" not in source:
+        return None
+    lines = doc.lines
+    header = place.header
+    i = bisect_right(lines, header.start, key=_start) - 1
+    if i < 0 or not lines[i].page_break or _ENDS_LINE.search(lines[i].text):
+        return None
+    before = lines[i - 1].end if i else 0
+    if "\f" not in source[before : lines[i].start]:
+        return None
+    after = next((j for j in range(i + 1, len(lines)) if not lines[j].blank), None)
+    if after is None or lines[after].start >= header.end:
+        return None
+    if len(lines[i].text.strip()) >= _SHORT_TOP * _full_width(lines, i, header.start, header.end):
+        return None
+    return collapse_ws(doc.text(lines[after].start, header.end)).strip(" :;") or None
+
+
+def trailing_stamp(form: LetterForm, region: Place | None) -> str | None:
+    """The last line of a passage's ``region`` where it opens a page after a form feed, ends
+    no sentence, and the line before it ends one: a stamp printed once at a page's top, after
+    a passage that ended at the foot of the page before. None otherwise."""
+    doc = form.doc
+    source = doc.source
+    if region is None or "\f" not in source[region.start : region.end]:
+        return None
+    lines = doc.lines
+    i = bisect_right(lines, region.end - 1, key=_start) - 1
+    if i < 1 or not lines[i].page_break or _ENDS_LINE.search(lines[i].text):
+        return None
+    j = i - 1
+    while j > 0 and lines[j].blank:
+        j -= 1
+    if lines[i].start <= region.start or "\f" not in source[lines[j].end : lines[i].start]:
+        return None
+    if not _ENDS_SENTENCE.search(lines[j].text):
+        return None
+    return collapse_ws(lines[i].text) or None
+
+
+#: A line that ends a sentence (a full stop, perhaps inside a bracket or a quote).
+_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 
 
 def _start(line: Line) -> int:

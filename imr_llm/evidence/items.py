@@ -319,10 +319,21 @@ def _judge_name(value: str, written: str, damage: float) -> tuple[Status | None,
 
 
 def check_service(
-    k: int, item: dict[str, Any], place: ItemPlace, damage: float, out: Checked
+    k: int,
+    item: dict[str, Any],
+    place: ItemPlace,
+    damage: float,
+    out: Checked,
+    after_stamp: str | None = None,
 ) -> None:
     """Check the item's service (and original request) at its marker; the record keeps the
-    letter's own text wherever the letter's text there is readable and agrees."""
+    letter's own text wherever the letter's text there is readable and agrees.
+
+    ``after_stamp``: the item header without its first line, where that line opens a page
+    and may be a page's stamp (:func:`imr_llm.evidence.check.header_after_stamp`). A name that
+    is the header without it is no contradiction: which of the two the item is, the letter
+    does not say, so the name is kept unverified.
+    """
     path = f"items[{k}].service"
     # Page furniture a model copied with the name (a banner printed inside a header that
     # crosses a page) is no part of it: the record keeps the letter's text in any case.
@@ -345,6 +356,12 @@ def check_service(
         return
     target = partial.service if partial else place.header_text
     status, note = _judge_name(service, target, damage)
+    if status is None and after_stamp and partial is None:
+        if _judge_name(service, after_stamp, damage)[0] is not None:
+            out.put(path, "unverified", span, "the item header's first line opens a page and "
+                    "may be a page's stamp; the name is the header without it")  # fmt: skip
+            item["service"] = after_stamp
+            return
     if status is None:
         out.wrong(path, f"{excerpt(service, 60)} is not the item the letter names at this marker "
                   f"({excerpt(target, 60)})" + (f": {note}" if note else ""), span)  # fmt: skip

@@ -80,8 +80,14 @@ def check_passage(
     damage: float,
     resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None],
     out: Checked,
+    stamp: str | None = None,
 ) -> str | None:
-    """Check one passage at its place; return the text the record keeps."""
+    """Check one passage at its place; return the text the record keeps.
+
+    ``stamp``: the passage's last line where it opens a page and may be a page's stamp
+    (:func:`imr_llm.evidence.check.trailing_stamp`). A quote that stops right before it is no
+    contradiction: the letter does not say which the passage is, so it is kept unverified.
+    """
     path = f"items[{k}].{key}"
     value = item.get(key)
     label = getattr(place, "label_names", LABEL_NAMES)[key]  # as the letter's form words it
@@ -143,6 +149,12 @@ def check_passage(
         out.put(path, "unverified", region.span, f"the {label} ends before the quote's last "
                 "words (lost to OCR)")  # fmt: skip
         return text
+    if head.score >= EDGE_THRESHOLD and tail.found_elsewhere and stamp:
+        cut = cut_after(text, last)
+        if cut and collapse_ws(f"{cut} {stamp}") == text:
+            out.put(path, "unverified", region.span, f"the {label}'s last line opens a page and "
+                    "may be a page's stamp; the passage is cut before it")  # fmt: skip
+            return cut
     if head.score >= EDGE_THRESHOLD and tail.found_elsewhere:
         out.wrong(path, f"the quote stops short: its last words {excerpt(last)} are not where "
                   f"the {label} ends; quote its last words", region.span)  # fmt: skip
