@@ -491,6 +491,39 @@ def test_a_page_fed_twice_is_not_taken_for_furniture() -> None:
     assert edge_furniture(texts, [2, 5]) == set()
 
 
+#: Blocks a copy of a letter may carry after its last rationale.
+CLOSINGS = [
+    "\nSincerely,\n\nMAXIMUS Federal Services\n",
+    "\nIf you disagree with this determination, you may appeal to the Workers' Compensation\n"
+    "Appeals Board.\ncc: Claims Administrator\n",
+    "\n--\nClaims Department\nABC Insurance\n",
+    "\n-----Original Message-----\nFrom: IMR Desk\nSent: Monday, January 9, 2017 10:14 AM\n",
+    "\nThank you,\nJane Doe\n",
+]
+
+
+@pytest.mark.parametrize("closing", CLOSINGS)
+def test_a_closing_block_after_the_last_rationale_is_no_part_of_it(closing: str) -> None:
+    text = str(Letter()) + closing
+    record = rules(text)
+    assert record.items[1].rationale == LETTER_LABEL["items"][1]["rationale"]
+    assert not record.metadata.needs_review, reasons(record)
+    record, requests = _perfect_answer(text)
+    assert requests == 1 and not record.metadata.needs_review, reasons(record)
+    assert record.contract_dict() == LETTER_LABEL
+
+
+def test_a_rationale_sentence_that_starts_like_a_closing_is_kept() -> None:
+    last = "request is medically necessary.\n"
+    text = str(Letter()).replace(
+        last,
+        "request is medically necessary, to be reviewed again\nif you have questions about "
+        "the dose.\n",
+    )
+    assert text != str(Letter())
+    assert rules(text).items[1].rationale.endswith("again if you have questions about the dose.")
+
+
 # --------------------------------------------------------------------------------------------
 # 8. The letter's own wording is kept; counts are never waved through
 # --------------------------------------------------------------------------------------------

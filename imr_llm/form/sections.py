@@ -8,6 +8,8 @@ them; when one is lost entirely, a phrase from the form text that follows it sta
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..inputs.normalise import Document
@@ -37,6 +39,50 @@ class Sections:
     summary: tuple[int, int] | None
     items: tuple[int, int] | None
     found: tuple[str, ...]
+
+
+#: How a closing block after the last rationale opens: a sign-off, a copy list, an e-mail
+#: signature or a forwarded message's rule, appeal rights. The letters of the corpora end with
+#: their last rationale; a copy kept by a claims office or sent on by e-mail may not.
+_CLOSING = re.compile(
+    r"\s*(?:(?:sincerely|respectfully(?:\s+yours)?|(?:best\s+|kind\s+)?regards|yours\s+(?:truly|"
+    r"sincerely)|thank\s+you)\s*[,.]?\s*$|c\.?c\.?\s*:|enclosures?\s*:|--\s*$|-{2,}\s*(?:original|"
+    r"forwarded)\s+message|if\s+you\s+(?:disagree|have\s+(?:any\s+)?questions)|should\s+you\s+"
+    r"have|please\s+(?:do\s+not\s+hesitate\s+to\s+)?contact|for\s+(?:any\s+)?questions)",
+    re.IGNORECASE,
+)
+#: A line an item starts or holds: a passage label or an outcome marker. A closing block is
+#: looked for only after the last of them.
+_ITEM_LINE = re.compile(r"rationale\s*:|guideline\s*:|[:;]\s*(?:upheld|overturned)\b", re.I)
+#: How many lines from the letter's end a closing block is looked for in.
+_CLOSING_REACH = 40
+
+
+def closing_start(texts: Sequence[str], start: int, stop: int) -> int:
+    """Where the letter's closing block starts among lines ``[start, stop)`` of ``texts``, or
+    ``stop``: the earliest line after the last item line (:data:`_ITEM_LINE`) that opens one
+    (:data:`_CLOSING`, :func:`_opens`). What follows the last rationale there is no part of
+    it; a closing block is not a sentence's end, so the earliest opener is taken, not one
+    after a full stop (a rationale whose last full stop is lost would take the block's
+    first sentence along)."""
+    found = stop
+    for i in range(stop - 1, max(start, stop - _CLOSING_REACH) - 1, -1):
+        text = texts[i]
+        if not text.strip():
+            continue
+        if _ITEM_LINE.search(text):
+            break
+        if i > start and _CLOSING.match(text) and _opens(text):
+            found = i
+    return found
+
+
+def _opens(text: str) -> bool:
+    """Whether a line matching :data:`_CLOSING` may open a block: it starts with a capital,
+    a copy list's "cc:" or a signature's "--" (a sentence of the rationale running on from
+    the line before starts in lower case)."""
+    core = text.lstrip()
+    return core[:1].isupper() or core[:2].lower() in ("cc", "c.", "--")
 
 
 def _find(doc: Document, heading: str, fallback: str, start: int = 0) -> tuple[int, bool] | None:
@@ -80,7 +126,7 @@ def find_sections(doc: Document) -> Sections:
             if contains_phrase(doc.lines[j].text, _ITEMS_INTRO):
                 first = j + 1
                 break
-        items_range = (first, n)
+        items_range = (first, closing_start([line.text for line in doc.lines], first, n))
 
     first_heading = min(
         (i for i in (det_index, sum_index, iss_index) if i is not None),

@@ -97,7 +97,7 @@ from .items import (
 )
 from .letters import OPENING_WORDS, START_WORDS
 from .reading import Reading, read_case_number, read_outcome
-from .sections import HEADING_DETERMINATION, HEADING_ISSUES, HEADING_SUMMARY
+from .sections import HEADING_DETERMINATION, HEADING_ISSUES, HEADING_SUMMARY, closing_start
 from .settled import settled
 from .text import COLON_LIKE, collapse_ws, is_heading, parse_outcome
 
@@ -977,11 +977,12 @@ def strict_form(text: str) -> LetterForm | None:
     doc = Document(source=text, lines=lines, double_spaced=lines.double_spaced,  # type: ignore[arg-type]
                    furniture=dropped)  # fmt: skip
     blanked = lines.source  # the text with its page furniture blanked out
+    items_end = closing_start(lines.texts, first, n)
     sections = Sections(
         (0, det),
         (det, summary_at),
         (summary_at + 1, issues),
-        (first, n),
+        (first, items_end),
         ("determination heading", "case summary heading", "issues heading"),
     )
     if det == 0:
@@ -995,7 +996,7 @@ def strict_form(text: str) -> LetterForm | None:
     if summary_at + 1 < issues:
         start, end = lines.starts[summary_at + 1], lines.end(issues - 1)
         summary = Place(start, end, blanked[start:end], "region")
-    items = _strict_items(lines, first, n) or read_items_form(doc, first, n)
+    items = _strict_items(lines, first, items_end) or read_items_form(doc, first, items_end)
     has_header = bool(header.labels) or read_case_number(header.text, prefixed=True) is not None
     name = FORM_2016 if has_header else FORM_2016_NO_HEADER
     return LetterForm(doc, sections, header, credentials, summary, items, name,
