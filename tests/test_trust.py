@@ -61,7 +61,14 @@ def flagged(record: DeterminationRecord, path: str) -> bool:
 
 @pytest.mark.parametrize(
     "phrase",
-    ["52'year‘old female", "52 year.old female", "52-year·old female", "52 year old female"],
+    [
+        "52'year‘old female",
+        "52 year.old female",
+        "52-year·old female",
+        "52 year old female",
+        "52–year–old female",
+        "52—year—old female",
+    ],  # fmt: skip
 )
 def test_marks_inside_the_age_phrase(phrase: str) -> None:
     [age] = read_ages(f"The injured worker is a {phrase} who")
@@ -527,6 +534,27 @@ def test_a_rationale_sentence_that_starts_like_a_closing_is_kept() -> None:
 # --------------------------------------------------------------------------------------------
 # 8. The letter's own wording is kept; counts are never waved through
 # --------------------------------------------------------------------------------------------
+
+
+def test_a_typographic_dash_is_a_hyphen_in_a_name() -> None:
+    from imr_llm.evidence.items import key_difference
+
+    assert key_difference("Post-op therapy 12-18 sessions", "Post—op therapy 12–18 sessions",
+                          0.0) == ""  # fmt: skip
+    assert key_difference("Post-op therapy 12-16 sessions", "Post—op therapy 12–18 sessions",
+                          0.0)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "service"),
+    [("Hinged knee brace, left Upheld", "Hinged knee brace, left"),
+     ("Pre-op labs: CBC Upheld", "Pre-op labs: CBC"),
+     ("Hinged knee brace, left: ’ Upheld", "Hinged knee brace, left")],
+)  # fmt: skip
+def test_an_outcome_marker_that_lost_its_colon(header: str, service: str) -> None:
+    record = with_first_item("Hinged knee brace, left: Upheld", header)
+    assert (record.items[0].service, record.items[0].outcome) == (service, "upheld")
+    assert record.items[1].outcome == "overturned"
 
 
 def test_a_number_word_changed_is_another_item() -> None:

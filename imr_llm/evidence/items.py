@@ -237,6 +237,8 @@ def key_difference(value: str, written: str, damage: float) -> str:
     ("#3O") is read through its look-alikes; one that still differs is left unsure (see
     :func:`_numbers_unsure`), not called wrong.
     """
+    # A typographic dash is a hyphen: "12–18 sessions" is "12-18 sessions".
+    value, written = value.translate(_DASHES), written.translate(_DASHES)
     if collapse_ws(value).lower() == collapse_ws(written).lower():
         return ""
     got, want = _numbers(value), _numbers(written)
@@ -269,6 +271,7 @@ def key_difference(value: str, written: str, damage: float) -> str:
 
 
 _LETTER_LIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b", "|": "l"})
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—−", "-"))
 
 
 def _numbers_unsure(value: str, written: str) -> bool:

@@ -470,10 +470,21 @@ def _marker_from_labels(doc: Document, label_line: int, floor: int) -> _Marker |
         return None
     text = doc.lines[j].text
     cut = max(text.rfind(":"), text.rfind(";"))
+    # The marker's colon lost ("MRI of the knee Upheld", "Pre-op labs: CBC Upheld"): an
+    # outcome word written whole ends the line, other words between it and any colon.
+    last = _LAST_WORD.search(text)
+    if last is not None and (cut < 0 or any(ch.isalnum() for ch in text[cut + 1 : last.start(1)])):
+        word = read_outcome(last.group(1))
+        if word is not None and word.exact:
+            return _Marker(j, last.start(1), word.value, False)
     col = cut if cut >= 0 and len(text) - cut <= 18 else len(text.rstrip())
     tail = text[cut + 1 :] if cut >= 0 else ""
     reading = read_outcome(tail) if tail.strip() else None
     return _Marker(j, col, reading.value if reading else "", False)
+
+
+#: A line's last word, after a space.
+_LAST_WORD = re.compile(r"\s([A-Za-z]{6,10})\s*$")
 
 
 def _all_markers(

@@ -15,16 +15,16 @@ from .reading import Reading, read_date
 from .text import case_special, ocr_pattern
 
 _YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
-#: Between the words of an age phrase: a space or hyphen, and the marks OCR puts between words
-#: ("34'year‘old", "60 year.old", "52-year·old").
-_JOIN = r"(?:\s*[-'‘’`.·,_~|]{0,2}\s*)"
+#: Between the words of an age phrase: a space or hyphen (a typographic dash too), and the
+#: marks OCR puts between words ("34'year‘old", "60 year.old", "52-year·old", "52–year–old").
+_JOIN = r"(?:\s*[-–—'‘’`.·,_~|]{0,2}\s*)"
 _AGE = re.compile(
     rf"(?:(?<![\w/.-])|(?<=\ba)|(?<=\ba[.,'’‘]))(?P<n>[0-9OoIlSB]{{1,3}}){_JOIN}"
     rf"(?:{_YEAR}|yr|[a-z]{{1,5}})s?{_JOIN}"
     rf"{_OLD}\b",
     re.IGNORECASE,
 )
-_AGE_EXACT = re.compile(r"\d{1,3}\s*[- ]?\s*(?:year|yr)s?\s*[- ]?\s*old", re.IGNORECASE)
+_AGE_EXACT = re.compile(r"\d{1,3}\s*[-–— ]?\s*(?:year|yr)s?\s*[-–— ]?\s*old", re.IGNORECASE)
 #: An age phrase whose number OCR destroyed: "a ?? year old".
 _AGE_DAMAGED = re.compile(rf"\S{{1,4}}{_JOIN}{_YEAR}s?{_JOIN}{_OLD}\b", re.IGNORECASE)
 #: The words every age phrase holds after its number.
