@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imr_llm import extract
-from imr_llm.inputs.copied import INVISIBLE, strip_invisible, unquote
+from imr_llm.inputs.copied import INVISIBLE, strip_invisible, unnumber, unquote
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
 from tests.conftest import gold_label, gold_text
@@ -157,6 +157,43 @@ def test_a_few_lines_starting_with_a_mark_are_no_quote() -> None:
     assert unquote(marked) == marked
     assert unquote(text) is text
     assert len(unquote(quote(text))) == len(quote(text))
+
+
+def numbered(text: str, style: str = "{n:>3} ") -> str:
+    """``text`` as a viewer numbering its lines copies it (blank lines numbered too)."""
+    return "\n".join(style.format(n=k + 1) + line for k, line in enumerate(text.split("\n")))
+
+
+@pytest.mark.parametrize("name", ["gA01", "gB05", "seed-001", "gN02"])
+@pytest.mark.parametrize("style", ["{n:>3} ", "{n}: ", "{n:>4}| ", "{n}\t"])
+def test_a_letter_copied_with_its_line_numbers_reads_as_the_letter(name: str, style: str) -> None:
+    clean_text = gold_text(name)
+    text = numbered(clean_text, style)
+    record = extract(text, backend="rules")
+    clean = extract(clean_text, backend="rules")
+    assert record.contract_dict() == clean.contract_dict()
+    assert record.metadata.needs_review == clean.metadata.needs_review
+    blanked = unnumber(text)
+    assert len(blanked) == len(text) and blanked != text
+    for path, evidence in clean.metadata.evidence.items():
+        moved = record.metadata.evidence[path]
+        assert moved.status == evidence.status, path
+        if evidence.span is not None:
+            assert moved.span is not None
+            here = blanked[moved.span.start : moved.span.end]
+            there = clean_text[evidence.span.start : evidence.span.end]
+            assert here.split() == there.split(), path
+
+
+def test_numbered_lists_and_determinations_are_no_line_numbers() -> None:
+    text = gold_text("gN02")
+    assert unnumber(text) is text
+    listed = "\n".join(f"{k + 1}) {line}" if k % 2 else line
+                       for k, line in enumerate(text.split("\n")))  # fmt: skip
+    assert unnumber(listed) == listed
+    # Every line numbered, but not in a run: a column of figures, not a viewer's numbers.
+    figures = "\n".join(f"{(k * 7) % 50} {line}" for k, line in enumerate(text.split("\n")))
+    assert unnumber(figures) == figures
 
 
 def test_two_quoted_letters_with_invisible_characters_are_refused_and_cut_where_given() -> None:

@@ -15,6 +15,10 @@
 - **Quoted-printable.** An e-mail's raw source breaks long lines with "=" at their ends and
   escapes bytes ("=20", "=E2=80=99"); every value would hold them. Where a fifth of the lines
   end so, or some do and every "=" is such an escape, the text is decoded.
+- **Line numbers.** A copy out of a code viewer or an editor that numbers lines has a number
+  before every line, which would sit inside every value that spans lines and hide every label
+  at a line's start. Where (nearly) every line is numbered, one more than the line before,
+  the numbers are blanked out with spaces: offsets do not move.
 - **Line breaks of other systems.** A lone carriage return (old Mac text, some exports), the
   vertical tab a word processor writes for a line break, the Unicode line and paragraph
   separators and NEL end a line as "\\n" does; each is read as "\\n" (same length: offsets
@@ -94,6 +98,33 @@ def unquote(text: str) -> str:
         return text
     # A page's form feed before the marks stays: it still ends the page.
     return _QUOTE.sub(lambda m: re.sub(r"[^\f]", " ", m.group()), text)
+
+
+#: A line number a viewer or an editor prints before each line ("  12 ", "12:", "12|"), after any
+#: indentation, and what follows it on its line.
+_LINE_NUMBER = re.compile(r"^([ \t]*\d{1,5}(?:[ \t]|[:|.](?:[ \t]|$)|$)[ \t]?)(\f?)", re.MULTILINE)
+#: The share of lines that must be numbered, and of those one more than the line before, for
+#: a text to be numbered line by line: a letter numbers lists and determinations, never its
+#: every line in a run.
+NUMBERED_SHARE = 0.9
+
+
+def unnumber(text: str) -> str:
+    """``text`` with the line numbers a viewer or an editor printed before its lines blanked
+    out (same length; a page's form feed after the number moves before it), where at least
+    :data:`NUMBERED_SHARE` of its lines are numbered, nearly all one more than the line before;
+    else ``text`` itself."""
+    if not text.lstrip(" \t\f")[:1].isdigit():
+        return text  # the common case: a numbered text's first line is numbered
+    lines = [line for line in text.split("\n") if line.strip()]
+    found = list(_LINE_NUMBER.finditer(text))
+    if not lines or len(found) < NUMBERED_SHARE * len(lines):
+        return text
+    numbers = [int(m.group(1).strip(" \t:|.")) for m in found]
+    steps = sum(1 for a, b in zip(numbers, numbers[1:], strict=False) if b == a + 1)
+    if steps < NUMBERED_SHARE * (len(numbers) - 1):
+        return text
+    return _LINE_NUMBER.sub(lambda m: m.group(2) + " " * len(m.group(1)), text)
 
 
 #: A quoted-printable escape: a soft line break ("=" ending a line), or a run of escaped bytes
@@ -285,11 +316,11 @@ def _then(first: Stripped, second: Stripped) -> Stripped:
 
 def as_read(text: str) -> Stripped:
     """``text`` as the engines read it: decoded from quoted-printable, read from its markup,
-    line breaks of other systems read as "\\n", e-mail quote marks blanked, characters that
-    print nothing taken out (see the module's docstring)."""
+    line breaks of other systems read as "\\n", line numbers and e-mail quote marks blanked,
+    characters that print nothing taken out (see the module's docstring)."""
     decoded = decode_printable(text)
     page = _then(decoded, from_markup(decoded.text))
-    read = strip_invisible(unquote(unify_line_breaks(page.text)))
+    read = strip_invisible(unquote(unnumber(unify_line_breaks(page.text))))
     return _then(page, read)
 
 
