@@ -536,6 +536,26 @@ def test_a_rationale_sentence_that_starts_like_a_closing_is_kept() -> None:
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("value", "written", "same"),
+    [
+        # OCR's "rn" for the "m" of a unit, "I" for "l" in a region word, a date's dots
+        ("Naproxen 500mg #60", "Naproxen 500rng #60", True),
+        ("Therapy, cervical and thoracic spine", "Therapy, cervicaI and thoracic spine", True),
+        ("Acupuncture of the lumbar and cervical", "Acupuncture of the lurnbar and cervical", True),
+        ("ORIF, DOS 12/13/2016", "ORIF, DOS 12.13.2016", True),
+        # ... and what stays another item through them
+        ("Therapy, cervical spine", "Therapy, cervicaI and thoracic spine", False),
+        ("Naproxen 500mg #90", "Naproxen 500rng #60", False),
+        ("ORIF, DOS 12/14/2016", "ORIF, DOS 12.13.2016", False),
+    ],
+)
+def test_a_name_against_the_letters_damaged_print(value: str, written: str, same: bool) -> None:
+    from imr_llm.evidence.items import key_difference
+
+    assert (key_difference(value, written, 0.05) == "") is same
+
+
 def test_a_typographic_dash_is_a_hyphen_in_a_name() -> None:
     from imr_llm.evidence.items import key_difference
 

@@ -164,6 +164,17 @@ _KEY_WORDS = (
 )
 
 
+def _damaged_in(words: set[str], wanted: set[str]) -> bool:
+    """Whether one of ``words`` (a letter's) is one of ``wanted`` as OCR damaged it: "cervicaI",
+    "lurnbar". Closer than :func:`near_any` asks ("night" is no "right")."""
+    folded = {w.translate(_LETTER_LIKE).replace("rn", "m") for w in words}
+    return any(
+        abs(len(w) - len(k)) <= 1 and fuzz.ratio(w, k, score_cutoff=85) >= 85
+        for w in folded
+        for k in wanted
+    )
+
+
 def near_any(words: set[str], group: frozenset[str]) -> bool:
     """Whether one of ``words`` is an OCR-damaged spelling of a word of ``group``."""
     return any(fuzz.ratio(w, k, score_cutoff=70) >= 70 for w in words for k in group)
@@ -205,8 +216,21 @@ def _numbers(text: str) -> list[tuple[str, bool]]:
         elif _is_number(raw):
             clean = bool(_CLEAN_NUMBER.fullmatch(token))
             read = token if clean else "".join(_DIGIT_LIKE.get(ch, ch) for ch in token)
-            out.append((re.sub(r"[^0-9./x:-]", "", read).strip(".-:"), clean))
+            number = re.sub(r"[^0-9./x:-]", "", read).strip(".-:")
+            # A date is a date however it is written: "12.13.2016" is 12/13/2016.
+            date = _DATE_NUMBER.fullmatch(number)
+            out.append((date.expand(r"\1/\2/\3") if date else number, clean))
+        elif _OCR_UNIT.search(token) and _is_number(_OCR_UNIT.sub("m", token)):
+            # OCR's "rn" for "m" in a unit ("100rng"): the number, read through the damage.
+            number = re.sub(r"[^0-9./x:-]", "", _OCR_UNIT.sub("m", token)).strip(".-:")
+            out.append((number, False))
     return out
+
+
+#: A date among a name's numbers, with any separator.
+_DATE_NUMBER = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})")
+#: OCR's "rn" for the "m" of a unit after digits ("100rng", "5rnl").
+_OCR_UNIT = re.compile(r"(?<=\d)rn(?=[a-z]?$)")
 
 
 def _is_number(token: str) -> bool:
@@ -264,6 +288,8 @@ def key_difference(value: str, written: str, damage: float) -> str:
     for group in _KEY_WORDS:
         a, b = words_v & group, words_w & group
         if b and a != b and (a or not near_any(near_v, group)):
+            if b <= a and _damaged_in(words_w - group, a - b):
+                continue  # the letter prints the value's other word damaged ("cervicaI")
             # Another side, or none where the letter names one (an OCR'd "lcft" is not none).
             shown = "/".join(sorted(a)) or "no " + "/".join(sorted(group))
             return f"{shown} where the letter has {'/'.join(sorted(b))}"
