@@ -380,8 +380,11 @@ def test_a_stamp_on_one_page_before_an_item_header_is_flagged() -> None:
     assert flagged(record, "items[1].service"), reasons(record)
 
 
-def test_a_stamp_on_one_page_inside_a_rationale_is_flagged() -> None:
-    record = with_first_item("The records show a\n", "The records show a\n\fRECEIVED JAN 06 2017\n")
+@pytest.mark.parametrize("page_end", ["\n", "\n\n"])
+def test_a_stamp_on_one_page_inside_a_rationale_is_flagged(page_end: str) -> None:
+    record = with_first_item(
+        "The records show a\n", f"The records show a{page_end}\fRECEIVED JAN 06 2017\n"
+    )
     assert flagged(record, "items[0].rationale"), reasons(record)
 
 

@@ -460,12 +460,12 @@ def _start(line: Line) -> int:
 
 def _full_width(lines: Sequence[Line], at: int, start: int, end: int) -> int:
     """How long a value's full lines are around its line ``at``: the upper median of the
-    lengths of its lines (those in ``[start, end)``) up to four lines either side (a letter's
-    parts may be wrapped at different widths, and a plain ``pdftotext`` rendering joins some
-    lines into very long ones)."""
-    first = max(bisect_left(lines, start, key=_start), at - _AROUND)
+    lengths of its lines holding text (those holding ``[start, end)``) up to four lines
+    either side (a letter's parts may be wrapped at different widths, and a plain
+    ``pdftotext`` rendering joins some lines into very long ones)."""
+    first = max(bisect_right(lines, start, key=_start) - 1, at - _AROUND, 0)
     last = min(bisect_left(lines, end, key=_start), at + _AROUND + 1)
-    sizes = sorted(len(lines[k].text.strip()) for k in range(first, last))
+    sizes = sorted(size for k in range(first, last) if (size := len(lines[k].text.strip())))
     return sizes[len(sizes) // 2] if sizes else 0
 
 
