@@ -580,6 +580,32 @@ def test_an_outcome_marker_that_lost_its_colon(header: str, service: str) -> Non
     assert record.items[1].outcome == "overturned"
 
 
+@pytest.mark.parametrize("number", ["{n}. ", "({n}) ", "{n}) "])
+@pytest.mark.parametrize("width", [None, 60, 100])
+def test_items_a_copy_numbered_are_named_without_their_numbers(
+    number: str, width: int | None
+) -> None:
+    from imr_llm.eval.damage import reflow
+
+    items = [number.format(n=k) + item for k, item in enumerate([ITEM_ONE, ITEM_TWO], 1)]
+    text = str(Letter(items=items))
+    if width:
+        text = reflow(text, width)
+    record = rules(text)
+    assert [item.service for item in record.items] == [
+        item["service"] for item in LETTER_LABEL["items"]
+    ]
+    assert record.items[0].rationale == LETTER_LABEL["items"][0]["rationale"]
+    assert not record.metadata.needs_review, reasons(record)
+
+
+def test_a_name_that_starts_with_its_count_keeps_it() -> None:
+    record = with_first_item(
+        "Hinged knee brace, left: Upheld", "12 sessions of aquatic therapy: Upheld"
+    )
+    assert record.items[0].service == "12 sessions of aquatic therapy"
+
+
 def test_a_number_word_changed_is_another_item() -> None:
     from imr_llm.evidence.items import key_difference
 

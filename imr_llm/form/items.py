@@ -62,8 +62,10 @@ def original_request_mentions(text: str) -> list[tuple[int, int]]:
 _ALONE_OUTCOME = re.compile(
     r"\s*(?:[^\w\s]{1,3}\s*)?([A-Za-z0-9][^\s:;]{3,13})(?:\s*[^\w\s]{1,3}|\s+[A-Za-z]{1,3})*\s*$"
 )
-#: Stray marks OCR leaves before an item header ("- ” Urine toxicology screen").
-_LEADING_MARKS = re.compile(r"^(?:(?:[^\w\s(\[]|_){1,3}\s*)+")
+#: Stray marks OCR leaves before an item header ("- ” Urine toxicology screen"), and the
+#: number of a list a copy numbered its items in ("1. MRI of the knee", "(2) Norco"): never
+#: part of a name (a name's own leading number has no mark after it: "12 sessions of...").
+_LEADING_MARKS = re.compile(r"^(?:(?:[^\w\s(\[]|_){1,3}\s*|\(?\d{1,2}[.)]\s+)+")
 #: Marks after an item's name, before its outcome marker: never part of the name.
 _TRAILING_NAME_MARKS = re.compile(r"[\s:;,.\-_~|'‘`·•*]+$")
 #: Marks before a passage's first word (a quote mark only where a space follows it: one that

@@ -81,6 +81,8 @@ _INTROS = (
 _COLON = re.compile(r"[ \t]*[:;]")
 _ITEMS_INTRO_DAMAGED = re.compile(r"disputed\s+\S{5,20}\s+set\s+forth\s+\S{3,7}[ \t]*[:;]", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?[ \t\n]+(?:[^\w\s]{1,3}[ \t\n]+)*(?=[A-Z0-9(\"“])")
+#: The number of a list a copy numbered its items in ("2."), read as a sentence's end.
+_ENUMERATOR = re.compile(r"\(?\d{1,2}[.)]")
 _ALONE = re.compile(r"[ \t]*[^\w\s]{0,3}[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}[ \t]*")
 _MARKER_LINE = re.compile(r"[:;][ \t]*[_~'|-]*[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}$")
 
@@ -232,6 +234,9 @@ def _split_item_headers(text: str, put: Callable[[int, str], None]) -> None:
         if not ends:
             continue
         start = ends[-1]
+        before = ends[-2] if len(ends) > 1 else 0
+        if _ENUMERATOR.fullmatch(region[before:start].strip()):
+            start = before  # "... necessary. 2. MRI of the knee": the item's number is its
         if len(_ORIGINAL.findall(region[start:])) == 1:
             # "...portion of the original request, Z is": the header begins at X's sentence.
             named = [w.start() for w in _WAS_ORIGINAL.finditer(region, 0, start)]

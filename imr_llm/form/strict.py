@@ -866,8 +866,9 @@ def _item_place(
     else:
         header_end = starts[marker.line] + marker.header_end_col
     joined = collapse_ws(source[starts[first] : header_end])
-    # The mark patterns match nothing where the text starts (ends) with a letter or digit.
-    if not joined[:1].isalnum():
+    # The mark patterns match nothing where the text starts with a letter (ends with a letter
+    # or digit); a digit may start a list's number.
+    if not joined[:1].isalpha():
         joined = _LEADING_MARKS.sub("", joined)
     header_text = joined if joined[-1:].isalnum() else _TRAILING_NAME_MARKS.sub("", joined)
     header = Place(header_start, header_end, header_text, "marker")
