@@ -80,7 +80,17 @@ def test_marks_inside_the_age_phrase(phrase: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "phrase", ["52 y/o female", "52 y.o. female", "52yo female", "52-y/o female", "52 Y/O female"]
+    "phrase",
+    [
+        "52 y/o female",
+        "52 y.o. female",
+        "52yo female",
+        "52-y/o female",
+        "52 Y/O female",
+        "female aged 52",
+        "female, age 52,",
+        "female (Age: 52)",
+    ],  # fmt: skip
 )
 def test_an_age_written_the_short_way(phrase: str) -> None:
     # A later age ("since ... 13 years old") is not the patient's.
