@@ -381,6 +381,41 @@ def test_a_fax_machines_transmission_line_is_furniture(line: str) -> None:
 
 def test_a_sentence_giving_a_time_and_a_page_is_no_furniture() -> None:
     assert not is_page_furniture("She was seen at 10:30 and page 2 of the report gives the dose")
+    # A re-fill's line of the letter's words around a transmission line: dropped, it would
+    # take "College" and "of" with it.
+    assert not is_page_furniture("College 01/06/2017 10:14 9165551234 -> 8005551234 Pg 2/3 of")
+
+
+@pytest.mark.parametrize(
+    ("text", "stamp"),
+    [
+        ("RECEIVED JAN 06 2017 Comprehensive psychological testing", True),
+        ("Norco FAXED 01/06/2017 10/325mg", True),
+        ("American College 01/06/2017 10:14 9165551234 -> 8005551234 Pg 2/3 of Occupational",
+         True),
+        ("The records received 12/01/2016 show a stable knee", False),
+        ("She was seen at 10:30; page 2 of the report gives the dose", False),
+        ("Norco 10:325mg #60", False),
+    ],
+)  # fmt: skip
+def test_a_stamp_inside_a_value(text: str, stamp: bool) -> None:
+    from imr_llm.inputs.normalise import stamp_inside
+
+    assert stamp_inside(text) is stamp
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("Decision based on MTUS Knee Complaints 2004, Section(s): Initial\nCare.",
+         "Decision based on MTUS Knee Complaints 2004, RECEIVED JAN 06 2017 Section(s): Initial"
+         "\nCare.", "items[0].maximus_guideline"),
+        ("Hinged knee brace, left: Upheld",
+         "01/06/2017 10:14 AM Hinged knee brace, left: Upheld", "items[0].service"),
+    ],
+)  # fmt: skip
+def test_a_stamp_a_re_fill_ran_into_a_value_is_flagged(old: str, new: str, path: str) -> None:
+    assert flagged(with_first_item(old, new), path)
 
 
 def test_a_stamp_on_one_page_before_an_item_header_is_flagged() -> None:
@@ -607,6 +642,26 @@ def test_items_a_copy_numbered_are_named_without_their_numbers(
     ]
     assert record.items[0].rationale == LETTER_LABEL["items"][0]["rationale"]
     assert not record.metadata.needs_review, reasons(record)
+
+
+@pytest.mark.parametrize("width", [None, 60])
+def test_a_numbered_partly_certified_item_keeps_its_number_out_of_the_last_rationale(
+    width: int | None,
+) -> None:
+    from imr_llm.eval.damage import reflow
+
+    partly = ITEM_TWO.replace(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",
+        "2. Chiropractic manipulation times 12 was the original request. Chiropractic "
+        "manipulation times 6 was authorized by the Claims Administrator. The remaining IMR "
+        "eligible portion of the original request, Chiropractic manipulation times 6 is: "
+        "Overturned",
+    )
+    text = str(Letter(items=["1. " + ITEM_ONE, partly]))
+    record = rules(reflow(text, width) if width else text)
+    assert record.items[0].rationale == LETTER_LABEL["items"][0]["rationale"]
+    assert record.items[1].service == "Chiropractic manipulation times 6"
+    assert record.items[1].original_request == "Chiropractic manipulation times 12"
 
 
 def test_a_name_that_starts_with_its_count_keeps_it() -> None:

@@ -21,6 +21,7 @@ from ..form.text import (
     rationale_conclusion,
     squash,
 )
+from ..inputs.normalise import stamp_inside
 from .common import (
     FAX_DAMAGE,
     SERVICE_THRESHOLD,
@@ -539,6 +540,10 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True, wording: boo
     return ""
 
 
+#: A time of day, which no item's name gives ("10:14 AM", "14:05").
+_TIME_OF_DAY = re.compile(r"\b\d{1,2}:\d{2}(?:\s?[AaPp]\.?[Mm]\.?)?(?![\d:/])")
+
+
 #: How a line that continues a name starts, and no name does: a strength or a share ("5%/
 #: Dextromethorphan", "325mg #60"), a mark that joins it to words before ("/", ",", ")"), or
 #: the date of service ("DOS: 11/14/2016").
@@ -562,6 +567,8 @@ def _text_doubt(name: str) -> str:
         return "the item header holds a stray mark between its words (OCR debris?)"
     if header_label_inside(name):
         return "the item header holds a label of the letter's header table (a running head?)"
+    if stamp_inside(name) or _TIME_OF_DAY.search(name):
+        return "the item header holds a page's stamp or a fax machine's line (a date stamp, a time)"
     return ""
 
 

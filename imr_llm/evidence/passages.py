@@ -19,6 +19,7 @@ from ..form.text import (
     comparison_key,
     ocr_pattern,
 )
+from ..inputs.normalise import stamp_inside
 from .anchors import split_quote
 from .common import EDGE_THRESHOLD, FAX_DAMAGE, Checked, excerpt, status_of, without_furniture
 from .items import LABEL_NAMES, PASSAGES, Edge, header_label_inside
@@ -264,6 +265,9 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         elif header_label_inside(value):
             out.put(path, "unverified", evidence.span, "holds a label of the letter's header "
                     "table (a page's running head?)")  # fmt: skip
+        elif stamp_inside(value):
+            out.put(path, "unverified", evidence.span, "holds a page's stamp or a fax machine's "
+                    "line (a re-filled page's furniture?)")  # fmt: skip
         elif key != "rationale" and not passage_ends(value):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip

@@ -234,14 +234,14 @@ def _split_item_headers(text: str, put: Callable[[int, str], None]) -> None:
         if not ends:
             continue
         start = ends[-1]
-        before = ends[-2] if len(ends) > 1 else 0
-        if _ENUMERATOR.fullmatch(region[before:start].strip()):
-            start = before  # "... necessary. 2. MRI of the knee": the item's number is its
         if len(_ORIGINAL.findall(region[start:])) == 1:
             # "...portion of the original request, Z is": the header begins at X's sentence.
             named = [w.start() for w in _WAS_ORIGINAL.finditer(region, 0, start)]
             if named:
                 start = max((e for e in ends if e <= named[-1]), default=0)
+        before = max((e for e in ends if e < start), default=0)
+        if start and _ENUMERATOR.fullmatch(region[before:start].strip()):
+            start = before  # "... necessary. 2. MRI of the knee": the item's number is its
         at = lo + start
         if at > 0 and text[at - 1] in " \t" and _words(text[text.rfind("\n", 0, at) + 1 : at]):
             put(at - 1, "\n")

@@ -164,6 +164,32 @@ TRANSMISSION = re.compile(
     rf"\b\d{{1,2}}:\d{{2}}(?!\d).*{_PAGE_COUNTER}|{_PAGE_COUNTER}.*\b\d{{1,2}}:\d{{2}}(?!\d)",
     re.IGNORECASE,
 )
+#: A page's stamp or a fax machine's line as a re-fill leaves it inside a paragraph: a date
+#: stamp in capitals ("RECEIVED JAN 06 2017", "FAXED 01/06/2017"), or a time of day and a page
+#: counter close together ("10:14 9165551234 -> 8005551234 Pg 2/3").
+STAMP_INSIDE = re.compile(
+    r"\b(?:RECEIVED|FAXED|FILED|SCANNED)\b:?\s+(?:[A-Z][A-Za-z]{2}\w*\.?\s+\d{1,2},?\s+\d{4}"
+    r"|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
+    r"|\b\d{1,2}:\d{2}(?!\d).{0,60}?\b(?:page|pg|p)\.?\s?\d{1,3}\s?(?:/|of)\s?\d{1,3}\b",
+    re.IGNORECASE,
+)
+
+
+def stamp_inside(text: str) -> bool:
+    """Whether ``text`` (a value) holds a page's stamp or a fax machine's line
+    (:data:`STAMP_INSIDE`; the stamp's word in capitals, as stamps print it)."""
+    if ":" not in text and not any(w in text for w in _STAMP_WORDS):
+        return False
+    for m in STAMP_INSIDE.finditer(text):
+        word = m.group().split()[0].rstrip(":")
+        if not word.isalpha() or word.isupper():
+            return True
+    return False
+
+
+_STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED")
+
+
 #: Words of prose (three letters or more, lower case) a transmission line may hold.
 _MACHINE_WORDS = frozenset(("page", "fax", "from"))
 _PROSE_WORD = re.compile(r"\b[a-z]{3,}\b")
@@ -171,14 +197,30 @@ _PROSE_WORD = re.compile(r"\b[a-z]{3,}\b")
 
 def _transmission_line(text: str, lowered: str) -> bool:
     """Whether ``text`` (``lowered`` its lower case) is a fax machine's transmission line:
-    :data:`TRANSMISSION` and, unlike a sentence that happens to give a time and a page, at
-    most two words of prose."""
+    :data:`TRANSMISSION`, opening as a machine opens it (a date or a time, a month, "From:",
+    "To:", "Fax") and closing with a number, a page counter or AM/PM, and, unlike a sentence
+    that happens to give a time and a page, at most two words of prose. A line a re-fill
+    made of a letter's words around such a line ("College 01/06/2017 10:14 ... Pg 2/3 of") is
+    none: dropped, it would take the words with it."""
     if ":" not in text or not ("page" in lowered or "pg" in lowered):
         return False
     if TRANSMISSION.search(text) is None:
         return False
+    words = lowered.split()
+    first, last = words[0].strip("-=*#[<~_|:"), words[-1].strip("-=*#]>~_|.")
+    if not (first[:1].isdigit() or first[:3] in _MACHINE_OPENERS):
+        return False
+    if not (last[-1:].isdigit() or last in ("am", "pm", "a.m", "p.m")):
+        return False
     prose = [w for w in _PROSE_WORD.findall(text) if w not in _MACHINE_WORDS]
     return len(prose) <= 2
+
+
+#: How a fax machine's line may open: a month's first three letters, "From:", "To:", "Fax",
+#: "Sent", "Date".
+_MACHINE_OPENERS = frozenset(
+    "jan feb mar apr may jun jul aug sep oct nov dec fro to fax sen dat".split()
+)
 
 
 #: Page furniture as it may sit inside a line of a re-filled letter: a whole fax banner from
