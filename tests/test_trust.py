@@ -483,6 +483,10 @@ def _perfect_answer(text: str) -> tuple[DeterminationRecord, int]:
         (ITEM_TWO, "\fRECEIVED JAN 06 2017\n" + ITEM_TWO, "items[1].service"),
         ("2004.\n\nMAXIMUS", "2004.\n\fRECEIVED JAN 06 2017\n\nMAXIMUS",
          "items[0].claims_administrator_guideline"),
+        # ... or a re-fill ran it into the item header, or into the guideline's end
+        (ITEM_TWO, "RECEIVED JAN 06 2017 " + ITEM_TWO, "items[1].service"),
+        ("2004.\n\nMAXIMUS", "2004. RECEIVED JAN 06 2017\n\nMAXIMUS",
+         "items[0].claims_administrator_guideline"),
     ],
 )  # fmt: skip
 def test_a_perfect_answer_beside_a_stamp_printed_once_is_flagged_not_asked_again(

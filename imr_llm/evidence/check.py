@@ -27,7 +27,7 @@ from ..form.text import (
     collapse_ws,
     is_collapsed,
 )
-from ..inputs.normalise import Line
+from ..inputs.normalise import Line, without_stamps
 from .common import FAX_DAMAGE, Checked, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service
@@ -74,9 +74,11 @@ def check_items(
                   f"{len(items)}; missing: {names}")  # fmt: skip
     for k, j in pairs:
         item, place = items[k], places[j]
-        check_service(k, item, place, damage, out, header_after_stamp(form, place))
+        after_stamp = header_after_stamp(form, place) or without_stamps(place.header_text)
+        check_service(k, item, place, damage, out, after_stamp)
         for key in PASSAGES:
-            stamp = trailing_stamp(form, place.passages.get(key)) if quotes else None
+            region = place.passages.get(key)
+            stamp = trailing_stamp(form, region) or last_stamp(region) if quotes else None
             item[key] = check_passage(k, key, item, place, quotes, damage, resolve, out, stamp)
         check_outcome(k, item, place, damage, out)
         check_passage_ends(k, item, out)
@@ -448,6 +450,18 @@ def trailing_stamp(form: LetterForm, region: Place | None) -> str | None:
     if not _ENDS_SENTENCE.search(lines[j].text):
         return None
     return collapse_ws(lines[i].text) or None
+
+
+def last_stamp(region: Place | None) -> str | None:
+    """A stamp a re-fill ran into the end of a passage's ``region`` (:func:`stamp_inside`):
+    its text, where nothing of the passage follows it. None otherwise."""
+    if region is None:
+        return None
+    text = collapse_ws(region.text)
+    rest = without_stamps(text)
+    if rest is None or not text.startswith(rest):
+        return None
+    return text[len(rest) :].strip() or None
 
 
 #: A line that ends a sentence (a full stop, perhaps inside a bracket or a quote).

@@ -170,7 +170,8 @@ TRANSMISSION = re.compile(
 STAMP_INSIDE = re.compile(
     r"\b(?:RECEIVED|FAXED|FILED|SCANNED)\b:?\s+(?:[A-Z][A-Za-z]{2}\w*\.?\s+\d{1,2},?\s+\d{4}"
     r"|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4})"
-    r"|\b\d{1,2}:\d{2}(?!\d).{0,60}?\b(?:page|pg|p)\.?\s?\d{1,3}\s?(?:/|of)\s?\d{1,3}\b",
+    r"|(?:\b\d{1,2}/\d{1,2}/\d{2,4}\s+)?\b\d{1,2}:\d{2}(?!\d).{0,60}?\b(?:page|pg|p)\.?\s?\d{1,3}"
+    r"\s?(?:/|of)\s?\d{1,3}\b",
     re.IGNORECASE,
 )
 
@@ -178,13 +179,32 @@ STAMP_INSIDE = re.compile(
 def stamp_inside(text: str) -> bool:
     """Whether ``text`` (a value) holds a page's stamp or a fax machine's line
     (:data:`STAMP_INSIDE`; the stamp's word in capitals, as stamps print it)."""
+    return bool(_stamps(text))
+
+
+def without_stamps(text: str) -> str | None:
+    """``text`` without the stamps :func:`stamp_inside` finds in it (whitespace collapsed),
+    or None where it holds none: what a value reads as if the stamp is no part of it."""
+    stamps = _stamps(text)
+    if not stamps:
+        return None
+    kept, at = [], 0
+    for m in stamps:
+        kept.append(text[at : m.start()])
+        at = m.end()
+    kept.append(text[at:])
+    return " ".join("".join(kept).split()) or None
+
+
+def _stamps(text: str) -> list[re.Match[str]]:
     if ":" not in text and not any(w in text for w in _STAMP_WORDS):
-        return False
+        return []
+    found = []
     for m in STAMP_INSIDE.finditer(text):
         word = m.group().split()[0].rstrip(":")
         if not word.isalpha() or word.isupper():
-            return True
-    return False
+            found.append(m)
+    return found
 
 
 _STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED")
