@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,7 +26,7 @@ from ..form.text import (
     collapse_ws,
     is_collapsed,
 )
-from ..inputs.normalise import Line, without_stamps
+from ..inputs.normalise import Line, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service
@@ -371,7 +370,7 @@ def check_page_tops(form: LetterForm, out: Checked) -> None:
     # before it), if it does not end there.
     tops: list[int] = []
     while at >= 0:
-        i = bisect_left(lines, at + 1, key=_start)
+        i = lines_from(lines, at + 1)
         while i < len(lines) and lines[i].blank:
             i += 1
         if i < len(lines) and lines[i].page_break and not _ENDS_LINE.search(lines[i].text):
@@ -416,7 +415,7 @@ def header_after_stamp(form: LetterForm, place: ItemPlace) -> str | None:
         return None
     lines = doc.lines
     header = place.header
-    i = bisect_right(lines, header.start, key=_start) - 1
+    i = lines_from(lines, header.start + 1) - 1
     if i < 0 or not lines[i].page_break or _ENDS_LINE.search(lines[i].text):
         return None
     before = lines[i - 1].end if i else 0
@@ -439,7 +438,7 @@ def trailing_stamp(form: LetterForm, region: Place | None) -> str | None:
     if region is None or "\f" not in source[region.start : region.end]:
         return None
     lines = doc.lines
-    i = bisect_right(lines, region.end - 1, key=_start) - 1
+    i = lines_from(lines, region.end) - 1
     if i < 1 or not lines[i].page_break or _ENDS_LINE.search(lines[i].text):
         return None
     j = i - 1
@@ -468,17 +467,13 @@ def last_stamp(region: Place | None) -> str | None:
 _ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 
 
-def _start(line: Line) -> int:
-    return line.start
-
-
 def _full_width(lines: Sequence[Line], at: int, start: int, end: int) -> int:
     """How long a value's full lines are around its line ``at``: the upper median of the
     lengths of its lines holding text (those holding ``[start, end)``) up to four lines
     either side (a letter's parts may be wrapped at different widths, and a plain
     ``pdftotext`` rendering joins some lines into very long ones)."""
-    first = max(bisect_right(lines, start, key=_start) - 1, at - _AROUND, 0)
-    last = min(bisect_left(lines, end, key=_start), at + _AROUND + 1)
+    first = max(lines_from(lines, start + 1) - 1, at - _AROUND, 0)
+    last = min(lines_from(lines, end), at + _AROUND + 1)
     sizes = sorted(size for k in range(first, last) if (size := len(lines[k].text.strip())))
     return sizes[len(sizes) // 2] if sizes else 0
 

@@ -567,7 +567,7 @@ def _text_doubt(name: str) -> str:
         return "the item header holds a stray mark between its words (OCR debris?)"
     if header_label_inside(name):
         return "the item header holds a label of the letter's header table (a running head?)"
-    if stamp_inside(name) or _TIME_OF_DAY.search(name):
+    if stamp_inside(name) or (":" in name and _TIME_OF_DAY.search(name)):
         return "the item header holds a page's stamp or a fax machine's line (a date stamp, a time)"
     return ""
 

@@ -70,8 +70,8 @@ def closing_start(texts: Sequence[str], start: int, stop: int) -> int:
         text = texts[i]
         if not text.strip():
             continue
-        if _ITEM_LINE.search(text):
-            break
+        if (":" in text or ";" in text) and _ITEM_LINE.search(text):
+            break  # (every item line holds a colon or a semicolon)
         if i > start and _CLOSING.match(text) and _opens(text):
             found = i
     return found

@@ -10,6 +10,7 @@ the exact characters it came from.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -71,6 +72,20 @@ class Document:
                 a, b = max(s, start) - start, min(e, end) - start
                 chunk = chunk[:a] + " " * (b - a) + chunk[b:]
         return chunk
+
+
+def lines_from(lines: Sequence[Line], offset: int) -> int:
+    """The index of the first of ``lines`` (in text order) that starts at ``offset`` or after
+    it. Lines that keep their starts in a list (the fast path's) are searched in it, without a
+    :class:`Line` made for each line looked at."""
+    starts = getattr(lines, "starts", None)
+    if starts is not None:
+        return min(bisect_left(starts, offset), len(lines))
+    return bisect_left(lines, offset, key=_line_start)
+
+
+def _line_start(line: Line) -> int:
+    return line.start
 
 
 def check_input(text: object, max_chars: int = DEFAULT_MAX_CHARS) -> str:
@@ -197,7 +212,9 @@ def without_stamps(text: str) -> str | None:
 
 
 def _stamps(text: str) -> list[re.Match[str]]:
-    if ":" not in text and not any(w in text for w in _STAMP_WORDS):
+    # Every stamp holds a stamp word or a time of day: told by a few searches for words, and
+    # a look at the digits around each colon, before the pattern is tried at every character.
+    if not any(w in text for w in _STAMP_WORDS) and not _has_time(text):
         return []
     found = []
     for m in STAMP_INSIDE.finditer(text):
@@ -208,6 +225,16 @@ def _stamps(text: str) -> list[re.Match[str]]:
 
 
 _STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED")
+
+
+def _has_time(text: str) -> bool:
+    """Whether a colon in ``text`` has a digit before it and two after it ("10:14")."""
+    at = text.find(":")
+    while at >= 0:
+        if text[at - 1 : at].isdigit() and text[at + 1 : at + 3].isdigit():
+            return True
+        at = text.find(":", at + 1)
+    return False
 
 
 #: Words of prose (three letters or more, lower case) a transmission line may hold.
