@@ -506,7 +506,8 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
         return set()
     edges: tuple[list[int], list[int]] = ([], [])
     # Each edge line's neighbour on its page: the line below a top line, above a bottom line.
-    neighbour: dict[int, str] = {}
+    # Each page's first and last lines holding text, and where its lines stop.
+    pages: list[tuple[int, int, int]] = []
     for k, start in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(texts)
         first = _next_text(texts, start, stop, 1)
@@ -516,35 +517,43 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
         assert last is not None
         edges[0].append(first)
         edges[1].append(last)
-        if first != last:
-            below, above = (
-                _next_text(texts, first + 1, stop, 1),
-                _next_text(texts, last - 1, first - 1, -1),
-            )
-            neighbour[first], neighbour[last] = texts[below], texts[above]  # type: ignore[index]
+        pages.append((first, last, stop))
+
+    def neighbour(side: int, page: int) -> str | None:
+        """The line below a page's top line, above its bottom line (None: it has one)."""
+        first, last, stop = pages[page]
+        if first == last:
+            return None
+        k = (
+            _next_text(texts, first + 1, stop, 1)
+            if side == 0
+            else _next_text(texts, last - 1, first - 1, -1)
+        )
+        return None if k is None else texts[k]
+
     need = max(2, (len(edges[0]) + 1) // 2)
     found: set[int] = set()
     inside: set[str] | None = None
-    for side in edges:
-        shapes = [(i, texts[i], _edge_shape(texts[i])) for i in side]
+    for side_index, side in enumerate(edges):
+        shapes = [(page, i, texts[i], _edge_shape(texts[i])) for page, i in enumerate(side)]
         if not _may_repeat(shapes):
             continue  # the common case: every page's edge line worded its own way
         shapes = [
-            (i, text, shape)
-            for i, text, shape in shapes
+            (page, i, text, shape)
+            for page, i, text, shape in shapes
             if not _EDGE_KEEPS.search(text)
             and not HEADER_LINE.search(text)
             and not NOTICE_TITLE.search(text)
         ]
-        for i, text, shape in shapes:
+        for page, i, text, shape in shapes:
             if len(shape) < 3:
                 continue
             alike = 1 + sum(
                 1
-                for j, other, other_shape in shapes
+                for other_page, j, other, other_shape in shapes
                 if j != i
                 and (shape == other_shape or _alike_stamps(text, shape, other, other_shape))
-                and _other_lines(neighbour.get(i), neighbour.get(j))
+                and _other_lines(neighbour(side_index, page), neighbour(side_index, other_page))
             )
             if alike < need:
                 continue
@@ -560,14 +569,14 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
     return found
 
 
-def _may_repeat(shapes: list[tuple[int, str, str]]) -> bool:
+def _may_repeat(shapes: list[tuple[int, int, str, str]]) -> bool:
     """Whether two of the edge lines ``shapes`` may be alike: two shapes equal, or two lines
     short enough to be one stamp read through OCR damage (see :func:`_alike_stamps`)."""
-    if len({shape for _, _, shape in shapes}) < len(shapes):
+    if len({shape for *_, shape in shapes}) < len(shapes):
         return True
     short = sum(
         1
-        for _, text, shape in shapes
+        for *_, text, shape in shapes
         if len(shape) >= 10 and len(text.split()) <= _EDGE_FUZZY_WORDS
     )
     return short >= 2
