@@ -510,6 +510,21 @@ def test_a_perfect_answer_on_a_generated_notice_is_kept_unflagged(seed: int) -> 
     assert not record.metadata.needs_review, record.metadata.review_reasons
 
 
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize(
+    "closing",
+    ["\nSincerely,\n\nMAXIMUS Federal Services\n", "\ncc: Claims Administrator\n",
+     "\nIf you disagree with this determination, you may appeal.\n"],
+)  # fmt: skip
+def test_a_notice_with_a_closing_block_gives_what_was_written(seed: int, closing: str) -> None:
+    text, label = _notice(seed)
+    got = _contract(text.rstrip("\f\n") + "\n" + closing)
+    assert not isinstance(got, str), got
+    record, flagged, reasons = got
+    assert record == label
+    assert not flagged, reasons
+
+
 def test_a_page_break_inside_a_notice_s_dated_phrase_is_read_past() -> None:
     # Notice 198: "... provided to the above / <form feed, fax banner> / parties on 8/15/2013".
     text, label = _notice(198)

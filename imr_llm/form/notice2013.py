@@ -46,7 +46,7 @@ from .header import HeaderForm
 from .items import ItemPlace, ItemsForm
 from .places import Place
 from .reading import Reading, read_case_number, read_date
-from .sections import Sections
+from .sections import Sections, closing_start
 from .summary import date_window
 from .text import collapse_ws, contains_phrase, is_heading, match_label, ocr_pattern
 
@@ -322,7 +322,11 @@ def _item_sections(doc: Document, start: int) -> list[tuple[int, int, int]]:
             found.append((int(number.group(1)), i))
     out = []
     for k, (number, line) in enumerate(found):
-        end = found[k + 1][1] if k + 1 < len(found) else len(doc.lines)
+        if k + 1 < len(found):
+            end = found[k + 1][1]
+        else:  # the last section ends where a closing block opens (a sign-off, "cc:"...)
+            n = len(doc.lines)
+            end = closing_start([doc.lines[i].text for i in range(line, n)], 0, n - line) + line
         out.append((number, line, end))
     return [(n, s, e) for n, s, e in out]
 
