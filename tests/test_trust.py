@@ -153,6 +153,32 @@ def test_dates_no_letter_can_have_need_review(changes: dict, why: str) -> None:
     assert any(why in r for r in found), found
 
 
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("Date Assigned: 2018-03-14", [dt.date(2018, 3, 14)]),
+        ("from 2016-12-07 to 10-23-2016", [dt.date(2016, 12, 7), dt.date(2016, 10, 23)]),
+        ("Date Assigned: 2018-13-14", []),  # no month 13: no date, and no shorter one inside
+    ],
+)
+def test_a_date_written_year_first(text: str, dates: list[dt.date]) -> None:
+    found = read_dates(text)
+    assert [r.value for r in found] == dates
+    assert all(r.exact for r in found)
+
+
+def test_a_header_with_dates_written_year_first_reads_them() -> None:
+    text = str(Letter())
+    for us, iso in (("03/14/2018", "2018-03-14"), ("07/02/2015", "2015-07-02"),
+                    ("04/20/2018", "2018-04-20"), ("02/27/2018", "2018-02-27"),
+                    ("03/09/2018", "2018-03-09")):  # fmt: skip
+        assert us in text
+        text = text.replace(us, iso)
+    record = rules(text)
+    assert record.contract_dict() == LETTER_LABEL
+    assert not record.metadata.needs_review, reasons(record)
+
+
 def test_an_implausible_date_flags_the_record() -> None:
     # The letter itself prints a UR denial date after its decision date (a misread digit).
     text = str(Letter()).replace("02/27/2018", "05/27/2018")

@@ -157,8 +157,18 @@ def read_dates(text: str) -> list[Reading[dt.date]]:
         value = make_date(int(m.group("y")), MONTHS[m.group("mon").lower()], int(m.group("d")))
         if value:
             found.append(Reading(value, True, m.start(), m.end()))
+    if "-" in text:
+        for m in _ISO_DATE.finditer(text):
+            value = make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            if value:
+                found.append(Reading(value, True, m.start(), m.end()))
     found.sort(key=lambda r: r.start)
     return found
+
+
+#: A date written year first, as a system exports it ("2016-12-07"): unambiguous, and no
+#: other date pattern reads inside it (their numbers may not follow a digit).
+_ISO_DATE = re.compile(r"(?<![0-9/.-])([12][0-9]{3})-([0-9]{1,2})-([0-9]{1,2})(?![0-9])")
 
 
 #: Marks a table's rules print ("UR Denial Date: || 10/14/2016"): read as a digit only when
@@ -206,9 +216,9 @@ def date_digits(text: str) -> str:
 
 
 def date_forms(value: dt.date) -> tuple[str, ...]:
-    """The digit strings a letter may write ``value`` as (11/09/2016, 11/9/16...)."""
+    """The digit strings a letter may write ``value`` as (11/09/2016, 11/9/16, 2016-11-09...)."""
     m, d, y = value.month, value.day, value.year
-    forms = []
+    forms = [f"{y}{m:02d}{d:02d}"]
     for ms in (f"{m:02d}", f"{m}"):
         for ds in (f"{d:02d}", f"{d}"):
             for ys in (f"{y}", f"{y % 100:02d}"):
