@@ -52,15 +52,18 @@ from tests.letters import BOILERPLATE, RAW_HEADER, Letter
 
 
 def test_date_forms_lists_every_writing_once_in_order() -> None:
-    # 11/09/2016: the month has no shorter form, so four writings, not eight.
-    assert date_forms(dt.date(2016, 11, 9)) == ("11092016", "110916", "1192016", "11916")
+    # 11/09/2016: the month has no shorter form, so four writings, not eight (and the date
+    # written year first, last).
+    assert date_forms(dt.date(2016, 11, 9)) == (
+        "11092016", "110916", "1192016", "11916", "20161109",
+    )  # fmt: skip
     assert date_forms(dt.date(2022, 3, 4)) == (
         "03042022", "030422", "0342022", "03422",
-        "3042022", "30422", "342022", "3422",
+        "3042022", "30422", "342022", "3422", "20220304",
     )  # fmt: skip
     # A two-digit year keeps its leading zero: 2005 is "05".
     assert "121205" in date_forms(dt.date(2005, 12, 12))
-    assert date_forms(dt.date(2010, 10, 10)) == ("10102010", "101010")
+    assert date_forms(dt.date(2010, 10, 10)) == ("10102010", "101010", "20101010")
 
 
 def test_date_digits_reads_ocr_digits() -> None:

@@ -218,11 +218,12 @@ def date_digits(text: str) -> str:
 def date_forms(value: dt.date) -> tuple[str, ...]:
     """The digit strings a letter may write ``value`` as (11/09/2016, 11/9/16, 2016-11-09...)."""
     m, d, y = value.month, value.day, value.year
-    forms = [f"{y}{m:02d}{d:02d}"]
+    forms = []
     for ms in (f"{m:02d}", f"{m}"):
         for ds in (f"{d:02d}", f"{d}"):
             for ys in (f"{y}", f"{y % 100:02d}"):
                 forms.append(ms + ds + ys)
+    forms.append(f"{y}{m:02d}{d:02d}")  # year first, as a system exports a date
     return tuple(dict.fromkeys(forms))
 
 
