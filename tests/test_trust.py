@@ -167,6 +167,28 @@ def test_a_date_written_year_first(text: str, dates: list[dt.date]) -> None:
     assert all(r.exact for r in found)
 
 
+@pytest.mark.parametrize(
+    ("written", "states"),
+    [("CA, AZ", ["California", "Arizona"]), ("California, NV", ["California", "Nevada"]),
+     ("CA; NY", ["California", "New York"]), ("Ca, Az", []), ("CA AZ", [])],
+)  # fmt: skip
+def test_states_listed_by_their_postal_codes(written: str, states: list[str]) -> None:
+    from imr_llm.form.vocabulary import read_states
+
+    assert [r.value for r in read_states(written).readings] == states
+
+
+def test_a_licensure_listed_by_postal_codes_is_read_on_both_paths() -> None:
+    text = str(Letter()).replace("State(s) of Licensure: California, Nevada",
+                                 "State(s) of Licensure: CA, NV")  # fmt: skip
+    assert text != str(Letter())
+    record = rules(text)
+    assert record.reviewer.licensure_states == ["California", "Nevada"]
+    assert not record.metadata.needs_review, reasons(record)
+    record, requests = _perfect_answer(text)
+    assert requests == 1 and not record.metadata.needs_review, reasons(record)
+
+
 def test_a_header_with_dates_written_year_first_reads_them() -> None:
     text = str(Letter())
     for us, iso in (("03/14/2018", "2018-03-14"), ("07/02/2015", "2015-07-02"),

@@ -28,7 +28,15 @@ from importlib.resources import files
 from typing import NamedTuple
 
 from .reading import Reading
-from .text import LIST_MARKS, STATES, Vocabulary, collapse_ws, comparison_key, name_key
+from .text import (
+    LIST_MARKS,
+    POSTAL_CODES,
+    STATES,
+    Vocabulary,
+    collapse_ws,
+    comparison_key,
+    name_key,
+)
 
 #: The file holding the specialty vocabulary and its source (shipped inside the package).
 SPECIALTIES_FILE = "specialties.txt"
@@ -203,7 +211,9 @@ def _read_list(text: str, vocabulary: Vocabulary, *, cuts: bool) -> NameList:
 
 
 def _read_clean(text: str, vocabulary: Vocabulary) -> NameList | None:
-    """The common case, fast: every part between commas is a known name written as is."""
+    """The common case, fast: every part between commas is a known name written as is (a
+    state perhaps as its postal code, "CA", in capitals: only in a list read so, never
+    through damage, where two letters may be debris)."""
     readings: list[Reading[str]] = []
     repeated = False
     for m in _CLEAN_PART.finditer(text):
@@ -211,7 +221,9 @@ def _read_clean(text: str, vocabulary: Vocabulary) -> NameList | None:
             continue
         written = comparison_key(m.group(1))  # a name may wrap over lines
         if written not in vocabulary:
-            return None
+            if vocabulary is not STATES or written not in POSTAL_CODES:
+                return None
+            written = POSTAL_CODES[written]
         if all(r.value != written for r in readings):
             readings.append(Reading(written, True, m.start(1), m.end(1)))
         else:
