@@ -716,6 +716,25 @@ def test_a_numbered_partly_certified_item_keeps_its_number_out_of_the_last_ratio
     assert record.items[1].original_request == "Chiropractic manipulation times 12"
 
 
+@pytest.mark.parametrize("width", [32, 39, 51, 60, 76])
+def test_a_numbered_item_header_run_on_from_the_last_rationale_keeps_its_number(
+    width: int,
+) -> None:
+    """Plain pdftotext prints no blank line between a rationale and the next item header: a
+    re-fill runs the item's number on after the rationale's last sentence, and may break the
+    line right after it."""
+    from imr_llm.eval.damage import reflow
+
+    text = str(Letter(items=["1. " + ITEM_ONE, "2. " + ITEM_TWO]))
+    glued = text.replace("necessary.\n\n2. ", "necessary.\n2. ")
+    assert glued != text
+    record = rules(reflow(glued, width))
+    assert record.items[0].rationale == LETTER_LABEL["items"][0]["rationale"]
+    assert [item.service for item in record.items] == [
+        item["service"] for item in LETTER_LABEL["items"]
+    ]
+
+
 def test_a_name_that_starts_with_its_count_keeps_it() -> None:
     record = with_first_item(
         "Hinged knee brace, left: Upheld", "12 sessions of aquatic therapy: Upheld"

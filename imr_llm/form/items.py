@@ -179,9 +179,14 @@ def colon_part(text: str) -> bool:
 
 def header_goes_on(text: str) -> bool:
     """Whether an item header may go on from line ``text`` to the next: the line does not end
-    a sentence (:func:`_continues`), or ends a part of the header in a colon
-    (:func:`colon_part`)."""
-    return _continues(text) or colon_part(text)
+    a sentence (:func:`_continues`), ends a part of the header in a colon
+    (:func:`colon_part`), or is the item's number alone ("2.": a copy numbered the items,
+    and a re-fill broke the line after the number)."""
+    return _continues(text) or colon_part(text) or _ITEM_NUMBER.fullmatch(text.strip()) is not None
+
+
+#: An item's number on a line of its own.
+_ITEM_NUMBER = re.compile(r"\(?\d{1,2}[.)]")
 
 
 def _header_start(doc: Document, marker: _Marker, floor: int) -> int:
