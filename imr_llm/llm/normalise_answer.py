@@ -36,7 +36,7 @@ from typing import Any
 
 from ..evidence.items import letter_order
 from ..form import ItemPlace
-from ..form.text import MONTHS, collapse_ws
+from ..form.text import MONTHS, POSTAL_CODES, collapse_ws
 
 __all__ = [
     "answer_date",
@@ -181,22 +181,8 @@ def canonical_age(value: Any) -> Any:
 # States
 # --------------------------------------------------------------------------------------------
 
-#: USPS codes (as the answer schema's full names): certain only written in capitals, "SC" or
-#: "S.C.", since several are words in lower case ("in", "or", "me").
-POSTAL_CODES = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan", "MN": "Minnesota",
-    "MS": "Mississippi", "MO": "Missouri", "MT": "Montana", "NE": "Nebraska", "NV": "Nevada",
-    "NH": "New Hampshire", "NJ": "New Jersey", "NM": "New Mexico", "NY": "New York",
-    "NC": "North Carolina", "ND": "North Dakota", "OH": "Ohio", "OK": "Oklahoma",
-    "OR": "Oregon", "PA": "Pennsylvania", "PR": "Puerto Rico", "RI": "Rhode Island",
-    "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee", "TX": "Texas",
-    "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington", "WV": "West Virginia",
-    "WI": "Wisconsin", "WY": "Wyoming",
-}  # fmt: skip
+#: USPS codes (:data:`~imr_llm.form.text.POSTAL_CODES`) are certain only written in capitals,
+#: "SC" or "S.C.", since several are words in lower case ("in", "or", "me").
 #: The traditional (GPO style manual) abbreviations, keyed without full stops or spaces in
 #: lower case: "Calif.", "Calif", "N.Y.", "W. Va.". Each names one state only.
 STATE_ABBREVIATIONS = {
