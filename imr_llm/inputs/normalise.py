@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import EmptyTextError, TextTooLargeError
@@ -505,7 +505,6 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
     if len(starts) < 2:
         return set()
     edges: tuple[list[int], list[int]] = ([], [])
-    # Each edge line's neighbour on its page: the line below a top line, above a bottom line.
     # Each page's first and last lines holding text, and where its lines stop.
     pages: list[tuple[int, int, int]] = []
     for k, start in enumerate(starts):
@@ -617,8 +616,6 @@ def _alike_stamps(text: str, shape: str, other: str, other_shape: str) -> bool:
 
 
 def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[Line]:
-    kept: list[Line] = []
-    page_break = False
     # Only a header line repeats as a running head (the case number line, a row of the header
     # table); a sentence of the letter's first lines (a 2013 notice's determination) may well
     # recur in its body.
@@ -628,19 +625,37 @@ def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[L
     # Cheap tests first, each one a condition of what follows it: a repeated header line
     # starts with a header line's first word; a running head holds a case number's "-".
     heads = tuple({line.split(" ", 1)[0] for line in first})
-    for index, line in enumerate(lines):
-        if not line.blank and (
+
+    def furniture(index: int, line: Line) -> bool:
+        return not line.blank and (
             is_page_furniture(line.text)
             or (
                 index >= _BODY_FROM
                 and (
                     (heads and line.text.lstrip().startswith(heads)
                      and " ".join(line.text.split()) in first)
-                    or ("-" in line.text and RUNNING_HEAD.match(line.text))
+                    or ("-" in line.text and RUNNING_HEAD.match(line.text) is not None)
                     or _title_head(lines, index)
                 )
             )
-        ):  # fmt: skip
+        )  # fmt: skip
+
+    kept = _drop_lines(lines, furniture, dropped)
+    edges = edge_furniture(
+        [line.text for line in kept], [i for i, line in enumerate(kept) if line.page_break]
+    )
+    return _drop_lines(kept, lambda index, _: index in edges, dropped) if edges else kept
+
+
+def _drop_lines(
+    lines: list[Line], drop: Callable[[int, Line], bool], dropped: list[tuple[int, int]]
+) -> list[Line]:
+    """``lines`` but those ``drop`` takes (their spans added to ``dropped``), the next line
+    holding text after each marked a page break."""
+    kept: list[Line] = []
+    page_break = False
+    for index, line in enumerate(lines):
+        if drop(index, line):
             dropped.append((line.start, line.end))
             page_break = True
             continue
@@ -648,23 +663,7 @@ def _drop_furniture(lines: list[Line], dropped: list[tuple[int, int]]) -> list[L
             line = Line(line.text, line.start, True)
             page_break = False
         kept.append(line)
-    edges = edge_furniture(
-        [line.text for line in kept], [i for i, line in enumerate(kept) if line.page_break]
-    )
-    if not edges:
-        return kept
-    again: list[Line] = []
-    page_break = False
-    for index, line in enumerate(kept):
-        if index in edges:
-            dropped.append((line.start, line.end))
-            page_break = True
-            continue
-        if page_break and not line.blank:
-            line = Line(line.text, line.start, True)
-            page_break = False
-        again.append(line)
-    return again
+    return kept
 
 
 def normalise(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> Document:
