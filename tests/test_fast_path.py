@@ -451,11 +451,11 @@ def test_bounded_checks() -> None:
     be, answer as the patterns they stand for."""
     from imr_llm.evidence.common import _legible_by_words, legible
     from imr_llm.evidence.passages import LABEL_INSIDE, PASSAGE_END, label_inside, passage_ends
-    from imr_llm.form.text import collapse_ws
-    from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD, ends_sentence, ends_word
+    from imr_llm.form.text import ENDS_SENTENCE, collapse_ws, ends_sentence
+    from imr_llm.rules.selfcheck import _ENDS_WORD, ends_word
 
     for text in _passages():
-        assert ends_sentence(text) == bool(_ENDS_SENTENCE.search(text)), text[-40:]
+        assert ends_sentence(text) == bool(ENDS_SENTENCE.search(text)), text[-40:]
         assert ends_word(text) == bool(_ENDS_WORD.search(text)), text[-40:]
         assert label_inside(text) == bool(LABEL_INSIDE.search(text)), text[:80]
         for end in ("", ".", ".)", ")", " .|~ ", "'", ",\u201d", "x_", ":\n"):
@@ -469,7 +469,8 @@ def test_bounded_checks() -> None:
 def _self_check_by_pattern(items: list[dict]) -> tuple[list[str], list[str]]:
     """The self-check as its patterns state it, each searched over the whole value."""
     from imr_llm.form.items import marker_inside
-    from imr_llm.rules.selfcheck import _ENDS_SENTENCE, _ENDS_WORD, _LABEL_IN_SERVICE, _SENTENCES
+    from imr_llm.form.text import ENDS_SENTENCE
+    from imr_llm.rules.selfcheck import _ENDS_WORD, _LABEL_IN_SERVICE, _SENTENCES
 
     errors: list[str] = []
     flags: list[str] = []
@@ -486,7 +487,7 @@ def _self_check_by_pattern(items: list[dict]) -> tuple[list[str], list[str]]:
         rationale = item.get("rationale") or ""
         if len(rationale) < 40:
             flags.append(f"items[{k}].rationale is implausibly short ({len(rationale)} chars)")
-        if k == len(items) - 1 and rationale and not _ENDS_SENTENCE.search(rationale):
+        if k == len(items) - 1 and rationale and not ENDS_SENTENCE.search(rationale):
             flags.append(f"items[{k}].rationale ends mid-sentence: the letter may be cut off")
         elif rationale and not _ENDS_WORD.search(rationale):
             flags.append(f"items[{k}].rationale ends mid-word")

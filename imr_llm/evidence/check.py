@@ -24,6 +24,7 @@ from ..form.summary import (
 )
 from ..form.text import (
     collapse_ws,
+    ends_sentence,
     is_collapsed,
 )
 from ..inputs.normalise import Line, lines_from, without_stamps
@@ -370,10 +371,8 @@ def check_page_tops(form: LetterForm, out: Checked) -> None:
     # before it), if it does not end there.
     tops: list[int] = []
     while at >= 0:
-        i = lines_from(lines, at + 1)
-        while i < len(lines) and lines[i].blank:
-            i += 1
-        if i < len(lines) and lines[i].page_break and not _ENDS_LINE.search(lines[i].text):
+        i = _text_line(lines, lines_from(lines, at + 1))
+        if i is not None and lines[i].page_break and not _ENDS_LINE.search(lines[i].text):
             tops.append(i)
         at = source.find("\f", at + 1)
     if not tops:
@@ -388,7 +387,7 @@ def check_page_tops(form: LetterForm, out: Checked) -> None:
     ]
     for i in dict.fromkeys(tops):
         line = lines[i]
-        after = next((j for j in range(i + 1, len(lines)) if not lines[j].blank), None)
+        after = _text_line(lines, i + 1)
         if after is None:
             continue
         for path, found in values:
@@ -398,6 +397,16 @@ def check_page_tops(form: LetterForm, out: Checked) -> None:
             if len(line.text.strip()) < _SHORT_TOP * _full_width(lines, i, s, e):
                 out.put(path, "unverified", found.span, "a short line opens a page inside the "
                         "value and does not end it: a page's stamp or heading?")  # fmt: skip
+
+
+def _text_line(lines: Sequence[Line], i: int, step: int = 1) -> int | None:
+    """The first of ``lines`` holding text from ``i`` on (back towards the first with ``step``
+    -1), or None."""
+    while 0 <= i < len(lines):
+        if not lines[i].blank:
+            return i
+        i += step
+    return None
 
 
 #: How many lines either side of a page's first line tell how long a value's lines are.
@@ -421,7 +430,7 @@ def header_after_stamp(form: LetterForm, place: ItemPlace) -> str | None:
     before = lines[i - 1].end if i else 0
     if "\f" not in source[before : lines[i].start]:
         return None
-    after = next((j for j in range(i + 1, len(lines)) if not lines[j].blank), None)
+    after = _text_line(lines, i + 1)
     if after is None or lines[after].start >= header.end:
         return None
     if len(lines[i].text.strip()) >= _SHORT_TOP * _full_width(lines, i, header.start, header.end):
@@ -441,12 +450,10 @@ def trailing_stamp(form: LetterForm, region: Place | None) -> str | None:
     i = lines_from(lines, region.end) - 1
     if i < 1 or not lines[i].page_break or _ENDS_LINE.search(lines[i].text):
         return None
-    j = i - 1
-    while j > 0 and lines[j].blank:
-        j -= 1
+    j = _text_line(lines, i - 1, -1) or 0
     if lines[i].start <= region.start or "\f" not in source[lines[j].end : lines[i].start]:
         return None
-    if not _ENDS_SENTENCE.search(lines[j].text):
+    if not ends_sentence(lines[j].text):
         return None
     return collapse_ws(lines[i].text) or None
 
@@ -461,10 +468,6 @@ def last_stamp(region: Place | None) -> str | None:
     if rest is None or not text.startswith(rest):
         return None
     return text[len(rest) :].strip() or None
-
-
-#: A line that ends a sentence (a full stop, perhaps inside a bracket or a quote).
-_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 
 
 def _full_width(lines: Sequence[Line], at: int, start: int, end: int) -> int:

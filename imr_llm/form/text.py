@@ -18,6 +18,18 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+#: A text that ends a sentence: a full stop (or "!", "?"), perhaps inside a bracket or a
+#: quote, then whitespace.
+ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
+#: What may close a sentence after its full stop (the class of :data:`ENDS_SENTENCE`).
+_CLOSERS = "\"'”’)]"
+
+
+def ends_sentence(text: str) -> bool:
+    """``bool(ENDS_SENTENCE.search(text))``: ``[.!?]``, closers, whitespace, the end; read
+    from the end instead of tried at every character of a rationale."""
+    return text.rstrip().rstrip(_CLOSERS)[-1:] in (".", "!", "?")
+
 
 def collapse_ws(text: str) -> str:
     """Collapse every run of whitespace (newlines and form feeds too) to one space and trim.

@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from ..form.items import marker_inside
-from ..form.text import ocr_pattern
+from ..form.text import ends_sentence, ocr_pattern
 
 _LABEL_IN_SERVICE = re.compile(
     "|".join(
@@ -40,20 +40,11 @@ _LABEL_IN_SERVICE = re.compile(
     re.IGNORECASE,
 )
 _SENTENCES = re.compile(r"[a-z0-9)]{2}[.!?]\s+[A-Z][a-z]")
-_ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 _ENDS_WORD = re.compile(r"[\w.!?;:,)\]\"'”’%]\s*$")
 
 
-#: What may close a sentence after its full stop (the class of ``_ENDS_SENTENCE``).
-_CLOSERS = "\"'”’)]"
 #: The marks ``_ENDS_WORD`` takes for the end of a word, beside word characters.
 _WORD_END_MARKS = frozenset(".!?;:,)]\"'”’%")
-
-
-def ends_sentence(text: str) -> bool:
-    """``bool(_ENDS_SENTENCE.search(text))``: ``[.!?]``, closers, whitespace, the end; read
-    from the end instead of tried at every character of a rationale."""
-    return text.rstrip().rstrip(_CLOSERS)[-1:] in (".", "!", "?")
 
 
 def ends_word(text: str) -> bool:
