@@ -790,12 +790,86 @@ def test_a_letter_cut_inside_its_last_rationale_is_flagged() -> None:
         ("Evaluation of the medical necessity of home care is made case by case.", False),
         ("Imaging is needed to determine the medicai necessty of surgery.", False),  # damaged
         ("She has skilled medical needs, and the care can be given at the visits.", False),
+        # a section's name in brackets advises nothing: a cut inside a quoted guideline
+        (
+            "(See Section 4.1, Indications for Tapering Opioids) Additional testing as may be "
+            "deemed necessary to monitor patients.",
+            False,
+        ),  # fmt: skip
+        ("Gradual tapering (over weeks) is advised rather than abrupt cessation.", True),
     ],
 )
 def test_what_states_a_conclusion(sentence: str, concludes: bool) -> None:
     from imr_llm.evidence.check import states_conclusion
 
     assert states_conclusion(sentence) is concludes
+
+
+@pytest.mark.parametrize(
+    ("rationale", "concludes"),
+    [
+        ("The ODG lists the repair as an outpatient procedure. Although the surgery has been "
+         "found to be medically necessary, the planned procedure is arthroscopic.", False),
+        ("The records show no instability. While a brace can help some, the brace is not "
+         "medically necessary.", True),
+        ("As the surgery is not medically necessary, the assistant surgeon is not medically "
+         "necessary.", True),
+    ],
+)  # fmt: skip
+def test_a_conclusion_said_in_a_leading_clause_only_is_none(
+    rationale: str, concludes: bool
+) -> None:
+    from imr_llm.evidence.check import rationale_concludes
+
+    assert rationale_concludes(rationale) is concludes
+
+
+@pytest.mark.parametrize(
+    ("rationale", "alone"),
+    [
+        ("The request for an MRI of the lumbar spine is not medically necessary.", True),
+        ("Pursuant to the Chronic Pain Medical Treatment Guidelines 2016, physical therapy "
+         "twice a week for three weeks is not medically necessary.", True),
+        ("The request for EMG testing was not medically necessary, medically appropriate, or "
+         "indicated here.", True),
+        # a verdict drawn from another item's gives its reason, whatever OCR did to "As"
+        ("As the requested surgical intervention is not medically necessary per the "
+         "documentation, the requested ancillary service is not medically necessary.", False),
+        ("A's the requested surgical intervention is not medically necessary per the "
+         "documentation, the requested ancillary service is not medically necessary.", False),
+        ("The brace is not medically necessary because the knee is stable.", False),
+        ("The request is not medically necessary. The knee is stable.", False),
+        ("The knee is stable.", False),  # no verdict at all: the other check's business
+    ],
+)  # fmt: skip
+def test_a_verdict_alone(rationale: str, alone: bool) -> None:
+    from imr_llm.evidence.check import verdict_alone
+
+    assert verdict_alone(rationale) is alone
+
+
+def test_a_letter_cut_after_its_last_rationales_opening_verdict_is_flagged() -> None:
+    # Reviewers often open with the verdict, argue it, and close on it again: a cut after the
+    # first sentence leaves a last rationale that ends with a conclusion.
+    verdict = "The request for physical therapy is medically necessary."
+    item = ITEM_TWO.replace("Decision rationale: ", f"Decision rationale: {verdict}\n")
+    text = str(Letter(items=[ITEM_ONE, item]))
+    assert not rules(text).metadata.needs_review
+    record = rules(text[: text.index(verdict) + len(verdict)])
+    assert record.items[1].rationale == verdict
+    assert flagged(record, "items[1].rationale")
+    assert "verdict alone" in record.metadata.evidence["items[1].rationale"].note
+
+
+def test_a_last_rationale_of_one_reasoned_sentence_is_not_flagged() -> None:
+    rationale = (
+        "Decision rationale: As the requested surgical intervention is not medically necessary\n"
+        "per the documentation, the requested ancillary service is not medically necessary.\n"
+    )
+    item = ITEM_TWO.split("Decision rationale: ")[0] + rationale
+    record = rules(str(Letter(items=[ITEM_ONE, item])))
+    assert record.items[1].rationale.startswith("As the requested surgical")
+    assert not record.metadata.needs_review
 
 
 def test_a_letter_cut_after_a_sentence_that_is_no_conclusion_is_flagged() -> None:

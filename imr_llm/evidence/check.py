@@ -255,11 +255,17 @@ def states_conclusion(sentence: str) -> bool:
             said = _NECESSITY
         if _verdict(said, squashed, found.dest_start, found.dest_end):
             return True
+    # A reference in brackets names a section, it advises nothing: "(See Section 4.1,
+    # Indications for Tapering Opioids) Additional testing ..." is a cut inside a quotation.
+    advice = _BRACKETED.sub(" ", lowered)
     return any(
         word[:1] in _FIRST_LETTERS[known[0]] and fuzz.ratio(word, known, score_cutoff=WORD_SCORE)
-        for word in _WORD.findall(lowered)
+        for word in _WORD.findall(advice)
         for known in CONCLUSION_WORDS
     )
+
+
+_BRACKETED = re.compile(r"\([^()]*\)")
 
 
 _NECESSITY = CONCLUSION_PHRASES[1][1]
@@ -274,14 +280,67 @@ def _verdict(phrase: str, squashed: str, start: int, end: int) -> bool:
     return squashed[start - 1 : start] == "a" or any(stem in after for stem in _VERDICT_STEMS)
 
 
+#: A clause that opens a sentence and leaves its verdict to the main clause after the comma:
+#: "Although the surgery has been found to be medically necessary, the planned procedure is
+#: arthroscopic." concludes nothing, and is what a cut inside a rationale leaves. Causal
+#: openers ("As the surgery is not medically necessary, the ancillary service is not
+#: either") are no such clause: their main clause concludes too.
+_LEADING_CLAUSE = re.compile(
+    r"\W*(?:although|though|even though|even if|while|whereas|if|unless|whether)\b[^,;]*[,;]",
+    re.IGNORECASE,
+)
+
+
 def rationale_concludes(rationale: str) -> bool:
-    """Whether a rationale's last sentence states a conclusion (through OCR damage). A last
-    "sentence" of a word or two is a mark OCR put inside one ("is not medically . nccessary."):
-    the words before it are read with it."""
+    """Whether a rationale's last sentence states a conclusion (through OCR damage), in its
+    main clause. A last "sentence" of a word or two is a mark OCR put inside one ("is not
+    medically . nccessary."): the words before it are read with it."""
     last = last_sentence(rationale)
     if len(last.split()) < 3:
         last = _collapsed_tail(rationale, 160)
-    return states_conclusion(last)
+    clause = _LEADING_CLAUSE.match(last)
+    return states_conclusion(last[clause.end() :] if clause else last)
+
+
+#: A sentence's end inside a text: the mark, closing quotes or brackets, whitespace, and the
+#: next sentence's first letter or opening mark.
+_INNER_END = re.compile(r"[.!?][\"'”’)\]]*\s+[\"“(]?[A-Z]")
+#: A verdict that gives its reason in its own sentence: opened by a causal word ("As the
+#: requested surgical intervention is not medically necessary, the requested ancillary
+#: service is not medically necessary."), or saying "because" or "since". OCR may take the
+#: word ("A's the requested ..."): a verdict drawn from another one, both stated on either
+#: side of the sentence's first comma, is reasoned too.
+_REASONED = re.compile(r"\W*(?:as|because|since|given|inasmuch)\b|.*\b(?:because|since)\b",
+                       re.IGNORECASE)  # fmt: skip
+#: Longer than this, a rationale of one sentence is a long argument, not a verdict alone.
+_VERDICT_ALONE = 400
+
+
+def verdict_alone(rationale: str) -> bool:
+    """Whether a rationale is one sentence that states a verdict and no reason for it.
+
+    Reviewers open many rationales with their verdict ("The request for an MRI of the lumbar
+    spine is not medically necessary.") and then argue it, often closing on it again; a letter
+    cut right after that first sentence ends with a conclusion, as a whole letter does. The
+    letters print no rationale of one sentence but the verdict that follows from another
+    item's, which says so ("As the requested surgical intervention is not medically
+    necessary, ...").
+    """
+    text = collapse_ws(rationale)
+    if len(text) > _VERDICT_ALONE or _INNER_END.search(text) or _REASONED.match(text):
+        return False
+    if not states_conclusion(text):
+        return False
+    reason, comma, verdict = text.partition(",")
+    return not (
+        comma
+        and states_conclusion(reason)
+        and _VERB.search(verdict)  # a clause, not the list "medically appropriate, or indicated"
+        and states_conclusion(verdict)
+    )
+
+
+_VERB = re.compile(r"\b(?:is|are|was|were|be)\b", re.IGNORECASE)
 
 
 def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked) -> None:
@@ -304,6 +363,10 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
         out.put(path, "unverified", evidence.span if evidence else None,
                 "the letter may be cut off: its last rationale ends without a conclusion "
                 "(items after it may be missing)")  # fmt: skip
+    elif verdict_alone(rationale):
+        out.put(path, "unverified", evidence.span if evidence else None,
+                "the letter may be cut off: its last rationale is a verdict alone, "
+                "one sentence giving no reason (reasons and items may be missing)")  # fmt: skip
 
 
 _LABEL_WORD_PIECES = ("guidel", "uideli", "deline", "rational", "ationale", "tionale")
