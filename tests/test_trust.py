@@ -1371,3 +1371,50 @@ def test_the_verb_after_a_full_stop_is_no_part_of_the_service() -> None:
         "portion of the original request, Hinged knee brace, left times 1.is: Upheld",
     )
     assert record.items[0].service == "Hinged knee brace, left times 1"
+
+
+# The second wording of a partly certified request names the original request twice; OCR
+# left a blank line inside the header, and a copy (capitals, or blank lines doubled) lets the
+# header's reading start below its first line.
+_LEAVING = (
+    "Acute inpatient rehabilitation physical therapy 7-10 days for left\n\n{gap}"
+    "foot fracture was the original request. The Claims Administrator authorized a skilled\n"
+    "nursing facility for 7 days, leaving the original request IMR eligible. The original\n"
+    "request, Acute inpatient rehabilitation physical therapy 7-10 days for left foot "
+    "fracture\nis: Overturned"
+)
+
+
+@pytest.mark.parametrize(("gap", "capitals"), [("\n\n", False), ("\n\n", True), ("", True)])
+def test_an_original_request_read_from_below_its_first_line_is_flagged(
+    gap: str, capitals: bool
+) -> None:
+    header = _LEAVING.format(gap=gap)
+    text = str(Letter(items=[ITEM_ONE, ITEM_TWO.replace(ITEM_TWO.split("\n")[0], header)]))
+    record = rules(text.upper() if capitals else text)
+    assert record.items[1].original_request.lower() == "foot fracture"
+    assert flagged(record, "items[1].original_request")
+
+
+def test_an_original_request_read_whole_across_a_blank_line_is_not_flagged() -> None:
+    header = _LEAVING.format(gap="")
+    record = rules(str(Letter(items=[ITEM_ONE, ITEM_TWO.replace(ITEM_TWO.split("\n")[0], header)])))
+    assert record.items[1].original_request == (
+        "Acute inpatient rehabilitation physical therapy 7-10 days for left foot fracture"
+    )
+    assert not record.metadata.needs_review
+
+
+def test_an_original_request_is_never_the_end_of_the_portions_name() -> None:
+    from imr_llm.evidence.items import original_doubt
+    from imr_llm.form.items import PartialRequest
+
+    cut = PartialRequest("foot fracture", "Acute rehabilitation for left foot fracture")
+    whole = PartialRequest("Acute rehabilitation for left foot fracture",
+                           "Acute rehabilitation for left foot fracture")  # fmt: skip
+    lower = PartialRequest("foot fracture rehabilitation", "Rehabilitation")
+    portion = PartialRequest("Chiropractic manipulation times 12", "manipulation times 6")
+    assert "first line" in original_doubt(cut)
+    assert original_doubt(whole) == ""
+    assert "inside a sentence" in original_doubt(lower)
+    assert original_doubt(portion) == ""

@@ -427,7 +427,7 @@ def check_service(
     elif status == "unverified":
         out.put(path, status, span, "the original request is damaged")
     else:
-        doubt = name_doubt(partial.original_request, True)
+        doubt = original_doubt(partial)
         if doubt:
             out.put(path, "unverified", span, doubt)
         else:
@@ -538,6 +538,26 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True, wording: boo
     if form_2016 and not partial and (name[:1].islower() or _CONTINUES.match(name)):
         return "the item header starts inside a sentence (its first line lost?)"
     return ""
+
+
+def original_doubt(partial: PartialRequest) -> str:
+    """Why a partly certified request's original request, as its header reads, may not be
+    the whole of it, or ''. It opens the header's first sentence ("X was the original
+    request."), so unlike the remaining portion it never starts inside one; and it is never
+    the end of the remaining portion's name ("... 7-10 days for left" / "foot fracture was the
+    original request. ... The original request, Acute inpatient rehabilitation ... for left
+    foot fracture is:"): such a reading began below the header's first line."""
+    doubt = name_doubt(partial.original_request, False)
+    if doubt:
+        return doubt
+    original = _NAME_WORDS.findall(partial.original_request.lower())
+    portion = _NAME_WORDS.findall(partial.service.lower())
+    if 0 < len(original) < len(portion) and portion[-len(original) :] == original:
+        return "the original request is the end of the portion's name (its first line lost?)"
+    return ""
+
+
+_NAME_WORDS = re.compile(r"[a-z0-9]+")
 
 
 #: A time of day, which no item's name gives ("10:14 AM", "14:05").

@@ -50,6 +50,7 @@ from ..evidence.items import (
     check_outcome,
     check_service,
     name_doubt,
+    original_doubt,
     wording_doubt,
 )
 from ..evidence.passages import check_passage, check_passage_ends
@@ -464,7 +465,7 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
             original = item.get("original_request")
             path = f"items[{k}].original_request"
             if original == partial.original_request:
-                doubt = name_doubt(partial.original_request, True)
+                doubt = original_doubt(partial)
                 if doubt:
                     out.put(path, "unverified", span, doubt)
                 else:
