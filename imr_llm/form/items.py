@@ -16,6 +16,7 @@ the walk continues until the sentence that names the original request is include
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -130,16 +131,28 @@ def _outcome_marker(doc: Document, i: int, lo: int) -> _Marker | None:
     text = doc.lines[i].text
     if not text or _find_label(text):
         return None
+
+    def above() -> str | None:
+        j = i - 1
+        while j >= lo and doc.lines[j].blank:
+            j -= 1
+        return doc.lines[j].text if j >= lo else None
+
+    return line_marker(text, i, above)
+
+
+def line_marker(text: str, i: int, above: Callable[[], str | None]) -> _Marker | None:
+    """The outcome marker line ``i`` (``text``, no label line) holds: an outcome after a
+    name ("...: Upheld"), or an outcome alone on its line right below a header line that ends
+    with a colon (``above()``: the nearest line above with text in the items, or None; asked
+    only then). Both readers of the items' form (the tolerant and the strict) use it."""
     m = _TRAILING_OUTCOME.search(text)
     if m and text[: m.start()].strip() and (outcome := parse_outcome(m.group(1))):
         return _Marker(i, m.start(), outcome, False)
     alone = _ALONE_OUTCOME.match(text)
     if alone and (outcome := parse_outcome(alone.group(1))):
-        # An outcome alone counts only after a header line that ends with a colon.
-        j = i - 1
-        while j >= lo and doc.lines[j].blank:
-            j -= 1
-        if j >= lo and _strip_trailing_marks(doc.lines[j].text.rstrip()).endswith((":", ";")):
+        header = above()
+        if header is not None and _strip_trailing_marks(header.rstrip()).endswith((":", ";")):
             return _Marker(i, 0, outcome, True)
     return None
 

@@ -73,7 +73,6 @@ from .credentials import (
 from .generations import FORM_2016, FORM_2016_NO_HEADER
 from .header import HeaderForm, read_header_form
 from .items import (
-    _ALONE_OUTCOME,
     _LEADING_MARKS,
     _LEADING_PASSAGE_MARKS,
     _ORIGINAL_SEARCH,
@@ -90,6 +89,7 @@ from .items import (
     _strip_label_remnant,
     _strip_trailing_marks,
     header_goes_on,
+    line_marker,
     mentions_original_at,
     names_original,
     original_request_mentions,
@@ -99,7 +99,7 @@ from .letters import OPENING_WORDS, START_WORDS
 from .reading import Reading, read_case_number, read_outcome
 from .sections import HEADING_DETERMINATION, HEADING_ISSUES, HEADING_SUMMARY, closing_start
 from .settled import settled
-from .text import COLON_LIKE, collapse_ws, is_heading, parse_outcome
+from .text import COLON_LIKE, collapse_ws, is_heading
 
 # --------------------------------------------------------------------------------------------
 # The text's lines, as the document's lines
@@ -697,17 +697,14 @@ def _outcome_marker(lines: _Lines, i: int, lo: int) -> _Marker | None:
     text = texts[i]
     if not text:
         return None
-    m = _TRAILING_OUTCOME.search(text)
-    if m and text[: m.start()].strip() and (outcome := parse_outcome(m.group(1))):
-        return _Marker(i, m.start(), outcome, False)
-    alone = _ALONE_OUTCOME.match(text)
-    if alone and (outcome := parse_outcome(alone.group(1))):
+
+    def above() -> str | None:
         j = i - 1
         while j >= lo and not texts[j]:
             j -= 1
-        if j >= lo and _strip_trailing_marks(texts[j].rstrip()).endswith((":", ";")):
-            return _Marker(i, 0, outcome, True)
-    return None
+        return texts[j] if j >= lo else None
+
+    return line_marker(text, i, above)
 
 
 _JUNK = re.compile(r"[A-Za-z]{1,3}[^\w\s]*|[^\w\s]+")
