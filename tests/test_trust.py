@@ -1215,10 +1215,11 @@ def test_items_that_start_with_the_end_of_a_rationale_need_review() -> None:
     assert "a page lost" in (record.metadata.evidence["items"].note or "")
 
 
-def test_diagnoses_whose_lead_in_is_hyphenated_at_a_line_end() -> None:
+@pytest.mark.parametrize("lead_in", ["docu-\nmented as", "docurnented as"])  # OCR's rn for m
+def test_diagnoses_whose_lead_in_is_hyphenated_or_damaged(lead_in: str) -> None:
     summary = SUMMARY.replace(
         "The diagnoses have included lumbar strain and left knee sprain.",
-        "The current diagnoses are docu-\nmented as lumbar strain; left knee sprain.",
+        f"The current diagnoses are {lead_in} lumbar strain; left knee sprain.",
     )
     record = extract(str(Letter(summary=summary)), backend="rules")
     assert record.diagnoses == ["lumbar strain", "left knee sprain"]

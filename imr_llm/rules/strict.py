@@ -77,7 +77,7 @@ from ..record.models import DeterminationRecord
 from .engine import _nest
 from .reviewer import read_reviewer
 from .selfcheck import self_check
-from .summary import _LIST_SPLIT, _sex_near_age, find_diagnoses
+from .summary import _sex_near_age, read_diagnoses
 
 #: Whether :func:`strict_record` reads at all (False: every letter takes the tolerant path).
 enabled = True
@@ -269,15 +269,9 @@ def _read_summary(text: str, want_injury: bool, values: dict[str, Any], read: _R
         if injury is not None:
             values["date_of_injury"] = injury.value
             read.injury = injury
-    diagnoses = find_diagnoses(text)
-    if diagnoses:
-        items = [
-            part.strip(" :;'\"").removeprefix("the ").removeprefix("of ")
-            for part in _LIST_SPLIT.split(" ".join(diagnoses.group("list").split()))
-        ]
-        found = [item for item in items if 2 < len(item) < 120]
-        if found:
-            values["diagnoses"] = found
+    diagnoses = read_diagnoses(text)
+    if diagnoses is not None:
+        values["diagnoses"] = diagnoses[0]
 
 
 def _read_item(place: ItemPlace, read: _Read) -> dict[str, Any] | None:

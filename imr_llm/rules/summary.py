@@ -27,7 +27,7 @@ def _sex_near_age(text: str, age_at: int | None) -> Reading[str] | None:
 
 _DIAGNOSES = re.compile(
     r"\bdiagnos[ei]s\s+(?:ha(?:ve|s)\s+)?(?:included|includes?|were|are|was|is|consist(?:s|ed)?"
-    r"\s+of|of)\s*(?:docu(?:-\s+)?mented\s+as\s*|:\s*)?(?P<list>[^.]{3,400}?)\.(?:\s|$)",
+    r"\s+of|of)\s*(?:docu(?:-\s+)?(?:m|rn)ented\s+as\s*|:\s*)?(?P<list>[^.]{3,400}?)\.(?:\s|$)",
     re.IGNORECASE,
 )
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b)\s*", re.IGNORECASE)
@@ -40,6 +40,21 @@ def find_diagnoses(text: str) -> re.Match[str] | None:
         return _DIAGNOSES.search(text)
     at = text.lower().find("diagnos")
     return _DIAGNOSES.search(text, at) if at >= 0 else None
+
+
+def read_diagnoses(text: str) -> tuple[list[str], tuple[int, int]] | None:
+    """The diagnoses a case summary lists ("Diagnoses included A, B and C."), and where the
+    list stands in ``text``; None when it lists none. Both the fast and the tolerant reading
+    of the summary take them from here."""
+    diagnoses = find_diagnoses(text)
+    if not diagnoses:
+        return None
+    parts = [
+        part.strip(" :;'\"").removeprefix("the ").removeprefix("of ")
+        for part in _LIST_SPLIT.split(" ".join(diagnoses.group("list").split()))
+    ]
+    found = [part for part in parts if 2 < len(part) < 120]
+    return (found, diagnoses.span("list")) if found else None
 
 
 def read_summary(doc: Document, start: int, end: int, want_injury_date: bool) -> Findings:
@@ -61,14 +76,8 @@ def read_summary(doc: Document, start: int, end: int, want_injury_date: bool) ->
         if injury is not None:
             out.put("date_of_injury", injury.value, (base + injury.start, base + injury.end))
 
-    diagnoses = find_diagnoses(text)
-    if diagnoses:
-        items = [
-            part.strip(" :;'\"").removeprefix("the ").removeprefix("of ")
-            for part in _LIST_SPLIT.split(" ".join(diagnoses.group("list").split()))
-        ]
-        found = [item for item in items if 2 < len(item) < 120]
-        if found:
-            span = (base + diagnoses.start("list"), base + diagnoses.end("list"))
-            out.put("diagnoses", found, span)
+    diagnoses = read_diagnoses(text)
+    if diagnoses is not None:
+        found, (start, end) = diagnoses
+        out.put("diagnoses", found, (base + start, base + end))
     return out
