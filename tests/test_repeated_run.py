@@ -57,6 +57,9 @@ def test_the_cases_the_shortcut_must_not_miss() -> None:
         "(left knee brace hinged and left knee brace hinged",  # the run starts inside "(left"
         "Knee MRI of the LEFT knee MRI OF THE left",  # case aside
         "Lumbar epidural steroid injection x lumbar epidural steroid injection",
+        "Right L4-L5 transforaminal Right L4-L5 transforaminal epidural steroid injection",
+        "knee MRI of knee MRI of",  # a run of three, right after itself: a repeated line
+        "(left knee MRI left knee MRI,",  # ... its first inside "(left", its last before a mark
     ]:
         assert bool(_REPEATED_RUN.search(name)), name
         assert repeated_run(name), name
@@ -65,7 +68,9 @@ def test_the_cases_the_shortcut_must_not_miss() -> None:
         "aknee MRI of the knee MRI of the",  # "knee" inside "aknee" starts at no word boundary
         "knee MRI of the knee MRI of thereafter",  # "the" begins a longer word: no boundary
         "knee MRI of the a b c d knee MRI of the",  # four words between the runs
-        "knee MRI of knee MRI of",  # a run of three words
+        "knee MRI of x knee MRI of",  # a run of three words, further on
+        "Norco 10/325 mg #60 and Norco 10/325 mg #30",
+        "aknee MRI of knee MRI of",  # "knee" inside "aknee": no boundary
     ]:
         assert not _REPEATED_RUN.search(name), name
         assert not repeated_run(name), name

@@ -1419,3 +1419,16 @@ def test_an_original_request_is_never_the_end_of_the_portions_name() -> None:
     assert original_doubt(whole) == ""
     assert "inside a sentence" in original_doubt(lower)
     assert original_doubt(portion) == ""
+
+
+def test_a_header_line_of_three_words_printed_twice_is_flagged() -> None:
+    header = "Right L4-L5 transforaminal\nepidural steroid injection: Upheld"
+    doubled = (
+        "Right L4-L5 transforaminal\nRight L4-L5 transforaminal\nepidural steroid injection: Upheld"
+    )
+    item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", header)
+    assert not rules(str(Letter(items=[item, ITEM_TWO]))).metadata.needs_review
+    record = rules(
+        str(Letter(items=[ITEM_ONE.replace("Hinged knee brace, left: Upheld", doubled), ITEM_TWO]))
+    )
+    assert flagged(record, "items[0].service")

@@ -456,7 +456,13 @@ def _form_in_name(name: str) -> bool:
     return _FORM_IN_NAME.search(name) is not None
 
 
-_REPEATED_RUN = re.compile(r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b", re.IGNORECASE)
+#: A run of four words or more printed again after up to three other words, or a run of three
+#: printed again right after itself: a repeated line ("Right L4-L5 transforaminal Right L4-L5
+#: transforaminal epidural steroid injection"). No real name does either; a name may repeat
+#: three words further on ("Norco 10/325 mg #60 and Norco 10/325 mg #30").
+_REPEATED_RUN = re.compile(
+    r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b|\b((?:\S+\s+){2}\S+)\s+\2\b", re.IGNORECASE
+)
 
 
 #: A word of marks no item name prints alone ("a 3 month supply of _ Lidoderm", "10 sessions
@@ -473,9 +479,10 @@ def repeated_run(name: str) -> bool:
     ASCII text whose words are single-spaced (every header and service is collapsed), what it
     matches can be said in words: a run of at least four words (its first may be the end of a
     word, from a word boundary), up to three words, then the same run again (case aside), its
-    last word perhaps the start of a longer one that a word boundary ends. Its second and third
-    words stand whole in both places, so only pairs of words seen twice are tried. Other text
-    takes the search; a property test holds the two equal."""
+    last word perhaps the start of a longer one that a word boundary ends; or a run of three
+    words so, right after itself. Its second and third words (of a run of three, its second)
+    stand whole in both places, so only pairs of words seen twice (words seen again three
+    words on) are tried. Other text takes the search; a property test holds the two equal."""
     if not name.isascii() or " ".join(name.split()) != name:
         return _REPEATED_RUN.search(name) is not None
     words = name.lower().split(" ")
@@ -487,7 +494,10 @@ def repeated_run(name: str) -> bool:
             for second in places[n + 1 :]:
                 if _repeats(words, first - 1, second - 1):
                     return True
-    return False
+    # A run of three right after itself: only its middle word need stand whole in both.
+    return any(
+        words[a + 1] == words[a + 4] and _repeats(words, a, a + 3) for a in range(len(words) - 5)
+    )
 
 
 def _word_char(ch: str) -> bool:
@@ -507,7 +517,7 @@ def _repeats(words: list[str], a: int, b: int) -> bool:
         return False
     for gap in range(4):
         size = b - a - gap
-        if size < 4 or b + size - 1 >= len(words):
+        if (size < 4 and (size, gap) != (3, 0)) or b + size - 1 >= len(words):
             continue
         if any(words[a + k] != words[b + k] for k in range(1, size - 1)):
             continue
