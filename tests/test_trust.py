@@ -1432,3 +1432,42 @@ def test_a_header_line_of_three_words_printed_twice_is_flagged() -> None:
         str(Letter(items=[ITEM_ONE.replace("Hinged knee brace, left: Upheld", doubled), ITEM_TWO]))
     )
     assert flagged(record, "items[0].service")
+
+
+@pytest.mark.parametrize(
+    ("original", "portion", "doubt"),
+    [
+        # a misprint (a real letter) or OCR's split word: one request named twice
+        ("One month supply of Trezix capsule 320.5/30/16mg",
+         "one month supply of Trezix capsule 30.5/30/16mg", False),
+        ("Acute inpatient rehabilitation 7-10 days", "A cute inpatient rehabilitation 7-10 days",
+         False),
+        # a wrapped line lost from the second naming
+        ("Home health care: 4 hours a day, 5 days a week for 6 weeks times 12",
+         "Home health week for 6 weeks times 12", True),
+    ],
+)  # fmt: skip
+def test_a_request_named_twice_must_read_alike(original: str, portion: str, doubt: bool) -> None:
+    from imr_llm.evidence.items import twice_doubt
+    from imr_llm.form.items import PartialRequest
+
+    assert bool(twice_doubt(PartialRequest(original, portion, True))) is doubt
+    # The other wording names a remaining portion, which differs by design.
+    assert twice_doubt(PartialRequest(original, portion, False)) == ""
+
+
+def test_a_line_lost_from_a_request_named_twice_is_flagged() -> None:
+    header = (
+        "Home health care: 4 hours a day, 5 days a week for 6 weeks was the original request.\n"
+        "The Claims Administrator authorized 2 hours a day, leaving the original request IMR\n"
+        "eligible. The original request, Home health care: 4 hours a day, 5 days a\n"
+        "week for 6 weeks is: Upheld"
+    )
+    whole = ITEM_ONE.replace("Hinged knee brace, left: Upheld", header)
+    record = rules(str(Letter(items=[whole, ITEM_TWO])))
+    assert record.items[0].service == record.items[0].original_request
+    assert not record.metadata.needs_review
+    lost = whole.replace("Home health care: 4 hours a day, 5 days a\nweek", "Home health\nweek")
+    record = rules(str(Letter(items=[lost, ITEM_TWO])))
+    assert record.items[0].service == "Home health week for 6 weeks"
+    assert flagged(record, "items[0].service")

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from ..form.items import ItemPlace, PartialRequest, split_partial_request
 from ..form.text import (
@@ -404,7 +405,7 @@ def check_service(
     else:
         doubt = name_doubt(
             target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
-        )
+        ) or (twice_doubt(partial) if partial is not None else "")
         if doubt:
             out.put(path, "unverified", span, doubt)
         else:
@@ -564,6 +565,29 @@ def original_doubt(partial: PartialRequest) -> str:
     portion = _NAME_WORDS.findall(partial.service.lower())
     if 0 < len(original) < len(portion) and portion[-len(original) :] == original:
         return "the original request is the end of the portion's name (its first line lost?)"
+    return twice_doubt(partial)
+
+
+#: How many letters and digits two namings of one request may differ by (at the least; a
+#: tenth of the longer for a long one): a misprint or OCR's damage changes a few ("Trezix
+#: capsule 320.5/30/16mg" named again "30.5/30/16mg", "Acute" read "A cute"); a wrapped line
+#: lost or printed again changes a line's worth.
+_MISPRINT_CHARACTERS = 4
+
+
+def twice_doubt(partial: PartialRequest) -> str:
+    """Why a header that names one request twice (:attr:`PartialRequest.same_request`) may
+    have lost or gained a line in one of the namings, or '': they differ by more letters than
+    a misprint or OCR does ("Home health care: 4 hours a day, 5 days a week for 6 weeks" named
+    again "Home health week for 6 weeks": a wrapped line lost)."""
+    if not partial.same_request:
+        return ""
+    original = "".join(_NAME_WORDS.findall(partial.original_request.lower()))
+    portion = "".join(_NAME_WORDS.findall(partial.service.lower()))
+    allowed = max(_MISPRINT_CHARACTERS, max(len(original), len(portion)) // 10)
+    if Levenshtein.distance(original, portion, score_cutoff=allowed + 1) > allowed:
+        return ("the header names the original request twice, and the two differ by more "
+                "than a misprint (a line lost or printed twice?)")  # fmt: skip
     return ""
 
 

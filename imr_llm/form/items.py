@@ -352,10 +352,15 @@ _BEFORE_PORTION = " ,.;:|’`~_·¦•"
 
 @dataclass(frozen=True, slots=True)
 class PartialRequest:
-    """A partly certified request: X was the original request; Z is what was decided."""
+    """A partly certified request: X was the original request; Z is what was decided.
+
+    ``same_request``: the header's wording decides the original request itself ("...,
+    leaving the original request IMR eligible. The original request, Z is"), so X and Z name
+    one request (a misprint aside); in the other wording Z is the remaining portion."""
 
     original_request: str
     service: str
+    same_request: bool = False
 
 
 def split_partial_request(header: str) -> PartialRequest | None:
@@ -391,7 +396,9 @@ def split_partial_request(header: str) -> PartialRequest | None:
     if any(_NOT_A_NAME.search(part) for part in (orig, svc)):
         # The request's own sentences read into it (a repeated or merged line).
         raise ValueError("the partly certified request's wording could not be read")
-    return PartialRequest(orig.strip(" .,"), svc)
+    lowered = text.lower()
+    same = "leaving" in lowered and "portion" not in lowered
+    return PartialRequest(orig.strip(" .,"), svc, same)
 
 
 _WORD_CHARS = re.compile(r"[A-Za-z0-9-]+")

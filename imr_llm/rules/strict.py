@@ -51,6 +51,7 @@ from ..evidence.items import (
     check_service,
     name_doubt,
     original_doubt,
+    twice_doubt,
     wording_doubt,
 )
 from ..evidence.passages import check_passage, check_passage_ends
@@ -449,7 +450,7 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
         # line lost, form text taken along) hold for the fast path's reading too.
         doubt = name_doubt(
             target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
-        )
+        ) or (twice_doubt(partial) if partial is not None else "")
         if doubt:
             out.put(f"items[{k}].service", "unverified", span, doubt)
         else:
