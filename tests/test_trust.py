@@ -1471,3 +1471,75 @@ def test_a_line_lost_from_a_request_named_twice_is_flagged() -> None:
     record = rules(str(Letter(items=[lost, ITEM_TWO])))
     assert record.items[0].service == "Home health week for 6 weeks"
     assert flagged(record, "items[0].service")
+
+
+_INJURED = "who sustained an industrial injury on 7/2/15 while"
+
+
+@pytest.mark.parametrize(
+    ("phrase", "dated"),
+    [
+        ("who reported an injury that occurred on 7/2/15 while", True),  # read
+        ("who reported an injury tbat occurred on 7/2/15 while", False),  # OCR's b for h
+        ("who reported an injury that occurrcd on 7/2/15 while", False),  # OCR's c for e
+    ],
+)
+def test_a_dated_injury_the_summary_alone_gives_is_never_a_silent_null(
+    phrase: str, dated: bool
+) -> None:
+    # Without a header table (the seed style) the date of injury is the summary's.
+    summary = SUMMARY.replace(_INJURED, phrase)
+    record = rules(double_space(str(Letter(header="", summary=summary))))
+    if dated:
+        assert record.date_of_injury == dt.date(2015, 7, 2)
+        assert not record.metadata.needs_review
+    else:
+        assert record.date_of_injury is None
+        assert flagged(record, "date_of_injury")
+
+
+def test_an_injury_without_a_date_in_its_sentence_is_not_flagged() -> None:
+    from imr_llm.form.summary import dates_an_injury
+
+    undated = SUMMARY.replace(
+        _INJURED, "who has had pain since a work-related injury. According to a report dated "
+        "10/12/2016, she has trouble sleeping while"
+    )  # fmt: skip
+    assert not dates_an_injury(undated)
+    assert dates_an_injury("an lnjury that occurrcd on 7/2/15 at work")
+    assert dates_an_injury("industrial injuries of 3/4/2012 and 5/6/2013")
+    record = rules(double_space(str(Letter(header="", summary=undated))))
+    assert record.date_of_injury is None
+    assert not record.metadata.needs_review
+
+
+@pytest.mark.parametrize(
+    ("rationale", "twice"),
+    [
+        # the end of a page printed again after a page number
+        ("The dose exceeds the guidelines. The records show no new findings. Objective "
+         "functional improvement is documented. The request for the third item is not medically "
+         "necessary. 5 findings. Objective functional improvement is documented. The request for "
+         "the third item is not medically necessary.", True),
+        # a conclusion restated word for word, in one sentence: a reviewer's, not a copy's
+        ("The records show no new findings. The request for physical therapy twice a week for "
+         "six weeks is not medically necessary. Therefore, the request for physical therapy twice "
+         "a week for six weeks is not medically necessary.", False),
+        ("The records show no new findings. The request is not medically necessary.", False),
+    ],
+)  # fmt: skip
+def test_a_rationale_that_prints_its_last_lines_twice(rationale: str, twice: bool) -> None:
+    from imr_llm.evidence.passages import ends_with_lines_twice
+
+    assert ends_with_lines_twice(rationale) is twice
+
+
+def test_a_page_end_printed_twice_inside_the_last_rationale_is_flagged() -> None:
+    repeat = "The records show a stable knee. The request is not medically necessary."
+    item = ITEM_ONE.replace(
+        "stable knee. The request is not medically necessary.\n",
+        "stable knee. The request is not medically necessary.\n5\n" + repeat + "\n",
+    )
+    record = rules(str(Letter(items=[ITEM_TWO, item])))
+    assert record.items[1].rationale.endswith("5 " + repeat)
+    assert flagged(record, "items[1].rationale")

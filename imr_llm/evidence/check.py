@@ -18,6 +18,7 @@ from ..form import LetterForm, Place
 from ..form.header import DATE_FIELDS
 from ..form.items import ItemPlace
 from ..form.summary import (
+    dates_an_injury,
     read_sex,
     starts_inside_sentence,
     states_age,
@@ -660,6 +661,16 @@ def check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None
             span = (summary.start + stated.start, summary.start + stated.end)
             out.put("patient.sex", "unverified", span,
                     "missing: the case summary states the sex in words")  # fmt: skip
+    if (
+        not header.present
+        and data.get("date_of_injury") is None
+        and "date_of_injury" not in out.evidence
+        and dates_an_injury(summary.text)
+    ):
+        # Without a header table the summary alone dates the injury; a date written in its
+        # sentence that could not be read as the injury's is a damaged phrase, not none.
+        out.put("date_of_injury", "unverified", summary.span, "missing: the case summary "
+                "writes a date beside the injury that could not be read as its date")  # fmt: skip
     if starts_inside_sentence(summary.text):
         # The account's first line is lost: the values its first sentence states go with it.
         lost = {"patient.age": patient.get("age"), "patient.sex": patient.get("sex")}

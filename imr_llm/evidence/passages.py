@@ -274,7 +274,7 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         elif key != "rationale" and ends_repeating(value):
             out.put(path, "unverified", evidence.span, "ends by repeating its last words (a "
                     "repeated line?)")  # fmt: skip
-        elif key == "rationale" and repeats_last_sentence(value):
+        elif key == "rationale" and (repeats_last_sentence(value) or ends_with_lines_twice(value)):
             out.put(path, "unverified", evidence.span, "ends by printing its last sentence "
                     "twice (a repeated line?)")  # fmt: skip
         elif ends_with_tail_twice(value):
@@ -352,6 +352,41 @@ def ends_with_tail_twice(value: str) -> bool:
     return [w.lower() for w in words[-len(tail) :]] == [w.lower() for w in tail]
 
 
+#: The words a rationale's end must print twice in a row to be lines printed again.
+_LINES_RUN = 12
+#: A sentence's end inside a run: a mark, whitespace, then more of it.
+_END_INSIDE = re.compile(r"[.!?][\"'”’)\]]*\s+\S")
+
+
+def ends_with_lines_twice(value: str) -> bool:
+    """Whether a rationale ends with a dozen words or more, across a sentence's end, that it
+    has just printed (up to three words of debris between): the end of a page or a run of
+    lines printed twice ("... findings. Objective functional improvement is documented. The
+    request ... is not medically necessary. 5 findings. Objective functional improvement is
+    documented. The request ... is not medically necessary."). A reviewer may restate a
+    conclusion word for word, in one sentence; never two sentences' worth in a row."""
+    lowered = value.lower()
+    tail = _WORDS.findall(lowered[-40:])
+    if not tail or lowered.count(tail[-1]) < 2:
+        return False  # the last word printed once: nothing repeats (the common case)
+    spans = [m.span() for m in _WORDS.finditer(lowered)]
+    words = [lowered[a:b] for a, b in spans]
+    size, last = len(words), words[-1]
+    for j in range(size - 2, _LINES_RUN - 2, -1):
+        if words[j] != last:
+            continue
+        for gap in range(4):
+            run = size - (j + 1 + gap)  # the second copy: words[j + 1 + gap:]
+            if (
+                run >= _LINES_RUN
+                and j + 1 - run >= 0
+                and words[j + 1 - run : j + 1] == words[size - run :]
+                and _END_INSIDE.search(lowered, spans[size - run][0], spans[-1][0])
+            ):
+                return True
+    return False
+
+
 def ends_repeating(value: str) -> bool:
     """Whether ``value`` ends with a run of at least four words that it has just printed, up
     to three words before (case and marks aside): a repeated last line, perhaps with OCR
@@ -359,7 +394,8 @@ def ends_repeating(value: str) -> bool:
 
     Only guidelines are asked: a rationale may restate its last words ("... is not
     medically necessary. Therefore, the request is not medically necessary."), a guideline's
-    sentences each name another source. Only the places of the last word are tried."""
+    sentences each name another source (a rationale's lines printed again are
+    :func:`ends_with_lines_twice`). Only the places of the last word are tried."""
     lowered = value.lower()
     tail = _WORDS.findall(lowered[-40:])
     if not tail or lowered.count(tail[-1]) < 2:

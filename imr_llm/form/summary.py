@@ -200,6 +200,28 @@ def date_window(text: str, start: int, size: int = 24) -> str:
     return text[start:j]
 
 
+#: The noun "injury" (or "injuries"), as OCR may print it ("lnjury", "inj ury", "injnry").
+_INJURY_NOUN = re.compile(r"[il1|]n\s?j\s?[uvn]\s?[rn]\s?(?:y|ies)\b", re.IGNORECASE)
+#: How far into its sentence after "injury" a date that dates it is looked for.
+_INJURY_REACH = 80
+#: A sentence's end: a full stop, a semicolon or a colon, then whitespace.
+_SENTENCE_STOP = re.compile(r"[.;:](?:\s|$)")
+
+
+def dates_an_injury(text: str) -> bool:
+    """Whether a summary writes a date in the sentence of an "injury", after the word ("an
+    injury tbat occurred on 08/18/2015", "industrial injuries of 3/4/2012"), whether or not
+    :func:`read_injury_date` could read its phrase: where the date of injury comes from the
+    summary alone, a null one next to such a sentence needs a person. "A work-related injury.
+    According to the report dated 10/12/2016" dates the report, not the injury."""
+    for m in _INJURY_NOUN.finditer(text):
+        window = date_window(text, m.end(), _INJURY_REACH)
+        stop = _SENTENCE_STOP.search(window)
+        if read_date(window[: stop.start()] if stop else window) is not None:
+            return True
+    return False
+
+
 def read_injury_date(text: str) -> Reading | None:
     """The date of injury a summary states ("sustained an industrial injury on 6/19/07").
 
