@@ -327,7 +327,9 @@ def verdict_alone(rationale: str) -> bool:
     item's, which says so ("As the requested surgical intervention is not medically
     necessary, ...").
     """
-    text = collapse_ws(rationale)
+    if len(rationale) > 4 * _VERDICT_ALONE:
+        return False  # the common case: a rationale of many lines, whatever its spacing
+    text = rationale if is_collapsed(rationale) else collapse_ws(rationale)
     if len(text) > _VERDICT_ALONE or _INNER_END.search(text) or _REASONED.match(text):
         return False
     if not states_conclusion(text):

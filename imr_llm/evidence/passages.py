@@ -17,6 +17,7 @@ from ..form.items import ItemPlace, says_no_evidence
 from ..form.text import (
     collapse_ws,
     comparison_key,
+    is_collapsed,
     ocr_pattern,
 )
 from ..inputs.normalise import stamp_inside
@@ -365,12 +366,17 @@ def ends_with_lines_twice(value: str) -> bool:
     request ... is not medically necessary. 5 findings. Objective functional improvement is
     documented. The request ... is not medically necessary."). A reviewer may restate a
     conclusion word for word, in one sentence; never two sentences' worth in a row."""
-    lowered = value.lower()
-    tail = _WORDS.findall(lowered[-40:])
-    if not tail or lowered.count(tail[-1]) < 2:
-        return False  # the last word printed once: nothing repeats (the common case)
-    spans = [m.span() for m in _WORDS.finditer(lowered)]
-    words = [lowered[a:b] for a, b in spans]
+    # The second copy crosses a sentence's end, so it holds the whole last sentence, and so
+    # does the first: told first on the text (the common case: the last sentence printed once).
+    text = value.lower()
+    if not is_collapsed(text):
+        text = collapse_ws(text)
+    end = len(text) - 1
+    start = max(text.rfind(". ", 0, end), text.rfind("! ", 0, end), text.rfind("? ", 0, end))
+    if start < 0 or text.find(text[start + 2 :], 0, start) < 0:
+        return False
+    spans = [m.span() for m in _WORDS.finditer(text)]
+    words = [text[a:b] for a, b in spans]
     size, last = len(words), words[-1]
     for j in range(size - 2, _LINES_RUN - 2, -1):
         if words[j] != last:
@@ -381,7 +387,7 @@ def ends_with_lines_twice(value: str) -> bool:
                 run >= _LINES_RUN
                 and j + 1 - run >= 0
                 and words[j + 1 - run : j + 1] == words[size - run :]
-                and _END_INSIDE.search(lowered, spans[size - run][0], spans[-1][0])
+                and _END_INSIDE.search(text, spans[size - run][0], spans[-1][0])
             ):
                 return True
     return False
