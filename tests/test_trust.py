@@ -1543,3 +1543,22 @@ def test_a_page_end_printed_twice_inside_the_last_rationale_is_flagged() -> None
     record = rules(str(Letter(items=[ITEM_TWO, item])))
     assert record.items[1].rationale.endswith("5 " + repeat)
     assert flagged(record, "items[1].rationale")
+
+
+def test_a_line_printed_twice_in_an_original_requests_sentence_is_flagged() -> None:
+    lines = [
+        "EMG/NCV of the bilateral upper",
+        "extremities times 12 was the",
+        "original request. EMG/NCV of the bilateral upper extremities times 6 was authorized by",
+        "the Claims Administrator. The remaining IMR eligible portion of the original request,",
+        "EMG/NCV of the bilateral upper extremities times 6 is: Upheld",
+    ]
+    whole = ITEM_ONE.replace("Hinged knee brace, left: Upheld", "\n".join(lines))
+    record = rules(str(Letter(items=[whole, ITEM_TWO])))
+    assert record.items[0].original_request == "EMG/NCV of the bilateral upper extremities times 12"
+    assert not record.metadata.needs_review
+    twice = "\n".join(lines[:2] + lines[1:])
+    record = rules(str(Letter(items=[ITEM_ONE.replace("Hinged knee brace, left: Upheld", twice),
+                                     ITEM_TWO])))  # fmt: skip
+    assert "was the" in record.items[0].original_request
+    assert flagged(record, "items[0].original_request")

@@ -653,6 +653,7 @@ def wording_doubt(name: str) -> str:
         "imr" not in lowered
         and "authori" not in lowered
         and "original" not in lowered
+        and " was the " not in lowered
         and not lowered.rstrip().endswith((" is", " was"))
     ):
         return ""
@@ -664,9 +665,10 @@ def wording_doubt(name: str) -> str:
 
 #: A partly certified request's own words, which no item's name holds: a name that keeps
 #: them ("Norco #60 times 6 was authorized by #60 times 6 is", "Ultrasling times 6 is") is
-#: what is left of the request's sentences when the one naming the original request was lost.
+#: what is left of the request's sentences when the one naming the original request was lost;
+#: "X times 12 was the X times 12" is its first sentence with a line printed twice.
 _PARTIAL_WORDING = re.compile(
-    r"\bwas\s+authori[sz]ed\b|\bIMR\b|\boriginal\s+request\b|\bwas\s+the\s+original\b"
+    r"\bwas\s+authori[sz]ed\b|\bIMR\b|\boriginal\s+request\b|\bwas\s+the\b"
     r"|\s(?:is|was)\s*$",
     re.IGNORECASE,
 )
