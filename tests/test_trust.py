@@ -22,6 +22,7 @@ from tests.letters import (
     BLOCK_CREDENTIALS,
     ITEM_ONE,
     ITEM_TWO,
+    LAYOUT_HEADER,
     RAW_HEADER,
     SUMMARY,
     Letter,
@@ -1562,3 +1563,28 @@ def test_a_line_printed_twice_in_an_original_requests_sentence_is_flagged() -> N
                                      ITEM_TWO])))  # fmt: skip
     assert "was the" in record.items[0].original_request
     assert flagged(record, "items[0].original_request")
+
+
+def test_header_values_printed_apart_from_their_labels_and_out_of_order_are_flagged() -> None:
+    # Plain pdftotext prints the labels, then the values, paired by position: OCR or a copy
+    # that read two value lines in another order gives each date the other's label.
+    record = rules(str(Letter(header=RAW_HEADER)))
+    assert record.ur_denial_date == dt.date(2018, 2, 27)
+    assert record.application_received == dt.date(2018, 3, 9)
+    assert not record.metadata.needs_review
+    swapped = RAW_HEADER.replace("02/27/2018\n03/09/2018", "03/09/2018\n02/27/2018")
+    record = rules(str(Letter(header=swapped)))
+    assert record.ur_denial_date == dt.date(2018, 3, 9)  # read where it is printed ...
+    assert flagged(record, "ur_denial_date")  # ... and flagged
+    assert flagged(record, "application_received")
+
+
+def test_header_dates_out_of_order_beside_their_labels_stay_a_warning() -> None:
+    # Beside its own label a date out of order is the letter's own: a warning, no review.
+    swapped = LAYOUT_HEADER.replace(
+        "UR Denial Date:      02/27/2018", "UR Denial Date:      03/10/2018"
+    )
+    assert swapped != LAYOUT_HEADER
+    record = rules(str(Letter(header=swapped)))
+    assert record.ur_denial_date == dt.date(2018, 3, 10)
+    assert not record.metadata.needs_review

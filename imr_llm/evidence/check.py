@@ -595,6 +595,39 @@ _HEADER_REQUIRED = {
 }
 
 
+#: The review's own dates in the order a review takes them: the Utilization Review denial, the
+#: application for review, its assignment, the decision. Every labelled letter keeps it.
+_REVIEW_ORDER = ("ur_denial_date", "application_received", "date_assigned", "decision_date")
+
+
+def check_paired_order(data: dict[str, Any], form: LetterForm, out: Checked) -> None:
+    """Flag header dates paired with their labels by position that break the review's order.
+
+    Where labels and values are printed apart (plain pdftotext's layout), each value goes to
+    the label in its place in the run: OCR or a copy that read two value lines in another order
+    gives each date the other's label, and every date still reads exactly. Beside its own label
+    a date out of order is the letter's own (a warning, :func:`~imr_llm.record.validation.
+    date_order_warnings`); paired by position it is more likely paired wrong.
+    """
+    places = form.header.places
+    present: list[tuple[str, dt.date]] = []
+    for path in _REVIEW_ORDER:
+        value = data.get(path)
+        if value is not None:
+            present.append((path, value if isinstance(value, dt.date) else
+                            dt.date.fromisoformat(str(value))))  # fmt: skip
+    for (first, a), (then, b) in zip(present, present[1:], strict=False):
+        if a <= b:
+            continue
+        if not any(getattr(places.get(path), "how", "") == "order" for path in (first, then)):
+            continue
+        for path in (first, then):
+            place = places.get(path)
+            out.put(path, "unverified", place.span if place else None, f"{first} {a.isoformat()} "
+                    f"is after {then} {b.isoformat()}, and the header prints its labels apart "
+                    "from its values: two values may have changed places")  # fmt: skip
+
+
 def check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None:
     """Flag a value the letter always gives that is missing from ``data``.
 
@@ -616,6 +649,7 @@ def check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None
                 out.put(path, "unverified", evidence.span, "its label is printed apart from its "
                         "value, and the header holds more values than labels: the pairing may "
                         "be shifted")  # fmt: skip
+    check_paired_order(data, form, out)
     if header.present:
         for path, label in _HEADER_REQUIRED.items():
             if data.get(path) is None and path not in out.evidence:
