@@ -1588,3 +1588,24 @@ def test_header_dates_out_of_order_beside_their_labels_stay_a_warning() -> None:
     record = rules(str(Letter(header=swapped)))
     assert record.ur_denial_date == dt.date(2018, 3, 10)
     assert not record.metadata.needs_review
+
+
+def test_a_line_between_an_items_outcome_and_its_first_label_is_flagged() -> None:
+    # OCR's reading order put a passage's second line above its label: the passage reads on
+    # without it, each of its sentences whole.
+    two = (
+        "Claims Administrator guideline: Decision based on MTUS Knee Complaints 2004.\n"
+        "Decision based on ODG Knee & Leg (Acute & Chronic), Braces.\n"
+    )
+    item = ITEM_ONE.replace(
+        "Claims Administrator guideline: Decision based on MTUS Knee Complaints 2004.\n", two
+    )
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert record.items[0].claims_administrator_guideline.endswith("Braces.")
+    assert not record.metadata.needs_review
+    first, second = two.splitlines()
+    record = rules(str(Letter(items=[item.replace(two, f"{second}\n{first}\n"), ITEM_TWO])))
+    assert record.items[0].claims_administrator_guideline == (
+        "Decision based on MTUS Knee Complaints 2004."
+    )
+    assert flagged(record, "items[0].claims_administrator_guideline")

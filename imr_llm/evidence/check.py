@@ -133,6 +133,7 @@ def check_values(
     check_repeated_items(data.get("items") or [], out)
     check_item_pages(form, out)
     check_page_tops(form, out)
+    check_item_gaps(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
@@ -404,6 +405,41 @@ def check_item_pages(form: LetterForm, out: Checked) -> None:
         if len(before) > 40 and rationale_concludes(before):
             out.put("items", "unverified", None, "the items start with the end of a rationale "
                     "no item holds: a page lost before it? (items may be missing)")  # fmt: skip
+
+
+#: A line of words: three letters or more, twice (OCR's marks and a page's debris are none).
+_WORDS_LINE = re.compile(r"[A-Za-z]{3,}\W+(?:\w+\W+)*?[A-Za-z]{3,}")
+
+
+def check_item_gaps(form: LetterForm, out: Checked) -> None:
+    """Flag an item whose outcome marker and first label have a line of words between them.
+
+    The letters print nothing there (a page's furniture, dropped before, and OCR's marks
+    aside). A line there is a line out of its place: OCR's reading order or a copy that put a
+    passage's second line above its label, so the passage reads on without it, each sentence
+    whole.
+    """
+    if form.items is None or not form.letter_form.startswith("2016"):
+        return  # the 2013 notice lists its determinations apart from their passages
+    lines = form.doc.lines
+    for k, place in enumerate(form.items.items):
+        labels = [p.label[0] for p in place.passages.values() if p is not None and p.label]
+        if not labels:
+            continue
+        first = min(labels)
+        i = lines_from(lines, place.outcome_place.end)
+        while i < len(lines) and lines[i].start < first:
+            if _WORDS_LINE.search(lines[i].text):
+                key = next(key for key, p in place.passages.items()
+                           if p is not None and p.label and p.label[0] == first)  # fmt: skip
+                path = f"items[{k}].{key}"
+                evidence = out.evidence.get(path)
+                if evidence is None or evidence.status != "unverified":
+                    out.put(path, "unverified", evidence.span if evidence else None,
+                            "a line of words stands between the item's outcome and this "
+                            "label (a line of the passage out of its place?)")  # fmt: skip
+                break
+            i += 1
 
 
 #: An item value's path: its service, original request or a passage.

@@ -34,6 +34,7 @@ from typing import Any
 from ..evidence.check import (
     LazyDamage,
     check_expected,
+    check_item_gaps,
     check_item_pages,
     check_letter_end,
     check_page_tops,
@@ -355,6 +356,7 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     check_repeated_items(data["items"], out)
     check_item_pages(form, out)
     check_page_tops(form, out)
+    check_item_gaps(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
     return out
