@@ -1609,3 +1609,30 @@ def test_a_line_between_an_items_outcome_and_its_first_label_is_flagged() -> Non
         "Decision based on MTUS Knee Complaints 2004."
     )
     assert flagged(record, "items[0].claims_administrator_guideline")
+
+
+def test_a_guideline_ending_on_a_comma_in_a_clean_letter_is_flagged() -> None:
+    # OCR reads a full stop as a comma; a letter without OCR damage does not, so a guideline
+    # that ends on one there was cut inside its sentence (here: its last line read above its
+    # label, into the passage before).
+    from imr_llm.evidence.passages import soft_end
+
+    two = (
+        "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004,\n"
+        "Section(s): Initial Care.\n"
+    )
+    item = ITEM_ONE.replace(
+        "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\n"
+        "Care.\n",
+        two,
+    )
+    assert item != ITEM_ONE
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert record.items[0].maximus_guideline.endswith("Initial Care.")
+    assert not record.metadata.needs_review
+    first, second = two.splitlines()
+    record = rules(str(Letter(items=[item.replace(two, f"{second}\n{first}\n"), ITEM_TWO])))
+    assert record.items[0].maximus_guideline == "Decision based on MTUS Knee Complaints 2004,"
+    assert flagged(record, "items[0].maximus_guideline")
+    assert soft_end("... Complaints 2004,") and soft_end("... Section(s):")
+    assert not soft_end("... Initial Care.") and not soft_end("... Radiography (x-rays)")

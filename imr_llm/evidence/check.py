@@ -82,7 +82,7 @@ def check_items(
             stamp = trailing_stamp(form, region) or last_stamp(region) if quotes else None
             item[key] = check_passage(k, key, item, place, quotes, damage, resolve, out, stamp)
         check_outcome(k, item, place, damage, out)
-        check_passage_ends(k, item, out)
+        check_passage_ends(k, item, out, damage)
 
 
 def no_resolver(_quote: str, _start: int, _end: int) -> None:

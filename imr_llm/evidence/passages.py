@@ -213,6 +213,14 @@ def passage_ends(text: str) -> bool:
     return bool(core) and core[-1] in ".!?:;,"
 
 
+def soft_end(text: str) -> bool:
+    """Whether a passage that :func:`passage_ends` takes ends with a comma, a colon or a
+    semicolon (closers aside): OCR's reading of a full stop, or a passage cut inside its
+    sentence ("Decision based on MTUS Chronic Pain Medical Treatment 2016,")."""
+    core = text.rstrip().rstrip(_PASSAGE_CLOSERS)
+    return bool(core) and core[-1] in ",;:"
+
+
 #: How long a match of ``LABEL_INSIDE`` can be in collapsed text: each letter of the longest
 #: label read as its longest look-alike, a gap of a space, two marks and a space between
 #: words, and a space before the colon.
@@ -246,7 +254,7 @@ def label_inside(value: str) -> bool:
     return False
 
 
-def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
+def check_passage_ends(k: int, item: dict[str, Any], out: Checked, damage: Any = None) -> None:
     """Flag a passage holding another passage's label, and a guideline that does not end as
     guidelines do.
 
@@ -272,6 +280,10 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked) -> None:
         elif key != "rationale" and not passage_ends(value):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
+        elif key != "rationale" and damage is not None and soft_end(value) and damage <= 0:
+            out.put(path, "unverified", evidence.span, "ends with a comma or a colon, on a letter "
+                    "without OCR damage to read a full stop so: cut short (a line out of its "
+                    "place?)")  # fmt: skip
         elif key != "rationale" and ends_repeating(value):
             out.put(path, "unverified", evidence.span, "ends by repeating its last words (a "
                     "repeated line?)")  # fmt: skip

@@ -349,7 +349,7 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     _patient_evidence(data.get("patient") or {}, form, read, damage, out)
     for k, (item, reading) in enumerate(zip(data["items"], read.items, strict=True)):
         _item_evidence(k, item, reading, damage, out)
-        check_passage_ends(k, item, out)
+        check_passage_ends(k, item, out, damage)
     check_expected(data, form, out)
     check_required(data, form, out)
     check_letter_end(data["items"], form, out)
