@@ -98,6 +98,7 @@ from typing import Any
 
 from imr_llm import ImrError, extract
 from imr_llm.eval.damage import (
+    EXTRA_KINDS,
     KINDS,
     ROLE_ENCODED,
     ROLE_EXTRA,
@@ -731,7 +732,7 @@ def parse_case_id(case_id: str, letters: Sequence[Letter]) -> CaseSpec:
     letter = next((x for x in letters if x.name == name and x.source == source), None)
     if letter is None or base not in letter.paths:
         raise SystemExit(f"no letter {source}/{name} with a {base} rendering")
-    if kind != CONTROL and kind not in KINDS:
+    if kind != CONTROL and kind not in KINDS and kind not in EXTRA_KINDS:
         raise SystemExit(f"unknown kind {kind!r}")
     return CaseSpec(letter, base, kind, int(seed))
 
@@ -1108,7 +1109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, help="an evenly spread sample of N cases")
     parser.add_argument("--seeds", type=int, default=DEFAULT_SEEDS, help="seed rounds")
     parser.add_argument("--seed", type=int, default=0, help="the first seed")
-    parser.add_argument("--kinds", nargs="+", choices=list(KINDS))
+    parser.add_argument("--kinds", nargs="+", choices=[*KINDS, *EXTRA_KINDS],
+                        help="damage kinds (default: KINDS; EXTRA_KINDS on request)")  # fmt: skip
     parser.add_argument("--letters", nargs="+", help="letter names (default: all)")
     parser.add_argument("--bases", nargs="+", choices=BASES)
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")

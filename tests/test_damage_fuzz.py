@@ -24,6 +24,7 @@ import pytest
 
 from imr_llm.eval.damage import (
     DIGIT_LOOKALIKES,
+    EXTRA_KINDS,
     KINDS,
     LOOKALIKES,
     ROLE_FURNITURE,
@@ -120,7 +121,7 @@ def _each(kind: str, text: str = LETTER) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("kind", sorted([*KINDS, *EXTRA_KINDS]))
 def test_each_kind_is_seeded_and_its_edits_rebuild_its_text(kind: str) -> None:
     for seed in range(20):
         first = damage(kind, LETTER, random.Random(seed))
@@ -139,6 +140,17 @@ def test_unseeded_kinds_ignore_the_seed_and_seeded_ones_vary() -> None:
     for kind in KINDS:
         texts = {damage(kind, LETTER, random.Random(seed)).text for seed in range(12)}
         assert (len(texts) == 1) == (kind in UNSEEDED_KINDS), kind
+
+
+def test_swapped_lines_are_two_adjacent_lines_in_each_others_place() -> None:
+    lines = LETTER.split("\n")
+    for seed in range(20):
+        got = damage("swap_lines", LETTER, random.Random(seed)).text.split("\n")
+        assert sorted(got) == sorted(lines)
+        moved = [k for k, (a, b) in enumerate(zip(lines, got, strict=True)) if a != b]
+        assert len(moved) == 2 and moved[1] == moved[0] + 1
+        assert got[moved[0]] == lines[moved[1]] and got[moved[1]] == lines[moved[0]]
+    assert "swap_lines" not in KINDS  # on request: not in the default grid
 
 
 def test_an_unknown_kind_is_refused() -> None:

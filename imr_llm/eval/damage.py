@@ -419,6 +419,25 @@ def merge_lines(text: str, rng: random.Random) -> Damage:
     return _done("merge_lines", text, [Edit(line.end, line.end + 1, " ", ROLE_TEXT, line.zone)])
 
 
+def swap_lines(text: str, rng: random.Random) -> Damage:
+    """Two adjacent non-blank lines read in each other's place, as OCR's reading order or a
+    copy may put them (a header's value lines, a wrapped name's lines, a passage's label line
+    and its next line). One edit over both lines, its text the lines swapped."""
+    lines = lines_with_zones(text)
+    nexts = {ln.start: lines[k + 1] for k, ln in enumerate(lines[:-1])}
+
+    def swappable(line: Line) -> bool:
+        nxt = nexts.get(line.start)
+        return not line.blank and nxt is not None and not nxt.blank
+
+    line = _pick(rng, lines, swappable)
+    if line is None:
+        return _done("swap_lines", text, [])
+    nxt = nexts[line.start]
+    swapped = text[nxt.start : nxt.end] + text[line.end : nxt.start] + text[line.start : line.end]
+    return _done("swap_lines", text, [Edit(line.start, nxt.end, swapped, ROLE_TEXT, line.zone)])
+
+
 #: How many lines stand for a page where a text marks no page breaks (OCR output): a page of
 #: a letter holds about fifty.
 PAGE_LINES = 50
@@ -708,6 +727,10 @@ KINDS: dict[str, DamageFn] = {
     "email_quote": email_quote,
     "quoted_printable": quoted_printable,
 }
+#: Kinds tried on request only (``--kinds``), not in the default grid: damage whose figures
+#: are still being worked on, kept apart so the default figures stay comparable run to run.
+#: ``swap_lines`` (OCR's reading order): about 2% of its cases wrong and unflagged today.
+EXTRA_KINDS: dict[str, DamageFn] = {"swap_lines": swap_lines}
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset(
     {"reflow60", "reflow100", "no_blank_lines", "quoted_printable"}
@@ -715,9 +738,10 @@ UNSEEDED_KINDS: frozenset[str] = frozenset(
 
 
 def damage(kind: str, text: str, rng: random.Random) -> Damage:
-    """``text`` damaged by ``kind`` (a name in :data:`KINDS`)."""
+    """``text`` damaged by ``kind`` (a name in :data:`KINDS` or :data:`EXTRA_KINDS`)."""
     try:
-        fn = KINDS[kind]
+        fn = KINDS[kind] if kind in KINDS else EXTRA_KINDS[kind]
     except KeyError:
-        raise ValueError(f"unknown damage kind {kind!r}; known: {', '.join(KINDS)}") from None
+        known = ", ".join([*KINDS, *EXTRA_KINDS])
+        raise ValueError(f"unknown damage kind {kind!r}; known: {known}") from None
     return fn(text, rng)
