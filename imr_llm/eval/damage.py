@@ -404,18 +404,25 @@ def duplicate_line(text: str, rng: random.Random) -> Damage:
     return _done("duplicate_line", text, [edit])
 
 
-def merge_lines(text: str, rng: random.Random) -> Damage:
-    """Two adjacent non-blank lines joined into one (the line break becomes a space)."""
+def _adjacent_pair(text: str, rng: random.Random) -> tuple[Line, Line] | None:
+    """Two adjacent non-blank lines, the first drawn as :func:`_pick` draws (None: none)."""
     lines = lines_with_zones(text)
     nexts = {ln.start: lines[k + 1] for k, ln in enumerate(lines[:-1])}
 
-    def joinable(line: Line) -> bool:
+    def paired(line: Line) -> bool:
         nxt = nexts.get(line.start)
         return not line.blank and nxt is not None and not nxt.blank
 
-    line = _pick(rng, lines, joinable)
-    if line is None:
+    line = _pick(rng, lines, paired)
+    return None if line is None else (line, nexts[line.start])
+
+
+def merge_lines(text: str, rng: random.Random) -> Damage:
+    """Two adjacent non-blank lines joined into one (the line break becomes a space)."""
+    pair = _adjacent_pair(text, rng)
+    if pair is None:
         return _done("merge_lines", text, [])
+    line = pair[0]
     return _done("merge_lines", text, [Edit(line.end, line.end + 1, " ", ROLE_TEXT, line.zone)])
 
 
@@ -423,17 +430,10 @@ def swap_lines(text: str, rng: random.Random) -> Damage:
     """Two adjacent non-blank lines read in each other's place, as OCR's reading order or a
     copy may put them (a header's value lines, a wrapped name's lines, a passage's label line
     and its next line). One edit over both lines, its text the lines swapped."""
-    lines = lines_with_zones(text)
-    nexts = {ln.start: lines[k + 1] for k, ln in enumerate(lines[:-1])}
-
-    def swappable(line: Line) -> bool:
-        nxt = nexts.get(line.start)
-        return not line.blank and nxt is not None and not nxt.blank
-
-    line = _pick(rng, lines, swappable)
-    if line is None:
+    pair = _adjacent_pair(text, rng)
+    if pair is None:
         return _done("swap_lines", text, [])
-    nxt = nexts[line.start]
+    line, nxt = pair
     swapped = text[nxt.start : nxt.end] + text[line.end : nxt.start] + text[line.start : line.end]
     return _done("swap_lines", text, [Edit(line.start, nxt.end, swapped, ROLE_TEXT, line.zone)])
 
