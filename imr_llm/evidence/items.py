@@ -403,9 +403,7 @@ def check_service(
     elif status == "unverified":
         out.put(path, status, span, f"the item header reads {excerpt(target, 60)}")
     else:
-        doubt = name_doubt(
-            target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
-        ) or (twice_doubt(partial) if partial is not None else "")
+        doubt = service_doubt(target, partial, place)
         if doubt:
             out.put(path, "unverified", span, doubt)
         else:
@@ -549,6 +547,15 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True, wording: boo
     if form_2016 and not partial and (name[:1].islower() or _CONTINUES.match(name)):
         return "the item header starts inside a sentence (its first line lost?)"
     return ""
+
+
+def service_doubt(name: str, partial: PartialRequest | None, place: ItemPlace) -> str:
+    """Why the service read at an item's marker (``name``: the header, or a partly certified
+    request's remaining portion) may not be the item's whole name, or '': :func:`name_doubt`,
+    and for a request the header names twice, :func:`twice_doubt`. Both engines ask it."""
+    fixed = getattr(place, "fixed_sentence", False)
+    doubt = name_doubt(name, partial is not None, form_2016=not fixed)
+    return doubt or (twice_doubt(partial) if partial is not None else "")
 
 
 def original_doubt(partial: PartialRequest) -> str:

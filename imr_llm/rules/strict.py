@@ -52,7 +52,7 @@ from ..evidence.items import (
     check_service,
     name_doubt,
     original_doubt,
-    twice_doubt,
+    service_doubt,
     wording_doubt,
 )
 from ..evidence.passages import check_passage, check_passage_ends
@@ -450,9 +450,7 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
         span = place.header.span
         # The doubts check_service has about a header read exactly (a repeated line, a first
         # line lost, form text taken along) hold for the fast path's reading too.
-        doubt = name_doubt(
-            target, partial is not None, form_2016=not getattr(place, "fixed_sentence", False)
-        ) or (twice_doubt(partial) if partial is not None else "")
+        doubt = service_doubt(target, partial, place)
         if doubt:
             out.put(f"items[{k}].service", "unverified", span, doubt)
         else:
