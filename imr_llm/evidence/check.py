@@ -123,20 +123,29 @@ def check_values(
         reviewer["specialties"] = specialties  # the letter's own readings
     check_patient(data.get("patient") or {}, form, damage, out)
     check_items(data.get("items") or [], form, quotes, damage, resolve or no_resolver, out)
+    check_whole_letter(data, form, damage, out)
+    return out
+
+
+def check_whole_letter(data: dict[str, Any], form: LetterForm, damage: Any, out: Checked) -> None:
+    """The checks only the whole letter can make, after every value's own (both engines call
+    it: :func:`check_values`, and the rules engine's fast path): values its form always
+    states, a letter cut off, items repeated, pages out of order, page tops and lines out of
+    place inside values; then, on fax-quality text, contradictions of structure demoted."""
+    items = data.get("items") or []
     check_expected(data, form, out)
     if form.letter_form.startswith("2016"):
         check_required(data, form, out)
     if form.letter_form.startswith(("2016", "2013")):
         # The 2013 notice's rationales end with the same conclusion ("The request for ... is
         # not medically necessary and appropriate.").
-        check_letter_end(data.get("items") or [], form, out)
-    check_repeated_items(data.get("items") or [], out)
+        check_letter_end(items, form, out)
+    check_repeated_items(items, out)
     check_item_pages(form, out)
     check_page_tops(form, out)
     check_item_gaps(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
-    return out
 
 
 #: How a letter's last rationale ends: with the reviewer's conclusion ("...is not medically

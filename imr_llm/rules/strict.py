@@ -31,19 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..evidence.check import (
-    LazyDamage,
-    check_expected,
-    check_item_gaps,
-    check_item_pages,
-    check_letter_end,
-    check_page_tops,
-    check_repeated_items,
-    check_required,
-    demote_structure,
-    no_resolver,
-)
-from ..evidence.common import FAX_DAMAGE, Checked, legible, status_of
+from ..evidence.check import LazyDamage, check_whole_letter, no_resolver
+from ..evidence.common import Checked, legible, status_of
 from ..evidence.header import check_date
 from ..evidence.items import (
     LABEL_NAMES,
@@ -350,15 +339,7 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     for k, (item, reading) in enumerate(zip(data["items"], read.items, strict=True)):
         _item_evidence(k, item, reading, damage, out)
         check_passage_ends(k, item, out, damage)
-    check_expected(data, form, out)
-    check_required(data, form, out)
-    check_letter_end(data["items"], form, out)
-    check_repeated_items(data["items"], out)
-    check_item_pages(form, out)
-    check_page_tops(form, out)
-    check_item_gaps(form, out)
-    if out.contradicted and damage >= FAX_DAMAGE:
-        demote_structure(out)
+    check_whole_letter(data, form, damage, out)  # the fast path's forms are all 2016's
     return out
 
 
