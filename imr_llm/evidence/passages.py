@@ -8,7 +8,7 @@ another's label, or a guideline that does not end as guidelines do, needs a pers
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -206,19 +206,24 @@ _PASSAGE_CLOSERS = "\"'”’)]_~|"
 def passage_ends(text: str) -> bool:
     """``bool(PASSAGE_END.search(text.rstrip()))``: a ``.!?:;,`` then closers, or a ")",
     at the end; read from the end instead of tried at every character."""
-    text = text.rstrip()
-    if text.endswith(")"):
+    if text.rstrip().endswith(")"):
         return True
-    core = text.rstrip(_PASSAGE_CLOSERS)
-    return bool(core) and core[-1] in ".!?:;,"
+    mark = _last_mark(text)
+    return mark != "" and mark in ".!?:;,"
 
 
 def soft_end(text: str) -> bool:
     """Whether a passage that :func:`passage_ends` takes ends with a comma, a colon or a
     semicolon (closers aside): OCR's reading of a full stop, or a passage cut inside its
     sentence ("Decision based on MTUS Chronic Pain Medical Treatment 2016,")."""
-    core = text.rstrip().rstrip(_PASSAGE_CLOSERS)
-    return bool(core) and core[-1] in ",;:"
+    mark = _last_mark(text)
+    return mark != "" and mark in ",;:"
+
+
+def _last_mark(text: str) -> str:
+    """The last character of ``text`` before its closers (:data:`_PASSAGE_CLOSERS`) and
+    trailing whitespace, or ''."""
+    return text.rstrip().rstrip(_PASSAGE_CLOSERS)[-1:]
 
 
 #: How long a match of ``LABEL_INSIDE`` can be in collapsed text: each letter of the longest
@@ -389,20 +394,24 @@ def ends_with_lines_twice(value: str) -> bool:
         return False
     spans = [m.span() for m in _WORDS.finditer(text)]
     words = [text[a:b] for a, b in spans]
+    return any(
+        _END_INSIDE.search(text, spans[second][0], spans[-1][0])
+        for second in _copies_at_end(words, _LINES_RUN, _LINES_RUN - 2)
+    )
+
+
+def _copies_at_end(words: list[str], least: int, lowest: int) -> Iterator[int]:
+    """Each way ``words`` end with a run of at least ``least`` words printed just before, up
+    to three words between the copies, the first copy ending at a print of the last word
+    after index ``lowest``: the index of the second copy's first word, nearest first."""
     size, last = len(words), words[-1]
-    for j in range(size - 2, _LINES_RUN - 2, -1):
+    for j in range(size - 2, lowest, -1):
         if words[j] != last:
             continue
         for gap in range(4):
             run = size - (j + 1 + gap)  # the second copy: words[j + 1 + gap:]
-            if (
-                run >= _LINES_RUN
-                and j + 1 - run >= 0
-                and words[j + 1 - run : j + 1] == words[size - run :]
-                and _END_INSIDE.search(text, spans[size - run][0], spans[-1][0])
-            ):
-                return True
-    return False
+            if run >= least and j + 1 - run >= 0 and words[j + 1 - run : j + 1] == words[-run:]:
+                yield size - run
 
 
 def ends_repeating(value: str) -> bool:
@@ -418,13 +427,4 @@ def ends_repeating(value: str) -> bool:
     tail = _WORDS.findall(lowered[-40:])
     if not tail or lowered.count(tail[-1]) < 2:
         return False  # the last word printed once: nothing repeats (the common case)
-    words = _WORDS.findall(lowered)
-    size, last = len(words), words[-1]
-    for j in range(size - 2, 6, -1):
-        if words[j] != last:
-            continue
-        for gap in range(4):
-            run = size - (j + 1 + gap)  # the second copy: words[j + 1 + gap:]
-            if run >= 4 and j + 1 - run >= 0 and words[j + 1 - run : j + 1] == words[size - run :]:
-                return True
-    return False
+    return next(_copies_at_end(_WORDS.findall(lowered), 4, 6), None) is not None
