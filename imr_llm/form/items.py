@@ -24,7 +24,7 @@ from rapidfuzz import fuzz
 from ..inputs.normalise import Document
 from .places import Place
 from .reading import Reading, read_outcome
-from .text import collapse_ws, contains_phrase, match_label, ocr_pattern, parse_outcome
+from .text import ITEM_NUMBER, collapse_ws, contains_phrase, match_label, ocr_pattern, parse_outcome
 
 CA_LABEL = "Claims Administrator guideline"
 MAXIMUS_LABEL = "MAXIMUS guideline"
@@ -195,11 +195,7 @@ def header_goes_on(text: str) -> bool:
     a sentence (:func:`_continues`), ends a part of the header in a colon
     (:func:`colon_part`), or is the item's number alone ("2.": a copy numbered the items,
     and a re-fill broke the line after the number)."""
-    return _continues(text) or colon_part(text) or _ITEM_NUMBER.fullmatch(text.strip()) is not None
-
-
-#: An item's number on a line of its own.
-_ITEM_NUMBER = re.compile(r"\(?\d{1,2}[.)]")
+    return _continues(text) or colon_part(text) or ITEM_NUMBER.fullmatch(text.strip()) is not None
 
 
 def _header_start(doc: Document, marker: _Marker, floor: int) -> int:

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from ..inputs.normalise import inline_furniture
 from .settled import form_settled, settled
-from .text import _CONFUSABLE, parse_outcome
+from .text import _CONFUSABLE, ITEM_NUMBER, parse_outcome
 
 #: Between two words of a phrase: spaces, OCR's stray marks, and at most one line break (a
 #: blank line ends a paragraph, and no phrase runs over one).
@@ -81,8 +81,6 @@ _INTROS = (
 _COLON = re.compile(r"[ \t]*[:;]")
 _ITEMS_INTRO_DAMAGED = re.compile(r"disputed\s+\S{5,20}\s+set\s+forth\s+\S{3,7}[ \t]*[:;]", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]?[ \t\n]+(?:[^\w\s]{1,3}[ \t\n]+)*(?=[A-Z0-9(\"“])")
-#: The number of a list a copy numbered its items in ("2."), read as a sentence's end.
-_ENUMERATOR = re.compile(r"\(?\d{1,2}[.)]")
 _ALONE = re.compile(r"[ \t]*[^\w\s]{0,3}[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}[ \t]*")
 _MARKER_LINE = re.compile(r"[:;][ \t]*[_~'|-]*[ \t]*([A-Za-z0-9][^\s:;]{3,13})[^\w\n]{0,4}$")
 
@@ -240,8 +238,8 @@ def _split_item_headers(text: str, put: Callable[[int, str], None]) -> None:
             if named:
                 start = max((e for e in ends if e <= named[-1]), default=0)
         before = max((e for e in ends if e < start), default=0)
-        if start and _ENUMERATOR.fullmatch(region[before:start].strip()):
-            start = before  # "... necessary. 2. MRI of the knee": the item's number is its
+        if start and ITEM_NUMBER.fullmatch(region[before:start].strip()):
+            start = before  # "... necessary. 2. MRI of the knee": the number opens the header
         at = lo + start
         if at > 0 and text[at - 1] in " \t" and _words(text[text.rfind("\n", 0, at) + 1 : at]):
             put(at - 1, "\n")

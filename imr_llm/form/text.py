@@ -25,6 +25,11 @@ ENDS_SENTENCE = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 _CLOSERS = "\"'”’)]"
 
 
+#: The number of a list a copy numbered a letter's items in ("2.", "(2)"), on its own: no part
+#: of an item's name.
+ITEM_NUMBER = re.compile(r"\(?\d{1,2}[.)]")
+
+
 def ends_sentence(text: str) -> bool:
     """``bool(ENDS_SENTENCE.search(text))``: ``[.!?]``, closers, whitespace, the end; read
     from the end instead of tried at every character of a rationale."""
