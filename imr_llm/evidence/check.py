@@ -432,15 +432,15 @@ def check_item_gaps(form: LetterForm, out: Checked) -> None:
         return  # the 2013 notice lists its determinations apart from their passages
     lines = form.doc.lines
     for k, place in enumerate(form.items.items):
-        labels = [p.label[0] for p in place.passages.values() if p is not None and p.label]
+        labels = [
+            (p.label[0], key) for key, p in place.passages.items() if p is not None and p.label
+        ]
         if not labels:
             continue
-        first = min(labels)
+        first, key = min(labels)
         i = lines_from(lines, place.outcome_place.end)
         while i < len(lines) and lines[i].start < first:
             if _WORDS_LINE.search(lines[i].text):
-                key = next(key for key, p in place.passages.items()
-                           if p is not None and p.label and p.label[0] == first)  # fmt: skip
                 path = f"items[{k}].{key}"
                 evidence = out.evidence.get(path)
                 if evidence is None or evidence.status != "unverified":
