@@ -29,7 +29,7 @@ from ..form.text import (
     is_collapsed,
 )
 from ..inputs.normalise import Line, lines_from, without_stamps
-from .common import FAX_DAMAGE, Checked, excerpt, letter_damage
+from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service
 from .passages import check_passage, check_passage_ends, label_inside
@@ -112,9 +112,7 @@ def check_values(
     check_case_number(data.get("case_number"), form, damage, out)
     for name in DATE_FIELDS:
         value = data.get(name)
-        if value is not None and not isinstance(value, dt.date):
-            value = dt.date.fromisoformat(str(value))
-        check_date(name, value, data, form, damage, out)
+        check_date(name, None if value is None else as_date(value), data, form, damage, out)
     check_priority(data.get("priority"), form, out)
     reviewer = data.get("reviewer") or {}
     check_states(list(reviewer.get("licensure_states") or []), form, out)
@@ -659,8 +657,7 @@ def check_paired_order(data: dict[str, Any], form: LetterForm, out: Checked) -> 
     for path in _REVIEW_ORDER:
         value = data.get(path)
         if value is not None:
-            present.append((path, value if isinstance(value, dt.date) else
-                            dt.date.fromisoformat(str(value))))  # fmt: skip
+            present.append((path, as_date(value)))
     for (first, a), (then, b) in zip(present, present[1:], strict=False):
         if a <= b:
             continue

@@ -7,6 +7,7 @@ unreadable, not wrong, so the value is kept and flagged instead of contradicted.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -226,3 +227,9 @@ def without_furniture(words: str) -> str:
         return words
     kept = collapse_ws(_QUOTED_FURNITURE.sub(" ", words))
     return kept if kept.strip(" .,;:") else words
+
+
+def as_date(value: object) -> dt.date:
+    """A date value of a record or an answer as a date: the engines give dates, a model's
+    answer ISO strings."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -26,7 +26,7 @@ from ..form.summary import (
     damaged_injury_date,
     read_injury_date,
 )
-from .common import FAX_DAMAGE, Checked, confusable, excerpt, status_of
+from .common import FAX_DAMAGE, Checked, as_date, confusable, excerpt, status_of
 
 
 def check_case_number(value: str | None, form: LetterForm, damage: float, out: Checked) -> None:
@@ -164,7 +164,7 @@ def plausible(read: dt.date, name: str, data: dict[str, Any], source: str = "") 
     """Whether a date read at a place could be the letter's: not after the decision it
     precedes, not decades away from the letter's other dates (or, in a letter without a
     header, from the dates its summary mentions)."""
-    others = [dt.date.fromisoformat(str(data[k])) for k in DATE_FIELDS if k != name and data.get(k)]
+    others = [as_date(data[k]) for k in DATE_FIELDS if k != name and data.get(k)]
     if not others:
         years = sorted(d.value.year for d in read_dates(source)) if source else []
         if read.year in years:

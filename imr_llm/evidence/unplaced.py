@@ -17,7 +17,6 @@ quote found nowhere is sent back to the model.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +30,7 @@ from ..form.summary import read_ages
 from ..form.text import CollapsedText, collapse_ws
 from ..form.vocabulary import state_named
 from .anchors import split_quote
-from .common import Checked
+from .common import Checked, as_date
 from .items import PASSAGES
 
 _SEX_WORDS = {"male": ("male", "man", "gentleman"), "female": ("female", "woman", "lady")}
@@ -81,9 +80,8 @@ def check_unplaced(
         value = data.get(name)
         if value is None:
             continue
-        if not isinstance(value, dt.date):
-            value = dt.date.fromisoformat(str(value))
-        hit = next((r for r in dates if r.value == value), None)
+        day = as_date(value)
+        hit = next((r for r in dates if r.value == day), None)
         put(name, (hit.start, hit.end) if hit else None, " (as a date, not by its label)")
     priority = data.get("priority")
     if priority:
