@@ -119,6 +119,18 @@ def test_a_span_of_the_stripped_text_maps_to_the_same_characters(text: str, data
         assert text[a] not in INVISIBLE and text[b - 1] not in INVISIBLE
 
 
+def assert_blanked_copy_reads_as_letter(
+    clean_text: str, text: str, blank: Callable[[str], str]
+) -> None:
+    """``text``, a copy of ``clean_text`` with marks added before its lines, reads as the
+    letter: ``blank`` blanks the marks out (same length), and the record's values and spans
+    are the clean letter's, spans pointing into the copy."""
+    blanked = blank(text)
+    assert len(blanked) == len(text) and blanked != text
+    record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
+    assert_same_with_spans_into(record, clean, blanked, clean_text, read=words, key=words)
+
+
 def quote(text: str, prefix: str = "> ") -> str:
     return "\n".join(prefix + line if line else prefix.rstrip() for line in text.split("\n"))
 
@@ -126,11 +138,7 @@ def quote(text: str, prefix: str = "> ") -> str:
 @pytest.mark.parametrize(("name", "prefix"), [("gA01", "> "), ("gB04", ">> "), ("gN01", "> > ")])
 def test_a_letter_quoted_in_an_e_mail_reads_as_the_letter(name: str, prefix: str) -> None:
     clean_text = gold_text(name)
-    text = quote(clean_text, prefix)
-    blanked = unquote(text)
-    assert len(blanked) == len(text) and blanked != text
-    record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
-    assert_same_with_spans_into(record, clean, blanked, clean_text, read=words, key=words)
+    assert_blanked_copy_reads_as_letter(clean_text, quote(clean_text, prefix), unquote)
 
 
 def test_the_model_reads_a_quoted_letter_without_its_quote_marks() -> None:
@@ -164,11 +172,7 @@ def numbered(text: str, style: str = "{n:>3} ") -> str:
 @pytest.mark.parametrize("style", ["{n:>3} ", "{n}: ", "{n:>4}| ", "{n}\t"])
 def test_a_letter_copied_with_its_line_numbers_reads_as_the_letter(name: str, style: str) -> None:
     clean_text = gold_text(name)
-    text = numbered(clean_text, style)
-    blanked = unnumber(text)
-    assert len(blanked) == len(text) and blanked != text
-    record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
-    assert_same_with_spans_into(record, clean, blanked, clean_text, read=words, key=words)
+    assert_blanked_copy_reads_as_letter(clean_text, numbered(clean_text, style), unnumber)
 
 
 def test_numbered_lists_and_determinations_are_no_line_numbers() -> None:
