@@ -31,6 +31,7 @@ from imr_llm.eval.damage import (
     ROLE_LOST,
     ROLE_TEXT,
     ROLES,
+    STAMP_WORDS,
     TRUNCATIONS,
     UNSEEDED_KINDS,
     Edit,
@@ -151,6 +152,18 @@ def test_swapped_lines_are_two_adjacent_lines_in_each_others_place() -> None:
         assert len(moved) == 2 and moved[1] == moved[0] + 1
         assert got[moved[0]] == lines[moved[1]] and got[moved[1]] == lines[moved[0]]
     assert "swap_lines" not in KINDS  # on request: not in the default grid
+
+
+def test_a_watermark_is_one_stamp_word_put_between_words_of_a_few_lines() -> None:
+    for seed in range(20):
+        got = damage("watermark", LETTER, random.Random(seed))
+        assert 1 <= len(got.edits) <= 3
+        assert all(e.role == ROLE_FURNITURE and e.new == " " + got.note for e in got.edits)
+        assert got.note in STAMP_WORDS
+        # Each word stands between two of the line's words, and taking it out gives the letter.
+        assert re.search(rf"\S {got.note} \S", got.text)
+        assert got.text.replace(" " + got.note, "") == LETTER
+    assert "watermark" not in KINDS  # on request: not in the default grid
 
 
 def test_an_unknown_kind_is_refused() -> None:

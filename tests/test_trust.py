@@ -445,6 +445,16 @@ def test_a_sentence_giving_a_time_and_a_page_is_no_furniture() -> None:
         ("The records received 12/01/2016 show a stable knee", False),
         ("She was seen at 10:30; page 2 of the report gives the dose", False),
         ("Norco 10:325mg #60", False),
+        # A watermark's or a rubber stamp's word alone, read into the line beneath it.
+        ("Acute rehabilitation 7-10 days COPY for left foot fracture", True),
+        ("Comprehensive psychological testing: CONFIDENTIAL", True),
+        ("DUPLICATE Decision based on MTUS Knee Complaints 2004.", True),
+        ("Pre-op labs: CMP: COPY", True),
+        ("BIOFEEDBACK, 10 DUPLICATE SESSIONS", True),
+        # The same words in lower case are the letter's, and a letter printed in capitals
+        # prints its "received" so.
+        ("A copy of the report was received and is void of findings", False),
+        ("THE PATIENT RECEIVED PHYSICAL THERAPY", False),
     ],
 )  # fmt: skip
 def test_a_stamp_inside_a_value(text: str, stamp: bool) -> None:
@@ -461,6 +471,9 @@ def test_a_stamp_inside_a_value(text: str, stamp: bool) -> None:
          "\nCare.", "items[0].maximus_guideline"),
         ("Hinged knee brace, left: Upheld",
          "01/06/2017 10:14 AM Hinged knee brace, left: Upheld", "items[0].service"),
+        ("Hinged knee brace, left: Upheld", "Hinged knee COPY brace, left: Upheld",
+         "items[0].service"),
+        ("The records show a\n", "The records show COPY a\n", "items[0].rationale"),
     ],
 )  # fmt: skip
 def test_a_stamp_a_re_fill_ran_into_a_value_is_flagged(old: str, new: str, path: str) -> None:

@@ -438,6 +438,29 @@ def swap_lines(text: str, rng: random.Random) -> Damage:
     return _done("swap_lines", text, [Edit(line.start, nxt.end, swapped, ROLE_TEXT, line.zone)])
 
 
+#: The words a watermark or a rubber stamp prints across a page, in capitals.
+STAMP_WORDS: tuple[str, ...] = ("COPY", "CONFIDENTIAL", "DUPLICATE", "RECEIVED", "VOID")
+
+
+def watermark(text: str, rng: random.Random) -> Damage:
+    """A watermark's or a rubber stamp's word ("COPY", "CONFIDENTIAL") read by OCR into one
+    to three lines of the letter, between two of their words: page furniture inside a
+    value's line, which the value must not keep."""
+    word = rng.choice(STAMP_WORDS)
+    lines = lines_with_zones(text)
+    edits: list[Edit] = []
+    taken: set[int] = set()
+    for _ in range(rng.randint(1, 3)):
+        line = _pick(rng, lines, lambda ln: ln.start not in taken and len(ln.text.split()) >= 4)
+        if line is None:
+            break
+        taken.add(line.start)
+        gaps = [m.start() for m in re.finditer(r"(?<=\S)[ \t]+(?=\S)", line.text)]
+        at = line.start + rng.choice(gaps)
+        edits.append(Edit(at, at, " " + word, ROLE_FURNITURE, line.zone))
+    return _done("watermark", text, edits, note=word)
+
+
 #: How many lines stand for a page where a text marks no page breaks (OCR output): a page of
 #: a letter holds about fifty.
 PAGE_LINES = 50
@@ -730,7 +753,7 @@ KINDS: dict[str, DamageFn] = {
 #: Kinds tried on request only (``--kinds``), not in the default grid: damage whose figures
 #: are still being worked on, kept apart so the default figures stay comparable run to run.
 #: ``swap_lines`` (OCR's reading order): about 2% of its cases wrong and unflagged today.
-EXTRA_KINDS: dict[str, DamageFn] = {"swap_lines": swap_lines}
+EXTRA_KINDS: dict[str, DamageFn] = {"swap_lines": swap_lines, "watermark": watermark}
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset(
     {"reflow60", "reflow100", "no_blank_lines", "quoted_printable"}

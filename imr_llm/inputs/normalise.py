@@ -221,10 +221,37 @@ def _stamps(text: str) -> list[re.Match[str]]:
         word = m.group().split()[0].rstrip(":")
         if not word.isalpha() or word.isupper():
             found.append(m)
+    for m in _LONE_STAMP.finditer(text):
+        if not any(m.start() < f.end() and f.start() < m.end() for f in found) and _among_prose(
+            text, m
+        ):
+            found.append(m)
+    found.sort(key=lambda m: m.start())
     return found
 
 
-_STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED")
+_STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED", "COPY", "CONFIDENTIAL", "DUPLICATE",
+                "VOID", "DRAFT")  # fmt: skip
+#: A stamp's word alone, in capitals, as a watermark or a rubber stamp prints it across the
+#: page and OCR reads it into the line beneath ("7-10 days COPY for left foot fracture"). No
+#: letter prints one of these words in capitals inside its prose (none of the corpora's and
+#: gold set's renderings does; in lower case "copy" is once a letter's, of a record).
+_LONE_STAMP = re.compile(r"\b(?:" + "|".join(_STAMP_WORDS) + r")\b")
+#: The stamp words a letter printed all in capitals also prints as its own ("THE PATIENT
+#: RECEIVED PHYSICAL THERAPY"): a stamp only among words in lower case. The others are no
+#: letter's words in capitals anywhere, services in capitals among them ("BIOFEEDBACK, 10
+#: DUPLICATE SESSIONS").
+_PROSE_WORDS = frozenset({"RECEIVED", "FAXED", "FILED", "SCANNED"})
+_LOWER_WORD = re.compile(r"[a-z]{2,}")
+
+
+def _among_prose(text: str, m: re.Match[str]) -> bool:
+    """Whether the stamp word ``m`` stands where a letter would not print it in capitals:
+    within a few words of prose in lower case, or (for a word no letter prints in capitals)
+    anywhere."""
+    if m.group() not in _PROSE_WORDS:
+        return True
+    return bool(_LOWER_WORD.search(text, max(0, m.start() - 40), m.end() + 40))
 
 
 def _has_time(text: str) -> bool:
