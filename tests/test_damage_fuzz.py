@@ -166,6 +166,23 @@ def test_a_watermark_is_one_stamp_word_put_between_words_of_a_few_lines() -> Non
     assert "watermark" not in KINDS  # on request: not in the default grid
 
 
+@pytest.mark.parametrize("kind", ["drop_char", "split_word"])
+def test_a_character_lost_or_a_gap_read_inside_a_few_words(kind: str) -> None:
+    for seed in range(20):
+        got = damage(kind, LETTER, random.Random(seed))
+        assert 1 <= len(got.edits) <= 3
+        for e in got.edits:
+            assert e.role == ROLE_TEXT
+            # Inside a word: a letter or a digit on each side of the place.
+            assert LETTER[e.start - 1].isalnum() and LETTER[e.start].isalnum()
+            if kind == "drop_char":
+                assert (e.end - e.start, e.new) == (1, "")
+            else:
+                assert (e.start, e.new) == (e.end, " ")
+        assert len(got.text) - len(LETTER) == len(got.edits) * (1 if kind == "split_word" else -1)
+        assert kind not in KINDS  # on request: not in the default grid
+
+
 def test_an_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown damage kind"):
         damage("smudge", LETTER, random.Random(0))

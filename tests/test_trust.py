@@ -81,6 +81,24 @@ def test_marks_inside_the_age_phrase(phrase: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "phrase", ["52 year ol d female", "52 year o ld female", "52 year 0l d female"]
+)
+def test_a_gap_ocr_read_inside_old(phrase: str) -> None:
+    # A later number before a word that only looks like "old" under OCR's confusions ("did")
+    # is no age: a capital D stands for an O, a small d does not.
+    later = " The dose of 60, but did not say why."
+    summary = SUMMARY.replace("52 year old female", phrase)
+    assert summary != SUMMARY
+    record = rules(str(Letter(summary=summary.rstrip("\n") + later + "\n")))
+    assert (record.patient.age, record.patient.sex) == (52, "female")
+
+
+def test_a_small_d_is_no_damaged_o() -> None:
+    assert read_ages("50mg with a quantity of 60, but did not include it") == []
+    assert [a.value for a in read_ages("a 60 year DLD male")] == [60]
+
+
+@pytest.mark.parametrize(
     "phrase",
     [
         "52 y/o female",

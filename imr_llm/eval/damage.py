@@ -438,6 +438,39 @@ def swap_lines(text: str, rng: random.Random) -> Damage:
     return _done("swap_lines", text, [Edit(line.start, nxt.end, swapped, ROLE_TEXT, line.zone)])
 
 
+def _inner_spots(line: Line) -> list[int]:
+    """The offsets of the characters inside ``line``'s words of three letters or digits or
+    more, their first character excepted."""
+    return [line.start + w.start() + k for w in re.finditer(r"[A-Za-z0-9]{3,}", line.text)
+            for k in range(1, len(w.group()))]  # fmt: skip
+
+
+def _inside_words(kind: str, text: str, rng: random.Random, edit: Callable[[int], Edit]) -> Damage:
+    lines = lines_with_zones(text)
+    edits: list[Edit] = []
+    taken: set[int] = set()
+    for _ in range(rng.randint(1, 3)):
+        line = _pick(rng, lines, lambda ln: bool(_inner_spots(ln)) and ln.start not in taken)
+        if line is None:
+            break
+        taken.add(line.start)
+        edits.append(edit(rng.choice(_inner_spots(line))))
+        edits[-1] = Edit(edits[-1].start, edits[-1].end, edits[-1].new, ROLE_TEXT, line.zone)
+    return _done(kind, text, edits)
+
+
+def drop_char(text: str, rng: random.Random) -> Damage:
+    """One to three words, each missing one character OCR did not read, a letter or a digit
+    ("Overtuned", "Califrnia", a date "1/29/2016" for "11/29/2016")."""
+    return _inside_words("drop_char", text, rng, lambda at: Edit(at, at + 1, "", ROLE_TEXT))
+
+
+def split_word(text: str, rng: random.Random) -> Damage:
+    """One to three words split by a space OCR read inside them ("Over turned", "Calif ornia",
+    "12/07/20 16")."""
+    return _inside_words("split_word", text, rng, lambda at: Edit(at, at, " ", ROLE_TEXT))
+
+
 #: The words a watermark or a rubber stamp prints across a page, in capitals.
 STAMP_WORDS: tuple[str, ...] = ("COPY", "CONFIDENTIAL", "DUPLICATE", "RECEIVED", "VOID")
 
@@ -753,7 +786,12 @@ KINDS: dict[str, DamageFn] = {
 #: Kinds tried on request only (``--kinds``), not in the default grid: damage whose figures
 #: are still being worked on, kept apart so the default figures stay comparable run to run.
 #: ``swap_lines`` (OCR's reading order): about 2% of its cases wrong and unflagged today.
-EXTRA_KINDS: dict[str, DamageFn] = {"swap_lines": swap_lines, "watermark": watermark}
+EXTRA_KINDS: dict[str, DamageFn] = {
+    "swap_lines": swap_lines,
+    "watermark": watermark,
+    "drop_char": drop_char,
+    "split_word": split_word,
+}
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset(
     {"reflow60", "reflow100", "no_blank_lines", "quoted_printable"}

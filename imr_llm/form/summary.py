@@ -14,7 +14,8 @@ from rapidfuzz import fuzz
 from .reading import Reading, read_date
 from .text import case_special, ocr_pattern
 
-_YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old").pattern
+#: "old" may hold a gap OCR read inside it ("40 year ol d female").
+_YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old", split=True).pattern
 #: Between the words of an age phrase: a space or hyphen (a typographic dash too), and the
 #: marks OCR puts between words ("34'year‘old", "60 year.old", "52-year·old", "52–year–old").
 _JOIN = r"(?:\s*[-–—'‘’`.·,_~|]{0,2}\s*)"

@@ -429,19 +429,22 @@ def canonical_state(name: str) -> str | None:
 # OCR-tolerant patterns for labels that sit mid-line (header tables)
 # --------------------------------------------------------------------------------------------
 
+#: What OCR reads a letter as. Capitals stand for capitals only where the pattern is asked for
+#: case-insensitively: an "O" read as "D" or "Q", not an "o" as "d" ("did" is no "old").
 _CONFUSABLE: dict[str, str] = {
     "a": "[aeo@áà]", "c": "[ceo(ç]", "d": "(?:d|cl)", "e": "[ecoéèê]", "g": "[gq9]",
     "h": "[hbn]", "i": "[il1!|jíì]", "l": "[l1I|i!]", "m": "(?:m|rn|nn|rri)", "n": "[nrh]",
-    "o": "[o0QDóò]", "r": "[rn]", "s": "[s5$]", "t": "[tf]", "u": "[uvúü]", "y": "[yv]",
+    "o": "(?:[o0óò]|(?-i:[QD]))", "r": "[rn]", "s": "[s5$]", "t": "[tf]", "u": "[uvúü]", "y": "[yv]",
 }  # fmt: skip
 
 
 @lru_cache(maxsize=256)
-def ocr_pattern(phrase: str) -> re.Pattern[str]:
+def ocr_pattern(phrase: str, *, split: bool = False) -> re.Pattern[str]:
     """A case-insensitive regex matching ``phrase`` with common OCR letter confusions.
 
     Used where a label is not at the start of a line (the right column of a header table), so
-    line-prefix fuzzy matching cannot find it. Spaces may vanish or multiply, as OCR does.
+    line-prefix fuzzy matching cannot find it. Spaces may vanish or multiply, as OCR does;
+    with ``split``, a space may also stand inside a word, where OCR read a gap ("ol d").
     """
     parts: list[str] = []
     for ch in phrase:
@@ -451,7 +454,7 @@ def ocr_pattern(phrase: str) -> re.Pattern[str]:
             parts.append(_CONFUSABLE[ch.lower()])
         else:
             parts.append(re.escape(ch))
-    return re.compile("".join(parts), re.IGNORECASE)
+    return re.compile(("[ ]?" if split else "").join(parts), re.IGNORECASE)
 
 
 _LINE_BREAK_HYPHEN = re.compile(r"(?<=[A-Za-z])- (?=[a-z])")
