@@ -183,6 +183,38 @@ def test_a_character_lost_or_a_gap_read_inside_a_few_words(kind: str) -> None:
         assert kind not in KINDS  # on request: not in the default grid
 
 
+def test_glued_lines_lose_the_break_and_nothing_else() -> None:
+    for seed in range(20):
+        got = damage("glue_lines", LETTER, random.Random(seed))
+        [edit] = got.edits
+        assert LETTER[edit.start] == "\n" and not LETTER[edit.start : edit.end].strip()
+        assert got.text.split() != LETTER.split()  # two words run together
+        assert "".join(got.text.split()) == "".join(LETTER.split())
+
+
+def test_a_dropped_word_takes_its_space_and_nothing_else() -> None:
+    for seed in range(20):
+        got = damage("drop_word", LETTER, random.Random(seed))
+        assert 1 <= len(got.edits) <= 3
+        for e in got.edits:
+            lost = LETTER[e.start : e.end]
+            assert e.role == ROLE_LOST and lost[:1].isspace() and len(lost.split()) == 1
+        assert len(got.text.split()) == len(LETTER.split()) - len(got.edits)
+
+
+def test_a_cropped_page_cuts_its_lines_at_one_column() -> None:
+    for seed in range(10):
+        got = damage("crop_right", LETTER, random.Random(seed))
+        column = int(got.note.split()[-1])
+        assert got.edits and all(e.role == ROLE_LOST for e in got.edits)
+        for e in got.edits:
+            line_start = LETTER.rfind("\n", 0, e.start) + 1
+            assert e.start - line_start == column
+        assert max(len(line) for line in got.text.split("\f")[0].split("\n")) <= max(
+            len(line.rstrip()) for line in LETTER.split("\n")
+        )
+
+
 def test_an_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown damage kind"):
         damage("smudge", LETTER, random.Random(0))

@@ -1514,6 +1514,8 @@ _INJURED = "who sustained an industrial injury on 7/2/15 while"
         ("who reported an injury that occurred on 7/2/15 while", True),  # read
         ("who reported an injury tbat occurred on 7/2/15 while", False),  # OCR's b for h
         ("who reported an injury that occurrcd on 7/2/15 while", False),  # OCR's c for e
+        ("who sustained an industrial on 7/2/15 while", False),  # "injury" not read at all
+        ("who sustained an on 7/2/15 while", False),
     ],
 )
 def test_a_dated_injury_the_summary_alone_gives_is_never_a_silent_null(

@@ -471,6 +471,62 @@ def split_word(text: str, rng: random.Random) -> Damage:
     return _inside_words("split_word", text, rng, lambda at: Edit(at, at, " ", ROLE_TEXT))
 
 
+def glue_lines(text: str, rng: random.Random) -> Damage:
+    """Two adjacent non-blank lines joined with nothing between them, as an extractor that
+    drops line breaks does: the last word of one runs into the first of the next
+    ("medically" + "necessary" -> "medicallynecessary")."""
+    pair = _adjacent_pair(text, rng)
+    if pair is None:
+        return _done("glue_lines", text, [])
+    line, nxt = pair
+    gap_end = nxt.start + len(nxt.text) - len(nxt.text.lstrip())
+    return _done("glue_lines", text, [Edit(line.end, gap_end, "", ROLE_TEXT, line.zone)])
+
+
+def drop_word(text: str, rng: random.Random) -> Damage:
+    """One to three words OCR did not read at all, each with the space before it: a label's
+    word ("Date Injury:"), a service's, a passage's."""
+    lines = lines_with_zones(text)
+    edits: list[Edit] = []
+    taken: set[int] = set()
+
+    def words(line: Line) -> list[tuple[int, int]]:
+        return [(line.start + m.start(), line.start + m.end())
+                for m in re.finditer(r"(?<=\S)[ \t]+\S+", line.text)]  # fmt: skip
+
+    for _ in range(rng.randint(1, 3)):
+        line = _pick(rng, lines, lambda ln: bool(words(ln)) and ln.start not in taken)
+        if line is None:
+            break
+        taken.add(line.start)
+        a, b = rng.choice(words(line))
+        edits.append(Edit(a, b, "", ROLE_LOST, line.zone))
+    return _done("drop_word", text, edits)
+
+
+def crop_right(text: str, rng: random.Random) -> Damage:
+    """A page scanned askew or cropped: on one page (form-feed pages; a text that marks none
+    is cut into :data:`PAGE_LINES`-line pages) every line loses what stood beyond a column a
+    few characters short of the page's longest line (a header's right-hand dates among it)."""
+    lines = lines_with_zones(text)
+    starts = [0] + [m.end() for m in re.finditer("\f", text)]
+    if len(starts) > 1:
+        bounds = list(zip(starts, [*starts[1:], len(text) + 1], strict=True))
+    else:
+        bounds = [(lines[k].start, lines[min(k + PAGE_LINES, len(lines)) - 1].end + 1)
+                  for k in range(0, len(lines), PAGE_LINES)]  # fmt: skip
+    pages = [[ln for ln in lines if a <= ln.start < b and not ln.blank] for a, b in bounds]
+    pages = [p for p in pages if p]
+    if not pages:
+        return _done("crop_right", text, [])
+    page = rng.choice(pages)
+    width = max(len(ln.text.rstrip()) for ln in page)
+    column = max(1, width - rng.randint(2, 8))
+    edits = [Edit(ln.start + column, ln.start + len(ln.text.rstrip()), "", ROLE_LOST, ln.zone)
+             for ln in page if len(ln.text.rstrip()) > column]  # fmt: skip
+    return _done("crop_right", text, edits, note=f"column {column}")
+
+
 #: The words a watermark or a rubber stamp prints across a page, in capitals.
 STAMP_WORDS: tuple[str, ...] = ("COPY", "CONFIDENTIAL", "DUPLICATE", "RECEIVED", "VOID")
 
@@ -791,6 +847,9 @@ EXTRA_KINDS: dict[str, DamageFn] = {
     "watermark": watermark,
     "drop_char": drop_char,
     "split_word": split_word,
+    "glue_lines": glue_lines,
+    "drop_word": drop_word,
+    "crop_right": crop_right,
 }
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset(

@@ -202,7 +202,11 @@ def date_window(text: str, start: int, size: int = 24) -> str:
 
 
 #: The noun "injury" (or "injuries"), as OCR may print it ("lnjury", "inj ury", "injnry").
-_INJURY_NOUN = re.compile(r"[il1|]n\s?j\s?[uvn]\s?[rn]\s?(?:y|ies)\b", re.IGNORECASE)
+#: The words that open an injury's account: "injury" as OCR may damage it, and the words around
+#: it that still stand where OCR lost it ("who sustained an industrial on 9/8/15").
+_INJURY_NOUN = re.compile(
+    r"[il1|]n\s?j\s?[uvn]\s?[rn]\s?(?:y|ies)\b|\bsustained\b|\bindustrial\b", re.IGNORECASE
+)
 #: How far into its sentence after "injury" a date that dates it is looked for.
 _INJURY_REACH = 80
 #: A sentence's end: a full stop, a semicolon or a colon, then whitespace.
