@@ -22,7 +22,7 @@ from imr_llm import extract
 from imr_llm.inputs.copied import INVISIBLE, strip_invisible, unnumber, unquote
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
-from tests.conftest import gold_label, gold_text
+from tests.conftest import SHARED, gold_label, gold_text
 
 
 def sprinkle(text: str, seed: int, share: float = 0.02) -> str:
@@ -227,6 +227,47 @@ def test_an_e_mail_source_in_quoted_printable_reads_as_the_letter(name: str) -> 
         return quopri.decodestring(given.encode()).decode()
 
     assert_same_with_spans_into(record, clean, text, clean_text, read=decoded)
+
+
+#: What a Markdown writer escapes: punctuation it would otherwise read as markup.
+_MD_SPECIAL = re.compile(r"([#*_\[\]<>`])")
+
+
+@pytest.mark.parametrize("name", ["gA06", "gB03", "gN04"])
+def test_a_letter_converted_to_markdown_reads_without_its_escapes(name: str) -> None:
+    clean_text = gold_text(name)
+    text = _MD_SPECIAL.sub(r"\\\1", clean_text)
+    assert text.count("\\") >= 3  # each letter has a "#", "*", "_" or a bracket
+    record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
+    assert_same_with_spans_into(
+        record, clean, text, clean_text, read=lambda given: re.sub(r"\\(.)", r"\1", given)
+    )
+
+
+def _as_markdown(text: str) -> str:
+    """The letter as a document converter writes it in Markdown: the header table's rows as a
+    table's, headings marked "## ", the item's labels in bold."""
+    lines = text.split("\n")
+    first = next(k for k, line in enumerate(lines) if line.strip().isupper() and k > 2)
+    rows = [[c for c in re.split(r" {2,}", line.strip()) if c] for line in lines[:first]]
+    table = [f"| {' | '.join(cells)} |" for cells in rows if cells]
+    table.insert(1, "|" + "---|" * len(rows[0]))
+    rest = "\n".join(lines[first:])
+    rest = re.sub(r"(?m)^[ \t]*([A-Z][A-Z ,]{8,}[A-Z])[ \t]*$", r"## \1", rest)
+    rest = re.sub(r"(Claims Administrator guideline:|MAXIMUS guideline:|Decision rationale:)",
+                  r"**\1**", rest)  # fmt: skip
+    return "\n".join(table) + "\n\n" + rest
+
+
+@pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="../shared is absent")
+@pytest.mark.parametrize("name", ["CM16-0231706", "CM17-0010420", "CM16-0234464"])
+def test_a_letter_converted_to_markdown_reads_as_the_letter(name: str) -> None:
+    clean_text = (SHARED / "corpus" / "text-layout" / f"{name}.txt").read_text(encoding="utf-8")
+    text = _as_markdown(clean_text)
+    assert text.count("|") > 8 and "\n## " in text and "**Decision rationale:**" in text
+    record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
+    assert record.contract_dict() == clean.contract_dict()
+    assert not record.metadata.needs_review
 
 
 def test_a_letter_with_an_equals_sign_is_not_taken_for_quoted_printable() -> None:

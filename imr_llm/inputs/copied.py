@@ -23,6 +23,9 @@
   vertical tab a word processor writes for a line break, the Unicode line and paragraph
   separators and NEL end a line as "\\n" does; each is read as "\\n" (same length: offsets
   do not move).
+- **Markdown escapes.** A letter converted to Markdown (a document converter, a notes app)
+  has a backslash before the punctuation Markdown would read as markup: "Ultram 50mg \\#30",
+  "\\*". A letter prints no backslash, so each one before ASCII punctuation is taken out.
 - **Markup.** A letter saved from a web page, a webmail or a document system as HTML carries
   tags (``<br>``, ``<p>``, table cells) and entities (``&amp;`` in "Physical Medicine &amp;
   Rehabilitation"). Where the text is HTML (it opens as a page, or holds several of its tags),
@@ -303,6 +306,24 @@ def from_markup(text: str) -> Stripped:
     return read.done(at)
 
 
+#: A Markdown escape: a backslash before any ASCII punctuation (CommonMark's rule).
+_MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def unescape_markdown(text: str) -> Stripped:
+    """``text`` without the backslashes of Markdown's escapes ("\\#30" reads "#30"), each
+    character standing where its escape does; else ``text`` itself."""
+    if "\\" not in text:
+        return Stripped(text)
+    read = _Reading(text)
+    at = 0
+    for m in _MD_ESCAPE.finditer(text):
+        read.keep(at, m.start())
+        read.put(m.group(1), m.start(), m.end())
+        at = m.end()
+    return read.done(at) if at else Stripped(text)
+
+
 def _then(first: Stripped, second: Stripped) -> Stripped:
     """``second`` (a reading of ``first.text``) as a reading of the text ``first`` read."""
     if not first.origin:
@@ -316,10 +337,12 @@ def _then(first: Stripped, second: Stripped) -> Stripped:
 
 def as_read(text: str) -> Stripped:
     """``text`` as the engines read it: decoded from quoted-printable, read from its markup,
+    Markdown's escapes taken out,
     line breaks of other systems read as "\\n", line numbers and e-mail quote marks blanked,
     characters that print nothing taken out (see the module's docstring)."""
     decoded = decode_printable(text)
     page = _then(decoded, from_markup(decoded.text))
+    page = _then(page, unescape_markdown(page.text))
     read = strip_invisible(unquote(unnumber(unify_line_breaks(page.text))))
     return _then(page, read)
 
