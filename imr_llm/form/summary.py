@@ -85,6 +85,8 @@ def read_ages(text: str) -> list[Reading[int]]:
     out: list[Reading[int]] = []
     seen: set[int] = set()
     for old in _OLD_WORD.finditer(text):
+        if old.group()[0] in "dq":
+            continue  # OCR reads a capital O as D or Q, never a small o as d ("60, but did")
         lo = max(0, old.start() - 24)
         for m in _AGE.finditer(text, lo, old.end()):
             if m.end() != old.end() or m.start("n") in seen:

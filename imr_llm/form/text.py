@@ -429,12 +429,13 @@ def canonical_state(name: str) -> str | None:
 # OCR-tolerant patterns for labels that sit mid-line (header tables)
 # --------------------------------------------------------------------------------------------
 
-#: What OCR reads a letter as. Capitals stand for capitals only where the pattern is asked for
-#: case-insensitively: an "O" read as "D" or "Q", not an "o" as "d" ("did" is no "old").
+#: What OCR reads a letter as. The patterns are case-insensitive, so the capitals OCR reads an
+#: "O" as ("D", "Q") match their small letters too: a reader that must tell "did" from "old"
+#: looks at the match (:func:`imr_llm.form.summary.read_ages`).
 _CONFUSABLE: dict[str, str] = {
     "a": "[aeo@áà]", "c": "[ceo(ç]", "d": "(?:d|cl)", "e": "[ecoéèê]", "g": "[gq9]",
     "h": "[hbn]", "i": "[il1!|jíì]", "l": "[l1I|i!]", "m": "(?:m|rn|nn|rri)", "n": "[nrh]",
-    "o": "(?:[o0óò]|(?-i:[QD]))", "r": "[rn]", "s": "[s5$]", "t": "[tf]", "u": "[uvúü]", "y": "[yv]",
+    "o": "[o0QDóò]", "r": "[rn]", "s": "[s5$]", "t": "[tf]", "u": "[uvúü]", "y": "[yv]",
 }  # fmt: skip
 
 

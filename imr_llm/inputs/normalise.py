@@ -212,9 +212,9 @@ def without_stamps(text: str) -> str | None:
 
 
 def _stamps(text: str) -> list[re.Match[str]]:
-    # Every stamp holds a stamp word or a time of day: told by a few searches for words, and
+    # Every stamp holds a stamp word or a time of day: told by one search for the words, and
     # a look at the digits around each colon, before the pattern is tried at every character.
-    if not any(w in text for w in _STAMP_WORDS) and not _has_time(text):
+    if _ANY_STAMP_WORD.search(text) is None and not _has_time(text):
         return []
     found = []
     for m in STAMP_INSIDE.finditer(text):
@@ -237,6 +237,8 @@ _STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED", "COPY", "CONFIDENTIAL",
 #: letter prints one of these words in capitals inside its prose (none of the corpora's and
 #: gold set's renderings does; in lower case "copy" is once a letter's, of a record).
 _LONE_STAMP = re.compile(r"\b(?:" + "|".join(_STAMP_WORDS) + r")\b")
+#: The same words anywhere (no word boundaries: a search four times cheaper, run on every value).
+_ANY_STAMP_WORD = re.compile("|".join(_STAMP_WORDS))
 #: The stamp words a letter printed all in capitals also prints as its own ("THE PATIENT
 #: RECEIVED PHYSICAL THERAPY"): a stamp only among words in lower case. The others are no
 #: letter's words in capitals anywhere, services in capitals among them ("BIOFEEDBACK, 10
