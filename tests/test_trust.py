@@ -1669,3 +1669,57 @@ def test_a_guideline_ending_on_a_comma_in_a_clean_letter_is_flagged() -> None:
     assert flagged(record, "items[0].maximus_guideline")
     assert soft_end("... Complaints 2004,") and soft_end("... Section(s):")
     assert not soft_end("... Initial Care.") and not soft_end("... Radiography (x-rays)")
+
+
+# --------------------------------------------------------------------------------------------
+# A guideline's lines read out of their place
+# --------------------------------------------------------------------------------------------
+
+_MAXIMUS = (
+    "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s): Initial\nCare."
+)
+_OUTSIDE = (
+    "MAXIMUS guideline: The Expert Reviewer based their decision on recommendation(s) outside\n"
+    "of the MTUS Guidelines. Decision based on Non-MTUS Citation Official Disability Guidelines\n"
+    "(ODG) Knee & Leg, Knee brace."
+)
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        # Its last line lost or read elsewhere: "Section(s):" naming nothing, the guideline
+        # set's name with no chapter and no full stop.
+        "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, Section(s):",
+        "MAXIMUS guideline: Decision based on Non-MTUS Citation Official Disability Guidelines\n"
+        "(ODG)",
+        # A line of the Claims Administrator's "did not cite any medical evidence for its
+        # decision." read into it.
+        "MAXIMUS guideline: Decision based on MTUS Knee Complaints 2004, for its decision.\n"
+        "Section(s): Initial Care.",
+        # The form's "outside of the MTUS Guidelines" sentence with its second line elsewhere.
+        _OUTSIDE.replace("outside\nof the MTUS Guidelines. Decision based on Non-MTUS Citation "
+                         "Official Disability Guidelines\n", "outside\n"),
+    ],
+)  # fmt: skip
+def test_a_guideline_whose_line_was_read_elsewhere_is_flagged(new: str) -> None:
+    record = with_first_item(_MAXIMUS, new)
+    assert flagged(record, "items[0].maximus_guideline"), reasons(record)
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        "MAXIMUS guideline: Decision based on Non-MTUS Citation Official Disability Guidelines\n"
+        "(ODG).",
+        "MAXIMUS guideline: Decision based on Non-MTUS Citation Radiography (x-rays)",
+        _OUTSIDE,
+        "MAXIMUS guideline: The Claims Administrator did not cite any medical evidence\n"
+        "for its decision.",
+    ],
+)
+def test_a_whole_guideline_citing_no_chapter_or_in_the_forms_words_is_not_flagged(
+    new: str,
+) -> None:
+    record = with_first_item(_MAXIMUS, new)
+    assert not record.metadata.needs_review, reasons(record)

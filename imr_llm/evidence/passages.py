@@ -13,7 +13,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from ..form.items import ItemPlace, says_no_evidence
+from ..form.items import ItemPlace, broken_form_sentence, says_no_evidence
 from ..form.text import (
     collapse_ws,
     comparison_key,
@@ -220,6 +220,23 @@ def soft_end(text: str) -> bool:
     return mark != "" and mark in ",;:"
 
 
+#: The end of a guideline that stops before what it cites: "Section(s):" with no section named
+#: after it, or a guideline set's name in brackets with no chapter and no full stop after it
+#: ("... Official Disability Guidelines (ODG)"). Every labelled guideline names its sections
+#: after "Section(s):", and ends "(ODG)." where it cites no chapter.
+_STOPS_BEFORE_CITED = re.compile(
+    r"(?:\bSection\(s\)\s?[:;,.]?|\((?:ODG|MTUS|ACOEM)\))[\s\"'”’]*$", re.IGNORECASE
+)
+
+
+def stops_before_cited(text: str) -> bool:
+    """Whether a guideline ends before what it cites (:data:`_STOPS_BEFORE_CITED`): the
+    line that named it is lost or read elsewhere, whatever OCR did to the letter."""
+    return text.rstrip().endswith((":", ";", ",", ".", ")")) and bool(
+        _STOPS_BEFORE_CITED.search(text[-40:])
+    )
+
+
 def _last_mark(text: str) -> str:
     """The last character of ``text`` before its closers (:data:`_PASSAGE_CLOSERS`) and
     trailing whitespace, or ''."""
@@ -282,6 +299,14 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked, damage: Any =
         elif stamp_inside(value):
             out.put(path, "unverified", evidence.span, "holds a page's stamp or a fax machine's "
                     "line (a re-filled page's furniture?)")  # fmt: skip
+        elif key != "rationale" and broken_form_sentence(value):
+            out.put(path, "unverified", evidence.span, "holds a sentence of the letter's form "
+                    "broken apart (\"... for its decision.\", \"recommendation(s) outside\"): a "
+                    "line out of its place?")  # fmt: skip
+        elif key != "rationale" and stops_before_cited(value):
+            out.put(path, "unverified", evidence.span, "ends before what it cites (\"Section(s):\" "
+                    "or a guideline's name with nothing after it): cut short, its last line lost "
+                    "or read elsewhere?")  # fmt: skip
         elif key != "rationale" and not passage_ends(value):
             out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
                     "guideline does (OCR debris after it, or cut short?)")  # fmt: skip

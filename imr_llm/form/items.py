@@ -36,6 +36,31 @@ _LABELS = (
 )
 NO_EVIDENCE_PHRASE = "did not cite any medical evidence"
 
+#: The ends of the form's two guideline sentences ("The Claims Administrator did not cite any
+#: medical evidence for its decision.", "The Expert Reviewer based their decision on
+#: recommendation(s) outside of the MTUS Guidelines."), and what comes just before or after
+#: them in every letter that prints them, damaged or not.
+_FOR_ITS_DECISION = re.compile(r"\bfor\s+its\s+decision\b", re.IGNORECASE)
+_WORD_BEFORE = re.compile(r"(\S+)\s*$")
+_OUTSIDE = re.compile(r"\brecommendation\(?s\)?\s+outside\b", re.IGNORECASE)
+_OF_THE_GUIDELINES = re.compile(r"^\W{0,3}of\b|MTUS|Gu[il1]de", re.IGNORECASE)
+
+
+def broken_form_sentence(text: str) -> bool:
+    """Whether a guideline passage holds one of the form's guideline sentences broken apart:
+    its end with no start before it ("2016, for its decision. Section(s): ..."), or its start
+    with no end after it ("recommendation(s) outside (ODG) Head ..."): a line of the passage
+    read in another line's place."""
+    for m in _FOR_ITS_DECISION.finditer(text):
+        before = _WORD_BEFORE.search(text, max(0, m.start() - 20), m.start())
+        if before is None or fuzz.ratio(before.group(1).lower(), "evidence") < 60:
+            return True
+    for m in _OUTSIDE.finditer(text):
+        if not _OF_THE_GUIDELINES.search(text[m.end() : m.end() + 30].lstrip()):
+            return True
+    return False
+
+
 #: "<service>: Upheld" at the end of a line; OCR may damage the colon (";", ".", ":,"), put
 #: marks before the word ("_ Upheld") and leave stray marks or letters after it ("Upheld : Se").
 _TRAILING_OUTCOME = re.compile(
