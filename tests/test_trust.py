@@ -1723,3 +1723,50 @@ def test_a_whole_guideline_citing_no_chapter_or_in_the_forms_words_is_not_flagge
 ) -> None:
     record = with_first_item(_MAXIMUS, new)
     assert not record.metadata.needs_review, reasons(record)
+
+
+# --------------------------------------------------------------------------------------------
+# A gap or a lost letter inside the words that state the date of injury, the age and the sex
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("label", ["D ate of Injury:", "Date of COPY Injury:", "Date of Injur:"])
+def test_a_summary_date_standing_in_for_an_unread_header_date_is_flagged(label: str) -> None:
+    # The header's label unread, the summary's date of another injury (or a misprint) would
+    # be the record's date of injury; the header's own date is still there, claimed by none.
+    summary = SUMMARY.replace("injury on 7/2/15", "injury on 2/22/15")
+    assert summary != SUMMARY
+    text = str(Letter(summary=summary)).replace("Date of Injury:", label)
+    record = rules(text)
+    assert flagged(record, "date_of_injury"), reasons(record)
+    # The same summary date as the header's: nothing to doubt.
+    same = rules(str(Letter()).replace("Date of Injury:", label))
+    assert same.date_of_injury == dt.date(2015, 7, 2)
+    assert not same.metadata.needs_review, reasons(same)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "age", "sex"),
+    [
+        ("52 ye ar old female", 52, "female"),
+        ("52 yea r old female", 52, "female"),
+        ("52 year-old fe male", 52, "female"),
+        ("52-year old fem ale", 52, "female"),
+        ("52 year old wo man", 52, "female"),
+        ("52 year old m ale", 52, "male"),
+    ],
+)
+def test_a_gap_ocr_read_inside_year_or_the_sex_word(phrase: str, age: int, sex: str) -> None:
+    record = rules(str(Letter()).replace("52 year old female", phrase))
+    assert (record.patient.age, record.patient.sex) == (age, sex)
+
+
+@pytest.mark.parametrize("phrase", ["52 year od female", "52-year-od female", "52 year ol female"])
+def test_an_old_that_lost_a_letter_leaves_the_age_null_but_flagged(phrase: str) -> None:
+    # The seed style (no header, double-spaced), whose form does not promise an age: the
+    # summary's own words must tell that it states one.
+    summary = SUMMARY.replace("52 year old female", phrase)
+    assert summary != SUMMARY
+    record = rules(double_space(str(Letter(header="", summary=summary))))
+    assert record.patient.age is None
+    assert flagged(record, "patient.age"), reasons(record)

@@ -86,6 +86,21 @@ def _date_place(name: str, form: LetterForm) -> Place | None:
     return place
 
 
+def _header_date_unread(value: dt.date, data: dict[str, Any], form: LetterForm) -> str:
+    """A date of the header table that is none of the record's header dates and not ``value``
+    (a date of injury read in the summary), as the letter writes it, or "": where the header's
+    "Date of Injury" label could not be read ("D ate of Injury:", a stamp between its words),
+    its date is still in the header; a summary giving another date (a second injury, a
+    misprint) must not stand in for it unchecked."""
+    if not form.header.present:
+        return ""
+    known = {as_date(data[k]) for k in DATE_FIELDS if data.get(k)} | {value}
+    for reading in read_dates(form.header.text):
+        if reading.value not in known:
+            return excerpt(form.header.text[reading.start : reading.end])
+    return ""
+
+
 def check_date(
     name: str, value: dt.date | None, data: dict[str, Any], form: LetterForm, damage: float,
     out: Checked,
@@ -134,6 +149,11 @@ def check_date(
     readings = read_dates(place.text)
     reading = readings[0] if readings else None
     if reading is not None and reading.value == value:
+        if place.how == "region" and (other := _header_date_unread(value, data, form)):
+            out.put(name, "unverified", place.span, "in the case summary; the header's label "
+                    f"could not be read, and the header holds {other}, which no other label "
+                    "claims")  # fmt: skip
+            return
         glued = reading.start > 0 and not place.text[reading.start - 1].isspace()
         where = {"region": "in the case summary", "sentence": "in its sentence"}
         out.put(name, status_of(reading.exact and not glued), place.span,

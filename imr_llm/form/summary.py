@@ -14,8 +14,8 @@ from rapidfuzz import fuzz
 from .reading import Reading, read_date
 from .text import case_special, ocr_pattern
 
-#: "old" may hold a gap OCR read inside it ("40 year ol d female").
-_YEAR, _OLD = ocr_pattern("year").pattern, ocr_pattern("old", split=True).pattern
+#: "year" and "old" may hold a gap OCR read inside them ("25 ye ar old", "40 year ol d female").
+_YEAR, _OLD = ocr_pattern("year", split=True).pattern, ocr_pattern("old", split=True).pattern
 #: Between the words of an age phrase: a space or hyphen (a typographic dash too), and the
 #: marks OCR puts between words ("34'year‘old", "60 year.old", "52-year·old", "52–year–old").
 _JOIN = r"(?:\s*[-–—'‘’`.·,_~|]{0,2}\s*)"
@@ -49,8 +49,11 @@ _SEX_CLEAN = re.compile(
 #: From an age's number to its "old": a few characters, line breaks among them (a re-filled or
 #: double-spaced summary breaks "52 / year old" anywhere).
 _TO_OLD = r"(?:[^\n]|\n(?!\s*\n\s*\n)){0,24}?"
+#: The sex words, each perhaps with a gap OCR read inside it ("fe male", "fem ale", "wo man"):
+#: "fe" is no word skipped before "male".
+_SEX_AFTER_AGE = r"(?P<w>f ?e ?m ?a ?l ?e|m ?a ?l ?e|w ?o ?m ?a ?n|m ?a ?n|gentleman|lady)"
 _AFTER_AGE = re.compile(
-    rf"{_TO_OLD}{_OLD}\s+(?:[a-z]+\s+){{0,2}}?(?P<w>male|female|man|woman|gentleman|lady)\b",
+    rf"{_TO_OLD}{_OLD}\s+(?:[a-z]+\s+){{0,2}}?{_SEX_AFTER_AGE}\b",
     re.IGNORECASE,
 )
 INJURY = re.compile(
@@ -125,7 +128,10 @@ def _damaged_before(text: str, end: int) -> bool:
 
 
 _AGE_WORDS = re.compile(
-    rf"{_YEAR}s?{_JOIN}{_OLD}\b|\b(?:y/?o|yrs?\.?\s+old|age[ds]?\s+\S{{1,3}}\b)", re.IGNORECASE
+    rf"{_YEAR}s?{_JOIN}{_OLD}\b|\b(?:y/?o|yrs?\.?\s+old|age[ds]?\s+\S{{1,3}}\b)"
+    # "old" with a letter OCR lost, before the sex word that follows an age ("63 year od male").
+    rf"|\b\d{{1,3}}{_JOIN}{_YEAR}s?{_JOIN}[a-z]{{1,4}}\s+{_SEX_AFTER_AGE}\b",
+    re.IGNORECASE,
 )
 
 
@@ -161,7 +167,8 @@ def read_sex(text: str, near: int = 0) -> Reading[str] | None:
         after = _AFTER_AGE.match(text, near)
         if after is not None:
             word = after.group("w").lower()
-            return Reading(SEX_WORDS[word], True, after.start("w"), after.end("w"))
+            whole = word.replace(" ", "")
+            return Reading(SEX_WORDS[whole], whole == word, after.start("w"), after.end("w"))
         glued = _AFTER_AGE_GLUED.match(text, near)
         if glued is not None:
             word = glued.group("w").lower()
