@@ -468,6 +468,8 @@ def test_a_sentence_giving_a_time_and_a_page_is_no_furniture() -> None:
         ("Comprehensive psychological testing: CONFIDENTIAL", True),
         ("DUPLICATE Decision based on MTUS Knee Complaints 2004.", True),
         ("Pre-op labs: CMP: COPY", True),
+        ("The request Page 4 of 5for the third item", True),
+        ("as noted on page 2 of the report", False),
         ("BIOFEEDBACK, 10 DUPLICATE SESSIONS", True),
         # The same words in lower case are the letter's, and a letter printed in capitals
         # prints its "received" so.
@@ -492,6 +494,9 @@ def test_a_stamp_inside_a_value(text: str, stamp: bool) -> None:
         ("Hinged knee brace, left: Upheld", "Hinged knee COPY brace, left: Upheld",
          "items[0].service"),
         ("The records show a\n", "The records show COPY a\n", "items[0].rationale"),
+        # A page's counter that a lost line break ran into the next page's first word.
+        ("The records show a\nstable", "The records show a\n\fPage 1 of 2stable",
+         "items[0].rationale"),
     ],
 )  # fmt: skip
 def test_a_stamp_a_re_fill_ran_into_a_value_is_flagged(old: str, new: str, path: str) -> None:

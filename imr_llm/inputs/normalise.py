@@ -212,24 +212,32 @@ def without_stamps(text: str) -> str | None:
 
 
 def _stamps(text: str) -> list[re.Match[str]]:
+    """The stamps, fax lines, stamp words and page counters in ``text``, in text order, none
+    overlapping another."""
+    counters = list(_PAGE_COUNTER_INSIDE.finditer(text)) if "Page" in text else []
     # Every stamp holds a stamp word or a time of day: told by one search for the words, and
     # a look at the digits around each colon, before the pattern is tried at every character.
     if _ANY_STAMP_WORD.search(text) is None and not _has_time(text):
-        return []
+        return counters
     found = []
     for m in STAMP_INSIDE.finditer(text):
         word = m.group().split()[0].rstrip(":")
         if not word.isalpha() or word.isupper():
             found.append(m)
-    for m in _LONE_STAMP.finditer(text):
-        if not any(m.start() < f.end() and f.start() < m.end() for f in found) and _among_prose(
-            text, m
+    for m in [*_LONE_STAMP.finditer(text), *counters]:
+        lone = m.re is _LONE_STAMP
+        if not any(m.start() < f.end() and f.start() < m.end() for f in found) and (
+            not lone or _among_prose(text, m)
         ):
             found.append(m)
     found.sort(key=lambda m: m.start())
     return found
 
 
+#: A page's counter inside a value: the document drops it as a line of its own, so one left in
+#: a value ran into a line of the letter ("The request Page 4 of 5for the third item", a
+#: line break lost).
+_PAGE_COUNTER_INSIDE = re.compile(r"\bPage\s+\d{1,3}\s+of\s+\d{1,3}(?!\d)")
 _STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED", "COPY", "CONFIDENTIAL", "DUPLICATE",
                 "VOID", "DRAFT")  # fmt: skip
 #: A stamp's word alone, in capitals, as a watermark or a rubber stamp prints it across the
@@ -308,7 +316,8 @@ _INLINE_PARTS: tuple[tuple[str, str], ...] = (
     ("FAX", r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+"
             r"(?:(?:[^\n]|\n(?!\s*\n)){0,60}?\s)??"
             r"FAX\b(?:[^\n]|\n(?!\s*\n)){0,80}?\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"),
-    ("Page", r"\bPage\s+\d{1,3}\s+of\s+\d{1,3}\b"),
+    # The page count may run into the next word where a line break was lost ("of 5for").
+    ("Page", r"\bPage\s+\d{1,3}\s+of\s+\d{1,3}(?!\d)"),
     ("-", r"(?<![\w/.,-])-[ \n]\d{1,3}[ \n]-(?![\w-])"),  # "- 2 -"
     ("Case", r"\bCase[ \t]+Number[ \t]*:?[ \t]*CM\d{2}-\d{7}\b"),  # a running head
 )  # fmt: skip
