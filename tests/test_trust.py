@@ -1712,6 +1712,37 @@ def test_a_guideline_whose_line_was_read_elsewhere_is_flagged(new: str) -> None:
     assert flagged(record, "items[0].maximus_guideline"), reasons(record)
 
 
+def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
+    # "Chapter." printed again on a line of its own: a short line repeated.
+    new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")
+    assert flagged(with_first_item(_MAXIMUS, new), "items[0].maximus_guideline")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "ok"),
+    [
+        # The line between the form sentence's start and its end lost.
+        ("The Claims Administrator did not cite any medical evidence\n",
+         "The Claims evidence\n", False),
+        ("The Claims Administrator did not cite any medical evidence\n", "The Claims\n", False),
+        # Damaged by OCR, but whole.
+        ("did not cite any medical evidence\n", "dld not cite any rnedical evidcnce\n", True),
+    ],
+)  # fmt: skip
+def test_the_no_evidence_sentence_with_its_middle_lost_is_flagged(
+    old: str, new: str, ok: bool
+) -> None:
+    item = ITEM_TWO.replace(old, new)
+    assert item != ITEM_TWO
+    record = rules(str(Letter(items=[ITEM_ONE, item])))
+    evidence = record.metadata.evidence.get("items[1].claims_administrator_guideline")
+    if ok:
+        assert evidence is None or evidence.status != "unverified", reasons(record)
+    else:
+        assert record.metadata.needs_review and evidence is not None
+        assert evidence.status == "unverified", reasons(record)
+
+
 @pytest.mark.parametrize(
     "new",
     [

@@ -320,7 +320,7 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked, damage: Any =
         elif key == "rationale" and (repeats_last_sentence(value) or ends_with_lines_twice(value)):
             out.put(path, "unverified", evidence.span, "ends by printing its last sentence "
                     "twice (a repeated line?)")  # fmt: skip
-        elif ends_with_tail_twice(value):
+        elif ends_with_tail_twice(value, guideline=key != "rationale"):
             out.put(path, "unverified", evidence.span, "ends by printing its last words twice "
                     "(a repeated line?)")  # fmt: skip
 
@@ -379,17 +379,24 @@ def _repeats_after_fragment(text: str, before: int) -> bool:
     return words[-len(last) :] == last
 
 
-def ends_with_tail_twice(value: str) -> bool:
+def ends_with_tail_twice(value: str, *, guideline: bool = False) -> bool:
     """Whether ``value`` ends with the last words of its last sentence printed again after its
     full stop, a fragment in lower case ("... for its decision. decision.", "... is not
     medically necessary. not medically necessary."): the tail of a line printed twice. No
-    sentence starts in lower case, and none repeats the one before's end."""
+    sentence starts in lower case, and none repeats the one before's end. A ``guideline``
+    cites names, which start in capitals: one that ends with one to three of its words
+    again ("... Low Back Chapter. Chapter.") holds a short line printed twice too."""
     text = value.rstrip()
     before = _sentence_end_before(text, len(text) - 1)
-    if before < 0 or not text[before + 1 :].lstrip()[:1].islower():
+    if before < 0:
+        return False
+    lower = text[before + 1 :].lstrip()[:1].islower()
+    if not lower and not guideline:
         return False  # the last sentence starts as sentences do (the common case)
     tail = _WORDS.findall(text[before + 1 :])
-    if not 1 <= len(tail) <= 6 or not tail[0][:1].islower() or len(tail[-1]) < 3:
+    if not 1 <= len(tail) <= (6 if lower else 3) or len(tail[-1]) < 3:
+        return False
+    if lower and not tail[0][:1].islower():
         return False
     words = _WORDS.findall(text[max(0, before - 80) : before + 1])
     return [w.lower() for w in words[-len(tail) :]] == [w.lower() for w in tail]

@@ -41,7 +41,11 @@ NO_EVIDENCE_PHRASE = "did not cite any medical evidence"
 #: recommendation(s) outside of the MTUS Guidelines."), and what comes just before or after
 #: them in every letter that prints them, damaged or not.
 _FOR_ITS_DECISION = re.compile(r"\bfor\s+its\s+decision\b", re.IGNORECASE)
-_WORD_BEFORE = re.compile(r"(\S+)\s*$")
+
+#: How alike (rapidfuzz partial ratio) the words before "for its decision" must be to the
+#: form's: OCR's "dld not cite any rnedical evidcnce" scores 89, "The Claims evidence" (the
+#: line between them lost) 69.
+_FORM_WORDS_SCORE = 75
 _OUTSIDE = re.compile(r"\brecommendation\(?s\)?\s+outside\b", re.IGNORECASE)
 _OF_THE_GUIDELINES = re.compile(r"^\W{0,3}of\b|MTUS|Gu[il1]de", re.IGNORECASE)
 
@@ -53,8 +57,8 @@ def broken_form_sentence(text: str) -> bool:
     read in another line's place."""
     lowered = text.lower()  # each pattern tried only where its words are: the common case
     for m in _FOR_ITS_DECISION.finditer(text) if "its" in lowered else ():
-        before = _WORD_BEFORE.search(text, max(0, m.start() - 20), m.start())
-        if before is None or fuzz.ratio(before.group(1).lower(), "evidence") < 60:
+        before = " ".join(text[max(0, m.start() - 90) : m.start()].split())[-45:]
+        if fuzz.partial_ratio(NO_EVIDENCE_PHRASE, before.lower()) < _FORM_WORDS_SCORE:
             return True
     for m in _OUTSIDE.finditer(text) if "outside" in lowered else ():
         if not _OF_THE_GUIDELINES.search(text[m.end() : m.end() + 30].lstrip()):
