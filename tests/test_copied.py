@@ -244,6 +244,19 @@ def test_a_letter_converted_to_markdown_reads_without_its_escapes(name: str) -> 
     )
 
 
+@pytest.mark.parametrize(
+    "stray",
+    ["MRI of the \\/ertebrae", "Section(s): \\Special Studies", "Norco \\#60 as \\needed"],
+)
+def test_a_stray_backslash_ocr_read_is_no_markdown(stray: str) -> None:
+    from imr_llm.inputs.copied import unescape_markdown
+
+    # One escape of Markdown's own characters at most, or a backslash before a letter: OCR's.
+    text = gold_text("gA06").replace("Gabapentin", stray, 1)
+    assert text != gold_text("gA06")
+    assert unescape_markdown(text).text is text
+
+
 def _as_markdown(text: str) -> str:
     """The letter as a document converter writes it in Markdown: the header table's rows as a
     table's, headings marked "## ", the item's labels in bold."""

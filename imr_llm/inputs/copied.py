@@ -25,7 +25,9 @@
   do not move).
 - **Markdown escapes.** A letter converted to Markdown (a document converter, a notes app)
   has a backslash before the punctuation Markdown would read as markup: "Ultram 50mg \\#30",
-  "\\*". A letter prints no backslash, so each one before ASCII punctuation is taken out.
+  "\\*". A letter prints no backslash, so where every backslash stands before ASCII
+  punctuation and two or more before Markdown's own characters, they are taken out (OCR's
+  stray backslash, "\\/" read for a V, is left).
 - **Markup.** A letter saved from a web page, a webmail or a document system as HTML carries
   tags (``<br>``, ``<p>``, table cells) and entities (``&amp;`` in "Physical Medicine &amp;
   Rehabilitation"). Where the text is HTML (it opens as a page, or holds several of its tags),
@@ -310,14 +312,29 @@ def from_markup(text: str) -> Stripped:
 _MD_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
+#: The characters a Markdown writer escapes because Markdown would read them as markup.
+_MD_MARKUP = frozenset("#*_[]`<>|")
+#: How many escapes of those a text must hold to be Markdown: OCR reads a stray backslash now
+#: and then ("\\/" for a V, "\\S"), never two before Markdown's own characters.
+MD_ESCAPES = 2
+
+
 def unescape_markdown(text: str) -> Stripped:
     """``text`` without the backslashes of Markdown's escapes ("\\#30" reads "#30"), each
-    character standing where its escape does; else ``text`` itself."""
+    character standing where its escape does, where it is Markdown's: every backslash before
+    ASCII punctuation, and at least :data:`MD_ESCAPES` of them before Markdown's markup
+    characters; else ``text`` itself."""
     if "\\" not in text:
+        return Stripped(text)
+    escapes = list(_MD_ESCAPE.finditer(text))
+    if (
+        len(escapes) != text.count("\\")
+        or sum(m.group(1) in _MD_MARKUP for m in escapes) < MD_ESCAPES
+    ):
         return Stripped(text)
     read = _Reading(text)
     at = 0
-    for m in _MD_ESCAPE.finditer(text):
+    for m in escapes:
         read.keep(at, m.start())
         read.put(m.group(1), m.start(), m.end())
         at = m.end()
