@@ -1806,3 +1806,34 @@ def test_an_old_that_lost_a_letter_leaves_the_age_null_but_flagged(phrase: str) 
     record = rules(double_space(str(Letter(header="", summary=summary))))
     assert record.patient.age is None
     assert flagged(record, "patient.age"), reasons(record)
+
+
+def test_a_stamp_word_after_all_is_no_age() -> None:
+    # "all VOID" read as "a 11 V OID" (the digit look-alikes of "ll", "OID" for "old").
+    summary = SUMMARY.replace("including all medical records", "including all VOID medical records")
+    assert summary != SUMMARY
+    record = rules(str(Letter(summary=summary)))
+    assert record.patient.age == 52
+
+
+def test_letters_run_into_a_are_no_number() -> None:
+    # OCR's "isa Al year old" (41): "l" after "A" is no age of 1.
+    assert read_ages("The injured worker isa Al year old male") == []
+    assert [a.value for a in read_ages("The injured worker is a52 year old male")] == [52]
+
+
+@pytest.mark.parametrize(
+    ("text", "broken"),
+    [
+        ("The Expert Reviewer did not cite any medical evidence for its decision.", False),
+        ("The Expert Reviewer did not cite any medical evidence farits decision.", False),
+        ("ms administ ch not ate any meaxical evidence for its decigon.", False),
+        ("The Expert medical evidence for its decision.", True),
+        ("The Expert medical evidence for its Reviewer did not cite any decision.", True),
+        ("The Claims Administrator did not cite any medical evidence", True),
+    ],
+)
+def test_the_no_evidence_sentence_read_through_ocr_or_broken(text: str, broken: bool) -> None:
+    from imr_llm.form.items import broken_form_sentence
+
+    assert broken_form_sentence(text) is broken

@@ -41,24 +41,39 @@ NO_EVIDENCE_PHRASE = "did not cite any medical evidence"
 #: recommendation(s) outside of the MTUS Guidelines."), and what comes just before or after
 #: them in every letter that prints them, damaged or not.
 _FOR_ITS_DECISION = re.compile(r"\bfor\s+its\s+decision\b", re.IGNORECASE)
-
-#: How alike (rapidfuzz partial ratio) the words before "for its decision" must be to the
-#: form's: OCR's "dld not cite any rnedical evidcnce" scores 89, "The Claims evidence" (the
-#: line between them lost) 69.
-_FORM_WORDS_SCORE = 75
+_CITE_ANY = re.compile(r"\bcite\s+any\b", re.IGNORECASE)
+#: The no-evidence sentence's words on either side of those anchors, in order.
+_BEFORE_FOR_ITS = ("not", "cite", "any", "medical", "evidence")
+_AFTER_CITE_ANY = ("medical", "evidence", "for", "its", "decision")
+#: How alike (rapidfuzz ratio) a word must be to the form's to count: OCR's "rnedical",
+#: "evidcnce", "meaxical", "city" pass.
+_FORM_WORD_SCORE = 67
+_ALPHA_WORD = re.compile(r"[A-Za-z]+")
 _OUTSIDE = re.compile(r"\brecommendation\(?s\)?\s+outside\b", re.IGNORECASE)
 _OF_THE_GUIDELINES = re.compile(r"^\W{0,3}of\b|MTUS|Gu[il1]de", re.IGNORECASE)
 
 
+def _form_words_found(words: list[str], form: tuple[str, ...]) -> int:
+    """How many of ``form``'s words ``words`` hold, each through OCR's damage."""
+    lowered = [w.lower() for w in words]
+    return sum(any(fuzz.ratio(f, w) >= _FORM_WORD_SCORE for w in lowered) for f in form)
+
+
 def broken_form_sentence(text: str) -> bool:
     """Whether a guideline passage holds one of the form's guideline sentences broken apart:
-    its end with no start before it ("2016, for its decision. Section(s): ..."), or its start
-    with no end after it ("recommendation(s) outside (ODG) Head ..."): a line of the passage
-    read in another line's place."""
+    its end with no start before it ("2016, for its decision. Section(s): ...", "The Claims
+    evidence for its decision."), its start with no end after it ("... did not cite any
+    decision.", "recommendation(s) outside (ODG) Head ..."): a line of the passage lost or
+    read in another line's place. Three of the five words on each side must be there, through
+    OCR's damage ("ch not ate any meaxical evidence for its decigon" is whole)."""
     lowered = text.lower()  # each pattern tried only where its words are: the common case
     for m in _FOR_ITS_DECISION.finditer(text) if "its" in lowered else ():
-        before = " ".join(text[max(0, m.start() - 90) : m.start()].split())[-45:]
-        if fuzz.partial_ratio(NO_EVIDENCE_PHRASE, before.lower()) < _FORM_WORDS_SCORE:
+        before = _ALPHA_WORD.findall(text, max(0, m.start() - 80), m.start())[-6:]
+        if _form_words_found(before, _BEFORE_FOR_ITS) < 3:
+            return True
+    for m in _CITE_ANY.finditer(text) if "cite" in lowered else ():
+        after = _ALPHA_WORD.findall(text, m.end(), m.end() + 80)[:6]
+        if _form_words_found(after, _AFTER_CITE_ANY) < 3:
             return True
     for m in _OUTSIDE.finditer(text) if "outside" in lowered else ():
         if not _OF_THE_GUIDELINES.search(text[m.end() : m.end() + 30].lstrip()):

@@ -94,6 +94,14 @@ def read_ages(text: str) -> list[Reading[int]]:
         for m in _AGE.finditer(text, lo, old.end()):
             if m.end() != old.end() or m.start("n") in seen:
                 continue
+            if (
+                m.start("n")
+                and text[m.start("n") - 1].isalpha()
+                and not any(ch.isdigit() for ch in m.group("n"))
+            ):
+                # Run into "a" ("a52 year old") a number has a digit: "all VOID" (a stamp's
+                # word after "all") is no "a 11 V OID", "isa Al year" no "1 year".
+                continue
             digits = m.group("n").translate(_DIGITS)
             if not digits.isdigit() or not 0 < int(digits) <= 120:
                 continue
