@@ -1837,3 +1837,34 @@ def test_the_no_evidence_sentence_read_through_ocr_or_broken(text: str, broken: 
     from imr_llm.form.items import broken_form_sentence
 
     assert broken_form_sentence(text) is broken
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        # The list's first line read above its label: "Nevada" alone is still a state.
+        "The Expert Reviewer has the following credentials:\nCalifornia,\n"
+        "State(s) of Licensure: Nevada\n",
+        # Read inside the form sentence.
+        "The Expert Reviewer has the following\nCalifornia,\ncredentials: State(s) of "
+        "Licensure: Nevada\n",
+    ],
+)
+def test_a_states_line_read_above_its_label_is_flagged(credentials: str) -> None:
+    text = str(Letter()).replace(
+        "The Expert Reviewer has the following credentials:\n"
+        "State(s) of Licensure: California, Nevada\n",
+        credentials,
+    )
+    assert text != str(Letter())
+    record = rules(text)
+    assert record.reviewer.licensure_states == ["Nevada"]
+    assert flagged(record, "reviewer.licensure_states"), reasons(record)
+
+
+@pytest.mark.parametrize("intro", ["o redentials:", "credenhats,", "credentials: |"])
+def test_ocr_damage_to_the_credentials_sentence_is_no_line_out_of_place(intro: str) -> None:
+    text = str(Letter()).replace("following credentials:", f"following {intro}")
+    record = rules(text)
+    assert record.reviewer.licensure_states == ["California", "Nevada"]
+    assert not record.metadata.needs_review, reasons(record)

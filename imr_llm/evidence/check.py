@@ -15,6 +15,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from ..form import LetterForm, Place
+from ..form.credentials import words_before_states
 from ..form.header import DATE_FIELDS
 from ..form.items import ItemPlace
 from ..form.summary import (
@@ -142,6 +143,7 @@ def check_whole_letter(data: dict[str, Any], form: LetterForm, damage: Any, out:
     check_item_pages(form, out)
     check_page_tops(form, out)
     check_item_gaps(form, out)
+    check_credentials_gap(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
         demote_structure(out)
 
@@ -447,6 +449,20 @@ def check_item_gaps(form: LetterForm, out: Checked) -> None:
                             "label (a line of the passage out of its place?)")  # fmt: skip
                 break
             i += 1
+
+
+def check_credentials_gap(form: LetterForm, out: Checked) -> None:
+    """Flag the licensure states where words stand between the credentials' form sentence and
+    their label (:func:`~imr_llm.form.credentials.words_before_states`): a line of the list
+    read above its label, the list read short, each state in it still a state."""
+    if form.credentials is None or not words_before_states(form.doc, form.credentials):
+        return
+    path = "reviewer.licensure_states"
+    evidence = out.evidence.get(path)
+    if evidence is None or evidence.status != "unverified":
+        out.put(path, "unverified", evidence.span if evidence else None, "words stand between "
+                "the credentials' form sentence and this label (a line of the list out of its "
+                "place?)")  # fmt: skip
 
 
 #: An item value's path: its service, original request or a passage.

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
+
 from ..inputs.normalise import Document
 from .places import Place
 from .sections import HEADING_SUMMARY
@@ -84,6 +86,37 @@ def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> 
     lead = len(raw) - len(raw.lstrip())
     text = raw.strip()
     return Place(start + lead, start + lead + len(text), text, how, (lines[index].start, start))
+
+
+#: The credentials' form sentence up to its last word ("The Expert Reviewer has the following
+#: credentials:"), found by the word before it, through OCR.
+_FOLLOWING = ocr_pattern("following")
+#: How far before the states' label the form sentence is looked for.
+_INTRO_REACH = 200
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+
+
+def words_before_states(doc: Document, credentials: CredentialsForm) -> bool:
+    """Whether words stand between the credentials' form sentence and the states' label,
+    where the letter prints only the sentence's "credentials:" ("Texas, West" above "State(s)
+    of Licensure: Virginia, Oregon", "following / and Oregon and Iowa / credentials:"): a line
+    of the list read out of its place, the list left to read short. OCR's damage to
+    "credentials" is no word ("credenhats", "o redentials")."""
+    states = credentials.states
+    if credentials.style != "block" or states is None or not states.label:
+        return False
+    start = states.label[0]
+    region = doc.text(max(0, start - _INTRO_REACH), start)
+    matches = list(_FOLLOWING.finditer(region))
+    if not matches:
+        return False
+    found = matches[-1]
+    letters = _NOT_LETTERS.sub("", region[found.end() :].lower())
+    if not letters:
+        return False
+    aligned = fuzz.partial_ratio_alignment("credentials", letters)
+    kept = aligned.dest_end - aligned.dest_start if aligned is not None else 0
+    return aligned is None or aligned.score < 60 or len(letters) - kept > 3
 
 
 def read_credentials_form(doc: Document, start: int, end: int) -> CredentialsForm:
