@@ -1868,3 +1868,15 @@ def test_ocr_damage_to_the_credentials_sentence_is_no_line_out_of_place(intro: s
     record = rules(text)
     assert record.reviewer.licensure_states == ["California", "Nevada"]
     assert not record.metadata.needs_review, reasons(record)
+
+
+@pytest.mark.parametrize(
+    ("end", "cut"),
+    [
+        ("stable knee. The request is\n", True),  # its last line lost
+        ("stable knee. The request is not medically necessary\n", False),  # OCR lost the stop
+    ],
+)
+def test_a_rationale_before_the_last_that_stops_inside_a_sentence(end: str, cut: bool) -> None:
+    record = with_first_item("stable knee. The request is not medically necessary.\n", end)
+    assert flagged(record, "items[0].rationale") is cut, reasons(record)

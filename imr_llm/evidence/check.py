@@ -33,7 +33,7 @@ from ..inputs.normalise import Line, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service
-from .passages import check_passage, check_passage_ends, label_inside
+from .passages import check_passage, check_passage_ends, label_inside, passage_ends
 from .patient import check_patient
 from .reviewer import check_specialties, check_states
 
@@ -139,6 +139,7 @@ def check_whole_letter(data: dict[str, Any], form: LetterForm, damage: Any, out:
         # The 2013 notice's rationales end with the same conclusion ("The request for ... is
         # not medically necessary and appropriate.").
         check_letter_end(items, form, out)
+        check_rationale_ends(items, out)
     check_repeated_items(items, out)
     check_item_pages(form, out)
     check_page_tops(form, out)
@@ -380,6 +381,23 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
         out.put(path, "unverified", evidence.span if evidence else None,
                 "the letter may be cut off: its last rationale is a verdict alone, "
                 "one sentence giving no reason (reasons and items may be missing)")  # fmt: skip
+
+
+def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
+    """Flag a rationale before the last that stops inside a sentence: no full stop at its end
+    and no conclusion in its last words ("... The request for"). Every rationale closes on
+    its conclusion; one that stops so lost its last line, or had it read into another
+    passage, while the rest reads as written. (The last one is :func:`check_letter_end`'s.)"""
+    for k, item in enumerate(items[:-1]):
+        rationale = item.get("rationale")
+        path = f"items[{k}].rationale"
+        evidence = out.evidence.get(path)
+        if not rationale or (evidence is not None and evidence.status == "unverified"):
+            continue
+        if not passage_ends(rationale) and not rationale_concludes(rationale):
+            out.put(path, "unverified", evidence.span if evidence else None,
+                    "ends inside a sentence, without its conclusion (its last line lost or "
+                    "read elsewhere?)")  # fmt: skip
 
 
 _LABEL_WORD_PIECES = ("guidel", "uideli", "deline", "rational", "ationale", "tionale")
