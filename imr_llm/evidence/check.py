@@ -390,11 +390,13 @@ def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
     passage, while the rest reads as written. (The last one is :func:`check_letter_end`'s.)"""
     for k, item in enumerate(items[:-1]):
         rationale = item.get("rationale")
+        if not rationale or passage_ends(rationale):
+            continue  # the common case: a rationale that ends as a sentence does
         path = f"items[{k}].rationale"
         evidence = out.evidence.get(path)
-        if not rationale or (evidence is not None and evidence.status == "unverified"):
+        if evidence is not None and evidence.status == "unverified":
             continue
-        if not passage_ends(rationale) and not rationale_concludes(rationale):
+        if not rationale_concludes(rationale):
             out.put(path, "unverified", evidence.span if evidence else None,
                     "ends inside a sentence, without its conclusion (its last line lost or "
                     "read elsewhere?)")  # fmt: skip

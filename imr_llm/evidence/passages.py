@@ -220,21 +220,16 @@ def soft_end(text: str) -> bool:
     return mark != "" and mark in ",;:"
 
 
-#: The end of a guideline that stops before what it cites: "Section(s):" with no section named
-#: after it, or a guideline set's name in brackets with no chapter and no full stop after it
-#: ("... Official Disability Guidelines (ODG)"). Every labelled guideline names its sections
-#: after "Section(s):", and ends "(ODG)." where it cites no chapter.
-_STOPS_BEFORE_CITED = re.compile(
-    r"(?:\bSection\(s\)\s?[:;,.]?|\((?:ODG|MTUS|ACOEM)\))[\s\"'”’]*$", re.IGNORECASE
-)
-
-
 def stops_before_cited(text: str) -> bool:
-    """Whether a guideline ends before what it cites (:data:`_STOPS_BEFORE_CITED`): the
-    line that named it is lost or read elsewhere, whatever OCR did to the letter."""
-    return text.rstrip().endswith((":", ";", ",", ".", ")")) and bool(
-        _STOPS_BEFORE_CITED.search(text[-40:])
-    )
+    """Whether a guideline ends before what it cites: "Section(s):" with no section named
+    after it, or a guideline set's name in brackets with no chapter and no full stop after it
+    ("... Official Disability Guidelines (ODG)"); the line that named it is lost or read
+    elsewhere, whatever OCR did to the letter. Every labelled guideline names its sections
+    after "Section(s):", and ends "(ODG)." where it cites no chapter."""
+    end = text.rstrip().rstrip("\"'”’").rstrip()
+    if end.endswith(")"):
+        return end[-8:].lower().endswith(("(odg)", "(mtus)", "(acoem)"))
+    return end[-1:] in ":;,." and end[:-1].rstrip()[-12:].lower().endswith("section(s)")
 
 
 def _last_mark(text: str) -> str:
@@ -379,6 +374,10 @@ def _repeats_after_fragment(text: str, before: int) -> bool:
     return words[-len(last) :] == last
 
 
+#: The most characters three words of a guideline's name take, with their full stop.
+_SHORT_TAIL = 48
+
+
 def ends_with_tail_twice(value: str, *, guideline: bool = False) -> bool:
     """Whether ``value`` ends with the last words of its last sentence printed again after its
     full stop, a fragment in lower case ("... for its decision. decision.", "... is not
@@ -391,7 +390,7 @@ def ends_with_tail_twice(value: str, *, guideline: bool = False) -> bool:
     if before < 0:
         return False
     lower = text[before + 1 :].lstrip()[:1].islower()
-    if not lower and not guideline:
+    if not lower and (not guideline or len(text) - before > _SHORT_TAIL):
         return False  # the last sentence starts as sentences do (the common case)
     tail = _WORDS.findall(text[before + 1 :])
     if not 1 <= len(tail) <= (6 if lower else 3) or len(tail[-1]) < 3:

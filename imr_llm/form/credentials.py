@@ -107,6 +107,8 @@ def words_before_states(doc: Document, credentials: CredentialsForm) -> bool:
         return False
     start = states.label[0]
     region = doc.text(max(0, start - _INTRO_REACH), start)
+    if region.rstrip().endswith("following credentials:"):
+        return False  # as printed: the common case, told without the fuzzy reading below
     matches = list(_FOLLOWING.finditer(region))
     if not matches:
         return False

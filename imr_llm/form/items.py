@@ -67,11 +67,13 @@ def broken_form_sentence(text: str) -> bool:
     read in another line's place. Three of the five words on each side must be there, through
     OCR's damage ("ch not ate any meaxical evidence for its decigon" is whole)."""
     lowered = text.lower()  # each pattern tried only where its words are: the common case
-    for m in _FOR_ITS_DECISION.finditer(text) if "its" in lowered else ():
+    if "\n" in lowered:
+        lowered = " ".join(lowered.split())
+    for m in _FOR_ITS_DECISION.finditer(text) if "for its" in lowered else ():
         before = _ALPHA_WORD.findall(text, max(0, m.start() - 80), m.start())[-6:]
         if _form_words_found(before, _BEFORE_FOR_ITS) < 3:
             return True
-    for m in _CITE_ANY.finditer(text) if "cite" in lowered else ():
+    for m in _CITE_ANY.finditer(text) if "cite any" in lowered else ():
         after = _ALPHA_WORD.findall(text, m.end(), m.end() + 80)[:6]
         if _form_words_found(after, _AFTER_CITE_ANY) < 3:
             return True
