@@ -629,7 +629,8 @@ def _text_doubt(name: str) -> str:
     if header_label_inside(name):
         return "the item header holds a label of the letter's header table (a running head?)"
     if stamp_inside(name) or (":" in name and _TIME_OF_DAY.search(name)):
-        return "the item header holds a page's stamp or a fax machine's line (a date stamp, a time)"
+        return ("the item header holds a page's stamp, a watermark's word, a page counter or a "
+                "fax machine's line")  # fmt: skip
     return ""
 
 

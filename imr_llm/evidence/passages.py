@@ -292,8 +292,8 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked, damage: Any =
             out.put(path, "unverified", evidence.span, "holds a label of the letter's header "
                     "table (a page's running head?)")  # fmt: skip
         elif stamp_inside(value):
-            out.put(path, "unverified", evidence.span, "holds a page's stamp or a fax machine's "
-                    "line (a re-filled page's furniture?)")  # fmt: skip
+            out.put(path, "unverified", evidence.span, "holds a page's stamp, a watermark's word, "
+                    "a page counter or a fax machine's line (page furniture)")  # fmt: skip
         elif key != "rationale" and broken_form_sentence(value):
             out.put(path, "unverified", evidence.span, "holds a sentence of the letter's form "
                     "broken apart (\"... for its decision.\", \"recommendation(s) outside\"): a "

@@ -193,7 +193,8 @@ STAMP_INSIDE = re.compile(
 
 def stamp_inside(text: str) -> bool:
     """Whether ``text`` (a value) holds a page's stamp or a fax machine's line
-    (:data:`STAMP_INSIDE`; the stamp's word in capitals, as stamps print it)."""
+    (:data:`STAMP_INSIDE`; the stamp's word in capitals, as stamps print it), a watermark's or
+    a stamp's word alone, or a page counter."""
     return bool(_stamps(text))
 
 
