@@ -35,6 +35,7 @@ import re
 import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\f\v\r]*\n")
 
@@ -241,6 +242,30 @@ def _nonblank(line: Line) -> bool:
     return not line.blank
 
 
+_Spot = TypeVar("_Spot")
+
+
+def _in_lines(
+    text: str,
+    rng: random.Random,
+    spots: Callable[[Line], Sequence[_Spot]],
+    edit: Callable[[Line, _Spot], Edit],
+) -> list[Edit]:
+    """One to three edits, each in another line: a line drawn among those with a spot
+    (:func:`_pick`), a spot drawn among its ``spots``, and ``edit`` made there (in that order
+    of drawing, which the kinds' seeded cases depend on)."""
+    lines = lines_with_zones(text)
+    edits: list[Edit] = []
+    taken: set[int] = set()
+    for _ in range(rng.randint(1, 3)):
+        line = _pick(rng, lines, lambda ln: bool(spots(ln)) and ln.start not in taken)
+        if line is None:
+            break
+        taken.add(line.start)
+        edits.append(edit(line, rng.choice(spots(line))))
+    return edits
+
+
 # --------------------------------------------------------------------------------------------
 # OCR look-alikes
 # --------------------------------------------------------------------------------------------
@@ -287,17 +312,12 @@ def _word_spots(line: Line) -> list[tuple[int, int, str]]:
 def lookalike(text: str, rng: random.Random) -> Damage:
     """One to three words, each with one character (or "rn"/"m") read as its OCR look-alike:
     "Califomia", "Orthopeclic", "Uphe1d", a date "1O/14/2016". Never a digit for a digit."""
-    lines = lines_with_zones(text)
-    edits: list[Edit] = []
-    taken: set[int] = set()
-    for _ in range(rng.randint(1, 3)):
-        line = _pick(rng, lines, lambda ln: bool(_word_spots(ln)) and ln.start not in taken)
-        if line is None:
-            break
-        taken.add(line.start)
-        a, b, source = rng.choice(_word_spots(line))
-        edits.append(Edit(a, b, rng.choice(LOOKALIKES[source]), ROLE_TEXT, line.zone))
-    return _done("lookalike", text, edits)
+
+    def read_as(line: Line, spot: tuple[int, int, str]) -> Edit:
+        a, b, source = spot
+        return Edit(a, b, rng.choice(LOOKALIKES[source]), ROLE_TEXT, line.zone)
+
+    return _done("lookalike", text, _in_lines(text, rng, _word_spots, read_as))
 
 
 # --------------------------------------------------------------------------------------------
@@ -445,30 +465,24 @@ def _inner_spots(line: Line) -> list[int]:
             for k in range(1, len(w.group()))]  # fmt: skip
 
 
-def _inside_words(kind: str, text: str, rng: random.Random, edit: Callable[[int], Edit]) -> Damage:
-    lines = lines_with_zones(text)
-    edits: list[Edit] = []
-    taken: set[int] = set()
-    for _ in range(rng.randint(1, 3)):
-        line = _pick(rng, lines, lambda ln: bool(_inner_spots(ln)) and ln.start not in taken)
-        if line is None:
-            break
-        taken.add(line.start)
-        edits.append(edit(rng.choice(_inner_spots(line))))
-        edits[-1] = Edit(edits[-1].start, edits[-1].end, edits[-1].new, ROLE_TEXT, line.zone)
-    return _done(kind, text, edits)
-
-
 def drop_char(text: str, rng: random.Random) -> Damage:
     """One to three words, each missing one character OCR did not read, a letter or a digit
     ("Overtuned", "Califrnia", a date "1/29/2016" for "11/29/2016")."""
-    return _inside_words("drop_char", text, rng, lambda at: Edit(at, at + 1, "", ROLE_TEXT))
+
+    def lost(line: Line, at: int) -> Edit:
+        return Edit(at, at + 1, "", ROLE_TEXT, line.zone)
+
+    return _done("drop_char", text, _in_lines(text, rng, _inner_spots, lost))
 
 
 def split_word(text: str, rng: random.Random) -> Damage:
     """One to three words split by a space OCR read inside them ("Over turned", "Calif ornia",
     "12/07/20 16")."""
-    return _inside_words("split_word", text, rng, lambda at: Edit(at, at, " ", ROLE_TEXT))
+
+    def gap(line: Line, at: int) -> Edit:
+        return Edit(at, at, " ", ROLE_TEXT, line.zone)
+
+    return _done("split_word", text, _in_lines(text, rng, _inner_spots, gap))
 
 
 def glue_lines(text: str, rng: random.Random) -> Damage:
@@ -486,22 +500,15 @@ def glue_lines(text: str, rng: random.Random) -> Damage:
 def drop_word(text: str, rng: random.Random) -> Damage:
     """One to three words OCR did not read at all, each with the space before it: a label's
     word ("Date Injury:"), a service's, a passage's."""
-    lines = lines_with_zones(text)
-    edits: list[Edit] = []
-    taken: set[int] = set()
 
     def words(line: Line) -> list[tuple[int, int]]:
         return [(line.start + m.start(), line.start + m.end())
                 for m in re.finditer(r"(?<=\S)[ \t]+\S+", line.text)]  # fmt: skip
 
-    for _ in range(rng.randint(1, 3)):
-        line = _pick(rng, lines, lambda ln: bool(words(ln)) and ln.start not in taken)
-        if line is None:
-            break
-        taken.add(line.start)
-        a, b = rng.choice(words(line))
-        edits.append(Edit(a, b, "", ROLE_LOST, line.zone))
-    return _done("drop_word", text, edits)
+    def lost(line: Line, word: tuple[int, int]) -> Edit:
+        return Edit(word[0], word[1], "", ROLE_LOST, line.zone)
+
+    return _done("drop_word", text, _in_lines(text, rng, words, lost))
 
 
 def crop_right(text: str, rng: random.Random) -> Damage:
@@ -536,18 +543,16 @@ def watermark(text: str, rng: random.Random) -> Damage:
     to three lines of the letter, between two of their words: page furniture inside a
     value's line, which the value must not keep."""
     word = rng.choice(STAMP_WORDS)
-    lines = lines_with_zones(text)
-    edits: list[Edit] = []
-    taken: set[int] = set()
-    for _ in range(rng.randint(1, 3)):
-        line = _pick(rng, lines, lambda ln: ln.start not in taken and len(ln.text.split()) >= 4)
-        if line is None:
-            break
-        taken.add(line.start)
-        gaps = [m.start() for m in re.finditer(r"(?<=\S)[ \t]+(?=\S)", line.text)]
-        at = line.start + rng.choice(gaps)
-        edits.append(Edit(at, at, " " + word, ROLE_FURNITURE, line.zone))
-    return _done("watermark", text, edits, note=word)
+
+    def gaps(line: Line) -> list[int]:
+        if len(line.text.split()) < 4:
+            return []
+        return [line.start + m.start() for m in re.finditer(r"(?<=\S)[ \t]+(?=\S)", line.text)]
+
+    def stamped(line: Line, at: int) -> Edit:
+        return Edit(at, at, " " + word, ROLE_FURNITURE, line.zone)
+
+    return _done("watermark", text, _in_lines(text, rng, gaps, stamped), note=word)
 
 
 #: How many lines stand for a page where a text marks no page breaks (OCR output): a page of
@@ -730,22 +735,14 @@ def no_blank_lines(text: str, rng: random.Random) -> Damage:
 
 def spaces(text: str, rng: random.Random) -> Damage:
     """One to three single spaces between words doubled or lost ("the  right", "theright")."""
-    lines = lines_with_zones(text)
-    edits: list[Edit] = []
-    taken: set[int] = set()
 
     def gaps(line: Line) -> list[int]:
         return [line.start + m.start() for m in _SINGLE_SPACE.finditer(line.text)]
 
-    for _ in range(rng.randint(1, 3)):
-        line = _pick(rng, lines, lambda ln: bool(gaps(ln)) and ln.start not in taken)
-        if line is None:
-            break
-        taken.add(line.start)
-        a = rng.choice(gaps(line))
-        new = "  " if rng.random() < 0.5 else ""
-        edits.append(Edit(a, a + 1, new, ROLE_TEXT, line.zone))
-    return _done("spaces", text, edits)
+    def respaced(line: Line, at: int) -> Edit:
+        return Edit(at, at + 1, "  " if rng.random() < 0.5 else "", ROLE_TEXT, line.zone)
+
+    return _done("spaces", text, _in_lines(text, rng, gaps, respaced))
 
 
 # --------------------------------------------------------------------------------------------
