@@ -49,6 +49,14 @@ def with_first_item(old: str, new: str) -> DeterminationRecord:
     return rules(str(Letter(items=[item, ITEM_TWO])))
 
 
+def with_age_phrase(phrase: str, later: str) -> DeterminationRecord:
+    """The rules engine's record of the test letter with its age phrase written as ``phrase``
+    and the sentence ``later`` added to its summary."""
+    summary = SUMMARY.replace("52 year old female", phrase)
+    assert summary != SUMMARY
+    return rules(str(Letter(summary=summary.rstrip("\n") + later + "\n")))
+
+
 def flagged(record: DeterminationRecord, path: str) -> bool:
     meta = record.metadata
     assert meta is not None
@@ -86,10 +94,7 @@ def test_marks_inside_the_age_phrase(phrase: str) -> None:
 def test_a_gap_ocr_read_inside_old(phrase: str) -> None:
     # A later number before a word that only looks like "old" under OCR's confusions ("did")
     # is no age: a capital D stands for an O, a small d does not.
-    later = " The dose of 60, but did not say why."
-    summary = SUMMARY.replace("52 year old female", phrase)
-    assert summary != SUMMARY
-    record = rules(str(Letter(summary=summary.rstrip("\n") + later + "\n")))
+    record = with_age_phrase(phrase, " The dose of 60, but did not say why.")
     assert (record.patient.age, record.patient.sex) == (52, "female")
 
 
@@ -113,10 +118,7 @@ def test_a_small_d_is_no_damaged_o() -> None:
 )
 def test_an_age_written_the_short_way(phrase: str) -> None:
     # A later age ("since ... 13 years old") is not the patient's.
-    later = " She has had knee pain since she was 13 years old."
-    summary = SUMMARY.replace("52 year old female", phrase)
-    assert summary != SUMMARY
-    record = rules(str(Letter(summary=summary.rstrip("\n") + later + "\n")))
+    record = with_age_phrase(phrase, " She has had knee pain since she was 13 years old.")
     assert (record.patient.age, record.patient.sex) == (52, "female")
     assert not record.metadata.needs_review, reasons(record)
 
