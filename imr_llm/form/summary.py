@@ -218,9 +218,9 @@ def date_window(text: str, start: int, size: int = 24) -> str:
     return text[start:j]
 
 
-#: The noun "injury" (or "injuries"), as OCR may print it ("lnjury", "inj ury", "injnry").
-#: The words that open an injury's account: "injury" as OCR may damage it, and the words around
-#: it that still stand where OCR lost it ("who sustained an industrial on 9/8/15").
+#: The words that open an injury's account: the noun "injury" (or "injuries") as OCR may print
+#: it ("lnjury", "inj ury", "injnry"), and the words around it that still stand where OCR lost
+#: it ("who sustained an industrial on 9/8/15").
 _INJURY_NOUN = re.compile(
     r"[il1|]n\s?j\s?[uvn]\s?[rn]\s?(?:y|ies)\b|\bsustained\b|\bindustrial\b", re.IGNORECASE
 )
