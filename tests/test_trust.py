@@ -1714,6 +1714,12 @@ def test_a_guideline_whose_line_was_read_elsewhere_is_flagged(new: str) -> None:
     assert flagged(record, "items[0].maximus_guideline"), reasons(record)
 
 
+def test_a_guideline_holding_the_rationales_verdict_is_flagged() -> None:
+    # The rationale's last line read into the guideline above it; each still a sentence.
+    new = _MAXIMUS.replace("Care.", "Care. The request is not medically necessary.")
+    assert flagged(with_first_item(_MAXIMUS, new), "items[0].maximus_guideline")
+
+
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
     # "Chapter." printed again on a line of its own: a short line repeated.
     new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")

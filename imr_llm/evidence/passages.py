@@ -220,6 +220,10 @@ def soft_end(text: str) -> bool:
     return mark != "" and mark in ",;:"
 
 
+#: A reviewer's verdict: rationales close on one, no labelled guideline holds one.
+_VERDICT = re.compile(r"\b(?:is|are)\s+(?:not\s+)?medically\s+necessary\b", re.IGNORECASE)
+
+
 def stops_before_cited(text: str) -> bool:
     """Whether a guideline ends before what it cites: "Section(s):" with no section named
     after it, or a guideline set's name in brackets with no chapter and no full stop after it
@@ -298,6 +302,9 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked, damage: Any =
             out.put(path, "unverified", evidence.span, "holds a sentence of the letter's form "
                     "broken apart (\"... for its decision.\", \"recommendation(s) outside\"): a "
                     "line out of its place?")  # fmt: skip
+        elif key != "rationale" and "necessary" in value and _VERDICT.search(value):
+            out.put(path, "unverified", evidence.span, "states a verdict, which no guideline "
+                    "does (a line of the rationale read into it?)")  # fmt: skip
         elif key != "rationale" and stops_before_cited(value):
             out.put(path, "unverified", evidence.span, "ends before what it cites (\"Section(s):\" "
                     "or a guideline's name with nothing after it): cut short, its last line lost "
