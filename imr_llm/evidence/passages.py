@@ -275,9 +275,45 @@ def label_inside(value: str) -> bool:
     return False
 
 
+#: What :func:`check_passage_ends` asks of a passage, in order, the first that holds giving the
+#: reason: (which passages it asks it of: "any", "guideline" or "rationale"; the test, given the
+#: value and the letter's OCR damage; the reason). A passage gets one reason at most.
+_PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
+    ("any", lambda v, d: label_inside(v),
+     "holds a label of the item's form (a repeated or merged line?)"),
+    ("any", lambda v, d: header_label_inside(v),
+     "holds a label of the letter's header table (a page's running head?)"),
+    ("any", lambda v, d: stamp_inside(v),
+     "holds a page's stamp, a watermark's word, a page counter or a fax machine's line (page "
+     "furniture)"),
+    ("guideline", lambda v, d: broken_form_sentence(v),
+     "holds a sentence of the letter's form broken apart (\"... for its decision.\", "
+     "\"recommendation(s) outside\"): a line out of its place?"),
+    ("guideline", lambda v, d: "necessary" in v and bool(_VERDICT.search(v)),
+     "states a verdict, which no guideline does (a line of the rationale read into it?)"),
+    ("guideline", lambda v, d: stops_before_cited(v),
+     "ends before what it cites (\"Section(s):\" or a guideline's name with nothing after it): "
+     "cut short, its last line lost or read elsewhere?"),
+    ("guideline", lambda v, d: not passage_ends(v),
+     "does not end with a full stop as every guideline does (OCR debris after it, or cut "
+     "short?)"),
+    ("guideline", lambda v, d: d is not None and soft_end(v) and d <= 0,
+     "ends with a comma or a colon, on a letter without OCR damage to read a full stop so: cut "
+     "short (a line out of its place?)"),
+    ("guideline", lambda v, d: ends_repeating(v),
+     "ends by repeating its last words (a repeated line?)"),
+    ("rationale", lambda v, d: repeats_last_sentence(v) or ends_with_lines_twice(v),
+     "ends by printing its last sentence twice (a repeated line?)"),
+    ("guideline", lambda v, d: ends_with_tail_twice(v, guideline=True),
+     "ends by printing its last words twice (a repeated line?)"),
+    ("rationale", lambda v, d: ends_with_tail_twice(v),
+     "ends by printing its last words twice (a repeated line?)"),
+)  # fmt: skip
+
+
 def check_passage_ends(k: int, item: dict[str, Any], out: Checked, damage: Any = None) -> None:
     """Flag a passage holding another passage's label, and a guideline that does not end as
-    guidelines do.
+    guidelines do (:data:`_PASSAGE_END_CHECKS`).
 
     Every guideline is one or more "Decision based on ..." sentences, so it ends with a full
     stop; one that does not holds text that is not the guideline (OCR debris after it, a
@@ -289,42 +325,11 @@ def check_passage_ends(k: int, item: dict[str, Any], out: Checked, damage: Any =
         evidence = out.evidence.get(path)
         if not value or evidence is None or evidence.status == "unverified":
             continue
-        if label_inside(value):
-            out.put(path, "unverified", evidence.span, "holds a label of the item's form (a "
-                    "repeated or merged line?)")  # fmt: skip
-        elif header_label_inside(value):
-            out.put(path, "unverified", evidence.span, "holds a label of the letter's header "
-                    "table (a page's running head?)")  # fmt: skip
-        elif stamp_inside(value):
-            out.put(path, "unverified", evidence.span, "holds a page's stamp, a watermark's word, "
-                    "a page counter or a fax machine's line (page furniture)")  # fmt: skip
-        elif key != "rationale" and broken_form_sentence(value):
-            out.put(path, "unverified", evidence.span, "holds a sentence of the letter's form "
-                    "broken apart (\"... for its decision.\", \"recommendation(s) outside\"): a "
-                    "line out of its place?")  # fmt: skip
-        elif key != "rationale" and "necessary" in value and _VERDICT.search(value):
-            out.put(path, "unverified", evidence.span, "states a verdict, which no guideline "
-                    "does (a line of the rationale read into it?)")  # fmt: skip
-        elif key != "rationale" and stops_before_cited(value):
-            out.put(path, "unverified", evidence.span, "ends before what it cites (\"Section(s):\" "
-                    "or a guideline's name with nothing after it): cut short, its last line lost "
-                    "or read elsewhere?")  # fmt: skip
-        elif key != "rationale" and not passage_ends(value):
-            out.put(path, "unverified", evidence.span, "does not end with a full stop as every "
-                    "guideline does (OCR debris after it, or cut short?)")  # fmt: skip
-        elif key != "rationale" and damage is not None and soft_end(value) and damage <= 0:
-            out.put(path, "unverified", evidence.span, "ends with a comma or a colon, on a letter "
-                    "without OCR damage to read a full stop so: cut short (a line out of its "
-                    "place?)")  # fmt: skip
-        elif key != "rationale" and ends_repeating(value):
-            out.put(path, "unverified", evidence.span, "ends by repeating its last words (a "
-                    "repeated line?)")  # fmt: skip
-        elif key == "rationale" and (repeats_last_sentence(value) or ends_with_lines_twice(value)):
-            out.put(path, "unverified", evidence.span, "ends by printing its last sentence "
-                    "twice (a repeated line?)")  # fmt: skip
-        elif ends_with_tail_twice(value, guideline=key != "rationale"):
-            out.put(path, "unverified", evidence.span, "ends by printing its last words twice "
-                    "(a repeated line?)")  # fmt: skip
+        kind = "rationale" if key == "rationale" else "guideline"
+        for where, test, reason in _PASSAGE_END_CHECKS:
+            if where in ("any", kind) and test(value, damage):
+                out.put(path, "unverified", evidence.span, reason)
+                break
 
 
 _WORDS = re.compile(r"[^\W_]+")
