@@ -43,7 +43,7 @@ NO_EVIDENCE_PHRASE = "did not cite any medical evidence"
 _FOR_ITS_DECISION = re.compile(r"\bfor\s+its\s+decision\b", re.IGNORECASE)
 _CITE_ANY = re.compile(r"\bcite\s+any\b", re.IGNORECASE)
 #: The no-evidence sentence's words on either side of those anchors, in order.
-_BEFORE_FOR_ITS = ("not", "cite", "any", "medical", "evidence")
+_BEFORE_FOR_ITS = tuple(NO_EVIDENCE_PHRASE.split()[1:])  # "not cite any medical evidence"
 _AFTER_CITE_ANY = ("medical", "evidence", "for", "its", "decision")
 #: How alike (rapidfuzz ratio) a word must be to the form's to count: OCR's "rnedical",
 #: "evidcnce", "meaxical", "city" pass.

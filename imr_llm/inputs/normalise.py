@@ -238,7 +238,9 @@ def _stamps(text: str) -> list[re.Match[str]]:
 #: A page's counter inside a value: the document drops it as a line of its own, so one left in
 #: a value ran into a line of the letter ("The request Page 4 of 5for the third item", a
 #: line break lost).
-_PAGE_COUNTER_INSIDE = re.compile(r"\bPage\s+\d{1,3}\s+of\s+\d{1,3}(?!\d)")
+#: The page count may run into the next word where a line break was lost ("of 5for").
+_PAGE_OF = r"\bPage\s+\d{1,3}\s+of\s+\d{1,3}(?!\d)"
+_PAGE_COUNTER_INSIDE = re.compile(_PAGE_OF)
 _STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED", "COPY", "CONFIDENTIAL", "DUPLICATE",
                 "VOID", "DRAFT")  # fmt: skip
 #: A stamp's word alone, in capitals, as a watermark or a rubber stamp prints it across the
@@ -317,8 +319,7 @@ _INLINE_PARTS: tuple[tuple[str, str], ...] = (
     ("FAX", r"\b\d{1,2}/\d{1,2}/\d{2,4}\s+\d{1,2}:\d{2}(?:\s*[AP]M)?\s+"
             r"(?:(?:[^\n]|\n(?!\s*\n)){0,60}?\s)??"
             r"FAX\b(?:[^\n]|\n(?!\s*\n)){0,80}?\b[Pp]\.?\s?\d{1,3}\s?/\s?\d{1,3}\b"),
-    # The page count may run into the next word where a line break was lost ("of 5for").
-    ("Page", r"\bPage\s+\d{1,3}\s+of\s+\d{1,3}(?!\d)"),
+    ("Page", _PAGE_OF),
     ("-", r"(?<![\w/.,-])-[ \n]\d{1,3}[ \n]-(?![\w-])"),  # "- 2 -"
     ("Case", r"\bCase[ \t]+Number[ \t]*:?[ \t]*CM\d{2}-\d{7}\b"),  # a running head
 )  # fmt: skip
