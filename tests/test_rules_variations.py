@@ -127,6 +127,24 @@ def test_outcome_alone_on_its_own_line() -> None:
     assert got["items"][1]["outcome"] == "overturned"
 
 
+@pytest.mark.parametrize("damaged", ["Uphelcl", "Uplield", "iipheld"])
+def test_outcome_with_two_letters_ocr_read_for_one(damaged: str) -> None:
+    """OCR reads "d" as "cl", "h" as "li", "u" as "ii": the outcome word is still read, alone
+    on its line and after the service, and its evidence says it was repaired."""
+    alone = ITEM_ONE.replace(
+        "Hinged knee brace, left: Upheld", f"Hinged knee brace, left:\n{damaged}"
+    )
+    after = ITEM_ONE.replace(
+        "Hinged knee brace, left: Upheld", f"Hinged knee brace, left: {damaged}"
+    )
+    for item in (alone, after):
+        record = extract(str(Letter(items=[item, ITEM_TWO])), backend="rules")
+        got = record.contract_dict()
+        assert got["items"][0]["service"] == "Hinged knee brace, left"
+        assert got["items"][0]["outcome"] == "upheld"
+        assert record.metadata.evidence["items[0].outcome"].status == "repaired"
+
+
 def test_partly_certified_request() -> None:
     partial = ITEM_TWO.replace(
         "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",

@@ -203,6 +203,12 @@ def best_word_match(word: str, choices: Iterable[str], threshold: float = 80.0) 
 OUTCOME_WORDS = {"upheld": "upheld", "overturned": "overturned"}
 
 
+#: Two letters OCR prints for one ("Uphelcl", "Uplield", "iipheld"), read as that one in a
+#: word that may be an outcome; neither outcome word holds any of the pairs, so the folding
+#: cannot take a letter from a true outcome word, and a pair costs fuzzy matching two edits.
+_OUTCOME_PAIRS = (("cl", "d"), ("li", "h"), ("ii", "u"))
+
+
 def parse_outcome(word: str, threshold: float = 78.0) -> str | None:
     """Map an (OCR-damaged) outcome word to ``"upheld"`` / ``"overturned"``."""
     token = word.strip(" .,:;'\"|!_-").lower()
@@ -213,6 +219,10 @@ def parse_outcome(word: str, threshold: float = 78.0) -> str | None:
     if not 4 <= len(token) <= 13:
         return None
     hit = best_word_match(token, OUTCOME_WORDS, threshold)
+    if hit is None and any(pair in token for pair, _ in _OUTCOME_PAIRS):
+        for pair, letter in _OUTCOME_PAIRS:
+            token = token.replace(pair, letter)
+        hit = best_word_match(token, OUTCOME_WORDS, threshold)
     return OUTCOME_WORDS[hit] if hit else None
 
 
