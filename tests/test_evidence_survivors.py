@@ -164,6 +164,19 @@ def test_a_service_on_the_other_side_names_the_letters_item_in_full() -> None:
     ), out.errors
 
 
+def test_a_date_in_a_service_written_otherwise_names_the_same_item() -> None:
+    # The letter's "DOS: 11/14/16"; a model writes "11/14/2016": the same item, exact, and
+    # the record keeps the letter's text. Another day is another item.
+    text = one(A01, MRI, f"{MRI}, DOS: 11/14/16")
+    answer = items({"service": f"{MRI}, DOS: 11/14/2016"})
+    out, src = check(text, answer)
+    assert_clean(out, "items[0].service")
+    assert_ev(out, src, "items[0].service", "exact", "DOS: 11/14/16", "at its item marker")
+    assert answer["items"][0]["service"] == f"{MRI}, DOS: 11/14/16"
+    out, _ = check(text, items({"service": f"{MRI}, DOS: 11/15/2016"}))
+    assert any("11/15/2016 where the letter has 11/14/2016" in e for e in out.errors), out.errors
+
+
 PT12_SHORT = "PT for the left knee, 12 sessions"
 
 

@@ -17,6 +17,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from ..form.items import ItemPlace, PartialRequest, split_partial_request
+from ..form.reading import TWO_DIGIT_YEAR_PIVOT
 from ..form.text import (
     collapse_ws,
     rationale_conclusion,
@@ -219,14 +220,40 @@ def _numbers(text: str) -> list[tuple[str, bool]]:
             clean = bool(_CLEAN_NUMBER.fullmatch(token))
             read = token if clean else "".join(_DIGIT_LIKE.get(ch, ch) for ch in token)
             number = re.sub(r"[^0-9./x:-]", "", read).strip(".-:")
-            # A date is a date however it is written: "12.13.2016" is 12/13/2016.
+            # A date is a date however it is written: "12.13.2016", "12/13/16" and
+            # "12/13/2016" are one date.
             date = _DATE_NUMBER.fullmatch(number)
-            out.append((date.expand(r"\1/\2/\3") if date else number, clean))
+            out.append((_one_date(date) if date else number, clean))
         elif _OCR_UNIT.search(token) and _is_number(_OCR_UNIT.sub("m", token)):
             # OCR's "rn" for "m" in a unit ("100rng"): the number, read through the damage.
             number = re.sub(r"[^0-9./x:-]", "", _OCR_UNIT.sub("m", token)).strip(".-:")
             out.append((number, False))
     return out
+
+
+def _one_date(date: re.Match[str]) -> str:
+    """A date among a name's numbers in one form: month/day/four-digit year, no leading
+    zeros (a two-digit year pivoted as the letter's dates are)."""
+    month, day, year = date.groups()
+    full = int(year)
+    if len(year) == 2:
+        full += 1900 if full > TWO_DIGIT_YEAR_PIVOT else 2000
+    return f"{int(month)}/{int(day)}/{full}"
+
+
+#: A date inside a name ("DOS: 12/13/16"), not inside a longer run of numbers.
+_DATE_IN_NAME = re.compile(r"(?<![\d./-])(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})(?![\d./-])")
+
+
+def _has_date(text: str) -> bool:
+    return any(ch.isdigit() for ch in text) and _DATE_IN_NAME.search(text) is not None
+
+
+def _dates_in_one_form(text: str) -> str:
+    """``text`` with each date it writes in :func:`_one_date`'s form: a model that writes
+    the letter's "12/13/16" as "12/13/2016" names the same item (the record keeps the
+    letter's text)."""
+    return _DATE_IN_NAME.sub(_one_date, text)
 
 
 #: A date among a name's numbers, with any separator.
@@ -334,6 +361,10 @@ def _judge_name(value: str, written: str, damage: float) -> tuple[Status | None,
         squash(value) == squash(written) and squash(value)
     ):
         return "exact", ""
+    if _has_date(value) and squash(_dates_in_one_form(value)) == squash(
+        _dates_in_one_form(written)
+    ):
+        return "exact", "a date written otherwise"
     score = fuzz.ratio(collapse_ws(value).lower(), collapse_ws(written).lower())
     if _numbers_unsure(value, written) and score >= 60:
         return "unverified", ""
