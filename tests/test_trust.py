@@ -1555,6 +1555,37 @@ def test_an_injury_without_a_date_in_its_sentence_is_not_flagged() -> None:
 
 
 @pytest.mark.parametrize(
+    "lost",
+    [
+        # the line that dated the injury lost: the sentence runs into the next line's words
+        "industrial injury on 7/2/15 while\nlifting boxes. The ",
+        "on 7/2/15 while\nlifting boxes. The ",
+    ],
+)
+def test_a_first_sentence_whose_injury_lost_its_date_flags_the_null(lost: str) -> None:
+    # Without a header table the summary alone dates the injury, in the account's first
+    # sentence; with its date's line lost that sentence names the injury and goes on, undated.
+    summary = SUMMARY.replace(lost, "")
+    assert summary != SUMMARY
+    record = rules(double_space(str(Letter(header="", summary=summary))))
+    assert record.date_of_injury is None
+    assert flagged(record, "date_of_injury")
+    # With the header table the header's label gives the date: the summary is not asked.
+    record = rules(str(Letter(summary=summary)))
+    assert record.date_of_injury == dt.date(2015, 7, 2)
+    assert not record.metadata.needs_review
+
+
+def test_an_injury_named_by_the_worker_alone_is_no_undated_injury() -> None:
+    from imr_llm.form.summary import injury_undated
+
+    # "The injured worker" names the worker; the sentence states no injury to date.
+    assert not injury_undated("The injured worker is a 52 year old female. She was seen.")
+    assert injury_undated("The injured worker is a 52 year old female who was injured included")
+    assert not injury_undated("The worker sustained an injury on 7/2/15 while lifting. More")
+
+
+@pytest.mark.parametrize(
     ("rationale", "twice"),
     [
         # the end of a page printed again after a page number

@@ -20,6 +20,7 @@ from ..form.header import DATE_FIELDS
 from ..form.items import ItemPlace
 from ..form.summary import (
     dates_an_injury,
+    injury_undated,
     read_sex,
     starts_inside_sentence,
     states_age,
@@ -785,6 +786,14 @@ def check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None
         # sentence that could not be read as the injury's is a damaged phrase, not none.
         out.put("date_of_injury", "unverified", summary.span, "missing: the case summary "
                 "writes a date beside the injury that could not be read as its date")  # fmt: skip
+    if (
+        not header.present
+        and data.get("date_of_injury") is None
+        and "date_of_injury" not in out.evidence
+        and injury_undated(summary.text)
+    ):
+        out.put("date_of_injury", "unverified", summary.span, "missing: the case summary's "
+                "first sentence names the injury without its date (a line lost?)")  # fmt: skip
     if starts_inside_sentence(summary.text):
         # The account's first line is lost: the values its first sentence states go with it.
         lost = {"patient.age": patient.get("age"), "patient.sex": patient.get("sex")}

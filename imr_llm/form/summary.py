@@ -244,6 +244,43 @@ def dates_an_injury(text: str) -> bool:
     return False
 
 
+#: The word "injury" (or "injured", "injuries") through OCR's look-alikes and gaps.
+_INJURY_WORD = re.compile(
+    r"[il1|]n\s?j\s?[uvn]\s?[rn]\s?(?:y|ies|ed)\b|\bsustained\b", re.IGNORECASE
+)
+
+
+def injury_undated(text: str) -> bool:
+    """Whether the account's first sentence names the injury ("... female who was injured",
+    "... who sustained an industrial injury", "... who sustained an") but dates nothing:
+    every headerless letter's account opens with the worker, the injury and its date ("The
+    injured worker is a 59 year old male, who sustained an industrial injury on 6/19/07."),
+    so a first sentence that names the injury without a date has lost the date (a dropped
+    line runs the sentence into the next: "who was injured included lumbar strain"), where
+    words follow the injury's. "The injured worker" names the worker, not the injury."""
+    intro = _SUMMARY_INTRO.search(text, 0, 400)
+    account = " ".join(text[intro.end() if intro is not None else 0 :].split())
+    stop = _FIRST_SENTENCE_END.search(account)
+    sentence = account[: stop.start() if stop else len(account)]
+    named = [m for m in _INJURY_WORD.finditer(sentence)
+             if not _WORKER_AFTER.match(sentence, m.end())]  # fmt: skip
+    # "... following a work-related injury." ends with the injury: a letter that states no
+    # date (gold gB13), not a phrase a lost line cut.
+    return (
+        bool(named)
+        and _WORD.search(sentence, named[-1].end()) is not None
+        and (read_date(sentence) is None)
+    )
+
+
+_WORD = re.compile(r"[A-Za-z]{2,}")
+#: A sentence's end: a full stop and a capital.
+_FIRST_SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])")
+#: "injured" naming the worker ("The injured worker", "the injured employee").
+_WORKER_AFTER = re.compile(r"\s+(?:worker|employee|party|patient|applicant|individual)\b",
+                           re.IGNORECASE)  # fmt: skip
+
+
 def read_injury_date(text: str) -> Reading | None:
     """The date of injury a summary states ("sustained an industrial injury on 6/19/07").
 
