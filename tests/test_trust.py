@@ -123,6 +123,29 @@ def test_an_age_written_the_short_way(phrase: str) -> None:
     assert not record.metadata.needs_review, reasons(record)
 
 
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "fifty-two year old female",
+        "Fifty-two-year-old female",
+        "fifty two year old female",
+        "fifty-two years old female",
+    ],  # fmt: skip
+)
+def test_an_age_written_in_words(phrase: str) -> None:
+    # Read in words, exactly; a later age in digits ("13 years old") is not the patient's.
+    record = with_age_phrase(phrase, " She has had knee pain since she was 13 years old.")
+    assert (record.patient.age, record.patient.sex) == (52, "female")
+    assert record.metadata.evidence["patient.age"].status == "exact"
+    assert not record.metadata.needs_review, reasons(record)
+
+
+def test_an_age_in_words_after_an_unreadable_one_is_not_the_patients() -> None:
+    record = with_age_phrase("## year old female", " Her son is a twenty-two year old man.")
+    assert record.patient.age is None
+    assert flagged(record, "patient.age")
+
+
 def test_marks_between_a_labels_words() -> None:
     text = str(Letter()).replace("Date of Injury:", "Date | |of Injury:")
     assert rules(text).date_of_injury == dt.date(2015, 7, 2)

@@ -346,9 +346,44 @@ def first_age(text: str) -> Reading[int] | None:
     short = _first_short_age(text)
     if short is not None and (first is None or short.start < first.start):
         first = short
-    if first is not None and _damaged_before(text, first.start):
+    if first is None or _damaged_before(text, first.start):
+        # An age in words ("a forty-eight year old male") reads as a phrase whose number is
+        # unreadable; looked for only then, so a letter with a numeric age pays nothing.
+        worded = _first_word_age(text)
+        if worded is not None and (first is None or worded.start < first.start):
+            return None if _damaged_before(text, worded.start) else worded
         return None
     return first
+
+
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
+         "seventy": 70, "eighty": 80, "ninety": 90}  # fmt: skip
+_ONES = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+         "eight": 8, "nine": 9}  # fmt: skip
+_TEENS = {"eighteen": 18, "nineteen": 19}
+#: An age in words: "forty-eight year old", "a Fifty two-year-old", "nineteen years old".
+_WORD_AGE = re.compile(
+    rf"(?<![A-Za-z-])(?P<n>(?P<t>{'|'.join(_TENS)})(?:[- ](?P<o>{'|'.join(_ONES)}))?"
+    rf"|(?P<teen>{'|'.join(_TEENS)})){_JOIN}{_YEAR}s?{_JOIN}{_OLD}\b",
+    re.IGNORECASE,
+)
+
+
+def _first_word_age(text: str) -> Reading[int] | None:
+    """The first age written in words, or None; ``exact`` where its words are plain."""
+    m = _WORD_AGE.search(text)
+    if m is None:
+        return None
+    if m.group("teen"):
+        value = _TEENS[m.group("teen").lower()]
+    else:
+        value = _TENS[m.group("t").lower()] + (_ONES[m.group("o").lower()] if m.group("o") else 0)
+    phrase = m.group(0)[len(m.group("n")) :]
+    exact = _PLAIN_YEAR_OLD.fullmatch(phrase) is not None
+    return Reading(value, exact, m.start("n"), m.end("n"))
+
+
+_PLAIN_YEAR_OLD = re.compile(r"[- ](?:year|yr)s?[- ]old", re.IGNORECASE)
 
 
 #: An age written the short way summaries also write it: "a 43 y/o male", "43 y.o.", "43yo";
