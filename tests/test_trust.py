@@ -1806,6 +1806,32 @@ def test_the_no_evidence_sentence_with_its_middle_lost_is_flagged(
 
 
 @pytest.mark.parametrize(
+    ("old", "new", "ok"),
+    [
+        # The MAXIMUS guideline's first line read above its label, into the no-evidence
+        # passage: the null would lose it, and the guideline reads on without it.
+        ("MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, "
+         "Section(s):\n", "Decision based on MTUS Chronic Pain Medical Treatment 2016, "
+         "Section(s):\nMAXIMUS guideline: ", False),
+        ("Claims Administrator guideline: The Claims Administrator", "Claims Administrator "
+         "guideline: Physical Medicine Treatment. The Claims Administrator", False),
+        # OCR's damage to the sentence's own words, and a mark after it, are none.
+        ("did not cite any medical evidence\nfor its decision.", "dld not cite any rnedical "
+         "evidcnce\nforits decisíon. ;", True),
+    ],
+)  # fmt: skip
+def test_a_no_evidence_passage_holding_another_line_is_flagged(
+    old: str, new: str, ok: bool
+) -> None:
+    item = ITEM_TWO.replace(old, new)
+    assert item != ITEM_TWO
+    record = rules(str(Letter(items=[ITEM_ONE, item])))
+    assert record.items[1].claims_administrator_guideline is None
+    evidence = record.metadata.evidence["items[1].claims_administrator_guideline"]
+    assert (evidence.status == "unverified") is not ok, reasons(record)
+
+
+@pytest.mark.parametrize(
     "new",
     [
         "MAXIMUS guideline: Decision based on Non-MTUS Citation Official Disability Guidelines\n"

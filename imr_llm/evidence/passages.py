@@ -13,7 +13,12 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from ..form.items import ItemPlace, broken_form_sentence, says_no_evidence
+from ..form.items import (
+    ItemPlace,
+    broken_form_sentence,
+    says_no_evidence,
+    words_beside_no_evidence,
+)
 from ..form.text import (
     collapse_ws,
     comparison_key,
@@ -110,7 +115,7 @@ def check_passage(
     no_evidence = key == "claims_administrator_guideline" and says_no_evidence(text)
     if value is None:
         if no_evidence:
-            out.put(path, "exact", region.span, "the letter says none was cited")
+            put_no_evidence(path, text, region.span, out)
         elif key == "claims_administrator_guideline" and not text:
             out.put(path, "unverified", region.span, "the guideline is empty")
         elif text:
@@ -309,6 +314,18 @@ _PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
     ("rationale", lambda v, d: ends_with_tail_twice(v),
      "ends by printing its last words twice (a repeated line?)"),
 )  # fmt: skip
+
+
+def put_no_evidence(path: str, text: str, span: Any, out: Checked) -> None:
+    """The evidence of a null Claims Administrator guideline whose passage says none was
+    cited: ``exact``, or ``unverified`` where the passage holds other words beside the
+    sentence (:func:`~imr_llm.form.items.words_beside_no_evidence`), whose guideline the null
+    would lose."""
+    if len(words_beside_no_evidence(text)) >= 2:
+        out.put(path, "unverified", span, "the letter says none was cited, beside other words "
+                "(a line read into it out of its place?)")  # fmt: skip
+    else:
+        out.put(path, "exact", span, "the letter says none was cited")
 
 
 def check_passage_ends(k: int, item: dict[str, Any], out: Checked, damage: Any = None) -> None:

@@ -749,3 +749,28 @@ def marker_inside(header: str) -> bool:
 def says_no_evidence(passage: str) -> bool:
     """The Claims Administrator guideline passage that says none was cited (a null value)."""
     return contains_phrase(passage, NO_EVIDENCE_PHRASE)
+
+
+#: The no-evidence sentence as the form prints it.
+NO_EVIDENCE_SENTENCE = (
+    "The Claims Administrator did not cite any medical evidence for its decision."
+)
+#: A word of four letters or more, in any script (OCR's "Adminístrotor" is one word).
+_LONG_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def words_beside_no_evidence(passage: str) -> list[str]:
+    """The words of four letters or more a no-evidence passage holds outside its sentence
+    (found where it reads best, through OCR's damage): every letter prints the sentence alone
+    after its label, so two or more such words are a line read into it out of its place
+    ("... for its decision. ACOEM Practice Guidelines, 2nd Edition", the next guideline's
+    line), which the null the sentence gives would lose."""
+    at = passage.find(NO_EVIDENCE_SENTENCE)
+    if at >= 0:  # the common case, without aligning
+        outside = passage[:at] + " " + passage[at + len(NO_EVIDENCE_SENTENCE) :]
+    else:
+        found = fuzz.partial_ratio_alignment(NO_EVIDENCE_SENTENCE.lower(), passage.lower())
+        if found is None:
+            return []
+        outside = passage[: found.dest_start] + " " + passage[found.dest_end :]
+    return _LONG_WORD.findall(outside)

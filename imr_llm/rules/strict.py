@@ -44,7 +44,7 @@ from ..evidence.items import (
     service_doubt,
     wording_doubt,
 )
-from ..evidence.passages import check_passage, check_passage_ends
+from ..evidence.passages import check_passage, check_passage_ends, put_no_evidence
 from ..evidence.patient import check_patient
 from ..evidence.reviewer import check_specialties, check_states
 from ..form import LetterForm, Place
@@ -474,7 +474,7 @@ def _passage_evidence(
     no_evidence = key == "claims_administrator_guideline" and reading.no_evidence
     if value is None:
         if no_evidence:
-            out.put(path, "exact", region.span, "the letter says none was cited")
+            put_no_evidence(path, text, region.span, out)
         elif key == "claims_administrator_guideline" and not text:
             out.put(path, "unverified", region.span, "the guideline is empty")
         elif text:
