@@ -1774,6 +1774,23 @@ def test_a_guideline_holding_the_rationales_verdict_is_flagged() -> None:
     assert flagged(with_first_item(_MAXIMUS, new), "items[0].maximus_guideline")
 
 
+@pytest.mark.parametrize(
+    ("tail", "ok"),
+    [
+        # A page's last lines printed again after the next page's first line.
+        (" Hinged knee brace for the\nstable knee. The request is not medically necessary.",
+         False),
+        # A rationale that concludes twice in the same words, after other words.
+        (" The MTUS does not support it either. The request is not medically necessary.", True),
+    ],
+)  # fmt: skip
+def test_a_rationale_ending_with_its_page_tail_again_is_flagged(tail: str, ok: bool) -> None:
+    old = "stable knee. The request is not medically necessary.\n"
+    record = with_first_item(old, old.rstrip("\n") + tail + "\n")
+    assert record.items[0].rationale.endswith("The request is not medically necessary.")
+    assert flagged(record, "items[0].rationale") is not ok, reasons(record)
+
+
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
     # "Chapter." printed again on a line of its own: a short line repeated.
     new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")

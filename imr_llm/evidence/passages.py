@@ -307,7 +307,8 @@ _PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
      "short (a line out of its place?)"),
     ("guideline", lambda v, d: ends_repeating(v),
      "ends by repeating its last words (a repeated line?)"),
-    ("rationale", lambda v, d: repeats_last_sentence(v) or ends_with_lines_twice(v),
+    ("rationale", lambda v, d: repeats_last_sentence(v) or ends_with_lines_twice(v)
+     or last_sentence_earlier(v),
      "ends by printing its last sentence twice (a repeated line?)"),
     ("guideline", lambda v, d: ends_with_tail_twice(v, guideline=True),
      "ends by printing its last words twice (a repeated line?)"),
@@ -382,6 +383,31 @@ def repeats_last_sentence(value: str) -> bool:
     start = max(0, before + 1 - 2 * (len(text) - before) - 40)
     words = _WORDS.findall(text[start : before + 1].lower())
     return words[-len(run) :] == run
+
+
+def last_sentence_earlier(value: str) -> bool:
+    """Whether a rationale's last sentence (five words or more, from its first word; case and
+    marks aside) stands earlier in it too, whatever lies between: a page's end printed again
+    after the next page's first lines ("... is medically necessary. Zolpidem 10mg #30 times 12
+    was documented benefit. The request for the first item is medically necessary."), the
+    two words before it with it. A reviewer may conclude twice in the same words (corpus
+    CM16-0231706 concludes after each of two guidelines), after other words."""
+    text = value.rstrip()
+    before = _sentence_end_before(text, len(text) - 1)
+    if before < 0:
+        return False
+    opening = text[before + 1 :].split()[:2]
+    # Its first two words earlier, as printed: the common case (they are not) costs a find.
+    if len(opening) < 2 or text.find(" ".join(opening), 0, before) < 0:
+        return False
+    last = _WORDS.findall(text[before + 1 :].lower())
+    if len(last) < 5:
+        return False
+    earlier = _WORDS.findall(text[: before + 1].lower())
+    # With the two words before it: a reviewer may restate a conclusion word for word (a
+    # rationale that weighs two guidelines concludes after each), never after the same words.
+    run = " " + " ".join(earlier[-2:] + last) + " "
+    return run in " " + " ".join(earlier) + " "
 
 
 def _sentence_end_before(text: str, at: int) -> int:
