@@ -1791,6 +1791,31 @@ def test_a_rationale_ending_with_its_page_tail_again_is_flagged(tail: str, ok: b
     assert flagged(record, "items[0].rationale") is not ok, reasons(record)
 
 
+def test_an_item_header_printed_twice_across_a_page_is_flagged() -> None:
+    # A page holding only the second item's header, fed twice: its first copy ends the first
+    # rationale, its outcome line opens the second copy's name.
+    header = "Physical therapy twice a week for four weeks for the lumbar spine:\nOverturned\n\n"
+    item = ITEM_TWO.replace(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned\n\n",
+        header + "\f" + header,
+    )
+    assert item != ITEM_TWO
+    record = rules(str(Letter(items=[ITEM_ONE, item])))
+    assert record.items[0].rationale.endswith("lumbar spine:")
+    assert record.items[1].service.startswith("Overturned Physical therapy")
+    assert flagged(record, "items[0].rationale"), reasons(record)
+    assert flagged(record, "items[1].service"), reasons(record)
+
+
+def test_a_conclusion_ending_in_ocrs_colon_is_no_header_read_into_it() -> None:
+    from imr_llm.evidence.check import _header_line_after
+
+    # OCR's colon for the conclusion's full stop; a header's line after the conclusion.
+    assert not _header_line_after("The records show a knee. The request is not medically "
+                                  "necessary:")  # fmt: skip
+    assert _header_line_after("The request is not medically necessary. Knee brace, left:")
+
+
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
     # "Chapter." printed again on a line of its own: a short line repeated.
     new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")

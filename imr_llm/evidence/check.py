@@ -384,14 +384,35 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
                 "one sentence giving no reason (reasons and items may be missing)")  # fmt: skip
 
 
+def _header_line_after(rationale: str) -> bool:
+    """Whether a rationale ending in a colon ends with words after its last full stop that
+    state no conclusion ("... not medically necessary. Psychological testing: MMPI-2-RF and
+    Beck Anxiety Inventory:"): no rationale ends so, an item's header printed again does. A
+    conclusion whose full stop OCR read as a colon ("... is not medically necessary:") is
+    none."""
+    text = rationale.rstrip()
+    stop = max(text.rfind(". ", 0, len(text) - 1), text.rfind("? ", 0, len(text) - 1))
+    tail = text[stop + 2 :] if stop >= 0 else text
+    return len(tail.split()) >= 2 and not rationale_concludes(tail)
+
+
 def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
     """Flag a rationale before the last that stops inside a sentence: no full stop at its end
-    and no conclusion in its last words ("... The request for"). Every rationale closes on
-    its conclusion; one that stops so lost its last line, or had it read into another
-    passage, while the rest reads as written. (The last one is :func:`check_letter_end`'s.)"""
-    for k, item in enumerate(items[:-1]):
+    and no conclusion in its last words ("... The request for"); and any rationale that ends
+    with a header-like line after its conclusion (:func:`_header_line_after`). Every
+    rationale closes on its conclusion; one that stops so lost its last line, or had it read
+    into another passage, while the rest reads as written. (The last one's end is otherwise
+    :func:`check_letter_end`'s.)"""
+    for k, item in enumerate(items):
         rationale = item.get("rationale")
-        if not rationale or passage_ends(rationale):
+        if rationale and rationale.rstrip().endswith(":") and _header_line_after(rationale):
+            path = f"items[{k}].rationale"
+            evidence = out.evidence.get(path)
+            if evidence is not None and evidence.status != "unverified":
+                out.put(path, "unverified", evidence.span, "ends with a line ending in a colon "
+                        "after its conclusion (an item's header read into it?)")  # fmt: skip
+            continue
+        if k == len(items) - 1 or not rationale or passage_ends(rationale):
             continue  # the common case: a rationale that ends as a sentence does
         path = f"items[{k}].rationale"
         evidence = out.evidence.get(path)

@@ -20,6 +20,7 @@ from ..form.items import ItemPlace, PartialRequest, split_partial_request
 from ..form.reading import TWO_DIGIT_YEAR_PIVOT
 from ..form.text import (
     collapse_ws,
+    parse_outcome,
     rationale_conclusion,
     squash,
 )
@@ -659,10 +660,20 @@ def _text_doubt(name: str) -> str:
         return "the item header holds a stray mark between its words (OCR debris?)"
     if header_label_inside(name):
         return "the item header holds a label of the letter's header table (a running head?)"
+    if _opens_with_outcome(name):
+        return ("the item header starts with an outcome word (another marker's line read "
+                "into it: a header printed twice?)")  # fmt: skip
     if stamp_inside(name) or (":" in name and _TIME_OF_DAY.search(name)):
         return ("the item header holds a page's stamp, a watermark's word, a page counter or a "
                 "fax machine's line")  # fmt: skip
     return ""
+
+
+def _opens_with_outcome(name: str) -> bool:
+    """Whether a name's first word is an outcome word ("Upheld Psychological testing: ..."):
+    no item is named so; the outcome alone on its line above a header printed again is."""
+    first = name.split(None, 1)[0].strip(".,:;'\"|!_-") if name.strip() else ""
+    return len(first) >= 6 and first[:1].upper() in "UO0" and parse_outcome(first) is not None
 
 
 #: A label of the header table, with its colon: no passage prints one; a page's running head
