@@ -1816,6 +1816,57 @@ def test_a_conclusion_ending_in_ocrs_colon_is_no_header_read_into_it() -> None:
     assert _header_line_after("The request is not medically necessary. Knee brace, left:")
 
 
+def test_a_guideline_holding_a_labels_line_printed_again_is_flagged() -> None:
+    # "Claims Administrator guideline: Decision based on" printed again without its first
+    # words: the label's last word and colon inside the passage.
+    item = ITEM_ONE.replace(
+        "Claims Administrator guideline: Decision based on MTUS",
+        "Claims Administrator guideline: Decision based on\nguideline: Decision based on MTUS",
+    )
+    record = rules(str(Letter(items=[item, ITEM_TWO])))
+    assert "guideline: Decision" in record.items[0].claims_administrator_guideline
+    assert flagged(record, "items[0].claims_administrator_guideline"), reasons(record)
+
+
+_PT_PARTIAL = (
+    "Physical therapy 12 sessions for the lumbar\nspine was the original request. Physical\n"
+    "therapy 6 sessions was authorized by the Claims Administrator. The remaining IMR\n"
+    "eligible portion of the original request, Physical therapy 6 sessions is: Overturned"
+)
+
+
+def test_a_partly_certified_headers_first_line_printed_again_is_flagged() -> None:
+    whole = ITEM_TWO.replace(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",
+        _PT_PARTIAL,
+    )
+    record = rules(str(Letter(items=[ITEM_ONE, whole])))
+    assert record.items[1].original_request == "Physical therapy 12 sessions for the lumbar spine"
+    assert not record.metadata.needs_review, reasons(record)
+    # The sentence's line printed again: "... was the original request." twice.
+    twice = whole.replace(
+        "spine was the original request. Physical\n",
+        "spine was the original request. Physical\nspine was the original request. Physical\n",
+    )
+    record = rules(str(Letter(items=[ITEM_ONE, twice])))
+    assert record.metadata.needs_review, reasons(record)
+    evidence = record.metadata.evidence
+    assert "unverified" in {
+        evidence["items[0].rationale"].status,
+        evidence["items[1].original_request"].status,
+    }, reasons(record)
+
+
+def test_a_rationale_ending_with_the_next_headers_first_sentence_is_flagged() -> None:
+    from imr_llm.evidence.check import _ends_naming_original
+
+    assert _ends_naming_original(
+        "... not medically necessary. Knee brace was the original request."
+    )
+    # Restated inside a rationale that goes on to argue (as corpus letters do): not its end.
+    assert not _ends_naming_original("Knee brace was the original request. It is not necessary.")
+
+
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
     # "Chapter." printed again on a line of its own: a short line repeated.
     new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")

@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 from ..form import LetterForm, Place
 from ..form.credentials import words_before_states
 from ..form.header import DATE_FIELDS
-from ..form.items import ItemPlace
+from ..form.items import ItemPlace, original_request_mentions
 from ..form.summary import (
     dates_an_injury,
     injury_undated,
@@ -384,6 +384,17 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
                 "one sentence giving no reason (reasons and items may be missing)")  # fmt: skip
 
 
+def _ends_naming_original(rationale: str) -> bool:
+    """Whether a rationale ends with "X was the original request.": a partly certified
+    request's header opens so; a rationale that restates it goes on to argue (corpus
+    CM16-0229336, CM17-0007300), so one that ends on it holds the next item's first line."""
+    tail = rationale.rstrip()[-40:]
+    if not tail.endswith(".") or "request" not in tail.lower():
+        return False  # the common case
+    mentions = original_request_mentions(tail)
+    return bool(mentions) and not tail[mentions[-1][1] :].strip(" .")
+
+
 def _header_line_after(rationale: str) -> bool:
     """Whether a rationale ending in a colon ends with words after its last full stop that
     state no conclusion ("... not medically necessary. Psychological testing: MMPI-2-RF and
@@ -405,6 +416,14 @@ def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
     :func:`check_letter_end`'s.)"""
     for k, item in enumerate(items):
         rationale = item.get("rationale")
+        if rationale and _ends_naming_original(rationale):
+            path = f"items[{k}].rationale"
+            evidence = out.evidence.get(path)
+            if evidence is not None and evidence.status != "unverified":
+                out.put(path, "unverified", evidence.span, "ends with '... was the "
+                        "original request.', the first sentence of the next item's header "
+                        "(read into it?)")  # fmt: skip
+            continue
         if rationale and rationale.rstrip().endswith(":") and _header_line_after(rationale):
             path = f"items[{k}].rationale"
             evidence = out.evidence.get(path)

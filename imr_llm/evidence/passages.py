@@ -256,6 +256,18 @@ _LABEL_REACH = 106
 _LABEL_END = re.compile(r"(?i)[ecoéèênrh] ?\Z")
 
 
+#: A passage label's last word with its colon, as the labels print it ("guideline:",
+#: "rationale:"): no passage writes one (guidelines cite "Official Disability Guidelines:"); a
+#: label's line printed again without its first words does ("Decision based on guideline:
+#: Decision based on Non-MTUS ...").
+_LABEL_WORD = re.compile(r"\b(?:guideline|rationale)\s?:")
+
+
+def label_word_inside(value: str) -> bool:
+    """Whether a passage holds a label's last word with its colon (:data:`_LABEL_WORD`)."""
+    return ("guideline" in value or "rationale" in value) and bool(_LABEL_WORD.search(value))
+
+
 def label_inside(value: str) -> bool:
     """``bool(LABEL_INSIDE.search(value))``, searched only near a colon or semicolon that a
     label's last letter stands before: every match ends there and, in whitespace-collapsed
@@ -284,7 +296,7 @@ def label_inside(value: str) -> bool:
 #: reason: (which passages it asks it of: "any", "guideline" or "rationale"; the test, given the
 #: value and the letter's OCR damage; the reason). A passage gets one reason at most.
 _PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
-    ("any", lambda v, d: label_inside(v),
+    ("any", lambda v, d: label_inside(v) or label_word_inside(v),
      "holds a label of the item's form (a repeated or merged line?)"),
     ("any", lambda v, d: header_label_inside(v),
      "holds a label of the letter's header table (a page's running head?)"),

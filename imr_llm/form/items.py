@@ -404,6 +404,10 @@ class PartialRequest:
     original_request: str
     service: str
     same_request: bool = False
+    #: How many times the header ends a sentence with "the original request." after a verb
+    #: ("X was the original request."; OCR may read the comma of "portion of the original
+    #: request," as a full stop): once in every wording; twice is a line of it printed again.
+    closings: int = 1
 
 
 def split_partial_request(header: str) -> PartialRequest | None:
@@ -441,7 +445,12 @@ def split_partial_request(header: str) -> PartialRequest | None:
         raise ValueError("the partly certified request's wording could not be read")
     lowered = text.lower()
     same = "leaving" in lowered and "portion" not in lowered
-    return PartialRequest(orig.strip(" .,"), svc, same)
+    closings = sum(
+        text[end : end + 3].lstrip()[:1] == "."
+        and text[max(0, start - 4) : start].strip().lower() != "of"  # "portion of the ... ."
+        for start, end in mentions
+    )
+    return PartialRequest(orig.strip(" .,"), svc, same, closings)
 
 
 _WORD_CHARS = re.compile(r"[A-Za-z0-9-]+")
