@@ -407,6 +407,15 @@ def _header_line_after(rationale: str) -> bool:
     return len(tail.split()) >= 2 and not rationale_concludes(tail)
 
 
+#: A rationale's end that is the next item's header read into it: the test, and the reason.
+_HEADER_TAILS: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (_ends_naming_original, "ends with '... was the original request.', the first sentence of "
+     "the next item's header (read into it?)"),
+    (lambda r: r.rstrip().endswith(":") and _header_line_after(r), "ends with a line ending in "
+     "a colon after its conclusion (an item's header read into it?)"),
+)  # fmt: skip
+
+
 def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
     """Flag a rationale before the last that stops inside a sentence: no full stop at its end
     and no conclusion in its last words ("... The request for"); and any rationale that ends
@@ -416,20 +425,12 @@ def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
     :func:`check_letter_end`'s.)"""
     for k, item in enumerate(items):
         rationale = item.get("rationale")
-        if rationale and _ends_naming_original(rationale):
+        tail = rationale and next((why for test, why in _HEADER_TAILS if test(rationale)), "")
+        if tail:
             path = f"items[{k}].rationale"
             evidence = out.evidence.get(path)
             if evidence is not None and evidence.status != "unverified":
-                out.put(path, "unverified", evidence.span, "ends with '... was the "
-                        "original request.', the first sentence of the next item's header "
-                        "(read into it?)")  # fmt: skip
-            continue
-        if rationale and rationale.rstrip().endswith(":") and _header_line_after(rationale):
-            path = f"items[{k}].rationale"
-            evidence = out.evidence.get(path)
-            if evidence is not None and evidence.status != "unverified":
-                out.put(path, "unverified", evidence.span, "ends with a line ending in a colon "
-                        "after its conclusion (an item's header read into it?)")  # fmt: skip
+                out.put(path, "unverified", evidence.span, tail)
             continue
         if k == len(items) - 1 or not rationale or passage_ends(rationale):
             continue  # the common case: a rationale that ends as a sentence does
@@ -820,20 +821,21 @@ def check_required(data: dict[str, Any], form: LetterForm, out: Checked) -> None
         not header.present
         and data.get("date_of_injury") is None
         and "date_of_injury" not in out.evidence
-        and dates_an_injury(summary.text)
     ):
         # Without a header table the summary alone dates the injury; a date written in its
-        # sentence that could not be read as the injury's is a damaged phrase, not none.
-        out.put("date_of_injury", "unverified", summary.span, "missing: the case summary "
-                "writes a date beside the injury that could not be read as its date")  # fmt: skip
-    if (
-        not header.present
-        and data.get("date_of_injury") is None
-        and "date_of_injury" not in out.evidence
-        and injury_undated(summary.text)
-    ):
-        out.put("date_of_injury", "unverified", summary.span, "missing: the case summary's "
-                "first sentence names the injury without its date (a line lost?)")  # fmt: skip
+        # sentence that could not be read as the injury's is a damaged phrase, not none, and
+        # an opening sentence that names the injury and runs on undated lost its date's line.
+        note = (
+            "missing: the case summary writes a date beside the injury that could not be read "
+            "as its date"
+            if dates_an_injury(summary.text)
+            else "missing: the case summary's first sentence names the injury without its date "
+            "(a line lost?)"
+            if injury_undated(summary.text)
+            else ""
+        )
+        if note:
+            out.put("date_of_injury", "unverified", summary.span, note)
     if starts_inside_sentence(summary.text):
         # The account's first line is lost: the values its first sentence states go with it.
         lost = {"patient.age": patient.get("age"), "patient.sex": patient.get("sex")}
