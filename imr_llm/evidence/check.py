@@ -389,8 +389,11 @@ def _ends_naming_original(rationale: str) -> bool:
     request's header opens so; a rationale that restates it goes on to argue (corpus
     CM16-0229336, CM17-0007300), so one that ends on it holds the next item's first line."""
     tail = rationale.rstrip()[-40:]
-    if not tail.endswith(".") or "request" not in tail.lower():
-        return False  # the common case
+    if not tail.endswith("."):
+        return False
+    last = tail[tail.rfind(" ") + 1 : -1].lower()
+    if last != "request" and fuzz.ratio(last, "request") < 80:
+        return False  # the common case: a rationale ends "... medically necessary."
     mentions = original_request_mentions(tail)
     return bool(mentions) and not tail[mentions[-1][1] :].strip(" .")
 

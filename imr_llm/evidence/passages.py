@@ -265,7 +265,13 @@ _LABEL_WORD = re.compile(r"\b(?:guideline|rationale)\s?:")
 
 def label_word_inside(value: str) -> bool:
     """Whether a passage holds a label's last word with its colon (:data:`_LABEL_WORD`)."""
-    return ("guideline" in value or "rationale" in value) and bool(_LABEL_WORD.search(value))
+    if not any(word in value for word in _LABEL_WORD_COLONS):
+        return False  # the common case: "the guidelines support ..." holds no colon after
+    return bool(_LABEL_WORD.search(value))
+
+
+#: What every match of :data:`_LABEL_WORD` holds, told without the pattern.
+_LABEL_WORD_COLONS = ("guideline:", "guideline :", "rationale:", "rationale :")
 
 
 def label_inside(value: str) -> bool:
