@@ -1867,6 +1867,31 @@ def test_a_rationale_ending_with_the_next_headers_first_sentence_is_flagged() ->
     assert not _ends_naming_original("Knee brace was the original request. It is not necessary.")
 
 
+def test_a_rationale_ending_with_a_fragment_after_its_conclusion_is_flagged() -> None:
+    from imr_llm.evidence.check import _fragment_after_conclusion
+
+    old = "stable knee. The request is not medically necessary.\n"
+    record = with_first_item(old, old.rstrip("\n") + " Physical .\n")
+    assert flagged(record, "items[0].rationale"), reasons(record)
+    # OCR's mark inside the conclusion is no sentence's end; a last sentence is no fragment.
+    assert not _fragment_after_conclusion("It is not medically necessary . as written.")
+    assert not _fragment_after_conclusion("The request is not medically necessary.")
+
+
+def test_a_service_printing_two_words_again_is_flagged() -> None:
+    record = with_first_item("Hinged knee brace, left: Upheld", "Hinged knee Hinged knee brace, "
+                             "left: Upheld")  # fmt: skip
+    assert flagged(record, "items[0].service"), reasons(record)
+
+
+@pytest.mark.parametrize(("phrase", "sex"), [("52 year oldfemale", "female"),
+                                             ("52-year-oldman", "male")])  # fmt: skip
+def test_an_age_glued_to_its_sex_word_is_read(phrase: str, sex: str) -> None:
+    record = with_age_phrase(phrase, "")
+    assert (record.patient.age, record.patient.sex) == (52, sex)
+    assert record.metadata.evidence["patient.sex"].status == "repaired"
+
+
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
     # "Chapter." printed again on a line of its own: a short line repeated.
     new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")

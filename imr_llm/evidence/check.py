@@ -410,12 +410,32 @@ def _header_line_after(rationale: str) -> bool:
     return len(tail.split()) >= 2 and not rationale_concludes(tail)
 
 
+def _fragment_after_conclusion(rationale: str) -> bool:
+    """Whether a rationale ends with a word or two after its concluding sentence ("... is not
+    medically necessary. Tramadol ."): the first words of the next item's header, split from
+    it where a stray mark read as a full stop, or a line's fragment; a reviewer's last
+    sentence is the conclusion."""
+    text = rationale.rstrip()
+    stop = max(text.rfind(". ", 0, len(text) - 1), text.rfind("? ", 0, len(text) - 1))
+    if stop < 0 or len(text) - stop > 40:
+        return False  # the common case: the last sentence is longer than a fragment
+    if text[stop - 1 : stop].isspace():
+        return False  # OCR's mark inside the conclusion ("not medically necessary . as written.")
+    words = _FRAGMENT_WORD.findall(text[stop + 2 :])
+    return 0 < len(words) <= 2 and rationale_concludes(text[: stop + 1])
+
+
+_FRAGMENT_WORD = re.compile(r"[^\W_]{2,}")
+
+
 #: A rationale's end that is the next item's header read into it: the test, and the reason.
 _HEADER_TAILS: tuple[tuple[Callable[[str], bool], str], ...] = (
     (_ends_naming_original, "ends with '... was the original request.', the first sentence of "
      "the next item's header (read into it?)"),
     (lambda r: r.rstrip().endswith(":") and _header_line_after(r), "ends with a line ending in "
      "a colon after its conclusion (an item's header read into it?)"),
+    (_fragment_after_conclusion, "ends with a word or two after its conclusion (the next "
+     "item's first words, or a line's fragment, read into it?)"),
 )  # fmt: skip
 
 

@@ -663,6 +663,8 @@ def _text_doubt(name: str) -> str:
         return "the item header holds a stray mark between its words (OCR debris?)"
     if header_label_inside(name):
         return "the item header holds a label of the letter's header table (a running head?)"
+    if _pair_twice(name):
+        return "the item header repeats two words right after them (a repeated line?)"
     if _opens_with_outcome(name):
         return ("the item header starts with an outcome word (another marker's line read "
                 "into it: a header printed twice?)")  # fmt: skip
@@ -670,6 +672,21 @@ def _text_doubt(name: str) -> str:
         return ("the item header holds a page's stamp, a watermark's word, a page counter or a "
                 "fax machine's line")  # fmt: skip
     return ""
+
+
+def _pair_twice(name: str) -> bool:
+    """Whether a name prints two words of four letters or more again right after them
+    ("Functional restoration Functional restoration program, 160 hours": a wrapped line's
+    first words printed again); :func:`repeated_run` asks runs of three or more."""
+    words = name.lower().split()
+    return any(
+        words[k] == words[k + 2]
+        and words[k + 1] == words[k + 3]
+        and len(words[k]) >= 4
+        and len(words[k + 1]) >= 4
+        and words[k].isalpha()
+        for k in range(len(words) - 3)
+    )
 
 
 def _opens_with_outcome(name: str) -> bool:

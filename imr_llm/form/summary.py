@@ -16,20 +16,23 @@ from .text import case_special, ocr_pattern
 
 #: "year" and "old" may hold a gap OCR read inside them ("25 ye ar old", "40 year ol d female").
 _YEAR, _OLD = ocr_pattern("year", split=True).pattern, ocr_pattern("old", split=True).pattern
+#: Where "old" ends: at a word's end, or where OCR lost the space before the sex word
+#: ("36-year-oldfemale").
+_OLD_END = r"(?:\b|(?=(?:fe)?male\b|(?:wo)?man\b))"
 #: Between the words of an age phrase: a space or hyphen (a typographic dash too), and the
 #: marks OCR puts between words ("34'year‘old", "60 year.old", "52-year·old", "52–year–old").
 _JOIN = r"(?:\s*[-–—'‘’`.·,_~|]{0,2}\s*)"
 _AGE = re.compile(
     rf"(?:(?<![\w/.-])|(?<=\ba)|(?<=\ba[.,'’‘]))(?P<n>[0-9OoIlSB]{{1,3}}){_JOIN}"
     rf"(?:{_YEAR}|yr|[a-z]{{1,5}})s?{_JOIN}"
-    rf"{_OLD}\b",
+    rf"{_OLD}{_OLD_END}",
     re.IGNORECASE,
 )
 _AGE_EXACT = re.compile(r"\d{1,3}\s*[-–— ]?\s*(?:year|yr)s?\s*[-–— ]?\s*old", re.IGNORECASE)
 #: An age phrase whose number OCR destroyed: "a ?? year old".
-_AGE_DAMAGED = re.compile(rf"\S{{1,4}}{_JOIN}{_YEAR}s?{_JOIN}{_OLD}\b", re.IGNORECASE)
+_AGE_DAMAGED = re.compile(rf"\S{{1,4}}{_JOIN}{_YEAR}s?{_JOIN}{_OLD}{_OLD_END}", re.IGNORECASE)
 #: The words every age phrase holds after its number.
-_YEAR_OLD = re.compile(rf"{_YEAR}s?{_JOIN}{_OLD}\b", re.IGNORECASE)
+_YEAR_OLD = re.compile(rf"{_YEAR}s?{_JOIN}{_OLD}{_OLD_END}", re.IGNORECASE)
 _DIGITS = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "B": "8"})
 
 SEX_WORDS = {
@@ -76,7 +79,9 @@ _AFTER_AGE_GLUED = re.compile(
     r"(?=(?:who|with|that|whose|and|was|has|had|is|presenting|complaining)\b)",
     re.IGNORECASE,
 )
-_OLD_WORD = re.compile(_OLD + r"\b", re.IGNORECASE)
+_OLD_WORD = re.compile(_OLD + _OLD_END, re.IGNORECASE)
+#: The sex word glued to "old" where OCR lost the space ("36-year-oldfemale").
+_SEX_GLUED_TO_OLD = re.compile(rf"{_TO_OLD}{_OLD}(?P<w>female|male|woman|man)\b", re.IGNORECASE)
 
 
 def read_ages(text: str) -> list[Reading[int]]:
@@ -136,7 +141,7 @@ def _damaged_before(text: str, end: int) -> bool:
 
 
 _AGE_WORDS = re.compile(
-    rf"{_YEAR}s?{_JOIN}{_OLD}\b|\b(?:y/?o|yrs?\.?\s+old|age[ds]?\s+\S{{1,3}}\b)"
+    rf"{_YEAR}s?{_JOIN}{_OLD}{_OLD_END}|\b(?:y/?o|yrs?\.?\s+old|age[ds]?\s+\S{{1,3}}\b)"
     # "old" with a letter OCR lost, before the sex word that follows an age ("63 year od male").
     rf"|\b\d{{1,3}}{_JOIN}{_YEAR}s?{_JOIN}[a-z]{{1,4}}\s+{_SEX_AFTER_AGE}\b",
     re.IGNORECASE,
@@ -177,7 +182,7 @@ def read_sex(text: str, near: int = 0) -> Reading[str] | None:
             word = after.group("w").lower()
             whole = word.replace(" ", "")
             return Reading(SEX_WORDS[whole], whole == word, after.start("w"), after.end("w"))
-        glued = _AFTER_AGE_GLUED.match(text, near)
+        glued = _AFTER_AGE_GLUED.match(text, near) or _SEX_GLUED_TO_OLD.match(text, near)
         if glued is not None:
             word = glued.group("w").lower()
             return Reading(SEX_WORDS[word], False, glued.start("w"), glued.end("w"))
@@ -364,7 +369,7 @@ _TEENS = {"eighteen": 18, "nineteen": 19}
 #: An age in words: "forty-eight year old", "a Fifty two-year-old", "nineteen years old".
 _WORD_AGE = re.compile(
     rf"(?<![A-Za-z-])(?P<n>(?P<t>{'|'.join(_TENS)})(?:[- ](?P<o>{'|'.join(_ONES)}))?"
-    rf"|(?P<teen>{'|'.join(_TEENS)})){_JOIN}{_YEAR}s?{_JOIN}{_OLD}\b",
+    rf"|(?P<teen>{'|'.join(_TEENS)})){_JOIN}{_YEAR}s?{_JOIN}{_OLD}{_OLD_END}",
     re.IGNORECASE,
 )
 
