@@ -1892,6 +1892,23 @@ def test_an_age_glued_to_its_sex_word_is_read(phrase: str, sex: str) -> None:
     assert record.metadata.evidence["patient.sex"].status == "repaired"
 
 
+def test_a_specialty_lists_wrapped_line_printed_again_is_flagged() -> None:
+    # "Neurological\nSurgery" with its second line printed again reads a third specialty,
+    # "Surgery", itself a known one.
+    wrapped = BLOCK_CREDENTIALS.replace(
+        "Certification(s)/Specialty: Orthopaedic Surgery\n",
+        "Certification(s)/Specialty: Chiropractor, Neurological\nSurgery\n",
+    )
+    record = rules(str(Letter(credentials=wrapped)))
+    assert record.reviewer.specialties == ["Chiropractor", "Neurological Surgery"]
+    assert not record.metadata.needs_review, reasons(record)
+    twice = wrapped.replace("Neurological\nSurgery\n", "Neurological\nSurgery\nSurgery\n")
+    record = rules(str(Letter(credentials=twice)))
+    assert record.reviewer.specialties[-1] == "Surgery"
+    assert record.metadata.needs_review, reasons(record)
+    assert record.metadata.evidence["reviewer.specialties"].status == "unverified"
+
+
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
     # "Chapter." printed again on a line of its own: a short line repeated.
     new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")

@@ -185,10 +185,22 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
         out.put(path, "unverified", place.span, _GOES_ON)
     elif names.repeated:
         out.put(path, "unverified", place.span, _TWICE)
+    elif tail_again(names):
+        out.put(path, "unverified", place.span, "a name is the end of the one before it ("
+                "\"General Preventive Medicine\", \"Preventive Medicine\"): a wrapped line "
+                "printed again?")  # fmt: skip
     elif _ends_cut(place.text, names):
         out.put(path, "unverified", place.span, "the list's last name is cut short: names "
                 "after it on its line may be lost")  # fmt: skip
     return kept
+
+
+def tail_again(names: NameList) -> bool:
+    """Whether a specialty read is the last words of the one read before it ("Neurological
+    Surgery", "Surgery"): the wrapped line that held them printed again. No reviewer is listed
+    with a specialty and its own last words (none of the corpora's or the gold set's lists)."""
+    values = [r.value.lower() for r in sorted(names.readings, key=lambda r: r.start)]
+    return any(a.endswith(" " + b) for a, b in zip(values, values[1:], strict=False))
 
 
 def _ends_cut(text: str, names: NameList) -> bool:

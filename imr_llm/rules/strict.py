@@ -46,7 +46,7 @@ from ..evidence.items import (
 )
 from ..evidence.passages import check_passage, check_passage_ends, put_no_evidence
 from ..evidence.patient import check_patient
-from ..evidence.reviewer import check_specialties, check_states
+from ..evidence.reviewer import check_specialties, check_states, tail_again
 from ..form import LetterForm, Place
 from ..form.credentials import LIST_GOES_ON
 from ..form.header import DATE_FIELDS, HeaderForm
@@ -356,7 +356,7 @@ def _specialty_evidence(values: list[str], form: LetterForm, out: Checked) -> li
         return None
     names = read_specialties(place.text)
     readings = names.readings
-    if names.unread or names.repeated or len(readings) != len(values):
+    if names.unread or names.repeated or len(readings) != len(values) or tail_again(names):
         return None
     known = SPECIALTIES._forms  # the names as written, each to its known name
     seen: set[str] = set()
