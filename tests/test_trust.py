@@ -1909,6 +1909,16 @@ def test_a_specialty_lists_wrapped_line_printed_again_is_flagged() -> None:
     assert record.metadata.evidence["reviewer.specialties"].status == "unverified"
 
 
+def test_a_quote_mark_glued_to_a_guidelines_first_word_is_no_part_of_it() -> None:
+    # The space after the label read as a mark: "MAXIMUS guideline:'Decision based on".
+    record = with_first_item("MAXIMUS guideline: Decision", "MAXIMUS guideline:'Decision")
+    assert record.items[0].maximus_guideline.startswith("Decision based on MTUS Knee")
+    # A rationale may open with a quotation: its quote mark is kept.
+    record = with_first_item("Decision rationale: The guidelines support",
+                             'Decision rationale: "The guidelines support')  # fmt: skip
+    assert record.items[0].rationale.startswith('"The guidelines support')
+
+
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
     # "Chapter." printed again on a line of its own: a short line repeated.
     new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")

@@ -121,6 +121,24 @@ _TRAILING_NAME_MARKS = re.compile(r"[\s:;,.\-_~|'‘`·•*]+$")
 _LEADING_PASSAGE_MARKS = re.compile(
     r"^(?:[\s~_|,;:.\-–—•·*‘’`]|['\"](?=\s)|\w(?=\s*[~_|,;:.\-–—•·*‘’`]\s))+"
 )
+#: Quote marks: no guideline opens with one (each is "Decision based on ..." or one of the
+#: form's sentences), so one glued to a guideline's first word ("'Decision based on", "'The
+#: Expert Reviewer") is OCR's, or the space after the label read as a mark; a rationale may
+#: open with a quotation.
+_QUOTES = "'\"‘’“”`"
+
+
+def strip_leading_marks(kept: str, name: str) -> str:
+    """A passage's text without the marks before its first word (:data:`_LEADING_PASSAGE_MARKS`,
+    and for a guideline a quote mark glued to it); both readers of the items use it."""
+    if kept[:1].isalnum():
+        return kept  # the common case
+    kept = _LEADING_PASSAGE_MARKS.sub("", kept)
+    if name != "rationale" and kept[:1] in _QUOTES and kept[1:2].isalpha():
+        kept = kept[1:]
+    return kept
+
+
 #: Stray marks OCR leaves at the end of a line (": :", "~~", "|"): not part of the text.
 _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
@@ -675,7 +693,7 @@ def _item_place(
         parts = [lines[i].text[column:]] + [line.text for line in lines[i + 1 : last + 1]]
         kept = _strip_label_remnant(_strip_trailing_marks(collapse_ws(" ".join(parts))), name)
         # A passage starts with a word; marks before it ("~ Decision based on") are OCR's.
-        kept = _LEADING_PASSAGE_MARKS.sub("", kept)
+        kept = strip_leading_marks(kept, name)
         lead = len(lines[i].text[column:]) - len(lines[i].text[column:].lstrip())
         passages[name] = Place(value_start + lead, lines[last].end, kept, "label", label)
     end_offset = lines[body_end].start if body_end < len(lines) else len(doc.source)

@@ -74,7 +74,6 @@ from .generations import FORM_2016, FORM_2016_NO_HEADER
 from .header import HeaderForm, read_header_form
 from .items import (
     _LEADING_MARKS,
-    _LEADING_PASSAGE_MARKS,
     _ORIGINAL_SEARCH,
     _TRAILING_NAME_MARKS,
     _TRAILING_OUTCOME,
@@ -94,6 +93,7 @@ from .items import (
     names_original,
     original_request_mentions,
     read_items_form,
+    strip_leading_marks,
 )
 from .letters import OPENING_WORDS, START_WORDS
 from .reading import Reading, read_case_number, read_outcome
@@ -890,8 +890,7 @@ def _item_place(
         value_start = line_start + column
         end = starts[last] + len(texts[last])
         kept = _strip_label_remnant(_trailing_marks(collapse_ws(source[value_start:end])), name)
-        if not kept[:1].isalnum():
-            kept = _LEADING_PASSAGE_MARKS.sub("", kept)
+        kept = strip_leading_marks(kept, name)
         rest = texts[i][column:]
         lead = len(rest) - len(rest.lstrip())
         passages[name] = Place(value_start + lead, end, kept, "label", (line_start, value_start))
