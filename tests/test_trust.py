@@ -1857,6 +1857,26 @@ def test_a_partly_certified_headers_first_line_printed_again_is_flagged() -> Non
     }, reasons(record)
 
 
+def test_a_leaving_headers_naming_line_printed_again_is_flagged() -> None:
+    header = (
+        "Ultrasling times 12 was the original request. The Claims Administrator authorized\n"
+        "Ultrasling times 6, leaving the original request IMR eligible. The original request,\n"
+        "Ultrasling times 12 is: Overturned"
+    )
+    whole = ITEM_TWO.replace(
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned", header
+    )
+    record = rules(str(Letter(items=[ITEM_ONE, whole])))
+    assert record.items[1].original_request == "Ultrasling times 12"
+    assert not record.metadata.needs_review, reasons(record)
+    twice = whole.replace(
+        "IMR eligible. The original request,\n",
+        "IMR eligible. The original request,\nIMR eligible. The original request,\n",
+    )
+    record = rules(str(Letter(items=[ITEM_ONE, twice])))
+    assert record.metadata.needs_review, reasons(record)
+
+
 def test_a_rationale_ending_with_the_next_headers_first_sentence_is_flagged() -> None:
     from imr_llm.evidence.check import _ends_naming_original
 

@@ -601,8 +601,8 @@ def original_doubt(partial: PartialRequest) -> str:
     if doubt:
         return doubt
     if partial.closings > 1:
-        return ("the header says twice that a request 'was the original request' (a line of "
-                "it printed again?)")  # fmt: skip
+        return ("the header says twice that a request 'was the original request', or names "
+                "it twice after 'the original request,' (a line of it printed again?)")  # fmt: skip
     original = _NAME_WORDS.findall(partial.original_request.lower())
     portion = _NAME_WORDS.findall(partial.service.lower())
     if 0 < len(original) < len(portion) and portion[-len(original) :] == original:

@@ -424,7 +424,8 @@ class PartialRequest:
     same_request: bool = False
     #: How many times the header ends a sentence with "the original request." after a verb
     #: ("X was the original request."; OCR may read the comma of "portion of the original
-    #: request," as a full stop): once in every wording; twice is a line of it printed again.
+    #: request," as a full stop), or names the request after "the original request," (the
+    #: more of the two): once in every wording; twice is a line of it printed again.
     closings: int = 1
 
 
@@ -468,7 +469,9 @@ def split_partial_request(header: str) -> PartialRequest | None:
         and text[max(0, start - 4) : start].strip().lower() != "of"  # "portion of the ... ."
         for start, end in mentions
     )
-    return PartialRequest(orig.strip(" .,"), svc, same, closings)
+    # "..., Z is" follows "the original request," once in either wording.
+    namings = sum(text[end : end + 3].lstrip()[:1] == "," for _, end in mentions)
+    return PartialRequest(orig.strip(" .,"), svc, same, max(closings, namings))
 
 
 _WORD_CHARS = re.compile(r"[A-Za-z0-9-]+")
