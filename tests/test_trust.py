@@ -1835,19 +1835,34 @@ _PT_PARTIAL = (
 )
 
 
-def test_a_partly_certified_headers_first_line_printed_again_is_flagged() -> None:
+_LEAVING = (
+    "Ultrasling times 12 was the original request. The Claims Administrator authorized\n"
+    "Ultrasling times 6, leaving the original request IMR eligible. The original request,\n"
+    "Ultrasling times 12 is: Overturned"
+)
+
+
+@pytest.mark.parametrize(
+    ("header", "original", "line"),
+    [
+        # "... was the original request." printed twice.
+        (_PT_PARTIAL, "Physical therapy 12 sessions for the lumbar spine",
+         "spine was the original request. Physical\n"),
+        # The "leaving" wording's naming after "the original request," printed twice.
+        (_LEAVING, "Ultrasling times 12", "IMR eligible. The original request,\n"),
+    ],
+)  # fmt: skip
+def test_a_partly_certified_headers_line_printed_again_is_flagged(
+    header: str, original: str, line: str
+) -> None:
     whole = ITEM_TWO.replace(
-        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",
-        _PT_PARTIAL,
+        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned", header
     )
     record = rules(str(Letter(items=[ITEM_ONE, whole])))
-    assert record.items[1].original_request == "Physical therapy 12 sessions for the lumbar spine"
+    assert record.items[1].original_request == original
     assert not record.metadata.needs_review, reasons(record)
-    # The sentence's line printed again: "... was the original request." twice.
-    twice = whole.replace(
-        "spine was the original request. Physical\n",
-        "spine was the original request. Physical\nspine was the original request. Physical\n",
-    )
+    twice = whole.replace(line, line + line)
+    assert twice != whole
     record = rules(str(Letter(items=[ITEM_ONE, twice])))
     assert record.metadata.needs_review, reasons(record)
     evidence = record.metadata.evidence
@@ -1855,26 +1870,6 @@ def test_a_partly_certified_headers_first_line_printed_again_is_flagged() -> Non
         evidence["items[0].rationale"].status,
         evidence["items[1].original_request"].status,
     }, reasons(record)
-
-
-def test_a_leaving_headers_naming_line_printed_again_is_flagged() -> None:
-    header = (
-        "Ultrasling times 12 was the original request. The Claims Administrator authorized\n"
-        "Ultrasling times 6, leaving the original request IMR eligible. The original request,\n"
-        "Ultrasling times 12 is: Overturned"
-    )
-    whole = ITEM_TWO.replace(
-        "Physical therapy twice a week for four weeks for the lumbar spine: Overturned", header
-    )
-    record = rules(str(Letter(items=[ITEM_ONE, whole])))
-    assert record.items[1].original_request == "Ultrasling times 12"
-    assert not record.metadata.needs_review, reasons(record)
-    twice = whole.replace(
-        "IMR eligible. The original request,\n",
-        "IMR eligible. The original request,\nIMR eligible. The original request,\n",
-    )
-    record = rules(str(Letter(items=[ITEM_ONE, twice])))
-    assert record.metadata.needs_review, reasons(record)
 
 
 def test_a_rationale_ending_with_the_next_headers_first_sentence_is_flagged() -> None:
