@@ -1835,7 +1835,7 @@ _PT_PARTIAL = (
 )
 
 
-_LEAVING = (
+_ULTRASLING_LEAVING = (
     "Ultrasling times 12 was the original request. The Claims Administrator authorized\n"
     "Ultrasling times 6, leaving the original request IMR eligible. The original request,\n"
     "Ultrasling times 12 is: Overturned"
@@ -1849,7 +1849,7 @@ _LEAVING = (
         (_PT_PARTIAL, "Physical therapy 12 sessions for the lumbar spine",
          "spine was the original request. Physical\n"),
         # The "leaving" wording's naming after "the original request," printed twice.
-        (_LEAVING, "Ultrasling times 12", "IMR eligible. The original request,\n"),
+        (_ULTRASLING_LEAVING, "Ultrasling times 12", "IMR eligible. The original request,\n"),
     ],
 )  # fmt: skip
 def test_a_partly_certified_headers_line_printed_again_is_flagged(
