@@ -405,9 +405,15 @@ def _header_line_after(rationale: str) -> bool:
     conclusion whose full stop OCR read as a colon ("... is not medically necessary:") is
     none."""
     text = rationale.rstrip()
-    stop = max(text.rfind(". ", 0, len(text) - 1), text.rfind("? ", 0, len(text) - 1))
+    stop = _last_stop(text)
     tail = text[stop + 2 :] if stop >= 0 else text
     return len(tail.split()) >= 2 and not rationale_concludes(tail)
+
+
+def _last_stop(text: str) -> int:
+    """Where the last sentence of ``text`` (stripped) begins: the offset of the full stop or
+    question mark and space before it, or -1."""
+    return max(text.rfind(". ", 0, len(text) - 1), text.rfind("? ", 0, len(text) - 1))
 
 
 def _fragment_after_conclusion(rationale: str) -> bool:
@@ -416,7 +422,7 @@ def _fragment_after_conclusion(rationale: str) -> bool:
     it where a stray mark read as a full stop, or a line's fragment; a reviewer's last
     sentence is the conclusion."""
     text = rationale.rstrip()
-    stop = max(text.rfind(". ", 0, len(text) - 1), text.rfind("? ", 0, len(text) - 1))
+    stop = _last_stop(text)
     if stop < 0 or len(text) - stop > 40:
         return False  # the common case: the last sentence is longer than a fragment
     if text[stop - 1 : stop].isspace():
@@ -448,19 +454,19 @@ def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
     :func:`check_letter_end`'s.)"""
     for k, item in enumerate(items):
         rationale = item.get("rationale")
-        tail = rationale and next((why for test, why in _HEADER_TAILS if test(rationale)), "")
-        if tail:
-            path = f"items[{k}].rationale"
-            evidence = out.evidence.get(path)
-            if evidence is not None and evidence.status != "unverified":
-                out.put(path, "unverified", evidence.span, tail)
+        if not rationale:
             continue
-        if k == len(items) - 1 or not rationale or passage_ends(rationale):
-            continue  # the common case: a rationale that ends as a sentence does
         path = f"items[{k}].rationale"
         evidence = out.evidence.get(path)
         if evidence is not None and evidence.status == "unverified":
             continue
+        tail = next((why for test, why in _HEADER_TAILS if test(rationale)), "")
+        if tail:
+            if evidence is not None:
+                out.put(path, "unverified", evidence.span, tail)
+            continue
+        if k == len(items) - 1 or passage_ends(rationale):
+            continue  # the common case: a rationale that ends as a sentence does
         if not rationale_concludes(rationale):
             out.put(path, "unverified", evidence.span if evidence else None,
                     "ends inside a sentence, without its conclusion (its last line lost or "

@@ -17,7 +17,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from ..form.items import ItemPlace, PartialRequest, split_partial_request
-from ..form.reading import TWO_DIGIT_YEAR_PIVOT
+from ..form.reading import full_year
 from ..form.text import (
     collapse_ws,
     parse_outcome,
@@ -236,9 +236,7 @@ def _one_date(date: re.Match[str]) -> str:
     """A date among a name's numbers in one form: month/day/four-digit year, no leading
     zeros (a two-digit year pivoted as the letter's dates are)."""
     month, day, year = date.groups()
-    full = int(year)
-    if len(year) == 2:
-        full += 1900 if full > TWO_DIGIT_YEAR_PIVOT else 2000
+    full = full_year(int(year)) if len(year) == 2 else int(year)
     return f"{int(month)}/{int(day)}/{full}"
 
 

@@ -782,9 +782,7 @@ def says_no_evidence(passage: str) -> bool:
 
 
 #: The no-evidence sentence as the form prints it.
-NO_EVIDENCE_SENTENCE = (
-    "The Claims Administrator did not cite any medical evidence for its decision."
-)
+NO_EVIDENCE_SENTENCE = f"The Claims Administrator {NO_EVIDENCE_PHRASE} for its decision."
 #: A word of four letters or more, in any script (OCR's "Adminístrotor" is one word).
 _LONG_WORD = re.compile(r"[^\W\d_]{4,}")
 

@@ -122,10 +122,16 @@ _WORD_DATE = re.compile(
 _PLAIN_DATE = re.compile(r"(?<![0-9])\d{1,2}([/.-])\d{1,2}\1(?:\d{4}|\d{2})(?![0-9])")
 
 
-def make_date(year: int, month: int, day: int) -> dt.date | None:
-    """A real date, or None; two-digit years are pivoted, implausible years refused."""
+def full_year(year: int) -> int:
+    """A two-digit year pivoted to its century ("07" is 2007, "85" is 1985); others as given."""
     if year < 100:
         year += 1900 if year > TWO_DIGIT_YEAR_PIVOT else 2000
+    return year
+
+
+def make_date(year: int, month: int, day: int) -> dt.date | None:
+    """A real date, or None; two-digit years are pivoted, implausible years refused."""
+    year = full_year(year)
     if not 1900 <= year <= 2100:
         return None
     try:

@@ -226,9 +226,9 @@ def date_window(text: str, start: int, size: int = 24) -> str:
 #: The words that open an injury's account: the noun "injury" (or "injuries") as OCR may print
 #: it ("lnjury", "inj ury", "injnry"), and the words around it that still stand where OCR lost
 #: it ("who sustained an industrial on 9/8/15").
-_INJURY_NOUN = re.compile(
-    r"[il1|]n\s?j\s?[uvn]\s?[rn]\s?(?:y|ies)\b|\bsustained\b|\bindustrial\b", re.IGNORECASE
-)
+#: "injur" as OCR may print it ("lnjur", "inj ur", "injnr"), the stem both injury patterns share.
+_INJUR = r"[il1|]n\s?j\s?[uvn]\s?[rn]\s?"
+_INJURY_NOUN = re.compile(rf"{_INJUR}(?:y|ies)\b|\bsustained\b|\bindustrial\b", re.IGNORECASE)
 #: How far into its sentence after "injury" a date that dates it is looked for.
 _INJURY_REACH = 80
 #: A sentence's end: a full stop, a semicolon or a colon, then whitespace.
@@ -250,9 +250,7 @@ def dates_an_injury(text: str) -> bool:
 
 
 #: The word "injury" (or "injured", "injuries") through OCR's look-alikes and gaps.
-_INJURY_WORD = re.compile(
-    r"[il1|]n\s?j\s?[uvn]\s?[rn]\s?(?:y|ies|ed)\b|\bsustained\b", re.IGNORECASE
-)
+_INJURY_WORD = re.compile(rf"{_INJUR}(?:y|ies|ed)\b|\bsustained\b", re.IGNORECASE)
 
 
 def injury_undated(text: str) -> bool:
