@@ -1123,6 +1123,21 @@ _PARTIAL = (
             "Chiropractic care, 6 visits",
             ("request, Chiro", "request,|Chiro"),
         ),
+        # a quote mark for the space, closing nothing before the name's end
+        (
+            "Chiropractic care, 12 visits",
+            "Six visits",
+            "Chiropractic care, 6 visits",
+            ("request, Chiro", "request,'Chiro"),
+        ),
+        (
+            "Norco 10/325mg #90",
+            "Norco #60",
+            "Norco 10/325mg #30",
+            ("request, Norco", "request,“Norco"),
+        ),
+        # a quote that opens a name and closes inside it is the name's
+        ('"Home" H-wave unit, purchase', "A rental", '"Home" H-wave unit, rental', None),
     ],  # fmt: skip
 )
 def test_a_partial_request_read_through_lost_spaces_and_glued_marks(

@@ -409,6 +409,11 @@ _TRAILING_IS = re.compile(
 #: the punctuation, and OCR's stray marks glued to the name ("request,|Post-op", "’Chiro").
 #: Quotes that open a name and parentheses are kept.
 _BEFORE_PORTION = " ,.;:|’`~_·¦•"
+#: A quote mark glued to the portion's first word, with none closing it before the name's end
+#: ("request,'Cyclobenzaprine 7.5mg #27 is"): the space after the comma read as a mark. A
+#: quote that opens a name closes it ("'Ultrasling' is"); an apostrophe inside a word
+#: ("Smith's") closes nothing.
+_UNCLOSED_QUOTE = re.compile(r"^['\"‘“](?=\w)(?!.*\w['’\"”](?!\w))")
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,7 +459,7 @@ def split_partial_request(header: str) -> PartialRequest | None:
         # the header does not hold X's sentence.
         raise ValueError("the partly certified request's wording could not be read")
     orig = before[: verb.start()]
-    svc = text[e1:].lstrip(_BEFORE_PORTION)
+    svc = _UNCLOSED_QUOTE.sub("", text[e1:].lstrip(_BEFORE_PORTION))
     svc = _TRAILING_NAME_MARKS.sub("", _TRAILING_IS.sub("", _unglued(svc, "is", text)))
     orig = _TRAILING_NAME_MARKS.sub("", orig)
     if not orig or not svc or len(svc) > max(200, 2 * len(orig) + 40):
