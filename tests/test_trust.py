@@ -381,7 +381,16 @@ def test_a_page_marker_inside_a_rationale_is_kept_out(marker: str) -> None:
 
 @pytest.mark.parametrize(
     "furniture",
-    [BANNER, "Page 2 of 5", "\f" + BANNER, "Case Number:          CM18-0101234"],
+    [
+        BANNER,
+        "Page 2 of 5",
+        "\f" + BANNER,
+        "Case Number:          CM18-0101234",
+        # the running head read through OCR damage
+        "Case Numbcr:          CM18-0101234",
+        "Casc Nurnb er: CM18-0101234 ,",
+        "IMR Case No. CM18-0101234 Page 2 of 5",
+    ],
 )
 def test_furniture_inside_a_rationale_is_kept_out(furniture: str) -> None:
     record = with_first_item("The records show a\n", f"The records show a\n{furniture}\n")
