@@ -457,6 +457,40 @@ def test_a_line_printed_at_each_pages_edge_is_furniture(line: str, where: str) -
     _as_written(rules(text))
 
 
+@pytest.mark.parametrize("where", ["top", "bottom", "bottom, centred"])
+@pytest.mark.parametrize("unnumbered_first", [False, True])
+def test_a_pages_number_alone_at_its_edge_is_furniture(where: str, unnumbered_first: bool) -> None:
+    # "1", "2", "3" alone on a line at each page's foot (or head), as a PDF prints them: before
+    # this, the number at a page's head was read into the item header below it.
+    mark = "@PAGE@"
+    if where == "top":
+        text = _three_pages(top=mark, first_top=True)
+    else:
+        text = _three_pages(bottom=(" " * 40 if "centred" in where else "") + mark)
+    parts = text.split(mark)
+    assert len(parts) == 4
+    numbered = parts[0]
+    for n, rest in enumerate(parts[1:], start=1):
+        numbered += ("" if unnumbered_first and n == 1 else str(n)) + rest
+    _as_written(rules(numbered))
+
+
+@pytest.mark.parametrize(
+    ("edge", "dropped"),
+    [
+        (["2", "3", "4"], {0, 1, 2}),
+        (["Page one", "2", "3"], {1, 2}),
+        (["3", "3", "3"], set()),  # the same figure on every page does not count up
+        (["2", "7", "x"], set()),
+        (["12", "x", "x"], set()),  # one number alone is the letter's
+    ],
+)
+def test_page_numbers_are_told_by_counting_up(edge: list[str], dropped: set[int]) -> None:
+    from imr_llm.inputs.normalise import _page_numbers
+
+    assert _page_numbers(edge, list(range(len(edge)))) == dropped
+
+
 @pytest.mark.parametrize(
     "line",
     [

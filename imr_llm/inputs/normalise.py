@@ -573,7 +573,7 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
         return None if k is None else texts[k]
 
     need = max(2, (len(edges[0]) + 1) // 2)
-    found: set[int] = set()
+    found: set[int] = {i for side in edges for i in _page_numbers(texts, side)}
     inside: set[str] | None = None
     for side_index, side in enumerate(edges):
         shapes = [(page, i, texts[i], _edge_shape(texts[i])) for page, i in enumerate(side)]
@@ -607,6 +607,25 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
                 }
             if shape not in inside:
                 found.add(i)
+    return found
+
+
+#: A line holding a number alone ("3"): a page's number, as a PDF's foot or head prints it.
+_BARE_NUMBER = re.compile(r"[ \t]*\d{1,3}[ \t]*")
+
+
+def _page_numbers(texts: Sequence[str], side: list[int]) -> set[int]:
+    """The edge lines (``side``: one edge's line of each page) that hold the page's number
+    alone, counting up page by page ("2", "3", "4" at each page's foot; the first page often
+    has none). Too short for a stamp's shape (:func:`edge_furniture` needs three characters),
+    they are told by counting up instead: two or more in a row, each one more than the one
+    before. (Not by each page's place: a line of furniture dropped above starts a page of its
+    own.) A number a letter prints alone on a line does not count up at its pages' edges."""
+    numbered = [(i, int(texts[i])) for i in side if _BARE_NUMBER.fullmatch(texts[i])]
+    found: set[int] = set()
+    for (i, v), (j, w) in zip(numbered, numbered[1:], strict=False):
+        if w == v + 1:
+            found |= {i, j}
     return found
 
 
