@@ -483,6 +483,9 @@ def test_a_pages_number_alone_at_its_edge_is_furniture(where: str, unnumbered_fi
         (["3", "3", "3"], set()),  # the same figure on every page does not count up
         (["2", "7", "x"], set()),
         (["12", "x", "x"], set()),  # one number alone is the letter's
+        (["i", "ii", "iii"], {0, 1, 2}),
+        (["IV", "V", "x"], {0, 1}),
+        (["v", "x", "i"], set()),
     ],
 )
 def test_page_numbers_are_told_by_counting_up(edge: list[str], dropped: set[int]) -> None:

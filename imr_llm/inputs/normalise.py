@@ -610,21 +610,35 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
     return found
 
 
-#: A line holding a number alone ("3"): a page's number, as a PDF's foot or head prints it.
-_BARE_NUMBER = re.compile(r"[ \t]*\d{1,3}[ \t]*")
+#: A line holding a number alone ("3", or "iii"): a page's number, as a PDF's foot or head
+#: prints it.
+_BARE_NUMBER = re.compile(r"[ \t]*(?:\d{1,3}|[ivxIVX]{1,6})[ \t]*")
+_ROMAN = {
+    numeral: n
+    for n, numeral in enumerate(
+        "i ii iii iv v vi vii viii ix x xi xii xiii xiv xv xvi xvii xviii xix xx".split(), 1
+    )
+}
+
+
+def _page_number(text: str) -> int | None:
+    """The number a line holding it alone prints, in figures or in Roman numerals."""
+    text = text.strip()
+    return int(text) if text.isdigit() else _ROMAN.get(text.lower())
 
 
 def _page_numbers(texts: Sequence[str], side: list[int]) -> set[int]:
     """The edge lines (``side``: one edge's line of each page) that hold the page's number
-    alone, counting up page by page ("2", "3", "4" at each page's foot; the first page often
-    has none). Too short for a stamp's shape (:func:`edge_furniture` needs three characters),
-    they are told by counting up instead: two or more in a row, each one more than the one
-    before. (Not by each page's place: a line of furniture dropped above starts a page of its
-    own.) A number a letter prints alone on a line does not count up at its pages' edges."""
-    numbered = [(i, int(texts[i])) for i in side if _BARE_NUMBER.fullmatch(texts[i])]
+    alone, counting up page by page ("2", "3", "4" at each page's foot, or "ii", "iii"; the
+    first page often has none). Too short for a stamp's shape (:func:`edge_furniture` needs
+    three characters), they are told by counting up instead: two or more in a row, each one
+    more than the one before. (Not by each page's place: a line of furniture dropped above
+    starts a page of its own.) A number a letter prints alone on a line does not count up at
+    its pages' edges."""
+    numbered = [(i, _page_number(texts[i])) for i in side if _BARE_NUMBER.fullmatch(texts[i])]
     found: set[int] = set()
     for (i, v), (j, w) in zip(numbered, numbered[1:], strict=False):
-        if w == v + 1:
+        if v is not None and w == v + 1:
             found |= {i, j}
     return found
 
