@@ -261,6 +261,26 @@ def test_a_notice_that_never_states_a_guideline_gives_null() -> None:
     assert record.contract_dict() == gold_label("gN03")
 
 
+@pytest.mark.parametrize("where", ["every space", "before the mark", "after The"])
+def test_a_no_break_space_in_a_damaged_notice_label_leaves_the_guideline_as_read(
+    where: str,
+) -> None:
+    # gN06's OCR rendering prints "decision ‘on the ...": its label is found by the fuzzy
+    # match, which took a no-break space (text copied from a web page) for a letter and left
+    # "on" in the guideline.
+    text = (GOLD / "renderings" / "ocr" / "gN06.txt").read_text(encoding="utf-8")
+    line = "The Expert Reviewer based his/her decision ‘on the Chronic Pain Medical Treatment"
+    assert line in text
+    nbsp = {
+        "every space": line.replace(" ", "\u00a0"),
+        "before the mark": line.replace("decision ‘on", "decision\u00a0‘on"),
+        "after The": line.replace("The Expert", "The\u00a0Expert"),
+    }[where]
+    read = extract(text, backend="rules").items[0].maximus_guideline
+    assert read is not None and read.startswith("the Chronic Pain")
+    assert extract(text.replace(line, nbsp), backend="rules").items[0].maximus_guideline == read
+
+
 def test_a_determination_lost_from_both_lists_fails_the_letter() -> None:
     # The 4th determination is unreadable in both lists, but its section (with a rationale) is
     # there: three items read from four rationales is no record.

@@ -426,7 +426,9 @@ def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, in
         if name in hits:
             continue
         for i in range(first, min(stop, len(doc.lines))):
-            text = doc.lines[i].text
+            # A no-break space (text copied from a web page) is a space to the alignment; the
+            # same length, so offsets hold.
+            text = doc.lines[i].text.replace("\u00a0", " ")
             lead = len(text) - len(text.lstrip())
             head = text[lead : lead + len(words) + 8].lower()
             if len(head) < len(words) * 0.7:
