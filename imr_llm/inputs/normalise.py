@@ -215,7 +215,11 @@ def without_stamps(text: str) -> str | None:
 def _stamps(text: str) -> list[re.Match[str]]:
     """The stamps, fax lines, stamp words and page counters in ``text``, in text order, none
     overlapping another."""
-    counters = list(_PAGE_COUNTER_INSIDE.finditer(text)) if "Page" in text else []
+    counters = (
+        [m for m in _PAGE_COUNTER_INSIDE.finditer(text) if _page_of_page(m.group())]
+        if "Page" in text
+        else []
+    )
     # Every stamp holds a stamp word or a time of day: told by one search for the words, and
     # a look at the digits around each colon, before the pattern is tried at every character.
     if _ANY_STAMP_WORD.search(text) is None and not _has_time(text):
@@ -241,6 +245,14 @@ def _stamps(text: str) -> list[re.Match[str]]:
 #: The page count may run into the next word where a line break was lost ("of 5for").
 _PAGE_OF = r"\bPage\s+\d{1,3}\s+of\s+\d{1,3}(?!\d)"
 _PAGE_COUNTER_INSIDE = re.compile(_PAGE_OF)
+
+
+def _page_of_page(counter: str) -> bool:
+    """Whether a "Page N of M" match counts a page of its letter: N no more than M. "Page 2"
+    alone on a line over a line of the letter that starts "of 1 to 2 times" is none (the
+    line is furniture; the letter's words are not)."""
+    page, pages = (int(n) for n in re.findall(r"\d+", counter)[:2])
+    return 0 < page <= pages
 _STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED", "COPY", "CONFIDENTIAL", "DUPLICATE",
                 "VOID", "DRAFT")  # fmt: skip
 #: A stamp's word alone, in capitals, as a watermark or a rubber stamp prints it across the
@@ -260,9 +272,12 @@ _LOWER_WORD = re.compile(r"[a-z]{2,}")
 
 def _among_prose(text: str, m: re.Match[str]) -> bool:
     """Whether the stamp word ``m`` stands where a letter would not print it in capitals:
-    within a few words of prose in lower case, or (for a word no letter prints in capitals)
-    anywhere."""
+    within a few words of prose in lower case, right after a colon (a header in capitals,
+    "... WITHOUT CONTRAST: RECEIVED": no sentence of a letter puts it there), or (for a word
+    no letter prints in capitals) anywhere."""
     if m.group() not in _PROSE_WORDS:
+        return True
+    if text[max(0, m.start() - 3) : m.start()].rstrip().endswith(":"):
         return True
     return bool(_LOWER_WORD.search(text, max(0, m.start() - 40), m.end() + 40))
 
@@ -357,7 +372,7 @@ def _inline_matches(text: str) -> list[re.Match[str]]:
         )
         for at in starts:
             m = pattern.match(text, at)
-            if m is not None:
+            if m is not None and (word != "Page" or _page_of_page(m.group())):
                 found.append(m)
     if len(found) < 2:
         return found
