@@ -281,6 +281,24 @@ def test_a_no_break_space_in_a_damaged_notice_label_leaves_the_guideline_as_read
     assert extract(text.replace(line, nbsp), backend="rules").items[0].maximus_guideline == read
 
 
+@pytest.mark.parametrize("stamped", ["its DUPLICATE decision on", "its DUPLICATE\ndecision on"])
+def test_a_stamp_inside_a_notice_label_leaves_none_of_the_label_in_the_guideline(
+    stamped: str,
+) -> None:
+    # A watermark's word inside "The Claims Administrator based its decision on" (gN02 at
+    # fuzz seed 17): the label was found by the fuzzy match up to the stamp, and the
+    # guideline started "decision on the Official ...", unflagged.
+    text = gold_text("gN02")
+    label = "The Claims Administrator based its decision on the Official"
+    assert text.count(label) == 1
+    record = extract(
+        text.replace(label, label.replace("its decision on", stamped)), backend="rules"
+    )
+    want = gold_label("gN02")["items"][2]["claims_administrator_guideline"]
+    assert want.startswith("the Official Disability Guidelines")
+    assert record.items[2].claims_administrator_guideline == want
+
+
 def test_a_determination_lost_from_both_lists_fails_the_letter() -> None:
     # The 4th determination is unreadable in both lists, but its section (with a rationale) is
     # there: three items read from four rationales is no record.

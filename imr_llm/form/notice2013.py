@@ -459,6 +459,12 @@ _LEADING_MARKS = re.compile(
 )
 
 
+#: A guideline label's last words at its passage's start ("based its DUPLICATE\ndecision on
+#: the Official ..."): the label's, where a stamp or damage inside the label ended the match
+#: before them. No guideline's name starts so.
+_LABEL_REST = re.compile(ocr_pattern("decision on").pattern + r"\s+", re.IGNORECASE)
+
+
 def _text_between(doc: Document, start: int, end: int) -> str:
     """The letter's text in ``[start, end)`` from its lines, so page furniture (a page number,
     a fax banner: no line of the letter) is left out, as is debris after the last sentence."""
@@ -490,6 +496,8 @@ def _passages(
         # Marks OCR leaves after a label's colon ("Rationale for the Decision: . : ; :") are
         # the label's, not the passage's.
         lead = _LEADING_MARKS.match(raw).end()  # type: ignore[union-attr]
+        if name != "rationale" and (rest := _LABEL_REST.match(raw, lead)) is not None:
+            lead = rest.end()
         trail = len(raw.rstrip())
         out[name] = Place(e + lead, e + max(trail, lead), _text_between(doc, e + lead, stop_at),
                           "label", (found[name][0], e))  # fmt: skip
