@@ -1762,6 +1762,26 @@ def test_header_dates_out_of_order_beside_their_labels_stay_a_warning() -> None:
     assert not record.metadata.needs_review
 
 
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        "Date Assigned:        tpustoaty Date COPY of Injury:      07/02/2015",
+        "Date Assigned:        Dale ot lnjury:      07/02/2015",
+    ],
+)
+def test_a_date_read_past_another_labels_words_is_flagged(damaged: str) -> None:
+    # The Date Assigned's value unreadable and the Date of Injury's label broken (a stamp's word
+    # inside it, or OCR damage past reading): the next date on the line, the injury's, was
+    # taken for the assignment's "exact at its label" (corpus-more CM16-0249735 OCR'd, fuzz
+    # seed 18), unflagged.
+    line = "Date Assigned:        03/14/2018                      Date of Injury:      07/02/2015"
+    assert line in LAYOUT_HEADER
+    record = rules(str(Letter(header=LAYOUT_HEADER.replace(line, damaged))))
+    assert record.date_assigned in (None, dt.date(2015, 7, 2))
+    assert flagged(record, "date_assigned")
+    assert "another label" in record.metadata.evidence["date_assigned"].note
+
+
 def test_a_line_between_an_items_outcome_and_its_first_label_is_flagged() -> None:
     # OCR's reading order put a passage's second line above its label: the passage reads on
     # without it, each of its sentences whole.

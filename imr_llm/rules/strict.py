@@ -33,7 +33,7 @@ from typing import Any
 
 from ..evidence.check import LazyDamage, check_whole_letter, no_resolver
 from ..evidence.common import Checked, legible, status_of
-from ..evidence.header import check_date
+from ..evidence.header import check_date, words_before
 from ..evidence.items import (
     LABEL_NAMES,
     PASSAGES,
@@ -390,7 +390,13 @@ def _date_evidence(
         text = form.summary.text[read.injury.start : read.injury.end]
         place = Place(s, form.summary.start + read.injury.end, text, "region")
         reading = read_date(text)
-    if value is None or reading is None or place is None or reading.value != value:
+    if (
+        value is None
+        or reading is None
+        or place is None
+        or reading.value != value
+        or words_before(place, reading.start)
+    ):
         check_date(name, value, data, form, damage, out)
         return
     glued = reading.start > 0 and not place.text[reading.start - 1].isspace()
