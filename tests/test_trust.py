@@ -1504,6 +1504,56 @@ def test_a_specialty_list_naming_one_name_twice_is_flagged() -> None:
     assert flagged(record, "reviewer.specialties")
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("Physical Medicine & Rehabilitation", "Physical Medicine & Rehabilitation"),
+        ("Physical Medicine and Rehabilitation", "Physical Medicine and Rehabilitation"),
+        # the connective lost or damaged: as letters print it
+        ("Physical Medicine Rehabilitation", "Physical Medicine & Rehabilitation"),
+        ("Physical Medicine 8 Rehabilitation", "Physical Medicine & Rehabilitation"),
+        ("Hospice Palliative Medicine", "Hospice & Palliative Medicine"),
+        # ... but an "and" glued to the next word is still the letter's "and"
+        ("Physical Medieine andRehabilitation", "Physical Medicine and Rehabilitation"),
+    ],
+)
+def test_a_specialty_read_through_a_lost_connective_is_written_as_letters_print_it(
+    written: str, read: str
+) -> None:
+    from imr_llm.form.vocabulary import read_specialties
+
+    assert [r.value for r in read_specialties(written).readings] == [read]
+
+
+@pytest.mark.parametrize(
+    ("header", "service", "flag"),
+    [
+        (
+            "Right L4-L5 transforaminal\nepidural steroid injection:\nUpheld",
+            "Right L4-L5 transforaminal epidural steroid injection",
+            False,
+        ),
+        # its last line, with the colon of the outcome below it, printed twice (a generated
+        # letter at fuzz seed 12)
+        (
+            "Right L4-L5 transforaminal\nepidural steroid injection:\n"
+            "epidural steroid injection:\nUpheld",
+            "Right L4-L5 transforaminal epidural steroid injection: epidural steroid injection",
+            True,
+        ),
+        # a name's own colon
+        ("Associated surgical service:\nHip pad:\nUpheld", "Associated surgical service: Hip pad",
+         False),
+    ],
+)  # fmt: skip
+def test_a_headers_last_line_printed_twice_after_its_colon_is_flagged(
+    header: str, service: str, flag: bool
+) -> None:
+    record = with_first_item("Hinged knee brace, left: Upheld", header)
+    assert record.items[0].service == service
+    assert flagged(record, "items[0].service") is flag
+
+
 def test_the_verb_after_a_full_stop_is_no_part_of_the_service() -> None:
     record = with_first_item(
         "Hinged knee brace, left: Upheld",

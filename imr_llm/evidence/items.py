@@ -663,6 +663,9 @@ def _text_doubt(name: str) -> str:
         return "the item header holds a label of the letter's header table (a running head?)"
     if _pair_twice(name):
         return "the item header repeats two words right after them (a repeated line?)"
+    if _end_again_after_colon(name):
+        return ("the item header prints its last words again after a colon (its last line, "
+                "ending with the marker's colon, printed twice?)")  # fmt: skip
     if _opens_with_outcome(name):
         return ("the item header starts with an outcome word (another marker's line read "
                 "into it: a header printed twice?)")  # fmt: skip
@@ -670,6 +673,17 @@ def _text_doubt(name: str) -> str:
         return ("the item header holds a page's stamp, a watermark's word, a page counter or a "
                 "fax machine's line")  # fmt: skip
     return ""
+
+
+def _end_again_after_colon(name: str) -> bool:
+    """Whether a name ends with two words or more, after a colon, that end it before the
+    colon too ("Right L4-L5 transforaminal epidural steroid injection: epidural steroid
+    injection"): a header's last line, which ends with the colon of an outcome printed on the
+    line below, printed twice. A name's own colon opens other words ("Associated surgical
+    service: Hip pad")."""
+    head, colon, tail = name.rpartition(":")
+    tail = tail.strip().lower()
+    return bool(colon) and len(tail.split()) >= 2 and head.rstrip().lower().endswith(tail)
 
 
 def _pair_twice(name: str) -> bool:
