@@ -60,6 +60,9 @@ def test_the_cases_the_shortcut_must_not_miss() -> None:
         "Right L4-L5 transforaminal Right L4-L5 transforaminal epidural steroid injection",
         "knee MRI of knee MRI of",  # a run of three, right after itself: a repeated line
         "(left knee MRI left knee MRI,",  # ... its first inside "(left", its last before a mark
+        # a run that ends with a mark (a wrapped header's first line, printed twice)
+        "Associated surgical service: Associated surgical service: Ultrasling",
+        "Home health care, Home health care, 4 hours a day",
     ]:
         assert bool(_REPEATED_RUN.search(name)), name
         assert repeated_run(name), name
@@ -71,6 +74,7 @@ def test_the_cases_the_shortcut_must_not_miss() -> None:
         "knee MRI of x knee MRI of",  # a run of three words, further on
         "Norco 10/325 mg #60 and Norco 10/325 mg #30",
         "aknee MRI of knee MRI of",  # "knee" inside "aknee": no boundary
+        "knee MRI of: knee MRI of:s",  # a letter right after the run's last mark
     ]:
         assert not _REPEATED_RUN.search(name), name
         assert not repeated_run(name), name

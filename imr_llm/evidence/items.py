@@ -487,10 +487,12 @@ def _form_in_name(name: str) -> bool:
 
 #: A run of four words or more printed again after up to three other words, or a run of three
 #: printed again right after itself: a repeated line ("Right L4-L5 transforaminal Right L4-L5
-#: transforaminal epidural steroid injection"). No real name does either; a name may repeat
-#: three words further on ("Norco 10/325 mg #60 and Norco 10/325 mg #30").
+#: transforaminal epidural steroid injection", "Associated surgical service: Associated
+#: surgical service: Ultrasling", a run ending with a mark). No real name does either; a name
+#: may repeat three words further on ("Norco 10/325 mg #60 and Norco 10/325 mg #30").
 _REPEATED_RUN = re.compile(
-    r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1\b|\b((?:\S+\s+){2}\S+)\s+\2\b", re.IGNORECASE
+    r"\b((?:\S+\s+){3,}?\S+)\s+(?:\S+\s+){0,3}?\1(?!\w)|\b((?:\S+\s+){2}\S+)\s+\2(?!\w)",
+    re.IGNORECASE,
 )
 
 
@@ -508,7 +510,7 @@ def repeated_run(name: str) -> bool:
     ASCII text whose words are single-spaced (every header and service is collapsed), what it
     matches can be said in words: a run of at least four words (its first may be the end of a
     word, from a word boundary), up to three words, then the same run again (case aside), its
-    last word perhaps the start of a longer one that a word boundary ends; or a run of three
+    last word perhaps the start of a longer one, where no letter or digit follows; or a run of three
     words so, right after itself. Its second and third words (of a run of three, its second)
     stand whole in both places, so only pairs of words seen twice (words seen again three
     words on) are tried. Other text takes the search; a property test holds the two equal."""
@@ -554,9 +556,7 @@ def _repeats(words: list[str], a: int, b: int) -> bool:
         if not there.startswith(last):
             continue
         m = len(last)
-        if (m == len(there) and _word_char(there[-1])) or (
-            m < len(there) and _word_char(there[m - 1]) != _word_char(there[m])
-        ):
+        if m == len(there) or not _word_char(there[m]):
             return True
     return False
 
