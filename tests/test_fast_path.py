@@ -420,6 +420,7 @@ def test_bounded_summary_readers() -> None:
         "an industrial \u0130njury on 3/4/05, a 48 year o\u0131d man",  # case-special letters
         "who sustained an in jnry on 3/4/05 at work",  # "injury" split by OCR
         "who reported an lnjury·that occurrecl on 3/4/05",  # look-alikes and marks
+        "and was injurecl on 3/4/05, then injurcd again",
         # ages written the short way, and "age" that is no patient's
         "a 43 y/o male, beyond your 12yo",
         "a female, age 52, (Age: 9)",

@@ -1374,7 +1374,11 @@ def test_diagnoses_whose_lead_in_is_hyphenated_or_damaged(lead_in: str) -> None:
     ("phrase", "exact"),
     [("an injury that occurred on", True), ("an injury·that occurred on", False),
      ("an injury ’ that occurred on", False), ("an lnjury that occurred on", False),
-     ("an injury that occurrecl on", False)],
+     ("an injury that occurrecl on", False),
+     # "injured" with its "ed" read as "ecl" or "cd" (generated letters at fuzz seed 19: the
+     # date was null, unflagged)
+     ("an injury and was injurecl on", False), ("and was injurcd on", False),
+     ("and was injured on", True)],
 )  # fmt: skip
 def test_the_injury_date_is_read_through_marks_and_look_alikes_as_repaired(
     phrase: str, exact: bool
@@ -2048,7 +2052,9 @@ def test_a_service_printing_two_words_again_is_flagged() -> None:
 
 
 @pytest.mark.parametrize(("phrase", "sex"), [("52 year oldfemale", "female"),
-                                             ("52-year-oldman", "male")])  # fmt: skip
+                                             ("52-year-oldman", "male"),
+                                             ("52 year oldlady", "female"),  # fuzz seed 20
+                                             ("52 year oldgentleman", "male")])  # fmt: skip
 def test_an_age_glued_to_its_sex_word_is_read(phrase: str, sex: str) -> None:
     record = with_age_phrase(phrase, "")
     assert (record.patient.age, record.patient.sex) == (52, sex)

@@ -18,7 +18,7 @@ from .text import case_special, ocr_pattern
 _YEAR, _OLD = ocr_pattern("year", split=True).pattern, ocr_pattern("old", split=True).pattern
 #: Where "old" ends: at a word's end, or where OCR lost the space before the sex word
 #: ("36-year-oldfemale").
-_OLD_END = r"(?:\b|(?=(?:fe)?male\b|(?:wo)?man\b))"
+_OLD_END = r"(?:\b|(?=(?:fe)?male\b|(?:wo)?man\b|gentleman\b|lady\b))"
 #: Between the words of an age phrase: a space or hyphen (a typographic dash too), and the
 #: marks OCR puts between words ("34'year‘old", "60 year.old", "52-year·old", "52–year–old").
 _JOIN = r"(?:\s*[-–—'‘’`.·,_~|]{0,2}\s*)"
@@ -59,11 +59,14 @@ _AFTER_AGE = re.compile(
     rf"{_TO_OLD}{_OLD}\s+(?:[a-z]+\s+){{0,2}}?{_SEX_AFTER_AGE}\b",
     re.IGNORECASE,
 )
+#: "ed" as OCR may read it: "ecl", "cd", "ccl".
+_ED = r"[ec](?:d|cl)"
 INJURY = re.compile(
     # "injury" as OCR may split it ("inj nry"), and the ways a summary dates it ("injury on",
     # "injury that occurred on", "date of injury of"); OCR's marks may stand between the words
-    # ("an injury·that occurred on"), and its look-alikes in them ("lnjury", "occurrecl").
-    rf"(?:[il1|]njur(?:y|ies|ed)|[il1|]n\s?j\s?[uvn]\s?[rn]\s?[yv]|date\s+of\s+injury|DOI"
+    # ("an injury·that occurred on"), and its look-alikes in them ("lnjury", "injurecl",
+    # "injurcd", "occurrecl").
+    rf"(?:[il1|]njur(?:y|ies|{_ED})|[il1|]n\s?j\s?[uvn]\s?[rn]\s?[yv]|date\s+of\s+injury|DOI"
     rf"|industrial\s+\S{{4,8}}(?=\s+on\b)){_JOIN}"
     rf"(?:(?:that|which)?{_JOIN}(?:occurr?e(?:d|cl)|happen(?:e|c)(?:d|cl)){_JOIN})?"
     r"(?:on|of|dated|date|was|is|:)?\s*(?:on\s+|of\s+)?",
@@ -80,8 +83,10 @@ _AFTER_AGE_GLUED = re.compile(
     re.IGNORECASE,
 )
 _OLD_WORD = re.compile(_OLD + _OLD_END, re.IGNORECASE)
-#: The sex word glued to "old" where OCR lost the space ("36-year-oldfemale").
-_SEX_GLUED_TO_OLD = re.compile(rf"{_TO_OLD}{_OLD}(?P<w>female|male|woman|man)\b", re.IGNORECASE)
+#: The sex word glued to "old" where OCR lost the space ("36-year-oldfemale", "oldlady").
+_SEX_GLUED_TO_OLD = re.compile(
+    rf"{_TO_OLD}{_OLD}(?P<w>female|male|woman|man|gentleman|lady)\b", re.IGNORECASE
+)
 
 
 def read_ages(text: str) -> list[Reading[int]]:
@@ -250,7 +255,7 @@ def dates_an_injury(text: str) -> bool:
 
 
 #: The word "injury" (or "injured", "injuries") through OCR's look-alikes and gaps.
-_INJURY_WORD = re.compile(rf"{_INJUR}(?:y|ies|ed)\b|\bsustained\b", re.IGNORECASE)
+_INJURY_WORD = re.compile(rf"{_INJUR}(?:y|ies|{_ED})\b|\bsustained\b", re.IGNORECASE)
 
 
 def injury_undated(text: str) -> bool:
