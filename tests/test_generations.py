@@ -281,7 +281,10 @@ def test_a_no_break_space_in_a_damaged_notice_label_leaves_the_guideline_as_read
     assert extract(text.replace(line, nbsp), backend="rules").items[0].maximus_guideline == read
 
 
-@pytest.mark.parametrize("stamped", ["its DUPLICATE decision on", "its DUPLICATE\ndecision on"])
+@pytest.mark.parametrize(
+    "stamped",
+    ["its DUPLICATE decision on", "its DUPLICATE\ndecision on", "its decision RECEIVED\non"],
+)
 def test_a_stamp_inside_a_notice_label_leaves_none_of_the_label_in_the_guideline(
     stamped: str,
 ) -> None:

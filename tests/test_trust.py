@@ -1217,6 +1217,18 @@ def test_a_partial_request_read_through_lost_spaces_and_glued_marks(
     assert (partial.original_request, partial.service) == (original, service)
 
 
+@pytest.mark.parametrize("debris", [".‘.", ". .", ".’ ."])
+def test_marks_glued_after_a_passages_full_stop_are_debris(debris: str) -> None:
+    # "(ESIs).‘.": OCR's lone "." after a guideline, the space before it read as a mark (gold
+    # gB14's OCR rendering at fuzz seed 26), was kept in the guideline, unflagged.
+    record = with_first_item(
+        "Decision based on MTUS Knee Complaints 2004.\n",
+        f"Decision based on MTUS Knee Complaints 2004{debris}\n",
+    )
+    guideline = record.items[0].claims_administrator_guideline
+    assert guideline == "Decision based on MTUS Knee Complaints 2004."
+
+
 def test_a_repeated_line_holding_a_damaged_label_leaves_its_passage_unverified() -> None:
     # A guideline's line repeated with its label, OCR having put a mark between the label's
     # words: the passage now holds a label of the item's form.

@@ -144,9 +144,11 @@ _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 
 
 #: Debris OCR leaves after a passage's last sentence: marks and one- or two-character
-#: fragments ("Physical Methods. : ae", "Page(s): 340. - 2").
+#: fragments ("Physical Methods. : ae", "Page(s): 340. - 2"), or marks glued to its full stop,
+#: perhaps with a stray full stop of their own ("(ESIs).‘.": a space before a lone "." read
+#: as a mark).
 _TRAILING_DEBRIS = re.compile(
-    r"(?:(?<=[.!?])[^\w\s.)\]\"”]{1,3}(?=\s|$)|(?<=[.!?)\]\"'”’])(?=\s))"
+    r"(?:(?<=[.!?])[^\w\s.)\]\"”]{1,3}\.?(?=\s|$)|(?<=[.!?)\]\"'”’])(?=\s))"
     r"(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))*\s*$"
 )
 

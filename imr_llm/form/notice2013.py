@@ -460,9 +460,12 @@ _LEADING_MARKS = re.compile(
 
 
 #: A guideline label's last words at its passage's start ("based its DUPLICATE\ndecision on
-#: the Official ..."): the label's, where a stamp or damage inside the label ended the match
-#: before them. No guideline's name starts so.
-_LABEL_REST = re.compile(ocr_pattern("decision on").pattern + r"\s+", re.IGNORECASE)
+#: the Official ...", "based his/her decision RECEIVED\non the Chronic ..."): the label's,
+#: where a stamp or damage inside the label ended the match before them. No guideline's name
+#: starts so.
+_LABEL_REST = re.compile(
+    rf"(?:{ocr_pattern('decision').pattern}\s+)?{ocr_pattern('on').pattern}\s+", re.IGNORECASE
+)
 
 
 def _text_between(doc: Document, start: int, end: int) -> str:
