@@ -1217,7 +1217,22 @@ def test_a_partial_request_read_through_lost_spaces_and_glued_marks(
     assert (partial.original_request, partial.service) == (original, service)
 
 
-@pytest.mark.parametrize("debris", [".‘.", ". .", ".’ ."])
+@pytest.mark.parametrize(
+    "name",
+    [
+        # a 2013 notice's line swapped into its determination sentence (gN06 at fuzz seed 35)
+        "a home H-wave device, 30 each of the treatment and/or services that were in dispute: "
+        "oe day rental",
+        "MRI of the knee services that were in dispute",
+    ],
+)
+def test_a_notices_form_sentence_in_a_name_is_doubted(name: str) -> None:
+    from imr_llm.evidence.items import name_doubt
+
+    assert "form text" in name_doubt(name, False, form_2016=False)
+
+
+@pytest.mark.parametrize("debris", [".‘.", ". .", ".’ .", "..", "..:"])
 def test_marks_glued_after_a_passages_full_stop_are_debris(debris: str) -> None:
     # "(ESIs).‘.": OCR's lone "." after a guideline, the space before it read as a mark (gold
     # gB14's OCR rendering at fuzz seed 26), was kept in the guideline, unflagged.

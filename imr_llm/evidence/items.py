@@ -464,16 +464,17 @@ def check_service(
         item["original_request"] = partial.original_request
 
 
-#: What no item's name holds: the letter's form sentences, or a rationale's conclusion.
+#: What no item's name holds: the letter's form sentences (a 2013 notice's "... each of the
+#: treatment and/or services that were in dispute:" among them), or a rationale's conclusion.
 _FORM_IN_NAME = re.compile(
     r"Final\s+Determination|set\s+forth\s+below|disputed\s+items|medically\s+necessary"
-    r"|\bnot\s+medically\b",
+    r"|\bnot\s+medically\b|\bin\s+dispute\b|treatment\s+and/or\s+services",
     re.IGNORECASE,
 )
 
 
 #: A word each alternative of ``_FORM_IN_NAME`` holds (case aside): without one, no match.
-_FORM_WORDS = ("final", "forth", "disputed", "medically")
+_FORM_WORDS = ("final", "forth", "dispute", "medically", "and/or")
 
 
 def _form_in_name(name: str) -> bool:

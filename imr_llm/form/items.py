@@ -146,9 +146,10 @@ _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 #: Debris OCR leaves after a passage's last sentence: marks and one- or two-character
 #: fragments ("Physical Methods. : ae", "Page(s): 340. - 2"), or marks glued to its full stop,
 #: perhaps with a stray full stop of their own ("(ESIs).‘.": a space before a lone "." read
-#: as a mark).
+#: as a mark), or a second full stop ("necessary..", where an ellipsis has three).
 _TRAILING_DEBRIS = re.compile(
-    r"(?:(?<=[.!?])[^\w\s.)\]\"”]{1,3}\.?(?=\s|$)|(?<=[.!?)\]\"'”’])(?=\s))"
+    r"(?:(?<=[.!?])[^\w\s.)\]\"”]{1,3}\.?(?=\s|$)|(?<=[^.][.])\.[^\w\s.)\]\"”]{0,3}(?=\s|$)"
+    r"|(?<=[.!?)\]\"'”’])(?=\s))"
     r"(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))*\s*$"
 )
 

@@ -253,6 +253,8 @@ def _page_of_page(counter: str) -> bool:
     line is furniture; the letter's words are not)."""
     page, pages = (int(n) for n in re.findall(r"\d+", counter)[:2])
     return 0 < page <= pages
+
+
 _STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED", "COPY", "CONFIDENTIAL", "DUPLICATE",
                 "VOID", "DRAFT")  # fmt: skip
 #: A stamp's word alone, in capitals, as a watermark or a rubber stamp prints it across the
