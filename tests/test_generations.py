@@ -302,6 +302,22 @@ def test_a_stamp_inside_a_notice_label_leaves_none_of_the_label_in_the_guideline
     assert record.items[2].claims_administrator_guideline == want
 
 
+def test_a_notice_item_whose_expert_reviewer_line_is_lost_is_flagged() -> None:
+    # gN05 with the line "The Expert Reviewer based his/her decision on the ACOEM Practice
+    # Guidelines, 2nd Edition" dropped (fuzz seed 42): the rest of that guideline ran into the
+    # Claims Administrator's, and the Expert Reviewer's came back null, unflagged.
+    text = gold_text("gN05")
+    line = (
+        "The Expert Reviewer based his/her decision on the ACOEM Practice Guidelines, 2nd Edition\n"
+    )
+    assert text.count(line) == 1
+    record = extract(text.replace(line, ""), backend="rules")
+    assert record.items[0].maximus_guideline is None
+    assert record.metadata.needs_review
+    evidence = record.metadata.evidence["items[0].maximus_guideline"]
+    assert evidence.status == "unverified" and "could not be found" in evidence.note
+
+
 def test_a_determination_lost_from_both_lists_fails_the_letter() -> None:
     # The 4th determination is unreadable in both lists, but its section (with a rationale) is
     # there: three items read from four rationales is no record.

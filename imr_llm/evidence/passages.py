@@ -78,6 +78,10 @@ def cut_after(text: str, words: str) -> str:
     return text[: hit.dest_end] if hit is not None and hit.score >= 88 else text
 
 
+#: The passages every item of every form states (the Claims Administrator may cite none).
+_ALWAYS_STATED = frozenset({"maximus_guideline", "rationale"})
+
+
 def check_passage(
     k: int,
     key: str,
@@ -101,6 +105,12 @@ def check_passage(
     region = place.passages.get(key)
     if region is None:
         if value is None:
+            if key in _ALWAYS_STATED:
+                # Every item of either form states these: a null one whose label is not
+                # found lost its label's line (a 2013 notice's "The Expert Reviewer based
+                # his/her decision on ..." dropped, the rest read into the guideline above).
+                out.put(path, "unverified", None, f"null; its label '{label}:' could not be "
+                        "found, and every item states it (a line lost?)")  # fmt: skip
             return None
         if quotes:
             found = resolve(value, place.header.end, place.end)
