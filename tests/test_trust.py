@@ -1244,6 +1244,36 @@ def test_marks_glued_after_a_passages_full_stop_are_debris(debris: str) -> None:
     assert guideline == "Decision based on MTUS Knee Complaints 2004."
 
 
+@pytest.mark.parametrize(
+    ("end", "flag"),
+    [
+        ("The request is not medically necessary per the", True),
+        ("The request is not medically necessary for the", True),
+        ("The request is not medically necessary per the documentation.", False),
+        ("The request is not medically necessary", False),  # OCR lost the full stop
+    ],
+)
+def test_a_rationale_stopping_on_a_word_no_sentence_ends_with_is_flagged(
+    end: str, flag: bool
+) -> None:
+    # Its last line lost ("... is not medically necessary per the" / "documentation, ..."):
+    # the conclusion's words stand before the cut, so the rationale seemed to conclude
+    # (corpus-more CM17-0014449, a line dropped at fuzz seed 0, on the model path).
+    record = with_first_item("The request is not medically necessary.", end)
+    assert flagged(record, "items[0].rationale") is flag, reasons(record)
+
+
+def test_a_last_rationale_stopping_on_a_word_no_sentence_ends_with_is_flagged() -> None:
+    # The same on the letter's last item: the letter may be cut off there.
+    item = ITEM_TWO.replace(
+        "request is medically necessary.\n", "request is medically necessary for the\n"
+    )
+    assert item != ITEM_TWO
+    record = rules(str(Letter(items=[ITEM_ONE, item])))
+    assert flagged(record, "items[1].rationale")
+    assert "cut off" in record.metadata.evidence["items[1].rationale"].note
+
+
 def test_a_repeated_line_holding_a_damaged_label_leaves_its_passage_unverified() -> None:
     # A guideline's line repeated with its label, OCR having put a mark between the label's
     # words: the passage now holds a label of the item's form.

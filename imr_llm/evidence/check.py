@@ -374,7 +374,7 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
     evidence = out.evidence.get(path)
     if not rationale or (evidence is not None and evidence.status == "unverified"):
         return
-    if not rationale_concludes(rationale):
+    if not rationale_concludes(rationale) or (not passage_ends(rationale) and dangles(rationale)):
         out.put(path, "unverified", evidence.span if evidence else None,
                 "the letter may be cut off: its last rationale ends without a conclusion "
                 "(items after it may be missing)")  # fmt: skip
@@ -471,6 +471,25 @@ def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
             out.put(path, "unverified", evidence.span if evidence else None,
                     "ends inside a sentence, without its conclusion (its last line lost or "
                     "read elsewhere?)")  # fmt: skip
+        elif dangles(rationale):
+            out.put(path, "unverified", evidence.span if evidence else None,
+                    "ends inside a sentence, on a word no sentence ends with (its last line "
+                    "lost or read elsewhere?)")  # fmt: skip
+
+
+#: Words no sentence ends with: a rationale whose text stops on one, with no full stop, lost
+#: the rest of its sentence ("... is not medically necessary per the").
+_DANGLING = frozenset(
+    "the a an of to for per and or with in on by at from as is are was were that which this "
+    "these be not than".split()
+)
+
+
+def dangles(rationale: str) -> bool:
+    """Whether ``rationale`` (not ending as a sentence does) stops on a word no sentence ends
+    with (:data:`_DANGLING`), its conclusion's words before it or not."""
+    words = rationale.rstrip().rsplit(None, 1)
+    return bool(words) and words[-1].lower() in _DANGLING
 
 
 _LABEL_WORD_PIECES = ("guidel", "uideli", "deline", "rational", "ationale", "tionale")

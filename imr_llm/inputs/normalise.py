@@ -558,7 +558,8 @@ def edge_furniture(texts: Sequence[str], breaks: Collection[int]) -> set[int]:
     for word, for the next item). Never taken: a line that ends a sentence or a label, starts
     with a label or holds an outcome marker (a rationale's last line, a guideline's first, an
     item header), a header line (:data:`HEADER_LINE`: the running-head rule's, which keeps the
-    header's own) or the 2013 notice's title.
+    header's own) or the 2013 notice's title. Page numbers alone ("2", "iii"), too short to
+    compare so, are told by counting up (:func:`_page_numbers`).
     """
     starts = sorted({0, *breaks})
     if len(starts) < 2:
