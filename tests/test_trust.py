@@ -1274,6 +1274,21 @@ def test_a_last_rationale_stopping_on_a_word_no_sentence_ends_with_is_flagged() 
     assert "cut off" in record.metadata.evidence["items[1].rationale"].note
 
 
+@pytest.mark.parametrize("end", [":", ":,", ": ,", ";", ":."])
+def test_an_outcome_alone_below_a_header_ending_in_a_colon_and_a_mark_is_its_marker(
+    end: str,
+) -> None:
+    # "... stability ball:," over "Overturned": an OCR'd line "ball:, Overturned" re-filled
+    # (gold gA04's OCR rendering re-filled to 60 columns) left the outcome unread, and the
+    # model path kept "...:, Overturned" as the service.
+    record = with_first_item(
+        "Hinged knee brace, left: Upheld", f"Hinged knee brace, left{end}\nUpheld"
+    )
+    assert record.items[0].service == "Hinged knee brace, left"
+    assert record.items[0].outcome == "upheld"
+    assert not record.metadata.needs_review, reasons(record)
+
+
 def test_a_repeated_line_holding_a_damaged_label_leaves_its_passage_unverified() -> None:
     # A guideline's line repeated with its label, OCR having put a mark between the label's
     # words: the passage now holds a label of the item's form.

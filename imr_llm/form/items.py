@@ -220,9 +220,14 @@ def line_marker(text: str, i: int, above: Callable[[], str | None]) -> _Marker |
     alone = _ALONE_OUTCOME.match(text)
     if alone and (outcome := parse_outcome(alone.group(1))):
         header = above()
-        if header is not None and _strip_trailing_marks(header.rstrip()).endswith((":", ";")):
+        if header is not None and _COLON_END.search(_strip_trailing_marks(header.rstrip())):
             return _Marker(i, 0, outcome, True)
     return None
+
+
+#: A header line's end before an outcome alone on the line below: a colon, perhaps with a mark
+#: OCR glued to it ("... stability ball:," as the same line reads "ball:, Overturned").
+_COLON_END = re.compile(r"[:;][^\w\s]{0,2}$")
 
 
 #: The most words a part of an item header ending in a colon holds ("Associated surgical
