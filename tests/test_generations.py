@@ -318,6 +318,18 @@ def test_a_notice_item_whose_expert_reviewer_line_is_lost_is_flagged() -> None:
     assert evidence.status == "unverified" and "could not be found" in evidence.note
 
 
+@pytest.mark.parametrize(
+    "debris", ["Decision:. f : :", "Decision:.f ::", "Decision:. f ’ : :", "Decision: f ::"]
+)
+def test_ocr_debris_with_a_stray_letter_after_a_notice_label_is_the_labels(debris: str) -> None:
+    # gN06's OCR rendering prints "Rationale for the Decision:. f : :"; with a space lost or a
+    # mark added (fuzz seeds 50 and 60) the rationale began "f :: The MTUS ...", unflagged.
+    text = (GOLD / "renderings" / "ocr" / "gN06.txt").read_text(encoding="utf-8")
+    assert text.count("Decision:. f : :") == 1
+    record = extract(text.replace("Decision:. f : :", debris), backend="rules")
+    assert record.items[0].rationale.startswith("The MTUS does not recommend H-wave")
+
+
 def test_a_determination_lost_from_both_lists_fails_the_letter() -> None:
     # The 4th determination is unreadable in both lists, but its section (with a rationale) is
     # there: three items read from four rationales is no record.

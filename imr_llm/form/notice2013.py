@@ -454,8 +454,11 @@ def _label_hits(doc: Document, first: int, stop: int) -> dict[str, tuple[int, in
 _TRAILING_DEBRIS = re.compile(r"(?<=[.!?)\]\"'”’])(?:\s+(?:[^\w\s]{1,3}|\w{1,2}))+\s*$")
 
 
+#: Marks OCR leaves after a label's colon, a stray letter among them (". f : :", "f ’ : :",
+#: "f ::"): the label's, not the passage's.
 _LEADING_MARKS = re.compile(
-    r"(?:\s|[.:;,_~|=\-](?=[\s.:;,_~|=\-])|[·•‘’`_~|]|\w(?=\s*[.:;,_~|=\-]\s))*\s*"
+    r"(?:\s|[.:;,_~|=\-](?=[\s.:;,_~|=\-]|\w(?:\s*[^\w\s]){1,4}\s)|[·•‘’`_~|]"
+    r"|\w(?=(?:\s*[^\w\s]){1,4}\s))*\s*"
 )
 
 
