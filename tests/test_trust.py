@@ -1289,6 +1289,26 @@ def test_an_outcome_alone_below_a_header_ending_in_a_colon_and_a_mark_is_its_mar
     assert not record.metadata.needs_review, reasons(record)
 
 
+@pytest.mark.parametrize(
+    ("words", "flag"),
+    [
+        ("to determine the medical necessity of a shoulder MRI. This patient acutely", True),
+        ("The claimant has a stable knee", True),
+        ("the request", True),
+        # a 2013 notice's Expert Reviewer's sentence, and a citation, are a guideline's own
+        ("The Expert Reviewer found it relevant to the employee's clinical circumstance", False),
+        ("Page(s): 303", False),
+    ],
+)
+def test_a_guideline_holding_a_rationales_words_is_flagged(words: str, flag: bool) -> None:
+    # "Decision rationale:" lost with its line: the rationale's next lines ran on into the
+    # MAXIMUS guideline (corpus-more CM17-0008551, a line dropped at fuzz seed 74), unflagged.
+    record = with_first_item(
+        "Section(s): Initial\nCare.\n", f"Section(s): Initial\nCare. {words}.\n"
+    )
+    assert flagged(record, "items[0].maximus_guideline") is flag, reasons(record)
+
+
 def test_a_repeated_line_holding_a_damaged_label_leaves_its_passage_unverified() -> None:
     # A guideline's line repeated with its label, OCR having put a mark between the label's
     # words: the passage now holds a label of the item's form.
