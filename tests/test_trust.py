@@ -8,6 +8,7 @@ the engine on it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -18,6 +19,7 @@ from imr_llm.form.summary import read_ages, read_sex
 from imr_llm.inputs.normalise import is_page_furniture
 from imr_llm.record.models import DeterminationRecord
 from imr_llm.record.validation import implausible_dates
+from imr_llm.rules import strict
 from tests.letters import (
     BLOCK_CREDENTIALS,
     ITEM_ONE,
@@ -2178,6 +2180,24 @@ def test_a_quote_mark_glued_to_a_guidelines_first_word_is_no_part_of_it() -> Non
     record = with_first_item("Decision rationale: The guidelines support",
                              'Decision rationale: "The guidelines support')  # fmt: skip
     assert record.items[0].rationale.startswith('"The guidelines support')
+
+
+@pytest.mark.parametrize("mark", ["'", "‘", "’", '"'])
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_quote_mark_glued_to_the_rationale_labels_colon_and_never_closed_is_ocrs(
+    mark: str, fast: bool
+) -> None:
+    # The space after "Decision rationale:" read as a mark, nothing closing it: OCR's, on both
+    # paths of the rules engine (it was kept as the rationale's first character, unflagged).
+    new = f"Decision rationale:{mark}The guidelines support"
+    with contextlib.nullcontext() if fast else strict.tolerant_only():
+        record = with_first_item("Decision rationale: The guidelines support", new)
+    assert record.items[0].rationale.startswith("The guidelines support")
+    # A quotation the rationale closes is the letter's, glued or not.
+    closed = 'Decision rationale:"The guidelines support" the'
+    with contextlib.nullcontext() if fast else strict.tolerant_only():
+        record = with_first_item("Decision rationale: The guidelines support", closed)
+    assert record.items[0].rationale.startswith('"The guidelines support"')
 
 
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:

@@ -128,14 +128,22 @@ _LEADING_PASSAGE_MARKS = re.compile(
 _QUOTES = "'\"‘’“”`"
 
 
-def strip_leading_marks(kept: str, name: str) -> str:
+def strip_leading_marks(kept: str, name: str, after_label: str = " ") -> str:
     """A passage's text without the marks before its first word (:data:`_LEADING_PASSAGE_MARKS`,
-    and for a guideline a quote mark glued to it); both readers of the items use it."""
+    and for a guideline a quote mark glued to it); both readers of the items use it.
+
+    ``after_label``: the line's text right after the label. A rationale's opening quote mark
+    glued to the label's colon that nothing closes ("Decision rationale:'Objective ...") is
+    the label's space read as a mark; one after the space, or one the rationale closes, is the
+    letter's quotation.
+    """
     if kept[:1].isalnum():
         return kept  # the common case
     kept = _LEADING_PASSAGE_MARKS.sub("", kept)
     if name != "rationale" and kept[:1] in _QUOTES and kept[1:2].isalpha():
         kept = kept[1:]
+    elif after_label[:1] in _QUOTES:
+        kept = _UNCLOSED_QUOTE.sub("", kept, count=1)
     return kept
 
 
@@ -708,9 +716,10 @@ def _item_place(
         label = (lines[i].start, value_start)
         parts = [lines[i].text[column:]] + [line.text for line in lines[i + 1 : last + 1]]
         kept = _strip_label_remnant(_strip_trailing_marks(collapse_ws(" ".join(parts))), name)
+        rest = lines[i].text[column:]
+        lead = len(rest) - len(rest.lstrip())
         # A passage starts with a word; marks before it ("~ Decision based on") are OCR's.
-        kept = strip_leading_marks(kept, name)
-        lead = len(lines[i].text[column:]) - len(lines[i].text[column:].lstrip())
+        kept = strip_leading_marks(kept, name, rest)
         passages[name] = Place(value_start + lead, lines[last].end, kept, "label", label)
     end_offset = lines[body_end].start if body_end < len(lines) else len(doc.source)
     return ItemPlace(header, outcome, outcome_place, passages, end_offset, bool(marker.outcome))

@@ -890,8 +890,8 @@ def _item_place(
         value_start = line_start + column
         end = starts[last] + len(texts[last])
         kept = _strip_label_remnant(_trailing_marks(collapse_ws(source[value_start:end])), name)
-        kept = strip_leading_marks(kept, name)
         rest = texts[i][column:]
+        kept = strip_leading_marks(kept, name, rest)
         lead = len(rest) - len(rest.lstrip())
         passages[name] = Place(value_start + lead, end, kept, "label", (line_start, value_start))
     end_offset = starts[body_end] if body_end < lines.n else len(source)
