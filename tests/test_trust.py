@@ -392,6 +392,9 @@ def test_a_page_marker_inside_a_rationale_is_kept_out(marker: str) -> None:
         "Case Numbcr:          CM18-0101234",
         "Casc Nurnb er: CM18-0101234 ,",
         "IMR Case No. CM18-0101234 Page 2 of 5",
+        # its space lost (generated g227 at fuzz seed 90: kept inside a guideline, unflagged)
+        "CaseNumber: CM18-0101234",
+        "CaseNumbcr:          CM18-0101234",
     ],
 )
 def test_furniture_inside_a_rationale_is_kept_out(furniture: str) -> None:
@@ -1548,6 +1551,15 @@ def test_a_sex_noun_ocr_damaged_after_the_age_is_flagged_not_dropped(word: str) 
     record = rules(str(Letter(header="", summary=summary)))
     assert record.patient.sex is None
     assert flagged(record, "patient.sex")
+
+
+@pytest.mark.parametrize(
+    "head",
+    ["CaseNumber: CM18-0101234 DateAssigned: 03/14/2018", "Some words DecisionDate: 03/14/2018"],
+)
+def test_a_header_label_with_its_space_lost_inside_a_passage_is_flagged(head: str) -> None:
+    record = with_first_item("The records show a\n", f"The records show a {head} stable\n")
+    assert "03/14/2018" not in record.items[0].rationale or flagged(record, "items[0].rationale")
 
 
 def test_a_running_head_inside_an_item_header_is_flagged() -> None:

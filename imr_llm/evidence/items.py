@@ -709,11 +709,12 @@ def _opens_with_outcome(name: str) -> bool:
     return len(first) >= 6 and first[:1].upper() in "UO0" and parse_outcome(first) is not None
 
 
-#: A label of the header table, with its colon: no passage prints one; a page's running head
-#: that repeats the header's first line ("Case Number: CM16-0213037 Date Assigned: ...") does.
+#: A label of the header table, with its colon (the spaces between its words perhaps lost:
+#: "CaseNumber:"): no passage prints one; a page's running head that repeats the header's
+#: first line ("Case Number: CM16-0213037 Date Assigned: ...") does.
 _HEADER_LABEL = re.compile(
-    r"\b(?:Date\s+Assigned|Decision\s+Date|UR\s+Denial\s+Date|Case\s+Number|Date\s+of\s+Injury"
-    r"|Application\s+Received)\s*:"
+    r"\b(?:Date\s*Assigned|Decision\s*Date|UR\s*Denial\s*Date|Case\s*Number|Date\s*of\s*Injury"
+    r"|Application\s*Received)\s*:"
 )
 
 

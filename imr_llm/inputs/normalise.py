@@ -430,10 +430,10 @@ def _line_of(text: str, at: int) -> str:
 
 #: A case number with nothing of the letter around it: a page's running head, never content.
 #: Before it, a few short words, whatever their spelling: "Case Number:", "IMR Case No.",
-#: "MAXIMUS Federal Services", and these read through OCR damage ("Case Numbcr:"); no
-#: sentence of a letter ends on its own case number.
+#: "MAXIMUS Federal Services", and these read through OCR damage ("Case Numbcr:", and
+#: "CaseNumber:" with its space lost); no sentence of a letter ends on its own case number.
 RUNNING_HEAD = re.compile(
-    r"^\W*(?:[^\W_]{1,9}\W+){0,5}CM\d{2}-\d{7}\W*(?:(?:Page|of|\d{1,3})\W*)*$",
+    r"^\W*(?:[^\W_]{1,12}\W+){0,5}CM\d{2}-\d{7}\W*(?:(?:Page|of|\d{1,3})\W*)*$",
     re.IGNORECASE,
 )
 
