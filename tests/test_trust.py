@@ -1715,10 +1715,20 @@ def test_an_original_request_is_never_the_end_of_the_portions_name() -> None:
                            "Acute rehabilitation for left foot fracture")  # fmt: skip
     lower = PartialRequest("foot fracture rehabilitation", "Rehabilitation")
     portion = PartialRequest("Chiropractic manipulation times 12", "manipulation times 6")
+    # Its first line lost, its numbers the original's, not the portion's (generated g312 at
+    # fuzz seed 90: "Anxiety Inventory times 12", unflagged).
+    numbers = PartialRequest(
+        "Anxiety Inventory times 12", "Psychological testing: Beck Anxiety Inventory times 6"
+    )
+    fewer = PartialRequest("Norco 10/325mg #120", "Norco 10/325mg #60")
+    one_word = PartialRequest("12 visits", "Physical therapy 6 visits")
     assert "first line" in original_doubt(cut)
+    assert "first line" in original_doubt(numbers)
     assert original_doubt(whole) == ""
     assert "inside a sentence" in original_doubt(lower)
     assert original_doubt(portion) == ""
+    assert original_doubt(fewer) == ""
+    assert original_doubt(one_word) == ""
 
 
 def test_a_header_line_of_three_words_printed_twice_is_flagged() -> None:

@@ -604,9 +604,21 @@ def original_doubt(partial: PartialRequest) -> str:
                 "it twice after 'the original request,' (a line of it printed again?)")  # fmt: skip
     original = _NAME_WORDS.findall(partial.original_request.lower())
     portion = _NAME_WORDS.findall(partial.service.lower())
-    if 0 < len(original) < len(portion) and portion[-len(original) :] == original:
+    if _ends(portion, original, 1):
+        return "the original request is the end of the portion's name (its first line lost?)"
+    # Its words without its numbers, which a portion changes ("... Inventory times 12" of
+    # "... Beck Anxiety Inventory times 6"); two words at the least ("12 visits" of "Physical
+    # therapy 6 visits" could be a request's own short naming).
+    original = [w for w in original if not w.isdigit()]
+    portion = [w for w in portion if not w.isdigit()]
+    if _ends(portion, original, 2):
         return "the original request is the end of the portion's name (its first line lost?)"
     return twice_doubt(partial)
+
+
+def _ends(words: list[str], tail: list[str], least: int) -> bool:
+    """Whether ``tail`` (``least`` words or more) is the end of ``words`` and shorter."""
+    return least <= len(tail) < len(words) and words[-len(tail) :] == tail
 
 
 #: How many letters and digits two namings of one request may differ by (at the least; a
