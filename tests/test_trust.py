@@ -309,6 +309,25 @@ def test_a_state_blotted_out_of_the_licensure_list_is_flagged(blot: str) -> None
     assert flagged(record, "reviewer.licensure_states")
 
 
+@pytest.mark.parametrize(
+    ("written", "ok"),
+    [
+        # The list's wrapped last line printed again: "Virginia" read as a second state
+        # (generated g263 at fuzz seed 91, unflagged).
+        ("California, West\nVirginia\nVirginia", False),
+        ("West Virginia\nVirginia", False),
+        # Both states, listed as lists are.
+        ("California, West Virginia, Virginia", True),
+        ("West Virginia and Virginia", True),
+    ],
+)
+def test_a_state_read_again_from_a_repeated_wrapped_line_is_flagged(written: str, ok: bool) -> None:
+    credentials = BLOCK_CREDENTIALS.replace("California, Nevada", written)
+    record = rules(str(Letter(credentials=credentials)))
+    assert "Virginia" in record.reviewer.licensure_states
+    assert flagged(record, "reviewer.licensure_states") is not ok
+
+
 @pytest.mark.parametrize("blot", BLOTS)
 def test_a_specialty_word_blotted_out_is_flagged(blot: str) -> None:
     credentials = BLOCK_CREDENTIALS.replace("Orthopaedic Surgery", f"{blot} Surgery")

@@ -68,6 +68,26 @@ def check_states(values: list[str], form: LetterForm, out: Checked) -> None:
         out.put(path, "unverified", place.span, _GOES_ON)
     elif names.repeated:
         out.put(path, "unverified", place.span, _TWICE)
+    elif _tail_read_again(place.text, names):
+        out.put(path, "unverified", place.span, _TAIL_AGAIN)
+
+
+def _tail_read_again(text: str, names: NameList) -> bool:
+    """Whether a state is read right after one it ends ("West Virginia Virginia"), nothing
+    but space between: the list's wrapped last line printed again. A list of both states
+    has a comma or "and" between them."""
+    readings = sorted(names.readings, key=lambda r: r.start)
+    return any(
+        a.value.endswith(" " + b.value) and not text[a.end : b.start].strip()
+        for a, b in zip(readings, readings[1:], strict=False)
+    )
+
+
+#: Why a state read right after a state it ends needs a person's look.
+_TAIL_AGAIN = (
+    "a state is read right after a state it ends, nothing between them (a wrapped line "
+    "printed again?)"
+)
 
 
 #: Why a list that ends with a list mark or "and" needs a person's look.
