@@ -1564,7 +1564,11 @@ def test_a_specialty_list_ending_with_a_list_mark_is_flagged(end: str) -> None:
     assert flagged(record, "reviewer.specialties")
 
 
-@pytest.mark.parametrize("word", ["gentlcman", "wornan", "lacly"])
+@pytest.mark.parametrize(
+    "word",
+    # a letter dropped from "male" (generated g153 at fuzz seed 91: "mae", unflagged) or "lady"
+    ["gentlcman", "wornan", "lacly", "mae", "mle", "ale", "ldy", "femle", "fmale"],
+)
 def test_a_sex_noun_ocr_damaged_after_the_age_is_flagged_not_dropped(word: str) -> None:
     summary = SUMMARY.replace("52 year old female", f"52 year old {word}")
     record = rules(str(Letter(header="", summary=summary)))

@@ -466,10 +466,18 @@ def garbled_after_age(text: str, age_end: int) -> tuple[int, int] | None:
     return age_end + m.start(1), age_end + m.end(1)
 
 
+#: "male" and "lady" with a letter lost ("mae", "ldy"): no word a summary writes after an age.
+_SEX_WORD_LESS_A_LETTER = frozenset(
+    name[:k] + name[k + 1 :] for name in ("male", "lady") for k in range(len(name))
+)
+
+
 def _damaged_sex_word(word: str) -> bool:
-    """Whether a plain word is a sex noun through OCR damage ("gentlcman", "wornan"): close to
-    one, and none of them."""
+    """Whether a plain word is a sex noun through OCR damage ("gentlcman", "wornan", "mae"):
+    close to one, and none of them."""
     lowered = word.lower()
+    if lowered in _SEX_WORD_LESS_A_LETTER:
+        return True
     if lowered in SEX_WORDS or len(lowered) < 4:
         return False
     undone = lowered.replace("rn", "m").replace("cl", "d").replace("vv", "w")  # OCR's pairs
