@@ -1494,7 +1494,10 @@ def test_diagnoses_whose_lead_in_is_hyphenated_or_damaged(lead_in: str) -> None:
      # "injured" with its "ed" read as "ecl" or "cd" (generated letters at fuzz seed 19: the
      # date was null, unflagged)
      ("an injury and was injurecl on", False), ("and was injurcd on", False),
-     ("and was injured on", True)],
+     ("and was injured on", True),
+     # split by OCR (generated g165 at fuzz seed 91: "in jured on", the date null, unflagged)
+     ("and was in jured on", False), ("and was inj ured on", False),
+     ("and was injur ed on", False)],
 )  # fmt: skip
 def test_the_injury_date_is_read_through_marks_and_look_alikes_as_repaired(
     phrase: str, exact: bool
@@ -1504,6 +1507,12 @@ def test_the_injury_date_is_read_through_marks_and_look_alikes_as_repaired(
     reading = read_injury_date(f"The injured worker reported {phrase} 5/9/2016 while lifting.")
     assert reading is not None and reading.value == dt.date(2016, 5, 9)
     assert reading.exact is exact
+
+
+def test_a_month_after_in_is_no_split_injured() -> None:
+    from imr_llm.form.summary import INJURY
+
+    assert INJURY.search("She was seen in June during 2016 and in Jun ed on 5/9/2016.") is None
 
 
 @pytest.mark.parametrize(("glued", "sex"), [("ladywho", "female"), ("malewith", "male"),

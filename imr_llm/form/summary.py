@@ -65,8 +65,10 @@ INJURY = re.compile(
     # "injury" as OCR may split it ("inj nry"), and the ways a summary dates it ("injury on",
     # "injury that occurred on", "date of injury of"); OCR's marks may stand between the words
     # ("an injury·that occurred on"), and its look-alikes in them ("lnjury", "injurecl",
-    # "injurcd", "occurrecl").
-    rf"(?:[il1|]njur(?:y|ies|{_ED})|[il1|]n\s?j\s?[uvn]\s?[rn]\s?[yv]|date\s+of\s+injury|DOI"
+    # "injurcd", "occurrecl"); "injured" split too ("in jured", "injur ed"), its "r" kept so
+    # that "in June d..." is none.
+    rf"(?:[il1|]njur(?:y|ies|{_ED})|[il1|]n\s?j\s?[uvn]\s?[rn]\s?[yv]"
+    rf"|[il1|]n\s?j\s?u\s?r\s?[ec]\s?(?:d|cl)|date\s+of\s+injury|DOI"
     rf"|industrial\s+\S{{4,8}}(?=\s+on\b)){_JOIN}"
     rf"(?:(?:that|which)?{_JOIN}(?:occurr?e(?:d|cl)|happen(?:e|c)(?:d|cl)){_JOIN})?"
     r"(?:on|of|dated|date|was|is|:)?\s*(?:on\s+|of\s+)?",
