@@ -595,6 +595,16 @@ def test_a_stamp_inside_a_value(text: str, stamp: bool) -> None:
     assert stamp_inside(text) is stamp
 
 
+@pytest.mark.parametrize("word", ["RECEIVED", "FAXED", "COPY"])
+def test_a_stamp_word_inside_a_service_in_capitals_is_flagged(word: str) -> None:
+    # gold seed-001 at fuzz seed 92: "CT SCAN OF THE CERVICAL RECEIVED SPINE WITHOUT CONTRAST",
+    # unflagged: a letter in capitals may write "RECEIVED" in its prose, never in a name.
+    old = "Hinged knee brace, left: Upheld"
+    record = with_first_item(old, f"HINGED KNEE {word} BRACE, LEFT: Upheld")
+    assert flagged(record, "items[0].service")
+    assert not with_first_item(old, "HINGED KNEE BRACE, LEFT: Upheld").metadata.needs_review
+
+
 @pytest.mark.parametrize(
     ("old", "new", "path"),
     [

@@ -682,7 +682,7 @@ def _text_doubt(name: str) -> str:
     if _opens_with_outcome(name):
         return ("the item header starts with an outcome word (another marker's line read "
                 "into it: a header printed twice?)")  # fmt: skip
-    if stamp_inside(name) or (":" in name and _TIME_OF_DAY.search(name)):
+    if stamp_inside(name, name=True) or (":" in name and _TIME_OF_DAY.search(name)):
         return ("the item header holds a page's stamp, a watermark's word, a page counter or a "
                 "fax machine's line")  # fmt: skip
     return ""

@@ -191,11 +191,12 @@ STAMP_INSIDE = re.compile(
 )
 
 
-def stamp_inside(text: str) -> bool:
+def stamp_inside(text: str, name: bool = False) -> bool:
     """Whether ``text`` (a value) holds a page's stamp or a fax machine's line
     (:data:`STAMP_INSIDE`; the stamp's word in capitals, as stamps print it), a watermark's or
-    a stamp's word alone, or a page counter."""
-    return bool(_stamps(text))
+    a stamp's word alone, or a page counter. In a ``name`` (an item's service) every stamp word
+    in capitals is a stamp: a letter in capitals writes "RECEIVED" in its prose, in no name."""
+    return bool(_stamps(text, name))
 
 
 def without_stamps(text: str) -> str | None:
@@ -212,7 +213,7 @@ def without_stamps(text: str) -> str | None:
     return " ".join("".join(kept).split()) or None
 
 
-def _stamps(text: str) -> list[re.Match[str]]:
+def _stamps(text: str, name: bool = False) -> list[re.Match[str]]:
     """The stamps, fax lines, stamp words and page counters in ``text``, in text order, none
     overlapping another."""
     counters = (
@@ -232,7 +233,7 @@ def _stamps(text: str) -> list[re.Match[str]]:
     for m in [*_LONE_STAMP.finditer(text), *counters]:
         lone = m.re is _LONE_STAMP
         if not any(m.start() < f.end() and f.start() < m.end() for f in found) and (
-            not lone or _among_prose(text, m)
+            not lone or name or _among_prose(text, m)
         ):
             found.append(m)
     found.sort(key=lambda m: m.start())
@@ -255,15 +256,16 @@ def _page_of_page(counter: str) -> bool:
     return 0 < page <= pages
 
 
-_STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED", "COPY", "CONFIDENTIAL", "DUPLICATE",
+#: The words a rubber stamp or a watermark prints across a page, in capitals.
+STAMP_WORDS = ("RECEIVED", "FAXED", "FILED", "SCANNED", "COPY", "CONFIDENTIAL", "DUPLICATE",
                 "VOID", "DRAFT")  # fmt: skip
 #: A stamp's word alone, in capitals, as a watermark or a rubber stamp prints it across the
 #: page and OCR reads it into the line beneath ("7-10 days COPY for left foot fracture"). No
 #: letter prints one of these words in capitals inside its prose (none of the corpora's and
 #: gold set's renderings does; in lower case "copy" is once a letter's, of a record).
-_LONE_STAMP = re.compile(r"\b(?:" + "|".join(_STAMP_WORDS) + r")\b")
+_LONE_STAMP = re.compile(r"\b(?:" + "|".join(STAMP_WORDS) + r")\b")
 #: The same words anywhere (no word boundaries: a search four times cheaper, run on every value).
-_ANY_STAMP_WORD = re.compile("|".join(_STAMP_WORDS))
+_ANY_STAMP_WORD = re.compile("|".join(STAMP_WORDS))
 #: The stamp words a letter printed all in capitals also prints as its own ("THE PATIENT
 #: RECEIVED PHYSICAL THERAPY"): a stamp only among words in lower case. The others are no
 #: letter's words in capitals anywhere, services in capitals among them ("BIOFEEDBACK, 10
