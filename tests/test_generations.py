@@ -302,6 +302,28 @@ def test_a_stamp_inside_a_notice_label_leaves_none_of_the_label_in_the_guideline
     assert record.items[2].claims_administrator_guideline == want
 
 
+@pytest.mark.parametrize(
+    "stamped",
+    ["Rationale for the RECEIVED Decision:", "Rationale for the COPY\nDecision:",
+     "Rationale for the Decision RECEIVED:"],
+)  # fmt: skip
+def test_a_stamp_inside_a_notices_rationale_label_leaves_none_of_it_in_the_rationale(
+    stamped: str,
+) -> None:
+    # A watermark's word inside "Rationale for the Decision:" (gN06 at fuzz seed 92): the
+    # rationale started "Decision: Topical lidocaine ...", unflagged.
+    text = gold_text("gN06")
+    label = "Rationale for the Decision:\nTopical"
+    assert text.count(label) == 1
+    record = extract(
+        text.replace(label, label.replace("Rationale for the Decision:", stamped)),
+        backend="rules",
+    )
+    want = gold_label("gN06")["items"][1]["rationale"]
+    assert want.startswith("Topical lidocaine")
+    assert record.items[1].rationale == want
+
+
 def test_a_notice_item_whose_expert_reviewer_line_is_lost_is_flagged() -> None:
     # gN05 with the line "The Expert Reviewer based his/her decision on the ACOEM Practice
     # Guidelines, 2nd Edition" dropped (fuzz seed 42): the rest of that guideline ran into the

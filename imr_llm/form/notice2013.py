@@ -39,7 +39,7 @@ from typing import ClassVar
 
 from rapidfuzz import fuzz
 
-from ..inputs.normalise import Document
+from ..inputs.normalise import STAMP_WORDS, Document
 from .credentials import CredentialsForm, read_credentials_form
 from .generations import DETERMINATION
 from .header import HeaderForm
@@ -471,6 +471,14 @@ _LABEL_REST = re.compile(
 )
 
 
+#: The rationale label's last word, or a stamp's word before its colon, at the rationale's
+#: start ("Rationale for the RECEIVED Decision:", "Rationale for the Decision COPY:"): the
+#: label's, where the stamp ended the match. No rationale starts with a word and a colon.
+_RATIONALE_LABEL_REST = re.compile(
+    rf"(?:(?i:{ocr_pattern('decision').pattern})\s*)?(?:(?:{'|'.join(STAMP_WORDS)})\s*)?[:;]\s*"
+)
+
+
 def _text_between(doc: Document, start: int, end: int) -> str:
     """The letter's text in ``[start, end)`` from its lines, so page furniture (a page number,
     a fax banner: no line of the letter) is left out, as is debris after the last sentence."""
@@ -502,7 +510,8 @@ def _passages(
         # Marks OCR leaves after a label's colon ("Rationale for the Decision: . : ; :") are
         # the label's, not the passage's.
         lead = _LEADING_MARKS.match(raw).end()  # type: ignore[union-attr]
-        if name != "rationale" and (rest := _LABEL_REST.match(raw, lead)) is not None:
+        rest = (_RATIONALE_LABEL_REST if name == "rationale" else _LABEL_REST).match(raw, lead)
+        if rest is not None:
             lead = rest.end()
         trail = len(raw.rstrip())
         out[name] = Place(e + lead, e + max(trail, lead), _text_between(doc, e + lead, stop_at),
