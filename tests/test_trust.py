@@ -1082,6 +1082,19 @@ def test_a_repeated_value_in_a_plain_pdftotext_header_is_flagged() -> None:
     assert "pairing may be shifted" in record.metadata.evidence["ur_denial_date"].note
 
 
+@pytest.mark.parametrize("damaged", ["03/09/201", "03/O9/2O1", "03/09/2 18"])
+def test_a_damaged_value_left_over_in_a_plain_pdftotext_header_is_flagged(damaged: str) -> None:
+    # A label OCR damaged past reading ("Date of Injuy:") and a value damaged past reading as a
+    # date (corpus-more CM17-0015198 at fuzz seed 93): the two readable dates were paired with
+    # the two readable labels, shifted, unflagged; the damaged value is a value all the same.
+    header = RAW_HEADER.replace("Date of Injury:", "Date of Injuy:").replace(
+        "03/09/2018\n", f"{damaged}\n"
+    )
+    record = rules(str(Letter(header=header)))
+    assert flagged(record, "ur_denial_date")
+    assert flagged(record, "application_received")
+
+
 def test_a_stray_mark_at_a_passage_start_or_a_name_end_is_kept_out() -> None:
     item = ITEM_ONE.replace("Hinged knee brace, left: Upheld", "Hinged knee brace, left ·: Upheld")
     item = item.replace("MAXIMUS guideline: Decision", "MAXIMUS guideline: ~ Decision")

@@ -208,7 +208,18 @@ def read_header_form(doc: Document, start: int, end: int) -> HeaderForm:
             form.places[name] = Place(chunk.start, chunk.end, chunk.text, "order", label)
             break
     form.unclaimed = [chunk for k, chunk in enumerate(loose) if k not in used]
-    # A value left over of a kind a label waited for: a value repeated, or its label lost.
+    # A value left over of a kind a label waited for: a value repeated, or its label lost (a
+    # date damaged past reading is a date here: "01/24/201" left over shifted the pairing).
     waited = {_LABEL_KIND[name] for name, _ in waiting}
-    form.ambiguous = any(_kind(chunk.text) in waited for chunk in form.unclaimed)
+    form.ambiguous = any(
+        (_kind(chunk.text) or ("date" if _DAMAGED_DATE.fullmatch(chunk.text) else None)) in waited
+        for chunk in form.unclaimed
+    )
     return form
+
+
+#: What is left of a date OCR damaged past reading: its digits (or their look-alikes) and
+#: separators, four digits at the least ("01/24/201", "03/O9/2O1", "03/09/2 18").
+_DAMAGED_DATE = re.compile(
+    r"(?=(?:\D*\d){4})[\dOoIl|]{1,4}(?:\s?[/.\-]\s?[\dOoIl|]{1,4}|\s\d{1,4}){1,3}"
+)
