@@ -164,6 +164,10 @@ def test_marks_between_a_labels_words() -> None:
         ("UR Denial Date: || 1O/14/2016", dt.date(2016, 10, 14)),
         ("Application | | 02/03/2017", dt.date(2017, 2, 3)),
         ("[ 10/14/2016 ]", dt.date(2016, 10, 14)),
+        # A stamp's word before the date: "ID | 10/13" is no date inside "10/13/2016"
+        # (corpus CM17-0008577 OCR'd at fuzz seed 92: the injury read as 2013-10-10).
+        ("Date of Injury: — VOID | 10/13/2016", dt.date(2016, 10, 13)),
+        ("DUPLICATE | 10/13/2016", dt.date(2016, 10, 13)),
     ],
 )
 def test_table_rules_are_not_digits(text: str, date: dt.date) -> None:

@@ -110,9 +110,12 @@ def case_number_digits(text: str) -> list[str]:
 TWO_DIGIT_YEAR_PIVOT = 40
 
 _SEP = r"\s?[/.\-|lI1]?\s?"
+#: A numeric date; never one whose two-digit year its own separator and a digit follow: it is
+#: the start of a longer date ("ID | 10/13" in "VOID | 10/13/2016", a stamp's letters read as
+#: digits). A range may follow a date: "10/13/2016-11/14/2016", "5/9/16-6/1/16".
 _NUM_DATE = re.compile(
     rf"(?<![0-9])(?P<m>{_D}{{1,2}})\s?(?P<s1>[/.\-|lI])\s?(?P<d>{_D}{{1,2}})\s?(?P<s2>[/.\-|lI])"
-    rf"\s?(?P<y>{_D}{{4}}|{_D}{{2}})(?![0-9])"
+    rf"\s?(?P<y>{_D}{{4}}(?![0-9])|{_D}{{2}}(?![0-9])(?!\s?(?P=s2)\s?[0-9]))"
 )
 _MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
 _WORD_DATE = re.compile(
