@@ -61,14 +61,19 @@ _AFTER_AGE = re.compile(
 )
 #: "ed" as OCR may read it: "ecl", "cd", "ccl".
 _ED = r"[ec](?:d|cl)"
+#: "injured" and "injury" with a letter lost ("injure", "inured", "njured", "inury").
+_LOST_LETTER = "|".join(
+    sorted({w[:k] + w[k + 1 :] for w in ("injured", "injury") for k in range(len(w))})
+)
 INJURY = re.compile(
     # "injury" as OCR may split it ("inj nry"), and the ways a summary dates it ("injury on",
     # "injury that occurred on", "date of injury of"); OCR's marks may stand between the words
     # ("an injury·that occurred on"), and its look-alikes in them ("lnjury", "injurecl",
     # "injurcd", "occurrecl"); "injured" split too ("in jured", "injur ed"), its "r" kept so
-    # that "in June d..." is none.
+    # that "in June d..." is none, or with a letter lost.
     rf"(?:[il1|]njur(?:y|ies|{_ED})|[il1|]n\s?j\s?[uvn]\s?[rn]\s?[yv]"
-    rf"|[il1|]n\s?j\s?u\s?r\s?[ec]\s?(?:d|cl)|date\s+of\s+injury|DOI"
+    rf"|[il1|]n\s?j\s?u\s?r\s?[ec]\s?(?:d|cl)|(?<![A-Za-z])(?:{_LOST_LETTER})(?![A-Za-z])"
+    r"|date\s+of\s+injury|DOI"
     rf"|industrial\s+\S{{4,8}}(?=\s+on\b)){_JOIN}"
     rf"(?:(?:that|which)?{_JOIN}(?:occurr?e(?:d|cl)|happen(?:e|c)(?:d|cl)){_JOIN})?"
     r"(?:on|of|dated|date|was|is|:)?\s*(?:on\s+|of\s+)?",
@@ -323,10 +328,11 @@ def read_injury_date(text: str) -> Reading | None:
 
 
 #: Where an alternative of ``INJURY`` can start (lower-cased text): "injury" whole or as OCR
-#: splits or damages it ("inj nry", "lnjury"), "date of injury", "DOI", "industrial ...".
+#: splits or damages it ("inj nry", "lnjury", "njured", "inured"), "date of injury", "DOI",
+#: "industrial ...".
 #: Kept beside ``INJURY``'s alternatives; a test over every letter holds the reading equal to
 #: ``INJURY.finditer``'s.
-_INJURY_START = re.compile(r"[il1|]n\s?j|date|doi|industrial")
+_INJURY_START = re.compile(r"[il1|]n\s?j|(?<![a-z])(?:nj|ij|inu)|date|doi|industrial")
 #: ``INJURY`` as the letter prints it, none of OCR's marks or look-alikes in it.
 _PLAIN_PHRASE = re.compile(
     r"(?:injur(?:y|ies|ed)|date\s+of\s+injury|DOI|industrial\s+\S{4,8})\s*"
