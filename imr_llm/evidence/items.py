@@ -722,10 +722,11 @@ def _opens_with_outcome(name: str) -> bool:
 
 
 #: A label of the header table, with its colon (the spaces between its words perhaps lost:
-#: "CaseNumber:"): no passage prints one; a page's running head that repeats the header's
-#: first line ("Case Number: CM16-0213037 Date Assigned: ...") does.
+#: "CaseNumber:", or glued to the word before it, "GuidelinesCase Number:", where the page
+#: break before it was lost): no passage prints one; a page's running head that repeats the
+#: header's first line ("Case Number: CM16-0213037 Date Assigned: ...") does.
 _HEADER_LABEL = re.compile(
-    r"\b(?:Date\s*Assigned|Decision\s*Date|UR\s*Denial\s*Date|Case\s*Number|Date\s*of\s*Injury"
+    r"(?:\b|(?<=[a-z]))(?:Date\s*Assigned|Decision\s*Date|UR\s*Denial\s*Date|Case\s*Number|Date\s*of\s*Injury"
     r"|Application\s*Received)\s*:"
 )
 
