@@ -1770,6 +1770,17 @@ def test_an_original_request_read_whole_across_a_blank_line_is_not_flagged() -> 
     assert not record.metadata.needs_review
 
 
+def test_a_name_without_a_word_is_flagged() -> None:
+    from imr_llm.evidence.items import name_doubt, original_doubt
+    from imr_llm.form.items import PartialRequest
+
+    # Lines swapped in a partly certified request's header left "12 was the original
+    # request." (generated g58 at fuzz seed 94): "12" read as the original request, unflagged.
+    assert "no word" in original_doubt(PartialRequest("12", "Lumbar epidural injection times 6"))
+    assert "no word" in name_doubt("#30, 12", False)
+    assert name_doubt("12 sessions of aquatic therapy", False) == ""
+
+
 def test_an_original_request_is_never_the_end_of_the_portions_name() -> None:
     from imr_llm.evidence.items import original_doubt
     from imr_llm.form.items import PartialRequest

@@ -575,6 +575,8 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True, wording: boo
     doubt = _text_doubt(name) or (wording_doubt(name) if wording else "")
     if doubt:
         return doubt
+    if not any(ch.isalpha() for ch in name):
+        return "the item header holds no word, only numbers or marks (its first line lost?)"
     if form_2016 and not partial and (name[:1].islower() or _CONTINUES.match(name)):
         return "the item header starts inside a sentence (its first line lost?)"
     return ""
