@@ -511,8 +511,8 @@ def _passages(
         # the label's, not the passage's.
         lead = _LEADING_MARKS.match(raw).end()  # type: ignore[union-attr]
         rest = (_RATIONALE_LABEL_REST if name == "rationale" else _LABEL_REST).match(raw, lead)
-        if rest is not None:
-            lead = rest.end()
+        if rest is not None:  # and the marks after the label's rest ("Decision: . COPY ; : :")
+            lead = _LEADING_MARKS.match(raw, rest.end()).end()  # type: ignore[union-attr]
         trail = len(raw.rstrip())
         out[name] = Place(e + lead, e + max(trail, lead), _text_between(doc, e + lead, stop_at),
                           "label", (found[name][0], e))  # fmt: skip
