@@ -369,6 +369,23 @@ def test_a_perfect_answer_on_a_generated_letter_is_kept_unflagged(seed: int, ans
     assert record.contract_dict() == label
 
 
+def test_a_header_line_with_its_marker_printed_twice_is_flagged_on_the_model_path() -> None:
+    """ "... for the lumbar\nspine: Upheld\nspine: Upheld": the rules engine refuses the item
+    (another marker inside its header); the model path kept the letter's own text at the
+    marker, "... lumbar spine: Upheld spine", as the service, unflagged (generated g125, a line
+    printed twice, a perfect answer; found by a probe of the model path on damaged letters)."""
+    from imr_llm.testing.oracle import seen_letter
+
+    text, expected = _whole_letter(125)
+    assert text.count("spine: Upheld\n") == 1
+    text = text.replace("spine: Upheld\n", "spine: Upheld\nspine: Upheld\n")
+    with pytest.raises(ImrError):
+        extract(text, backend="rules")
+    record = _answered(text, seen_letter(text, expected["label"]).answer)
+    evidence = record.metadata.evidence["items[2].service"]
+    assert record.metadata.needs_review and evidence.status == "unverified", evidence
+
+
 # --------------------------------------------------------------------------------------------
 # 2013 notices
 # --------------------------------------------------------------------------------------------

@@ -326,6 +326,19 @@ def test_a_stamp_inside_a_notices_rationale_label_leaves_none_of_it_in_the_ratio
     assert record.items[1].rationale == want
 
 
+def test_a_notice_guideline_holding_its_label_line_again_is_flagged() -> None:
+    # gN02 with "The Claims Administrator based its decision on the Postsurgical Treatment
+    # Guidelines," printed twice (a probe of the model path on damaged letters, seed 7): the
+    # guideline read "the Postsurgical Treatment Guidelines, The Claims Administrator based its
+    # decision on the Postsurgical ...", unflagged on both engines.
+    text = gold_text("gN02")
+    line = "The Claims Administrator based its decision on the Postsurgical Treatment Guidelines,\n"
+    assert text.count(line) == 1
+    record = extract(text.replace(line, line + line), backend="rules")
+    evidence = record.metadata.evidence["items[1].claims_administrator_guideline"]
+    assert record.metadata.needs_review and evidence.status == "unverified", evidence
+
+
 def test_a_notice_item_whose_expert_reviewer_line_is_lost_is_flagged() -> None:
     # gN05 with the line "The Expert Reviewer based his/her decision on the ACOEM Practice
     # Guidelines, 2nd Edition" dropped (fuzz seed 42): the rest of that guideline ran into the

@@ -2297,6 +2297,41 @@ def test_a_quote_mark_glued_to_the_rationale_labels_colon_and_never_closed_is_oc
     assert record.items[0].rationale.startswith('"The guidelines support"')
 
 
+@pytest.mark.parametrize(
+    ("guideline", "names"),
+    [
+        # A line lost after "Decision based on" (generated g81 at a probe's seed 7: "Decision
+        # based on Treatment 2016.", unflagged on both engines), or before "Citation" (g102:
+        # "... page 303. Citation Official Disability Guidelines ...").
+        ("Decision based on Treatment 2016.", False),
+        ("Decision based on MTUS ACOEM, page 303. Citation Official Disability Guidelines (ODG).",
+         False),
+        ("Decision based on MTUS Knee Complaints 2004.", True),
+        ("Decision based on Non-MTUS Citation Official Disability Guidelines (ODG).", True),
+        ("Decision based on Other Medical Treatment Guideline or Medical Evidence: ODG.", True),
+        # ... through OCR's damage
+        ("Decision based on MTLiS Chronic Pain Medical Treatment 2016.", True),
+        ("Decision based on Nor MTUS Citation Offical Disallity Guiddines (ODG).", True),
+        ("Decision based on 0ther Medical Treatment Guideline.", True),
+        ("Decision based on rnTUS Knee Complaints 2004.", True),
+    ],
+)  # fmt: skip
+def test_a_guideline_sentence_names_its_guideline_set(guideline: str, names: bool) -> None:
+    from imr_llm.evidence.passages import cites_no_set
+
+    assert cites_no_set(guideline) is not names
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_guideline_that_lost_its_sets_name_is_flagged(fast: bool) -> None:
+    with contextlib.nullcontext() if fast else strict.tolerant_only():
+        record = with_first_item(
+            "Claims Administrator guideline: Decision based on MTUS Knee Complaints 2004.",
+            "Claims Administrator guideline: Decision based on\nComplaints 2004.",
+        )
+    assert flagged(record, "items[0].claims_administrator_guideline")
+
+
 def test_a_guideline_ending_with_its_last_line_twice_is_flagged() -> None:
     # "Chapter." printed again on a line of its own: a short line repeated.
     new = _MAXIMUS.replace("Initial\nCare.", "Initial\nCare.\nCare.")

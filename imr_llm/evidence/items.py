@@ -16,7 +16,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from ..form.items import ItemPlace, PartialRequest, split_partial_request
+from ..form.items import ItemPlace, PartialRequest, marker_inside, split_partial_request
 from ..form.reading import full_year
 from ..form.text import (
     collapse_ws,
@@ -577,6 +577,9 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True, wording: boo
         return doubt
     if not any(ch.isalpha() for ch in name):
         return "the item header holds no word, only numbers or marks (its first line lost?)"
+    if marker_inside(name):
+        return ("the item header holds an outcome marker of its own (its line with the marker "
+                "printed twice?)")  # fmt: skip
     if form_2016 and not partial and (name[:1].islower() or _CONTINUES.match(name)):
         return "the item header starts inside a sentence (its first line lost?)"
     return ""

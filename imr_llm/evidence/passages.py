@@ -253,6 +253,54 @@ def argues(value: str) -> bool:
     return _ARGUES.search(value) is not None
 
 
+#: "Decision based on" and what follows it: every labelled guideline names the set it cites
+#: there, "MTUS", "Non-MTUS" or "Other" (388, 235 and 5 of the 555 labelled guidelines'
+#: sentences).
+_BASED_ON = re.compile(r"\bbased\s+on\b(.{0,14})", re.IGNORECASE)
+#: "Citation", which every labelled guideline prints right after "Non-MTUS" (and OCR after
+#: "Nor MTUS", "Non MT US", "Non-MTU: S"), with what stands before it.
+_CITATION = re.compile(r"(.{0,16})\bCitation\b", re.IGNORECASE)
+_NOT_LETTERS = re.compile(r"[^a-z]+")
+#: A label of a 2013 notice's guideline ("The Claims Administrator based its decision on"), or
+#: the 2016 form's "based their decision on" sentence, which opens a guideline when printed.
+_BASED_DECISION = re.compile(
+    r"\bbased\s+(?:its|his/her|his|her|their)\s+decision\s+on\b", re.IGNORECASE
+)
+#: How far into a guideline the form's "... based their decision on ..." sentence starts.
+_FORM_SENTENCE_AT = 40
+
+
+def cites_no_set(value: str) -> bool:
+    """Whether a guideline sentence names no guideline set where the form always names one:
+    "Decision based on" followed by words whose letters do not start as "MTUS", "Non-MTUS" or
+    "Other" do ("Decision based on Treatment 2016.": "MTUS Chronic Pain Medical" lost with its
+    line), or "Citation" with no "MT" or "Non" just before it ("... page 303. Citation
+    Official Disability Guidelines": "Decision based on Non-MTUS" lost). OCR's marks, digits
+    and spaces in between are passed over ("based on. 1 MTUS", "Non- MT US Citation")."""
+    lowered = value.lower()
+    if "based" in lowered:
+        for m in _BASED_ON.finditer(lowered):
+            letters = _NOT_LETTERS.sub("", m.group(1).replace("0", "o"))
+            if letters and not letters.startswith(("m", "n", "o", "rn")):
+                return True
+    if "citation" in lowered:
+        for m in _CITATION.finditer(lowered):
+            before = _NOT_LETTERS.sub("", m.group(1))
+            if "mt" not in before and "non" not in before:
+                return True
+    return False
+
+
+def label_line_again(value: str) -> bool:
+    """Whether a guideline holds a label's "based its decision on" (a 2013 notice's) or the
+    form's "based their decision on" sentence past its start: the label's line printed again
+    ("the Postsurgical Treatment Guidelines, The Claims Administrator based its decision on
+    the Postsurgical ..."); where a guideline prints the form's sentence, it opens it."""
+    if "decision" not in value.lower():
+        return False  # the common case, told without the pattern
+    return any(m.start() > _FORM_SENTENCE_AT for m in _BASED_DECISION.finditer(value))
+
+
 #: A reviewer's verdict: rationales close on one, no labelled guideline holds one.
 _VERDICT = re.compile(r"\b(?:is|are)\s+(?:not\s+)?medically\s+necessary\b", re.IGNORECASE)
 
@@ -345,6 +393,11 @@ _PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
     ("guideline", lambda v, d: argues(v),
      "speaks of the patient, the request or medical necessity, as rationales do and no "
      "guideline does (the rationale's label lost, its lines read into it?)"),
+    ("guideline", lambda v, d: label_line_again(v),
+     "holds its label's words again past its start (a label's line printed twice?)"),
+    ("guideline", lambda v, d: cites_no_set(v),
+     "names no guideline set where the form names one (\"Decision based on\" not followed by "
+     "MTUS, Non-MTUS or Other, or \"Citation\" without Non-MTUS): a line lost?"),
     ("guideline", lambda v, d: stops_before_cited(v),
      "ends before what it cites (\"Section(s):\" or a guideline's name with nothing after it): "
      "cut short, its last line lost or read elsewhere?"),
