@@ -386,6 +386,32 @@ def test_a_header_line_with_its_marker_printed_twice_is_flagged_on_the_model_pat
     assert record.metadata.needs_review and evidence.status == "unverified", evidence
 
 
+@pytest.mark.parametrize(
+    ("seed", "line", "path"),
+    [(44, "contrast times 6 is: Upheld\n", "items[1].service"),
+     (284, "refills): Overturned\n", "items[3].service")],
+)  # fmt: skip
+def test_a_header_that_lost_its_marker_line_keeps_no_cut_service_unflagged(
+    seed: int, line: str, path: str
+) -> None:
+    """An item header's last line lost with its marker: the rules engine refuses the item (no
+    outcome); the model path kept the letter's text above it, "MRI of the cervical spine
+    without", "Lidocaine 5% patch #30 (3", as the service, marked repaired "through OCR
+    damage" on a clean letter, against a perfect answer naming the whole (a probe of the
+    model path on damaged generated letters, seed 8). Whole words more in the answer at the
+    name's end are no OCR damage."""
+    from imr_llm.testing.oracle import seen_letter
+
+    text, expected = _whole_letter(seed)
+    assert text.count(line) == 1
+    text = text.replace(line, "")
+    with pytest.raises(ImrError):
+        extract(text, backend="rules")
+    record = _answered(text, seen_letter(text, expected["label"]).answer)
+    evidence = record.metadata.evidence[path]
+    assert record.metadata.needs_review and evidence.status == "unverified", evidence
+
+
 # --------------------------------------------------------------------------------------------
 # 2013 notices
 # --------------------------------------------------------------------------------------------

@@ -367,6 +367,11 @@ def _judge_name(value: str, written: str, damage: float) -> tuple[Status | None,
     score = fuzz.ratio(collapse_ws(value).lower(), collapse_ws(written).lower())
     if _numbers_unsure(value, written) and score >= 60:
         return "unverified", ""
+    if _more_words_at_an_end(value, written):
+        return "unverified", (
+            "the answer names more than the letter prints at the marker, whole words at an end "
+            "(a line of the header lost?)"
+        )
     if score >= SERVICE_THRESHOLD:
         return "repaired", "through OCR damage"
     if _ocr_marked(written, damage) and (
@@ -377,6 +382,16 @@ def _judge_name(value: str, written: str, damage: float) -> tuple[Status | None,
     if damage >= FAX_DAMAGE and score >= 60:
         return "unverified", ""
     return None, ""
+
+
+def _more_words_at_an_end(value: str, written: str) -> bool:
+    """Whether ``value`` is ``written`` with whole words more before or after it ("MRI of the
+    cervical spine without contrast times 6" for the letter's "MRI of the cervical spine
+    without"): no OCR damage, but a line of the letter's header lost, or a name read short."""
+    answer = _NAME_WORDS.findall(value.lower())
+    letter = _NAME_WORDS.findall(written.lower())
+    n = len(letter)
+    return 0 < n < len(answer) and (answer[:n] == letter or answer[-n:] == letter)
 
 
 def check_service(
@@ -431,7 +446,7 @@ def check_service(
             # damage: the mismatch is the value's, whatever the letter's damage.
             out.certain.add(path)
     elif status == "unverified":
-        out.put(path, status, span, f"the item header reads {excerpt(target, 60)}")
+        out.put(path, status, span, note or f"the item header reads {excerpt(target, 60)}")
     else:
         doubt = service_doubt(target, partial, place)
         if doubt:
