@@ -2304,6 +2304,9 @@ def test_a_quote_mark_glued_to_the_rationale_labels_colon_and_never_closed_is_oc
         # based on Treatment 2016.", unflagged on both engines), or before "Citation" (g102:
         # "... page 303. Citation Official Disability Guidelines ...").
         ("Decision based on Treatment 2016.", False),
+        ("Decision 2016.", False),  # "based on MTUS Chronic Pain Medical Treatment" lost (g333)
+        ("Decision based on MTUS Knee Complaints 2004. Decision", False),
+        ("Decision asad on Non MTUS Citation Official Disability Guidelines.", True),  # OCR'd
         ("Decision based on MTUS ACOEM, page 303. Citation Official Disability Guidelines (ODG).",
          False),
         ("Decision based on MTUS Knee Complaints 2004.", True),

@@ -261,6 +261,9 @@ _BASED_ON = re.compile(r"\bbased\s+on\b(.{0,14})", re.IGNORECASE)
 #: "Nor MTUS", "Non MT US", "Non-MTU: S"), with what stands before it.
 _CITATION = re.compile(r"(.{0,16})\bCitation\b", re.IGNORECASE)
 _NOT_LETTERS = re.compile(r"[^a-z]+")
+#: "Decision" opening a guideline's sentence, and the word after it: "based" in every
+#: labelled guideline (OCR's "asad", "iesed" among the renderings).
+_DECISION = re.compile(r"(?:^|[.;:]\s+)Decision\b[\W_]*(\S{0,8})")
 #: A label of a 2013 notice's guideline ("The Claims Administrator based its decision on"), or
 #: the 2016 form's "based their decision on" sentence, which opens a guideline when printed.
 _BASED_DECISION = re.compile(
@@ -274,9 +277,14 @@ def cites_no_set(value: str) -> bool:
     """Whether a guideline sentence names no guideline set where the form always names one:
     "Decision based on" followed by words whose letters do not start as "MTUS", "Non-MTUS" or
     "Other" do ("Decision based on Treatment 2016.": "MTUS Chronic Pain Medical" lost with its
-    line), or "Citation" with no "MT" or "Non" just before it ("... page 303. Citation
-    Official Disability Guidelines": "Decision based on Non-MTUS" lost). OCR's marks, digits
-    and spaces in between are passed over ("based on. 1 MTUS", "Non- MT US Citation")."""
+    line), "Decision" opening a sentence with no "based" after it ("Decision 2016."), or
+    "Citation" with no "MT" or "Non" just before it ("... page 303. Citation Official
+    Disability Guidelines": "Decision based on Non-MTUS" lost). OCR's marks, digits and
+    spaces in between are passed over ("based on. 1 MTUS", "Non- MT US Citation")."""
+    for m in _DECISION.finditer(value):
+        word = _NOT_LETTERS.sub("", m.group(1).lower())
+        if not word.startswith(("b", "h")) and fuzz.ratio(word[:5], "based") < 50:
+            return True
     lowered = value.lower()
     if "based" in lowered:
         for m in _BASED_ON.finditer(lowered):
