@@ -2480,6 +2480,10 @@ def test_letters_run_into_a_are_no_number() -> None:
         ("The Expert medical evidence for its decision.", True),
         ("The Expert medical evidence for its Reviewer did not cite any decision.", True),
         ("The Claims Administrator did not cite any medical evidence", True),
+        # its middle line lost (generated g115 at a probe's seed 9: unflagged)
+        ("The Expert Reviewer did decision.", True),
+        ("The Claims Administrator did for its decision.", True),
+        ("The Expert Reviewer did nct cite any medical evidence for its decision.", False),
     ],
 )
 def test_the_no_evidence_sentence_read_through_ocr_or_broken(text: str, broken: bool) -> None:

@@ -50,6 +50,10 @@ _AFTER_CITE_ANY = ("medical", "evidence", "for", "its", "decision")
 _FORM_WORD_SCORE = 67
 _ALPHA_WORD = re.compile(r"[A-Za-z]+")
 _OUTSIDE = re.compile(r"\brecommendation\(?s\)?\s+outside\b", re.IGNORECASE)
+#: The no-evidence sentence's start, and the words after it: "... Reviewer did decision." is
+#: its middle lost.
+_DID = re.compile(r"\b(?:Reviewer|Administrator)\s+did\b", re.IGNORECASE)
+_AFTER_DID = ("not", "cite", "any")
 _OF_THE_GUIDELINES = re.compile(r"^\W{0,3}of\b|MTUS|Gu[il1]de", re.IGNORECASE)
 
 
@@ -63,7 +67,8 @@ def broken_form_sentence(text: str) -> bool:
     """Whether a guideline passage holds one of the form's guideline sentences broken apart:
     its end with no start before it ("2016, for its decision. Section(s): ...", "The Claims
     evidence for its decision."), its start with no end after it ("... did not cite any
-    decision.", "recommendation(s) outside (ODG) Head ..."): a line of the passage lost or
+    decision.", "The Expert Reviewer did decision.", "recommendation(s) outside (ODG) Head
+    ..."): a line of the passage lost or
     read in another line's place. Three of the five words on each side must be there, through
     OCR's damage ("ch not ate any meaxical evidence for its decigon" is whole)."""
     lowered = text.lower()  # each pattern tried only where its words are: the common case
@@ -76,6 +81,10 @@ def broken_form_sentence(text: str) -> bool:
     for m in _CITE_ANY.finditer(text) if "cite any" in lowered else ():
         after = _ALPHA_WORD.findall(text, m.end(), m.end() + 80)[:6]
         if _form_words_found(after, _AFTER_CITE_ANY) < 3:
+            return True
+    for m in _DID.finditer(text) if " did" in lowered else ():
+        after = _ALPHA_WORD.findall(text, m.end(), m.end() + 40)[:3]
+        if _form_words_found(after, _AFTER_DID) < 2:
             return True
     for m in _OUTSIDE.finditer(text) if "outside" in lowered else ():
         if not _OF_THE_GUIDELINES.search(text[m.end() : m.end() + 30].lstrip()):
