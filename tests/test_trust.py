@@ -2325,6 +2325,36 @@ def test_a_guideline_sentence_names_its_guideline_set(guideline: str, names: boo
     assert cites_no_set(guideline) is not names
 
 
+@pytest.mark.parametrize(
+    ("guideline", "broken"),
+    [
+        # Lines of narrow-wrapped generated letters lost or printed twice (a probe of the
+        # model path on damaged letters, seed 10: g219, g5, g289, g310; unflagged on both
+        # engines)
+        ("Decision based on Non-MTUS Citation Official based on Non-MTUS Citation Official "
+         "Disability Guidelines (ODG), Low Back Chapter.", True),
+        ("Decision based on MTUS ACOEM Practice Guidelines, 2nd Edition Decision based on "
+         "Non-MTUS Citation Official Disability Guidelines (ODG).", True),
+        ("Decision based on MTUS ACOEM Practice Guidelines, 2nd Edition on Non-MTUS Citation "
+         "Official Disability Guidelines (ODG).", True),
+        ("Decision based on MTUS Knee Complaints 2004. Decision based on Non-MTUS Guidelines "
+         "(ODG), Knee.", True),
+        # whole, and through OCR's damage
+        ("Decision based on MTUS Knee Complaints 2004, Section(s): Initial Care. Decision based "
+         "on Non-MTUS Citation Official Disability Guidelines (ODG) Knee & Leg.", False),
+        ("The Expert Reviewer based their decision on recommendation(s) outside of the MTUS "
+         "Guidelines. Decision based on Non-MTUS Citation ODG.", False),
+        ("Decisi0n based on MTUS Chronic Pain. Decisi on based on Non-MTUS Cifation ODG.", False),
+        ("Page(s): 340. - Decision based on Non-MTUS Citation Official Disability Guidelines.",
+         False),
+    ],
+)  # fmt: skip
+def test_the_forms_guideline_sentence_broken_at_a_joint(guideline: str, broken: bool) -> None:
+    from imr_llm.evidence.passages import form_sentence_broken
+
+    assert form_sentence_broken(guideline) is broken
+
+
 @pytest.mark.parametrize("fast", [True, False])
 def test_a_guideline_that_lost_its_sets_name_is_flagged(fast: bool) -> None:
     with contextlib.nullcontext() if fast else strict.tolerant_only():

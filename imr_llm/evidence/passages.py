@@ -299,6 +299,58 @@ def cites_no_set(value: str) -> bool:
     return False
 
 
+#: The form's guideline sentence, "Decision based on {MTUS|Non-MTUS Citation|Other} ...", at
+#: its joints: "based on" (after "Decision"), "Decision based on" (after a sentence's end or
+#: the passage's start) and "Non-MTUS" (after "based on", before "Citation").
+_BASED_ON_AT = re.compile(r"\bbased\s+on\b", re.IGNORECASE)
+_DECISION_BASED_ON = re.compile(r"Decision\s+based\s+on\b")
+_NON_MTUS = re.compile(r"\bnon[\s\-]*mtus\b", re.IGNORECASE)
+_TOKEN = re.compile(r"[a-z0-9íì]+")
+_SENTENCE_END = re.compile(r"[.;:,][^\w]*$")
+#: OCR's digits and accents for letters, in the words compared here ("Decisi0n", "Decisíon").
+_LETTERS_FOR = str.maketrans({"0": "o", "1": "i", "í": "i", "ì": "i"})
+
+
+def _last_word(text: str) -> str:
+    """The last word of ``text`` (lower case, OCR's digits read as letters), joined to the one
+    before where OCR split it ("Decisi on")."""
+    tokens = _TOKEN.findall(text.lower())
+    if not tokens:
+        return ""
+    word = tokens[-1]
+    if len(word) <= 2 and len(tokens) >= 2:
+        word = tokens[-2] + word
+    return word.translate(_LETTERS_FOR)
+
+
+def form_sentence_broken(value: str) -> bool:
+    """Whether a guideline breaks the form's guideline sentence at one of its joints, as a
+    line lost or printed twice does: "based on" after another word than "Decision" ("...
+    Citation Official based on Non-MTUS Citation Official ..."), "Decision based on" inside a
+    sentence ("... 2nd Edition Decision based on Non-MTUS ..."), or "Non-MTUS" not after
+    "based on" ("... 2nd Edition on Non-MTUS Citation") or not before "Citation" ("Non-MTUS
+    Guidelines (ODG)"). Every labelled guideline keeps them all; OCR's damage to the words
+    is read through (a rapidfuzz ratio of 65 to "decision", 60 to "citation")."""
+    lowered = value.lower()
+    if "based" not in lowered and "mtus" not in lowered:
+        return False
+    for m in _BASED_ON_AT.finditer(value):
+        if fuzz.ratio(_last_word(value[max(0, m.start() - 16) : m.start()]), "decision") < 65:
+            return True
+    for m in _DECISION_BASED_ON.finditer(value):
+        before = value[: m.start()].rstrip()
+        if before and not _SENTENCE_END.search(before) and not before.endswith((" and", " also")):
+            return True
+    for m in _NON_MTUS.finditer(value):
+        after = _TOKEN.findall(value[m.end() : m.end() + 14].lower())
+        before = "".join(_TOKEN.findall(value[max(0, m.start() - 12) : m.start()].lower()))
+        if not after or fuzz.ratio(after[0], "citation") < 60:
+            return True
+        if fuzz.partial_ratio("basedon", before) < 70:
+            return True
+    return False
+
+
 def label_line_again(value: str) -> bool:
     """Whether a guideline holds a label's "based its decision on" (a 2013 notice's) or the
     form's "based their decision on" sentence past its start: the label's line printed again
@@ -406,6 +458,9 @@ _PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
     ("guideline", lambda v, d: cites_no_set(v),
      "names no guideline set where the form names one (\"Decision based on\" not followed by "
      "MTUS, Non-MTUS or Other, or \"Citation\" without Non-MTUS): a line lost?"),
+    ("guideline", lambda v, d: form_sentence_broken(v),
+     "breaks the form's \"Decision based on ...\" sentence at a joint (a line lost or printed "
+     "twice?)"),
     ("guideline", lambda v, d: stops_before_cited(v),
      "ends before what it cites (\"Section(s):\" or a guideline's name with nothing after it): "
      "cut short, its last line lost or read elsewhere?"),
