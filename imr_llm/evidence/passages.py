@@ -306,15 +306,19 @@ _BASED_ON_AT = re.compile(r"\bbased\s+on\b", re.IGNORECASE)
 _DECISION_BASED_ON = re.compile(r"Decision\s+based\s+on\b")
 _NON_MTUS = re.compile(r"\bnon[\s\-]*mtus\b", re.IGNORECASE)
 _TOKEN = re.compile(r"[a-z0-9íì]+")
+#: "decision" through OCR's look-alikes ("dcclslon").
+_DECISION_OCR = re.compile(ocr_pattern("decision").pattern, re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.;:,][^\w]*$")
+_EDGE_MARKS = ".,:;'\"()[]{}‘’“”-_~*"
 #: OCR's digits and accents for letters, in the words compared here ("Decisi0n", "Decisíon").
 _LETTERS_FOR = str.maketrans({"0": "o", "1": "i", "í": "i", "ì": "i"})
 
 
 def _last_word(text: str) -> str:
-    """The last word of ``text`` (lower case, OCR's digits read as letters), joined to the one
-    before where OCR split it ("Decisi on")."""
-    tokens = _TOKEN.findall(text.lower())
+    """The last word of ``text`` (lower case, OCR's digits read as letters, marks at its edges
+    left out, its inner marks kept: "dec!sion"), joined to the one before where OCR split it
+    ("Decisi on")."""
+    tokens = [t for t in (t.strip(_EDGE_MARKS) for t in text.lower().split()) if t]
     if not tokens:
         return ""
     word = tokens[-1]
@@ -330,12 +334,14 @@ def form_sentence_broken(value: str) -> bool:
     sentence ("... 2nd Edition Decision based on Non-MTUS ..."), or "Non-MTUS" not after
     "based on" ("... 2nd Edition on Non-MTUS Citation") or not before "Citation" ("Non-MTUS
     Guidelines (ODG)"). Every labelled guideline keeps them all; OCR's damage to the words
-    is read through (a rapidfuzz ratio of 65 to "decision", 60 to "citation")."""
+    is read through (its look-alikes, or a rapidfuzz ratio of 65 to "decision", 60 to
+    "citation")."""
     lowered = value.lower()
     if "based" not in lowered and "mtus" not in lowered:
         return False
     for m in _BASED_ON_AT.finditer(value):
-        if fuzz.ratio(_last_word(value[max(0, m.start() - 16) : m.start()]), "decision") < 65:
+        word = _last_word(value[max(0, m.start() - 16) : m.start()])
+        if fuzz.ratio(word, "decision") < 65 and not _DECISION_OCR.fullmatch(word):
             return True
     for m in _DECISION_BASED_ON.finditer(value):
         before = value[: m.start()].rstrip()
