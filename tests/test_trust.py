@@ -1770,6 +1770,16 @@ def test_an_original_request_read_whole_across_a_blank_line_is_not_flagged() -> 
     assert not record.metadata.needs_review
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_stop_standing_apart_after_and_does_not_end_the_line_above_a_header(fast: bool) -> None:
+    # OCR's " ." after the header's first line (generated g149 at fuzz seed 112): the line was
+    # taken for a sentence's end and the service read "Beck Anxiety Inventory", unflagged.
+    header = "Psychological testing: MMPI-2-RF and .\nBeck Anxiety Inventory: Upheld"
+    with contextlib.nullcontext() if fast else strict.tolerant_only():
+        record = with_first_item("Hinged knee brace, left: Upheld", header)
+    assert record.items[0].service.startswith("Psychological testing: MMPI-2-RF and")
+
+
 def test_a_name_without_a_word_is_flagged() -> None:
     from imr_llm.evidence.items import name_doubt, original_doubt
     from imr_llm.form.items import PartialRequest

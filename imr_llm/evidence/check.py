@@ -26,6 +26,7 @@ from ..form.summary import (
     states_age,
 )
 from ..form.text import (
+    DANGLING_WORDS,
     collapse_ws,
     ends_sentence,
     is_collapsed,
@@ -477,19 +478,13 @@ def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
                     "lost or read elsewhere?)")  # fmt: skip
 
 
-#: Words no sentence ends with: a rationale whose text stops on one, with no full stop, lost
-#: the rest of its sentence ("... is not medically necessary per the").
-_DANGLING = frozenset(
-    "the a an of to for per and or with in on by at from as is are was were that which this "
-    "these be not than".split()
-)
-
-
 def dangles(rationale: str) -> bool:
     """Whether ``rationale`` (not ending as a sentence does) stops on a word no sentence ends
-    with (:data:`_DANGLING`), its conclusion's words before it or not."""
+    with (:data:`~imr_llm.form.text.DANGLING_WORDS`), its conclusion's words before it or
+    not: a rationale so stopped lost the rest of its sentence ("... is not medically necessary
+    per the")."""
     words = rationale.rstrip().rsplit(None, 1)
-    return bool(words) and words[-1].lower() in _DANGLING
+    return bool(words) and words[-1].lower() in DANGLING_WORDS
 
 
 _LABEL_WORD_PIECES = ("guidel", "uideli", "deline", "rational", "ationale", "tionale")

@@ -24,7 +24,15 @@ from rapidfuzz import fuzz
 from ..inputs.normalise import Document
 from .places import Place
 from .reading import Reading, read_outcome
-from .text import ITEM_NUMBER, collapse_ws, contains_phrase, match_label, ocr_pattern, parse_outcome
+from .text import (
+    DANGLING_WORDS,
+    ITEM_NUMBER,
+    collapse_ws,
+    contains_phrase,
+    match_label,
+    ocr_pattern,
+    parse_outcome,
+)
 
 CA_LABEL = "Claims Administrator guideline"
 MAXIMUS_LABEL = "MAXIMUS guideline"
@@ -380,12 +388,21 @@ def _stray_stop(above: str, line: str) -> bool:
 def _continues(text: str) -> bool:
     """True when a line does not end a sentence, so the next line may carry it on.
 
-    Stray marks OCR leaves after the sentence's end ("necessary. ©") do not continue it.
+    Stray marks OCR leaves after the sentence's end ("necessary. ©") do not continue it; a
+    full stop standing apart after a word no sentence ends with ("Psychological testing:
+    MMPI-2-RF and .") is itself OCR's mark, and the line goes on.
     """
     tail = text.rstrip()
     if tail and not tail.endswith(_SENTENCE_END):
         tail = _strip_trailing_marks(tail)
-    return not tail.endswith(_SENTENCE_END)
+    if not tail.endswith(_SENTENCE_END):
+        return True
+    stray = _STOP_APART.search(tail, max(0, len(tail) - 24))
+    return stray is not None and stray.group(1).lower() in DANGLING_WORDS
+
+
+#: A full stop standing apart from the word before it, at a line's end.
+_STOP_APART = re.compile(r"\b([A-Za-z]+)\s+\.$")
 
 
 def find_item_markers(

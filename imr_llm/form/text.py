@@ -460,6 +460,15 @@ _CONFUSABLE: dict[str, str] = {
 }  # fmt: skip
 
 
+#: Words no sentence ends with ("... is not medically necessary per the"): a text that stops
+#: on one lost the rest of its sentence, and a full stop standing apart after one ("MMPI-2-RF
+#: and .") is OCR's mark, not a sentence's end.
+DANGLING_WORDS = frozenset(
+    "the a an of to for per and or with in on by at from as is are was were that which this "
+    "these be not than".split()
+)
+
+
 @lru_cache(maxsize=256)
 def ocr_pattern(phrase: str, *, split: bool = False) -> re.Pattern[str]:
     """A case-insensitive regex matching ``phrase`` with common OCR letter confusions.
