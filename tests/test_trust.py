@@ -1780,6 +1780,23 @@ def test_a_stop_standing_apart_after_and_does_not_end_the_line_above_a_header(fa
     assert record.items[0].service.startswith("Psychological testing: MMPI-2-RF and")
 
 
+def test_a_portion_that_lost_the_middle_of_its_original_is_flagged() -> None:
+    from imr_llm.evidence.items import service_doubt
+    from imr_llm.form.items import PartialRequest
+
+    # A line of the header lost from the portion's name (generated g59 at fuzz seed 111).
+    lost = PartialRequest(
+        "Physical therapy 2 times a week for 6 weeks for the lumbar spine times 12",
+        "Physical therapy 2 times a lumbar spine times 6",
+    )
+    assert "middle" in service_doubt(lost.service, lost, None)  # type: ignore[arg-type]
+    whole = PartialRequest("Norco 10/325mg #120", "Norco 10/325mg #60")
+    end = PartialRequest("ORIF of the left wrist with open carpal tunnel release",
+                         "with open carpal tunnel release")  # fmt: skip
+    assert service_doubt(whole.service, whole, None) == ""  # type: ignore[arg-type]
+    assert service_doubt(end.service, end, None) == ""  # type: ignore[arg-type]
+
+
 def test_a_name_without_a_word_is_flagged() -> None:
     from imr_llm.evidence.items import name_doubt, original_doubt
     from imr_llm.form.items import PartialRequest

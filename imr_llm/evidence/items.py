@@ -606,7 +606,27 @@ def service_doubt(name: str, partial: PartialRequest | None, place: ItemPlace) -
     and for a request the header names twice, :func:`twice_doubt`. Both engines ask it."""
     fixed = getattr(place, "fixed_sentence", False)
     doubt = name_doubt(name, partial is not None, form_2016=not fixed)
-    return doubt or (twice_doubt(partial) if partial is not None else "")
+    if doubt or partial is None:
+        return doubt
+    return twice_doubt(partial) or _gap_doubt(partial)
+
+
+def _gap_doubt(partial: PartialRequest) -> str:
+    """Why a remaining portion that is its original request with words lost from its middle
+    ("Physical therapy 2 times a lumbar spine" of "Physical therapy 2 times a week for 6 weeks
+    for the lumbar spine") may have lost a line, or ''. Numbers aside: a portion changes
+    those. None of the corpora's, the gold set's or 4,000 generated letters' portions is so."""
+    original = [w for w in _NAME_WORDS.findall(partial.original_request.lower()) if w.isalpha()]
+    portion = [w for w in _NAME_WORDS.findall(partial.service.lower()) if w.isalpha()]
+    n = len(portion)
+    if n < 2 or n >= len(original):
+        return ""
+    for cut in range(1, n):
+        tail = original[len(original) - (n - cut) :]
+        if original[:cut] == portion[:cut] and tail == portion[cut:]:
+            return ("the remaining portion is the original request with words lost from its "
+                    "middle (a line of the header lost?)")  # fmt: skip
+    return ""
 
 
 def original_doubt(partial: PartialRequest) -> str:
