@@ -1791,6 +1791,9 @@ def test_a_portion_that_lost_the_middle_of_its_original_is_flagged() -> None:
     )
     assert "middle" in service_doubt(lost.service, lost, None)  # type: ignore[arg-type]
     whole = PartialRequest("Norco 10/325mg #120", "Norco 10/325mg #60")
+    phrase = PartialRequest("Chiropractic manipulation for the neck and back 12 visits",
+                            "chiropractic manipulation 6 visits")  # fmt: skip
+    assert service_doubt(phrase.service, phrase, None) == ""  # type: ignore[arg-type]
     end = PartialRequest("ORIF of the left wrist with open carpal tunnel release",
                          "with open carpal tunnel release")  # fmt: skip
     assert service_doubt(whole.service, whole, None) == ""  # type: ignore[arg-type]

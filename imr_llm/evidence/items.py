@@ -19,6 +19,7 @@ from rapidfuzz.distance import Levenshtein
 from ..form.items import ItemPlace, PartialRequest, marker_inside, split_partial_request
 from ..form.reading import full_year
 from ..form.text import (
+    DANGLING_WORDS,
     collapse_ws,
     parse_outcome,
     rationale_conclusion,
@@ -612,10 +613,12 @@ def service_doubt(name: str, partial: PartialRequest | None, place: ItemPlace) -
 
 
 def _gap_doubt(partial: PartialRequest) -> str:
-    """Why a remaining portion that is its original request with words lost from its middle
-    ("Physical therapy 2 times a lumbar spine" of "Physical therapy 2 times a week for 6 weeks
-    for the lumbar spine") may have lost a line, or ''. Numbers aside: a portion changes
-    those. None of the corpora's, the gold set's or 4,000 generated letters' portions is so."""
+    """Why a remaining portion that is its original request with words lost from its middle,
+    right after a word no phrase ends with ("Physical therapy 2 times a lumbar spine" of
+    "Physical therapy 2 times a week for 6 weeks for the lumbar spine"), may have lost a line,
+    or ''. A portion may leave out a phrase ("chiropractic manipulation 6 visits" of
+    "Chiropractic manipulation for the neck and back 12 visits"), never half of one; numbers
+    aside, which a portion changes."""
     original = [w for w in _NAME_WORDS.findall(partial.original_request.lower()) if w.isalpha()]
     portion = [w for w in _NAME_WORDS.findall(partial.service.lower()) if w.isalpha()]
     n = len(portion)
@@ -623,7 +626,11 @@ def _gap_doubt(partial: PartialRequest) -> str:
         return ""
     for cut in range(1, n):
         tail = original[len(original) - (n - cut) :]
-        if original[:cut] == portion[:cut] and tail == portion[cut:]:
+        if (
+            original[:cut] == portion[:cut]
+            and tail == portion[cut:]
+            and (portion[cut - 1] in DANGLING_WORDS)
+        ):
             return ("the remaining portion is the original request with words lost from its "
                     "middle (a line of the header lost?)")  # fmt: skip
     return ""
