@@ -30,6 +30,7 @@ from imr_llm.form import read_any_form, read_form, recognise_letter
 from imr_llm.form.generations import FORMS, READ_FORMS, looks_like_determination
 from imr_llm.inputs.normalise import normalise
 from imr_llm.llm.cost import estimate
+from imr_llm.record.models import DeterminationRecord
 from imr_llm.rules import read_letter
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
@@ -291,15 +292,21 @@ def test_a_stamp_inside_a_notice_label_leaves_none_of_the_label_in_the_guideline
     # A watermark's word inside "The Claims Administrator based its decision on" (gN02 at
     # fuzz seed 17): the label was found by the fuzzy match up to the stamp, and the
     # guideline started "decision on the Official ...", unflagged.
-    text = gold_text("gN02")
-    label = "The Claims Administrator based its decision on the Official"
-    assert text.count(label) == 1
-    record = extract(
-        text.replace(label, label.replace("its decision on", stamped)), backend="rules"
-    )
+    record = _stamped(
+        "gN02", "The Claims Administrator based its decision on the Official", "its decision on",
+        stamped,
+    )  # fmt: skip
     want = gold_label("gN02")["items"][2]["claims_administrator_guideline"]
     assert want.startswith("the Official Disability Guidelines")
     assert record.items[2].claims_administrator_guideline == want
+
+
+def _stamped(letter: str, label: str, words: str, stamped: str) -> DeterminationRecord:
+    """The rules engine's record of gold ``letter`` with ``words`` of its ``label`` (printed
+    once) written as ``stamped``."""
+    text = gold_text(letter)
+    assert text.count(label) == 1
+    return extract(text.replace(label, label.replace(words, stamped)), backend="rules")
 
 
 @pytest.mark.parametrize(
@@ -314,12 +321,8 @@ def test_a_stamp_inside_a_notices_rationale_label_leaves_none_of_it_in_the_ratio
 ) -> None:
     # A watermark's word inside "Rationale for the Decision:" (gN06 at fuzz seed 92): the
     # rationale started "Decision: Topical lidocaine ...", unflagged.
-    text = gold_text("gN06")
-    label = "Rationale for the Decision:\nTopical"
-    assert text.count(label) == 1
-    record = extract(
-        text.replace(label, label.replace("Rationale for the Decision:", stamped)),
-        backend="rules",
+    record = _stamped(
+        "gN06", "Rationale for the Decision:\nTopical", "Rationale for the Decision:", stamped
     )
     want = gold_label("gN06")["items"][1]["rationale"]
     assert want.startswith("Topical lidocaine")
