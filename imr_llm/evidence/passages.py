@@ -255,22 +255,34 @@ def argues(value: str) -> bool:
 
 #: "Decision based on" and what follows it: every labelled guideline names the set it cites
 #: there, "MTUS", "Non-MTUS" or "Other" (388, 235 and 5 of the 555 labelled guidelines'
-#: sentences).
-_BASED_ON = re.compile(r"\bbased\s+on\b(.{0,14})", re.IGNORECASE)
-#: "Citation", which every labelled guideline prints right after "Non-MTUS" (and OCR after
-#: "Nor MTUS", "Non MT US", "Non-MTU: S"), with what stands before it.
-_CITATION = re.compile(r"(.{0,16})\bCitation\b", re.IGNORECASE)
+#: sentences). Matched (lower case) only where str.find puts "based", as are the patterns
+#: below at their first words: tried at every character, they cost a passage's length each.
+_BASED_ON = re.compile(r"based\s+on\b(.{0,14})")
+#: How the form prints the joint, lower case: what needs no closer look.
+_AS_PRINTED = ("based on mtus ", "based on non-mtus ", "based on other ")
 _NOT_LETTERS = re.compile(r"[^a-z]+")
-#: "Decision" opening a guideline's sentence, and the word after it: "based" in every
-#: labelled guideline (OCR's "asad", "iesed" among the renderings).
-_DECISION = re.compile(r"(?:^|[.;:]\s+)Decision\b[\W_]*(\S{0,8})")
+#: What follows "Decision" opening a guideline's sentence: "based" in every labelled
+#: guideline (OCR's "asad", "iesed" among the renderings).
+_AFTER_DECISION = re.compile(r"\b[\W_]*(\S{0,8})")
 #: A label of a 2013 notice's guideline ("The Claims Administrator based its decision on"), or
 #: the 2016 form's "based their decision on" sentence, which opens a guideline when printed.
-_BASED_DECISION = re.compile(
-    r"\bbased\s+(?:its|his/her|his|her|their)\s+decision\s+on\b", re.IGNORECASE
-)
+_BASED_DECISION = re.compile(r"based\s+(?:its|his/her|his|her|their)\s+decision\s+on\b")
 #: How far into a guideline the form's "... based their decision on ..." sentence starts.
 _FORM_SENTENCE_AT = 40
+
+
+def _finds(text: str, word: str) -> Iterator[int]:
+    """Where ``word`` starts in ``text``, a word's start each (no letter, digit or "_" before
+    it)."""
+    at = text.find(word)
+    while at >= 0:
+        if at == 0 or not _is_word_char(text[at - 1]):
+            yield at
+        at = text.find(word, at + 1)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def cites_no_set(value: str) -> bool:
@@ -281,34 +293,45 @@ def cites_no_set(value: str) -> bool:
     "Citation" with no "MT" or "Non" just before it ("... page 303. Citation Official
     Disability Guidelines": "Decision based on Non-MTUS" lost). OCR's marks, digits and
     spaces in between are passed over ("based on. 1 MTUS", "Non- MT US Citation")."""
-    for m in _DECISION.finditer(value):
+    for at in _finds(value, "Decision"):
+        if value.startswith(" based ", at + 8):
+            continue  # the common case: the form's words as printed
+        before = value[:at]
+        if at and not (before[-1:].isspace() and before.rstrip()[-1:] in (".", ";", ":")):
+            continue  # not opening a sentence
+        m = _AFTER_DECISION.match(value, at + 8)
+        if m is None:
+            continue  # "Decisions", "Decision-making": another word
         word = _NOT_LETTERS.sub("", m.group(1).lower())
         if not word.startswith(("b", "h")) and fuzz.ratio(word[:5], "based") < 50:
             return True
     lowered = value.lower()
-    if "based" in lowered:
-        for m in _BASED_ON.finditer(lowered):
+    for at in _finds(lowered, "based"):
+        if lowered.startswith(_AS_PRINTED, at):
+            continue  # the common case: the form's words as printed
+        m = _BASED_ON.match(lowered, at)
+        if m is not None:
             letters = _NOT_LETTERS.sub("", m.group(1).replace("0", "o"))
             if letters and not letters.startswith(("m", "n", "o", "rn")):
                 return True
-    if "citation" in lowered:
-        for m in _CITATION.finditer(lowered):
-            before = _NOT_LETTERS.sub("", m.group(1))
-            if "mt" not in before and "non" not in before:
-                return True
+    for at in _finds(lowered, "citation"):
+        if _is_word_char(lowered[at + 8 : at + 9] or " "):
+            continue
+        before = _NOT_LETTERS.sub("", lowered[max(0, at - 16) : at])
+        if "mt" not in before and "non" not in before:
+            return True
     return False
 
 
 #: The form's guideline sentence, "Decision based on {MTUS|Non-MTUS Citation|Other} ...", at
 #: its joints: "based on" (after "Decision"), "Decision based on" (after a sentence's end or
 #: the passage's start) and "Non-MTUS" (after "based on", before "Citation").
-_BASED_ON_AT = re.compile(r"\bbased\s+on\b", re.IGNORECASE)
+_BASED_ON_AT = re.compile(r"based\s+on\b")
 _DECISION_BASED_ON = re.compile(r"Decision\s+based\s+on\b")
-_NON_MTUS = re.compile(r"\bnon[\s\-]*mtus\b", re.IGNORECASE)
+_NON_MTUS = re.compile(r"non[\s\-]*mtus\b")
 _TOKEN = re.compile(r"[a-z0-9íì]+")
 #: "decision" through OCR's look-alikes ("dcclslon").
 _DECISION_OCR = re.compile(ocr_pattern("decision").pattern, re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.;:,][^\w]*$")
 _EDGE_MARKS = ".,:;'\"()[]{}‘’“”-_~*"
 #: OCR's digits and accents for letters, in the words compared here ("Decisi0n", "Decisíon").
 _LETTERS_FOR = str.maketrans({"0": "o", "1": "i", "í": "i", "ì": "i"})
@@ -327,6 +350,17 @@ def _last_word(text: str) -> str:
     return word.translate(_LETTERS_FOR)
 
 
+def _ends_a_sentence(text: str) -> bool:
+    """Whether ``text`` ends with a full stop, a semicolon, a colon or a comma, only marks
+    after it."""
+    for ch in reversed(text):
+        if ch in ".;:,":
+            return True
+        if _is_word_char(ch):
+            return False
+    return False
+
+
 def form_sentence_broken(value: str) -> bool:
     """Whether a guideline breaks the form's guideline sentence at one of its joints, as a
     line lost or printed twice does: "based on" after another word than "Decision" ("...
@@ -339,17 +373,27 @@ def form_sentence_broken(value: str) -> bool:
     lowered = value.lower()
     if "based" not in lowered and "mtus" not in lowered:
         return False
-    for m in _BASED_ON_AT.finditer(value):
-        word = _last_word(value[max(0, m.start() - 16) : m.start()])
+    for at in _finds(lowered, "based"):
+        if lowered.endswith("decision ", 0, at) or _BASED_ON_AT.match(lowered, at) is None:
+            continue  # the common case first: the form's words as printed
+        word = _last_word(lowered[max(0, at - 16) : at])
         if fuzz.ratio(word, "decision") < 65 and not _DECISION_OCR.fullmatch(word):
             return True
-    for m in _DECISION_BASED_ON.finditer(value):
-        before = value[: m.start()].rstrip()
-        if before and not _SENTENCE_END.search(before) and not before.endswith((" and", " also")):
-            return True
-    for m in _NON_MTUS.finditer(value):
-        after = _TOKEN.findall(value[m.end() : m.end() + 14].lower())
-        before = "".join(_TOKEN.findall(value[max(0, m.start() - 12) : m.start()].lower()))
+    at = value.find("Decision")
+    while at >= 0:
+        if _DECISION_BASED_ON.match(value, at) is not None:
+            before = value[:at].rstrip()
+            if before and not _ends_a_sentence(before) and not before.endswith((" and", " also")):
+                return True
+        at = value.find("Decision", at + 1)
+    for at in _finds(lowered, "non"):
+        if lowered.startswith("non-mtus citation", at) and lowered.endswith("based on ", 0, at):
+            continue  # the common case: the form's words as printed
+        m = _NON_MTUS.match(lowered, at)
+        if m is None:
+            continue
+        after = _TOKEN.findall(lowered[m.end() : m.end() + 14])
+        before = "".join(_TOKEN.findall(lowered[max(0, at - 12) : at]))
         if not after or fuzz.ratio(after[0], "citation") < 60:
             return True
         if fuzz.partial_ratio("basedon", before) < 70:
@@ -362,9 +406,11 @@ def label_line_again(value: str) -> bool:
     form's "based their decision on" sentence past its start: the label's line printed again
     ("the Postsurgical Treatment Guidelines, The Claims Administrator based its decision on
     the Postsurgical ..."); where a guideline prints the form's sentence, it opens it."""
-    if "decision" not in value.lower():
-        return False  # the common case, told without the pattern
-    return any(m.start() > _FORM_SENTENCE_AT for m in _BASED_DECISION.finditer(value))
+    lowered = value.lower()
+    return any(
+        at > _FORM_SENTENCE_AT and _BASED_DECISION.match(lowered, at) is not None
+        for at in _finds(lowered, "based")
+    )
 
 
 #: A reviewer's verdict: rationales close on one, no labelled guideline holds one.
