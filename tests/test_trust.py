@@ -2335,6 +2335,13 @@ def test_a_quote_mark_glued_to_the_rationale_labels_colon_and_never_closed_is_oc
         # "... page 303. Citation Official Disability Guidelines ...").
         ("Decision based on Treatment 2016.", False),
         ("Decision 2016.", False),  # "based on MTUS Chronic Pain Medical Treatment" lost (g333)
+        # "Section(s): 326. Decision based on Non-MTUS Citation ..." lost with its line
+        # (corpus-more CM17-0002106, a probe of the model path on damaged letters at seed 12)
+        ("Decision based on MTUS Elbow Complaints 2007, Shoulder (updated 11/23/16).", False),
+        ("Decision based on MTUS Elbow Complaints 2007, Section(s): 326.", True),
+        ("Decision based on MTUS Knee Complaints 2004, - Sectonts): Initial Care.", True),
+        ("Decision based on MTUS Chronic Pain Treatment 2016, 5ection(s): Opioids.", True),
+        ("Decision based on MTUS Chronic Pain Treatment 2009, ' 5eetion(s): Home health.", True),
         ("Decision based on MTUS Knee Complaints 2004. Decision", False),
         ("Decision asad on Non MTUS Citation Official Disability Guidelines.", True),  # OCR'd
         ("Decision based on MTUS ACOEM, page 303. Citation Official Disability Guidelines (ODG).",

@@ -285,12 +285,31 @@ def _is_word_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_"
 
 
+#: An MTUS title's year and the word after its comma (lower case), OCR's marks passed over.
+_YEAR_COMMA = re.compile(r"\b(?:19|20)\d\d\)?,\s+[^a-z0-9]{0,6}?([a-z0-9]\S*)")
+#: What follows an MTUS title's "<year>," in every labelled guideline ("Section(s):" 331
+#: times, "and" 6, "Chapter" 5), as OCR reads their first letters ("Sectonts", "Séchonis",
+#: "5ection", "Scction", "Saction"; or "tion" kept: "5eetion").
+_AFTER_MTUS_YEAR = ("se", "sé", "5e", "sc", "sa", "and", "chapter", "page")
+
+
+def _mtus_year_runs_on(lowered: str, start: int) -> bool:
+    """Whether the MTUS sentence from ``start`` goes on after its title's "<year>," with
+    another word than the sections': "Decision based on MTUS Elbow Complaints 2007, Shoulder
+    (updated 11/23/16)." lost "Section(s): 326. Decision based on Non-MTUS Citation ..."
+    with a line."""
+    end = lowered.find("decision based", start)
+    m = _YEAR_COMMA.search(lowered, start, end if end >= 0 else len(lowered))
+    return m is not None and not (m.group(1).startswith(_AFTER_MTUS_YEAR) or "tion" in m.group(1))
+
+
 def cites_no_set(value: str) -> bool:
     """Whether a guideline sentence names no guideline set where the form always names one:
     "Decision based on" followed by words whose letters do not start as "MTUS", "Non-MTUS" or
     "Other" do ("Decision based on Treatment 2016.": "MTUS Chronic Pain Medical" lost with its
-    line), "Decision" opening a sentence with no "based" after it ("Decision 2016."), or
-    "Citation" with no "MT" or "Non" just before it ("... page 303. Citation Official
+    line), "Decision" opening a sentence with no "based" after it ("Decision 2016."), an MTUS
+    title's "<year>," followed by another word than its sections' (:func:`_mtus_year_runs_on`),
+    or "Citation" with no "MT" or "Non" just before it ("... page 303. Citation Official
     Disability Guidelines": "Decision based on Non-MTUS" lost). OCR's marks, digits and
     spaces in between are passed over ("based on. 1 MTUS", "Non- MT US Citation")."""
     for at in _finds(value, "Decision"):
@@ -307,6 +326,8 @@ def cites_no_set(value: str) -> bool:
             return True
     lowered = value.lower()
     for at in _finds(lowered, "based"):
+        if lowered.startswith("based on mtus ", at) and _mtus_year_runs_on(lowered, at + 14):
+            return True
         if lowered.startswith(_AS_PRINTED, at):
             continue  # the common case: the form's words as printed
         m = _BASED_ON.match(lowered, at)
