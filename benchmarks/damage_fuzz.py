@@ -3,7 +3,13 @@ unflagged? Prints figures; asserts nothing.
 
     python benchmarks/damage_fuzz.py [--cases N] [--seeds K] [--seed S] [--kinds marks ...]
         [--letters gA01 CM16-0213037 ...] [--bases layout raw ocr] [--json out.json]
-        [--show-wrong] [--case ID ...] [--generated N]
+        [--show-wrong] [--case ID ...] [--generated N] [--engine rules|llm]
+
+``--engine llm`` runs the model path instead (``backend="llm"``) against the local test
+server, which answers every damaged text perfectly (the gold oracle's ``seen`` answers: long
+values copied as the damaged text prints them): what slips through is the pipeline's checks
+letting a damaged letter's wrong reading pass, never a model's mistake, and no figure of it is
+a model's quality. Cases are scored as the rules engine's are.
 
 Cases. Every letter of the gold set (``eval/gold``) and of ``../shared/corpus`` and
 ``../shared/corpus-more`` (skipped when absent), in three *base* renderings (``layout``: clean
@@ -90,7 +96,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -114,7 +120,7 @@ from imr_llm.eval.gold import load_cases
 from imr_llm.eval.scoring import SCALAR_FIELDS, align_items
 from imr_llm.form.text import collapse_ws, comparison_key, squash
 from imr_llm.inputs.normalise import RUNNING_HEAD, is_page_furniture
-from imr_llm.record.models import ITEM_CONTRACT_FIELDS
+from imr_llm.record.models import ITEM_CONTRACT_FIELDS, DeterminationRecord
 from imr_llm.testing.oracle import seen_letter
 
 REPO = Path(__file__).resolve().parent.parent
@@ -653,8 +659,50 @@ def _touched(spans: dict[str, Span | None], edits: Iterable[Edit]) -> tuple[str,
     return tuple(out)
 
 
-def run_case(spec: CaseSpec, bases: Bases) -> CaseResult:
-    """Damage the base text, run the rules engine, classify the result."""
+#: The readers a run may use: the rules engine, or the model path with perfect answers.
+ENGINES = ("rules", "llm")
+
+
+@contextmanager
+def _rules() -> Iterator[Callable[[str], DeterminationRecord]]:
+    yield rules_read
+
+
+@contextmanager
+def model_reader(
+    specs: Sequence[CaseSpec], bases: Bases
+) -> Iterator[Callable[[str], DeterminationRecord]]:
+    """A reader that runs the model path (``backend="llm"``) against the local test server,
+    which answers each damaged text perfectly: the gold oracle's ``seen`` answers, long values
+    copied as the damaged text prints them (:class:`imr_llm.testing.oracle.GoldResponder`).
+    What it measures is the pipeline's checks of right answers on damaged letters, never a
+    model's quality. Every case's text is known to the server before the first request."""
+    import openai  # the model path's dependencies, loaded only for this reader
+
+    from imr_llm.config import Settings
+    from imr_llm.testing.fake_openai import FakeOpenAIServer
+    from imr_llm.testing.oracle import GoldResponder
+
+    texts: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        texts[make_damage(spec, bases.text(spec.letter, spec.base)).text] = spec.letter.label
+    settings = Settings(max_attempts=3, strict=False)
+    with FakeOpenAIServer() as server:
+        server.responder = GoldResponder(texts, mode="seen")
+        client = openai.OpenAI(base_url=server.base_url, api_key="oracle")
+        yield lambda text: extract(text, backend="llm", client=client, settings=settings)
+
+
+def rules_read(text: str) -> DeterminationRecord:
+    """The rules engine's record of ``text`` (the default reader of :func:`run_case`)."""
+    return extract(text, backend="rules")
+
+
+def run_case(
+    spec: CaseSpec, bases: Bases, read: Callable[[str], DeterminationRecord] = rules_read
+) -> CaseResult:
+    """Damage the base text, read it with ``read`` (the rules engine unless told), classify
+    the result."""
     text = bases.text(spec.letter, spec.base)
     spans = bases.spans(spec.letter, spec.base)
     dmg = make_damage(spec, text)
@@ -663,7 +711,7 @@ def run_case(spec: CaseSpec, bases: Bases) -> CaseResult:
         zones=dmg.zones, note=dmg.note, touched=_touched(spans, dmg.edits),
     )  # fmt: skip
     try:
-        record = extract(dmg.text, backend="rules")
+        record = read(dmg.text)
     except ImrError as error:
         result.outcome, result.code = "typed_error", error.code
         return result
@@ -844,14 +892,19 @@ def run_benchmark(
     control: bool = True,
     values: bool = False,
     generated: int = 0,
+    engine: str = "rules",
 ) -> dict[str, Any]:
     """Run the fuzz and return its figures (see the module docstring). ``values``: keep the
     got/want values of wrong cases (letter text) in the report; ``generated``: add that many
-    generated letters (:func:`generated_letters`)."""
+    generated letters (:func:`generated_letters`); ``engine``: "rules", or "llm" for the model
+    path answered perfectly by the local test server (:func:`model_reader`)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     with _quiet_engine():
         return _run(
-            cases, seeds, first_seed, kinds, letters, bases, shared, control, values, generated
-        )
+            cases, seeds, first_seed, kinds, letters, bases, shared, control, values, generated,
+            engine,
+        )  # fmt: skip
 
 
 def _run(
@@ -865,6 +918,7 @@ def _run(
     control: bool,
     values: bool,
     generated: int = 0,
+    engine: str = "rules",
 ) -> dict[str, Any]:
     kinds = list(kinds or KINDS)
     bases = list(bases or BASES)
@@ -872,12 +926,17 @@ def _run(
     specs = select_cases(all_letters, kinds, bases, cases=cases, seeds=seeds, first_seed=first_seed)
     store = Bases()
     started = time.process_time()
-    controls: dict[tuple[str, str, str], CaseResult] = {}
+    control_specs: list[CaseSpec] = []
     if control:
         for key in dict.fromkeys((s.letter.source, s.letter.name, s.base) for s in specs):
             letter = next(x for x in all_letters if (x.source, x.name) == key[:2])
-            controls[key] = run_case(CaseSpec(letter, key[2], CONTROL, 0), store)
-    results = [run_case(spec, store) for spec in specs]
+            control_specs.append(CaseSpec(letter, key[2], CONTROL, 0))
+    with model_reader(control_specs + specs, store) if engine == "llm" else _rules() as read:
+        controls = {
+            (c.letter.source, c.letter.name, c.base): run_case(c, store, read)
+            for c in control_specs
+        }
+        results = [run_case(spec, store, read) for spec in specs]
     cpu = time.process_time() - started
 
     def base_wrong(r: CaseResult) -> bool:
@@ -930,6 +989,7 @@ def _run(
         return out
 
     return {
+        "engine": engine,
         "cases": len(results),
         "cpu_seconds": round(cpu, 1),
         "letters": dict(Counter(x.source for x in all_letters)),
@@ -974,8 +1034,13 @@ def format_report(report: dict[str, Any], show_values: bool = False) -> str:
         f"{'':<15} {'cases':>6} {'typed':>6} {'flag-ok':>7} {'flag-x':>7} {'right':>6} "
         f"{'WRONG':>6} {'wrong%':>7} {'ctl-x':>5} {'UNTYP':>5}"
     )
+    engine = (
+        "rules engine"
+        if report.get("engine", "rules") == "rules"
+        else "model path, answered perfectly by the local test server (not a model's quality)"
+    )
     lines = [
-        f"damage fuzz, rules engine: {report['cases']} cases, {report['cpu_seconds']} s CPU; "
+        f"damage fuzz, {engine}: {report['cases']} cases, {report['cpu_seconds']} s CPU; "
         f"letters {report['letters']}; bases {', '.join(report['bases'])}; seeds "
         f"{report['seeds']}",
         "WRONG = wrong values and no needs_review flag; ctl-x = of those, cases whose undamaged "
@@ -1120,6 +1185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--case", nargs="+", metavar="ID", help="show these cases in full")
     parser.add_argument(
+        "--engine", choices=ENGINES, default="rules",
+        help="the rules engine, or the model path answered perfectly by the local test server "
+        "(the gold oracle: the pipeline's checks, never a model's quality)",
+    )  # fmt: skip
+    parser.add_argument(
         "--generated", type=int, default=0, metavar="N",
         help="add N generated letters (tests/test_generated_letters.py), one base each",
     )  # fmt: skip
@@ -1131,7 +1201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_benchmark(
         cases=args.cases, seeds=args.seeds, first_seed=args.seed, kinds=args.kinds,
         letters=args.letters, bases=args.bases, values=args.show_wrong,
-        generated=args.generated,
+        generated=args.generated, engine=args.engine,
     )  # fmt: skip
     print(format_report(report, args.show_wrong))
     if args.json:
