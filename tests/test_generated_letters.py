@@ -414,6 +414,25 @@ def test_a_header_that_lost_its_marker_line_keeps_no_cut_service_unflagged(
     assert record.metadata.needs_review and evidence.status == "unverified", evidence
 
 
+def test_a_partial_request_that_lost_its_first_line_is_flagged_on_the_model_path() -> None:
+    """ "Lidocaine 5% patch #30 (3 refills) times 12" lost above "was the original request.
+    ... times 6 was authorized ...": the header's wording is not read, and the model path took
+    the service as ending the header, repaired, and the original request unchecked ("... times
+    6" from a perfect answer that copies what the damaged letter shows), unflagged (generated
+    g62; damage_fuzz --engine llm at seed 0)."""
+    from imr_llm.testing.oracle import seen_letter
+
+    text, expected = _whole_letter(62)
+    line = "Lidocaine 5% patch #30 (3 refills) times 12\n"
+    assert text.count(line) == 1
+    text = text.replace(line, "")
+    record = _answered(text, seen_letter(text, expected["label"]).answer)
+    evidence = record.metadata.evidence
+    assert record.metadata.needs_review
+    assert evidence["items[0].original_request"].status == "unverified"
+    assert evidence["items[0].service"].status == "unverified"
+
+
 # --------------------------------------------------------------------------------------------
 # 2013 notices
 # --------------------------------------------------------------------------------------------

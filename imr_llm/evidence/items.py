@@ -437,12 +437,20 @@ def check_service(
         out.put(path, "unverified", span, "the item header is unreadable")
         return
     if not readable:
-        # A partly certified request in a wording not read: the service ends the header.
+        # A partly certified request in a wording not read: the service ends the header. A
+        # header that starts inside its sentence lost its first line ("was the original
+        # request. ..."), and the original request, which that line named, is not checked.
         tail = place.header_text[-max(len(service) + 10, 20) :]
-        if fuzz.partial_ratio(service.lower(), tail.lower()) >= SERVICE_THRESHOLD:
-            out.put(path, "repaired", span, "ends the item header (a partly certified request)")
-        else:
+        doubt = name_doubt(place.header_text, False, wording=False)
+        if fuzz.partial_ratio(service.lower(), tail.lower()) < SERVICE_THRESHOLD:
             out.put(path, "unverified", span, "the partly certified request could not be read")
+        elif doubt:
+            out.put(path, "unverified", span, doubt)
+        else:
+            out.put(path, "repaired", span, "ends the item header (a partly certified request)")
+        if original:
+            out.put(f"items[{k}].original_request", "unverified", span, "the partly certified "
+                    "request could not be read: its original request is not checked")  # fmt: skip
         return
     target = partial.service if partial else place.header_text
     status, note = _judge_name(service, target, damage)
