@@ -391,7 +391,9 @@ def test_a_header_line_with_its_marker_printed_twice_is_flagged_on_the_model_pat
     [(44, "contrast times 6 is: Upheld\n", "items[1].service"),
      (284, "refills): Overturned\n", "items[3].service"),
      # the answer as the letter now reads, "... for the lumbar" (g235, a probe at seed 12)
-     (235, "spine: Overturned\n", "items[0].service")],
+     (235, "spine: Overturned\n", "items[0].service"),
+     # the header's colon left over its lost marker line (g200, damage_fuzz --engine llm)
+     (200, "Ultrasling: Upheld\n", "items[1].service")],
 )  # fmt: skip
 def test_a_header_that_lost_its_marker_line_keeps_no_cut_service_unflagged(
     seed: int, line: str, path: str

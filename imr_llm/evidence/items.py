@@ -388,11 +388,12 @@ def _judge_name(value: str, written: str, damage: float) -> tuple[Status | None,
 def _no_marker_doubt(place: ItemPlace) -> str:
     """Why a name read above no outcome marker at all may be cut short, or '': the line that
     held the marker is lost (or OCR left nothing of it), and the name's end may have stood on
-    it ("Physical therapy ... for the lumbar" over a lost "spine: Upheld"). A marker OCR
-    damaged leaves text where it stood; only fax-quality renderings (10 of the 1,478 items of
-    the 554 renderings) leave none."""
+    it ("Physical therapy ... for the lumbar" over a lost "spine: Upheld"; "Associated surgical
+    service:" over a lost "Ultrasling: Upheld", its colon left). A marker OCR damaged leaves
+    letters or digits where it stood; only fax-quality renderings leave none (13 of the 1,478
+    items of the 554 renderings, all fax-quality)."""
     marker = getattr(place, "outcome_place", None)
-    if place.outcome is not None or marker is None or marker.text.strip():
+    if place.outcome is not None or marker is None or any(ch.isalnum() for ch in marker.text):
         return ""
     return ("no outcome marker follows the item header (its line lost?): the name may go on "
             "past what the letter shows")  # fmt: skip
