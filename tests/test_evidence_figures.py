@@ -66,7 +66,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 #: sentence.
 #: Two written letters with a header state no age (gA12) or sex (gB08): real letters with a
 #: header always state both, so a null there is flagged (a summary sentence lost): +2 each.
-GOLD_FLAGGED = {"layout": 2, "raw": 16, "noise-light": 5, "ocr": 21}
+#: On noise-light, gB07's partly certified request has its wording damaged past reading, so the
+#: answer's original request cannot be checked against the letter and is left unverified.
+GOLD_FLAGGED = {"layout": 2, "raw": 16, "noise-light": 6, "ocr": 21}
 #: On the corpus's mild OCR, 3 of 25: values whose place the OCR damaged (a guideline ending in
 #: debris, a header value unreadable), which a person must look at whatever the answer.
 CORPUS_FLAGGED = {"layout": 0, "raw": 0, "ocr": 3}
