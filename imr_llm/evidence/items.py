@@ -21,6 +21,7 @@ from ..form.reading import full_year
 from ..form.text import (
     DANGLING_WORDS,
     collapse_ws,
+    is_word_char,
     parse_outcome,
     rationale_conclusion,
     squash,
@@ -570,10 +571,6 @@ def repeated_run(name: str) -> bool:
     )
 
 
-def _word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
-
-
 def _repeats(words: list[str], a: int, b: int) -> bool:
     """Whether the run starting at word ``a`` (or inside it) is repeated from word ``b``, after
     a gap of up to three words (see :func:`repeated_run`)."""
@@ -581,9 +578,9 @@ def _repeats(words: list[str], a: int, b: int) -> bool:
     cut = len(start) - len(whole)
     if cut < 0 or not start.endswith(whole):
         return False
-    if cut == 0 and not _word_char(start[0]):
+    if cut == 0 and not is_word_char(start[0]):
         return False
-    if cut > 0 and _word_char(start[cut - 1]) == _word_char(start[cut]):
+    if cut > 0 and is_word_char(start[cut - 1]) == is_word_char(start[cut]):
         return False
     for gap in range(4):
         size = b - a - gap
@@ -595,7 +592,7 @@ def _repeats(words: list[str], a: int, b: int) -> bool:
         if not there.startswith(last):
             continue
         m = len(last)
-        if m == len(there) or not _word_char(there[m]):
+        if m == len(there) or not is_word_char(there[m]):
             return True
     return False
 

@@ -23,6 +23,7 @@ from ..form.text import (
     collapse_ws,
     comparison_key,
     is_collapsed,
+    is_word_char,
     ocr_pattern,
 )
 from ..inputs.normalise import stamp_inside
@@ -276,13 +277,9 @@ def _finds(text: str, word: str) -> Iterator[int]:
     it)."""
     at = text.find(word)
     while at >= 0:
-        if at == 0 or not _is_word_char(text[at - 1]):
+        if at == 0 or not is_word_char(text[at - 1]):
             yield at
         at = text.find(word, at + 1)
-
-
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() or ch == "_"
 
 
 #: An MTUS title's year and the word after its comma (lower case), OCR's marks passed over.
@@ -336,7 +333,7 @@ def cites_no_set(value: str) -> bool:
             if letters and not letters.startswith(("m", "n", "o", "rn")):
                 return True
     for at in _finds(lowered, "citation"):
-        if _is_word_char(lowered[at + 8 : at + 9] or " "):
+        if is_word_char(lowered[at + 8 : at + 9] or " "):
             continue
         before = _NOT_LETTERS.sub("", lowered[max(0, at - 16) : at])
         if "mt" not in before and "non" not in before:
@@ -352,7 +349,7 @@ _DECISION_BASED_ON = re.compile(r"Decision\s+based\s+on\b")
 _NON_MTUS = re.compile(r"non[\s\-]*mtus\b")
 _TOKEN = re.compile(r"[a-z0-9íì]+")
 #: "decision" through OCR's look-alikes ("dcclslon").
-_DECISION_OCR = re.compile(ocr_pattern("decision").pattern, re.IGNORECASE)
+_DECISION_OCR = ocr_pattern("decision")
 _EDGE_MARKS = ".,:;'\"()[]{}‘’“”-_~*"
 #: OCR's digits and accents for letters, in the words compared here ("Decisi0n", "Decisíon").
 _LETTERS_FOR = str.maketrans({"0": "o", "1": "i", "í": "i", "ì": "i"})
@@ -377,7 +374,7 @@ def _ends_a_sentence(text: str) -> bool:
     for ch in reversed(text):
         if ch in ".;:,":
             return True
-        if _is_word_char(ch):
+        if is_word_char(ch):
             return False
     return False
 

@@ -76,9 +76,9 @@ def broken_form_sentence(text: str) -> bool:
     its end with no start before it ("2016, for its decision. Section(s): ...", "The Claims
     evidence for its decision."), its start with no end after it ("... did not cite any
     decision.", "The Expert Reviewer did decision.", "recommendation(s) outside (ODG) Head
-    ..."): a line of the passage lost or
-    read in another line's place. Three of the five words on each side must be there, through
-    OCR's damage ("ch not ate any meaxical evidence for its decigon" is whole)."""
+    ..."): a line of the passage lost or read in another line's place. Three of the five
+    words on each side must be there, through OCR's damage ("ch not ate any meaxical evidence
+    for its decigon" is whole)."""
     lowered = text.lower()  # each pattern tried only where its words are: the common case
     if "\n" in lowered:
         lowered = " ".join(lowered.split())

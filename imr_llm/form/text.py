@@ -460,6 +460,12 @@ _CONFUSABLE: dict[str, str] = {
 }  # fmt: skip
 
 
+def is_word_char(ch: str) -> bool:
+    """Whether ``ch`` is a character ``\\w`` matches (a letter, a digit or "_"): what a regex
+    word boundary tells apart, for the code that finds words with ``str.find``."""
+    return ch.isalnum() or ch == "_"
+
+
 #: Words no sentence ends with ("... is not medically necessary per the"): a text that stops
 #: on one lost the rest of its sentence, and a full stop standing apart after one ("MMPI-2-RF
 #: and .") is OCR's mark, not a sentence's end.
