@@ -9,7 +9,9 @@ the engine on it.
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -671,15 +673,18 @@ LETTER_LABEL = {
 }  # fmt: skip
 
 
-def _perfect_answer(text: str) -> tuple[DeterminationRecord, int]:
+def _perfect_answer(
+    text: str, label: dict[str, Any] | None = None
+) -> tuple[DeterminationRecord, int]:
     """The model path's record of ``text`` with the test server answering the letter as
-    written (the gold oracle, not a model), and how many requests it took."""
+    written (``label``, the test letter's by default: the gold oracle, not a model), and how
+    many requests it took."""
     import openai
 
     from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
     from imr_llm.testing.oracle import ideal_answer
 
-    answer = ideal_answer(LETTER_LABEL)
+    answer = ideal_answer(LETTER_LABEL if label is None else label)
     with FakeOpenAIServer() as server:
         server.enqueue(Step.answer(answer), Step.answer(answer), Step.answer(answer))
         client = openai.OpenAI(base_url=server.base_url, api_key="test-key", max_retries=0)
@@ -1323,6 +1328,35 @@ def test_a_last_rationale_stopping_on_a_word_no_sentence_ends_with_is_flagged() 
     record = rules(str(Letter(items=[ITEM_ONE, item])))
     assert flagged(record, "items[1].rationale")
     assert "cut off" in record.metadata.evidence["items[1].rationale"].note
+
+
+@pytest.mark.parametrize(
+    ("cut", "flag"),
+    [
+        ("request is medically nece", True),
+        ("request is medically necessar", True),
+        ("request is medi", True),
+        ("r", True),  # "... for a new flare. The r"
+        # A whole last word, printed elsewhere in the letter: a real letter's last rationale
+        # may lack its full stop (corpus CM17-0009887), so this one is not told from a cut.
+        ("request is medically necessary", False),
+    ],
+)
+def test_a_letter_cut_inside_its_last_word_is_flagged_on_both_engines(cut: str, flag: bool) -> None:
+    # Cut inside the last word of its last rationale ("... is not medically nece", "... the
+    # r"): the loose match of the conclusion still found it, so the model path kept the
+    # record unflagged (corpus-more CM17-0009883 and CM17-0002892 raw, cut at fuzz seed 3).
+    end = "The\nrequest is medically necessary.\n"
+    assert ITEM_TWO.endswith(end)
+    text = str(Letter(items=[ITEM_ONE, ITEM_TWO[: -len(end)] + "The\n" + cut + "\n"]))
+    assert rules(text).metadata.needs_review
+    label = copy.deepcopy(LETTER_LABEL)
+    rationale = label["items"][1]["rationale"]
+    assert rationale.endswith("The request is medically necessary.")
+    label["items"][1]["rationale"] = rationale[: -len("request is medically necessary.")] + cut
+    record, _ = _perfect_answer(text, label)
+    assert record.contract_dict() == label
+    assert flagged(record, "items[1].rationale") is flag, reasons(record)
 
 
 @pytest.mark.parametrize("end", [":", ":,", ": ,", ";", ":."])

@@ -383,6 +383,34 @@ def check_letter_end(items: list[dict[str, Any]], form: LetterForm, out: Checked
         out.put(path, "unverified", evidence.span if evidence else None,
                 "the letter may be cut off: its last rationale is a verdict alone, "
                 "one sentence giving no reason (reasons and items may be missing)")  # fmt: skip
+    elif not passage_ends(rationale) and stops_inside_a_word(rationale, form.doc.lowered()):
+        out.put(path, "unverified", evidence.span if evidence else None,
+                "the letter may be cut off: its last rationale stops without a full stop on a "
+                "word the letter prints nowhere else (a word cut short?)")  # fmt: skip
+
+
+_LAST_WORD = re.compile(r"[^\W_]+$")
+
+
+def stops_inside_a_word(rationale: str, lowered: str) -> bool:
+    """Whether ``rationale`` (not ending with a mark) ends on a piece of a word: a word the
+    letter (``lowered``: its whole text, lower case) prints nowhere else as a whole word.
+
+    A letter cut inside its last word ("... is not medically nece", "... the r") still holds
+    the conclusion the loose match of :func:`rationale_concludes` looks for, and nothing else
+    shows the cut. A complete last word is printed elsewhere in the letter: its conclusion's
+    "necessary" in the case summary's account of the utilization review and in every other
+    rationale, "time" or "patient" across the letter. A last word OCR damaged past its other
+    copies ("at this Ome") is flagged too: that record's end is not read, as a cut's is not.
+    """
+    found = _LAST_WORD.search(rationale.rstrip())
+    if found is None:
+        return False
+    word = found.group().lower()
+    if not word.isalpha():
+        return False  # a number or a code, which may well be printed once ("... #60")
+    copies = re.finditer(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", lowered)
+    return next(copies, None) is None or next(copies, None) is None  # printed once at most
 
 
 def _ends_naming_original(rationale: str) -> bool:
