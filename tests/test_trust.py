@@ -1288,10 +1288,12 @@ def test_a_notices_form_sentence_in_a_name_is_doubted(name: str) -> None:
     assert "form text" in name_doubt(name, False, form_2016=False)
 
 
-@pytest.mark.parametrize("debris", [".‘.", ". .", ".’ .", "..", "..:"])
+@pytest.mark.parametrize("debris", [".‘.", ". .", ".’ .", "..", "..:", "._:", ".__"])
 def test_marks_glued_after_a_passages_full_stop_are_debris(debris: str) -> None:
     # "(ESIs).‘.": OCR's lone "." after a guideline, the space before it read as a mark (gold
-    # gB14's OCR rendering at fuzz seed 26), was kept in the guideline, unflagged.
+    # gB14's OCR rendering at fuzz seed 26), was kept in the guideline, unflagged. "._:": a
+    # stray colon after a guideline whose space was read as "_" (corpus-more CM16-0242667's
+    # OCR rendering at fuzz seed 4): the underscore, a word character to regex, is a mark.
     record = with_first_item(
         "Decision based on MTUS Knee Complaints 2004.\n",
         f"Decision based on MTUS Knee Complaints 2004{debris}\n",
