@@ -119,7 +119,7 @@ from imr_llm.eval.damage import (
 from imr_llm.eval.gold import load_cases
 from imr_llm.eval.scoring import SCALAR_FIELDS, align_items
 from imr_llm.form.text import collapse_ws, comparison_key, squash
-from imr_llm.inputs.normalise import RUNNING_HEAD, is_page_furniture
+from imr_llm.inputs.normalise import RUNNING_HEAD, inline_furniture, is_page_furniture
 from imr_llm.record.models import ITEM_CONTRACT_FIELDS, DeterminationRecord
 from imr_llm.testing.oracle import seen_letter
 
@@ -314,6 +314,10 @@ def passage_spans(text: str, label: dict[str, Any]) -> dict[str, Span | None]:
 def _furniture_lines(text: str) -> list[tuple[int, int]]:
     """Where the lines of page furniture are in ``text``: page numbers, fax banners, page
     markers, and running heads (a case number alone, or the header's first line again)."""
+    # Furniture the normaliser splits off inside a line (a fax banner after a rationale's last
+    # words, "Page 4 of 5" where a page broke a sentence): only its own words, so that the
+    # line's words of the letter stay in the copy.
+    inline = [(m.start(), m.end()) for m in inline_furniture(text)]
     out: list[tuple[int, int]] = []
     first_case = text.find("Case Number")
     header_line = None
@@ -328,9 +332,11 @@ def _furniture_lines(text: str) -> list[tuple[int, int]]:
             or RUNNING_HEAD.match(core)
             or (at > first_case >= 0 and " ".join(core.split()) == header_line)
         ):
-            out.append((at, at + len(line)))
+            inside = [(a, b) for a, b in inline if at <= a < at + len(line) or a < at < b]
+            out.extend(inside or [(at, at + len(line))])
         at += len(line) + 1
-    return out
+    out.extend(span for span in inline if not any(a <= span[0] < b for a, b in out))
+    return sorted(out)
 
 
 def _faithful(

@@ -510,6 +510,30 @@ def test_furniture_in_the_base_text_inside_a_passage_is_no_part_of_its_faithful_
     assert bench.compare(label, label, text, places, ()) == []
 
 
+@pytest.mark.parametrize(
+    ("number", "path"),
+    [
+        (125, "items[0].rationale"),  # "... is medically necessary. 12/20/2016 10:14 FAX ..."
+        (235, "items[1].service"),  # "12/20/2016 10:14 FAX ... p.003/007 times 6"
+        (267, "items[1].maximus_guideline"),  # "MTUS 12/20/2016 10:14\nFAX ... ACOEM ..."
+        (374, "items[0].rationale"),  # "Objective Page 4 of 5 functional improvement"
+    ],
+)
+def test_furniture_sharing_a_line_with_a_passage_leaves_the_lines_words_in_its_copy(
+    bench: Any, number: int, path: str
+) -> None:
+    # A fax banner or page counter inside a line of a passage: only its own words are
+    # furniture. The whole line was taken for it ("is necessary." the copy of "is medically
+    # necessary. <banner>"), so a right record was counted wrong at many seeds.
+    from tests.test_generated_letters import generated_letter
+
+    text, label = generated_letter(number)
+    places = bench.passage_spans(text, label)
+    k, name = int(path[6 : path.index("]")]), path.rsplit(".", 1)[1]
+    copied = bench._faithful(text, places[path], (), name, extend=False)
+    assert copied == label["items"][k][name]
+
+
 def test_a_line_lost_inside_a_service_leaves_only_the_label_right(
     bench: Any, spans: dict[str, Any]
 ) -> None:
