@@ -18,6 +18,7 @@ import pytest
 from imr_llm import IncompleteLetterError, extract
 from imr_llm.form.reading import read_dates
 from imr_llm.form.summary import read_ages, read_sex
+from imr_llm.form.text import collapse_ws
 from imr_llm.inputs.normalise import is_page_furniture
 from imr_llm.record.models import DeterminationRecord
 from imr_llm.record.validation import implausible_dates
@@ -1359,6 +1360,51 @@ def test_a_letter_cut_inside_its_last_word_is_flagged_on_both_engines(cut: str, 
     record, _ = _perfect_answer(text, label)
     assert record.contract_dict() == label
     assert flagged(record, "items[1].rationale") is flag, reasons(record)
+
+
+@pytest.mark.parametrize(
+    ("header", "elsewhere", "flag"),
+    [
+        # The header lost a word the letter prints twice elsewhere, the same each time.
+        ("Hinged brace, left", ["hinged knee brace, left", "Hinged knee brace left"], True),
+        ("Hinged knee, left", ["hinged knee brace, left"] * 2, True),
+        ("Hinged, left", ["hinged knee brace, left"] * 2, True),  # two words
+        # A restatement with a word more, printed once (corpus CM16-0247287 "EMG testing of
+        # the left upper extremity"), or two different ones: not told from the header's own
+        # words.
+        ("Hinged knee brace, left", ["knee bracing", "hinged knee brace, the left"], False),
+        ("Hinged knee brace, left", ["hinged knee brace, the left", "hinged knee brace, a left"],
+         False),
+        # Three words more, or words more at its end ("... left knee"), are other phrases.
+        ("Hinged, left", ["hinged knee brace new, left"] * 2, False),
+        ("Hinged knee brace", ["hinged knee brace, left"] * 2, False),
+    ],
+)  # fmt: skip
+def test_a_service_the_letter_prints_twice_with_a_word_more_is_flagged(
+    header: str, elsewhere: list[str], flag: bool
+) -> None:
+    # A word lost from an item's header ("MRI of left shoulder" for "MRI of the left
+    # shoulder", fuzz kind drop_word): its words still read as a service, unflagged on both
+    # engines, while the case summary and the rationale's conclusion print it whole.
+    summary = SUMMARY.replace("knee bracing", elsewhere[0])
+    item = ITEM_ONE.replace("Hinged knee brace, left:", f"{header}:").replace(
+        "The request is", f"The request for {elsewhere[-1]} is"
+    )
+    assert item != ITEM_ONE
+    text = str(Letter(summary=summary, items=[item, ITEM_TWO]))
+    record = rules(text)
+    assert record.items[0].service == header
+    assert flagged(record, "items[0].service") is flag, reasons(record)
+    label = copy.deepcopy(LETTER_LABEL)
+    label["items"][0]["service"] = header
+    label["items"][0]["rationale"] = collapse_ws(
+        ITEM_ONE.split("Decision rationale: ")[1].replace(
+            "The request is", f"The request for {elsewhere[-1]} is"
+        )
+    )
+    answered, _ = _perfect_answer(text, label)
+    assert answered.contract_dict() == label
+    assert flagged(answered, "items[0].service") is flag, reasons(answered)
 
 
 @pytest.mark.parametrize("end", [":", ":,", ": ,", ";", ":."])

@@ -30,6 +30,7 @@ from ..form.text import (
     collapse_ws,
     ends_sentence,
     is_collapsed,
+    is_word_char,
 )
 from ..inputs.normalise import Line, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
@@ -143,6 +144,7 @@ def check_whole_letter(data: dict[str, Any], form: LetterForm, damage: Any, out:
         check_letter_end(items, form, out)
         check_rationale_ends(items, out)
     check_repeated_items(items, out)
+    check_services_printed_longer(items, form, out)
     check_item_pages(form, out)
     check_page_tops(form, out)
     check_item_gaps(form, out)
@@ -472,6 +474,89 @@ _HEADER_TAILS: tuple[tuple[Callable[[str], bool], str], ...] = (
     (_fragment_after_conclusion, "ends with a word or two after its conclusion (the next "
      "item's first words, or a line's fragment, read into it?)"),
 )  # fmt: skip
+
+
+#: A word of a service as :func:`longer_copies` compares them: letters and digits, with the
+#: marks inside a word ("L4-5", "7.5mg", "X-ray"), or a count ("#60"); other marks and case
+#: are not compared ("per day, 5 days" and "per day 5 days" are the same words).
+_SERVICE_WORD = re.compile(r"[^\W_]+(?:[-'./][^\W_]+)*|#\d+")
+#: How many words a copy of a service may have more inside it, and how many such copies, all
+#: the same, the letter must print for :func:`check_services_printed_longer` to flag it.
+_MORE_WORDS = 2
+_LONGER_COPIES = 2
+
+
+def longer_copies(service: str, lowered: str) -> tuple[str, int]:
+    """The longest-printed copy of ``service`` in the letter (``lowered``: its whole text,
+    lower case) that holds its words in order with one or two words more between its first
+    and its last, and how many times the letter prints that copy ("", 0 when none).
+
+    Each place the service's first word starts is read for the copy: a few words after it,
+    not the whole letter."""
+    words = _SERVICE_WORD.findall(service.lower())
+    if len(words) < 2:
+        return "", 0
+    first, reach = words[0], len(service) + 40
+    copies: dict[tuple[str, ...], int] = {}
+    at = lowered.find(first)
+    while at >= 0:
+        if not is_word_char(lowered[at - 1 : at]):
+            printed = _SERVICE_WORD.findall(lowered, at, at + reach)
+            copy = _with_words_inside(words, printed)
+            if copy is not None:
+                copies[copy] = copies.get(copy, 0) + 1
+        at = lowered.find(first, at + 1)
+    if not copies:
+        return "", 0
+    copy, count = max(copies.items(), key=lambda pair: pair[1])
+    return " ".join(copy), count
+
+
+def _with_words_inside(words: list[str], printed: list[str]) -> tuple[str, ...] | None:
+    """The start of ``printed`` that is ``words`` with 1 to :data:`_MORE_WORDS` words more
+    between the first and the last (None otherwise: the same words, or others)."""
+    if not printed or printed[0] != words[0]:
+        return None
+    k, j, more = 1, 1, 0
+    while k < len(words):
+        if j >= len(printed):
+            return None
+        if printed[j] == words[k]:
+            k += 1
+        elif more == _MORE_WORDS:
+            return None
+        else:
+            more += 1
+        j += 1
+    return tuple(printed[:j]) if more else None
+
+
+def check_services_printed_longer(
+    items: list[dict[str, Any]], form: LetterForm, out: Checked
+) -> None:
+    """Flag a service the letter prints elsewhere, at least twice and the same each time,
+    with a word or two more inside it: "MRI of left shoulder" in its header, "MRI of the
+    left shoulder" in the case summary and in the rationale's conclusion. The header lost
+    the word (a word dropped, a line's part lost), and its words still read as a service.
+
+    A restatement may add a word ("EMG testing of the left upper extremity", corpus
+    CM16-0247287; "home health care for 4 hours", gold gB09), but then only once: no letter
+    of the corpora or the gold set prints a longer copy twice.
+    """
+    lowered: str | None = None
+    for k, item in enumerate(items):
+        path = f"items[{k}].service"
+        service = item.get("service")
+        evidence = out.evidence.get(path)
+        if not service or evidence is None or evidence.status == "unverified":
+            continue
+        if lowered is None:
+            lowered = form.doc.lowered()
+        copy, count = longer_copies(service, lowered)
+        if count >= _LONGER_COPIES:
+            out.put(path, "unverified", evidence.span,
+                    f"the letter prints it {count} times with more words inside "
+                    f"({excerpt(copy, 60)}): a word lost from the item's header?")  # fmt: skip
 
 
 def check_rationale_ends(items: list[dict[str, Any]], out: Checked) -> None:
