@@ -1407,6 +1407,61 @@ def test_a_service_the_letter_prints_twice_with_a_word_more_is_flagged(
     assert flagged(answered, "items[0].service") is flag, reasons(answered)
 
 
+@pytest.mark.parametrize(
+    ("label", "flag"),
+    [
+        ("Decision The", True),  # "rationale:" lost, the passage's "The" taken for it
+        ("Decision pone", True),  # OCR's (gold gA07): no reading of "rationale" either
+        ("Decision rationale:", False),
+        ("Decision rationa1e:", False),  # OCR's reading of the label's word
+    ],
+)
+def test_a_rationale_label_whose_second_word_is_none_of_its_own_is_doubted(
+    label: str, flag: bool
+) -> None:
+    # "Decision The California MTUS ...": the label's word lost (fuzz kind drop_word, corpus-
+    # more CM16-0231745), the damaged-label reading took "The" for it and the rationale lost
+    # its first word, marked exact on both engines.
+    old = "Decision rationale: The guidelines"
+    text = str(Letter()).replace(old, f"{label} The guidelines", 1)
+    assert text != str(Letter()) or label == "Decision rationale:"
+    record = rules(text)
+    assert flagged(record, "items[0].rationale") is flag, reasons(record)
+    answered, _ = _perfect_answer(text)
+    assert answered.items[0].rationale is not None
+    assert flagged(answered, "items[0].rationale") is flag, reasons(answered)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "flag"),
+    [
+        ("The Claims Administrator did not any medical evidence for its decision.", True),
+        ("The Claims Administrator did not cite any evidence for its decision.", True),
+        ("The Claims Administrator did not cite any medical for its decision.", True),
+        # still read as the sentence: a null guideline, as the letter means
+        ("The Claims Administrator did not cite medical evidence for its decision.", False),
+    ],
+)
+def test_the_no_evidence_sentence_less_a_word_is_not_kept_as_a_guideline(
+    sentence: str, flag: bool
+) -> None:
+    # "... did not any medical evidence ..." (gold seed-002, a word dropped at fuzz seed 0):
+    # not read as the sentence, its words were kept as the Claims Administrator's guideline,
+    # marked exact, where the letter means none (a null).
+    old = "The Claims Administrator did not cite any medical evidence\nfor its decision."
+    assert old in ITEM_TWO
+    text = str(Letter(items=[ITEM_ONE, ITEM_TWO.replace(old, sentence)]))
+    record = rules(text)
+    path = "items[1].claims_administrator_guideline"
+    value = record.items[1].claims_administrator_guideline
+    assert flagged(record, path) if flag else value is None, reasons(record)
+    if flag:
+        label = copy.deepcopy(LETTER_LABEL)
+        label["items"][1]["claims_administrator_guideline"] = sentence
+        answered, _ = _perfect_answer(text, label)
+        assert flagged(answered, path), reasons(answered)
+
+
 @pytest.mark.parametrize("end", [":", ":,", ": ,", ";", ":."])
 def test_an_outcome_alone_below_a_header_ending_in_a_colon_and_a_mark_is_its_marker(
     end: str,

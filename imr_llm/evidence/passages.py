@@ -14,6 +14,8 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from ..form.items import (
+    NO_EVIDENCE_SENTENCE,
+    UNSURE_LABEL,
     ItemPlace,
     broken_form_sentence,
     says_no_evidence,
@@ -84,6 +86,40 @@ _ALWAYS_STATED = frozenset({"maximus_guideline", "rationale"})
 
 
 def check_passage(
+    k: int,
+    key: str,
+    item: dict[str, Any],
+    place: ItemPlace,
+    quotes: bool,
+    damage: float,
+    resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None],
+    out: Checked,
+    stamp: str | None = None,
+) -> str | None:
+    """Check one passage at its place (:func:`_check_passage`); return the text the record
+    keeps. A passage found beside a label whose second word is no reading of the label's
+    (:data:`~imr_llm.form.items.UNSURE_LABEL`: "Decision The California MTUS ...") is
+    unverified however well it matches: its first word may be the one taken for the label's.
+    """
+    kept = _check_passage(k, key, item, place, quotes, damage, resolve, out, stamp)
+    region = place.passages.get(key)
+    path = f"items[{k}].{key}"
+    evidence = out.evidence.get(path)
+    if (
+        region is not None
+        and region.how == UNSURE_LABEL
+        and evidence is not None
+        and evidence.status != "unverified"
+        and path not in out.contradicted
+    ):
+        label = getattr(place, "label_names", LABEL_NAMES)[key]
+        out.put(path, "unverified", evidence.span, f"its label '{label}:' is damaged past "
+                "reading, a word other than the label's after its first (the label's word "
+                "lost, the passage's first word taken for it?)")  # fmt: skip
+    return kept
+
+
+def _check_passage(
     k: int,
     key: str,
     item: dict[str, Any],
@@ -515,6 +551,9 @@ _PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
     ("any", lambda v, d: stamp_inside(v),
      "holds a page's stamp, a watermark's word, a page counter or a fax machine's line (page "
      "furniture)"),
+    ("guideline", lambda v, d: no_evidence_sentence_less_a_word(v),
+     "reads as the form's \"The Claims Administrator did not cite any medical evidence for its "
+     "decision.\" with a word lost or changed (so not read as it): a null guideline?"),
     ("guideline", lambda v, d: broken_form_sentence(v),
      "holds a sentence of the letter's form broken apart (\"... for its decision.\", "
      "\"recommendation(s) outside\"): a line out of its place?"),
@@ -550,6 +589,27 @@ _PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
     ("rationale", lambda v, d: ends_with_tail_twice(v),
      "ends by printing its last words twice (a repeated line?)"),
 )  # fmt: skip
+
+
+#: How alike (rapidfuzz ratio, lower case) a guideline must be to the no-evidence sentence to
+#: be read as it with a word lost ("... did not any medical evidence ...": 97; "... did not
+#: cite any evidence ...": 94); how much longer or shorter it may be, in characters.
+_NO_EVIDENCE_SCORE = 85
+_NO_EVIDENCE_REACH = 16
+_NO_EVIDENCE_LOWER = NO_EVIDENCE_SENTENCE.lower()
+
+
+def no_evidence_sentence_less_a_word(value: str) -> bool:
+    """Whether a guideline is the form's no-evidence sentence with a word lost or changed,
+    which :func:`~imr_llm.form.items.says_no_evidence` does not read as it ("The Claims
+    Administrator did not any medical evidence for its decision."): its words kept as a cited
+    guideline, where the letter meant none (a null). No guideline is the sentence's length
+    and that like it: real ones name MTUS, ACOEM or ODG ("Decision based on MTUS Knee
+    Complaints 2004." scores 38)."""
+    if abs(len(value) - len(NO_EVIDENCE_SENTENCE)) > _NO_EVIDENCE_REACH:
+        return False  # the common case: a guideline is longer or shorter than the sentence
+    score = fuzz.ratio(value.lower(), _NO_EVIDENCE_LOWER, score_cutoff=_NO_EVIDENCE_SCORE)
+    return score >= _NO_EVIDENCE_SCORE and not says_no_evidence(value)
 
 
 def put_no_evidence(path: str, text: str, span: Any, out: Checked) -> None:

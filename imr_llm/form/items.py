@@ -733,7 +733,13 @@ def _item_place(
             name, column = label_lines[i]
             if not any(f == name for _, f, _ in found):
                 found.append((i, name, column))
+    labelled = set(found)
     found = _find_damaged_labels(doc, found, marker.line + 1, body_end)
+    unsure = {
+        (i, name)
+        for i, name, column in found
+        if (i, name, column) not in labelled and _unsure_label(lines[i].text, name)
+    }
     passages: dict[str, Place | None] = {name: None for name, _ in _LABELS}
     for n, (i, name, column) in enumerate(found):
         stop = found[n + 1][0] if n + 1 < len(found) else body_end
@@ -748,7 +754,8 @@ def _item_place(
         lead = len(rest) - len(rest.lstrip())
         # A passage starts with a word; marks before it ("~ Decision based on") are OCR's.
         kept = strip_leading_marks(kept, name, rest)
-        passages[name] = Place(value_start + lead, lines[last].end, kept, "label", label)
+        how = UNSURE_LABEL if (i, name) in unsure else "label"
+        passages[name] = Place(value_start + lead, lines[last].end, kept, how, label)
     end_offset = lines[body_end].start if body_end < len(lines) else len(doc.source)
     return ItemPlace(header, outcome, outcome_place, passages, end_offset, bool(marker.outcome))
 
@@ -763,6 +770,17 @@ _DAMAGED_LABELS = {
 }
 
 
+#: How a passage's place was found (:attr:`~imr_llm.form.places.Place.how`) when its label is
+#: a first word and another word that is no reading of the label's own ("Decision The
+#: California MTUS ...", the label's "rationale:" lost; "Decision pone", OCR's): that other
+#: word may be the passage's first, taken for the label's.
+UNSURE_LABEL = "unsure label"
+#: The least score (rapidfuzz ratio) of a damaged label's second word against the label's
+#: own for the label to be read as damaged rather than lost: OCR's readings of "rationale"
+#: score 67 or more ("ragonales", "rahonaic", "rationa"); "pone" 46, "The" 33.
+_LABEL_WORD_SCORE = 50
+
+
 def _damaged_label(text: str, name: str) -> int | None:
     """Column after a label OCR damaged past matching ("MAXIMUS puvdeline)", "Decision pone")."""
     m = _TWO_WORDS_AT_START.match(text)
@@ -772,6 +790,17 @@ def _damaged_label(text: str, name: str) -> int | None:
     if fuzz.ratio(m.group(1).lower(), first.lower()) < 75 or not test(m.group(2).lower()):
         return None
     return m.end(3) if m.group(3).strip() else m.end(2)
+
+
+def _unsure_label(text: str, name: str) -> bool:
+    """Whether the damaged label starting ``text`` (:func:`_damaged_label` found it) has a
+    second word that is no reading of its own: only the rationale's test takes any word."""
+    m = _TWO_WORDS_AT_START.match(text)
+    return (
+        name == "rationale"
+        and m is not None
+        and fuzz.ratio(m.group(2).lower(), "rationale") < _LABEL_WORD_SCORE
+    )
 
 
 def _find_damaged_labels(

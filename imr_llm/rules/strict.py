@@ -51,6 +51,7 @@ from ..form import LetterForm, Place
 from ..form.credentials import LIST_GOES_ON
 from ..form.header import DATE_FIELDS, HeaderForm
 from ..form.items import (
+    UNSURE_LABEL,
     ItemPlace,
     PartialRequest,
     marker_inside,
@@ -473,7 +474,7 @@ def _passage_evidence(
     region = place.passages.get(key)
     value = item.get(key)
     text = reading.texts.get(key)
-    if region is None or text is None:
+    if region is None or text is None or region.how == UNSURE_LABEL:
         return check_passage(k, key, item, place, False, damage, no_resolver, out)
     path = f"items[{k}].{key}"
     label = LABEL_NAMES[key]
