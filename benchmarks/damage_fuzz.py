@@ -374,6 +374,13 @@ def _faithful(
             ops.append((lo, hi, " "))  # whitespace across the passage's edge
         else:
             return None  # a replacement across the edge: no telling which part is the value
+    # An edit inside furniture the passage skips (a look-alike in a running head) changes
+    # no word of the value: the furniture is left out whatever it reads.
+    ops = [
+        (x, y, new)
+        for x, y, new in ops
+        if not any((a <= x < y <= b) or (a < x == y < b) for a, b in span.skip)
+    ]
     for a, b in (*span.skip, *span.edges):
         if any(x < b and a < y or (x == y and a < x < b) for x, y, _ in ops):
             return None
