@@ -31,6 +31,7 @@ from ..form.text import (
     ends_sentence,
     is_collapsed,
     is_word_char,
+    ocr_pattern,
 )
 from ..inputs.normalise import Line, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
@@ -177,6 +178,17 @@ _VERDICT_STEMS = ("establish", "demonstrat", "support", "substantiat", "shown", 
 #: or its look-alike: "meaning", which rationales print, scores 86 against "weaning".
 CONCLUSION_WORDS = ("weaning", "tapering")
 _FIRST_LETTERS = {"w": "wv", "t": "tf"}
+#: The paragraph's last sentence names weaning ("... regarding the most appropriate method
+#: for weaning and terminating opioids ...", where OCR may read the commas before it as full
+#: stops), or advises a taper ("a gradual taper is advised", "... is recommended"), through
+#: OCR's look-alikes. A sentence of the reasoning that names tapering ("... the indications
+#: for tapering or on effectiveness of various tapering methods in the patient population
+#: receiving chronic opioid treatment.") is no conclusion: a letter cut after it would read
+#: as complete.
+_ADVICE = re.compile(
+    "|".join(ocr_pattern(word).pattern for word in ("advis", "consult", "recommended")),
+    re.IGNORECASE,
+)
 #: Scores (rapidfuzz, 0-100) at which a phrase, its first word and a word above count as
 #: printed: the lowest last sentence of a complete letter on any corpus or gold rendering
 #: (ocrfax) scores 72 on the whole phrase and 67 on its word ("motkcally"); "clinically"
@@ -274,11 +286,13 @@ def states_conclusion(sentence: str) -> bool:
     # A reference in brackets names a section, it advises nothing: "(See Section 4.1,
     # Indications for Tapering Opioids) Additional testing ..." is a cut inside a quotation.
     advice = _BRACKETED.sub(" ", lowered)
-    return any(
-        word[:1] in _FIRST_LETTERS[known[0]] and fuzz.ratio(word, known, score_cutoff=WORD_SCORE)
+    said = {
+        known
         for word in _WORD.findall(advice)
         for known in CONCLUSION_WORDS
-    )
+        if word[:1] in _FIRST_LETTERS[known[0]] and fuzz.ratio(word, known, score_cutoff=WORD_SCORE)
+    }
+    return "weaning" in said or (bool(said) and _ADVICE.search(advice) is not None)
 
 
 _BRACKETED = re.compile(r"\([^()]*\)")
