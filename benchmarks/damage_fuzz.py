@@ -485,7 +485,12 @@ def with_ocr_fragments(
         return False
     head = span.edges[0][1] if span.edges and span.edges[0][0] == span.start else span.start
     tail = span.edges[-1][0] if span.edges and span.edges[-1][1] == span.end else span.end
-    near_head = near_tail = False
+    near: list[tuple[int, int]] = []  # edits near an edge, beside the passage
+    # An edit inside the passage's own label near its head moves where a reader starts the
+    # value: any fragment there is then unknowable, however far from the edge.
+    window = max(0, head - FRAGMENT_REACH)
+    labels = [m.span() for m in _LABEL_BETWEEN.finditer(text, window, head)]
+    in_label = False
     for edit in edits:
         if not edit.new.strip() and not text[edit.start : edit.end].strip():
             continue
@@ -497,9 +502,10 @@ def with_ocr_fragments(
         # An edit on the far side of a form label (the passage's own, or the next one's) is in
         # another value: it cannot put debris beside this passage's edge.
         if a < head and b > head - FRAGMENT_REACH and not _LABEL_BETWEEN.search(text[b:head]):
-            near_head = True
+            near.append((a, b))
+            in_label = in_label or any(a < y and x < b for x, y in labels)
         if tail - 1 < a < tail + FRAGMENT_REACH and not _LABEL_BETWEEN.search(text[tail:a]):
-            near_tail = True
+            near.append((a, b))
     core = _faithful(text, span, edits, name, extend=False)
     if core is None or not strip_edge_marks(core):
         return False
@@ -507,9 +513,14 @@ def with_ocr_fragments(
     at = got.find(key)
     while at >= 0:
         before, after = got[:at], got[at + len(key) :]
-        # Debris is taken on a side only where no edit fell near that edge: an edit after
-        # the passage says nothing of a fragment before it, and the other way round.
-        if (before and near_head) or (after and near_tail):
+        # Debris is taken on a side only where no edit fell between it and the passage's edge
+        # (a space's width beside it): an edit after the passage says nothing of a fragment
+        # before it, nor one a word further off ("The original rcquest, A cute ...": "A" is
+        # the base's own).
+        low, high = head - len(before) - 1, tail + len(after) + 1
+        if (before and (in_label or any(a < head and b > low for a, b in near))) or (
+            after and any(a < high and b > tail - 1 and a >= tail - 1 for a, b in near)
+        ):
             at = got.find(key, at + 1)
             continue
         if _fragment_ok(

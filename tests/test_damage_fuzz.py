@@ -696,6 +696,33 @@ def test_a_run_leaves_the_callers_logging_as_it_was(bench: Any) -> None:
     assert logger.level == before
 
 
+def test_an_ocr_fragment_stands_where_an_edit_fell_a_word_away_outside_a_label(
+    bench: Any,
+) -> None:
+    # "The original rcquest, A cute inpatient ...": OCR split "Acute", the oracle's copy of
+    # the service starts at "cute", and a look-alike fell in the word before. That edit is
+    # not the fragment "A" nor beside it, nor in a label: "A" is the base's own (corpus-more
+    # CM16-0229336's OCR rendering at fuzz seed 11 counted a right record as wrong).
+    text = "leaving it IMR eligible. The original request, A cute inpatient rehabilitation: Upheld"
+    start = text.index("cute")
+    end = text.index(": Upheld")
+    span = bench.Span(start, end, (), (), end)
+    value = "A cute inpatient rehabilitation"
+    fragments = bench.with_ocr_fragments
+    word_before = text.index("request") + 2
+    assert fragments(
+        value, text, span, (Edit(word_before, word_before + 1, "c", ROLE_TEXT),), "service"
+    )
+    # ... but not where the edit is the fragment, or the space beside it
+    fragment = start - 2
+    assert not fragments(
+        value, text, span, (Edit(fragment, fragment + 1, "4", ROLE_TEXT),), "service"
+    )
+    assert not fragments(
+        value, text, span, (Edit(start - 1, start - 1, "~", ROLE_TEXT),), "service"
+    )
+
+
 def test_an_ocr_fragment_at_one_edge_stands_where_an_edit_fell_near_the_other(
     bench: Any,
 ) -> None:
