@@ -841,8 +841,11 @@ def _find_damaged_labels(
     return out
 
 
+#: An outcome marker inside an item's name; its word may run into a capital ("injection:
+#: UpheldPage 3 of 5", a space lost before a page counter), not into a lower-case letter.
 _MARKER_INSIDE = re.compile(
-    rf"[:;]\s*(?:{ocr_pattern('Upheld').pattern}|{ocr_pattern('Overturned').pattern})\b",
+    rf"[:;]\s*(?:{ocr_pattern('Upheld').pattern}|{ocr_pattern('Overturned').pattern})"
+    r"(?-i:(?![a-z0-9_]))",
     re.IGNORECASE,
 )
 
