@@ -1843,6 +1843,73 @@ def test_a_specialty_list_whose_last_name_is_cut_short_is_flagged() -> None:
     assert flagged(record, "reviewer.specialties")
 
 
+def test_a_specialty_list_that_lost_a_line_between_two_names_is_flagged() -> None:
+    # "... Public / Health & General Preventive / [Medicine and Neurological] / Surgery": the
+    # third line lost, "General Preventive Surgery" read as "... Preventive Medicine" (8 of
+    # 40 letters off: a word replaced, not OCR's damage) and kept unflagged, "Neurological
+    # Surgery" lost with it (generated g326 at fuzz seed 20). Now the words before the lost
+    # line are only a name's start, completed, on a letter with no OCR damage: flagged on
+    # both engines.
+    credentials = BLOCK_CREDENTIALS.replace(
+        "Orthopaedic Surgery",
+        "Family Practice and Public\nHealth & General Preventive\nSurgery",
+    )
+    text = str(Letter(credentials=credentials))
+    record = rules(text)
+    assert "Neurological Surgery" not in record.reviewer.specialties
+    assert record.metadata.needs_review, reasons(record)
+    assert flagged(record, "reviewer.specialties[1]"), reasons(record)
+    label = copy.deepcopy(LETTER_LABEL)
+    label["reviewer"]["specialties"] = record.reviewer.specialties
+    answered, _ = _perfect_answer(text, label)
+    assert flagged(answered, "reviewer.specialties[1]"), reasons(answered)
+
+
+@pytest.mark.parametrize(
+    ("written", "known"),
+    [
+        ("Physlcal Medicine & Rehabilltotion", "Physical Medicine and Rehabilitation"),
+        ("Orthopeclic Surgery", "Orthopedic Surgery"),
+        ("Public Health & General Preventive Surgery", None),  # a word of another name
+        ("Physical Medicine & Anesthesiology", None),
+    ],
+)
+def test_a_name_read_through_damage_differs_by_letters_not_by_a_word(
+    written: str, known: str | None
+) -> None:
+    from imr_llm.form.vocabulary import SPECIALTIES
+
+    hit = SPECIALTIES.match(written)
+    assert (hit.name if hit else None) == known
+
+
+def test_an_outcome_marker_run_into_a_page_counter_is_no_part_of_a_service() -> None:
+    # "injection: UpheldPage 3 of 5": the space before an inline page counter lost, the
+    # marker not read as one, and the service kept it all, unflagged (generated g76 at fuzz
+    # seed 21). The rules engine refuses it now; a perfect answer is flagged.
+    text = str(Letter()).replace(
+        "Hinged knee brace, left: Upheld\n", "Hinged knee brace, left: UpheldPage 2 of 3\n", 1
+    )
+    assert text != str(Letter())
+    with contextlib.suppress(IncompleteLetterError):
+        record = rules(text)
+        assert record.metadata.needs_review, reasons(record)
+    answered, _ = _perfect_answer(text)
+    assert answered.metadata.needs_review, reasons(answered)
+
+
+@pytest.mark.parametrize("counter", ["Page,4 of 5", "Page 4,of 5", "Page .4 of 5"])
+def test_a_page_counter_with_a_mark_inside_a_passage_is_never_kept_silently(
+    counter: str,
+) -> None:
+    # "Objective Page,4 of 5 functional improvement ...": an inline page counter whose space
+    # OCR read as a mark was kept in the rationale, unflagged (generated g374 at fuzz seed
+    # 21).
+    record = with_first_item("The records show a\n", f"The records {counter} show a\n")
+    rationale = record.items[0].rationale
+    assert "4 of 5" not in rationale or flagged(record, "items[0].rationale"), reasons(record)
+
+
 def test_a_specialty_list_naming_one_name_twice_is_flagged() -> None:
     # A repeated line: "Public Health & General / Preventive Medicine,Chiropractor" and the
     # second line again, which reads as one more specialty.

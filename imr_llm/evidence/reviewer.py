@@ -20,7 +20,7 @@ from ..form.vocabulary import (
     read_specialty,
     read_states,
 )
-from .common import Checked, excerpt, status_of
+from .common import Checked, excerpt, letter_damage, status_of
 
 
 def check_states(values: list[str], form: LetterForm, out: Checked) -> None:
@@ -125,6 +125,18 @@ def _unread_for(value: str, names: NameList) -> int | None:
     return close[0] if len(close) == 1 else None
 
 
+def _completed(written: str, name: str) -> bool:
+    """Whether ``written`` is only the start of the known ``name`` it was read as (a name
+    cut at its line's end, read as the one specialty starting so), perhaps with a fragment
+    of debris after it."""
+    known = name_key(name)
+    words = written.split()
+    if len(words) > 1 and len(name_key(words[-1])) <= 2:
+        words = words[:-1]  # debris where the name's end was ("Physical Medicine & Reh a.")
+    key = name_key(" ".join(words))
+    return key != known and known.startswith(key)
+
+
 def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list[str]:
     """Each specialty at its place; returns the values as the record keeps them.
 
@@ -167,6 +179,15 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
             read_at.add(j)
             kept[k] = hit.value
             span = (place.start + hit.start, place.start + hit.end)
+            if _completed(place.text[hit.start : hit.end], hit.value) and letter_damage(form) <= 0:
+                # Read as the one specialty its words start, on a letter without OCR damage
+                # to lose its end: a line was lost ("Public Health & General Preventive" /
+                # "Surgery", "Medicine and Neurological" lost between), and the rest may be
+                # another name's. OCR's loss of a line's end ("Preventive a.") reads on.
+                out.put(at, "unverified", span, f"{excerpt(hit.value)} completed from its "
+                        "start on a letter without OCR damage: the rest of the name is not "
+                        "printed (a line lost?)")  # fmt: skip
+                continue
             note = (
                 "among the reviewer's specialties"
                 if hit.exact

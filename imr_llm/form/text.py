@@ -367,6 +367,8 @@ class Vocabulary:
         if not hits:
             return None
         best = hits[0][1]
+        if _word_replaced(key, hits[0][0]):
+            return None
         runner_up = hits[1][1] if len(hits) > 1 else 0.0
         long_word = 7 <= len(key) <= 14
         if best >= 0.8:
@@ -473,6 +475,22 @@ DANGLING_WORDS = frozenset(
     "the a an of to for per and or with in on by at from as is are was were that which this "
     "these be not than".split()
 )
+
+
+#: The most letters in a row OCR damage changes in a name: more is a word of another name
+#: ("Public Health & General Preventive Surgery", a line lost between "Preventive" and the
+#: next specialty's last word, is 8 edits from "... Preventive Medicine" in 40 letters,
+#: close enough as a ratio; "Physlcal Medicine & Rehabilltotion" changes one letter at a time).
+_MOST_LETTERS_CHANGED = 4
+
+
+def _word_replaced(key: str, known: str) -> bool:
+    """Whether ``key`` differs from the known name's ``known`` by a run of more than
+    :data:`_MOST_LETTERS_CHANGED` letters: a word replaced, not a name damaged."""
+    return any(
+        tag != "equal" and max(a1 - a0, b1 - b0) > _MOST_LETTERS_CHANGED
+        for tag, a0, a1, b0, b1 in Levenshtein.opcodes(key, known)
+    )
 
 
 @lru_cache(maxsize=256)
