@@ -510,11 +510,13 @@ def longer_copies(service: str, lowered: str) -> tuple[str, int]:
     words = _SERVICE_WORD.findall(service.lower())
     if len(words) < 2:
         return "", 0
-    first, reach = words[0], len(service) + 40
+    first, last, reach = words[0], words[-1], len(service) + 40
     copies: dict[tuple[str, ...], int] = {}
     at = lowered.find(first)
     while at >= 0:
-        if not is_word_char(lowered[at - 1 : at]):
+        # A copy holds the service's last word within reach: most places of its first word
+        # ("mri", "physical") start no copy, told without reading their words.
+        if not is_word_char(lowered[at - 1 : at]) and lowered.find(last, at + 1, at + reach) > 0:
             printed = _SERVICE_WORD.findall(lowered, at, at + reach)
             copy = _with_words_inside(words, printed)
             if copy is not None:
@@ -529,8 +531,8 @@ def longer_copies(service: str, lowered: str) -> tuple[str, int]:
 def _with_words_inside(words: list[str], printed: list[str]) -> tuple[str, ...] | None:
     """The start of ``printed`` that is ``words`` with 1 to :data:`_MORE_WORDS` words more
     between the first and the last (None otherwise: the same words, or others)."""
-    if not printed or printed[0] != words[0]:
-        return None
+    if not printed or printed[0] != words[0] or printed[: len(words)] == words:
+        return None  # another word, or the service as it is (the common case)
     k, j, more = 1, 1, 0
     while k < len(words):
         if j >= len(printed):
