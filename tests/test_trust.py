@@ -1910,6 +1910,34 @@ def test_a_page_counter_with_a_mark_inside_a_passage_is_never_kept_silently(
     assert "4 of 5" not in rationale or flagged(record, "items[0].rationale"), reasons(record)
 
 
+@pytest.mark.parametrize(
+    ("rationale", "flag"),
+    [
+        # The guideline's last line and the rationale's first exchanged (corpus-more
+        # CM17-0005177 raw at fuzz seed 15): the guideline ends "2016," and the rationale
+        # holds its sections, both unflagged on both engines.
+        ("The guidelines support a brace for instability only, Section(s): Initial Care. The "
+         "records show a", True),
+        ("The guidelines support a brace, 5ection (s): Initial Care. The records show a", True),
+        ("The guidelines (Section 4.1) support a brace for instability only. The records show a",
+         False),
+    ],
+)  # fmt: skip
+def test_a_rationale_holding_a_guidelines_sections_is_flagged(rationale: str, flag: bool) -> None:
+    record = with_first_item(
+        "The guidelines support a brace for instability only. The records show a", rationale
+    )
+    assert flagged(record, "items[0].rationale") is flag, reasons(record)
+    if flag:
+        label = copy.deepcopy(LETTER_LABEL)
+        label["items"][0]["rationale"] = record.items[0].rationale
+        text = str(Letter()).replace(
+            "The guidelines support a brace for instability only. The records show a", rationale
+        )
+        answered, _ = _perfect_answer(text, label)
+        assert flagged(answered, "items[0].rationale"), reasons(answered)
+
+
 def test_a_specialty_list_naming_one_name_twice_is_flagged() -> None:
     # A repeated line: "Public Health & General / Preventive Medicine,Chiropractor" and the
     # second line again, which reads as one more specialty.

@@ -516,6 +516,22 @@ def label_word_inside(value: str) -> bool:
 _LABEL_WORD_COLONS = ("guideline:", "guideline :", "rationale:", "rationale :")
 
 
+#: A guideline's "Section(s):", through OCR's look-alikes ("Sectionts):", "5ection(s):"): none
+#: of the 304 labelled rationales prints it (they name a guideline's "Section 4.1" at most).
+_SECTIONS = re.compile(
+    ocr_pattern("Section").pattern + r"\s?[(\[{]\s?[s5]\s?[)\]}]\s?[:;]", re.IGNORECASE
+)
+
+
+def sections_inside(value: str) -> bool:
+    """Whether a rationale holds a guideline's "Section(s):" (:data:`_SECTIONS`): a line of
+    the guideline above read into it ("... in regards to this specific case, Section(s):
+    Physical medicine treatment. and the clinical ...", two lines exchanged)."""
+    if "(" not in value and "[" not in value and "{" not in value:
+        return False  # the common case, told without the pattern
+    return _SECTIONS.search(value) is not None
+
+
 def label_inside(value: str) -> bool:
     """``bool(LABEL_INSIDE.search(value))``, searched only near a colon or semicolon that a
     label's last letter stands before: every match ends there and, in whitespace-collapsed
@@ -581,6 +597,9 @@ _PASSAGE_END_CHECKS: tuple[tuple[str, Callable[[str, Any], bool], str], ...] = (
      "short (a line out of its place?)"),
     ("guideline", lambda v, d: ends_repeating(v),
      "ends by repeating its last words (a repeated line?)"),
+    ("rationale", lambda v, d: sections_inside(v),
+     "holds a guideline's \"Section(s):\", which no rationale prints (a line of the "
+     "guideline read into it, lines out of their order?)"),
     ("rationale", lambda v, d: repeats_last_sentence(v) or ends_with_lines_twice(v)
      or last_sentence_earlier(v),
      "ends by printing its last sentence twice (a repeated line?)"),
