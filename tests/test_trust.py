@@ -1938,6 +1938,25 @@ def test_a_rationale_holding_a_guidelines_sections_is_flagged(rationale: str, fl
         assert flagged(answered, "items[0].rationale"), reasons(answered)
 
 
+@pytest.mark.parametrize(
+    ("name", "doubted"),
+    [
+        # A rationale's last line ("necessary.") lost: the partly certified request's header
+        # walk took the rationale's sentences into the original request (gold gB02 at fuzz
+        # seed 31), kept exact on both engines.
+        ("This worker has type 2 diabetes. The records do not include a recent A1c. The "
+         "arthroscopy has been certified, so it is medically Post-operative physical therapy "
+         "12 sessions for the left knee", True),
+        ("Physical therapy. Twelve sessions for the knee", False),  # one join: a name's own
+        ("Right L4-L5 ESI. Fluoroscopy", False),
+    ],
+)  # fmt: skip
+def test_a_name_of_several_sentences_is_doubted(name: str, doubted: bool) -> None:
+    from imr_llm.evidence.items import name_doubt
+
+    assert bool(name_doubt(name, False)) is doubted
+
+
 def test_a_specialty_list_naming_one_name_twice_is_flagged() -> None:
     # A repeated line: "Public Health & General / Preventive Medicine,Chiropractor" and the
     # second line again, which reads as one more specialty.
