@@ -1160,8 +1160,9 @@ def _case_lines(cases: list[dict[str, Any]], show_values: bool) -> list[str]:
     return out
 
 
-def show_case(case_id: str, shared: Path | None = None) -> str:
-    """One case in full: the damage's edits (with the text around them) and its result."""
+def show_case(case_id: str, shared: Path | None = None, engine: str = "rules") -> str:
+    """One case in full: the damage's edits (with the text around them) and its result, read
+    by ``engine`` (see :data:`ENGINES`)."""
     source, name = case_id.split("/")[:2]
     if source == "generated":
         letters = generated_letters([int(name.removeprefix("g"))])
@@ -1171,9 +1172,11 @@ def show_case(case_id: str, shared: Path | None = None) -> str:
     store = Bases()
     text = store.text(spec.letter, spec.base)
     dmg = make_damage(spec, text)
-    with _quiet_engine():
-        result = run_case(spec, store)
+    with _quiet_engine(), model_reader([spec], store) if engine == "llm" else _rules() as read:
+        result = run_case(spec, store, read)
     lines = [f"{case_id}: {result.outcome}" + (f" ({result.code})" if result.code else "")]
+    if engine == "llm":
+        lines[0] += " (model path, perfect answers from the local test server)"
     if dmg.note:
         lines.append(f"  variant: {dmg.note}")
     for edit in dmg.edits[:12]:
@@ -1220,7 +1223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.case:
         for case_id in args.case:
-            print(show_case(case_id))
+            print(show_case(case_id, engine=args.engine))
         return 0
     report = run_benchmark(
         cases=args.cases, seeds=args.seeds, first_seed=args.seed, kinds=args.kinds,

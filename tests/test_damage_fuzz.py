@@ -606,6 +606,30 @@ def test_a_case_id_reproduces_its_damage(bench: Any) -> None:
     assert bench.make_damage(spec, text).text != text
 
 
+def test_a_case_shown_with_the_model_path_is_read_by_it(
+    bench: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --case ignored --engine: a model-path case was shown as the rules engine read it.
+    from contextlib import contextmanager
+
+    read: list[str] = []
+
+    @contextmanager
+    def reader(specs: Any, store: Any) -> Any:
+        def model(text: str) -> Any:
+            read.append(text)
+            return bench.rules_read(text)
+
+        yield model
+
+    monkeypatch.setattr(bench, "model_reader", reader)
+    shown = bench.show_case("gold/gA01/layout/marks/3", engine="llm")
+    assert read and "model path" in shown.splitlines()[0]
+    read.clear()
+    assert "model path" not in bench.show_case("gold/gA01/layout/marks/3").splitlines()[0]
+    assert not read
+
+
 # --------------------------------------------------------------------------------------------
 # The seeded sample
 # --------------------------------------------------------------------------------------------
