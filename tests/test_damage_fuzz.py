@@ -493,15 +493,20 @@ def test_page_furniture_inside_a_value_is_wrong(bench: Any, spans: dict[str, Any
     assert bench.compare(_record(), LABEL, LETTER, spans, edits) == []
 
 
+def _generated(bench: Any, number: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Generated letter ``number``'s text, label and passage spans."""
+    from tests.test_generated_letters import generated_letter
+
+    text, label = generated_letter(number)
+    return text, label, bench.passage_spans(text, label)
+
+
 def test_furniture_in_the_base_text_inside_a_passage_is_no_part_of_its_faithful_copy(
     bench: Any,
 ) -> None:
     # A generated letter whose third rationale a page broke, the running head (the header's
     # first line) printed there: the oracle's copy keeps those words, the faithful copy not.
-    from tests.test_generated_letters import generated_letter
-
-    text, label = generated_letter(367)
-    places = bench.passage_spans(text, label)
+    text, label, places = _generated(bench, 367)
     span = places["items[2].rationale"]
     inside = text[span.start : span.end]
     assert "CM18-0101234" in inside
@@ -525,10 +530,7 @@ def test_furniture_sharing_a_line_with_a_passage_leaves_the_lines_words_in_its_c
     # A fax banner or page counter inside a line of a passage: only its own words are
     # furniture. The whole line was taken for it ("is necessary." the copy of "is medically
     # necessary. <banner>"), so a right record was counted wrong at many seeds.
-    from tests.test_generated_letters import generated_letter
-
-    text, label = generated_letter(number)
-    places = bench.passage_spans(text, label)
+    text, label, places = _generated(bench, number)
     k, name = int(path[6 : path.index("]")]), path.rsplit(".", 1)[1]
     copied = bench._faithful(text, places[path], (), name, extend=False)
     assert copied == label["items"][k][name]
@@ -541,10 +543,7 @@ def test_a_lookalike_inside_furniture_a_passage_skips_leaves_its_copy_as_it_was(
     # no word of the value changed, but the copy was given up (only the label right), so a
     # record keeping the passage's own look-alike elsewhere counted as wrong (generated g74
     # at fuzz seed 7).
-    from tests.test_generated_letters import generated_letter
-
-    text, label = generated_letter(367)
-    places = bench.passage_spans(text, label)
+    text, label, places = _generated(bench, 367)
     span = places["items[2].rationale"]
     at = text.index("Case Number", span.start) + len("Case Numb")
     assert text[at] == "e" and at < span.end

@@ -37,7 +37,13 @@ from ..inputs.normalise import Line, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service
-from .passages import check_passage, check_passage_ends, label_inside, passage_ends
+from .passages import (
+    check_passage,
+    check_passage_ends,
+    doubt_unsure_label,
+    label_inside,
+    passage_ends,
+)
 from .patient import check_patient
 from .reviewer import check_specialties, check_states
 
@@ -86,6 +92,7 @@ def check_items(
             region = place.passages.get(key)
             stamp = trailing_stamp(form, region) or last_stamp(region) if quotes else None
             item[key] = check_passage(k, key, item, place, quotes, damage, resolve, out, stamp)
+            doubt_unsure_label(k, key, place, out)
         check_outcome(k, item, place, damage, out)
         check_passage_ends(k, item, out, damage)
 

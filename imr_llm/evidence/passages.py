@@ -85,41 +85,24 @@ def cut_after(text: str, words: str) -> str:
 _ALWAYS_STATED = frozenset({"maximus_guideline", "rationale"})
 
 
-def check_passage(
-    k: int,
-    key: str,
-    item: dict[str, Any],
-    place: ItemPlace,
-    quotes: bool,
-    damage: float,
-    resolve: Callable[[str, int, int], tuple[str, tuple[int, int]] | None],
-    out: Checked,
-    stamp: str | None = None,
-) -> str | None:
-    """Check one passage at its place (:func:`_check_passage`); return the text the record
-    keeps. A passage found beside a label whose second word is no reading of the label's
-    (:data:`~imr_llm.form.items.UNSURE_LABEL`: "Decision The California MTUS ...") is
-    unverified however well it matches: its first word may be the one taken for the label's.
-    """
-    kept = _check_passage(k, key, item, place, quotes, damage, resolve, out, stamp)
+def doubt_unsure_label(k: int, key: str, place: ItemPlace, out: Checked) -> None:
+    """Leave unverified a passage found beside a label whose second word is no reading of
+    the label's (:data:`~imr_llm.form.items.UNSURE_LABEL`: "Decision The California MTUS
+    ..."), however well it matched: its first word may be the one taken for the label's.
+    Both engines ask it after :func:`check_passage`."""
     region = place.passages.get(key)
+    if region is None or region.how != UNSURE_LABEL:
+        return
     path = f"items[{k}].{key}"
     evidence = out.evidence.get(path)
-    if (
-        region is not None
-        and region.how == UNSURE_LABEL
-        and evidence is not None
-        and evidence.status != "unverified"
-        and path not in out.contradicted
-    ):
+    if evidence is not None and evidence.status != "unverified" and path not in out.contradicted:
         label = getattr(place, "label_names", LABEL_NAMES)[key]
         out.put(path, "unverified", evidence.span, f"its label '{label}:' is damaged past "
                 "reading, a word other than the label's after its first (the label's word "
                 "lost, the passage's first word taken for it?)")  # fmt: skip
-    return kept
 
 
-def _check_passage(
+def check_passage(
     k: int,
     key: str,
     item: dict[str, Any],

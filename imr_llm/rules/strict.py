@@ -44,14 +44,18 @@ from ..evidence.items import (
     service_doubt,
     wording_doubt,
 )
-from ..evidence.passages import check_passage, check_passage_ends, put_no_evidence
+from ..evidence.passages import (
+    check_passage,
+    check_passage_ends,
+    doubt_unsure_label,
+    put_no_evidence,
+)
 from ..evidence.patient import check_patient
 from ..evidence.reviewer import check_specialties, check_states, tail_again
 from ..form import LetterForm, Place
 from ..form.credentials import LIST_GOES_ON
 from ..form.header import DATE_FIELDS, HeaderForm
 from ..form.items import (
-    UNSURE_LABEL,
     ItemPlace,
     PartialRequest,
     marker_inside,
@@ -458,6 +462,7 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
                 check_service(k, item, place, damage, out)
     for key in PASSAGES:
         item[key] = _passage_evidence(k, key, item, reading, damage, out)
+        doubt_unsure_label(k, key, place, out)
     outcome = place.outcome
     if outcome is not None and outcome.value == item.get("outcome"):
         out.put(f"items[{k}].outcome", status_of(outcome.exact), place.outcome_place.span,
@@ -474,7 +479,7 @@ def _passage_evidence(
     region = place.passages.get(key)
     value = item.get(key)
     text = reading.texts.get(key)
-    if region is None or text is None or region.how == UNSURE_LABEL:
+    if region is None or text is None:
         return check_passage(k, key, item, place, False, damage, no_resolver, out)
     path = f"items[{k}].{key}"
     label = LABEL_NAMES[key]
