@@ -1957,6 +1957,32 @@ def test_a_name_of_several_sentences_is_doubted(name: str, doubted: bool) -> Non
     assert bool(name_doubt(name, False)) is doubted
 
 
+@pytest.mark.parametrize(
+    ("end", "flag"),
+    [
+        ("2004, Section(s): Initial Care.", False),  # as a re-filled letter prints it
+        ("2004,", True),  # its last line lost, or read below in another line's place
+        ("2004:", True),  # OCR's colon for the full stop, or a cut: not told apart
+    ],
+)
+def test_a_guideline_ending_on_its_titles_year_and_a_comma_is_flagged(end: str, flag: bool) -> None:
+    # "Decision based on MTUS Chronic Pain Medical Treatment 2016," over a rationale that took
+    # its "Section(s): Physical Medicine." (generated g120 with two guidelines' lines
+    # exchanged; corpus-more CM17-0005177): unflagged on a letter whose OCR damage estimate is
+    # above 0, where the test of a comma at a guideline's end does not run.
+    from imr_llm.evidence.common import letter_damage
+    from imr_llm.form import read_form
+    from imr_llm.inputs.normalise import normalise
+
+    summary = SUMMARY.replace("lifting boxes", "1ifting b0xes").replace("rest and", "r3st a/nd")
+    item = ITEM_ONE.replace("2004, Section(s): Initial\nCare.", end)
+    assert summary != SUMMARY and item != ITEM_ONE
+    text = str(Letter(summary=summary, items=[item, ITEM_TWO]))
+    assert letter_damage(read_form(normalise(text))) > 0
+    record = rules(text)
+    assert flagged(record, "items[0].maximus_guideline") is flag, reasons(record)
+
+
 def test_a_specialty_list_naming_one_name_twice_is_flagged() -> None:
     # A repeated line: "Public Health & General / Preventive Medicine,Chiropractor" and the
     # second line again, which reads as one more specialty.
