@@ -244,10 +244,12 @@ def _stamps(text: str, name: bool = False) -> list[re.Match[str]]:
 #: a value ran into a line of the letter ("The request Page 4 of 5for the third item", a
 #: line break lost).
 #: The page count may run into the next word where a line break was lost ("of 5for").
-#: "Page 2 of 5" inside a line; OCR's marks may stand in or beside its spaces ("Page,4 of 5").
+#: "Page 2 of 5" inside a line; OCR's marks may stand in or beside its spaces ("Page,4 of 5"),
+#: and the space before it may be lost ("no newPage 4 of 5 findings").
 _COUNTER_GAP = r"\s+(?:[,.:;'‘’`|~_]{1,2}\s*)?|[,.:;'‘’`|~_]{1,2}\s*"
 _PAGE_OF = (
-    rf"\bPage(?:{_COUNTER_GAP})\d{{1,3}}(?:{_COUNTER_GAP})of(?:{_COUNTER_GAP})\d{{1,3}}(?!\d)"
+    rf"(?:\b|(?<=[a-z]))Page(?:{_COUNTER_GAP})\d{{1,3}}"
+    rf"(?:{_COUNTER_GAP})of(?:{_COUNTER_GAP})\d{{1,3}}(?!\d)"
 )
 _PAGE_COUNTER_INSIDE = re.compile(_PAGE_OF)
 
