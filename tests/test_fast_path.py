@@ -470,8 +470,8 @@ def test_bounded_checks() -> None:
 def _self_check_by_pattern(items: list[dict]) -> tuple[list[str], list[str]]:
     """The self-check as its patterns state it, each searched over the whole value."""
     from imr_llm.form.items import marker_inside
-    from imr_llm.form.text import ENDS_SENTENCE
-    from imr_llm.rules.selfcheck import _ENDS_WORD, _LABEL_IN_SERVICE, _SENTENCES
+    from imr_llm.form.text import ENDS_SENTENCE, SENTENCE_JOIN
+    from imr_llm.rules.selfcheck import _ENDS_WORD, _LABEL_IN_SERVICE
 
     errors: list[str] = []
     flags: list[str] = []
@@ -481,7 +481,7 @@ def _self_check_by_pattern(items: list[dict]) -> tuple[list[str], list[str]]:
             errors.append(f"items[{k}].service (a label was read inside the item's name)")
         elif marker_inside(service):
             errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
-        elif _SENTENCES.search(service):
+        elif SENTENCE_JOIN.search(service):
             flags.append(f"items[{k}].service reads as several sentences")
         if not 3 <= len(service) <= 250:
             flags.append(f"items[{k}].service has an implausible length ({len(service)})")

@@ -30,8 +30,8 @@ from ..form.text import (
     collapse_ws,
     ends_sentence,
     is_collapsed,
-    is_word_char,
     ocr_pattern,
+    word_starts,
 )
 from ..inputs.normalise import Line, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
@@ -519,16 +519,13 @@ def longer_copies(service: str, lowered: str) -> tuple[str, int]:
         return "", 0
     first, last, reach = words[0], words[-1], len(service) + 40
     copies: dict[tuple[str, ...], int] = {}
-    at = lowered.find(first)
-    while at >= 0:
+    for at in word_starts(lowered, first):
         # A copy holds the service's last word within reach: most places of its first word
         # ("mri", "physical") start no copy, told without reading their words.
-        if not is_word_char(lowered[at - 1 : at]) and lowered.find(last, at + 1, at + reach) > 0:
-            printed = _SERVICE_WORD.findall(lowered, at, at + reach)
-            copy = _with_words_inside(words, printed)
+        if lowered.find(last, at + 1, at + reach) > 0:
+            copy = _with_words_inside(words, _SERVICE_WORD.findall(lowered, at, at + reach))
             if copy is not None:
                 copies[copy] = copies.get(copy, 0) + 1
-        at = lowered.find(first, at + 1)
     if not copies:
         return "", 0
     copy, count = max(copies.items(), key=lambda pair: pair[1])
@@ -566,16 +563,13 @@ def check_services_printed_longer(
     CM16-0247287; "home health care for 4 hours", gold gB09), but then only once: no letter
     of the corpora or the gold set prints a longer copy twice.
     """
-    lowered: str | None = None
     for k, item in enumerate(items):
         path = f"items[{k}].service"
         service = item.get("service")
         evidence = out.evidence.get(path)
         if not service or evidence is None or evidence.status == "unverified":
             continue
-        if lowered is None:
-            lowered = form.doc.lowered()
-        copy, count = longer_copies(service, lowered)
+        copy, count = longer_copies(service, form.doc.lowered())
         if count >= _LONGER_COPIES:
             out.put(path, "unverified", evidence.span,
                     f"the letter prints it {count} times with more words inside "

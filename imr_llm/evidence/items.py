@@ -20,6 +20,7 @@ from ..form.items import ItemPlace, PartialRequest, marker_inside, split_partial
 from ..form.reading import full_year
 from ..form.text import (
     DANGLING_WORDS,
+    SENTENCE_JOIN,
     collapse_ws,
     is_word_char,
     parse_outcome,
@@ -610,8 +611,11 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True, wording: boo
     doubt = _text_doubt(name) or (wording_doubt(name) if wording else "")
     if doubt:
         return doubt
-    if wording and len(_SENTENCE_JOINS.findall(name)) >= 2:
-        # (A whole partly certified header holds the form's three sentences.)
+    if wording and len(SENTENCE_JOIN.findall(name)) >= 2:
+        # Three sentences in a name (two joins) are a passage read into it ("This worker has
+        # type 2 diabetes ... obesity. The records do not include ... The arthroscopy ... is
+        # medically Post-operative physical therapy 12 sessions ...", a rationale whose last
+        # line was lost). A whole partly certified header holds the form's three sentences.
         return ("the item name holds several sentences (a rationale's lines read into it, its "
                 "last line lost?)")  # fmt: skip
     if not any(ch.isalpha() for ch in name):
@@ -756,14 +760,6 @@ def _text_doubt(name: str) -> str:
         return ("the item header holds a page's stamp, a watermark's word, a page counter or a "
                 "fax machine's line")  # fmt: skip
     return ""
-
-
-#: Where one sentence ends and the next begins inside a name: a request's name holds none of
-#: the reviewer's sentences; three sentences in one (two joins) are a passage read into it
-#: ("This worker has type 2 diabetes ... obesity. The records do not include ... The
-#: arthroscopy has been certified, ... is medically Post-operative physical therapy 12
-#: sessions for the left knee", a rationale whose last line, "necessary.", was lost).
-_SENTENCE_JOINS = re.compile(r"[a-z0-9)]{2}[.!?]\s+[A-Z][a-z]")
 
 
 def _end_again_after_colon(name: str) -> bool:

@@ -27,6 +27,7 @@ from ..form.text import (
     is_collapsed,
     is_word_char,
     ocr_pattern,
+    word_starts,
 )
 from ..inputs.normalise import stamp_inside
 from .anchors import split_quote
@@ -291,16 +292,6 @@ _BASED_DECISION = re.compile(r"based\s+(?:its|his/her|his|her|their)\s+decision\
 _FORM_SENTENCE_AT = 40
 
 
-def _finds(text: str, word: str) -> Iterator[int]:
-    """Where ``word`` starts in ``text``, a word's start each (no letter, digit or "_" before
-    it)."""
-    at = text.find(word)
-    while at >= 0:
-        if at == 0 or not is_word_char(text[at - 1]):
-            yield at
-        at = text.find(word, at + 1)
-
-
 #: An MTUS title's year and the word after its comma (lower case), OCR's marks passed over.
 _YEAR_COMMA = re.compile(r"\b(?:19|20)\d\d\)?,\s+[^a-z0-9]{0,6}?([a-z0-9]\S*)")
 #: What follows an MTUS title's "<year>," in every labelled guideline ("Section(s):" 331
@@ -328,7 +319,7 @@ def cites_no_set(value: str) -> bool:
     or "Citation" with no "MT" or "Non" just before it ("... page 303. Citation Official
     Disability Guidelines": "Decision based on Non-MTUS" lost). OCR's marks, digits and
     spaces in between are passed over ("based on. 1 MTUS", "Non- MT US Citation")."""
-    for at in _finds(value, "Decision"):
+    for at in word_starts(value, "Decision"):
         if value.startswith(" based ", at + 8):
             continue  # the common case: the form's words as printed
         before = value[:at]
@@ -341,7 +332,7 @@ def cites_no_set(value: str) -> bool:
         if not word.startswith(("b", "h")) and fuzz.ratio(word[:5], "based") < 50:
             return True
     lowered = value.lower()
-    for at in _finds(lowered, "based"):
+    for at in word_starts(lowered, "based"):
         if lowered.startswith("based on mtus ", at) and _mtus_year_runs_on(lowered, at + 14):
             return True
         if lowered.startswith(_AS_PRINTED, at):
@@ -351,7 +342,7 @@ def cites_no_set(value: str) -> bool:
             letters = _NOT_LETTERS.sub("", m.group(1).replace("0", "o"))
             if letters and not letters.startswith(("m", "n", "o", "rn")):
                 return True
-    for at in _finds(lowered, "citation"):
+    for at in word_starts(lowered, "citation"):
         if is_word_char(lowered[at + 8 : at + 9] or " "):
             continue
         before = _NOT_LETTERS.sub("", lowered[max(0, at - 16) : at])
@@ -410,7 +401,7 @@ def form_sentence_broken(value: str) -> bool:
     lowered = value.lower()
     if "based" not in lowered and "mtus" not in lowered:
         return False
-    for at in _finds(lowered, "based"):
+    for at in word_starts(lowered, "based"):
         if lowered.endswith("decision ", 0, at) or _BASED_ON_AT.match(lowered, at) is None:
             continue  # the common case first: the form's words as printed
         word = _last_word(lowered[max(0, at - 16) : at])
@@ -423,7 +414,7 @@ def form_sentence_broken(value: str) -> bool:
             if before and not _ends_a_sentence(before) and not before.endswith((" and", " also")):
                 return True
         at = value.find("Decision", at + 1)
-    for at in _finds(lowered, "non"):
+    for at in word_starts(lowered, "non"):
         if lowered.startswith("non-mtus citation", at) and lowered.endswith("based on ", 0, at):
             continue  # the common case: the form's words as printed
         m = _NON_MTUS.match(lowered, at)
@@ -446,7 +437,7 @@ def label_line_again(value: str) -> bool:
     lowered = value.lower()
     return any(
         at > _FORM_SENTENCE_AT and _BASED_DECISION.match(lowered, at) is not None
-        for at in _finds(lowered, "based")
+        for at in word_starts(lowered, "based")
     )
 
 

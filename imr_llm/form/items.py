@@ -171,12 +171,11 @@ _TRAILING_MARKS = re.compile(r"(?:\s+[^\w\s(\[]{1,3})+$")
 #: Debris OCR leaves after a passage's last sentence: marks and one- or two-character
 #: fragments ("Physical Methods. : ae", "Page(s): 340. - 2"), a page number with a mark
 #: glued before it ("necessary. -.4 -", the page's "- 4 -" with a space read as a mark; not
-#: "Pagels) 24. 25.", OCR's "Page(s): 24-25."), or marks
-#: glued to its full stop,
-#: perhaps with a stray full stop of their own ("(ESIs).‘.": a space before a lone "." read
-#: as a mark), or a second full stop ("necessary..", where an ellipsis has three). The
-#: underscore is a mark here, though a word character to regex ("(x-rays)._:", a space read
-#: as "_" before a stray colon).
+#: "Pagels) 24. 25.", OCR's "Page(s): 24-25."), or marks glued to its full stop, perhaps
+#: with a stray full stop of their own ("(ESIs).‘.": a space before a lone "." read as a
+#: mark), or a second full stop ("necessary..", where an ellipsis has three). The underscore
+#: is a mark here, though a word character to regex ("(x-rays)._:", a space read as "_"
+#: before a stray colon).
 _TRAILING_DEBRIS = re.compile(
     r"(?:(?<=[.!?])(?:[^\w\s.)\]\"”]|_){1,3}\.?(?=\s|$)|(?<=[^.][.])\.[^\w\s.)\]\"”]{0,3}(?=\s|$)"
     r"|(?<=[.!?)\]\"'”’])(?=\s))"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -466,6 +466,23 @@ def is_word_char(ch: str) -> bool:
     """Whether ``ch`` is a character ``\\w`` matches (a letter, a digit or "_"): what a regex
     word boundary tells apart, for the code that finds words with ``str.find``."""
     return ch.isalnum() or ch == "_"
+
+
+def word_starts(text: str, word: str) -> Iterator[int]:
+    """Where ``word`` starts in ``text`` at a word's start (no letter, digit or "_" before
+    it): ``str.find`` where a pattern with a leading word boundary would be tried at every
+    character."""
+    at = text.find(word)
+    while at >= 0:
+        if at == 0 or not is_word_char(text[at - 1]):
+            yield at
+        at = text.find(word, at + 1)
+
+
+#: Where one sentence ends and the next begins: a full stop after two small letters or digits
+#: (not "Dr."), then a capital and a small letter. An item's name holds none of a reviewer's
+#: sentences.
+SENTENCE_JOIN = re.compile(r"[a-z0-9)]{2}[.!?]\s+[A-Z][a-z]")
 
 
 #: Words no sentence ends with ("... is not medically necessary per the"): a text that stops

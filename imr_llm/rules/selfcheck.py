@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from ..form.items import marker_inside
-from ..form.text import ends_sentence, ocr_pattern
+from ..form.text import SENTENCE_JOIN, ends_sentence, ocr_pattern
 
 _LABEL_IN_SERVICE = re.compile(
     "|".join(
@@ -39,7 +39,6 @@ _LABEL_IN_SERVICE = re.compile(
     ),
     re.IGNORECASE,
 )
-_SENTENCES = re.compile(r"[a-z0-9)]{2}[.!?]\s+[A-Z][a-z]")
 _ENDS_WORD = re.compile(r"[\w.!?;:,)\]\"'”’%]\s*$")
 
 
@@ -68,7 +67,7 @@ def self_check(items: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
             errors.append(f"items[{k}].service (a label was read inside the item's name)")
         elif colon and marker_inside(service):
             errors.append(f"items[{k}].service (an outcome marker was read inside the item's name)")
-        elif _SENTENCES.search(service):
+        elif SENTENCE_JOIN.search(service):
             flags.append(f"items[{k}].service reads as several sentences")
         if not 3 <= len(service) <= 250:
             flags.append(f"items[{k}].service has an implausible length ({len(service)})")
