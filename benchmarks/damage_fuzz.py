@@ -519,7 +519,7 @@ def with_ocr_fragments(
         # the base's own).
         low, high = head - len(before) - 1, tail + len(after) + 1
         if (before and (in_label or any(a < head and b > low for a, b in near))) or (
-            after and any(a < high and b > tail - 1 and a >= tail - 1 for a, b in near)
+            after and any(tail - 1 <= a < high for a, _ in near)
         ):
             at = got.find(key, at + 1)
             continue
