@@ -392,7 +392,7 @@ def test_page_markers_of_text_tools_are_furniture(line: str) -> None:
 
 
 @pytest.mark.parametrize("line", ["page 261.", "Page 2 of the report", "(page 2)", "page 303 of",
-                                  "- 2 visits", "-- 12 sessions --"])  # fmt: skip
+                                  "- 2 visits", "-- 12 sessions --", "- 2 - 3 weeks"])  # fmt: skip
 def test_a_line_of_a_citation_is_no_page_marker(line: str) -> None:
     assert not is_page_furniture(line)
 
@@ -413,6 +413,11 @@ def test_a_page_marker_inside_a_rationale_is_kept_out(marker: str) -> None:
         BANNER,
         "Page 2 of 5",
         "\f" + BANNER,
+        # a page number with OCR's marks beside it (generated g66 at fuzz seed 70: kept at the
+        # end of a rationale on the model path, unflagged)
+        "- 3’-",
+        "- 3. -",
+        "\f- 3 ’-",
         "Case Number:          CM18-0101234",
         # the running head read through OCR damage
         "Case Numbcr:          CM18-0101234",

@@ -153,7 +153,8 @@ _PAGE_FURNITURE = re.compile(
     # "=== Page 2 ===", "[Page 2]", "## Page 2", "2 | Page"
     r"[-=*#\[<~_|\s]*page\s*[:#]?\s*\d{1,3}(?:\s*(?:of|/)[\s'‘’`.,|]*\d{1,3})?[-=*#\]>~_|\s]*"
     r"|[-=*#\[<~_|\s]*\d{1,3}\s*\|\s*page[-=*#\]>~_|\s]*"
-    r"|-\s*\d{1,3}\s*-"  # "- 2 -"
+    # "- 2 -", and with OCR's marks beside its number ("- 3’-", "- 3. -"; its dashes open it)
+    r"|-[\s'‘’`.,|_~]*\d{1,3}[\s'‘’`.,|_~]*-[\s'‘’`.,|_~]*"
     r"|-{2,}\s*\d{1,3}\s+of\s+\d{1,3}\s*-{2,}"  # "-- 2 of 4 --"
     r"|(?:[-=_*]\s*){3,}"  # a rule between pages, as Markdown exports write it ("---")
     r"|.*\bFROM:.*\(FAX\).*"  # fax banner
