@@ -1757,11 +1757,25 @@ def test_a_running_head_repeating_the_header_inside_a_rationale_is_flagged() -> 
         "Ultrasling times 6 is: Upheld",
         # The header's first line lost: the date of service begins it.
         "DOS: 11/14/2016: Upheld",
+        # A middle line lost: the frequency runs into the body part (generated g73 at fuzz
+        # seed 70, "... 2 times a\nweek for 6 weeks for the\nlumbar spine", kept unflagged).
+        "Physical therapy 2 times a\nlumbar spine: Upheld",
+        "Chiropractic care 2 times per lumbar spine: Upheld",
     ],
 )
 def test_what_is_left_of_a_header_that_lost_a_line_is_flagged(header: str) -> None:
     record = with_first_item("Hinged knee brace, left: Upheld", header)
     assert flagged(record, "items[0].service")
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Physical therapy 2 times a\nweek for 6 weeks for the lumbar spine: Upheld",
+     "Aquatic therapy 3 times per day for 2 weeks: Upheld", "Acupuncture 2 times a month: Upheld"],
+)  # fmt: skip
+def test_a_frequency_with_its_unit_is_no_lost_line(header: str) -> None:
+    record = with_first_item("Hinged knee brace, left: Upheld", header)
+    assert not flagged(record, "items[0].service")
 
 
 def test_two_fax_banners_around_a_word_leave_the_word() -> None:
@@ -2105,15 +2119,17 @@ def test_a_stop_standing_apart_after_and_does_not_end_the_line_above_a_header(fa
 
 
 def test_a_portion_that_lost_the_middle_of_its_original_is_flagged() -> None:
-    from imr_llm.evidence.items import service_doubt
+    from imr_llm.evidence.items import _gap_doubt, service_doubt
     from imr_llm.form.items import PartialRequest
 
-    # A line of the header lost from the portion's name (generated g59 at fuzz seed 111).
+    # A line of the header lost from the portion's name (generated g59 at fuzz seed 111). Its
+    # frequency without a unit tells it too (the name's own doubt, asked first).
     lost = PartialRequest(
         "Physical therapy 2 times a week for 6 weeks for the lumbar spine times 12",
         "Physical therapy 2 times a lumbar spine times 6",
     )
-    assert "middle" in service_doubt(lost.service, lost, None)  # type: ignore[arg-type]
+    assert service_doubt(lost.service, lost, None)  # type: ignore[arg-type]
+    assert "middle" in _gap_doubt(lost)
     whole = PartialRequest("Norco 10/325mg #120", "Norco 10/325mg #60")
     phrase = PartialRequest("Chiropractic manipulation for the neck and back 12 visits",
                             "chiropractic manipulation 6 visits")  # fmt: skip

@@ -839,7 +839,18 @@ def _text_doubt(name: str) -> str:
     if stamp_inside(name, name=True) or (":" in name and _TIME_OF_DAY.search(name)):
         return ("the item header holds a page's stamp, a watermark's word, a page counter or a "
                 "fax machine's line")  # fmt: skip
+    if "times" in name.lower() and _FREQUENCY_CUT.search(name):
+        return ("the item header gives a frequency without its unit (\"2 times a lumbar spine\": "
+                "a line of it lost?)")  # fmt: skip
     return ""
+
+
+#: A frequency whose unit is not next ("Physical therapy 2 times a lumbar spine" of "... 2
+#: times a\nweek for 6 weeks for the\nlumbar spine", its middle line lost): every labelled
+#: name that prints "times a" or "times per" goes on with a day or a week.
+_FREQUENCY_CUT = re.compile(
+    r"\btimes\s+(?:a|per)\s+(?!(?:day|week|month|year|hour|night|wk)s?\b)\S", re.IGNORECASE
+)
 
 
 def _end_again_after_colon(name: str) -> bool:
