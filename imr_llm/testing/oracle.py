@@ -61,6 +61,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ..evidence.anchors import anchor_quote
 from ..form.text import US_STATES, collapse_ws, squash
+from ..inputs.normalise import is_page_furniture
 from .fake_openai import Step
 
 Mode = Literal["tidy", "seen", "noisy", "format"]
@@ -232,7 +233,8 @@ _FURNITURE = re.compile(
 class RenderingWords:
     """A rendering as whitespace-collapsed text and its words, with their character offsets.
 
-    ``furniture[i]`` is true for a word on a page-number or fax-banner line: the alignment
+    ``furniture[i]`` is true for a word on a line of page furniture (a page number, a fax
+    banner: :data:`_FURNITURE`, :func:`~imr_llm.inputs.normalise.is_page_furniture`): the alignment
     skips those for free, and a model copying a passage leaves them out.
     """
 
@@ -247,7 +249,11 @@ class RenderingWords:
             position += len(word) + 1
         furniture: list[bool] = []
         for line in re.split(r"[\n\r\f\v]", text):
-            furniture.extend([bool(_FURNITURE.search(line))] * len(line.split()))
+            # The package's own test too: a fax machine's banner ("12/20/2016 10:14 FAX
+            # 9165551234 MAXIMUS p.004/007") between a passage's last words left them out of
+            # the copy (generated g129: "... is not medically" for "... medically necessary.").
+            page = bool(_FURNITURE.search(line)) or is_page_furniture(line.strip())
+            furniture.extend([page] * len(line.split()))
         self.furniture = (
             furniture if len(furniture) == len(self.words) else [False] * len(self.words)
         )
