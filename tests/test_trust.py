@@ -2140,6 +2140,27 @@ def test_a_portion_that_lost_the_middle_of_its_original_is_flagged() -> None:
     assert service_doubt(end.service, end, None) == ""  # type: ignore[arg-type]
 
 
+def test_an_original_request_that_lost_the_middle_of_its_portion_is_flagged() -> None:
+    from imr_llm.evidence.items import original_doubt
+    from imr_llm.form.items import PartialRequest
+
+    # The header's first line printed again, the walk started on its copy: "EMG/NCV of times
+    # 12 was the original request." (generated g241 at fuzz seed 21), kept exact, unflagged.
+    lost = PartialRequest(
+        "EMG/NCV of times 12", "EMG/NCV of the bilateral upper extremities times 6"
+    )
+    assert "middle" in original_doubt(lost)
+    whole = PartialRequest(
+        "EMG/NCV of the bilateral upper extremities times 12",
+        "EMG/NCV of the bilateral upper extremities times 6",
+    )
+    shorter = PartialRequest(
+        "Chiropractic care 12 visits", "Chiropractic care for the neck 6 visits"
+    )
+    assert original_doubt(whole) == ""
+    assert original_doubt(shorter) == ""
+
+
 def test_a_name_without_a_word_is_flagged() -> None:
     from imr_llm.evidence.items import name_doubt, original_doubt
     from imr_llm.form.items import PartialRequest

@@ -726,21 +726,26 @@ def _gap_doubt(partial: PartialRequest) -> str:
     or ''. A portion may leave out a phrase ("chiropractic manipulation 6 visits" of
     "Chiropractic manipulation for the neck and back 12 visits"), never half of one; numbers
     aside, which a portion changes."""
-    original = [w for w in _NAME_WORDS.findall(partial.original_request.lower()) if w.isalpha()]
-    portion = [w for w in _NAME_WORDS.findall(partial.service.lower()) if w.isalpha()]
-    n = len(portion)
-    if n < 2 or n >= len(original):
-        return ""
-    for cut in range(1, n):
-        tail = original[len(original) - (n - cut) :]
-        if (
-            original[:cut] == portion[:cut]
-            and tail == portion[cut:]
-            and (portion[cut - 1] in DANGLING_WORDS)
-        ):
-            return ("the remaining portion is the original request with words lost from its "
-                    "middle (a line of the header lost?)")  # fmt: skip
+    if _lost_middle(partial.original_request, partial.service):
+        return ("the remaining portion is the original request with words lost from its "
+                "middle (a line of the header lost?)")  # fmt: skip
     return ""
+
+
+def _lost_middle(whole: str, part: str) -> bool:
+    """Whether ``part`` is ``whole`` with words lost from its middle right after a word no
+    phrase ends with (:data:`~imr_llm.form.text.DANGLING_WORDS`), numbers aside."""
+    full = [w for w in _NAME_WORDS.findall(whole.lower()) if w.isalpha()]
+    kept = [w for w in _NAME_WORDS.findall(part.lower()) if w.isalpha()]
+    n = len(kept)
+    if n < 2 or n >= len(full):
+        return False
+    return any(
+        full[:cut] == kept[:cut]
+        and full[len(full) - (n - cut) :] == kept[cut:]
+        and kept[cut - 1] in DANGLING_WORDS
+        for cut in range(1, n)
+    )
 
 
 def original_doubt(partial: PartialRequest) -> str:
@@ -767,6 +772,11 @@ def original_doubt(partial: PartialRequest) -> str:
     portion = [w for w in portion if not w.isdigit()]
     if _ends(portion, original, 2):
         return "the original request is the end of the portion's name (its first line lost?)"
+    if _lost_middle(partial.service, partial.original_request):
+        # "EMG/NCV of times 12" beside the portion "EMG/NCV of the bilateral upper extremities
+        # times 6": the header's first line printed again, the walk started on its copy.
+        return ("the original request is the remaining portion with words lost from its "
+                "middle (a line of the header lost or printed twice?)")  # fmt: skip
     return twice_doubt(partial)
 
 
