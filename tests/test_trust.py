@@ -377,6 +377,27 @@ def test_page_furniture_lines(line: str) -> None:
     assert is_page_furniture(line) or line == "CM18-0101234"
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_banner_a_refill_ran_into_a_line_takes_none_of_its_words(fast: bool) -> None:
+    # "the first item is 12/20/2016 10:14 FAX" / "9165551234 MAXIMUSp.003/007 medically": a
+    # space lost inside the banner, it was not split off inline and its first line was
+    # dropped whole as a banner line, taking "the first item is" (generated g107 at fuzz
+    # seed 91), unflagged.
+    assert not is_page_furniture("the first item is 12/20/2016 10:14 FAX")
+    assert is_page_furniture(
+        "~ 12/26/2016 11:35 FROM: MAXIMUS FEDERAL (FAX) 916 612 1723 P.002/002"
+    )
+    with contextlib.nullcontext() if fast else strict.tolerant_only():
+        record = with_first_item(
+            "The records show a\nstable knee.",
+            "The records show a 12/20/2016 10:14 FAX\n9165551234 MAXIMUSp.003/007 stable knee.",
+        )
+    assert record.items[0].rationale == (
+        "The guidelines support a brace for instability only. The records show a stable knee. "
+        "The request is not medically necessary."
+    )
+
+
 def test_prose_about_a_fax_is_no_furniture() -> None:
     assert not is_page_furniture("The records were faxed on 12/20/2016 by the provider.")
 
