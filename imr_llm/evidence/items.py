@@ -401,78 +401,6 @@ def _no_marker_doubt(place: ItemPlace) -> str:
             "past what the letter shows")  # fmt: skip
 
 
-#: What OCR reads one word's letters as (lower case, accents gone): "Cervica!" is
-#: "cervical", "MRl" and "MR1" are "mri", "#9O" is "#90", "img" is "1mg", "lurnbar" is
-#: "lumbar", "thérapy" is "therapy".
-_FOLD_LOOKALIKES = str.maketrans({"0": "o", "1": "l", "i": "l", "!": "l", "|": "l", "5": "s",
-                                  "8": "b"})  # fmt: skip
-
-
-def _fold(word: str) -> str:
-    if not word.isascii():
-        word = "".join(
-            ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch)
-        )
-    return word.lower().translate(_FOLD_LOOKALIKES).replace("rn", "m")
-
-
-def _ocr_reading(letter: str, answer: str) -> bool:
-    """Whether ``answer`` reads the letter's word ``letter`` through OCR damage: the same
-    word as OCR prints it (:func:`_fold`), a word OCR garbled that the answer reads much like
-    it ("guídonce" as "guidance"), or a letter in four read as another, the length kept
-    ("wifh" as "with", "managemeut" as "management"). A model that rewords changes a word's
-    length ("sessions" for "session") or its letters wholesale."""
-    a, b = _fold(letter), _fold(answer)
-    if a == b:
-        return True
-    if not clean_word(letter):
-        return fuzz.ratio(a, b) >= 60
-    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) <= max(
-        1, len(a) // 4
-    )
-
-
-def repaired_reading(value: str, written: str) -> str:
-    """The letter's name ``written`` with each word OCR damaged read as the answer ``value``
-    reads it: the record's value where the answer reads the letter through OCR damage.
-
-    Words are paired in order (by their folded forms); a pair the answer reads through OCR
-    damage (:func:`_ocr_reading`), not just in another case, takes the answer's word
-    ("Cervica! pillow" and the answer "Cervical pillow" give "Cervical pillow"); a word of
-    marks alone the answer leaves out goes (OCR's debris, "~"). Every other word stays the
-    letter's: its case and marks, and the words an answer adds, drops or words otherwise (a
-    model's rewording is never kept). Before, the letter's damaged text was kept whole,
-    marked ``repaired``: wrong, and unflagged."""
-    mine, theirs = collapse_ws(written).split(" "), collapse_ws(value).split(" ")
-    out: list[str | None] = list(mine)
-    ops = Levenshtein.opcodes([_fold(w) for w in mine], [_fold(w) for w in theirs])
-    for op in ops:
-        a0, a1, b0, b1 = op.src_start, op.src_end, op.dest_start, op.dest_end
-        if op.tag in ("equal", "replace") and a1 - a0 == b1 - b0:
-            for a, b in zip(range(a0, a1), range(b0, b1), strict=True):
-                if mine[a].lower() != theirs[b].lower() and _ocr_reading(mine[a], theirs[b]):
-                    out[a] = theirs[b]
-        elif op.tag == "delete":
-            for a in range(a0, a1):
-                if not any(ch.isalnum() for ch in mine[a]):
-                    out[a] = None
-    return " ".join(w for w in out if w is not None)
-
-
-def ocr_word_doubt(name: str) -> str:
-    """Why an item's name as the record keeps it may not be the item's, or '': it holds a
-    word OCR garbled (letters and digits mixed as no name mixes them, a mark inside a word,
-    a mark alone no name prints, an exclamation mark): "Norco 10/325mg #9O", "Cervica!
-    pillow", "pain management > 4 weeks" (for "in 4 weeks"). Read from the letter as
-    printed, such a name is the letter's text, not the item's; both engines ask it of the
-    name they keep."""
-    bad = [w for w in name.split() if "!" in w or not clean_word(w)]
-    if not bad:
-        return ""
-    return (f"the item name holds a word OCR damaged ({excerpt(bad[0], 20)}): what the letter "
-            "names there cannot be read for certain")  # fmt: skip
-
-
 def _more_words_at_an_end(value: str, written: str) -> bool:
     """Whether ``value`` is ``written`` with whole words more before or after it ("MRI of the
     cervical spine without contrast times 6" for the letter's "MRI of the cervical spine
@@ -545,15 +473,12 @@ def check_service(
     elif status == "unverified":
         out.put(path, status, span, note or f"the item header reads {excerpt(target, 60)}")
     else:
-        kept = repaired_reading(service, target) if status == "repaired" else target
-        doubt = (
-            service_doubt(target, partial, place) or ocr_word_doubt(kept) or _no_marker_doubt(place)
-        )
+        doubt = service_doubt(target, partial, place) or _no_marker_doubt(place)
         if doubt:
             out.put(path, "unverified", span, doubt)
         else:
             out.put(path, status, span, "at its item marker" + (f", {note}" if note else ""))
-        item["service"] = kept
+        item["service"] = target
     path = f"items[{k}].original_request"
     if partial is None:
         if original:
@@ -571,17 +496,12 @@ def check_service(
     elif status == "unverified":
         out.put(path, status, span, "the original request is damaged")
     else:
-        kept = (
-            repaired_reading(original, partial.original_request)
-            if status == "repaired"
-            else partial.original_request
-        )
-        doubt = original_doubt(partial) or ocr_word_doubt(kept)
+        doubt = original_doubt(partial)
         if doubt:
             out.put(path, "unverified", span, doubt)
         else:
             out.put(path, status, span, "in the item header" + (f", {note}" if note else ""))
-        item["original_request"] = kept
+        item["original_request"] = partial.original_request
 
 
 #: What no item's name holds: the letter's form sentences (a 2013 notice's "... each of the

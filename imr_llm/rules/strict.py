@@ -40,7 +40,6 @@ from ..evidence.items import (
     check_outcome,
     check_service,
     name_doubt,
-    ocr_word_doubt,
     original_doubt,
     service_doubt,
     wording_doubt,
@@ -443,7 +442,7 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
         span = place.header.span
         # The doubts check_service has about a header read exactly (a repeated line, a first
         # line lost, form text taken along) hold for the fast path's reading too.
-        doubt = service_doubt(target, partial, place) or ocr_word_doubt(target)
+        doubt = service_doubt(target, partial, place)
         if doubt:
             out.put(f"items[{k}].service", "unverified", span, doubt)
         else:
@@ -453,7 +452,7 @@ def _item_evidence(k: int, item: dict[str, Any], reading: _Item, damage: Any, ou
             original = item.get("original_request")
             path = f"items[{k}].original_request"
             if original == partial.original_request:
-                doubt = original_doubt(partial) or ocr_word_doubt(partial.original_request)
+                doubt = original_doubt(partial)
                 if doubt:
                     out.put(path, "unverified", span, doubt)
                 else:
