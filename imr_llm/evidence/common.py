@@ -104,8 +104,9 @@ def letter_damage(form: LetterForm) -> float:
         score = hit.score if hit is not None else 0.0
         worst = max(worst, 1.0 - score / 100.0 if score >= 50 else 1.0)
     counted, garbled = _garbled_shares(source)
-    estimate = round(max(worst, 2.5 * counted, header_damage(form)), 4)
-    if estimate and not worst and not garbled and not header_damage(form):
+    header = header_damage(form)
+    estimate = round(max(worst, 2.5 * counted, header), 4)
+    if estimate and not worst and not garbled and not header:
         # The share the estimate was calibrated on counts words clean text prints ("7.5mg",
         # "(ICD9", "30°", "“The") as garbled: a third of the clean letters read above 0. A
         # letter whose form sentences are whole and whose every word is clean has no OCR
@@ -144,7 +145,7 @@ _LETTER_DIGIT = re.compile(r"[A-Za-z][0-9]|[0-9][A-Za-z]")
 #: after it where a line broke the word ("H2-"). Left out, each was counted as OCR's damage:
 #: a third of the clean letters read as damaged, so the checks that ask for a letter without
 #: OCR damage (a guideline ending on a comma, a specialty completed from its start) did not
-#: run there, and a name printing one could not be told from a name OCR garbled.
+#: run there.
 _UNIT = r"(?:mg|ml|mcg|gm?|grams?|cm|mm|x|th|st|nd|rd|s|%|°|inches|lbs?|kg)"
 _FINE_MIXED = re.compile(
     rf"(?:\d+(?:\.\d+)?{_UNIT}?(?:[/-]\d+(?:\.\d+)?{_UNIT}?)*"
