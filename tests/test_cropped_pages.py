@@ -71,4 +71,4 @@ def test_a_letter_as_printed_reads_as_no_cropped_page() -> None:
 )
 def test_a_line_ending_inside_a_word(line: str, elsewhere: str, cut: str) -> None:
     lowered = f"{line}\n{elsewhere}"
-    assert _cut_inside_a_word(lowered, 0, len(line)) == cut
+    assert _cut_inside_a_word(lowered, line.rsplit(" ", 1)[-1]) == cut

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -717,16 +718,14 @@ _SHORT_TOP = 0.6
 _CROPPED_CUTS = 2
 
 
-def _cut_inside_a_word(lowered: str, start: int, end: int) -> str:
-    """The last word of the line ``lowered[start:end]`` when it reads as a longer word cut
-    short: three letters or more, printed nowhere else as a word of its own, and the start of
-    a longer word the letter prints ("therap" of "therapy") but never of that word with an
-    ending (:data:`_ENDINGS`); else ''."""
-    at = lowered.rfind(" ", start, end) + 1
-    word = lowered[max(at, start) : end]
+def _cut_inside_a_word(lowered: str, word: str) -> str:
+    """``word`` (a line's last, lower case) when it reads as a longer word cut short: three
+    letters or more, printed once in the letter (``lowered``) as a word of its own, and the
+    start of a longer word the letter prints ("therap" of "therapy") but never of that word
+    with an ending (:data:`_ENDINGS`); else ''."""
     if len(word) < 3 or not word.isalpha():
         return ""
-    n, longer = len(word), False
+    n, whole, longer = len(word), 0, False
     for hit in word_starts(lowered, word):
         if lowered[hit + n : hit + n + 1].isalpha():
             rest = lowered[hit + n : hit + n + 5]
@@ -734,8 +733,10 @@ def _cut_inside_a_word(lowered: str, start: int, end: int) -> str:
             if rest[:stop] in _ENDINGS:
                 return ""  # a word with an ending ("items" of "item", "treatment" of "treat")
             longer = True
-        elif hit != end - n:
-            return ""  # printed elsewhere as a word of its own
+        else:
+            whole += 1
+            if whole > 1:
+                return ""  # printed elsewhere as a word of its own
     return word if longer else ""
 
 
@@ -759,20 +760,18 @@ def cropped_lines(source: str, lowered: str) -> list[tuple[int, int, str]]:
         lines = page.split("\n")
         sizes = [len(line.rstrip()) for line in lines]
         widest = max(sizes)
-        edge = [i for i, size in enumerate(sizes) if size and size >= widest - 1]
-        if len(edge) >= _CROPPED_CUTS and widest:
-            starts = [page_start]
-            for line in lines[:-1]:
-                starts.append(starts[-1] + len(line) + 1)
+        edge = [i for i, size in enumerate(sizes) if size >= widest - 1] if widest > 1 else []
+        if len(edge) >= _CROPPED_CUTS:
             cuts = []
             for i in edge:
-                s, e = starts[i], starts[i] + sizes[i]
-                last = lowered[lowered.rfind(" ", s, e) + 1 : e]
+                line = lines[i][: sizes[i]]
+                last = line[line.rfind(" ") + 1 :].lower()
                 if last not in seen:
-                    seen[last] = _cut_inside_a_word(lowered, s, e)
+                    seen[last] = _cut_inside_a_word(lowered, last)
                 if seen[last]:
                     cuts.append(seen[last])
             if len(cuts) >= _CROPPED_CUTS:
+                starts = list(accumulate(map((1).__add__, map(len, lines)), initial=page_start))
                 out.extend((starts[i], starts[i] + sizes[i], cuts[0]) for i in edge)
         page_start += len(page) + 1
     return out
