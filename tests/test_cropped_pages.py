@@ -64,6 +64,7 @@ def test_a_letter_as_printed_reads_as_no_cropped_page() -> None:
         ("the rehabilita", "inpatient rehabilitation", "rehabilita"),
         # a word of its own: another word is it with an ending
         ("and/or treat", "treatment to date", ""),
+        ("and/or treat", "treatments to date", ""),
         ("the first item", "items", ""),
         ("is medically", "medically necessary", ""),  # printed elsewhere as it is
         ("therapy 2 times a", "about", ""),  # too short to tell

@@ -728,10 +728,11 @@ def _cut_inside_a_word(lowered: str, word: str) -> str:
     n, whole, longer = len(word), 0, False
     for hit in word_starts(lowered, word):
         if lowered[hit + n : hit + n + 1].isalpha():
-            rest = lowered[hit + n : hit + n + 5]
+            rest = lowered[hit + n : hit + n + 6]
             stop = next((k for k, ch in enumerate(rest) if not ch.isalpha()), len(rest))
-            if rest[:stop] in _ENDINGS:
-                return ""  # a word with an ending ("items" of "item", "treatment" of "treat")
+            ending = rest[:stop]
+            if ending in _ENDINGS or (ending[-1:] == "s" and ending[:-1] in _ENDINGS):
+                return ""  # a word with an ending ("items" of "item", "treatments" of "treat")
             longer = True
         else:
             whole += 1
