@@ -321,7 +321,7 @@ def _transmission_line(text: str, lowered: str) -> bool:
         return False
     words = lowered.split()
     first, last = words[0].strip("-=*#[<~_|:"), words[-1].strip("-=*#]>~_|.")
-    if not (first[:1].isdigit() or first[:3] in _MACHINE_OPENERS):
+    if not _machine_word(first):
         return False
     if not (last[-1:].isdigit() or last in ("am", "pm", "a.m", "p.m")):
         return False
@@ -336,13 +336,19 @@ _MACHINE_OPENERS = frozenset(
 )
 
 
+def _machine_word(word: str) -> bool:
+    """Whether ``word`` (lower case, marks stripped) is one a fax machine opens its line with:
+    a date or a time (a digit first), a month, "From:", "To:", "Fax"..."""
+    return word[:1].isdigit() or word[:3] in _MACHINE_OPENERS
+
+
 def _opens_as_machine(lowered: str) -> bool:
     """Whether a line (lower case) opens as a fax machine opens its line: its first word that
-    is not marks alone starts with a digit or is a month, "From:", "To:", "Fax"..."""
+    is not marks alone is a machine's (:func:`_machine_word`) or a page counter's "p."."""
     for word in lowered.split():
         first = word.strip("-=*#[<~_|:'‘’`.,()")
         if first:
-            return first[:1].isdigit() or first[:3] in _MACHINE_OPENERS or first[:2] == "p."
+            return _machine_word(first) or first[:2] == "p."
     return False
 
 
