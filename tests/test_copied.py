@@ -80,6 +80,47 @@ def test_the_rules_engine_reads_past_invisible_characters(name: str) -> None:
     assert_same_with_spans_into(record, extract(clean_text, backend="rules"), text, clean_text)
 
 
+def typographic(text: str, seed: int) -> str:
+    """``text`` as a PDF's text layer or a Chinese-and-English OCR model may print it: each
+    hyphen inside a word a Unicode, non-breaking or minus-sign hyphen, each hyphen between
+    digits an en dash, colons and brackets their full-width forms, at seeded places."""
+    rng = random.Random(seed)
+
+    def hyphen(m: re.Match[str]) -> str:
+        if m.group(1).isdigit() and m.group(2).isdigit():
+            return m.group(1) + rng.choice(["\u2013", "\u2012", "-"]) + m.group(2)
+        return m.group(1) + rng.choice(["\u2010", "\u2011", "\u2212", "-"]) + m.group(2)
+
+    text = re.sub(r"(\w)-(?=(\w))", lambda m: hyphen(m)[:-1], text)
+    wide = {":": "\uff1a", "(": "\uff08", ")": "\uff09"}
+    return "".join(wide[ch] if ch in wide and rng.random() < 0.3 else ch for ch in text)
+
+
+def test_typographic_forms_of_ascii_are_read_as_ascii() -> None:
+    from imr_llm.inputs.copied import unify_characters
+
+    given_text = ("CM16\u20100224814 32\u2011year\u2011old \uff08ICD9\uff09 Upheld\uff1a "
+                  "10\u201311\u20132016")  # fmt: skip
+    assert unify_characters(given_text) == "CM16-0224814 32-year-old (ICD9) Upheld: 10-11-2016"
+    # A dash between words stands for one, and stays.
+    assert unify_characters("the knee \u2013 and the hip") == "the knee \u2013 and the hip"
+    assert unify_characters("plain") == "plain"
+
+
+@pytest.mark.parametrize("name", ["gA01", "gA06", "gB02", "gN03", "seed-001"])
+def test_the_rules_engine_reads_typographic_hyphens_and_full_width_marks(name: str) -> None:
+    clean_text = gold_text(name)
+    text = typographic(clean_text, seed=len(name))
+    assert text != clean_text and len(text) == len(clean_text)
+    record = extract(text, backend="rules")
+    assert_same_with_spans_into(record, extract(clean_text, backend="rules"), text, clean_text,
+                                read=lambda s: s.translate(_ASCII))  # fmt: skip
+
+
+_ASCII = {0x2010: "-", 0x2011: "-", 0x2212: "-", 0x2013: "-", 0x2012: "-", 0xFF1A: ":",
+          0xFF08: "(", 0xFF09: ")"}  # fmt: skip
+
+
 @pytest.mark.parametrize("name", ["gA02", "gN04"])
 def test_the_model_path_reads_past_invisible_characters(name: str) -> None:
     clean_text = gold_text(name)

@@ -23,6 +23,13 @@
   vertical tab a word processor writes for a line break, the Unicode line and paragraph
   separators and NEL end a line as "\\n" does; each is read as "\\n" (same length: offsets
   do not move).
+- **Typographic and full-width forms of ASCII characters.** A PDF's text layer may print the
+  hyphen of "CM16-0224814" or "32-year-old" as the Unicode hyphen or the non-breaking hyphen,
+  a word processor a minus sign; an OCR engine trained on Chinese and English (RapidOCR's
+  default models) reads a colon or a bracket as its full-width form ("Upheld：", "（ICD9"). No
+  label, date or case number would match; each is read as its ASCII character (same length:
+  offsets do not move). An en or figure dash is read as "-" only between two letters or
+  digits ("10–11–2016"), where it stands for one; a dash between words is left as it is.
 - **Markdown escapes.** A letter converted to Markdown (a document converter, a notes app)
   has a backslash before the punctuation Markdown would read as markup: "Ultram 50mg \\#30",
   "\\*". A letter prints no backslash, so where every backslash stands before ASCII
@@ -223,6 +230,33 @@ def decode_printable(text: str) -> Stripped:
 _LINE_BREAKS = re.compile("\r(?!\n)|[\v\x85\u2028\u2029]")
 
 
+#: Characters that always stand for an ASCII one, each to it: the Unicode hyphen, the
+#: non-breaking hyphen, the minus sign and its small and full-width forms; the full-width forms
+#: of ASCII's printing characters (U+FF01 to U+FF5E) and the ideographic space.
+_AS_ASCII = {0x2010: "-", 0x2011: "-", 0x2212: "-", 0xFE63: "-", 0x3000: " "} | {
+    code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)
+}
+_AS_ASCII_CHARS = "".join(map(chr, _AS_ASCII))
+#: A figure dash or an en dash between two letters or digits ("10–11–2016"), standing for a
+#: hyphen.
+_DASH_IN_WORD = re.compile(r"(?<=[^\W_])[\u2012\u2013](?=[^\W_])")
+
+
+def unify_characters(text: str) -> str:
+    """``text`` with the typographic and full-width forms of ASCII characters read as those
+    (:data:`_AS_ASCII`; an en or figure dash between letters or digits as "-"); the same
+    length, so offsets do not move. ``text`` itself where it has none (ASCII text costs one
+    test)."""
+    if text.isascii():
+        return text
+    unified = text
+    if any(ch in text for ch in _AS_ASCII_CHARS):
+        unified = unified.translate(_AS_ASCII)
+    if "\u2012" in unified or "\u2013" in unified:
+        unified = _DASH_IN_WORD.sub("-", unified)
+    return text if unified == text else unified
+
+
 def unify_line_breaks(text: str) -> str:
     """``text`` with every other line-ending character (:data:`_LINE_BREAKS`) read as "\\n";
     the same length, so offsets do not move. ``text`` itself where it has none."""
@@ -355,12 +389,13 @@ def _then(first: Stripped, second: Stripped) -> Stripped:
 def as_read(text: str) -> Stripped:
     """``text`` as the engines read it: decoded from quoted-printable, read from its markup,
     Markdown's escapes taken out,
-    line breaks of other systems read as "\\n", line numbers and e-mail quote marks blanked,
+    line breaks of other systems read as "\\n", typographic and full-width characters as
+    ASCII, line numbers and e-mail quote marks blanked,
     characters that print nothing taken out (see the module's docstring)."""
     decoded = decode_printable(text)
     page = _then(decoded, from_markup(decoded.text))
     page = _then(page, unescape_markdown(page.text))
-    read = strip_invisible(unquote(unnumber(unify_line_breaks(page.text))))
+    read = strip_invisible(unquote(unnumber(unify_characters(unify_line_breaks(page.text)))))
     return _then(page, read)
 
 
