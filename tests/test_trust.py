@@ -188,6 +188,42 @@ def test_ruled_header_values_read_right() -> None:
     assert record.ur_denial_date == dt.date(2018, 2, 27)
 
 
+# A space OCR put inside a number, or a table rule read as a "1", leaves a digit standing apart
+# before the value: "a 3 2 year old" read as 2, "Date of Injury: 1 1/01/2016" as January 1,
+# both `exact` and unflagged before (found probing numbers split at each digit pair).
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("52 year old female", "5 2 year old female", "patient.age"),
+        ("52 year old female", "5  2-year-old female", "patient.age"),
+        ("a 52 year old female", "a'5 2 year old female", "patient.age"),
+        ("Date of Injury:      07/02/2015", "Date of Injury:      0 7/02/2015", "date_of_injury"),
+        ("UR Denial Date:      02/27/2018", "UR Denial Date:      | -0 2/27/2018",
+         "ur_denial_date"),
+    ],
+)  # fmt: skip
+def test_a_number_with_a_digit_apart_before_it_is_flagged(old: str, new: str, path: str) -> None:
+    text = str(Letter())
+    assert old in text
+    damaged = text.replace(old, new)
+    assert flagged(rules(damaged), path)
+    # The model's perfect answer (the gold oracle) is kept and flagged, not asked again: the
+    # text cannot say which number it holds.
+    record, requests = _perfect_answer(damaged)
+    assert requests == 1
+    assert flagged(record, path)
+
+
+@pytest.mark.parametrize(
+    "text", ["The injured worker is a 52 year old", "In 2016 52 year old", "CM16 7/02/2015"]
+)
+def test_a_number_after_a_word_or_a_year_is_not_apart(text: str) -> None:
+    from imr_llm.form.reading import digits_apart
+
+    at = text.index("52") if "52" in text else text.index("7/02")
+    assert digits_apart(text, at) is None
+
+
 @pytest.mark.parametrize(
     ("changes", "why"),
     [

@@ -18,6 +18,7 @@ from ..form.reading import (
     case_number_digits,
     date_digits,
     date_forms,
+    digits_apart,
     read_case_number,
     read_date,
     read_dates,
@@ -115,6 +116,19 @@ def words_before(place: Place, at: int) -> bool:
     return at > 0 and place.how == "label" and _WORD.search(place.text, 0, at) is not None
 
 
+def split_date(text: str, reading: Reading[dt.date], value: dt.date) -> bool:
+    """Whether digits stand apart right before the date read in ``text``
+    (:func:`~imr_llm.form.reading.digits_apart`: "1 1/01/2016") and ``value`` is either
+    reading: the date as read (the digits a table rule's debris) or the digits joined to it
+    (11/01/2016, a space OCR put inside the month). The text cannot tell them apart. Joined
+    digits that make no date ("1 12/01/2016") are debris before it."""
+    at = digits_apart(text, reading.start)
+    if at is None:
+        return False
+    joined = read_date("".join(text[at : reading.end].split()))
+    return joined is not None and joined.start == 0 and value in (reading.value, joined.value)
+
+
 def check_date(
     name: str, value: dt.date | None, data: dict[str, Any], form: LetterForm, damage: float,
     out: Checked,
@@ -162,6 +176,11 @@ def check_date(
         return
     readings = read_dates(place.text)
     reading = readings[0] if readings else None
+    if reading is not None and split_date(place.text, reading, value):
+        out.put(name, "unverified", place.span, f"its place reads {excerpt(place.text)}: a "
+                "digit stands apart before the date (a number OCR split with a space, or a "
+                "table rule read as a digit?)")  # fmt: skip
+        return
     if reading is not None and reading.value == value:
         if words_before(place, reading.start):
             out.put(name, "unverified", place.span, "at its label, after the words "

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..form import LetterForm
+from ..form.reading import Reading, digits_apart
+from ..form.summary import MAX_AGE, garbled_after_age, has_damaged_age, read_sex
 from ..form.summary import first_age as first_age_in
-from ..form.summary import garbled_after_age, has_damaged_age, read_sex
 from .common import FAX_DAMAGE, Checked, status_of
 
 
@@ -14,7 +15,13 @@ def check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out:
     summary = form.summary
     age, sex = patient.get("age"), patient.get("sex")
     first_age = first_age_in(summary.text) if summary is not None else None
-    if age is not None:
+    if summary is not None and first_age is not None and _split_age(summary.text, first_age, age):
+        # "a 3 2 year old": 2, or 32 with a space OCR put inside it? The text cannot say.
+        at = digits_apart(summary.text, first_age.start)
+        span = (summary.start + (at or 0), summary.start + first_age.end)
+        out.put("patient.age", "unverified", span, "a digit stands apart before the summary's "
+                "age (\"3 2 year old\": a number OCR split with a space?)")  # fmt: skip
+    elif age is not None:
         path = "patient.age"
         if summary is None:
             out.put(path, "unverified", None, "the case summary could not be found")
@@ -62,3 +69,15 @@ def check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out:
             out.put(path, "unverified", summary.span, "the sex in the summary is unreadable")
         else:
             out.wrong(path, f"the letter does not state the sex {sex!r} in words; use null")
+
+
+def _split_age(text: str, first: Reading[int], age: int | None) -> bool:
+    """Whether digits stand apart right before the summary's first age
+    (:func:`~imr_llm.form.reading.digits_apart`), joined to it they make an age, and ``age``
+    is null or either reading: the number as read, or the digits joined to it. Joined digits
+    that make no age ("is 4 46 year old") are debris before it."""
+    at = digits_apart(text, first.start)
+    if at is None:
+        return False
+    joined = int("".join(text[at : first.start].split()) + str(first.value))
+    return joined <= MAX_AGE and (age is None or age in (first.value, joined))

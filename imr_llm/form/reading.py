@@ -102,6 +102,24 @@ def case_number_digits(text: str) -> list[str]:
     return [_digits(m.group("yy")) + _digits(m.group("serial")) for m in _CASE.finditer(text)]
 
 
+#: One to three digits, then one or two spaces, at the end of a text: no digit glued before
+#: them, nor a word (a mark may be, "| -1 1/02/2016", and the article OCR glued, "a'3 4").
+_APART = re.compile(r"(?<![0-9])(?<![A-Za-z]{2})(\d{1,3})[ \t]{1,2}$")
+
+
+def digits_apart(text: str, start: int) -> int | None:
+    """Where a run of digits standing apart right before ``start`` begins, or None: "3 2 year
+    old", "Date of Injury: 1 1/01/2016". OCR prints a space inside a number, and reads a table
+    rule as a "1": the value read at ``start`` may be a piece of a longer number, or the whole
+    with debris before it, and the text cannot say which. No letter writes a number right
+    before an age or a header's date."""
+    if start == 0 or not text[start - 1].isspace():
+        return None  # the common case: a value at the start of its place, or glued to a mark
+    lo = max(0, start - 8)
+    m = _APART.search(text, lo, start)
+    return None if m is None else m.start()
+
+
 # --------------------------------------------------------------------------------------------
 # Dates
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ _AGE = re.compile(
     rf"{_OLD}{_OLD_END}",
     re.IGNORECASE,
 )
+#: The oldest age a summary's number is read as.
+MAX_AGE = 120
 _AGE_EXACT = re.compile(r"\d{1,3}\s*[-–— ]?\s*(?:year|yr)s?\s*[-–— ]?\s*old", re.IGNORECASE)
 #: An age phrase whose number OCR destroyed: "a ?? year old".
 _AGE_DAMAGED = re.compile(rf"\S{{1,4}}{_JOIN}{_YEAR}s?{_JOIN}{_OLD}{_OLD_END}", re.IGNORECASE)
@@ -120,7 +122,7 @@ def read_ages(text: str) -> list[Reading[int]]:
                 # word after "all") is no "a 11 V OID", "isa Al year" no "1 year".
                 continue
             digits = m.group("n").translate(_DIGITS)
-            if not digits.isdigit() or not 0 < int(digits) <= 120:
+            if not digits.isdigit() or not 0 < int(digits) <= MAX_AGE:
                 continue
             seen.add(m.start("n"))
             exact = bool(_AGE_EXACT.fullmatch(m.group(0)))
@@ -440,7 +442,7 @@ def _first_short_age(text: str) -> Reading[int] | None:
                 found.append(m)
         at = lowered.find("age", at + 3)
     for m in sorted(found, key=lambda m: m.start("n")):
-        if 0 < int(m.group("n")) <= 120:
+        if 0 < int(m.group("n")) <= MAX_AGE:
             return Reading(int(m.group("n")), True, m.start("n"), m.end("n"))
     return None
 

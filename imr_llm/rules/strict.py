@@ -62,7 +62,14 @@ from ..form.items import (
     says_no_evidence,
     split_partial_request,
 )
-from ..form.reading import Reading, make_date, read_case_number, read_date, read_priority
+from ..form.reading import (
+    Reading,
+    digits_apart,
+    make_date,
+    read_case_number,
+    read_date,
+    read_priority,
+)
 from ..form.strict import strict_form
 from ..form.summary import first_age, read_injury_date, read_sex
 from ..form.text import collapse_ws
@@ -401,6 +408,7 @@ def _date_evidence(
         or place is None
         or reading.value != value
         or words_before(place, reading.start)
+        or digits_apart(place.text, reading.start) is not None
     ):
         check_date(name, value, data, form, damage, out)
         return
@@ -416,7 +424,13 @@ def _patient_evidence(
     summary = form.summary
     age, sex = patient.get("age"), patient.get("sex")
     first = read.age
-    if summary is not None and age is not None and sex is not None and first is not None:
+    if (
+        summary is not None
+        and age is not None
+        and sex is not None
+        and first is not None
+        and digits_apart(summary.text, first.start) is None
+    ):
         stated = read_sex(summary.text, first.start)
         if stated is None and first.start:
             stated = read_sex(summary.text, 0)
