@@ -2090,8 +2090,11 @@ def test_a_specialty_list_naming_one_name_twice_is_flagged() -> None:
         ("Physical Medicine Rehabilitation", "Physical Medicine & Rehabilitation"),
         ("Physical Medicine 8 Rehabilitation", "Physical Medicine & Rehabilitation"),
         ("Hospice Palliative Medicine", "Hospice & Palliative Medicine"),
-        # ... but an "and" glued to the next word is still the letter's "and"
+        # ... but an "and" glued to the next word is still the letter's "and", and so is one
+        # OCR damaged (a lookalike at fuzz seed 123 read as "&")
         ("Physical Medieine andRehabilitation", "Physical Medicine and Rehabilitation"),
+        ("Physical Medicine ancl Rehabilitation", "Physical Medicine and Rehabilitation"),
+        ("Physical Medicine aud Rehabilitation", "Physical Medicine and Rehabilitation"),
     ],
 )
 def test_a_specialty_read_through_a_lost_connective_is_written_as_letters_print_it(

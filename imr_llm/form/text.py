@@ -280,6 +280,17 @@ class NameMatch:
     distance: int
 
 
+def _damaged_and(name: str, written: str) -> bool:
+    """Whether ``written`` holds a word no word of ``name`` is that OCR made of "and": three or
+    four letters starting with an "a", two edits at most from it ("ancl", "anc", "aud",
+    "arid")."""
+    words = set(name.lower().split())
+    return any(
+        3 <= len(word) <= 4 and word not in words and Levenshtein.distance(word, "and") <= 2
+        for word in re.findall(r"\ba[a-z]{2,3}\b", written.lower())
+    )
+
+
 def _and_forms(name: str) -> tuple[str, ...]:
     """``name`` as letters print it with "and" and with "&"."""
     return tuple(dict.fromkeys((name, name.replace(" and ", " & "), name.replace(" & ", " and "))))
@@ -404,9 +415,10 @@ class Vocabulary:
             return name.replace(" and ", " & ")
         if " and " in name:
             # The connective's "and" is in the text when it holds more "and"s than the name's
-            # other words do ("Physical Medieine andRehabilitation": glued, still "and").
+            # other words do ("Physical Medieine andRehabilitation": glued, still "and"), or a
+            # word OCR made of it ("Physical Medicine ancl Rehabilitation").
             others = name.lower().replace(" and ", " ").count("and")
-            if written.lower().count("and") <= others:
+            if written.lower().count("and") <= others and not _damaged_and(name, written):
                 return name.replace(" and ", " & ")
         return name
 
