@@ -214,6 +214,22 @@ def test_a_number_with_a_digit_apart_before_it_is_flagged(old: str, new: str, pa
     assert flagged(record, path)
 
 
+def test_a_case_number_read_through_damage_beside_one_printed_whole_is_flagged() -> None:
+    # A fax banner glued to the label: its phone number reads as a case number through damage
+    # ("2859097036" as CM85-9097036), where the letter prints its own whole a line below (gold
+    # gA15 re-flowed with banners put in, probing kinds combined). Kept unflagged before.
+    text = str(Letter()).replace(
+        "Case Number:          CM18-0101234",
+        "Case Number: 05/16/17 16:52 FAX 2859097036 MAXIMUS FEDERAL SERVICES @002/008\n"
+        "CM18-0101234",
+    )
+    assert flagged(rules(text), "case_number")
+    # The model's right answer is kept and flagged, not asked again.
+    record, requests = _perfect_answer(text)
+    assert record.case_number == "CM18-0101234"
+    assert requests == 1 and flagged(record, "case_number")
+
+
 @pytest.mark.parametrize(
     "text", ["The injured worker is a 52 year old", "In 2016 52 year old", "CM16 7/02/2015"]
 )

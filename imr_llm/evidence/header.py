@@ -14,6 +14,7 @@ from typing import Any
 from ..form import LetterForm, Place
 from ..form.header import DATE_FIELDS
 from ..form.reading import (
+    CASE_NUMBER_FORM,
     Reading,
     case_number_digits,
     date_digits,
@@ -58,6 +59,14 @@ def check_case_number(value: str | None, form: LetterForm, damage: float, out: C
         out.put(path, "unverified", place.span if place else None, "its place is unreadable")
         return
     reading = read_case_number(place.text)
+    if reading is not None and not reading.exact and _two_case_numbers(value, reading, form):
+        # Read through damage at its label, where the letter prints a case number whole
+        # elsewhere: a phone number in a fax banner glued to the label reads as one
+        # ("FAX 2859097036" as CM85-9097036, the letter's CM18-0110928 a line below).
+        printed = ", ".join(sorted(_printed(form)))
+        out.put(path, "unverified", place.span, f"its place reads {excerpt(place.text)}, and "
+                f"the letter prints {printed} elsewhere")  # fmt: skip
+        return
     if reading is not None and reading.value == value:
         out.put(path, status_of(reading.exact), place.span, "at its label")
         return
@@ -75,6 +84,22 @@ def check_case_number(value: str | None, form: LetterForm, damage: float, out: C
         out.put(path, "repaired", place.span, "at its label, through OCR damage")
         return
     out.put(path, "unverified", place.span, f"its place reads {excerpt(place.text)}")
+
+
+def _printed(form: LetterForm) -> set[str]:
+    """The case numbers the letter prints whole (``CMyy-nnnnnnn``)."""
+    return {m.group(0) for m in CASE_NUMBER_FORM.finditer(form.doc.source)}
+
+
+def _two_case_numbers(value: str, reading: Reading[str], form: LetterForm) -> bool:
+    """Whether the case number read through damage at its label (``reading``) and one the
+    letter prints whole elsewhere both stand for ``value`` or against it: ``value`` is the
+    damaged reading and another is printed whole, or ``value`` is printed whole and the label
+    reads another. The text cannot say which is the letter's."""
+    printed = _printed(form)
+    if value == reading.value:
+        return bool(printed - {value})
+    return value in printed
 
 
 def _date_place(name: str, form: LetterForm) -> Place | None:

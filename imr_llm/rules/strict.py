@@ -33,7 +33,7 @@ from typing import Any
 
 from ..evidence.check import LazyDamage, check_whole_letter, no_resolver
 from ..evidence.common import Checked, legible, status_of
-from ..evidence.header import check_date, words_before
+from ..evidence.header import check_case_number, check_date, words_before
 from ..evidence.items import (
     LABEL_NAMES,
     PASSAGES,
@@ -330,10 +330,11 @@ def _evidence(read: _Read, form: LetterForm) -> Checked:
     out = Checked()
     damage: Any = LazyDamage(form)
     header = form.header
-    if "case_number" in read.header:
-        place = header.places["case_number"]
-        out.put("case_number", status_of(read.header["case_number"].exact), place.span,
-                "at its label")  # fmt: skip
+    case = read.header.get("case_number")
+    if case is not None and case.exact:
+        out.put("case_number", "exact", header.places["case_number"].span, "at its label")
+    elif case is not None:
+        check_case_number(case.value, form, damage, out)
     for name in DATE_FIELDS:
         _date_evidence(name, data, form, read, damage, out)
     if "priority" in read.header:
