@@ -214,6 +214,28 @@ def test_a_number_with_a_digit_apart_before_it_is_flagged(old: str, new: str, pa
     assert flagged(record, path)
 
 
+@pytest.mark.parametrize(
+    ("name", "old", "new", "path"),
+    [
+        # A summary's injury date whose year OCR split: read as 2020 (gold gB07, seed-004).
+        ("gB07", "injury on 7-16-2001", "injury on 7-16-20 01", "date_of_injury"),
+        ("gB07", "injury on 7-16-2001", "injury on 7-16-20  01", "date_of_injury"),
+        # A 2013 notice's dates, in their sentences: read as February and January.
+        ("gN04", "Denial dated 12/06/2013", "Denial dated 1 2/06/2013", "ur_denial_date"),
+        ("gN06", "Injury of 11/2/2010", "Injury of 1 1/2/2010", "date_of_injury"),
+    ],
+)
+def test_a_date_in_a_sentence_with_its_number_split_is_flagged(
+    name: str, old: str, new: str, path: str
+) -> None:
+    from tests.conftest import gold_text
+
+    text = gold_text(name)
+    assert old in text
+    assert flagged(rules(text.replace(old, new)), path)
+    assert not flagged(rules(text), path)  # the letter as written reads its date
+
+
 def test_a_case_number_read_through_damage_beside_one_printed_whole_is_flagged() -> None:
     # A fax banner glued to the label: its phone number reads as a case number through damage
     # ("2859097036" as CM85-9097036), where the letter prints its own whole a line below (gold

@@ -24,6 +24,7 @@ from ..form.reading import (
     read_date,
     read_dates,
     read_priority,
+    year_apart,
 )
 from ..form.summary import (
     damaged_injury_date,
@@ -141,17 +142,29 @@ def words_before(place: Place, at: int) -> bool:
     return at > 0 and place.how == "label" and _WORD.search(place.text, 0, at) is not None
 
 
-def split_date(text: str, reading: Reading[dt.date], value: dt.date) -> bool:
-    """Whether digits stand apart right before the date read in ``text``
-    (:func:`~imr_llm.form.reading.digits_apart`: "1 1/01/2016") and ``value`` is either
-    reading: the date as read (the digits a table rule's debris) or the digits joined to it
-    (11/01/2016, a space OCR put inside the month). The text cannot tell them apart. Joined
-    digits that make no date ("1 12/01/2016") are debris before it."""
-    at = digits_apart(text, reading.start)
-    if at is None:
-        return False
-    joined = read_date("".join(text[at : reading.end].split()))
-    return joined is not None and joined.start == 0 and value in (reading.value, joined.value)
+def split_date(place: Place, reading: Reading[dt.date], source: str) -> tuple[dt.date, ...]:
+    """The dates the text may hold where a number stands split around the date read at
+    ``place`` (the reading and the digits joined to it), or () where none does.
+
+    Digits standing apart right before it (:func:`~imr_llm.form.reading.digits_apart`: "1
+    1/01/2016") are a space OCR put inside the month, or a table rule read as a "1"; two
+    digits right after a two-digit year (:func:`~imr_llm.form.reading.year_apart`: "7-16-20
+    01") a space inside the year. The text cannot tell the readings apart. Joined digits that
+    make no date ("1 12/01/2016") are debris. A place found in a sentence or the summary is
+    its date alone: the digits around it are looked for in the letter's text."""
+    text, start, end = place.text, reading.start, reading.end
+    if place.how != "label" and source[place.start : place.end] == place.text:
+        text, start, end = source, place.start + start, place.start + end
+    joined = None
+    if (at := digits_apart(text, start)) is not None:
+        joined = read_date("".join(text[at:end].split()))
+        if joined is not None and joined.start != 0:
+            joined = None
+    elif (after := year_apart(text, start, end)) is not None:
+        joined = read_date("".join(text[start:after].split()))
+    if joined is None:
+        return ()
+    return (reading.value, joined.value)
 
 
 def check_date(
@@ -201,7 +214,7 @@ def check_date(
         return
     readings = read_dates(place.text)
     reading = readings[0] if readings else None
-    if reading is not None and split_date(place.text, reading, value):
+    if reading is not None and value in split_date(place, reading, form.doc.source):
         out.put(name, "unverified", place.span, f"its place reads {excerpt(place.text)}: a "
                 "digit stands apart before the date (a number OCR split with a space, or a "
                 "table rule read as a digit?)")  # fmt: skip

@@ -120,6 +120,22 @@ def digits_apart(text: str, start: int) -> int | None:
     return None if m is None else m.start()
 
 
+#: Two digits standing apart right after a value: a space or two, then two digits ending a
+#: number.
+_APART_AFTER = re.compile(r"[ \t]{1,2}[0-9]{2}(?![0-9])")
+_TWO_DIGIT_END = re.compile(r"(?<![0-9])[0-9]{2}$")
+
+
+def year_apart(text: str, start: int, end: int) -> int | None:
+    """Where two digits standing apart right after a date at ``text[start:end]`` written with
+    a two-digit year end, or None: "injury on 7-16-20 01" (read as 2020, OCR's space inside
+    2001). No letter writes a number right after such a date."""
+    if end >= len(text) or text[end] not in " \t" or not _TWO_DIGIT_END.search(text, start, end):
+        return None
+    m = _APART_AFTER.match(text, end)
+    return None if m is None else m.end()
+
+
 # --------------------------------------------------------------------------------------------
 # Dates
 # --------------------------------------------------------------------------------------------

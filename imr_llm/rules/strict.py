@@ -33,7 +33,7 @@ from typing import Any
 
 from ..evidence.check import LazyDamage, check_whole_letter, no_resolver
 from ..evidence.common import Checked, legible, status_of
-from ..evidence.header import check_case_number, check_date, words_before
+from ..evidence.header import check_case_number, check_date, split_date, words_before
 from ..evidence.items import (
     LABEL_NAMES,
     PASSAGES,
@@ -409,7 +409,7 @@ def _date_evidence(
         or place is None
         or reading.value != value
         or words_before(place, reading.start)
-        or digits_apart(place.text, reading.start) is not None
+        or split_date(place, reading, form.doc.source)
     ):
         check_date(name, value, data, form, damage, out)
         return
