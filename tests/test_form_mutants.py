@@ -537,8 +537,12 @@ def test_damaged_label_columns() -> None:
     assert _damaged_label("Decision pone: The request", "rationale") == 14
     # "Decision based on ..." opens a guideline, not a rationale.
     assert _damaged_label("Decision based on MTUS", "rationale") is None
+    # The label's third word is the label's, with its colon or without it.
     assert (
-        _damaged_label("Claims Adrninistrator guideline: x", "claims_administrator_guideline") == 21
+        _damaged_label("Claims Adrninistrator guideline: x", "claims_administrator_guideline") == 32
+    )
+    assert (
+        _damaged_label("Claims Adrninistrator guidc1inc x", "claims_administrator_guideline") == 31
     )
     assert (
         _damaged_label("Xyzzy Administrator guideline:", "claims_administrator_guideline") is None

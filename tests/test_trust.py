@@ -236,6 +236,21 @@ def test_a_date_in_a_sentence_with_its_number_split_is_flagged(
     assert not flagged(rules(text), path)  # the letter as written reads its date
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["Claims Administrator guideline", "MAXIMUS guideline", "Decision rationale",
+     "State(s) of Licensure", "Certification(s)/Specialty", "Date Assigned", "Priority"],
+)  # fmt: skip
+def test_a_label_that_lost_its_colon_reads_as_the_label(label: str) -> None:
+    # OCR loses a label's colon. The guideline's label then gave a guideline starting
+    # "guideline Decision based on ..." (`exact`, unflagged: corpus CM17-0010420 with one
+    # colon taken out), the credentials' labels a typed error.
+    text = str(Letter())
+    assert label + ":" in text
+    record = rules(text.replace(label + ":", label, 1))
+    assert record.contract_dict() == rules(text).contract_dict()
+
+
 def test_a_case_number_read_through_damage_beside_one_printed_whole_is_flagged() -> None:
     # A fax banner glued to the label: its phone number reads as a case number through damage
     # ("2859097036" as CM85-9097036), where the letter prints its own whole a line below (gold

@@ -763,6 +763,7 @@ def _item_place(
 
 
 _TWO_WORDS_AT_START = re.compile(r"\s*(\S+)\s+([A-Za-z]\S*?)([:;.,)|\]}]|\s)")
+_NEXT_WORD = re.compile(r"\s+([A-Za-z]\S*?)([:;.,)|\]}]|\s|$)")
 #: For each label: (its first word, a test of its second word as OCR left it).
 _DAMAGED_LABELS = {
     "claims_administrator_guideline": ("Claims", lambda w: fuzz.ratio(w, "administrator") >= 60),
@@ -791,6 +792,12 @@ def _damaged_label(text: str, name: str) -> int | None:
     first, test = _DAMAGED_LABELS[name]
     if fuzz.ratio(m.group(1).lower(), first.lower()) < 75 or not test(m.group(2).lower()):
         return None
+    if name == "claims_administrator_guideline" and not m.group(3).strip():
+        # The label's third word, its colon lost ("Claims Administrator guideline The Claims
+        # Administrator based ..."): part of the label, not the guideline's first word.
+        third = _NEXT_WORD.match(text, m.end(2))
+        if third is not None and fuzz.ratio(third.group(1).lower(), "guideline") >= 55:
+            return third.end(2) if third.group(2).strip() else third.end(1)
     return m.end(3) if m.group(3).strip() else m.end(2)
 
 

@@ -143,6 +143,10 @@ def match_label(line: str, label: str, threshold: float = 80.0) -> LabelHit | No
             return LabelHit(indent + n + skip + 1, 100.0)
         if not rest.strip():
             return LabelHit(indent + n, 100.0)
+        if "(s)" in label and skip:
+            # Its colon lost ("State(s) of Licensure California"): a label printing "(s)" is
+            # the form's own, never a sentence's start.
+            return LabelHit(indent + n, 100.0)
     # Fuzzy path: the label must end in a colon-like character near where it should.
     window = stripped[: n + 6]
     cut = -1
