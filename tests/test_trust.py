@@ -214,12 +214,23 @@ def test_a_number_with_a_digit_apart_before_it_is_flagged(old: str, new: str, pa
     assert flagged(record, path)
 
 
+def test_dates_in_a_row_are_no_split_year() -> None:
+    from imr_llm.form.reading import year_apart
+
+    # Header values printed in a row (plain pdftotext), two-digit years: the next date's month
+    # is no piece of the year.
+    assert year_apart("11/30/16 12/01/16", 0, 8) is None
+    assert year_apart("11.30.16 12.01.16", 0, 8) is None
+    assert year_apart("injury on 7-16-20 01 while", 10, 17) == 20
+
+
 @pytest.mark.parametrize(
     ("name", "old", "new", "path"),
     [
         # A summary's injury date whose year OCR split: read as 2020 (gold gB07, seed-004).
         ("gB07", "injury on 7-16-2001", "injury on 7-16-20 01", "date_of_injury"),
         ("gB07", "injury on 7-16-2001", "injury on 7-16-20  01", "date_of_injury"),
+        ("seed-004", "injury on 6-22-2000.", "injury on 6-22-20 00.", "date_of_injury"),
         # A 2013 notice's dates, in their sentences: read as February and January.
         ("gN04", "Denial dated 12/06/2013", "Denial dated 1 2/06/2013", "ur_denial_date"),
         ("gN06", "Injury of 11/2/2010", "Injury of 1 1/2/2010", "date_of_injury"),

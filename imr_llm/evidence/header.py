@@ -151,9 +151,10 @@ def split_date(place: Place, reading: Reading[dt.date], source: str) -> tuple[dt
     digits right after a two-digit year (:func:`~imr_llm.form.reading.year_apart`: "7-16-20
     01") a space inside the year. The text cannot tell the readings apart. Joined digits that
     make no date ("1 12/01/2016") are debris. A place found in a sentence or the summary is
-    its date alone: the digits around it are looked for in the letter's text."""
+    its date alone: the digits around it are looked for in the letter's text (not for a place
+    paired by order, whose neighbours are the header's other values)."""
     text, start, end = place.text, reading.start, reading.end
-    if place.how != "label" and source[place.start : place.end] == place.text:
+    if place.how in ("region", "sentence") and source[place.start : place.end] == place.text:
         text, start, end = source, place.start + start, place.start + end
     joined = None
     if (at := digits_apart(text, start)) is not None:
@@ -215,8 +216,8 @@ def check_date(
     readings = read_dates(place.text)
     reading = readings[0] if readings else None
     if reading is not None and value in split_date(place, reading, form.doc.source):
-        out.put(name, "unverified", place.span, f"its place reads {excerpt(place.text)}: a "
-                "digit stands apart before the date (a number OCR split with a space, or a "
+        out.put(name, "unverified", place.span, f"its place reads {excerpt(place.text)}: "
+                "digits stand apart beside the date (a number OCR split with a space, or a "
                 "table rule read as a digit?)")  # fmt: skip
         return
     if reading is not None and reading.value == value:

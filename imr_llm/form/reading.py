@@ -121,8 +121,8 @@ def digits_apart(text: str, start: int) -> int | None:
 
 
 #: Two digits standing apart right after a value: a space or two, then two digits ending a
-#: number.
-_APART_AFTER = re.compile(r"[ \t]{1,2}[0-9]{2}(?![0-9])")
+#: number (not the start of another date).
+_APART_AFTER = re.compile(r"[ \t]{1,2}[0-9]{2}(?![0-9]|[/.\-][0-9])")
 _TWO_DIGIT_END = re.compile(r"(?<![0-9])[0-9]{2}$")
 
 
