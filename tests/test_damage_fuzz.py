@@ -183,6 +183,32 @@ def test_a_character_lost_or_a_gap_read_inside_a_few_words(kind: str) -> None:
         assert kind not in KINDS  # on request: not in the default grid
 
 
+def test_a_split_number_has_a_gap_between_two_of_its_digits() -> None:
+    for seed in range(20):
+        got = damage("split_number", LETTER, random.Random(seed))
+        assert 1 <= len(got.edits) <= 3
+        for e in got.edits:
+            assert e.role == ROLE_TEXT and e.start == e.end and e.new in (" ", "  ")
+            assert LETTER[e.start - 1].isdigit() and LETTER[e.start].isdigit()
+        assert got.text.replace(" ", "") == LETTER.replace(" ", "")
+        assert "split_number" not in KINDS  # on request: not in the default grid
+
+
+LABEL_ENDS = ("Number", "Assigned", "Injury", "Date", "Priority", "Licensure", "Specialty",
+              "guideline", "rationale")  # fmt: skip
+
+
+def test_a_lost_colon_is_a_labels_and_nothing_else() -> None:
+    for seed in range(20):
+        got = damage("colon_lost", LETTER, random.Random(seed))
+        assert 1 <= len(got.edits) <= 3
+        for e in got.edits:
+            assert e.role == ROLE_TEXT and LETTER[e.start : e.end] == ":" and e.new == ""
+            line = LETTER[LETTER.rfind("\n", 0, e.start) + 1 : e.start]
+            assert line.strip().endswith(LABEL_ENDS)
+        assert "colon_lost" not in KINDS
+
+
 def test_glued_lines_lose_the_break_and_nothing_else() -> None:
     for seed in range(20):
         got = damage("glue_lines", LETTER, random.Random(seed))

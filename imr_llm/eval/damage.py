@@ -485,6 +485,44 @@ def split_word(text: str, rng: random.Random) -> Damage:
     return _done("split_word", text, _in_lines(text, rng, _inner_spots, gap))
 
 
+def _number_spots(line: Line) -> list[int]:
+    """The offsets between two digits of ``line``: inside every number, short ones too (an
+    age "52", a date's month "11"), which :func:`split_word` (words of three or more) leaves."""
+    return [line.start + m.start() for m in re.finditer(r"(?<=[0-9])(?=[0-9])", line.text)]
+
+
+def split_number(text: str, rng: random.Random) -> Damage:
+    """One to three numbers split by one or two spaces OCR read inside them: an age "3 2 year
+    old", a date "1 1/01/2016" or "7-16-20 01", a case number, a strength."""
+
+    def gap(line: Line, at: int) -> Edit:
+        return Edit(at, at, rng.choice((" ", "  ")), ROLE_TEXT, line.zone)
+
+    return _done("split_number", text, _in_lines(text, rng, _number_spots, gap))
+
+
+#: The labels whose colon OCR may lose, each written as letters print it.
+_COLON_LABELS = re.compile(
+    r"(?:Case Number|Date Assigned|Date of Injury|Decision Date|UR Denial Date|Priority"
+    r"|State\(s\) of Licensure|Certification\(s\)/Specialty|Claims Administrator guideline"
+    r"|MAXIMUS guideline|Decision rationale)(:)"
+)
+
+
+def _colon_spots(line: Line) -> list[int]:
+    return [line.start + m.start(1) for m in _COLON_LABELS.finditer(line.text)]
+
+
+def colon_lost(text: str, rng: random.Random) -> Damage:
+    """One to three labels whose colon OCR did not read ("State(s) of Licensure California",
+    "Claims Administrator guideline The Claims Administrator based ...")."""
+
+    def lost(line: Line, at: int) -> Edit:
+        return Edit(at, at + 1, "", ROLE_TEXT, line.zone)
+
+    return _done("colon_lost", text, _in_lines(text, rng, _colon_spots, lost))
+
+
 def glue_lines(text: str, rng: random.Random) -> Damage:
     """Two adjacent non-blank lines joined with nothing between them, as an extractor that
     drops line breaks does: the last word of one runs into the first of the next
@@ -847,6 +885,8 @@ EXTRA_KINDS: dict[str, DamageFn] = {
     "glue_lines": glue_lines,
     "drop_word": drop_word,
     "crop_right": crop_right,
+    "split_number": split_number,
+    "colon_lost": colon_lost,
 }
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset(
