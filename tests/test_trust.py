@@ -1886,6 +1886,11 @@ def test_a_running_head_repeating_the_header_inside_a_rationale_is_flagged() -> 
         # on no preposition, article or conjunction.
         "MRI of the lumbar spine without: Upheld",
         "Spine surgery evaluation for the: Upheld",
+        # Its first line printed twice and read a little differently the second time (corpus
+        # CM17-0012517's mild OCR with the line fed again: "right" read "righ"), kept unflagged.
+        "Twelve sessions of physical therapy for the right shoulder, right wrist and right hand,\n"
+        "Twelve sessions of physical therapy for the right shoulder, righ wrist and right hand,\n"
+        "three times a week for four weeks: Upheld",
         "Ultrasound 1 times: Upheld",
     ],
 )

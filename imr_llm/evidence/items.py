@@ -572,6 +572,40 @@ def repeated_run(name: str) -> bool:
     )
 
 
+#: The fewest words a run must hold to be a line printed again with one word read differently.
+_NEAR_RUN = 6
+
+
+def near_repeat(name: str) -> bool:
+    """Whether ``name`` holds a run of :data:`_NEAR_RUN` words or more printed again right
+    after itself, one word of the copy read a little differently (two edits at most, a letter
+    in it): a line printed twice and OCR'd twice ("Additional physical therapy three times a
+    week ... Additional physical therapy three timcs a week ..."), which
+    :func:`repeated_run` does not see. No name says six words again right after them."""
+    words = name.lower().split()
+    n = len(words)
+    for j in range(_NEAR_RUN, n - _NEAR_RUN + 1):
+        # The copy starts at j, right after a run of ``j - i`` words starting at i.
+        for i in range(max(0, j - n // 2), j - _NEAR_RUN + 1):
+            size = j - i
+            if j + size > n or (words[i] != words[j] and words[i + 1] != words[j + 1]):
+                continue
+            odd = [k for k in range(size) if words[i + k] != words[j + k]]
+            if len(odd) <= 1 and all(_misread(words[i + k], words[j + k]) for k in odd):
+                return True
+    return False
+
+
+def _misread(a: str, b: str) -> bool:
+    """Whether ``b`` may be OCR's reading of ``a``: two edits at most, letters in both (a
+    changed number is another value, not a misreading)."""
+    return (
+        any(ch.isalpha() for ch in a)
+        and any(ch.isalpha() for ch in b)
+        and Levenshtein.distance(a, b, score_cutoff=2) <= 2
+    )
+
+
 def _repeats(words: list[str], a: int, b: int) -> bool:
     """Whether the run starting at word ``a`` (or inside it) is repeated from word ``b``, after
     a gap of up to three words (see :func:`repeated_run`)."""
@@ -773,7 +807,7 @@ def _text_doubt(name: str) -> str:
     original request), so the answer is kept for the few names last asked about."""
     if _form_in_name(name):
         return "the item header holds the letter's form text or a rationale's conclusion"
-    if repeated_run(name):
+    if repeated_run(name) or near_repeat(name):
         return "the item header repeats a run of words (a repeated line?)"
     if _STRAY_MARK.search(name):
         return "the item header holds a stray mark between its words (OCR debris?)"
