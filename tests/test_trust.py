@@ -2472,12 +2472,37 @@ def test_an_injury_named_by_the_worker_alone_is_no_undated_injury() -> None:
          "six weeks is not medically necessary. Therefore, the request for physical therapy twice "
          "a week for six weeks is not medically necessary.", False),
         ("The records show no new findings. The request is not medically necessary.", False),
+        # printed again and OCR'd again: two words of the copy read differently (gold gN03's
+        # OCR rendering with its last page fed twice, the copy with look-alikes)
+        ("Ten further sessions would also exceed the total the guidelines support. The request "
+         "for cognitive behavioral therapy, 10 sessions is not medically necessary and "
+         "appropriate. status. Ten further sessions would also exceed the total the guidclines "
+         "support. The request for cognitive behavioral therapy, 10 sessions is not medicalIy "
+         "necessary and appropriate.", True),
+        # a restatement whose words differ as a reviewer's do, not as OCR's
+        ("The request for cognitive behavioral therapy, 10 sessions exceeds the guidelines. "
+         "Ten further sessions would exceed the total. The request for cognitive behavioral "
+         "therapy, 10 sessions is not medically necessary.", False),
     ],
 )  # fmt: skip
 def test_a_rationale_that_prints_its_last_lines_twice(rationale: str, twice: bool) -> None:
     from imr_llm.evidence.passages import ends_with_lines_twice
 
     assert ends_with_lines_twice(rationale) is twice
+
+
+def test_an_item_printed_again_and_read_a_little_differently_is_flagged() -> None:
+    # A page of items fed twice and OCR'd twice: the copy's service and rationale each read a
+    # word differently (corpus CM16-0231884's OCR rendering, its item page printed again with
+    # look-alikes: "Comprehensive psyehological testing" kept as a second item, unflagged).
+    copy = ITEM_TWO.replace("Physical therapy", "Physical tberapy").replace(
+        "recommended course", "recornmended course"
+    )
+    record = rules(str(Letter(items=[ITEM_ONE, ITEM_TWO, copy])))
+    assert flagged(record, "items[2].rationale")
+    # Two requests whose names differ in a word of their own are no copy.
+    other = ITEM_TWO.replace("lumbar spine", "cervical spine")
+    assert not rules(str(Letter(items=[ITEM_ONE, ITEM_TWO, other]))).metadata.needs_review
 
 
 def test_a_page_end_printed_twice_inside_the_last_rationale_is_flagged() -> None:

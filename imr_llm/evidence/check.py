@@ -37,7 +37,7 @@ from ..form.text import (
 from ..inputs.normalise import Line, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
-from .items import PASSAGES, align_items, check_outcome, check_service
+from .items import PASSAGES, align_items, check_outcome, check_service, misread
 from .passages import (
     check_passage,
     check_passage_ends,
@@ -944,7 +944,8 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
     items again, each reading exactly at its place. A letter never decides one request twice
     in the same words.
 
-    The services must be the same words (marks and case aside), or the later one end with the
+    The services must be the same words (marks and case aside), or the same but for one or two
+    words OCR read differently in one copy, or the later one end with the
     earlier one's (a line fragment joined at the page's edge), and one rationale must read
     within the other (a page's edge may cut one, or join the next page's first words to it):
     letters decide requests whose names differ in one word side by side ("Right L5-S1
@@ -956,7 +957,9 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
         service = services[k]
         for j in range(k):
             other = services[j]
-            if not other or not (service == other or service.endswith(" " + other)):
+            if not other or not (
+                service == other or service.endswith(" " + other) or _read_twice(service, other)
+            ):
                 continue  # the common case: no two services alike, no rationale compared
             rationale = collapse_ws(str(items[k].get("rationale") or "")).lower()
             earlier = collapse_ws(str(items[j].get("rationale") or "")).lower()
@@ -966,6 +969,18 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
                 out.put(path, "unverified", evidence.span if evidence else None,
                         f"repeats items[{j}] word for word (a page printed twice?)")  # fmt: skip
                 break
+
+
+def _read_twice(service: str, other: str) -> bool:
+    """Whether two services are one name OCR'd twice: the same words but one or two, each a
+    misreading of the other's (:func:`~imr_llm.evidence.items.misread`: "comprehensive
+    psyehological testing"). Names that differ in a word of their own ("right"/"left", a
+    count) are not."""
+    a, b = service.split(), other.split()
+    if len(a) != len(b):
+        return False
+    odd = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return 0 < len(odd) <= 2 and len(odd) < len(a) and all(misread(x, y) for x, y in odd)
 
 
 #: Header values every letter with a header table gives, by the label it prints.

@@ -591,12 +591,12 @@ def near_repeat(name: str) -> bool:
             if j + size > n or (words[i] != words[j] and words[i + 1] != words[j + 1]):
                 continue
             odd = [k for k in range(size) if words[i + k] != words[j + k]]
-            if len(odd) <= 1 and all(_misread(words[i + k], words[j + k]) for k in odd):
+            if len(odd) <= 1 and all(misread(words[i + k], words[j + k]) for k in odd):
                 return True
     return False
 
 
-def _misread(a: str, b: str) -> bool:
+def misread(a: str, b: str) -> bool:
     """Whether ``b`` may be OCR's reading of ``a``: two edits at most, letters in both (a
     changed number is another value, not a misreading)."""
     return (

@@ -32,7 +32,7 @@ from ..form.text import (
 from ..inputs.normalise import stamp_inside
 from .anchors import split_quote
 from .common import EDGE_THRESHOLD, FAX_DAMAGE, Checked, excerpt, status_of, without_furniture
-from .items import LABEL_NAMES, PASSAGES, Edge, header_label_inside
+from .items import LABEL_NAMES, PASSAGES, Edge, header_label_inside, misread
 
 
 def passage_edge(words: str, region: str, at_start: bool) -> Edge:
@@ -785,27 +785,54 @@ def ends_with_lines_twice(value: str) -> bool:
         text = collapse_ws(text)
     end = len(text) - 1
     start = max(text.rfind(". ", 0, end), text.rfind("! ", 0, end), text.rfind("? ", 0, end))
-    if start < 0 or text.find(text[start + 2 :], 0, start) < 0:
+    if start < 0:
         return False
+    misreads = 0
+    if text.find(text[start + 2 :], 0, start) < 0:
+        # Printed again and OCR'd again, the copy may read a word or two differently
+        # ("guidclines", "medicalIy"): told by the last sentence's first words printed earlier.
+        opening = " ".join(text[start + 2 :].split()[:3])
+        if len(opening) < 8 or text.find(opening, 0, start) < 0:
+            return False  # the common case: the last sentence printed once
+        misreads = _COPY_MISREADS
     spans = [m.span() for m in _WORDS.finditer(text)]
     words = [text[a:b] for a, b in spans]
     return any(
         _END_INSIDE.search(text, spans[second][0], spans[-1][0])
-        for second in _copies_at_end(words, _LINES_RUN, _LINES_RUN - 2)
+        for second in _copies_at_end(words, _LINES_RUN, _LINES_RUN - 2, misreads)
     )
 
 
-def _copies_at_end(words: list[str], least: int, lowest: int) -> Iterator[int]:
+#: How many words a second copy of a rationale's lines may read differently, each a
+#: misreading (:func:`~imr_llm.evidence.items.misread`), a page OCR'd twice.
+_COPY_MISREADS = 2
+
+
+def _same_run(first: list[str], second: list[str], misreads: int) -> bool:
+    """Whether two runs of words are the same, but for up to ``misreads`` words of the second
+    that are misreadings of the first's."""
+    if not misreads:
+        return first == second
+    odd = [(a, b) for a, b in zip(first, second, strict=True) if a != b]
+    return len(odd) <= misreads and all(misread(a, b) for a, b in odd)
+
+
+def _copies_at_end(words: list[str], least: int, lowest: int, misreads: int = 0) -> Iterator[int]:
     """Each way ``words`` end with a run of at least ``least`` words printed just before, up
     to three words between the copies, the first copy ending at a print of the last word
-    after index ``lowest``: the index of the second copy's first word, nearest first."""
+    after index ``lowest`` (up to ``misreads`` words of the second copy misread,
+    :func:`_same_run`): the index of the second copy's first word, nearest first."""
     size, last = len(words), words[-1]
     for j in range(size - 2, lowest, -1):
-        if words[j] != last:
+        if words[j] != last and not (misreads and misread(words[j], last)):
             continue
         for gap in range(4):
             run = size - (j + 1 + gap)  # the second copy: words[j + 1 + gap:]
-            if run >= least and j + 1 - run >= 0 and words[j + 1 - run : j + 1] == words[-run:]:
+            if (
+                run >= least
+                and j + 1 - run >= 0
+                and _same_run(words[j + 1 - run : j + 1], words[-run:], misreads)
+            ):
                 yield size - run
 
 
