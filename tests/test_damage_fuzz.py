@@ -21,6 +21,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from rapidfuzz.distance import Levenshtein
 
 from imr_llm.eval.damage import (
     DIGIT_LOOKALIKES,
@@ -207,6 +208,23 @@ def test_a_lost_colon_is_a_labels_and_nothing_else() -> None:
             line = LETTER[LETTER.rfind("\n", 0, e.start) + 1 : e.start]
             assert line.strip().endswith(LABEL_ENDS)
         assert "colon_lost" not in KINDS
+
+
+@pytest.mark.parametrize(("kind", "like"), [("reread_line", "duplicate_line"),
+                                           ("reread_page", "duplicate_page")])  # fmt: skip
+def test_a_reread_copy_is_the_duplicate_with_look_alikes_in_it(kind: str, like: str) -> None:
+    misread = 0
+    for seed in range(20):
+        got = damage(kind, LETTER, random.Random(seed))
+        plain = damage(like, LETTER, random.Random(seed))
+        [edit], [copy] = got.edits, plain.edits
+        assert (edit.start, edit.end, edit.role) == (copy.start, copy.end, copy.role)
+        # The same copy, but for look-alikes (one for a line, up to six for a page).
+        changed = Levenshtein.distance(edit.new, copy.new)
+        assert changed <= (2 if kind == "reread_line" else 12)
+        misread += changed > 0
+    assert misread >= 15  # a copy without a letter a look-alike stands for is rare
+    assert kind not in KINDS
 
 
 def test_glued_lines_lose_the_break_and_nothing_else() -> None:

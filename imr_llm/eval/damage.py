@@ -622,6 +622,35 @@ def duplicate_page(text: str, rng: random.Random) -> Damage:
     return _done("duplicate_page", text, [Edit(b, b, page, ROLE_EXTRA, zone)], note="page")
 
 
+def _misread_copy(copy: str, rng: random.Random, most: int) -> str:
+    """``copy`` with one to ``most`` look-alikes put in (:data:`LOOKALIKES`, never a digit for
+    a digit): the same text OCR'd a second time."""
+    spots = list(_LOOKALIKE_SOURCE.finditer(copy))
+    chosen = sorted(rng.sample(spots, min(len(spots), rng.randint(1, most))),
+                    key=lambda m: -m.start())  # fmt: skip
+    for m in chosen:
+        copy = copy[: m.start()] + rng.choice(LOOKALIKES[m.group()]) + copy[m.end() :]
+    return copy
+
+
+def reread_line(text: str, rng: random.Random) -> Damage:
+    """:func:`duplicate_line` with the copy OCR'd again: one look-alike in it ("right wrist"
+    printed again as "rigbt wrist")."""
+    got = duplicate_line(text, rng)
+    edits = [Edit(e.start, e.end, _misread_copy(e.new, rng, 1), e.role, e.zone)
+             for e in got.edits]  # fmt: skip
+    return _done("reread_line", text, edits)
+
+
+def reread_page(text: str, rng: random.Random) -> Damage:
+    """:func:`duplicate_page` with the copy OCR'd again: one to six look-alikes in it, as two
+    scans of one page fed twice read."""
+    got = duplicate_page(text, rng)
+    edits = [Edit(e.start, e.end, _misread_copy(e.new, rng, 6), e.role, e.zone)
+             for e in got.edits]  # fmt: skip
+    return _done("reread_page", text, edits, note=got.note)
+
+
 # --------------------------------------------------------------------------------------------
 # What a copy adds: characters that print nothing, e-mail quote marks
 # --------------------------------------------------------------------------------------------
@@ -887,6 +916,8 @@ EXTRA_KINDS: dict[str, DamageFn] = {
     "crop_right": crop_right,
     "split_number": split_number,
     "colon_lost": colon_lost,
+    "reread_line": reread_line,
+    "reread_page": reread_page,
 }
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset(
