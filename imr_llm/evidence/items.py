@@ -584,6 +584,8 @@ def near_repeat(name: str) -> bool:
     :func:`repeated_run` does not see. No name says six words again right after them."""
     words = name.lower().split()
     n = len(words)
+    if n - len(set(words)) < _NEAR_RUN - 1:
+        return False  # the common case: too few words printed twice for a run to be
     for j in range(_NEAR_RUN, n - _NEAR_RUN + 1):
         # The copy starts at j, right after a run of ``j - i`` words starting at i.
         for i in range(max(0, j - n // 2), j - _NEAR_RUN + 1):

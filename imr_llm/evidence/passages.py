@@ -791,8 +791,8 @@ def ends_with_lines_twice(value: str) -> bool:
     if text.find(text[start + 2 :], 0, start) < 0:
         # Printed again and OCR'd again, the copy may read a word or two differently
         # ("guidclines", "medicalIy"): told by the last sentence's first words printed earlier.
-        opening = " ".join(text[start + 2 :].split()[:3])
-        if len(opening) < 8 or text.find(opening, 0, start) < 0:
+        opening = " ".join(text[start + 2 :].split()[:_OPENING_WORDS])
+        if len(opening) < 12 or text.find(opening, 0, start) < 0:
             return False  # the common case: the last sentence printed once
         misreads = _COPY_MISREADS
     spans = [m.span() for m in _WORDS.finditer(text)]
@@ -803,6 +803,9 @@ def ends_with_lines_twice(value: str) -> bool:
     )
 
 
+#: How many of the last sentence's first words must stand earlier, as printed, for its lines
+#: to be looked for printed again with words misread ("The request for" alone is common).
+_OPENING_WORDS = 5
 #: How many words a second copy of a rationale's lines may read differently, each a
 #: misreading (:func:`~imr_llm.evidence.items.misread`), a page OCR'd twice.
 _COPY_MISREADS = 2
@@ -824,7 +827,8 @@ def _copies_at_end(words: list[str], least: int, lowest: int, misreads: int = 0)
     :func:`_same_run`): the index of the second copy's first word, nearest first."""
     size, last = len(words), words[-1]
     for j in range(size - 2, lowest, -1):
-        if words[j] != last and not (misreads and misread(words[j], last)):
+        # With misreadings, the last word may be one: the word before it then stands whole.
+        if words[j] != last and not (misreads and words[j - 1] == words[-2]):
             continue
         for gap in range(4):
             run = size - (j + 1 + gap)  # the second copy: words[j + 1 + gap:]
