@@ -262,6 +262,37 @@ def test_a_label_that_lost_its_colon_reads_as_the_label(label: str) -> None:
     assert record.contract_dict() == rules(text).contract_dict()
 
 
+@pytest.mark.parametrize(
+    ("written", "model", "other"),
+    [("Spinal manipulation 1 times B", "Spinal manipulation 1 times 8",
+      "Spinal manipulation 2 times 8"),
+     ("One (I) x-ray of the lumbar spine", "One (1) x-ray of the lumbar spine",
+      "Two (1) x-rays of the lumbar spine"),
+     ("Norco 10/325mg #SO", "Norco 10/325mg #50", "Norco 5/325mg #50")],
+)  # fmt: skip
+def test_a_count_ocr_read_as_letters_is_no_other_number(
+    written: str, model: str, other: str
+) -> None:
+    from imr_llm.evidence.items import key_difference
+
+    # "times B" is OCR's "times 8": a model that reads it so names the letter's item (a
+    # perfect answer was re-asked three times, look-alikes at corpus CM16-0231745's service).
+    assert key_difference(model, written, 0.0) == ""
+    # ... and a count the letter prints cleanly is still the letter's.
+    assert key_difference(other, written, 0.0) != ""
+
+
+def test_a_perfect_answer_beside_a_count_read_as_letters_is_not_asked_again() -> None:
+    damaged = ITEM_TWO.replace("twice a week for four weeks", "times B weeks")
+    text = str(Letter(items=[ITEM_ONE, damaged]))
+    label = copy.deepcopy(LETTER_LABEL)
+    label["items"][1]["service"] = "Physical therapy times 8 weeks for the lumbar spine"
+    record, requests = _perfect_answer(text, label)
+    assert requests == 1
+    # The record keeps the letter's text, read through its damage.
+    assert record.items[1].service == "Physical therapy times B weeks for the lumbar spine"
+
+
 def test_a_case_number_read_through_damage_beside_one_printed_whole_is_flagged() -> None:
     # A fax banner glued to the label: its phone number reads as a case number through damage
     # ("2859097036" as CM85-9097036), where the letter prints its own whole a line below (gold

@@ -197,8 +197,14 @@ _NUMBER_WORDS = {
 
 
 #: A token that holds a number: digits with what surrounds them in a dose or count ("#60",
-#: "10/325mg", "2x6", "7-10"), perhaps OCR-damaged ("#6O", "l0/325mg").
-_NUMBER_TOKEN = re.compile(r"[#(]?[A-Za-z|]{0,2}\d[\w./%:|-]*|\b[a-z]+\b", re.IGNORECASE)
+#: "10/325mg", "2x6", "7-10"), perhaps OCR-damaged ("#6O", "l0/325mg"); or a count OCR read
+#: as letters alone, where a count stands ("times B", "One (I)", "#SO").
+_NUMBER_TOKEN = re.compile(
+    r"[#(]?[A-Za-z|]{0,2}\d[\w./%:|-]*"
+    r"|(?:(?<=#)|(?<=\()|(?<=\btimes )|(?<=\bx ))(?P<alike>[OoIlSB|]{1,3})(?![\w|])"
+    r"|\b[a-z]+\b",
+    re.IGNORECASE,
+)
 
 
 _DIGIT_LIKE = {"o": "0", "l": "1", "i": "1", "|": "1", "s": "5", "b": "8"}
@@ -218,7 +224,9 @@ def _numbers(text: str) -> list[tuple[str, bool]]:
     for m in _NUMBER_TOKEN.finditer(text):
         raw = m.group(0).strip("(),.;:")
         token = raw.lower()
-        if token in _NUMBER_WORDS:
+        if m.group("alike"):
+            out.append(("".join(_DIGIT_LIKE.get(ch, ch) for ch in token), False))
+        elif token in _NUMBER_WORDS:
             out.append((_NUMBER_WORDS[token], True))
         elif _is_number(raw):
             clean = bool(_CLEAN_NUMBER.fullmatch(token))
