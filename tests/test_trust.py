@@ -282,6 +282,23 @@ def test_a_count_ocr_read_as_letters_is_no_other_number(
     assert key_difference(other, written, 0.0) != ""
 
 
+@pytest.mark.parametrize(
+    ("written", "model", "other"),
+    [("Cyclobenzaprine 7.5mg #6 0", "Cyclobenzaprine 7.5mg #60", "Cyclobenzaprine 7.5mg #90"),
+     ("Motrin 6 00mg #40", "Motrin 600mg #40", "Motrin 800mg #40")],
+)  # fmt: skip
+def test_a_count_ocr_split_with_a_space_is_no_other_number(
+    written: str, model: str, other: str
+) -> None:
+    from imr_llm.evidence.items import key_difference
+
+    # OCR's space inside "#60": a model that reads the number whole names the letter's item
+    # (a perfect answer was asked again twice, corpus CM16-0237163's OCR rendering with its
+    # number split); another number is still another item.
+    assert key_difference(model, written, 0.0) == ""
+    assert key_difference(other, written, 0.0) != ""
+
+
 def test_a_perfect_answer_beside_a_count_read_as_letters_is_not_asked_again() -> None:
     damaged = ITEM_TWO.replace("twice a week for four weeks", "times B weeks")
     text = str(Letter(items=[ITEM_ONE, damaged]))
