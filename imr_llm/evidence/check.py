@@ -37,7 +37,7 @@ from ..form.text import (
 from ..inputs.normalise import Line, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
-from .items import PASSAGES, align_items, check_outcome, check_service, misread
+from .items import PASSAGES, align_items, check_outcome, check_service, misread_words
 from .passages import (
     check_passage,
     check_passage_ends,
@@ -973,14 +973,12 @@ def check_repeated_items(items: list[dict[str, Any]], out: Checked) -> None:
 
 def _read_twice(service: str, other: str) -> bool:
     """Whether two services are one name OCR'd twice: the same words but one or two, each a
-    misreading of the other's (:func:`~imr_llm.evidence.items.misread`: "comprehensive
+    misreading of the other's (:func:`~imr_llm.evidence.items.misread_words`: "comprehensive
     psyehological testing"). Names that differ in a word of their own ("right"/"left", a
     count) are not."""
-    a, b = service.split(), other.split()
-    if len(a) != len(b):
-        return False
-    odd = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
-    return 0 < len(odd) <= 2 and len(odd) < len(a) and all(misread(x, y) for x, y in odd)
+    words = service.split()
+    misreadings = misread_words(words, other.split())
+    return misreadings is not None and 0 < misreadings <= 2 and misreadings < len(words)
 
 
 #: Header values every letter with a header table gives, by the label it prints.

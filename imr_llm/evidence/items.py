@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -614,8 +615,8 @@ def near_repeat(name: str) -> bool:
             size = j - i
             if j + size > n or (words[i] != words[j] and words[i + 1] != words[j + 1]):
                 continue
-            odd = [k for k in range(size) if words[i + k] != words[j + k]]
-            if len(odd) <= 1 and all(misread(words[i + k], words[j + k]) for k in odd):
+            misreadings = misread_words(words[i:j], words[j : j + size])
+            if misreadings is not None and misreadings <= 1:
                 return True
     return False
 
@@ -628,6 +629,15 @@ def misread(a: str, b: str) -> bool:
         and any(ch.isalpha() for ch in b)
         and Levenshtein.distance(a, b, score_cutoff=2) <= 2
     )
+
+
+def misread_words(first: Sequence[str], second: Sequence[str]) -> int | None:
+    """How many words of ``second`` differ from ``first``'s at the same place, each a
+    :func:`misread` of it; None where the runs differ in length or a word differs otherwise."""
+    if len(first) != len(second):
+        return None
+    odd = [(a, b) for a, b in zip(first, second, strict=True) if a != b]
+    return len(odd) if all(misread(a, b) for a, b in odd) else None
 
 
 def _repeats(words: list[str], a: int, b: int) -> bool:

@@ -32,7 +32,7 @@ from ..form.text import (
 from ..inputs.normalise import stamp_inside
 from .anchors import split_quote
 from .common import EDGE_THRESHOLD, FAX_DAMAGE, Checked, excerpt, status_of, without_furniture
-from .items import LABEL_NAMES, PASSAGES, Edge, header_label_inside, misread
+from .items import LABEL_NAMES, PASSAGES, Edge, header_label_inside, misread_words
 
 
 def passage_edge(words: str, region: str, at_start: bool) -> Edge:
@@ -816,8 +816,8 @@ def _same_run(first: list[str], second: list[str], misreads: int) -> bool:
     that are misreadings of the first's."""
     if not misreads:
         return first == second
-    odd = [(a, b) for a, b in zip(first, second, strict=True) if a != b]
-    return len(odd) <= misreads and all(misread(a, b) for a, b in odd)
+    misreadings = misread_words(first, second)
+    return misreadings is not None and misreadings <= misreads
 
 
 def _copies_at_end(words: list[str], least: int, lowest: int, misreads: int = 0) -> Iterator[int]:
