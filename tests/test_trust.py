@@ -1833,6 +1833,114 @@ def test_items_that_start_with_the_end_of_a_rationale_need_review() -> None:
     assert "a page lost" in (record.metadata.evidence["items"].note or "")
 
 
+#: The first item of the test letter with a third item after it, as a page lost between them
+#: leaves it (its rationale's end, the second item and the third one's start were on it).
+NORCO = (
+    "Norco 10/325mg #60: Upheld\n\n"
+    "Claims Administrator guideline: Decision based on MTUS Chronic Pain Medical Treatment\n"
+    "2016.\n\n"
+    "MAXIMUS guideline: Decision based on MTUS Chronic Pain Medical Treatment 2016, Section(s):\n"
+    "Opioids.\n\n"
+    "Decision rationale: The records do not document a benefit from the medication. {join}\n"
+)
+
+
+def _rationale_note(record: DeterminationRecord, k: int) -> str:
+    return record.metadata.evidence[f"items[{k}].rationale"].note or ""
+
+
+@pytest.mark.parametrize(
+    "join",
+    [
+        # The next page opens in lower case after a sentence's end: another item's sentence.
+        "No urine drug screen is on file.\n\fin the record. The request is not medically "
+        "necessary.",
+        # The same with the page's number at its foot and OCR's marks after the full stop.
+        "No screen is on file. : :\n\nPage 2 of 3\n\fin the record. The request is not "
+        "medically necessary.",
+        # The conclusion after the break names another item's doses.
+        "No urine drug screen is on file.\n\fThe request for Lidoderm 5% patch #30 is not "
+        "medically necessary.",
+    ],
+)  # fmt: skip
+def test_a_rationale_read_on_across_a_lost_page_needs_review(join: str) -> None:
+    record = rules(str(Letter(items=[NORCO.format(join=join), ITEM_TWO])))
+    assert record.items[0].service == "Norco 10/325mg #60"
+    assert record.metadata.needs_review
+    assert "page lost" in _rationale_note(record, 0)
+
+
+def test_a_models_answer_read_on_across_a_lost_page_needs_review_too() -> None:
+    from imr_llm.evidence.check import check_values
+    from imr_llm.form import read_form
+    from imr_llm.inputs.normalise import document
+
+    join = "No screen is on file.\n\fin the record. The request is not medically necessary."
+    text = str(Letter(items=[NORCO.format(join=join), ITEM_TWO]))
+    # The letter's own values, as a perfect model answers them.
+    answer = rules(text).contract_dict()
+    checked = check_values(answer, read_form(document(text)))
+    rationale = checked.evidence["items[0].rationale"]
+    assert rationale.status == "unverified" and "page lost" in (rationale.note or "")
+
+
+@pytest.mark.parametrize(
+    "join",
+    [
+        # A sentence goes on across the page break, as sentences do.
+        "No urine drug screen is\n\fon file. The request is not medically necessary.",
+        # A new sentence opens the page in capitals.
+        "No urine drug screen is on file.\n\fThe request is not medically necessary.",
+        # OCR's mark after a word no sentence ends with, at a fax page's foot.
+        "No screen is on file for the type of.\nPage 2\n\fprocedures planned. The request is "
+        "not medically necessary.",
+        # OCR's "l" for the capital I of "In".
+        "No urine drug screen is on file.\n\fln short, the request is not medically necessary.",
+        # The conclusion names the item's own doses, or a count OCR misread by a digit.
+        "No urine drug screen is on file.\n\fNorco 10/325mg #60 is not medically necessary.",
+        "No urine drug screen is on file.\n\fNorco 10/325mg #80 is not medically necessary.",
+    ],
+)  # fmt: skip
+def test_a_rationale_that_reads_on_across_its_page_break_needs_no_review(join: str) -> None:
+    record = rules(str(Letter(items=[NORCO.format(join=join), ITEM_TWO])))
+    assert not record.metadata.needs_review, reasons(record)
+
+
+def test_a_rationale_without_its_conclusion_at_a_pages_end_needs_review() -> None:
+    # The page after it, which held its conclusion and an item, lost: the next page opens
+    # with the next item.
+    item = ITEM_ONE.replace(" The request is not medically necessary.", "")
+    record = rules(str(Letter(items=[item + "\f", ITEM_TWO])))
+    assert len(record.items) == 2
+    assert record.metadata.needs_review
+    assert "page lost" in _rationale_note(record, 0)
+    # Without the page's end there, a rationale may close without a stated conclusion (corpus
+    # CM17-0013587: "... is not medically appropriate.").
+    assert not rules(str(Letter(items=[item, ITEM_TWO]))).metadata.needs_review
+
+
+@pytest.mark.parametrize(
+    ("conclusion", "item", "other"),
+    [
+        ("The request for Lidoderm 5% patch #30 is not medically necessary.", "Norco #60", True),
+        ("Flurbiprofen 10%/Lidocaine 5%, 120grams #1 is not medically necessary.",
+         "Pantoprazole 20mg #30", True),
+        ("Norco 10/325mg #990 is therefore not medically necessary.", "Norco 10/325mg #90", False),
+        ("The remaining 60 tablets are not medically necessary.", "Norco 10/325mg #60", False),
+        ("Norco 10/325mg #120 is not medically necessary.", "Norco 10/325mg #60 "
+         "Norco 10/325mg #120", False),  # the original request's count
+        ("The 5 remaining visits are not medically necessary.", "Physical therapy x 8", False),
+        ("No benefit of the 5% patch was documented.", "Norco #60", False),  # no verdict
+    ],
+)  # fmt: skip
+def test_a_conclusion_naming_doses_its_item_does_not_hold(
+    conclusion: str, item: str, other: bool
+) -> None:
+    from imr_llm.evidence.check import concludes_on_other_doses
+
+    assert concludes_on_other_doses("The records show no benefit. " + conclusion, item) is other
+
+
 @pytest.mark.parametrize("lead_in", ["docu-\nmented as", "docurnented as"])  # OCR's rn for m
 def test_diagnoses_whose_lead_in_is_hyphenated_or_damaged(lead_in: str) -> None:
     summary = SUMMARY.replace(

@@ -14,6 +14,7 @@ from itertools import accumulate
 from typing import Any
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from ..form import LetterForm, Place
 from ..form.credentials import words_before_states
@@ -34,7 +35,7 @@ from ..form.text import (
     ocr_pattern,
     word_starts,
 )
-from ..inputs.normalise import Line, lines_from, without_stamps
+from ..inputs.normalise import Line, is_page_furniture, lines_from, without_stamps
 from .common import FAX_DAMAGE, Checked, as_date, excerpt, letter_damage
 from .header import check_case_number, check_date, check_priority
 from .items import PASSAGES, align_items, check_outcome, check_service, misread_words
@@ -155,6 +156,7 @@ def check_whole_letter(data: dict[str, Any], form: LetterForm, damage: Any, out:
     check_repeated_items(items, out)
     check_services_printed_longer(items, form, out)
     check_item_pages(form, out)
+    check_page_joins(items, form, out)
     check_page_tops(form, out)
     check_cropped_pages(form, out)
     check_item_gaps(form, out)
@@ -651,6 +653,134 @@ def check_item_pages(form: LetterForm, out: Checked) -> None:
         if len(before) > 40 and rationale_concludes(before):
             out.put("items", "unverified", None, "the items start with the end of a rationale "
                     "no item holds: a page lost before it? (items may be missing)")  # fmt: skip
+
+
+#: A line's end on a sentence's end, closing marks or OCR's marks after it.
+_STOP_BEFORE_BREAK = re.compile(r"[.!?][^\w]{0,6}$")
+#: A page's first word in lower case: two letters or more, not OCR's "l" for a capital "I"
+#: ("ln addition", "lt is").
+_LOWER_WORD = re.compile(r"[a-km-z][a-z]+\b")
+
+
+def check_page_joins(items: list[dict[str, Any]], form: LetterForm, out: Checked) -> None:
+    """Flag an item where the text goes on from one page to the next as no letter does: a
+    page lost (a scan or a fax that dropped one) or pages out of order, where every value the
+    record has still reads exactly and the item count is simply short.
+
+    Three joins give it away (none is on any page break of the corpora and the gold set):
+    a passage whose sentence ends at a page's foot and whose next page opens in lower case
+    (the rest of another item's sentence); a rationale before the last that states no
+    conclusion and stops where a page ends (its conclusion was on the page lost, and any
+    items between); a rationale whose conclusion names a dose or a count its item does not
+    hold (another item's conclusion, read on from the page after a lost one).
+    """
+    places = form.items.items if form.items is not None else []
+    if not form.letter_form.startswith("2016") or "\f" not in form.doc.source:
+        return
+    source = form.doc.source
+    for k, (item, place) in enumerate(zip(items, places, strict=False)):
+        rationale = place.passages.get("rationale")
+        reason = ""
+        for key, passage in place.passages.items():
+            if passage is not None and _opens_page_in_lower_case(form, passage):
+                _doubt(out, f"items[{k}].{key}", _LOWER_CASE_PAGE)
+        text = item.get("rationale")
+        if not text or rationale is None or len(items) != len(places):
+            continue  # an item another engine read apart from the letter's is not this one
+        if (
+            k + 1 < len(places)
+            and source.find("\f", rationale.end, places[k + 1].outcome_place.start) >= 0
+            and not rationale_concludes(text)
+        ):
+            reason = ("states no conclusion and stops where a page ends: a page lost after it? "
+                      "(its conclusion and items may be missing)")  # fmt: skip
+        elif source.find("\f", rationale.start, rationale.end) >= 0 and concludes_on_other_doses(
+            text, " ".join(str(item.get(key) or "") for key in ("service", "original_request"))
+        ):
+            reason = ("its conclusion names a dose or a count its item does not hold, across a "
+                      "page break: another item's conclusion, a page lost before it? (items "
+                      "may be missing)")  # fmt: skip
+        if reason:
+            _doubt(out, f"items[{k}].rationale", reason)
+
+
+_LOWER_CASE_PAGE = ("a sentence ends at a page's foot and the next page opens in lower case: a "
+                    "page lost or out of order here? (items may be missing)")  # fmt: skip
+
+
+def _doubt(out: Checked, path: str, reason: str) -> None:
+    evidence = out.evidence.get(path)
+    if evidence is None or evidence.status != "unverified":
+        out.put(path, "unverified", evidence.span if evidence else None, reason)
+
+
+def _opens_page_in_lower_case(form: LetterForm, passage: Place) -> bool:
+    """Whether ``passage`` holds a page break where a sentence ends at the page's foot and the
+    next page opens with a word in lower case (page furniture, blank lines and OCR's marks
+    after the full stop aside; a stop after a word no sentence ends with is OCR's mark)."""
+    source = form.doc.source
+    at = source.find("\f", passage.start, passage.end)
+    while at >= 0:
+        foot = _text_line_beside(source, at, passage.start, -1)
+        top = _text_line_beside(source, at + 1, passage.end, 1)
+        if _STOP_BEFORE_BREAK.search(foot) and _LOWER_WORD.match(top) and not _dangles(foot):
+            return True
+        at = source.find("\f", at + 1, passage.end)
+    return False
+
+
+def _dangles(line: str) -> bool:
+    """Whether ``line``'s last word, its marks aside, is one no sentence ends with ("... the
+    type of." on a fax: OCR's mark after a word the sentence goes on from)."""
+    words = _FRAGMENT_WORD.findall(line[-40:].lower())
+    return bool(words) and words[-1] in DANGLING_WORDS
+
+
+def _text_line_beside(source: str, at: int, limit: int, step: int) -> str:
+    """The first line of words (stripped; not page furniture) from ``at`` towards ``limit``:
+    backwards for ``step`` -1, forwards for 1 ("" when none within a few lines)."""
+    for _ in range(6):
+        if step < 0:
+            newline = source.rfind("\n", limit, at)
+            line, at = source[max(newline + 1, limit) : at], newline
+            ended = newline < 0
+        else:
+            newline = source.find("\n", at, limit)
+            line, at = source[at : limit if newline < 0 else newline], newline + 1
+            ended = newline < 0
+        line = line.strip()
+        if line and not is_page_furniture(line):
+            return line
+        if ended:
+            return ""
+    return ""
+
+
+#: A dose or a count as a conclusion names it: "#60", "10/325mg", "5%", "120 grams".
+_DOSE = re.compile(
+    r"#\s?\d+|\b\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s?(?:mg|mcg|ml|gm|g|grams?|%)(?![^\W_])",
+    re.IGNORECASE,
+)
+_DIGITS = re.compile(r"\d+")
+
+
+def concludes_on_other_doses(rationale: str, item_text: str) -> bool:
+    """Whether ``rationale``'s last sentence states a verdict naming a dose or a count
+    (:data:`_DOSE`) whose digits ``item_text`` (its service and original request) does not
+    hold, one digit misread aside where both have two or more ("#990" for "#90")."""
+    last = last_sentence(rationale)
+    if "necess" not in last.lower():
+        return False
+    held = set(_DIGITS.findall(item_text))
+    for dose in _DOSE.finditer(last):
+        for digits in _DIGITS.findall(dose.group()):
+            if digits in held:
+                continue
+            if len(digits) < 2 or not any(
+                len(h) >= 2 and Levenshtein.distance(digits, h) <= 1 for h in held
+            ):
+                return True
+    return False
 
 
 #: A line of words: three letters or more, twice (OCR's marks and a page's debris are none).
