@@ -1813,6 +1813,23 @@ def test_a_page_of_items_read_before_the_summary_ends_needs_review() -> None:
     assert "pages out of order" in (record.metadata.evidence["items"].note or "")
 
 
+def test_a_page_of_items_read_before_the_header_needs_review() -> None:
+    # A scan whose second item's page was fed first: the header reads on below it, the
+    # record has the first item only.
+    text = ITEM_TWO + "\f" + str(Letter(items=[ITEM_ONE]))
+    record = extract(text, backend="rules")
+    assert [i.service for i in record.items] == ["Hinged knee brace, left"]
+    assert record.metadata.needs_review
+    assert "pages out of order" in (record.metadata.evidence["items"].note or "")
+
+
+def test_a_cover_sheet_before_the_header_needs_no_review() -> None:
+    cover = "FAX COVER SHEET\nTo: Claims Department\nRe: IMR final determination\nPages: 4\n\f"
+    record = extract(cover + str(Letter()), backend="rules")
+    assert len(record.items) == 2
+    assert not record.metadata.needs_review, reasons(record)
+
+
 def test_a_summary_that_only_mentions_a_rationale_needs_no_review() -> None:
     summary = SUMMARY.replace(
         "Treatment has\n", "The decision rationale of the prior review was brief. Treatment has\n"

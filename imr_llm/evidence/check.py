@@ -20,6 +20,7 @@ from ..form import LetterForm, Place
 from ..form.credentials import words_before_states
 from ..form.header import DATE_FIELDS
 from ..form.items import ItemPlace, original_request_mentions
+from ..form.sections import ITEM_LINE
 from ..form.summary import (
     dates_an_injury,
     injury_undated,
@@ -631,12 +632,21 @@ def _holds_label_word(text: str) -> bool:
 
 def check_item_pages(form: LetterForm, out: Checked) -> None:
     """Flag a letter whose pages of items are out of order or lost, where every value the
-    record has still reads exactly: its case summary holds an item's passage label ("Decision
-    rationale:", a page of items read before the summary's last page), or its items start
-    with the end of a rationale no item holds (the page before it lost). A summary never
-    prints the items' labels, and the items' opening sentence is followed by an item."""
+    record has still reads exactly: its header or its case summary holds an item's passage
+    label ("Decision rationale:", a page of items read before the letter's first page or the
+    summary's last one; the header's an outcome marker too), or its items start with the end
+    of a rationale no item holds (the page before it lost). Neither part ever prints an
+    item's labels, and the items' opening sentence is followed by an item."""
     if not form.letter_form.startswith("2016"):
         return
+    first, last = form.sections.header
+    if last > first:
+        lines = form.doc.lines
+        head = form.doc.source[lines[first].start : lines[last - 1].end]
+        if ITEM_LINE.search(head):
+            out.put("items", "unverified", None, "the header holds an item's passage label or "
+                    "outcome marker: pages out of order? (items may be missing)")  # fmt: skip
+            return
     summary = form.summary
     # A label's last word survives OCR in one of these pieces; collapsed, the label is looked
     # for only near the summary's colons (see label_inside).

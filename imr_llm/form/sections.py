@@ -53,14 +53,14 @@ _CLOSING = re.compile(
 )
 #: A line an item starts or holds: a passage label or an outcome marker. A closing block is
 #: looked for only after the last of them.
-_ITEM_LINE = re.compile(r"rationale\s*:|guideline\s*:|[:;]\s*(?:upheld|overturned)\b", re.I)
+ITEM_LINE = re.compile(r"rationale\s*:|guideline\s*:|[:;]\s*(?:upheld|overturned)\b", re.I)
 #: How many lines from the letter's end a closing block is looked for in.
 _CLOSING_REACH = 40
 
 
 def closing_start(texts: Sequence[str], start: int, stop: int) -> int:
     """Where the letter's closing block starts among lines ``[start, stop)`` of ``texts``, or
-    ``stop``: the earliest line after the last item line (:data:`_ITEM_LINE`) that opens one
+    ``stop``: the earliest line after the last item line (:data:`ITEM_LINE`) that opens one
     (:data:`_CLOSING`, :func:`_opens`). What follows the last rationale there is no part of
     it; a closing block is not a sentence's end, so the earliest opener is taken, not one
     after a full stop (a rationale whose last full stop is lost would take the block's
@@ -70,7 +70,7 @@ def closing_start(texts: Sequence[str], start: int, stop: int) -> int:
         text = texts[i]
         if not text.strip():
             continue
-        if (":" in text or ";" in text) and _ITEM_LINE.search(text):
+        if (":" in text or ";" in text) and ITEM_LINE.search(text):
             break  # (every item line holds a colon or a semicolon)
         if i > start and _CLOSING.match(text) and _opens(text):
             found = i
