@@ -227,6 +227,47 @@ def test_a_reread_copy_is_the_duplicate_with_look_alikes_in_it(kind: str, like: 
     assert kind not in KINDS
 
 
+def _paged(text: str, pages: int = 3) -> str:
+    """``text`` with form feeds at the line starts that cut it into ``pages`` pages."""
+    lines = text.split("\n")
+    size = -(-len(lines) // pages)
+    return "\n".join(("\f" if k and k % size == 0 else "") + line for k, line in enumerate(lines))
+
+
+def test_a_lost_page_is_one_whole_page_after_the_first() -> None:
+    paged = _paged(LETTER)
+    starts = [0] + [m.end() for m in re.finditer("\f", paged)]
+    pages = list(zip(starts, [*starts[1:], len(paged)], strict=True))
+    lost = set()
+    for seed in range(20):
+        got = damage("drop_page", paged, random.Random(seed))
+        [edit] = got.edits
+        assert edit.role == "cut" and edit.new == ""
+        assert (edit.start, edit.end) in pages[1:]
+        assert got.text == paged[: edit.start] + paged[edit.end :]
+        lost.add(edit.start)
+    assert len(lost) == 2  # either page after the first
+    assert not damage("drop_page", "one page only\n", random.Random(0)).edits
+    assert "drop_page" not in KINDS
+
+
+def test_swapped_pages_are_two_neighbours_in_each_others_place() -> None:
+    paged = _paged(LETTER)
+    pages = paged.split("\f")
+    for seed in range(20):
+        got = damage("swap_pages", paged, random.Random(seed))
+        [edit] = got.edits
+        assert edit.role == "text"
+        assert sorted(got.text.replace("\f", "\n").split("\n")) == sorted(
+            paged.replace("\f", "\n").split("\n")
+        )
+        # The words of two pages next to each other exchanged, the others in their place.
+        words = [p.split() for p in pages]
+        swaps = [words[:k] + [words[k + 1], words[k]] + words[k + 2 :] for k in range(2)]
+        assert got.text.split() in [sum(w, []) for w in swaps]
+    assert "swap_pages" not in KINDS
+
+
 def test_glued_lines_lose_the_break_and_nothing_else() -> None:
     for seed in range(20):
         got = damage("glue_lines", LETTER, random.Random(seed))

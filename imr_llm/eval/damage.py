@@ -605,21 +605,57 @@ def duplicate_page(text: str, rng: random.Random) -> Damage:
     if rng.random() < 0.15:
         whole = Edit(len(text), len(text), "\n" + text, ROLE_EXTRA, "other")
         return _done("duplicate_page", text, [whole], note="letter")
+    a, b = rng.choice(pages_of(text))
+    page = text[a:b]
+    if not page.endswith(("\n", "\f")):
+        page += "\n"
+    return _done("duplicate_page", text, [Edit(b, b, page, ROLE_EXTRA, _page_zone(text, a))],
+                 note="page")  # fmt: skip
+
+
+def pages_of(text: str, least: int = 1) -> list[tuple[int, int]]:
+    """The pages of ``text`` that hold words, as (start, end) offsets, each with its form feed:
+    the text's form-feed pages, or :data:`PAGE_LINES`-line pages where it marks none (and
+    ``least`` pages of equal lines where that makes fewer: a short text)."""
     starts = [0] + [m.end() for m in re.finditer("\f", text)]
     pages = [(a, b) for a, b in zip(starts, [*starts[1:], len(text)], strict=True)
              if text[a:b].strip()]  # fmt: skip
     if len(pages) < 2:
         lines = lines_with_zones(text)
-        pages = [(lines[k].start, lines[min(k + PAGE_LINES, len(lines)) - 1].end + 1)
-                 for k in range(0, len(lines), PAGE_LINES)]  # fmt: skip
+        size = min(PAGE_LINES, max(1, -(-len(lines) // max(least, 1))))
+        pages = [(lines[k].start, lines[min(k + size, len(lines)) - 1].end + 1)
+                 for k in range(0, len(lines), size)]  # fmt: skip
         pages = [(a, min(b, len(text))) for a, b in pages if text[a:b].strip()]
-    a, b = rng.choice(pages)
-    page = text[a:b]
-    if not page.endswith(("\n", "\f")):
-        page += "\n"
-    zone = next((ln.zone for ln in lines_with_zones(text) if ln.start >= a and not ln.blank),
+    return pages
+
+
+def _page_zone(text: str, start: int) -> str:
+    return next((ln.zone for ln in lines_with_zones(text) if ln.start >= start and not ln.blank),
                 "other")  # fmt: skip
-    return _done("duplicate_page", text, [Edit(b, b, page, ROLE_EXTRA, zone)], note="page")
+
+
+def drop_page(text: str, rng: random.Random) -> Damage:
+    """A page lost, as a scan or a fax loses one: any page after the first (whose header
+    table is all but always read), the last one included (a letter cut at a page's end)."""
+    pages = pages_of(text, least=2)[1:]
+    if not pages:
+        return _done("drop_page", text, [])
+    a, b = rng.choice(pages)
+    return _done("drop_page", text, [Edit(a, b, "", ROLE_CUT, _page_zone(text, a))])
+
+
+def swap_pages(text: str, rng: random.Random) -> Damage:
+    """Two pages in each other's place, as a scan fed out of order gives them: a page and the
+    next one. One edit over both, its text the two pages exchanged."""
+    pages = pages_of(text, least=2)
+    pairs = [(p, q) for p, q in zip(pages, pages[1:], strict=False) if p[1] == q[0]]
+    if not pairs:
+        return _done("swap_pages", text, [])
+    (a, m), (_, b) = rng.choice(pairs)
+    first, second = text[a:m], text[m:b]
+    if not second.endswith(("\n", "\f")):
+        second += "\n"  # the last page ends without its break: lines must not run together
+    return _done("swap_pages", text, [Edit(a, b, second + first, ROLE_TEXT, _page_zone(text, a))])
 
 
 def _misread_copy(copy: str, rng: random.Random, most: int) -> str:
@@ -918,6 +954,8 @@ EXTRA_KINDS: dict[str, DamageFn] = {
     "colon_lost": colon_lost,
     "reread_line": reread_line,
     "reread_page": reread_page,
+    "drop_page": drop_page,
+    "swap_pages": swap_pages,
 }
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset(
