@@ -1823,6 +1823,27 @@ def test_a_page_of_items_read_before_the_header_needs_review() -> None:
     assert "pages out of order" in (record.metadata.evidence["items"].note or "")
 
 
+def test_a_models_answer_on_a_letter_with_more_rationales_than_items_needs_review() -> None:
+    from imr_llm.evidence.check import check_values
+    from imr_llm.form import read_form
+    from imr_llm.inputs.normalise import document
+    from tests.conftest import gold_label, gold_text
+
+    # A 2013 notice whose second determination's page was fed twice: three sections, two
+    # determinations. The rules engine refuses it; a perfect answer is kept, not trusted.
+    text = gold_text("gN01")
+    second = text.index("2) Regarding the request")
+    text = text + "\f" + text[second:]
+    with pytest.raises(IncompleteLetterError):
+        rules(text)
+    checked = check_values(gold_label("gN01"), read_form(document(text)))
+    assert checked.evidence["items"].status == "unverified"
+    assert "page printed twice" in (checked.evidence["items"].note or "")
+    # The letter as printed: the same answer checks whole.
+    whole = check_values(gold_label("gN01"), read_form(document(gold_text("gN01"))))
+    assert "items" not in whole.evidence
+
+
 def test_a_cover_sheet_before_the_header_needs_no_review() -> None:
     cover = "FAX COVER SHEET\nTo: Claims Department\nRe: IMR final determination\nPages: 4\n\f"
     record = extract(cover + str(Letter()), backend="rules")

@@ -82,6 +82,13 @@ def check_items(
         else:
             out.wrong(f"items[{k}]", f"the letter shows {len(places)} item(s); "
                       f"{excerpt(item.get('service') or '', 60)} is not one of them")  # fmt: skip
+    if rationales > len(places) and "items" not in out.evidence:
+        # The rules engine refuses such a letter (IncompleteLetterError); a model's answer is
+        # kept, but it cannot be checked whole: the item whose rationale has no determination
+        # may be one the answer lacks, or a copy of one it has (a page printed twice).
+        out.put("items", "unverified", None, f"the letter shows {rationales} rationales but "
+                f"only {len(places)} readable decided items: an item lost, or a page printed "
+                "twice?")  # fmt: skip
     missed = [j for j in range(len(places)) if j not in matched_places]
     if missed:
         names = "; ".join(excerpt(places[j].header_text, 50) for j in missed[:3])
@@ -733,13 +740,14 @@ def _opens_page_in_lower_case(form: LetterForm, passage: Place) -> bool:
     while at >= 0:
         foot = _text_line_beside(source, at, passage.start, -1)
         top = _text_line_beside(source, at + 1, passage.end, 1)
-        if _STOP_BEFORE_BREAK.search(foot) and _LOWER_WORD.match(top) and not _dangles(foot):
+        ends = _STOP_BEFORE_BREAK.search(foot) and not _stops_on_a_dangling_word(foot)
+        if ends and _LOWER_WORD.match(top):
             return True
         at = source.find("\f", at + 1, passage.end)
     return False
 
 
-def _dangles(line: str) -> bool:
+def _stops_on_a_dangling_word(line: str) -> bool:
     """Whether ``line``'s last word, its marks aside, is one no sentence ends with ("... the
     type of." on a fax: OCR's mark after a word the sentence goes on from)."""
     words = _FRAGMENT_WORD.findall(line[-40:].lower())
