@@ -726,6 +726,8 @@ _LOWER_CASE_PAGE = ("a sentence ends at a page's foot and the next page opens in
 
 
 def _doubt(out: Checked, path: str, reason: str) -> None:
+    """Mark ``path`` unverified for ``reason``, at its span, unless it already is (the first
+    reason found stands)."""
     evidence = out.evidence.get(path)
     if evidence is None or evidence.status != "unverified":
         out.put(path, "unverified", evidence.span if evidence else None, reason)
@@ -826,12 +828,9 @@ def check_item_gaps(form: LetterForm, out: Checked) -> None:
         i = lines_from(lines, place.outcome_place.end)
         while i < len(lines) and lines[i].start < first:
             if _WORDS_LINE.search(lines[i].text):
-                path = f"items[{k}].{key}"
-                evidence = out.evidence.get(path)
-                if evidence is None or evidence.status != "unverified":
-                    out.put(path, "unverified", evidence.span if evidence else None,
-                            "a line of words stands between the item's outcome and this "
-                            "label (a line of the passage out of its place?)")  # fmt: skip
+                _doubt(out, f"items[{k}].{key}", "a line of words stands between the item's "
+                       "outcome and this label (a line of the passage out of its "
+                       "place?)")  # fmt: skip
                 break
             i += 1
 
@@ -842,12 +841,8 @@ def check_credentials_gap(form: LetterForm, out: Checked) -> None:
     read above its label, the list read short, each state in it still a state."""
     if form.credentials is None or not words_before_states(form.doc, form.credentials):
         return
-    path = "reviewer.licensure_states"
-    evidence = out.evidence.get(path)
-    if evidence is None or evidence.status != "unverified":
-        out.put(path, "unverified", evidence.span if evidence else None, "words stand between "
-                "the credentials' form sentence and this label (a line of the list out of its "
-                "place?)")  # fmt: skip
+    _doubt(out, "reviewer.licensure_states", "words stand between the credentials' form "
+           "sentence and this label (a line of the list out of its place?)")  # fmt: skip
 
 
 #: An item value's path: its service, original request or a passage.
