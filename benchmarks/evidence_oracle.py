@@ -99,6 +99,7 @@ from imr_llm.testing.oracle import (
     FORMAT_KINDS,
     MISTAKE_KINDS,
     MODES,
+    PLACEMENT_MISTAKE_KINDS,
     REFLOW_RENDERINGS,
     WIDER_MISTAKE_KINDS,
     GoldResponder,
@@ -195,6 +196,8 @@ def classify(
         )
     elif kind in WIDER_MISTAKE_KINDS:
         holds, right = wider_verdict(injection, record, gold, seen_texts)
+    elif kind in PLACEMENT_MISTAKE_KINDS:
+        holds, right = placement_verdict(injection, record, gold, seen_texts)
     else:  # borrowed_end: the passage resolved from the quote is the evidence
         got = value_at(record, injection.path)
         right = got is not None and (
@@ -313,6 +316,46 @@ def wider_verdict(
     lent = _truths(gold, seen_texts, m.group(1)) if m else []
     right = _closer(got, _truths(gold, seen_texts, change.path), lent)
     return got is not None and not right, right
+
+
+def _same_list(got: Any, true: Any) -> bool:
+    """Two lists of names alike, in any order, the record's own spelling allowed."""
+    got, true = list(got or []), list(true or [])
+    return len(got) == len(true) and all(any(_same_name(g, t) for g in got) for t in true)
+
+
+def placement_verdict(
+    injection: Injection,
+    record: dict[str, Any],
+    gold: dict[str, Any],
+    seen_texts: dict[str, str],
+) -> tuple[bool, bool]:
+    """(the record holds the injected mistake, the record is right there) for a mistake of
+    place or omission. A quote cut short holds when the record's passage reads closer to the
+    short passage than to the whole; values exchanged hold when either place holds the
+    other's; a value left out holds when the record has none."""
+    kind, changes = injection.kind, injection.changes
+    if kind == "year_off":
+        got = value_at(record, changes[0].path)
+        return got == changes[0].wrong, got == changes[0].right
+    if kind == "value_left_null":
+        change = changes[0]
+        got = value_at(record, change.path)
+        if isinstance(change.right, list):
+            return not got, _same_list(got, change.right)
+        return got is None, got == change.right
+    holds, right = False, True
+    for change in changes:
+        got = value_at(record, change.path)
+        truths = [*_truths(gold, seen_texts, change.path), change.right]
+        if kind == "services_exchanged":
+            own = _right_service(got, truths)
+            holds = holds or (not own and _right_service(got, [change.wrong]))
+        else:  # a quote cut short, guidelines exchanged: the passage the record resolved
+            own = _closer(got, truths, [change.wrong])
+            holds = holds or _closer(got, [change.wrong], truths)
+        right = right and own
+    return holds, right and not holds
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,7 +21,9 @@ model quality: it is right by construction (or wrong by a script, in ``noisy`` m
     of which makes the answer wrong against the label: another age, sex or priority, a
     licensure state added or dropped, a wrong specialty, day and month swapped, an item dropped
     or two merged, a number or number word in a service changed, a service reworded, an
-    invented original request, a guideline or rationale quoted from another item). A re-ask
+    invented original request, a guideline or rationale quoted from another item; and
+    mistakes of place and omission: a rationale quoted short at either end, an item's two
+    guidelines or two items' services exchanged, a stated value left out, a year off). A re-ask
     (the request carries the rejected answer) is answered correctly. Every injection is logged
     (:attr:`GoldResponder.injections`), so a benchmark can say what became of each mistake.
 
@@ -97,8 +99,24 @@ WIDER_MISTAKE_KINDS: tuple[str, ...] = (
     "borrowed_guideline",  # a guideline quoted from another item
     "borrowed_rationale",  # a rationale quoted from another item
 )
+#: Mistakes of place and omission: an answer whose values are the letter's, but a quote cut
+#: short, two values given in each other's place, a value the letter states left out, a year
+#: misread (see :func:`placement_applicable`, :func:`inject_placement`). A probe of the model
+#: path found each caught (a re-ask, or a flag when the model keeps to it); these keep it so.
+PLACEMENT_MISTAKE_KINDS: tuple[str, ...] = (
+    "quote_ends_early",  # a rationale quoted to the end of an earlier sentence
+    "quote_starts_late",  # a rationale quoted from its second sentence
+    "guidelines_exchanged",  # an item's two guidelines given in each other's place
+    "services_exchanged",  # two items' services exchanged, their outcomes kept
+    "value_left_null",  # a value the letter states (header, patient, reviewer) left out
+    "year_off",  # a header date's year one off
+)
 #: The mistakes ``noisy`` mode injects, one per injected first answer.
-MISTAKE_KINDS: tuple[str, ...] = (*CLASSIC_MISTAKE_KINDS, *WIDER_MISTAKE_KINDS)
+MISTAKE_KINDS: tuple[str, ...] = (
+    *CLASSIC_MISTAKE_KINDS,
+    *WIDER_MISTAKE_KINDS,
+    *PLACEMENT_MISTAKE_KINDS,
+)
 
 #: Default share of first answers that carry a mistake in ``noisy`` mode.
 DEFAULT_NOISE_RATE = 0.3
@@ -655,7 +673,7 @@ def _applicable(answer: Mapping[str, Any], seen: SeenLetter) -> list[str]:
     kinds += ["outcome_flip", "extra_item", "invented_service"]
     if _borrow_choices(answer, seen):
         kinds.append("borrowed_end")
-    return kinds + wider_applicable(answer, seen)
+    return kinds + wider_applicable(answer, seen) + placement_applicable(answer, seen)
 
 
 def _last_words(text: str, n: int = 4) -> str:
@@ -773,6 +791,8 @@ def inject_mistake(
         detail = f"last words from {lender}: {_last_words(other, n)!r}"
     elif kind in WIDER_MISTAKE_KINDS:
         detail = inject_wider(kind, answer, seen, rng, changes, anchor_words_count, letter_text)
+    elif kind in PLACEMENT_MISTAKE_KINDS:
+        detail = inject_placement(kind, answer, seen, rng, changes, anchor_words_count)
     else:  # pragma: no cover - MISTAKE_KINDS and this function change together
         raise ValueError(f"unknown mistake kind {kind!r}")
     return answer, Injection(letter, rendering, kind, tuple(changes), detail)
@@ -1120,6 +1140,145 @@ def inject_wider(
         changes.append(Change(target, items[k][name], true))
         return f"taken from {lender}"
     raise ValueError(f"not a wider mistake kind: {kind!r}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------------------------
+# Mistakes of place and omission
+# --------------------------------------------------------------------------------------------
+
+#: Where one sentence of a passage ends and the next starts: a full stop after a word, then a
+#: capital ("... is not medically necessary. The request ..."); "e.g. The" and "Dr. Smith"
+#: are rare enough in rationales not to matter to a test's cut.
+_SENTENCE_BREAK = re.compile(r"(?<=[a-z0-9)%]\.)\s+(?=[A-Z])")
+#: The values a letter states that an answer may leave out, the answer's key and the
+#: record's path (the contract's names).
+_REQUIRED: tuple[tuple[str, str], ...] = (
+    ("case_number", "case_number"),
+    *((name, name) for name in HEADER_DATES),
+    ("priority", "priority"),
+    ("patient_age", "patient.age"),
+    ("patient_sex", "patient.sex"),
+    ("licensure_states", "reviewer.licensure_states"),
+    ("specialties", "reviewer.specialties"),
+)
+
+
+def _sentences(text: str) -> list[str]:
+    return _SENTENCE_BREAK.split(collapse_ws(text))
+
+
+def _long_rationales(answer: Mapping[str, Any], seen: SeenLetter) -> list[int]:
+    """Items whose rationale, as the rendering writes it, has three sentences or more."""
+    out = []
+    for k in range(len(answer["items"])):
+        passage = seen.passages.get(f"items[{k}].rationale")
+        if passage is not None and len(_sentences(passage.text)) >= 3:
+            out.append(k)
+    return out
+
+
+def _exchangeable_guidelines(answer: Mapping[str, Any], seen: SeenLetter) -> list[int]:
+    """Items whose two guidelines are both given and read differently."""
+    out = []
+    for k, item in enumerate(answer["items"]):
+        texts = [seen.passages.get(f"items[{k}].{name}") for name in _GUIDELINES]
+        quotes = [item[name] for name in _GUIDELINES]
+        if all(texts) and all(quotes) and quotes[0] != quotes[1]:
+            a, b = (squash(t.text) for t in texts if t is not None)
+            if a != b:
+                out.append(k)
+    return out
+
+
+def _exchangeable_services(answer: Mapping[str, Any]) -> list[int]:
+    """Items ``k`` whose service reads differently from item ``k + 1``'s."""
+    items = answer["items"]
+    return [
+        k
+        for k in range(len(items) - 1)
+        if squash(items[k]["service"] or "") != squash(items[k + 1]["service"] or "")
+    ]
+
+
+def _year_off_dates(answer: Mapping[str, Any]) -> list[str]:
+    """Header dates given, that exist a year either side (not the 29th of February)."""
+    return [n for n in HEADER_DATES if answer[n] and not answer[n].endswith("-02-29")]
+
+
+def placement_applicable(answer: Mapping[str, Any], seen: SeenLetter) -> list[str]:
+    """The mistakes of place and omission that can make ``answer`` (a ``seen`` answer) wrong."""
+    long = bool(_long_rationales(answer, seen))
+    checks = {
+        "quote_ends_early": long,
+        "quote_starts_late": long,
+        "guidelines_exchanged": bool(_exchangeable_guidelines(answer, seen)),
+        "services_exchanged": bool(_exchangeable_services(answer)),
+        "value_left_null": any(answer[key] not in (None, []) for key, _ in _REQUIRED),
+        "year_off": bool(_year_off_dates(answer)),
+    }
+    return [kind for kind in PLACEMENT_MISTAKE_KINDS if checks[kind]]
+
+
+def inject_placement(
+    kind: str,
+    answer: dict[str, Any],
+    seen: SeenLetter,
+    rng: random.Random,
+    changes: list[Change],
+    anchor_words_count: int = 4,
+) -> str:
+    """Put one mistake of place or omission of ``kind`` into ``answer`` (changed in place).
+
+    The kind must be one :func:`placement_applicable` allows. Each changed value is appended
+    to ``changes`` in record terms: for a quote, the passage the record would hold were the
+    mistake kept (``wrong``) and the rendering's passage (``right``); for exchanged values,
+    one change per place. Returns the detail.
+    """
+    items = answer["items"]
+    if kind in ("quote_ends_early", "quote_starts_late"):
+        k = rng.choice(_long_rationales(answer, seen))
+        path = f"items[{k}].rationale"
+        full = collapse_ws(seen.passages[path].text)
+        sentences = _sentences(full)
+        if kind == "quote_ends_early":
+            kept = rng.randrange(1, len(sentences))  # at least the last sentence left out
+            short = " ".join(sentences[:kept])
+            detail = f"quoted to the end of sentence {kept} of {len(sentences)}"
+        else:
+            short = " ".join(sentences[1:])
+            detail = f"quoted from sentence 2 of {len(sentences)}"
+        items[k]["rationale"] = anchor_quote(short, anchor_words_count)
+        changes.append(Change(path, short, full))
+        return detail
+    if kind == "guidelines_exchanged":
+        k = rng.choice(_exchangeable_guidelines(answer, seen))
+        first, second = (f"items[{k}].{name}" for name in _GUIDELINES)
+        texts = {p: collapse_ws(seen.passages[p].text) for p in (first, second)}
+        a, b = _GUIDELINES
+        items[k][a], items[k][b] = items[k][b], items[k][a]
+        changes += [Change(first, texts[second], texts[first]),
+                    Change(second, texts[first], texts[second])]  # fmt: skip
+        return f"item {k}'s guidelines given in each other's place"
+    if kind == "services_exchanged":
+        k = rng.choice(_exchangeable_services(answer))
+        one, two = items[k]["service"], items[k + 1]["service"]
+        items[k]["service"], items[k + 1]["service"] = two, one
+        changes += [Change(f"items[{k}].service", two, one),
+                    Change(f"items[{k + 1}].service", one, two)]  # fmt: skip
+        return f"items {k} and {k + 1} exchanged their services"
+    if kind == "value_left_null":
+        key, path = rng.choice([(key, p) for key, p in _REQUIRED if answer[key] not in (None, [])])
+        true = answer[key]
+        answer[key] = [] if isinstance(true, list) else None
+        changes.append(Change(path, answer[key], true))
+        return f"{path} left out"
+    if kind == "year_off":
+        name = rng.choice(_year_off_dates(answer))
+        true = dt.date.fromisoformat(answer[name])
+        answer[name] = true.replace(year=true.year + rng.choice((-1, 1))).isoformat()
+        changes.append(Change(name, answer[name], true.isoformat()))
+        return f"{true.isoformat()} given as {answer[name]}"
+    raise ValueError(f"not a mistake of place or omission: {kind!r}")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------------------------
