@@ -301,12 +301,14 @@ def test_injury_date_of_a_headerless_letter_is_in_the_summary() -> None:
     assert ev.note == "in the case summary"
 
 
-def test_injury_date_null_when_only_the_summary_states_it_is_no_contradiction() -> None:
-    # The summary is a region, not the date's label: a null there is not re-asked.
+def test_injury_date_null_when_only_the_summary_states_it_is_a_contradiction() -> None:
+    # A letter without a header table dates the injury in its summary alone, where the rules
+    # engine reads it: a null there is re-asked, as a date other than the summary's is.
     answer = copy.deepcopy(SEED_LABEL)
     answer["date_of_injury"] = None
     out, _ = check(SEED, answer)
-    assert_clean(out, "date_of_injury")
+    assert "date_of_injury" in out.contradicted
+    assert "2007-06-19" in out.contradicted["date_of_injury"]
 
 
 def test_injury_date_null_when_the_summary_date_is_unreadable() -> None:

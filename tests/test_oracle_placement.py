@@ -17,10 +17,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
+from imr_llm import extract
 from imr_llm.evidence.anchors import anchor_quote
-from imr_llm.form.text import squash
+from imr_llm.form.text import collapse_ws, squash
+from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import (
     MISTAKE_KINDS,
     PLACEMENT_MISTAKE_KINDS,
@@ -29,6 +32,7 @@ from imr_llm.testing.oracle import (
     GoldResponder,
     Injection,
     inject_mistake,
+    seen_letter,
 )
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
@@ -218,3 +222,55 @@ def test_the_model_path_catches_every_kind(rendering: str) -> None:
         assert figures["slipped_unflagged"] == 0, (kind, figures)
         if rendering == "layout":
             assert figures["caught_fixed"] + figures["no_effect"] == figures["injected"], kind
+
+
+def _asked(text: str, first: dict[str, Any], then: dict[str, Any]) -> tuple[Any, int]:
+    """The model path's record of ``text``, the test server answering ``first`` and then
+    ``then`` (the gold oracle, not a model), and how many requests it took."""
+    with FakeOpenAIServer() as server:
+        server.enqueue(Step.answer(first))
+        server.enqueue(Step.answer(then))
+        client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
+        record = extract(text, backend="llm", client=client)
+        return record, len(server.chat_requests)
+
+
+@pytest.mark.parametrize("name", ["seed-000", "gA14"])
+def test_a_null_injury_date_the_summary_states_is_asked_again(name: str) -> None:
+    """A letter without the header's Date of Injury dates the injury in its case summary,
+    which the rules engine reads exactly ("sustained an industrial injury on 6/19/07"); an
+    answer leaving it null was kept, flagged "missing", where a re-ask gives it."""
+    text = _rendering("layout", name)
+    label = _label(name)
+    assert label["date_of_injury"] and "Date of Injury" not in text
+    right = seen_letter(text, label).answer
+    record, requests = _asked(text, {**right, "date_of_injury": None}, right)
+    assert requests == 2
+    assert record.date_of_injury.isoformat() == label["date_of_injury"]
+    assert record.metadata.evidence["date_of_injury"].status == "exact"
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "path"),
+    [("gA14", "patient_age", "patient.age"), ("gA07", "specialties", "reviewer.specialties"),
+     ("seed-003", "licensure_states", "reviewer.licensure_states")],
+)  # fmt: skip
+def test_a_value_left_out_of_a_damaged_letter_is_asked_again(
+    name: str, key: str, path: str
+) -> None:
+    """On fax-quality text an item's structure is read through damage, so its mismatches are
+    flagged rather than re-asked; an answer leaving out an age, the specialties or the states
+    that the letter reads was flagged the same way. No misreading explains that null: it is
+    asked again, and the re-ask fills it."""
+    text = _rendering("ocr", name)
+    label = _label(name)
+    right = seen_letter(text, label).answer
+    empty: Any = [] if isinstance(right[key], list) else None
+    record, requests = _asked(text, {**right, key: empty}, right)
+    assert requests == 2, path
+    head, _, tail = path.partition(".")
+    got = record.contract_dict()[head][tail]
+    assert got == label[head][tail] or (
+        isinstance(got, list) and [squash(x) for x in got] == [squash(x) for x in right[key]]
+    ), got
+    assert collapse_ws(str(got)) != collapse_ws(str(empty))

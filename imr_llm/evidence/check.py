@@ -1331,7 +1331,9 @@ def demote_structure(out: Checked) -> None:
     """On fax-quality text, an item's structure (where its header, passages and boundaries
     are) is itself read through heavy damage: a mismatch there may be the reading's fault, not
     the value's. Such values are kept and flagged instead of re-asked; an outcome that
-    contradicts a marker read exactly stays an error."""
+    contradicts a marker read exactly stays an error, and so does a value left out that the
+    letter states (``Checked.certain``): no misreading explains an answer's null where the
+    letter reads an age, a sex, states or specialties, and a re-ask is what fills it."""
     for path in list(out.contradicted):
         if not path.startswith(("items", "patient", "reviewer")) or path.endswith(".outcome"):
             continue

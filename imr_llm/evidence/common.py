@@ -75,7 +75,19 @@ class Checked:
     def put(self, path: str, status: Status, span: tuple[int, int] | None, note: str) -> None:
         self.evidence[path] = ValueEvidence(status, span, note)
 
-    def wrong(self, path: str, message: str, span: tuple[int, int] | None = None) -> None:
+    def wrong(
+        self,
+        path: str,
+        message: str,
+        span: tuple[int, int] | None = None,
+        *,
+        certain: bool = False,
+    ) -> None:
+        """Record a contradiction of the letter at ``path``. ``certain``: one no OCR damage
+        explains (a value left out that the letter states, read exactly), never demoted to a
+        flag on a damaged letter (:func:`~imr_llm.evidence.check.demote_structure`)."""
+        if certain:
+            self.certain.add(path)
         self.errors.append(f"{path}: {message}")
         self.contradicted[path] = message
         self.evidence[path] = ValueEvidence(

@@ -178,6 +178,18 @@ def check_date(
         if reading is not None and reading.exact and place is not None and place.how != "region":
             given = reading.value.isoformat()
             out.wrong(name, f"is null but the letter gives {given} at its label")
+        elif (
+            reading is not None
+            and reading.exact
+            and place is not None
+            and not form.header.present
+            and plausible(reading.value, name, data, form.doc.source)
+        ):
+            # A letter without a header table: the summary's injury sentence alone dates the
+            # injury, and the rules engine reads it there ("sustained an industrial injury on
+            # 6/19/07"). (Where a header's label was lost, its missing date is flagged.)
+            given = reading.value.isoformat()
+            out.wrong(name, f"is null but the case summary dates the injury {given}", place.span)
         elif place is not None and reading is None and place.readable:
             out.put(name, "unverified", place.span, f"null; its place reads {excerpt(place.text)}")
         elif place is None and name in form.expected:

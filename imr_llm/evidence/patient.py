@@ -35,14 +35,15 @@ def check_patient(patient: dict[str, Any], form: LetterForm, damage: float, out:
         else:
             out.wrong(path, f"the case summary gives no age {age}; use null")
     elif first_age is not None and first_age.exact:
-        out.wrong("patient.age", f"is null but the case summary gives the age {first_age.value}")
+        out.wrong("patient.age", f"is null but the case summary gives the age {first_age.value}",
+                  certain=True)  # fmt: skip
     elif summary is not None and (first_age is not None or has_damaged_age(summary.text)):
         out.put("patient.age", "unverified", summary.span, "null; the summary's age is unreadable")
     if sex is None and summary is not None and first_age is not None:
         stated = read_sex(summary.text, first_age.start)
         if stated is not None and stated.exact and stated.start - first_age.end <= 24:
             # "a 48 year old male": the sex is stated with the age.
-            out.wrong("patient.sex", f"is null but the summary says {stated.value!r}")
+            out.wrong("patient.sex", f"is null but the summary says {stated.value!r}", certain=True)
     if sex is None and summary is not None and first_age is not None:
         garbled = garbled_after_age(summary.text, first_age.start)
         if garbled is not None and read_sex(summary.text, first_age.start) is None:

@@ -37,7 +37,8 @@ def check_states(values: list[str], form: LetterForm, out: Checked) -> None:
     unread = ", ".join(repr(u.text) for u in names.unread[:3])
     if not values:
         if named and not names.unread:
-            out.wrong(path, f"is empty but the letter names {', '.join(named)}", place.span)
+            out.wrong(path, f"is empty but the letter names {', '.join(named)}", place.span,
+                      certain=True)  # fmt: skip
         elif place.readable:
             out.put(path, "unverified", place.span, f"empty; the states read {excerpt(place.text)}")
         return
@@ -153,7 +154,8 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
     names = read_specialties(place.text)
     if not values:
         if names.readings:
-            out.wrong(path, f"is empty but the letter gives {excerpt(place.text, 60)}", place.span)
+            out.wrong(path, f"is empty but the letter gives {excerpt(place.text, 60)}", place.span,
+                      certain=True)  # fmt: skip
         elif place.readable:
             out.put(path, "unverified", place.span,
                     f"empty; the specialties read {excerpt(place.text)}")  # fmt: skip
