@@ -30,8 +30,10 @@ from imr_llm.llm.normalise_answer import (
     answer_json,
     canonical_age,
     canonical_case_number,
+    canonical_outcome,
     canonical_state_name,
     canonical_word,
+    normalise_answer,
     null_word,
     read_answer_date,
 )
@@ -204,6 +206,93 @@ def test_outcome_priority_and_sex_in_any_case() -> None:
     assert canonical_word("X", sexes, aliases) == "X"
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("Upheld (not medically necessary)", "upheld"),
+     ("Overturned - medically necessary", "overturned"),
+     ("UPHELD: the request is not medically necessary.", "upheld"), ("Upheld.", "upheld"),
+     ("denied", "upheld"), ("Not medically necessary", "upheld"), ("non-certified", "upheld"),
+     ("Approved", "overturned"), ("medically necessary", "overturned"), ("certified", "overturned"),
+     ("Overturned (approved)", "overturned")],
+)  # fmt: skip
+def test_outcomes_in_the_words_of_the_decision(written: str, meant: str) -> None:
+    assert canonical_outcome(written) == meant
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["Upheld (medically necessary)", "Overturned (not medically necessary)", "upheld in part",
+     "partially certified", "modified", "Upheld (approved)", "Overturned, upheld", "Uphe1d"],
+)  # fmt: skip
+def test_outcomes_that_say_two_things_are_left_as_written(written: str) -> None:
+    assert canonical_outcome(written) == written
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("Case Number: CM16-0219557", "CM16-0219557"), ("IMR case CM16-0219557", "CM16-0219557"),
+     ("CM16-0219557 (CM16-0219557)", "CM16-0219557")],
+)  # fmt: skip
+def test_a_case_number_with_words_around_it(written: str, meant: str) -> None:
+    assert canonical_case_number(written) == meant
+
+
+@pytest.mark.parametrize("written", ["CM16-0219557 or CM16-0219558", "Case CM16-021955"])
+def test_two_case_numbers_or_none_are_left_as_written(written: str) -> None:
+    assert canonical_case_number(written) == written
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [(["California, Arizona"], ["California", "Arizona"]),
+     (["Iowa, Montana and California"], ["Iowa", "Montana", "California"]),
+     (["California; New York"], ["California", "New York"]),
+     ("California, Arizona", ["California", "Arizona"]),
+     ("Texas", ["Texas"]),
+     (["CA, NV"], ["California", "Nevada"]),
+     (["California", "Arizona"], ["California", "Arizona"])],
+)  # fmt: skip
+def test_states_joined_in_one_string_are_split(written: Any, meant: list[str]) -> None:
+    assert normalise_answer({"licensure_states": written})["licensure_states"] == meant
+
+
+@pytest.mark.parametrize(
+    "written",
+    [["California, Arizonia, Nevada"],  # a part that reads as no state exactly
+     ["California, the reviewer's home state"], ["Californa and Arizona"]],
+)  # fmt: skip
+def test_states_not_all_read_exactly_stay_whole(written: list[str]) -> None:
+    assert normalise_answer({"licensure_states": written})["licensure_states"] == written
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [(["Family Practice, Sports Medicine"], ["Family Practice", "Sports Medicine"]),
+     (["Orthopaedic Surgery; Pain Medicine"], ["Orthopaedic Surgery", "Pain Medicine"]),
+     ("Internal Medicine, Endocrinology, Diabetes and Metabolism",
+      ["Internal Medicine", "Endocrinology, Diabetes and Metabolism"]),
+     # One name that holds a comma, and a pair joined by "and" (a board's name may hold it).
+     (["Endocrinology, Diabetes and Metabolism"], ["Endocrinology, Diabetes and Metabolism"]),
+     (["Psychiatry and Neurology"], ["Psychiatry and Neurology"])],
+)  # fmt: skip
+def test_specialties_joined_by_list_marks_are_split(written: Any, meant: list[str]) -> None:
+    assert normalise_answer({"specialties": written})["specialties"] == meant
+
+
+def test_a_service_with_its_own_marker_loses_the_marker() -> None:
+    items = [{"service": "MRI of the left knee: Upheld", "outcome": "Upheld"},
+             {"service": "Norco 10/325mg #60 : OVERTURNED.", "outcome": "approved"},
+             {"service": "Acupuncture: Upheld", "outcome": "overturned"},
+             {"service": ": Upheld", "outcome": "upheld"}]  # fmt: skip
+    got = normalise_answer({"items": items})["items"]
+    assert [i["service"] for i in got] == [
+        "MRI of the left knee", "Norco 10/325mg #60",
+        "Acupuncture: Upheld",  # the marker says otherwise: left for the checks
+        ": Upheld",
+    ]  # fmt: skip
+    assert [i["outcome"] for i in got] == ["upheld", "overturned", "overturned", "upheld"]
+
+
 def test_null_words() -> None:
     for word in ("", "null", "NULL", "none", "None", "N/A", "n/a", "NA", " not stated "):
         assert null_word(word), word
@@ -302,7 +391,7 @@ def test_null_for_an_empty_list_and_absent_fields_keep_their_defaults() -> None:
 def test_a_two_digit_year_is_reported_at_its_field_beside_other_errors() -> None:
     answer = ideal_answer(gold_label("gA01"))
     answer["decision_date"] = "12/06/16"
-    answer["items"][0]["outcome"] = "denied"
+    answer["items"][0]["outcome"] = "modified"  # no outcome for certain
     with pytest.raises(ValidationError) as caught:
         LetterAnswer.model_validate_json(json.dumps(answer), strict=True)
     lines = describe_answer_error(caught.value)

@@ -39,7 +39,7 @@ def client_for(server: FakeOpenAIServer) -> openai.OpenAI:
 def wrong(answer: dict[str, Any]) -> dict[str, Any]:
     """An answer the schema rejects (an outcome that is neither upheld nor overturned)."""
     bad = json.loads(json.dumps(answer))
-    bad["items"][0]["outcome"] = "denied"
+    bad["items"][0]["outcome"] = "modified"
     return bad
 
 
@@ -132,7 +132,7 @@ def test_batch_lines_are_the_online_requests(
         return text
 
     assert without_call_ids(lines[1]) == without_call_ids(online[1])
-    assert "denied" in json.dumps(lines[1]["messages"][2:])  # the rejected answer went back
+    assert "modified" in json.dumps(lines[1]["messages"][2:])  # the rejected answer went back
 
 
 def test_custom_id_is_the_content_hash_and_attempt(

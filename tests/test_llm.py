@@ -68,7 +68,7 @@ def test_spans_point_at_the_letter(fake_server: FakeOpenAIServer) -> None:
 
 def test_schema_invalid_answer_is_re_asked_with_the_error(fake_server: FakeOpenAIServer) -> None:
     bad = ideal_answer(gold_label(NAME))
-    bad["items"][0]["outcome"] = "denied"
+    bad["items"][0]["outcome"] = "modified"
     fake_server.enqueue(Step.answer(bad), Step.answer(ideal_answer(gold_label(NAME))))
     record = llm(fake_server, gold_text(NAME))
     assert record.contract_dict() == gold_label(NAME)
@@ -76,7 +76,7 @@ def test_schema_invalid_answer_is_re_asked_with_the_error(fake_server: FakeOpenA
     assert [a.outcome for a in attempts] == ["invalid", "ok"]
     assert any("outcome" in e for e in attempts[0].errors)
     second = json.dumps(fake_server.chat_requests[1].body["messages"])
-    assert "denied" in second and "outcome" in second
+    assert "modified" in second and "outcome" in second
     assert len(fake_server.chat_requests[1].body["messages"]) > 2
     assert record.metadata.usage.total_tokens == sum(a.usage.total_tokens for a in attempts)
 

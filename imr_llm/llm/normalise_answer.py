@@ -3,7 +3,10 @@
 Real models, small self-hosted ones most of all, write right values in other shapes than the
 answer schema asks for: a date as the letter prints it (``11/14/2016``, ``November 14, 2016``),
 ``"SC"`` or ``"Calif."`` for a state, ``"Upheld"``, ``"M"``, ``"44 years"``, ``""`` or ``"N/A"``
-for null, the right items in another order, the JSON inside a fence or after a sentence. Each
+for null, the right items in another order, the JSON inside a fence or after a sentence, a
+list of names as one string (``["California, Arizona"]``), an outcome with its meaning
+(``"Upheld (not medically necessary)"``, ``"denied"``), a case number with its label, a
+service with its marker (``"MRI of the knee: Upheld"``). Each
 would cost a re-ask, or worse (``original_request: ""`` passed the answer model and failed the
 record model, leaving a letter with no record). This module turns each such value into the
 canonical one before the answer model's field checks and the evidence checks run.
@@ -37,16 +40,19 @@ from typing import Any
 from ..evidence.items import letter_order
 from ..form import ItemPlace
 from ..form.text import MONTHS, POSTAL_CODES, collapse_ws
+from ..form.vocabulary import NameList, read_specialties, read_states
 
 __all__ = [
     "answer_date",
     "answer_json",
     "canonical_age",
     "canonical_case_number",
+    "canonical_outcome",
     "canonical_state_name",
     "canonical_word",
     "normalise_answer",
     "null_word",
+    "split_names",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -143,21 +149,68 @@ def canonical_word(value: Any, words: Sequence[str], aliases: dict[str, str] | N
 
 
 OUTCOMES = ("upheld", "overturned")
+#: What else a model writes for an item's outcome that means it for certain: the contract's
+#: own definitions (Upheld: not medically necessary; Overturned: medically necessary) and the
+#: decision in the words of a denial or an approval. (The outcome is then checked against the
+#: item's marker in the letter, as ever.)
+OUTCOME_ALIASES = {
+    "not medically necessary": "upheld", "denied": "upheld", "non-certified": "upheld",
+    "noncertified": "upheld", "not certified": "upheld", "denial upheld": "upheld",
+    "medically necessary": "overturned", "approved": "overturned", "certified": "overturned",
+    "denial overturned": "overturned",
+}  # fmt: skip
+#: An outcome word with a gloss after it: "Upheld (not medically necessary)", "Overturned -
+#: medically necessary", "UPHELD: the request is not medically necessary".
+_OUTCOME_GLOSSED = re.compile(r"(upheld|overturned)\s*(?:[(:;,-]|\s)\s*(.*?)\)?", re.DOTALL)
 PRIORITIES = ("standard", "expedited")
 SEXES = ("male", "female")
 #: What else a model writes for the patient's sex that means it for certain.
 SEX_ALIASES = {"m": "male", "f": "female", "man": "male", "woman": "female"}
 
+
+def canonical_outcome(value: Any) -> Any:
+    """An item's outcome from a model's words for it: the word in another case
+    (:func:`canonical_word`), the word with a gloss that agrees ("Upheld (not medically
+    necessary)"), or an alias (:data:`OUTCOME_ALIASES`: "denied", "medically necessary");
+    else ``value`` as it was. A gloss naming the other outcome leaves the value as written."""
+    word = canonical_word(value, OUTCOMES, OUTCOME_ALIASES)
+    if not isinstance(word, str) or word in OUTCOMES:
+        return word
+    key = collapse_ws(word).strip(" .").lower()
+    match = _OUTCOME_GLOSSED.fullmatch(key)
+    if match is None:
+        return value
+    outcome, gloss = match.group(1), match.group(2).strip(" .)")
+    other = OUTCOMES[1 - OUTCOMES.index(outcome)]
+    if other in gloss or OUTCOME_ALIASES.get(gloss, outcome) != outcome:
+        return value
+    if not gloss or gloss in OUTCOME_ALIASES:
+        return outcome
+    if "necessary" in gloss:
+        # A gloss in other words about necessity must say it as the outcome does.
+        return outcome if ("not" in gloss.split()) == (outcome == "upheld") else value
+    return value  # "upheld in part": not the outcome for certain
+
+
 _CASE_NUMBER = re.compile(r"CM(\d{2})[-\u2010-\u2015]?(\d{7})")
+#: A case number inside other words ("Case Number: CM16-0219557", "IMR CM16-0219557").
+_CASE_NUMBER_INSIDE = re.compile(r"\bCM\s?(\d{2})\s?[-\u2010-\u2015]\s?(\d{7})\b")
 
 
 def canonical_case_number(value: Any) -> Any:
     """``CMyy-nnnnnnn`` from the same letters and digits in another case or spacing
-    (``cm16-0219557``, ``CM16 - 0219557``, ``CM16 0219557``); else ``value`` as it was."""
+    (``cm16-0219557``, ``CM16 - 0219557``, ``CM16 0219557``), or the one case number written
+    with words around it (``Case Number: CM16-0219557``); else ``value`` as it was."""
     if not isinstance(value, str):
         return value
     match = _CASE_NUMBER.fullmatch(re.sub(r"\s+", "", value).upper())
-    return f"CM{match.group(1)}-{match.group(2)}" if match else value
+    if match:
+        return f"CM{match.group(1)}-{match.group(2)}"
+    found = {m.groups() for m in _CASE_NUMBER_INSIDE.finditer(value.upper())}
+    if len(found) == 1:
+        year, serial = found.pop()
+        return f"CM{year}-{serial}"
+    return value
 
 
 _AGE = re.compile(
@@ -218,6 +271,50 @@ def canonical_state_name(value: Any) -> Any:
     if len(key) == 2 and "." not in written:
         return value  # "in", "Or", "Me": words, not certainly states
     return STATE_ABBREVIATIONS.get(key.lower(), value)
+
+
+#: What may stand between two names a model joined into one string: a list's marks, and for
+#: states "and" (no state's name holds it; a specialty's may: "Allergy and Immunology").
+_LIST_MARKS = re.compile(r"\s*(?:[,;/]\s*(?:and\s+|&\s*)?)")
+_MAY_JOIN = re.compile(r"[,;/&]|\band\b")
+_STATE_JOINS = re.compile(r"\s*(?:[,;/&]|\band\b|,\s*and\b)\s*")
+
+
+def split_names(
+    values: list[Any], read: Callable[[str], NameList], joins: re.Pattern[str] = _LIST_MARKS
+) -> list[Any]:
+    """``values`` with each string that holds several names joined into one ("California,
+    Arizona", "Family Practice; Sports Medicine") split into them, in the model's words.
+
+    A string is split only where ``read`` (the letter's own name reader: states or
+    specialties) reads it whole as two names or more, each exactly, with nothing between them
+    but ``joins``; a name that holds a comma ("Endocrinology, Diabetes and Metabolism") reads
+    as one and stays whole. Anything else is left as written, for the field's check.
+    """
+    out: list[Any] = []
+    for value in values:
+        if not isinstance(value, str) or not _MAY_JOIN.search(value):
+            out.append(value)
+            continue
+        names = read(value)
+        readings = names.readings
+        if len(readings) < 2 or names.unread or not all(r.exact for r in readings):
+            out.append(value)
+            continue
+        gaps = [value[a.end : b.start] for a, b in zip(readings, readings[1:], strict=False)]
+        edges = value[: readings[0].start] + value[readings[-1].end :]
+        if edges.strip(" .;,") or not all(joins.fullmatch(gap) for gap in gaps):
+            out.append(value)
+            continue
+        out += [value[r.start : r.end] for r in readings]
+    return out
+
+
+def _name_list(value: Any) -> Any:
+    """A list field's value: a string is a list of one (split later), a null word none."""
+    if value is None or null_word(value):
+        return []
+    return [value] if isinstance(value, str) else value
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,13 +445,15 @@ def normalise_answer(
     if "patient_age" in out:
         out["patient_age"] = canonical_age(out["patient_age"])
     for name in ("licensure_states", "specialties"):
-        if name in out and out[name] is None:
-            out[name] = []
+        if name in out:
+            out[name] = _name_list(out[name])
     if isinstance(out.get("licensure_states"), list):
-        out["licensure_states"] = [canonical_state_name(s) for s in out["licensure_states"]]
+        states = split_names(out["licensure_states"], read_states, _STATE_JOINS)
+        out["licensure_states"] = [canonical_state_name(s) for s in states]
     if isinstance(out.get("specialties"), list):
-        out["specialties"] = [s.strip(_SEPARATORS) if isinstance(s, str) else s
-                              for s in out["specialties"]]  # fmt: skip
+        specialties = [s.strip(_SEPARATORS) if isinstance(s, str) else s
+                       for s in out["specialties"]]  # fmt: skip
+        out["specialties"] = split_names(specialties, read_specialties)
     if isinstance(out.get("items"), list):
         items = [_normalise_item(item) for item in out["items"]]
         order = _letter_order(items, places)
@@ -374,8 +473,18 @@ def _normalise_item(item: Any) -> Any:
         if null_word(out.get(name)):
             out[name] = None
     if "outcome" in out:
-        out["outcome"] = canonical_word(out["outcome"], OUTCOMES)
+        out["outcome"] = canonical_outcome(out["outcome"])
+    service, outcome = out.get("service"), out.get("outcome")
+    if isinstance(service, str) and outcome in OUTCOMES:
+        # The item's header line copied whole, its marker with it: "MRI of the knee: Upheld".
+        match = _SERVICE_MARKER.search(service)
+        if match and match.group(1).lower() == outcome and match.start() > 0:
+            out["service"] = service[: match.start()]
     return out
+
+
+#: An outcome marker at a service's end, as the letter prints it after the service.
+_SERVICE_MARKER = re.compile(r"\s*:\s*(upheld|overturned)\.?\s*$", re.IGNORECASE)
 
 
 def _letter_order(items: list[Any], places: Sequence[ItemPlace] | None) -> list[int] | None:

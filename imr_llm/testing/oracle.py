@@ -1347,6 +1347,13 @@ FORMAT_KINDS: tuple[str, ...] = (
     "items_order",  # the right items in another order than the letter's
     "specialty_case",  # "occupational medicine"
     "specialty_separator",  # "Family Practice;"
+    "states_joined",  # ["California, Arizona"]: the list's names in one string
+    "states_string",  # "California, Arizona": a string where a list is asked for
+    "specialties_joined",  # ["Family Practice; Sports Medicine"]
+    "outcome_gloss",  # "Upheld (not medically necessary)", "Overturned - medically necessary"
+    "outcome_decision",  # "denied", "approved", "not medically necessary"
+    "case_number_label",  # "Case Number: CM16-0219557"
+    "service_marker",  # "MRI of the left knee: Upheld", the header line with its marker
     "json_prefix",  # a sentence, then the JSON
     "json_fence",  # the JSON in a ```json fence
     "json_fence_prose",  # a sentence, the fenced JSON, a sentence
@@ -1387,6 +1394,11 @@ _MONTH_NAMES = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September",
     "October", "November", "December",
 )  # fmt: skip
+#: An outcome in the words of the decision, written here apart from the code that reads them.
+_OUTCOME_DECISIONS = {
+    "upheld": ("denied", "Denied", "not medically necessary", "non-certified"),
+    "overturned": ("approved", "Approved", "medically necessary", "certified"),
+}
 _OPTIONAL_TOP = ("case_number", *HEADER_DATES, "priority", "patient_age", "patient_sex")
 _OPTIONAL_ITEM = ("original_request", "claims_administrator_guideline", "maximus_guideline")
 
@@ -1441,6 +1453,16 @@ def _format_targets(answer: Mapping[str, Any], kind: str) -> list[str]:
         return ["items"] if len(set(services)) >= 2 else []
     if kind.startswith("specialty_"):
         return [f"specialties[{k}]" for k in range(len(answer["specialties"]))]
+    if kind == "states_joined":
+        return ["licensure_states"] if len(answer["licensure_states"]) >= 2 else []
+    if kind == "states_string":
+        return ["licensure_states"] if answer["licensure_states"] else []
+    if kind == "specialties_joined":
+        return ["specialties"] if len(answer["specialties"]) >= 2 else []
+    if kind in ("outcome_gloss", "outcome_decision"):
+        return [f"items[{k}].outcome" for k in range(len(items))]
+    if kind == "service_marker":
+        return [f"items[{k}].service" for k in range(len(items))]
     if kind in CONTENT_KINDS:
         return ["(answer)"]
     raise ValueError(f"unknown format kind {kind!r}")  # pragma: no cover - kept in step
@@ -1537,8 +1559,23 @@ def deviate_format(
         new = None
     elif kind == "specialty_case":
         new = value.lower() if value.lower() != value else value.upper()
-    else:  # specialty_separator
+    elif kind == "specialty_separator":
         new = value + rng.choice([";", ",", " ;"])
+    elif kind in ("states_joined", "states_string"):
+        joined = (", " if len(value) < 2 else rng.choice([", ", " and ", "; "])).join(value)
+        new = [joined] if kind == "states_joined" else joined
+    elif kind == "specialties_joined":
+        new = [rng.choice([", ", "; "]).join(value)]
+    elif kind == "outcome_gloss":
+        gloss = "not medically necessary" if value == "upheld" else "medically necessary"
+        new = rng.choice([f"{value.capitalize()} ({gloss})", f"{value.capitalize()} - {gloss}"])
+    elif kind == "outcome_decision":
+        new = rng.choice(_OUTCOME_DECISIONS[value])
+    elif kind == "case_number_label":
+        new = rng.choice([f"Case Number: {value}", f"IMR case {value}"])
+    else:  # service_marker
+        k = int(path[len("items[") : path.index("]")])
+        new = f"{value}: {out['items'][k]['outcome'].capitalize()}"
     _put(out, path, new)
     return out, Injection(letter, rendering, kind, (Change(path, new, value),))
 
