@@ -23,9 +23,11 @@ from imr_llm.evidence.items import letter_order
 from imr_llm.form import read_form
 from imr_llm.inputs.normalise import normalise
 from imr_llm.jobs import collect, submit
-from imr_llm.llm.answer import CURRENT_LETTER, LetterAnswer, LetterContext
+from imr_llm.llm.answer import CURRENT_LETTER, ItemAnswer, LetterAnswer, LetterContext
 from imr_llm.llm.extractor import describe_answer_error, prepared_answer_model, request_body
 from imr_llm.llm.normalise_answer import (
+    ANSWER_FIELDS,
+    ITEM_FIELDS,
     answer_date,
     answer_json,
     canonical_age,
@@ -277,6 +279,44 @@ def test_states_not_all_read_exactly_stay_whole(written: list[str]) -> None:
 )  # fmt: skip
 def test_specialties_joined_by_list_marks_are_split(written: Any, meant: list[str]) -> None:
     assert normalise_answer({"specialties": written})["specialties"] == meant
+
+
+def test_the_fields_a_key_may_name_are_the_answer_models_fields() -> None:
+    assert tuple(LetterAnswer.model_fields) == ANSWER_FIELDS
+    assert tuple(ItemAnswer.model_fields) == ITEM_FIELDS
+
+
+def test_keys_in_another_spelling_the_record_nesting_and_a_wrapper() -> None:
+    right = ideal_answer(gold_label("gA01"))
+    camel = {"caseNumber": right["case_number"], "Patient Age": right["patient_age"],
+             "patient-sex": right["patient_sex"], "ITEMS": [{"Service": "x", "outcome": "upheld"}],
+             "notes": "kept for the schema"}  # fmt: skip
+    got = normalise_answer(camel)
+    assert got["case_number"] == right["case_number"] and got["patient_age"] == right["patient_age"]
+    assert got["patient_sex"] == right["patient_sex"] and got["notes"] == "kept for the schema"
+    assert got["items"] == [{"service": "x", "outcome": "upheld"}]
+    # A field the answer gives in its own name wins over another spelling of it.
+    assert normalise_answer({"priority": "standard", "Priority": "expedited"})["priority"] == (
+        "standard"
+    )
+    nested = {"patient": {"age": 44, "Sex": "F"},
+              "reviewer": {"licensure_states": ["CA"], "specialties": ["Neurology"]}}  # fmt: skip
+    assert normalise_answer(nested) == {
+        "patient_age": 44, "patient_sex": "female", "licensure_states": ["California"],
+        "specialties": ["Neurology"],
+    }  # fmt: skip
+    # Beside the answer's own fields, or holding other keys, a nesting is left as written.
+    both = {"patient": {"age": 44}, "patient_age": 45}
+    assert normalise_answer(both)["patient"] == {"age": 44}
+    other = {"patient": {"age": 44, "name": "x"}}
+    assert normalise_answer(other)["patient"] == {"age": 44, "name": "x"}
+    for wrapper in ("record", "Determination", "imr_answer"):
+        assert normalise_answer({wrapper: right}) == normalise_answer(right)
+    # A wrapper around fewer than two fields, or a field's own object, is no wrapper.
+    assert normalise_answer({"record": {"notes": 1, "case_number": "x"}}) == {
+        "record": {"notes": 1, "case_number": "x"}
+    }
+    assert normalise_answer({"items": right["items"]})["items"] == right["items"]
 
 
 def test_a_service_with_its_own_marker_loses_the_marker() -> None:

@@ -139,8 +139,41 @@ def _means(kind: str, wrong: Any, right: Any) -> bool:
     raise AssertionError(kind)
 
 
+#: Kinds that change the answer's shape (its keys, their nesting, a wrapper), not one value.
+SHAPE_KINDS = ("answer_wrapped", "contract_nesting", "key_spelling")
 VALUE_KINDS = [k for k in FORMAT_KINDS if k not in CONTENT_KINDS and k not in
-               ("items_order", "null_list")]  # fmt: skip
+               ("items_order", "null_list", *SHAPE_KINDS)]  # fmt: skip
+
+
+def _snake(key: str) -> str:
+    """A key written "caseNumber" or "Case Number" as the schema writes it (by hand)."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", key).replace(" ", "_").lower()
+
+
+@pytest.mark.parametrize("kind", SHAPE_KINDS)
+@pytest.mark.parametrize("name", ["gA01", "gB02"])
+def test_each_shape_deviation_holds_the_same_values(
+    base: GoldResponder, kind: str, name: str
+) -> None:
+    right = ideal_answer(_label(name))
+    fmt = base.derive("format", format_kinds=[kind])
+    wrong = _payload(fmt(_body(_text(name))))
+    assert fmt.injections[text_key(_text(name))].kind == kind and wrong != right
+    if kind == "answer_wrapped":
+        ((wrapper, inner),) = wrong.items()
+        assert wrapper not in right and inner == right
+    elif kind == "contract_nesting":
+        flat = {k: v for k, v in wrong.items() if k not in ("patient", "reviewer")}
+        flat |= {f"patient_{k}": v for k, v in wrong["patient"].items()}
+        flat |= wrong["reviewer"]
+        assert flat == right
+    else:
+        assert set(wrong) != set(right)
+        flat = {_snake(k): v for k, v in wrong.items()}
+        flat["items"] = [{_snake(k): v for k, v in item.items()} for item in flat["items"]]
+        assert flat == right
+
+
 #: Kinds that need a list of two names, which not every letter gives.
 _SOME_LETTERS = ("states_joined", "specialties_joined")
 

@@ -6,7 +6,9 @@ answer schema asks for: a date as the letter prints it (``11/14/2016``, ``Novemb
 for null, the right items in another order, the JSON inside a fence or after a sentence, a
 list of names as one string (``["California, Arizona"]``), an outcome with its meaning
 (``"Upheld (not medically necessary)"``, ``"denied"``), a case number with its label, a
-service with its marker (``"MRI of the knee: Upheld"``). Each
+service with its marker (``"MRI of the knee: Upheld"``), keys spelled otherwise
+(``"caseNumber"``), the record's nesting (``"patient": {"age": 44}``), the answer inside a
+wrapper (``{"record": {...}}``). Each
 would cost a re-ask, or worse (``original_request: ""`` passed the answer model and failed the
 record model, leaving a letter with no record). This module turns each such value into the
 canonical one before the answer model's field checks and the evidence checks run.
@@ -411,6 +413,23 @@ def answer_date(value: Any) -> dt.date | None:
 # The whole answer
 # --------------------------------------------------------------------------------------------
 
+#: The answer's fields (:class:`imr_llm.llm.answer.LetterAnswer`, ``ItemAnswer``; a test holds
+#: them equal), as a model may spell their keys otherwise.
+ANSWER_FIELDS: tuple[str, ...] = (
+    "case_number", "date_assigned", "date_of_injury", "decision_date", "ur_denial_date",
+    "application_received", "priority", "licensure_states", "specialties", "patient_age",
+    "patient_sex", "items",
+)  # fmt: skip
+ITEM_FIELDS: tuple[str, ...] = (
+    "service", "original_request", "outcome", "claims_administrator_guideline",
+    "maximus_guideline", "rationale",
+)  # fmt: skip
+#: The record contract's nesting of answer fields ("patient": {"age": 44, "sex": "male"}),
+#: which a model that has seen the record may write: the nested key, its fields and theirs.
+_NESTED = {
+    "patient": {"age": "patient_age", "sex": "patient_sex"},
+    "reviewer": {"licensure_states": "licensure_states", "specialties": "specialties"},
+}
 _ITEM_OPTIONAL = ("original_request", "claims_administrator_guideline", "maximus_guideline")
 #: Separators a model leaves on a name it split out of a list ("Family Practice;").
 _SEPARATORS = " \t\n;,"
@@ -432,7 +451,7 @@ def normalise_answer(
     """
     if not isinstance(data, dict):
         return data
-    out = dict(data)
+    out = _unnested(_canonical_keys(_unwrapped(data), ANSWER_FIELDS))
     for name in ("case_number", "priority", "patient_sex", "patient_age"):
         if name in out and null_word(out[name]):
             out[name] = None
@@ -465,10 +484,62 @@ def normalise_answer(
     return out
 
 
+def _key(name: str) -> str:
+    """A key as compared with the fields' names: "caseNumber", "Case Number", "case-number"
+    and "case_number" alike."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _canonical_keys(data: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    """``data`` with each key that is a field's name in another case or spelling
+    ("caseNumber", "Patient Age") under the field's own; a key the field already has, or that
+    names no field, stays as written (for the schema to judge)."""
+    if all(key in fields for key in data):
+        return data  # the common case
+    names = {_key(field): field for field in fields}
+    out = {key: value for key, value in data.items() if key in fields}
+    for key, value in data.items():
+        field = names.get(_key(key)) if key not in fields else None
+        if field is not None and field not in data and field not in out:
+            out[field] = value
+        elif key not in fields:
+            out[key] = value
+    return out
+
+
+def _unnested(data: dict[str, Any]) -> dict[str, Any]:
+    """The record contract's "patient" and "reviewer" objects as the answer's own fields,
+    where the answer gives none of them and the object holds nothing else."""
+    out = data
+    for outer, inner in _NESTED.items():
+        value = out.get(outer)
+        if not isinstance(value, dict) or any(field in out for field in inner.values()):
+            continue
+        value = _canonical_keys(value, tuple(inner))
+        if not set(value) <= set(inner):
+            continue
+        out = {key: v for key, v in out.items() if key != outer}
+        out.update({inner[key]: v for key, v in value.items()})
+    return out
+
+
+def _unwrapped(data: dict[str, Any]) -> dict[str, Any]:
+    """The answer inside a one-key wrapper ({"record": {...}}, {"determination": {...}}):
+    the wrapper names no field, and the object inside names two or more."""
+    if len(data) != 1:
+        return data
+    ((key, inner),) = data.items()
+    if not isinstance(inner, dict) or _key(key) in {_key(f) for f in ANSWER_FIELDS}:
+        return data
+    named = {_key(f) for f in ANSWER_FIELDS} | set(_NESTED)
+    return inner if sum(_key(k) in named for k in inner) >= 2 else data
+
+
 def _normalise_item(item: Any) -> Any:
     if not isinstance(item, dict):
         return item
-    out = dict(item)
+    out = _canonical_keys(item, ITEM_FIELDS)
+    out = dict(out) if out is item else out
     for name in _ITEM_OPTIONAL:
         if null_word(out.get(name)):
             out[name] = None

@@ -1354,6 +1354,9 @@ FORMAT_KINDS: tuple[str, ...] = (
     "outcome_decision",  # "denied", "approved", "not medically necessary"
     "case_number_label",  # "Case Number: CM16-0219557"
     "service_marker",  # "MRI of the left knee: Upheld", the header line with its marker
+    "answer_wrapped",  # {"record": {...}}: the answer inside an object of one key
+    "contract_nesting",  # "patient": {"age", "sex"}, "reviewer": {...}, as the record nests them
+    "key_spelling",  # "caseNumber" or "Case Number" for every key, the items' too
     "json_prefix",  # a sentence, then the JSON
     "json_fence",  # the JSON in a ```json fence
     "json_fence_prose",  # a sentence, the fenced JSON, a sentence
@@ -1463,6 +1466,8 @@ def _format_targets(answer: Mapping[str, Any], kind: str) -> list[str]:
         return [f"items[{k}].outcome" for k in range(len(items))]
     if kind == "service_marker":
         return [f"items[{k}].service" for k in range(len(items))]
+    if kind in _SHAPE_KINDS:
+        return ["(answer)"]
     if kind in CONTENT_KINDS:
         return ["(answer)"]
     raise ValueError(f"unknown format kind {kind!r}")  # pragma: no cover - kept in step
@@ -1521,6 +1526,9 @@ def deviate_format(
     if kind in CONTENT_KINDS:
         text = _content_text_for(out, kind, rng)
         return text, Injection(letter, rendering, kind, (Change(path, text, None),))
+    if kind in _SHAPE_KINDS:
+        shaped, detail = _reshaped(out, kind, rng)
+        return shaped, Injection(letter, rendering, kind, (Change(path, detail, None),), detail)
     if kind == "items_order":
         order = list(range(len(out["items"])))
         while order == sorted(order):
@@ -1578,6 +1586,42 @@ def deviate_format(
         new = f"{value}: {out['items'][k]['outcome'].capitalize()}"
     _put(out, path, new)
     return out, Injection(letter, rendering, kind, (Change(path, new, value),))
+
+
+#: Kinds that change the answer's shape, not a value: its keys, their nesting, a wrapper.
+_SHAPE_KINDS = ("answer_wrapped", "contract_nesting", "key_spelling")
+_WRAPPERS = ("record", "determination", "answer", "imr_determination", "result")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def _title(name: str) -> str:
+    return " ".join(part.capitalize() for part in name.split("_"))
+
+
+def _reshaped(answer: dict[str, Any], kind: str, rng: random.Random) -> tuple[dict[str, Any], str]:
+    """``answer`` in another shape of the same meaning (see :data:`_SHAPE_KINDS`), and what
+    was done."""
+    if kind == "answer_wrapped":
+        wrapper = rng.choice(_WRAPPERS)
+        return {wrapper: answer}, f"inside {{{wrapper!r}: ...}}"
+    if kind == "contract_nesting":
+        out = {
+            k: v
+            for k, v in answer.items()
+            if k not in ("patient_age", "patient_sex", "licensure_states", "specialties")
+        }
+        out["patient"] = {"age": answer["patient_age"], "sex": answer["patient_sex"]}
+        out["reviewer"] = {"licensure_states": answer["licensure_states"],
+                           "specialties": answer["specialties"]}  # fmt: skip
+        return out, "patient and reviewer nested as the record nests them"
+    spell = rng.choice([_camel, _title])
+    out = {spell(k): v for k, v in answer.items()}
+    out[spell("items")] = [{spell(k): v for k, v in item.items()} for item in answer["items"]]
+    return out, f"keys written as {spell('case_number')!r}"
 
 
 def _value_at_answer(answer: Mapping[str, Any], path: str) -> Any:
