@@ -319,6 +319,14 @@ def test_keys_in_another_spelling_the_record_nesting_and_a_wrapper() -> None:
     assert normalise_answer({"items": right["items"]})["items"] == right["items"]
 
 
+def test_a_specialty_said_with_its_board_certification() -> None:
+    written = ["Board Certified in Family Practice", "board-certified Neurology",
+               "Orthopaedic Surgery (Board Certified)", "Boardroom Medicine"]  # fmt: skip
+    assert normalise_answer({"specialties": written})["specialties"] == [
+        "Family Practice", "Neurology", "Orthopaedic Surgery", "Boardroom Medicine"
+    ]  # fmt: skip
+
+
 def test_a_service_with_its_own_marker_loses_the_marker() -> None:
     items = [{"service": "MRI of the left knee: Upheld", "outcome": "Upheld"},
              {"service": "Norco 10/325mg #60 : OVERTURNED.", "outcome": "approved"},

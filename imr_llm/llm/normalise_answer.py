@@ -433,6 +433,12 @@ _NESTED = {
 _ITEM_OPTIONAL = ("original_request", "claims_administrator_guideline", "maximus_guideline")
 #: Separators a model leaves on a name it split out of a list ("Family Practice;").
 _SEPARATORS = " \t\n;,"
+#: A board certification said around a specialty's name ("Board Certified in Family
+#: Practice", "Family Practice (board-certified)"), as the 2013 notice words it.
+_BOARD_CERTIFIED = re.compile(
+    r"^(?:american\s+)?board[-\s]certified\s+(?:in\s+)?|\s*\(board[-\s]certified\)$",
+    re.IGNORECASE,
+)
 
 
 def normalise_answer(
@@ -470,8 +476,8 @@ def normalise_answer(
         states = split_names(out["licensure_states"], read_states, _STATE_JOINS)
         out["licensure_states"] = [canonical_state_name(s) for s in states]
     if isinstance(out.get("specialties"), list):
-        specialties = [s.strip(_SEPARATORS) if isinstance(s, str) else s
-                       for s in out["specialties"]]  # fmt: skip
+        specialties = [_BOARD_CERTIFIED.sub("", s.strip(_SEPARATORS)) if isinstance(s, str)
+                       else s for s in out["specialties"]]  # fmt: skip
         out["specialties"] = split_names(specialties, read_specialties)
     if isinstance(out.get("items"), list):
         items = [_normalise_item(item) for item in out["items"]]
