@@ -319,6 +319,15 @@ def test_keys_in_another_spelling_the_record_nesting_and_a_wrapper() -> None:
     assert normalise_answer({"items": right["items"]})["items"] == right["items"]
 
 
+def test_the_answer_given_is_not_changed_in_place() -> None:
+    right = ideal_answer(gold_label("gA01"))
+    written = json.loads(json.dumps(right))
+    written["patient_sex"], written["items"][0]["outcome"] = "F", "Upheld"
+    before = json.dumps(written)
+    assert normalise_answer(written) != written
+    assert json.dumps(written) == before
+
+
 def test_a_specialty_said_with_its_board_certification() -> None:
     written = ["Board Certified in Family Practice", "board-certified Neurology",
                "Orthopaedic Surgery (Board Certified)", "Boardroom Medicine"]  # fmt: skip

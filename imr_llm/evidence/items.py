@@ -487,12 +487,11 @@ def check_service(
             item["service"] = after_stamp
             return
     if status is None:
+        # An item read between the fixed words of its sentence, not walked through damage: the
+        # mismatch is the value's, whatever the letter's damage.
         out.wrong(path, f"{excerpt(service, 60)} is not the item the letter names at this marker "
-                  f"({excerpt(target, 60)})" + (f": {note}" if note else ""), span)  # fmt: skip
-        if getattr(place, "fixed_sentence", False):
-            # The item was read between the fixed words of its sentence, not walked through
-            # damage: the mismatch is the value's, whatever the letter's damage.
-            out.certain.add(path)
+                  f"({excerpt(target, 60)})" + (f": {note}" if note else ""), span,
+                  certain=getattr(place, "fixed_sentence", False))  # fmt: skip
     elif status == "unverified":
         out.put(path, status, span, note or f"the item header reads {excerpt(target, 60)}")
     else:

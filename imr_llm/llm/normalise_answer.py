@@ -457,7 +457,7 @@ def normalise_answer(
     """
     if not isinstance(data, dict):
         return data
-    out = _unnested(_canonical_keys(_unwrapped(data), ANSWER_FIELDS))
+    out = dict(_unnested(_canonical_keys(_unwrapped(data), ANSWER_FIELDS)))
     for name in ("case_number", "priority", "patient_sex", "patient_age"):
         if name in out and null_word(out[name]):
             out[name] = None
@@ -544,8 +544,7 @@ def _unwrapped(data: dict[str, Any]) -> dict[str, Any]:
 def _normalise_item(item: Any) -> Any:
     if not isinstance(item, dict):
         return item
-    out = _canonical_keys(item, ITEM_FIELDS)
-    out = dict(out) if out is item else out
+    out = dict(_canonical_keys(item, ITEM_FIELDS))
     for name in _ITEM_OPTIONAL:
         if null_word(out.get(name)):
             out[name] = None
