@@ -238,6 +238,12 @@ def _same_name(a: str, b: str) -> bool:
     return fuzz.ratio(squash(a), squash(b)) >= NAME_MATCH
 
 
+def _same_list(got: Any, true: Any) -> bool:
+    """Two lists of names alike, in any order, the record's own spelling allowed."""
+    got, true = list(got or []), list(true or [])
+    return len(got) == len(true) and all(any(_same_name(g, t) for g in got) for t in true)
+
+
 def _right_service(got: Any, truths: list[str]) -> bool:
     """A service is right when it is the letter's (or label's) text, numbers and all."""
     if not isinstance(got, str):
@@ -288,8 +294,7 @@ def wider_verdict(
         got = list(value_at(record, "reviewer.specialties") or [])
         true = list(value_at(gold, "reviewer.specialties") or [])
         holds = any(squash(g) == squash(change.wrong) for g in got)
-        right = len(got) == len(true) and all(any(_same_name(g, t) for g in got) for t in true)
-        return holds, right and not holds
+        return holds, _same_list(got, true) and not holds
     if kind in ("item_dropped", "items_merged"):
         k = _item_index(change.path)
         count_right = len(record["items"]) == len(gold["items"])
@@ -316,12 +321,6 @@ def wider_verdict(
     lent = _truths(gold, seen_texts, m.group(1)) if m else []
     right = _closer(got, _truths(gold, seen_texts, change.path), lent)
     return got is not None and not right, right
-
-
-def _same_list(got: Any, true: Any) -> bool:
-    """Two lists of names alike, in any order, the record's own spelling allowed."""
-    got, true = list(got or []), list(true or [])
-    return len(got) == len(true) and all(any(_same_name(g, t) for g in got) for t in true)
 
 
 def placement_verdict(
