@@ -3302,3 +3302,56 @@ def test_ocr_damage_to_the_credentials_sentence_is_no_line_out_of_place(intro: s
 def test_a_rationale_before_the_last_that_stops_inside_a_sentence(end: str, cut: bool) -> None:
     record = with_first_item("stable knee. The request is not medically necessary.\n", end)
     assert flagged(record, "items[0].rationale") is cut, reasons(record)
+
+
+@pytest.mark.parametrize(
+    ("written", "close"),
+    [("Neurophysiology", "Neuropsychology"), ("Anesthesiologist", "Anesthesiology"),
+     ("Hand Surgeons", "Hand Surgery")],
+)  # fmt: skip
+def test_a_name_the_list_does_not_hold_is_no_repair_on_a_clean_letter(
+    written: str, close: str
+) -> None:
+    """A real name that no list of specialties holds reads as a close known one only with
+    more letters changed than slips of OCR change: "Physiatrist" was read as "Podiatrist",
+    marked repaired through OCR damage, on a letter without any, and the record held another
+    specialty unflagged. On such a letter the record keeps the letter's words, unverified;
+    on both engines."""
+    from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
+    from imr_llm.testing.oracle import ideal_answer
+
+    credentials = BLOCK_CREDENTIALS.replace("Orthopaedic Surgery", written)
+    text = str(Letter(credentials=credentials))
+    record = rules(text)
+    assert record.reviewer.specialties == [written]
+    assert flagged(record, "reviewer.specialties[0]")
+    assert close in reasons(record)
+    import openai
+
+    label = record.contract_dict()
+    with FakeOpenAIServer() as server:
+        server.enqueue(Step.answer(ideal_answer(label)))
+        model = extract(text, backend="llm", client=openai.OpenAI(base_url=server.base_url,
+                                                                   api_key="test-key"))  # fmt: skip
+    assert model.reviewer.specialties == [written]
+    assert flagged(model, "reviewer.specialties[0]")
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["Physiatrist", "Physiatry", "Orthopaedics", "Orthopaedic Spine Surgery",
+     "Occupational and Environmental Medicine", "Doctor of Chiropractic"],
+)  # fmt: skip
+def test_common_names_of_a_field_read_as_written(written: str) -> None:
+    credentials = BLOCK_CREDENTIALS.replace("Orthopaedic Surgery", written)
+    record = rules(str(Letter(credentials=credentials)))
+    assert record.reviewer.specialties == [written]
+    assert not record.metadata.needs_review, reasons(record)
+
+
+@pytest.mark.parametrize("written", ["Orthopaedic Surgcry", "0rthopaedic Surqery"])
+def test_a_slip_of_ocr_in_a_specialty_is_still_repaired_on_a_clean_letter(written: str) -> None:
+    credentials = BLOCK_CREDENTIALS.replace("Orthopaedic Surgery", written)
+    record = rules(str(Letter(credentials=credentials)))
+    assert record.reviewer.specialties == ["Orthopaedic Surgery"]
+    assert record.metadata.evidence["reviewer.specialties[0]"].status == "repaired"

@@ -132,6 +132,8 @@ def test_names_close_enough_to_stand_for_each_other_are_spellings_of_one() -> No
     assert close == {
         ("Orthopaedic Surgery", "Orthopedic Surgery"),
         ("Orthopaedic Sports Medicine", "Orthopedic Sports Medicine"),
+        ("Orthopedics", "Orthopaedics"),
+        ("Orthopedic Spine Surgery", "Orthopaedic Spine Surgery"),
     }
 
 

@@ -6,7 +6,10 @@ is the letter's own name for it, repaired through OCR damage only where one name
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from ..form import LetterForm
 from ..form.credentials import LIST_GOES_ON
@@ -138,6 +141,26 @@ def _completed(written: str, name: str) -> bool:
     return key != known and known.startswith(key)
 
 
+def _slips(written: str, name: str) -> bool:
+    """Whether ``written`` is the known ``name`` with slips of OCR in its words: as many
+    words, each at most one letter off, two in a word of eight letters or more ("Orthopaedic
+    Surgcry", "Occnpational Mediclne", "Physlcal Medicine & Rehabilltotion"), marks and
+    spaces aside."""
+    words, known = _WORD.findall(written.lower()), _WORD.findall(name.lower())
+    if len(words) != len(known):
+        # A space OCR lost or added ("OccupationalMedicine"): the letters, a slip at most.
+        return Levenshtein.distance("".join(words), "".join(known), score_cutoff=1) <= 1
+    return all(
+        Levenshtein.distance(a, b, score_cutoff=2) <= (2 if len(b) >= 8 else 1)
+        for a, b in zip(words, known, strict=True)
+    )
+
+
+#: A word of a name as :func:`_slips` compares them: its letters and digits, marks between
+#: words aside ("Preventive.Medicine", "Public Health'& General").
+_WORD = re.compile(r"[a-z0-9]+")
+
+
 def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list[str]:
     """Each specialty at its place; returns the values as the record keeps them.
 
@@ -189,6 +212,16 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
                 out.put(at, "unverified", span, f"{excerpt(hit.value)} completed from its "
                         "start on a letter without OCR damage: the rest of the name is not "
                         "printed (a line lost?)")  # fmt: skip
+                continue
+            written = place.text[hit.start : hit.end]
+            if not hit.exact and not _slips(written, hit.value) and letter_damage(form) <= 0:
+                # Read only with more letters changed than a slip of OCR changes, on a letter
+                # without OCR damage: another name, one the list does not hold ("Physiatrist"
+                # is no damaged "Podiatrist"). The letter's own words, for a person to look at.
+                kept[k] = written
+                out.put(at, "unverified", span, f"{excerpt(written)} reads as "
+                        f"{excerpt(hit.value)} only with letters changed, on a letter without "
+                        "OCR damage: a name the list of specialties does not hold?")  # fmt: skip
                 continue
             note = (
                 "among the reviewer's specialties"
