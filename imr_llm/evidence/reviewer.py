@@ -204,7 +204,8 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
             read_at.add(j)
             kept[k] = hit.value
             span = (place.start + hit.start, place.start + hit.end)
-            if _completed(place.text[hit.start : hit.end], hit.value) and letter_damage(form) <= 0:
+            written = place.text[hit.start : hit.end]
+            if _completed(written, hit.value) and letter_damage(form) <= 0:
                 # Read as the one specialty its words start, on a letter without OCR damage
                 # to lose its end: a line was lost ("Public Health & General Preventive" /
                 # "Surgery", "Medicine and Neurological" lost between), and the rest may be
@@ -213,7 +214,6 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
                         "start on a letter without OCR damage: the rest of the name is not "
                         "printed (a line lost?)")  # fmt: skip
                 continue
-            written = place.text[hit.start : hit.end]
             if not hit.exact and not _slips(written, hit.value) and letter_damage(form) <= 0:
                 # Read only with more letters changed than a slip of OCR changes, on a letter
                 # without OCR damage: another name, one the list does not hold ("Physiatrist"
