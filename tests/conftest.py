@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,18 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("IMR_LLM_SHARED", REPO.parent / "shared"))
 CORPUS = SHARED / "corpus"
 GOLD = REPO / "eval" / "gold"
+
+
+def load_benchmark(stem: str) -> Any:
+    """A fresh copy of ``benchmarks/<stem>.py`` as a module (the benchmarks are scripts, not
+    a package), for tests of their figures and verdicts."""
+    spec = importlib.util.spec_from_file_location(
+        f"{stem}_under_test", REPO / "benchmarks" / f"{stem}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def corpus_available() -> bool:

@@ -9,25 +9,13 @@ model. A figure that improves may be tightened here; one that drops fails the su
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from imr_llm.testing.oracle import CLASSIC_MISTAKE_KINDS, REFLOW_RENDERINGS
-from tests.conftest import CORPUS, REPO, requires_corpus
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "evidence_oracle_figures", REPO / "benchmarks" / "evidence_oracle.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from tests.conftest import CORPUS, REPO, load_benchmark, requires_corpus
 
 #: The renderings and mistakes these figures were reached on (issue 7). Re-flowed text and the
 #: wider mistakes of issue 14 have their own figures (``--summary``) and targets to reach.
@@ -40,7 +28,7 @@ def _held_renderings(bench: Any) -> list[str]:
 
 @pytest.fixture(scope="module")
 def gold() -> dict[str, Any]:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     return bench.run_benchmark(
         _held_renderings(bench), cascade_renderings=("ocr",), kinds=HELD_KINDS
     )
@@ -48,7 +36,7 @@ def gold() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     view = bench.corpus_as_gold(CORPUS, tmp_path_factory.mktemp("corpus") / "gold")
     return bench.run_benchmark(
         list(bench.CORPUS_RENDERINGS), gold=view, cascade_renderings=("ocr",), kinds=HELD_KINDS

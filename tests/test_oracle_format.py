@@ -9,7 +9,6 @@ normalises answers; the benchmark's targets are the issue's (16).
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import random
 import re
@@ -27,9 +26,9 @@ from imr_llm.testing.oracle import (
     ideal_answer,
     text_key,
 )
+from tests.conftest import load_benchmark
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
-REPO = GOLD.parent.parent
 SAMPLE = ["gA01", "gA02", "gA03", "gB02", "gB15", "seed-002"]
 STATE_CODES = {"CA": "California", "NV": "Nevada", "OR": "Oregon", "WA": "Washington",
                "AZ": "Arizona", "OK": "Oklahoma"}  # fmt: skip
@@ -276,21 +275,11 @@ def test_a_reask_gets_the_perfect_answer_and_unknown_kinds_are_refused(
 # --- the benchmark's format figures on a sample ---------------------------------------------------
 
 
-def _benchmark_module():
-    spec = importlib.util.spec_from_file_location(
-        "evidence_oracle", REPO / "benchmarks" / "evidence_oracle.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_format_targets_hold_on_a_sample() -> None:
     """Issue 16's targets: <= 1.10 requests per letter, no letter failed, every record equal
     to the perfect-answer run's, in every instructor mode, clean and mild OCR. Specialties in
     the model's spelling ("occupational medicine") are stored as the letter writes them."""
-    bench = _benchmark_module()
+    bench = load_benchmark("evidence_oracle")
     # Letters with a partly certified request (gA01, gB02), without a header (gB15, seed-002),
     # and with two items alike but for one word (seed-002: THORACOLUMBAR / LUMBOSACRAL).
     report = bench.run_format(["layout", "ocr"], ["gA01", "gB02", "gB15", "seed-002"])

@@ -8,7 +8,6 @@ string handling, not with the oracle's alignment), so a wrong alignment cannot v
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -28,9 +27,9 @@ from imr_llm.testing.oracle import (
     ideal_answer,
     text_key,
 )
+from tests.conftest import load_benchmark
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
-REPO = GOLD.parent.parent
 
 
 def _rendering(rendering: str, name: str) -> str:
@@ -375,18 +374,8 @@ def test_each_mistake_kind_changes_what_its_log_says(
 # --- the benchmark ---------------------------------------------------------------------------
 
 
-def _benchmark_module():
-    spec = importlib.util.spec_from_file_location(
-        "evidence_oracle", REPO / "benchmarks" / "evidence_oracle.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_classify_names_what_became_of_a_mistake() -> None:
-    bench = _benchmark_module()
+    bench = load_benchmark("evidence_oracle")
     from imr_llm.testing.oracle import Change, Injection
 
     gold = {"case_number": "CM16-0221348", "items": [{"service": "A", "outcome": "upheld"}]}
@@ -403,7 +392,7 @@ def test_classify_names_what_became_of_a_mistake() -> None:
 
 
 def test_benchmark_runs_and_says_its_answers_are_scripted() -> None:
-    bench = _benchmark_module()
+    bench = load_benchmark("evidence_oracle")
     report = bench.run_benchmark(
         ["layout"], ["seen", "noisy"], ["gA01", "gB13"], cascade_renderings=(), keep_cases=True
     )

@@ -11,7 +11,6 @@ catching them. The answers are the test server's (the gold oracle), never a mode
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import random
 from pathlib import Path
@@ -34,9 +33,9 @@ from imr_llm.testing.oracle import (
     inject_mistake,
     seen_letter,
 )
+from tests.conftest import load_benchmark
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
-REPO = GOLD.parent.parent
 #: Letters with several items (services and guidelines to exchange) and long rationales.
 LETTERS = ("gA01", "gB03", "gB07", "gA06")
 RENDERINGS = ("layout", "ocr")
@@ -49,16 +48,6 @@ def _label(name: str) -> dict[str, Any]:
 def _rendering(rendering: str, name: str) -> str:
     folder = GOLD / "letters" if rendering == "layout" else GOLD / "renderings" / rendering
     return (folder / f"{name}.txt").read_text(encoding="utf-8")
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "evidence_oracle_placement", REPO / "benchmarks" / "evidence_oracle.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +127,7 @@ def test_each_kind_makes_the_answer_wrong_as_it_says(base: GoldResponder, kind: 
 
 
 def test_verdicts_on_hand_made_records() -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     full = "First sentence of it. Second sentence of it. The request is not medically necessary."
     short = "First sentence of it. Second sentence of it."
     gold = {
@@ -210,7 +199,7 @@ def test_the_model_path_catches_every_kind(rendering: str) -> None:
     """Each kind on every test letter it applies to (rate 1): none slips into a record
     unflagged, and on clean text each is re-asked and fixed (or was no mistake in the
     record, which keeps the letter's own text)."""
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     report = bench.run_benchmark(
         renderings=[rendering], modes=["noisy"], letters=list(LETTERS), noise_rate=1.0,
         kinds=list(PLACEMENT_MISTAKE_KINDS), cascade_renderings=(), sweep=True,

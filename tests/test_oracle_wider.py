@@ -10,7 +10,6 @@ means. Summary rows are checked on reports whose numbers are written by hand.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import random
 import re
@@ -35,10 +34,9 @@ from imr_llm.testing.oracle import (
     inject_mistake,
     text_key,
 )
-from tests.conftest import CORPUS, SHARED
+from tests.conftest import CORPUS, SHARED, load_benchmark
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold"
-REPO = GOLD.parent.parent
 #: Letters that between them let every wider kind apply: gB03 and gB07 write number words in
 #: services ("three times daily", "one level"), gA01 and gB07 have partly certified items.
 LETTERS = ("gA01", "gB03", "gB07", "gA06")
@@ -58,16 +56,6 @@ def _rendering(rendering: str, name: str) -> str:
     if rendering == "layout":
         return _layout(name)
     return (GOLD / "renderings" / rendering / f"{name}.txt").read_text(encoding="utf-8")
-
-
-def _bench() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "evidence_oracle_wider", REPO / "benchmarks" / "evidence_oracle.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +244,7 @@ def test_the_responder_answers_reflowed_prompts_in_every_mode(mode: str) -> None
 
 
 def test_benchmark_cases_for_reflow_read_the_layout_letters_refilled() -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     cases = bench.load_benchmark_cases(GOLD, "reflow100", ["gA02", "gB05"])
     assert [c.key for c in cases] == ["gA02/reflow100", "gB05/reflow100"]
     for case in cases:
@@ -268,7 +256,7 @@ def test_benchmark_cases_for_reflow_read_the_layout_letters_refilled() -> None:
 
 
 def test_wider_verdicts_on_hand_made_records() -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     gold = {
         "priority": "standard",
         "reviewer": {"licensure_states": ["Ohio"], "specialties": ["Neurology"]},
@@ -355,7 +343,7 @@ def _fake_corpus(root: Path, names: list[str]) -> Path:
 
 
 def test_corpus_view_joins_several_folders(tmp_path: Path) -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     one = _fake_corpus(tmp_path / "one", ["L1", "L2"])
     two = _fake_corpus(tmp_path / "two", ["L3"])
     view = bench.corpus_as_gold([one, two], tmp_path / "view")
@@ -377,7 +365,7 @@ def test_corpus_view_joins_several_folders(tmp_path: Path) -> None:
     reason="../shared/corpus and ../shared/corpus-more are not present beside the checkout",
 )
 def test_both_shared_folders_give_every_real_letter(tmp_path: Path) -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     folders = [CORPUS, SHARED / "corpus-more"]
     view = bench.corpus_as_gold(folders, tmp_path / "view")
     expected = {p.stem for folder in folders for p in (folder / "labels").glob("*.json")}
@@ -415,7 +403,7 @@ def _seen(letters: int, flagged: int, rejected: int, requests: float) -> dict[st
 
 
 def test_summary_rows_on_hand_written_figures() -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     report = _report(
         layout={"seen": _seen(74, 0, 0, 1.0), "noisy": {"injected": 35, "slipped_unflagged": 4}},
         ocr={"seen": _seen(74, 13, 6, 1.2), "noisy": {"injected": 65, "slipped_unflagged": 1}},
@@ -453,7 +441,7 @@ def test_summary_rows_on_hand_written_figures() -> None:
 
 
 def test_summary_leaves_out_rows_the_run_did_not_measure() -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     report = _report(layout={"seen": _seen(5, 0, 0, 1.0)})
     report["cascade"], report["rules"] = {}, {}
     whats = [row["what"] for row in bench.summary_rows(report)]
@@ -462,7 +450,7 @@ def test_summary_leaves_out_rows_the_run_did_not_measure() -> None:
 
 
 def test_diagnosis_groups_causes_with_their_cases() -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     injection = Injection("L1", "ocr", "service_reworded",
                           (Change("items[0].service", "B of a", "A, B"),))  # fmt: skip
     base_row = {"reask_errors": [], "needs_review": False, "review_reasons": [], "_evidence": {}}
@@ -516,7 +504,7 @@ def test_diagnosis_groups_causes_with_their_cases() -> None:
 
 
 def test_the_summary_command_runs_at_rate_one_half(capsys: pytest.CaptureFixture[str]) -> None:
-    bench = _bench()
+    bench = load_benchmark("evidence_oracle")
     code = bench.main(["--letters", "gA01", "gB07", "--renderings", "layout", "reflow60",
                        "--summary", "--cascade"])  # fmt: skip
     assert code == 0
