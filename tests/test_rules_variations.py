@@ -11,6 +11,7 @@ import pytest
 
 from imr_llm import IncompleteLetterError, extract
 from tests.letters import (
+    BLOCK_CREDENTIALS,
     ITEM_ONE,
     ITEM_TWO,
     RAW_HEADER,
@@ -210,6 +211,31 @@ def test_light_ocr_damage_in_structural_words() -> None:
     assert [i["outcome"] for i in got["items"]] == ["upheld", "overturned"]
     assert got["items"][0]["maximus_guideline"] == ITEMS[0]["maximus_guideline"]
     assert got["items"][1]["rationale"] == ITEMS[1]["rationale"]
+
+
+@pytest.mark.parametrize(
+    ("states_label", "specialty_label"),
+    [
+        # Fax OCR of the corpus prints these: a colon read as a full stop, a comma, a bar.
+        ("Statelsi of Licensure.", "Cettiication(si/Specialty,"),
+        ("State(s} of Licensure,", "Certification(s)/Specialty."),
+        ("Statc(s) of Licensure|", "Certifcation(s)Specaity:"),
+    ],
+)
+def test_credentials_labels_whose_colon_ocr_misread(
+    states_label: str, specialty_label: str
+) -> None:
+    # The credentials block holds the two labelled lists and nothing else: a line starting
+    # with words this like a label is that label, whatever mark OCR read for its colon.
+    # Before, both lists went unread and the letter was refused (incomplete_letter), and a
+    # states line read on into the specialties line below it.
+    credentials = BLOCK_CREDENTIALS.replace("State(s) of Licensure:", states_label).replace(
+        "Certification(s)/Specialty:", specialty_label
+    )
+    record = extract(str(Letter(credentials=credentials)), backend="rules")
+    assert record.reviewer.licensure_states == ["California", "Nevada"]
+    assert record.reviewer.specialties == ["Orthopaedic Surgery"]
+    assert record.metadata is not None and not record.metadata.needs_review
 
 
 def test_ocr_damaged_case_number_and_dates_are_repaired() -> None:

@@ -76,6 +76,8 @@ def _block_value(doc: Document, index: int, column: int, end: int, how: str) -> 
         if (
             match_label(line.text, STATES_LABEL)
             or match_label(line.text, SPECIALTY_LABEL)
+            or loose_label(line.text, STATES_LABEL) is not None
+            or loose_label(line.text, SPECIALTY_LABEL) is not None
             or is_heading(line.text, HEADING_SUMMARY)
             or re.search(r"[:;]\s*\S", line.text)  # a label; a stray mark at the end is not
         ):
@@ -121,6 +123,26 @@ def words_before_states(doc: Document, credentials: CredentialsForm) -> bool:
     return aligned is None or aligned.score < 60 or len(letters) - kept > 3
 
 
+#: Where a label damaged past :func:`~imr_llm.form.text.match_label` may end inside the
+#: credentials block: its colon read as a full stop, a comma or a bar ("Statelsi of
+#: Licensure. California", "Cettiication(si/Specialty, Preventive Medicine").
+_LOOSE_END = re.compile(r"[:;.,|]")
+
+
+def loose_label(line: str, label: str, threshold: float = 75.0) -> int | None:
+    """The column after ``label`` at the start of ``line`` read through heavier damage than
+    :func:`~imr_llm.form.text.match_label` allows: its colon read as another mark. Only for
+    the credentials block, whose lines are the two labelled lists and nothing else, so a
+    line starting with words this like a label is that label."""
+    stripped = line.lstrip()
+    n = len(label)
+    for m in _LOOSE_END.finditer(stripped, max(0, n - 5), n + 6):
+        score = fuzz.ratio(stripped[: m.start()].lower(), label.lower(), score_cutoff=threshold)
+        if score >= threshold:
+            return len(line) - len(stripped) + m.end()
+    return None
+
+
 def read_credentials_form(doc: Document, start: int, end: int) -> CredentialsForm:
     """The credentials in lines ``[start, end)``."""
     states_at = specialty_at = None
@@ -137,6 +159,13 @@ def read_credentials_form(doc: Document, start: int, end: int) -> CredentialsFor
                 specialty_at = (i, hit.value_start)
             else:
                 copies["specialties"] = (i, hit.value_start)
+    if states_at is None or specialty_at is None:
+        for i in range(start, end):
+            text = doc.lines[i].text
+            if states_at is None and (at := loose_label(text, STATES_LABEL)) is not None:
+                states_at = (i, at)
+            elif specialty_at is None and (at := loose_label(text, SPECIALTY_LABEL)) is not None:
+                specialty_at = (i, at)
     if states_at or specialty_at:
         states = _block_value(doc, *states_at, end, "label") if states_at else None
         specialties = _block_value(doc, *specialty_at, end, "label") if specialty_at else None

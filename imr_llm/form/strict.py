@@ -68,6 +68,7 @@ from .credentials import (
     SPECIALTY_LABEL,
     STATES_LABEL,
     CredentialsForm,
+    loose_label,
     read_credentials_form,
 )
 from .generations import FORM_2016, FORM_2016_NO_HEADER
@@ -600,6 +601,8 @@ def _block_value(lines: _Lines, index: int, column: int, end: int) -> Place:
         if (
             _match_label(text, STATES_LABEL) is not None
             or _match_label(text, SPECIALTY_LABEL) is not None
+            or loose_label(text, STATES_LABEL) is not None
+            or loose_label(text, SPECIALTY_LABEL) is not None
             or is_heading(text, HEADING_SUMMARY)
             or _LABEL_AFTER.search(text)
         ):
