@@ -30,7 +30,7 @@ from .inputs.normalise import DEFAULT_MAX_CHARS, normalise
 from .many.concurrent import LetterResult, run_ordered, run_ordered_async
 from .record.builder import attach_input, build_record, restore_spans
 from .record.models import DeterminationRecord
-from .rules import rules_values
+from .rules import flag_unread, rules_values
 
 # Imported where they are used, not here: the rules path needs no model client (openai), no
 # file reading (sources, pdf) and, when nothing is configured, no settings object (config
@@ -116,6 +116,7 @@ def extract_rules(
     data, findings, form, flags = rules_values(doc)
     engine_ms = _ms(normalised)
     checked = check_values(data, form)
+    flag_unread(checked, findings.unread)
     record = build_record(
         data,
         checked,

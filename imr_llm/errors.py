@@ -168,9 +168,11 @@ class MultipleLettersError(InputError):
 class IncompleteLetterError(ImrError):
     """The engine recognised an IMR letter but could not read all of it.
 
-    ``missing`` names each part it could not find (``"reviewer.licensure_states"``,
-    ``"items[2].rationale"``...). The rules engine raises this rather than return a half-filled
-    record; the cascade backend uses it as the signal to hand the letter to the model.
+    ``missing`` names each part it could not find that the record cannot do without
+    (``"items[2].rationale"``, ``"items[0].outcome"``...). The rules engine raises this rather
+    than guess an item; a header value or a reviewer's list that does not read is left out of
+    the record instead, which then needs review. The cascade backend uses either as the signal
+    to hand the letter to the model.
     """
 
     code = "incomplete_letter"

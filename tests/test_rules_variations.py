@@ -10,6 +10,8 @@ import datetime as dt
 import pytest
 
 from imr_llm import IncompleteLetterError, extract
+from imr_llm.evidence.common import Checked
+from imr_llm.rules import flag_unread
 from tests.letters import (
     BLOCK_CREDENTIALS,
     ITEM_ONE,
@@ -294,11 +296,62 @@ def test_missing_rationale_is_reported_not_guessed() -> None:
     assert "items[0].rationale" in info.value.missing
 
 
-def test_unreadable_header_value_is_reported() -> None:
-    header = Letter().header.replace("03/14/2018", "")
-    with pytest.raises(IncompleteLetterError) as info:
-        extract(str(Letter(header=header)), backend="rules")
-    assert "date_assigned" in info.value.missing
+@pytest.mark.parametrize("unreadable", ["", "O3/l4/2Ol8 ~", "03/14"])
+def test_unreadable_header_value_is_left_out_and_flagged(unreadable: str) -> None:
+    # A header date whose place reads as no date: the record leaves it null and needs review,
+    # naming it; every other value is read. (It was refused whole, incomplete_letter, while
+    # a header whose labels OCR lost gave a record of the rest: the same damage, two answers.)
+    header = Letter().header.replace("03/14/2018", unreadable)
+    record = extract(str(Letter(header=header)), backend="rules")
+    got = record.contract_dict()
+    assert got["date_assigned"] is None
+    assert {k: got[k] for k in HEADER_VALUES if k != "date_assigned"} == {
+        k: v for k, v in HEADER_VALUES.items() if k != "date_assigned"
+    }
+    assert [i["outcome"] for i in got["items"]] == ["upheld", "overturned"]
+    assert record.metadata is not None and record.metadata.needs_review
+    assert record.metadata.evidence["date_assigned"].status == "unverified"
+    assert any("date_assigned" in reason for reason in record.metadata.review_reasons)
+
+
+@pytest.mark.parametrize(
+    ("line", "path"),
+    [
+        ("State(s) of Licensure: Cahfamea Nvda", "reviewer.licensure_states"),
+        ("Certification(s)/Specialty: ~", "reviewer.specialties"),
+    ],
+)
+def test_a_reviewer_list_that_reads_as_nothing_is_left_empty_and_flagged(
+    line: str, path: str
+) -> None:
+    # Fax OCR of the corpus prints such lists ("Cahfamea"): the list is empty in the record,
+    # which needs review; the rest of the letter is read.
+    label = line.split(":")[0] + ":"
+    credentials = "\n".join(
+        line if ln.startswith(label) else ln for ln in BLOCK_CREDENTIALS.split("\n")
+    )
+    record = extract(str(Letter(credentials=credentials)), backend="rules")
+    key = path.split(".")[1]
+    assert getattr(record.reviewer, key) == []
+    other = "specialties" if key == "licensure_states" else "licensure_states"
+    assert getattr(record.reviewer, other) == (
+        ["Orthopaedic Surgery"] if other == "specialties" else ["California", "Nevada"]
+    )
+    assert record.case_number == HEADER_VALUES["case_number"]
+    assert record.metadata is not None and record.metadata.needs_review
+    assert record.metadata.evidence[path].status == "unverified"
+
+
+def test_flag_unread_marks_a_value_the_engine_left_out() -> None:
+    # The engine's own word that it did not read a value holds whatever the checks found.
+    checked = Checked()
+    checked.put("priority", "exact", (3, 9), "at its label")
+    checked.put("decision_date", "unverified", (10, 20), "null; its place reads 'x'")
+    flag_unread(checked, ["priority", "decision_date", "case_number"])
+    assert checked.evidence["priority"].status == "unverified"
+    assert checked.evidence["priority"].span == (3, 9)
+    assert checked.evidence["decision_date"].note == "null; its place reads 'x'"
+    assert checked.evidence["case_number"].status == "unverified"
 
 
 def test_metadata_names_engine_and_spans_point_at_the_text() -> None:

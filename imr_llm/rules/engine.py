@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import IncompleteLetterError, InvalidRecordError
+from ..evidence.common import Checked
 from ..form import LetterForm, check_is_imr_letter, read_form
 from ..form.generations import FORM_2013_NOTICE
 from ..inputs.normalise import Document
@@ -19,7 +20,7 @@ from .reviewer import read_reviewer
 from .selfcheck import self_check
 from .summary import read_summary
 
-__all__ = ["check_is_imr_letter", "read_letter", "rules_record", "rules_values"]
+__all__ = ["check_is_imr_letter", "flag_unread", "read_letter", "rules_record", "rules_values"]
 
 
 def read_letter(doc: Document, form: LetterForm | None = None) -> Findings:
@@ -71,6 +72,22 @@ def rules_values(doc: Document) -> tuple[dict[str, Any], Findings, LetterForm, l
     if errors:
         raise IncompleteLetterError(errors, engine="rules")
     return data, findings, form, flags
+
+
+def flag_unread(checked: Checked, unread: list[str]) -> None:
+    """Make sure each value the engine left out as unread (:attr:`Findings.unread`) is
+    ``unverified`` in ``checked``, so that its record needs review.
+
+    The evidence stage's own checks flag such a null where they look (a header place that
+    reads as no date, a required value missing); this is the engine's word that it did not
+    read the value, whatever the checks conclude about the place.
+    """
+    for path in unread:
+        evidence = checked.evidence.get(path)
+        if evidence is None or evidence.status != "unverified":
+            span = evidence.span if evidence is not None else None
+            checked.put(path, "unverified", span, "the letter prints it here, and it could not "
+                        "be read: left out of the record")  # fmt: skip
 
 
 def rules_record(doc: Document) -> tuple[DeterminationRecord, Findings]:

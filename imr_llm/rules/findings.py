@@ -10,13 +10,21 @@ from typing import Any
 class Findings:
     """Values found by one or more rules steps.
 
-    ``missing`` names what a step expected but could not read; the engine turns a non-empty list
-    into an :class:`~imr_llm.errors.IncompleteLetterError` rather than guess.
+    ``missing`` names what a step expected but could not read and the record cannot do
+    without (an item's parts, the items themselves); the engine turns a non-empty list into an
+    :class:`~imr_llm.errors.IncompleteLetterError` rather than guess.
+
+    ``unread`` names a value the letter prints at a place found but that could not be read
+    (a header date OCR garbled, a licensure list of no readable state): the record leaves it
+    out (null, or an empty list) and needs review, saying which. A record with the other
+    values read serves better than none, as for a header whose labels were lost, where the
+    values were never looked for; never a guess in its place.
     """
 
     values: dict[str, Any] = field(default_factory=dict)
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def put(self, key: str, value: Any, span: tuple[int, int] | None = None) -> None:
@@ -30,4 +38,5 @@ class Findings:
         for key, span in other.spans.items():
             self.spans[prefix + key] = span
         self.missing.extend(prefix + m for m in other.missing)
+        self.unread.extend(prefix + m for m in other.unread)
         self.warnings.extend(other.warnings)

@@ -13,7 +13,9 @@ from .findings import Findings
 
 
 def read_header(form: HeaderForm) -> Findings:
-    """Read the header's values from their places; a headerless letter has none."""
+    """Read the header's values from their places; a headerless letter has none, and a value
+    whose place or label is there but does not read is ``unread`` (null in the record, which
+    needs review)."""
     out = Findings()
     if not form.present:
         return out
@@ -25,18 +27,18 @@ def read_header(form: HeaderForm) -> Findings:
         if case is not None:
             out.put("case_number", case.value, (form.start + case.start, form.start + case.end))
         elif place is not None:
-            out.missing.append("case_number")
+            out.unread.append("case_number")
     else:
         out.put("case_number", case.value, (place.start + case.start, place.start + case.end))
     for name in DATE_FIELDS:
         place = form.places.get(name)
         if place is None:
             if name in form.labels:
-                out.missing.append(name)
+                out.unread.append(name)
             continue
         reading = read_date(place.text)
         if reading is None:
-            out.missing.append(name)
+            out.unread.append(name)
         else:
             out.put(name, reading.value, (place.start + reading.start, place.start + reading.end))
     place = form.places.get("priority")
@@ -45,5 +47,5 @@ def read_header(form: HeaderForm) -> Findings:
         base = place.start if place else form.start
         out.put("priority", priority.value, (base + priority.start, base + priority.end))
     elif "priority" in form.labels:
-        out.missing.append("priority")
+        out.unread.append("priority")
     return out

@@ -40,9 +40,7 @@ def read_notice(form: LetterForm) -> Findings:
     if place is not None and priority is not None:
         out.put("priority", priority.value, place.span)
 
-    reviewer = read_reviewer(form.credentials)
-    reviewer.missing.clear()  # null and flagged for review: the notice always states it
-    out.merge(reviewer)
+    out.merge(read_reviewer(form.credentials))  # an unread list: null, flagged for review
     if form.sections.summary:
         out.merge(read_summary(form.doc, *form.sections.summary, want_injury_date=True))
 

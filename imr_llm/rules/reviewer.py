@@ -14,10 +14,11 @@ from .findings import Findings
 
 
 def read_reviewer(form: CredentialsForm) -> Findings:
-    """Read licensure states and specialties; a list with nothing readable is missing."""
+    """Read licensure states and specialties; a list with nothing readable is ``unread`` (an
+    empty list in the record, which needs review)."""
     out = Findings()
     if form.states is None:
-        out.missing.append("reviewer.licensure_states")
+        out.unread.append("reviewer.licensure_states")
     else:
         states = read_states(form.states.text)
         if states.unread:
@@ -28,9 +29,9 @@ def read_reviewer(form: CredentialsForm) -> Findings:
                 "reviewer.licensure_states", [r.value for r in states.readings], form.states.span
             )
         else:
-            out.missing.append("reviewer.licensure_states")
+            out.unread.append("reviewer.licensure_states")
     if form.specialties is None:
-        out.missing.append("reviewer.specialties")
+        out.unread.append("reviewer.specialties")
     else:
         specialties = read_specialties(form.specialties.text)
         found = sorted(
@@ -40,5 +41,5 @@ def read_reviewer(form: CredentialsForm) -> Findings:
         if found:
             out.put("reviewer.specialties", [value for _, value in found], form.specialties.span)
         else:
-            out.missing.append("reviewer.specialties")
+            out.unread.append("reviewer.specialties")
     return out

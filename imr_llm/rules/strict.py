@@ -181,7 +181,7 @@ def _read(form: LetterForm) -> _Read | None:
     warnings: list[str] = []
     if form.sections.credentials:
         reviewer = read_reviewer(form.credentials)
-        if reviewer.missing:
+        if reviewer.missing or reviewer.unread:
             return None
         values.update(reviewer.values)
         warnings.extend(reviewer.warnings)
