@@ -1,6 +1,6 @@
 """What a copy adds to a letter: characters that print nothing (soft hyphens, zero-width spaces
-and joiners, direction marks, a byte-order mark), e-mail quote marks, quoted-printable and HTML
-markup are read past by both engines, and the record's spans index the text as given.
+and joiners, direction marks, a byte-order mark), e-mail quote marks, quoted-printable, mojibake
+and HTML markup are read past by both engines, and the record's spans index the text as given.
 
 Expectations come from construction: the gold letters with such characters put inside their
 words at seeded places, against the record of the letter without them.
@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imr_llm import extract
-from imr_llm.inputs.copied import INVISIBLE, strip_invisible, unnumber, unquote
+from imr_llm.inputs.copied import INVISIBLE, fix_mojibake, strip_invisible, unnumber, unquote
 from imr_llm.testing.fake_openai import FakeOpenAIServer, Step
 from imr_llm.testing.oracle import ideal_answer
 from tests.conftest import SHARED, gold_label, gold_text
@@ -406,3 +406,93 @@ def test_a_quoted_printable_source_with_few_long_lines_is_decoded() -> None:
     assert 0 < text.count("=\n") < 0.2 * text.count("\n")
     record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
     assert record.contract_dict() == clean.contract_dict()
+
+
+def _typographic(text: str) -> str:
+    """``text`` as a word processor prints it: curly apostrophes, no-break spaces after
+    "the", en dashes in ranges of numbers ("3–6")."""
+    text = text.replace("'", "\u2019").replace(" the ", " the\u00a0")
+    return re.sub(r"(?<=\d)-(?=\d+ )", "\u2013", text)
+
+
+def _misread(text: str, codec: str) -> str:
+    """``text``'s UTF-8 bytes read as ``codec`` (Windows-1252 with bytes it leaves undefined
+    kept as Latin-1 reads them, as lenient decoders do)."""
+    data = text.encode("utf-8")
+    if codec == "latin-1":
+        return data.decode("latin-1")
+    return "".join(
+        bytes([b]).decode("cp1252", errors="strict") if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+        else chr(b)
+        for b in data
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "codec"),
+    [("gA06", "cp1252"), ("gB03", "latin-1"), ("gN02", "cp1252"), ("seed-001", "cp1252")],
+)
+def test_mojibake_reads_as_the_characters_it_stands_for(name: str, codec: str) -> None:
+    # A letter's UTF-8 text read as Windows-1252 on its way ("patientâ€™s", "Â" before each
+    # no-break space): the same record as the letter, spans into the text as given. Before,
+    # every passage kept the runs, unflagged.
+    clean_text = _typographic(gold_text(name))
+    text = _misread(clean_text, codec)
+    assert "\u00c2\u00a0" in text  # each no-break space misread
+    record, clean = extract(text, backend="rules"), extract(clean_text, backend="rules")
+
+    def read(given: str) -> str:
+        return fix_mojibake(given).text
+
+    assert_same_with_spans_into(record, clean, text, clean_text, read=read)
+
+
+def test_mojibake_misread_twice_reads_as_the_letter() -> None:
+    clean_text = _typographic(gold_text("gA02"))
+    text = _misread(_misread(clean_text, "cp1252"), "cp1252")
+    assert "\u00c3\u00a2\u00e2\u201a\u00ac\u00e2\u201e\u00a2" in text  # "’" misread twice
+    assert (
+        extract(text, backend="rules").contract_dict()
+        == extract(clean_text, backend="rules").contract_dict()
+    )
+
+
+@pytest.mark.parametrize("word", ["José", "café", "Müller", "naïve", "½ tablet", "Ångström"])
+def test_accented_words_are_no_mojibake(word: str) -> None:
+    text = f"The patient {word} was seen by Dr. Hernández on 3/4/2016 – “stable”."
+    assert fix_mojibake(text).text == text
+    assert fix_mojibake(text).origin == ()
+
+
+def test_a_character_a_decoding_lost_flags_the_value_holding_it() -> None:
+    # Windows-1252 leaves 0x9D undefined: a decoder that writes U+FFFD for it turns the
+    # closing quote into "â€\ufffd", which no reading can take back. The value holding it
+    # needs review; every other value is read as before.
+    clean_text = gold_text("gA06")
+    at = clean_text.index("Decision rationale:") + len("Decision rationale:")
+    end = clean_text.index(".", at)
+    text = clean_text[:end] + " \u00e2\u20ac\ufffd" + clean_text[end:]
+    record = extract(text, backend="rules")
+    path = "items[0].rationale"
+    assert record.metadata is not None and record.metadata.needs_review
+    assert record.metadata.evidence[path].status == "unverified"
+    assert "U+FFFD" in (record.metadata.evidence[path].note or "")
+    clean = extract(clean_text, backend="rules")
+    assert {p for p, e in record.metadata.evidence.items() if e.status == "unverified"} == {
+        p for p, e in clean.metadata.evidence.items() if e.status == "unverified"
+    } | {path}
+
+
+def test_the_model_reads_a_misread_letter_as_the_letter() -> None:
+    # The model is sent the letter read back from its mojibake, and its perfect answer is
+    # checked against that reading: the record of the letter as printed, no review.
+    clean_text = _typographic(gold_text("gA02"))
+    records = []
+    for text in (clean_text, _misread(clean_text, "cp1252")):
+        with FakeOpenAIServer() as server:
+            server.enqueue(Step.answer(ideal_answer(gold_label("gA02"))))
+            client = openai.OpenAI(base_url=server.base_url, api_key="test-key")
+            records.append(extract(text, backend="llm", client=client))
+            assert "\u00c2\u00a0" not in str(server.chat_requests[0])
+    assert records[1].contract_dict() == records[0].contract_dict()
+    assert not records[1].metadata.needs_review

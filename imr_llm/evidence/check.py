@@ -167,6 +167,7 @@ def check_whole_letter(data: dict[str, Any], form: LetterForm, damage: Any, out:
     check_page_joins(items, form, out)
     check_page_tops(form, out)
     check_cropped_pages(form, out)
+    check_lost_characters(form, out)
     check_item_gaps(form, out)
     check_credentials_gap(form, out)
     if out.contradicted and damage >= FAX_DAMAGE:
@@ -941,6 +942,27 @@ def check_cropped_pages(form: LetterForm, out: Checked) -> None:
             out.put(path, "unverified", found.span,
                     f"its page's lines end cut at one column, inside words ({excerpt(hit, 20)}): "
                     "a cropped scan, words lost at the page's right edge?")  # fmt: skip
+
+
+#: What a text decoding writes for bytes it could not read (U+FFFD).
+REPLACEMENT = "\ufffd"
+
+
+def check_lost_characters(form: LetterForm, out: Checked) -> None:
+    """Flag every value whose place holds the replacement character "�" (U+FFFD): a
+    decoding along the letter's way (an e-mail, an export, a Windows-1252 reading of UTF-8
+    text: "unremarkableâ€�") lost a character there, and what the value reads may not be
+    what the letter printed. No letter prints it."""
+    source = form.doc.source
+    if REPLACEMENT not in source:
+        return  # the common case: one find
+    for path, found in list(out.evidence.items()):
+        if found.status == "unverified" or found.span is None:
+            continue
+        a, b = found.span
+        if REPLACEMENT in source[a:b]:
+            out.put(path, "unverified", found.span, "its place holds '\ufffd' (U+FFFD), a "
+                    "character a text decoding could not read: lost there")  # fmt: skip
 
 
 def check_page_tops(form: LetterForm, out: Checked) -> None:

@@ -35,6 +35,12 @@
   "\\*". A letter prints no backslash, so where every backslash stands before ASCII
   punctuation and two or more before Markdown's own characters, they are taken out (OCR's
   stray backslash, "\\/" read for a V, is left).
+- **Mojibake.** A letter's UTF-8 text read as Windows-1252 (or Latin-1) on its way (an
+  e-mail, an export, a web form) has each character beyond ASCII as two to four others: "â€™"
+  for "’", "â€“" for "–", "Â" before a no-break space. A passage would keep them, and an age
+  ("52â€“yearâ€“old") or a label beside them would not read. Each such run that is the
+  Windows-1252 (or Latin-1) reading of one UTF-8 character is read as that character, twice
+  where the text was misread twice; each stands where its run does.
 - **Markup.** A letter saved from a web page, a webmail or a document system as HTML carries
   tags (``<br>``, ``<p>``, table cells) and entities (``&amp;`` in "Physical Medicine &amp;
   Rehabilitation"). Where the text is HTML (it opens as a page, or holds several of its tags),
@@ -49,7 +55,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from ..errors import MultipleLettersError
@@ -375,6 +381,52 @@ def unescape_markdown(text: str) -> Stripped:
     return read.done(at) if at else Stripped(text)
 
 
+def _mojibake_bytes() -> dict[str, int]:
+    """Each character a Windows-1252 or Latin-1 reading makes of a byte from 0x80 up, to that
+    byte (bytes Windows-1252 leaves undefined read as the C1 controls Latin-1 gives them)."""
+    table: dict[str, int] = {}
+    for byte in range(0x80, 0x100):
+        table[chr(byte)] = byte  # Latin-1's reading, and Windows-1252's above 0x9F
+        with suppress(UnicodeDecodeError):
+            table[bytes([byte]).decode("cp1252")] = byte
+    return table
+
+
+_MOJIBAKE_BYTES = _mojibake_bytes()
+_CONTINUATION = "".join(re.escape(ch) for ch, b in _MOJIBAKE_BYTES.items() if b < 0xC0)
+#: One UTF-8 character read byte by byte: a lead byte (0xC2 to 0xF4, "Â" to "ô" in either
+#: reading) and as many continuation bytes (0x80 to 0xBF) as the lead byte says.
+_MOJIBAKE = re.compile(
+    f"[\u00c2-\u00df][{_CONTINUATION}]|[\u00e0-\u00ef][{_CONTINUATION}]{{2}}"
+    f"|[\u00f0-\u00f4][{_CONTINUATION}]{{3}}"
+)
+
+
+def fix_mojibake(text: str) -> Stripped:
+    """``text`` with each run that is a Windows-1252 or Latin-1 reading of one UTF-8
+    character's bytes read as that character, standing where its run does; ``text`` itself
+    where it has none (ASCII text costs one test).
+
+    ftfy (``fix_encoding``) repairs this and more, but says nothing of where each character
+    came from, and the record's spans must index the text as given; the runs are few and
+    their form exact (a lead byte and its continuation bytes, decoding as UTF-8), which a
+    letter's own accented words ("José", "café") never take."""
+    if text.isascii():
+        return Stripped(text)
+    read: _Reading | None = None
+    at = 0
+    for m in _MOJIBAKE.finditer(text):
+        try:
+            character = bytes(_MOJIBAKE_BYTES[ch] for ch in m.group()).decode("utf-8")
+        except UnicodeDecodeError:
+            continue  # an overlong form or a surrogate: no character's bytes
+        read = read or _Reading(text)
+        read.keep(at, m.start())
+        read.put(character, m.start(), m.end())
+        at = m.end()
+    return read.done(at) if read is not None else Stripped(text)
+
+
 def _then(first: Stripped, second: Stripped) -> Stripped:
     """``second`` (a reading of ``first.text``) as a reading of the text ``first`` read."""
     if not first.origin:
@@ -387,12 +439,18 @@ def _then(first: Stripped, second: Stripped) -> Stripped:
 
 
 def as_read(text: str) -> Stripped:
-    """``text`` as the engines read it: decoded from quoted-printable, read from its markup,
-    Markdown's escapes taken out,
+    """``text`` as the engines read it: decoded from quoted-printable, its mojibake read as
+    the characters it stands for (twice misread, twice), read from its markup, Markdown's
+    escapes taken out,
     line breaks of other systems read as "\\n", typographic and full-width characters as
     ASCII, line numbers and e-mail quote marks blanked,
     characters that print nothing taken out (see the module's docstring)."""
     decoded = decode_printable(text)
+    for _ in range(2):  # a text misread twice holds the first misreading's runs misread again
+        repaired = fix_mojibake(decoded.text)
+        if not repaired.origin:
+            break
+        decoded = _then(decoded, repaired)
     page = _then(decoded, from_markup(decoded.text))
     page = _then(page, unescape_markdown(page.text))
     read = strip_invisible(unquote(unnumber(unify_characters(unify_line_breaks(page.text)))))
