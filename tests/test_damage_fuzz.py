@@ -300,6 +300,40 @@ def test_a_cropped_page_cuts_its_lines_at_one_column() -> None:
         )
 
 
+def test_a_page_cropped_at_its_left_loses_its_lines_first_characters() -> None:
+    for seed in range(10):
+        got = damage("crop_left", LETTER, random.Random(seed))
+        width = int(got.note.split()[0])
+        assert got.edits
+        for e in got.edits:
+            line_start = LETTER.rfind("\n", 0, e.start) + 1
+            assert e.start - line_start == (1 if LETTER[line_start] == "\f" else 0)
+            assert e.end - e.start <= width and "\n" not in LETTER[e.start : e.end]
+            assert e.role == (ROLE_LOST if LETTER[e.start : e.end].strip() else "text")
+
+
+def test_a_repeated_word_is_a_whole_word_printed_again_after_itself() -> None:
+    for seed in range(20):
+        got = damage("repeat_word", LETTER, random.Random(seed))
+        assert 1 <= len(got.edits) <= 3
+        for e in got.edits:
+            word = e.new[1:]
+            assert e.start == e.end and e.new == " " + word and word.isalpha()
+            assert LETTER[e.start - len(word) : e.start] == word
+            assert not LETTER[e.start : e.start + 1].isalnum()
+            assert not LETTER[e.start - len(word) - 1 : e.start - len(word)].isalnum()
+
+
+def test_mojibake_misreads_every_character_beyond_ascii_and_nothing_else() -> None:
+    text = LETTER.replace("Decision rationale:", "Decision rationale: The patient’s 5°", 1)
+    for seed in range(5):
+        got = damage("mojibake", text, random.Random(seed))
+        assert "\u00e2\u20ac\u2122" in got.text and "\u00c2\u00b0" in got.text
+        assert "\u2019" not in got.text
+        assert 1 <= got.text.count("\u00c2\u00a0") <= 3
+        assert got.text.encode("cp1252").decode("utf-8").replace("\u00a0", " ") == text
+
+
 def test_an_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown damage kind"):
         damage("smudge", LETTER, random.Random(0))

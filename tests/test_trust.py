@@ -23,6 +23,7 @@ from imr_llm.inputs.normalise import is_page_furniture
 from imr_llm.record.models import DeterminationRecord
 from imr_llm.record.validation import implausible_dates
 from imr_llm.rules import strict
+from tests.conftest import gold_text
 from tests.letters import (
     BLOCK_CREDENTIALS,
     ITEM_ONE,
@@ -3355,3 +3356,78 @@ def test_a_slip_of_ocr_in_a_specialty_is_still_repaired_on_a_clean_letter(writte
     record = rules(str(Letter(credentials=credentials)))
     assert record.reviewer.specialties == ["Orthopaedic Surgery"]
     assert record.metadata.evidence["reviewer.specialties[0]"].status == "repaired"
+
+
+# --------------------------------------------------------------------------------------------
+# A word read twice; a page cropped at its left edge
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("printed", "twice"),
+    [
+        ("Hinged knee brace, left: Upheld", "Hinged knee knee brace, left: Upheld"),
+        (
+            "Physical therapy twice a week for four weeks for the lumbar spine: Overturned",
+            "Physical therapy twice a week for four weeks for the the lumbar spine: Overturned",
+        ),
+    ],
+)
+def test_a_service_with_a_word_read_twice_is_flagged(printed: str, twice: str) -> None:
+    # No labelled service prints a word twice in a row; OCR reading one twice does. Before,
+    # "Hinged knee knee brace, left" was kept exact, unflagged.
+    text = str(Letter()).replace(printed, twice)
+    record = rules(text)
+    k = 0 if "knee" in twice else 1
+    assert flagged(record, f"items[{k}].service"), reasons(record)
+    assert "twice in a row" in (record.metadata.evidence[f"items[{k}].service"].note or "")
+
+
+def test_a_specialty_list_with_a_word_read_twice_keeps_the_letters_words_flagged() -> None:
+    # "Emergency Emergency Medicine" read as the one name its words come closest to
+    # ("Pediatric Emergency Medicine") on OCR'd text, unflagged, before.
+    credentials = BLOCK_CREDENTIALS.replace(
+        "Orthopaedic Surgery", "Orthopaedic Orthopaedic Surgery"
+    )
+    record = rules(str(Letter(credentials=credentials)))
+    assert record.metadata is not None and record.metadata.needs_review
+    for k, value in enumerate(record.reviewer.specialties):
+        assert flagged(record, f"reviewer.specialties[{k}]"), value
+    assert "Orthopaedic Orthopaedic Surgery" in " ".join(record.reviewer.specialties)
+
+
+def _crop_left(text: str, page: int, width: int) -> str:
+    pages = text.split("\f")
+    pages[page] = "\n".join(
+        line if not line[:1].strip() else line[width:] for line in pages[page].split("\n")
+    )
+    return "\f".join(pages)
+
+
+@pytest.mark.parametrize(("name", "width"), [("gA06", 2), ("gB03", 3), ("gA02", 2)])
+def test_a_page_cropped_at_its_left_flags_the_values_starting_its_lines(
+    name: str, width: int
+) -> None:
+    # A scan cropped at its left edge: "MRI of the right foot" reads "RI of the right foot",
+    # a whole value, unflagged before. Its page's lines open on the tails of words the letter
+    # prints whole elsewhere ("aims Administrator", "ecision rationale").
+    text = gold_text(name)
+    page = max(range(len(text.split("\f"))), key=lambda k: text.split("\f")[k].count(": Upheld"))
+    cropped = _crop_left(text, page, width)
+    record = extract(cropped, backend="rules")
+    cut = [
+        p
+        for p, e in record.metadata.evidence.items()
+        if e.status == "unverified" and "cut at the left edge" in (e.note or "")
+    ]
+    assert cut, reasons(record)
+    assert record.metadata.needs_review
+
+
+@pytest.mark.parametrize("name", ["gA01", "gA06", "gB03", "gB11", "gN02", "seed-000"])
+def test_no_printed_page_reads_as_cropped_at_its_left(name: str) -> None:
+    from imr_llm.eval.damage import reflow
+    from imr_llm.evidence.check import cropped_left_lines
+
+    for text in (gold_text(name), reflow(gold_text(name), 60)):
+        assert cropped_left_lines(text, text.lower()) == []

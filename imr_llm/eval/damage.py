@@ -572,6 +572,77 @@ def crop_right(text: str, rng: random.Random) -> Damage:
     return _done("crop_right", text, edits, note=f"column {column}")
 
 
+def crop_left(text: str, rng: random.Random) -> Damage:
+    """A page scanned askew or cropped at its left edge: on one page (as :func:`crop_right`
+    draws it) every line starting at the margin loses its first one to three characters
+    (an indented line loses its indent's spaces only)."""
+    lines = lines_with_zones(text)
+    starts = [0] + [m.end() for m in re.finditer("\f", text)]
+    if len(starts) > 1:
+        bounds = list(zip(starts, [*starts[1:], len(text) + 1], strict=True))
+    else:
+        bounds = [(lines[k].start, lines[min(k + PAGE_LINES, len(lines)) - 1].end + 1)
+                  for k in range(0, len(lines), PAGE_LINES)]  # fmt: skip
+    pages = [[ln for ln in lines if a <= ln.start < b and not ln.blank] for a, b in bounds]
+    pages = [p for p in pages if p]
+    if not pages:
+        return _done("crop_left", text, [])
+    page = rng.choice(pages)
+    width = rng.randint(1, 3)
+    edits = []
+    for ln in page:
+        at = ln.start + len(ln.text) - len(ln.text.lstrip("\f"))  # after a page's form feed
+        cut = ln.text[at - ln.start : at - ln.start + width]
+        if cut:
+            role = ROLE_LOST if cut.strip() else ROLE_TEXT
+            edits.append(Edit(at, at + len(cut), "", role, ln.zone))
+    return _done("crop_left", text, edits, note=f"{width} column(s)")
+
+
+def repeat_word(text: str, rng: random.Random) -> Damage:
+    """One to three words OCR read twice ("lumbar lumbar spine", a line's edge read again):
+    a word the letter does not print there."""
+
+    def words(line: Line) -> list[tuple[int, int]]:
+        return [(line.start + m.start(), line.start + m.end())
+                for m in re.finditer(r"\b[A-Za-z]{2,}\b", line.text)]  # fmt: skip
+
+    def again(line: Line, word: tuple[int, int]) -> Edit:
+        return Edit(word[1], word[1], " " + text[word[0] : word[1]], ROLE_EXTRA, line.zone)
+
+    return _done("repeat_word", text, _in_lines(text, rng, words, again))
+
+
+def mojibake(text: str, rng: random.Random) -> Damage:
+    """The letter's UTF-8 text read as Windows-1252 on its way (an e-mail, an export): each
+    character beyond ASCII as two to four others ("’" as "â€™", "°" as "Â°"), after a word
+    processor's no-break spaces (after one to three of its "the", drawn by ``rng``) were put
+    in, so that every base has some. The misread characters are the letter's own: the text
+    as it was is right."""
+    spaces = [m.start() + 3 for m in re.finditer(r"\bthe (?=\w)", text)]
+    edits = [Edit(at, at + 1, "\u00a0", ROLE_ENCODED, "")
+             for at in sorted(rng.sample(spaces, min(len(spaces), rng.randint(1, 3))))]  # fmt: skip
+    typographic = apply_edits(text, edits)
+    # The letter's own characters beyond ASCII are misread too: each an edit to itself first.
+    edits += [Edit(k, k + 1, ch, ROLE_ENCODED, "") for k, ch in enumerate(text) if ord(ch) > 127]
+    misread = [Edit(e.start, e.end, _cp1252(e.new), e.role, e.zone) for e in edits]
+    done = _done("mojibake", text, misread)
+    assert done.text == _cp1252(typographic)
+    return done
+
+
+def _cp1252(text: str) -> str:
+    """``text``'s UTF-8 bytes read as Windows-1252 (a byte it leaves undefined as Latin-1
+    reads it)."""
+    out = []
+    for b in text.encode("utf-8"):
+        try:
+            out.append(bytes([b]).decode("cp1252"))
+        except UnicodeDecodeError:
+            out.append(chr(b))
+    return "".join(out)
+
+
 #: The words a watermark or a rubber stamp prints across a page, in capitals.
 STAMP_WORDS: tuple[str, ...] = ("COPY", "CONFIDENTIAL", "DUPLICATE", "RECEIVED", "VOID")
 
@@ -956,6 +1027,9 @@ EXTRA_KINDS: dict[str, DamageFn] = {
     "reread_page": reread_page,
     "drop_page": drop_page,
     "swap_pages": swap_pages,
+    "crop_left": crop_left,
+    "repeat_word": repeat_word,
+    "mojibake": mojibake,
 }
 #: Kinds whose result does not depend on the seed: one case per text is enough.
 UNSEEDED_KINDS: frozenset[str] = frozenset(

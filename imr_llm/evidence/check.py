@@ -922,12 +922,96 @@ def cropped_lines(source: str, lowered: str) -> list[tuple[int, int, str]]:
     return out
 
 
+#: How many lines of a page, at its left margin, must open on the tail of a word for the
+#: page to read as cropped at its left edge, and what share of its margin lines at least:
+#: of the 554 renderings' pages and their re-flows to 60 and 100 columns (2,828 pages), two
+#: fax-quality pages (gold gA06 and gB08 as faxed: 6 of 48 and 5 of 50 lines) read so, and
+#: of 554 texts with one page cropped by one to three columns (the fuzz's ``crop_left``), 496
+#: (a page cropped by one column keeps many a line's first word whole: "he" of "the"). A
+#: re-filled text has a line's start at every word: three such words in a hundred lines are
+#: chance, not a crop.
+_LEFT_CUTS = 3
+_LEFT_SHARE = 0.1
+#: Words that open many lines and are never a cut tail worth asking about.
+_LINE_OPENERS = frozenset("the and that this was with for not has had are his her patient".split())
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+
+
+def _tail_of_a_word(lowered: str, word: str) -> bool:
+    """Whether ``word`` (a line's first, lower case, three letters or more) reads as a longer
+    word's tail, its start lost: printed once in the letter (``lowered``) as a word of its
+    own, here, and at the end of a longer word elsewhere ("ardiography" of
+    "echocardiography", "aims" of "claims")."""
+    if len(word) < 3 or word in _LINE_OPENERS or lowered.count(word) < 2:
+        return False
+    n, whole, inside = len(word), 0, False
+    at = lowered.find(word)
+    while at >= 0:
+        if not lowered[at + n : at + n + 1].isalpha():
+            if at and lowered[at - 1].isalpha():
+                inside = True
+            else:
+                whole += 1
+                if whole > 1:
+                    return False  # a word of its own elsewhere too
+        at = lowered.find(word, at + 1)
+    return inside
+
+
+def cropped_left_lines(source: str, lowered: str) -> list[tuple[int, str]]:
+    """The starts of the lines at the left margin of each page that reads as cropped there,
+    with a word cut on that page.
+
+    A page scanned askew or cropped at its left loses what stood before a column: the lines
+    that start at the margin open on the tails of words ("aims Administrator guideline:",
+    "RI of the right foot", "ardiography"), where a printed line opens on a whole word. A
+    page with :data:`_LEFT_CUTS` or more such lines is cropped; each of its margin lines'
+    starts is returned (``start``, one word cut on that page)."""
+    out: list[tuple[int, str]] = []
+    seen: dict[str, bool] = {}
+    page_start = 0
+    for page in source.split("\f"):
+        starts: list[int] = []
+        cuts: list[str] = []
+        at = 0
+        for line in page.split("\n"):
+            if line and not line[0].isspace():
+                starts.append(page_start + at)
+                m = _FIRST_WORD.match(line)
+                if m is not None and len(m.group()) >= 3:
+                    word = m.group().lower()
+                    if word not in seen:
+                        seen[word] = _tail_of_a_word(lowered, word)
+                    if seen[word]:
+                        cuts.append(m.group())
+            at += len(line) + 1
+        if len(cuts) >= max(_LEFT_CUTS, _LEFT_SHARE * len(starts)):
+            out.extend((start, cuts[0]) for start in starts)
+        page_start += len(page) + 1
+    return out
+
+
 def check_cropped_pages(form: LetterForm, out: Checked) -> None:
     """Flag every value that reaches a cropped page's right edge (:func:`cropped_lines`): the
     words it had beyond the column are lost, and what is left reads as a whole value
     ("Acute inpatient rehabilitation physical therap and occupational therapy ..."; a header
-    line losing its last words: a service ending early)."""
+    line losing its last words: a service ending early); and every value that starts at, or
+    runs over, the start of a line of a page cropped at its left (:func:`cropped_left_lines`):
+    its first letters, or a line's, are lost ("RI of the right foot" of "MRI ...")."""
     doc = form.doc
+    lefts = cropped_left_lines(doc.source, doc.lowered())
+    if lefts:
+        for path, found in list(out.evidence.items()):
+            if found.status == "unverified" or found.span is None:
+                continue
+            a, b = found.span
+            hit = next((cut for start, cut in lefts if a <= start < b), None)
+            if hit is not None:
+                note = (
+                    f"its page's lines start cut at the left edge, inside words "
+                    f"({excerpt(hit, 20)}): a cropped scan, its first letters lost?"
+                )
+                out.put(path, "unverified", found.span, note)
     edges = cropped_lines(doc.source, doc.lowered())
     if not edges:
         return

@@ -21,6 +21,7 @@ from ..form.items import ItemPlace, PartialRequest, marker_inside, split_partial
 from ..form.reading import full_year
 from ..form.text import (
     DANGLING_WORDS,
+    DOUBLED_WORD,
     SENTENCE_JOIN,
     collapse_ws,
     is_word_char,
@@ -678,6 +679,9 @@ def name_doubt(name: str, partial: bool, *, form_2016: bool = True, wording: boo
     doubt = _text_doubt(name) or (wording_doubt(name) if wording else "")
     if doubt:
         return doubt
+    if DOUBLED_WORD.search(name):
+        # OCR read a word twice ("2 times times a week", "MRI of the the knee").
+        return "the item name prints a word twice in a row (a word OCR read twice?)"
     if wording and len(SENTENCE_JOIN.findall(name)) >= 2:
         # Three sentences in a name (two joins) are a passage read into it ("This worker has
         # type 2 diabetes ... obesity. The records do not include ... The arthroscopy ... is

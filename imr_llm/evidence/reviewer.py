@@ -14,6 +14,7 @@ from rapidfuzz.distance import Levenshtein
 from ..form import LetterForm
 from ..form.credentials import LIST_GOES_ON
 from ..form.text import (
+    DOUBLED_WORD,
     name_key,
 )
 from ..form.vocabulary import (
@@ -205,6 +206,18 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
             kept[k] = hit.value
             span = (place.start + hit.start, place.start + hit.end)
             written = place.text[hit.start : hit.end]
+            if any(
+                m.start() < hit.end and hit.start < m.end()
+                for m in DOUBLED_WORD.finditer(place.text)
+            ):
+                # A word printed twice in a row ("Emergency Emergency Medicine", read as
+                # "Pediatric Emergency Medicine"; "Orthopedic Orthopedic Surgery", read as two
+                # names): OCR read a word twice, and the reading of the words around it is
+                # not the letter's list. The letter's own words, for a person to look at.
+                kept[k] = written
+                out.put(at, "unverified", span, f"{excerpt(written)} is read beside a word "
+                        "printed twice in a row (a word OCR read twice?)")  # fmt: skip
+                continue
             if _completed(written, hit.value) and letter_damage(form) <= 0:
                 # Read as the one specialty its words start, on a letter without OCR damage
                 # to lose its end: a line was lost ("Public Health & General Preventive" /

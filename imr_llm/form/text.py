@@ -495,6 +495,12 @@ def word_starts(text: str, word: str) -> Iterator[int]:
         at = text.find(word, at + 1)
 
 
+#: A word of two letters or more printed twice in a row, case aside ("2 times times a week",
+#: "Emergency Emergency Medicine"): no labelled service, original request or specialty list
+#: (622 names, 117 lists) prints one; OCR reading a word twice does.
+DOUBLED_WORD = re.compile(r"\b([A-Za-z]{2,})\s+\1\b", re.IGNORECASE)
+
+
 #: Where one sentence ends and the next begins: a full stop after two small letters or digits
 #: (not "Dr."), then a capital and a small letter. An item's name holds none of a reviewer's
 #: sentences.

@@ -72,7 +72,7 @@ from ..form.reading import (
 )
 from ..form.strict import strict_form
 from ..form.summary import first_age, read_injury_date, read_sex
-from ..form.text import collapse_ws
+from ..form.text import DOUBLED_WORD, collapse_ws
 from ..form.vocabulary import SPECIALTIES, read_specialties
 from ..inputs.normalise import check_input
 from ..record.builder import build_record
@@ -371,6 +371,8 @@ def _specialty_evidence(values: list[str], form: LetterForm, out: Checked) -> li
     readings = names.readings
     if names.unread or names.repeated or len(readings) != len(values) or tail_again(names):
         return None
+    if DOUBLED_WORD.search(place.text):
+        return None  # a word OCR read twice: check_specialties says which names it touches
     known = SPECIALTIES._forms  # the names as written, each to its known name
     seen: set[str] = set()
     for reading, value in zip(readings, values, strict=True):
