@@ -3431,3 +3431,22 @@ def test_no_printed_page_reads_as_cropped_at_its_left(name: str) -> None:
 
     for text in (gold_text(name), reflow(gold_text(name), 60)):
         assert cropped_left_lines(text, text.lower()) == []
+
+
+def test_a_line_that_lost_a_whole_word_to_the_crop_still_counts_its_start() -> None:
+    # "MRI (magnetic resonance imaging) of the lumbar spine" cut by three columns reads
+    # " (magnetic ...": the line now starts after a space, and lost its start all the same.
+    # Before, the model path kept the letter's "(magnetic resonance imaging) of the lumbar
+    # spine" for the model's whole service, unflagged.
+    from imr_llm.evidence.check import cropped_left_lines
+
+    text = gold_text("gB03")
+    page = max(range(len(text.split("\f"))), key=lambda k: text.split("\f")[k].count(": Upheld"))
+    page_text = text.split("\f")[page].replace(
+        "\n", "\nMRI (magnetic resonance imaging) of the lumbar spine\n", 1
+    )
+    pages = text.split("\f")
+    pages[page] = page_text
+    cropped = _crop_left("\f".join(pages), page, 3)
+    at = cropped.index(" (magnetic resonance imaging) of the lumbar spine") + 1
+    assert at in {start for start, _ in cropped_left_lines(cropped, cropped.lower())}

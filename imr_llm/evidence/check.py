@@ -959,24 +959,26 @@ def _tail_of_a_word(lowered: str, word: str) -> bool:
 
 
 def cropped_left_lines(source: str, lowered: str) -> list[tuple[int, str]]:
-    """The starts of the lines at the left margin of each page that reads as cropped there,
+    """Where the text of each line starts, on each page that reads as cropped at its left,
     with a word cut on that page.
 
     A page scanned askew or cropped at its left loses what stood before a column: the lines
     that start at the margin open on the tails of words ("aims Administrator guideline:",
     "RI of the right foot", "ardiography"), where a printed line opens on a whole word. A
-    page with :data:`_LEFT_CUTS` or more such lines is cropped; each of its margin lines'
-    starts is returned (``start``, one word cut on that page)."""
+    page with :data:`_LEFT_CUTS` or more such lines is cropped; where each of its lines'
+    text starts is returned (``start``, one word cut on that page): a line that lost a whole
+    word and the space after it ("MRI (magnetic ..." cut to " (magnetic ...") starts after
+    a space now, and lost its start all the same."""
     out: list[tuple[int, str]] = []
     seen: dict[str, bool] = {}
     page_start = 0
     for page in source.split("\f"):
-        starts: list[int] = []
+        lines = page.split("\n")
         cuts: list[str] = []
-        at = 0
-        for line in page.split("\n"):
+        margin = 0
+        for line in lines:
             if line and not line[0].isspace():
-                starts.append(page_start + at)
+                margin += 1
                 m = _FIRST_WORD.match(line)
                 if m is not None and len(m.group()) >= 3:
                     word = m.group().lower()
@@ -984,9 +986,13 @@ def cropped_left_lines(source: str, lowered: str) -> list[tuple[int, str]]:
                         seen[word] = _tail_of_a_word(lowered, word)
                     if seen[word]:
                         cuts.append(m.group())
-            at += len(line) + 1
-        if len(cuts) >= max(_LEFT_CUTS, _LEFT_SHARE * len(starts)):
-            out.extend((start, cuts[0]) for start in starts)
+        if len(cuts) >= max(_LEFT_CUTS, _LEFT_SHARE * margin):
+            at = page_start
+            for line in lines:
+                text = line.lstrip()
+                if text:
+                    out.append((at + len(line) - len(text), cuts[0]))
+                at += len(line) + 1
         page_start += len(page) + 1
     return out
 
