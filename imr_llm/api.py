@@ -166,7 +166,8 @@ def extract(
 
     Raises:
         EmptyTextError, TextTooLargeError, NotAnImrLetterError: the input cannot be used.
-        IncompleteLetterError: the rules engine could not read every part of the letter.
+        IncompleteLetterError: the rules engine could not read an item of the letter, or a part
+            of one (a header value or a reviewer list it cannot read is left out, flagged).
         UnknownOptionError: a keyword option that is not a setting (a typo).
         ConfigurationError: an unknown backend or an invalid setting value.
         NoModelConfiguredError: an LLM backend was asked for with no model configured.

@@ -396,6 +396,12 @@ _MOJIBAKE_BYTES = _mojibake_bytes()
 _CONTINUATION = "".join(re.escape(ch) for ch, b in _MOJIBAKE_BYTES.items() if b < 0xC0)
 #: One UTF-8 character read byte by byte: a lead byte (0xC2 to 0xF4, "Â" to "ô" in either
 #: reading) and as many continuation bytes (0x80 to 0xBF) as the lead byte says.
+#: The lead bytes of the characters a letter prints beyond ASCII, as either reading shows
+#: them: "Â" (U+0080 to U+00BF: a no-break space, "°", "½"), "Ã" (accented Latin letters),
+#: "â" (U+2000 to U+2FFF: quotes, dashes, bullets), "ï" (a byte-order mark, full-width
+#: forms), "ð" (U+10000 on). A text holding none is read as it is without the pattern's scan;
+#: a run of another lead (Greek, Cyrillic) is left, as it was before this reading.
+_MOJIBAKE_LEADS = ("\u00c2", "\u00c3", "\u00e2", "\u00ef", "\u00f0")
 _MOJIBAKE = re.compile(
     f"[\u00c2-\u00df][{_CONTINUATION}]|[\u00e0-\u00ef][{_CONTINUATION}]{{2}}"
     f"|[\u00f0-\u00f4][{_CONTINUATION}]{{3}}"
@@ -411,8 +417,8 @@ def fix_mojibake(text: str) -> Stripped:
     came from, and the record's spans must index the text as given; the runs are few and
     their form exact (a lead byte and its continuation bytes, decoding as UTF-8), which a
     letter's own accented words ("José", "café") never take."""
-    if text.isascii():
-        return Stripped(text)
+    if text.isascii() or not any(lead in text for lead in _MOJIBAKE_LEADS):
+        return Stripped(text)  # the common cases: one test, or a few finds
     read: _Reading | None = None
     at = 0
     for m in _MOJIBAKE.finditer(text):
