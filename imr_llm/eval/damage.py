@@ -549,10 +549,9 @@ def drop_word(text: str, rng: random.Random) -> Damage:
     return _done("drop_word", text, _in_lines(text, rng, words, lost))
 
 
-def crop_right(text: str, rng: random.Random) -> Damage:
-    """A page scanned askew or cropped: on one page (form-feed pages; a text that marks none
-    is cut into :data:`PAGE_LINES`-line pages) every line loses what stood beyond a column a
-    few characters short of the page's longest line (a header's right-hand dates among it)."""
+def _line_pages(text: str) -> list[list[Line]]:
+    """The non-blank lines of each page of ``text`` that has any: form-feed pages, or for a
+    text that marks none, :data:`PAGE_LINES`-line pages (a scan's crop falls on one)."""
     lines = lines_with_zones(text)
     starts = [0] + [m.end() for m in re.finditer("\f", text)]
     if len(starts) > 1:
@@ -561,7 +560,14 @@ def crop_right(text: str, rng: random.Random) -> Damage:
         bounds = [(lines[k].start, lines[min(k + PAGE_LINES, len(lines)) - 1].end + 1)
                   for k in range(0, len(lines), PAGE_LINES)]  # fmt: skip
     pages = [[ln for ln in lines if a <= ln.start < b and not ln.blank] for a, b in bounds]
-    pages = [p for p in pages if p]
+    return [p for p in pages if p]
+
+
+def crop_right(text: str, rng: random.Random) -> Damage:
+    """A page scanned askew or cropped: on one page (form-feed pages; a text that marks none
+    is cut into :data:`PAGE_LINES`-line pages) every line loses what stood beyond a column a
+    few characters short of the page's longest line (a header's right-hand dates among it)."""
+    pages = _line_pages(text)
     if not pages:
         return _done("crop_right", text, [])
     page = rng.choice(pages)
@@ -576,15 +582,7 @@ def crop_left(text: str, rng: random.Random) -> Damage:
     """A page scanned askew or cropped at its left edge: on one page (as :func:`crop_right`
     draws it) every line starting at the margin loses its first one to three characters
     (an indented line loses its indent's spaces only)."""
-    lines = lines_with_zones(text)
-    starts = [0] + [m.end() for m in re.finditer("\f", text)]
-    if len(starts) > 1:
-        bounds = list(zip(starts, [*starts[1:], len(text) + 1], strict=True))
-    else:
-        bounds = [(lines[k].start, lines[min(k + PAGE_LINES, len(lines)) - 1].end + 1)
-                  for k in range(0, len(lines), PAGE_LINES)]  # fmt: skip
-    pages = [[ln for ln in lines if a <= ln.start < b and not ln.blank] for a, b in bounds]
-    pages = [p for p in pages if p]
+    pages = _line_pages(text)
     if not pages:
         return _done("crop_left", text, [])
     page = rng.choice(pages)
