@@ -3450,3 +3450,24 @@ def test_a_line_that_lost_a_whole_word_to_the_crop_still_counts_its_start() -> N
     cropped = _crop_left("\f".join(pages), page, 3)
     at = cropped.index(" (magnetic resonance imaging) of the lumbar spine") + 1
     assert at in {start for start, _ in cropped_left_lines(cropped, cropped.lower())}
+
+
+def test_a_word_in_a_specialtys_place_is_no_ocr_damage_on_a_damaged_letter() -> None:
+    # The specialties' label word read twice leaves "Specialty: Emergency Medicine" to read;
+    # on a letter with OCR damage (so that "Physlcal" may read as "Physical") the list's
+    # fuzzy reading took it as "Pediatric Emergency Medicine", unflagged: a whole word of
+    # the name replaced by another is no OCR damage, even a fax's ("Prachor" for "Practice"
+    # keeps five of eight letters; "Specialty" keeps none of "Pediatric"'s places).
+    credentials = BLOCK_CREDENTIALS.replace(
+        "Certification(s)/Specialty: Orthopaedic Surgery",
+        "Certification(s)/Specialty Specialty: Emergency Medicine",
+    )
+    damaged = SUMMARY.replace("the", "tbe").replace("with", "wlth").replace("included", "incIuded")
+    record = rules(str(Letter(credentials=credentials, summary=damaged)))
+    assert "Pediatric Emergency Medicine" not in record.reviewer.specialties
+    assert record.metadata is not None and record.metadata.needs_review
+    assert any(
+        e.status == "unverified"
+        for p, e in record.metadata.evidence.items()
+        if p.startswith("reviewer.specialties")
+    )

@@ -157,6 +157,23 @@ def _slips(written: str, name: str) -> bool:
     )
 
 
+def _word_replaced(written: str, name: str) -> bool:
+    """Whether ``written`` reads as the known ``name`` only with a whole word of it another
+    word: as many words, one of them more letters off than it keeps (more than half its
+    letters changed: "Specialty" for "Pediatric", where OCR's damage to a word, even a fax's,
+    leaves most of its letters: "Prachor" for "Practice" changes three of eight). A word
+    cut short ("Reh" of "Rehabilitation") or OCR's debris where a line's end was lost ("a"
+    for "Medicine") is no other word: the name reads on, as the reading intends."""
+    words, known = _WORD.findall(written.lower()), _WORD.findall(name.lower())
+    if len(words) != len(known):
+        return False
+    return any(
+        Levenshtein.distance(a, b) * 2 > max(len(a), len(b))
+        for a, b in zip(words, known, strict=True)
+        if len(b) >= 4 and len(a) > 2 and not b.startswith(a)
+    )
+
+
 #: A word of a name as :func:`_slips` compares them: its letters and digits, marks between
 #: words aside ("Preventive.Medicine", "Public Health'& General").
 _WORD = re.compile(r"[a-z0-9]+")
@@ -226,6 +243,14 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
                 out.put(at, "unverified", span, f"{excerpt(hit.value)} completed from its "
                         "start on a letter without OCR damage: the rest of the name is not "
                         "printed (a line lost?)")  # fmt: skip
+                continue
+            if not hit.exact and _word_replaced(written, hit.value):
+                # Another word in a name's place, on any letter ("Specialty: Emergency
+                # Medicine", a label's word read twice, as "Pediatric Emergency Medicine").
+                kept[k] = written
+                out.put(at, "unverified", span, f"{excerpt(written)} reads as "
+                        f"{excerpt(hit.value)} only with a word of it replaced by another: a "
+                        "word that is no part of the name?")  # fmt: skip
                 continue
             if not hit.exact and not _slips(written, hit.value) and letter_damage(form) <= 0:
                 # Read only with more letters changed than a slip of OCR changes, on a letter
