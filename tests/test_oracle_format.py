@@ -138,6 +138,15 @@ def _means(kind: str, wrong: Any, right: Any) -> bool:
     raise AssertionError(kind)
 
 
+def _deviated(
+    base: GoldResponder, kind: str, name: str
+) -> tuple[dict[str, Any], GoldResponder, dict[str, Any]]:
+    """The perfect answer for gold letter ``name``, the format responder drawing only
+    ``kind``, and the answer it sends for the letter."""
+    fmt = base.derive("format", format_kinds=[kind])
+    return ideal_answer(_label(name)), fmt, _payload(fmt(_body(_text(name))))
+
+
 #: Kinds that change the answer's shape (its keys, their nesting, a wrapper), not one value.
 SHAPE_KINDS = ("answer_wrapped", "contract_nesting", "key_spelling")
 VALUE_KINDS = [k for k in FORMAT_KINDS if k not in CONTENT_KINDS and k not in
@@ -154,9 +163,7 @@ def _snake(key: str) -> str:
 def test_each_shape_deviation_holds_the_same_values(
     base: GoldResponder, kind: str, name: str
 ) -> None:
-    right = ideal_answer(_label(name))
-    fmt = base.derive("format", format_kinds=[kind])
-    wrong = _payload(fmt(_body(_text(name))))
+    right, fmt, wrong = _deviated(base, kind, name)
     assert fmt.injections[text_key(_text(name))].kind == kind and wrong != right
     if kind == "answer_wrapped":
         ((wrapper, inner),) = wrong.items()
@@ -192,9 +199,7 @@ def test_each_value_deviation_applies_to_a_sample_letter(base: GoldResponder, ki
 def test_each_value_deviation_changes_one_value_to_the_same_meaning(
     base: GoldResponder, kind: str, name: str
 ) -> None:
-    right = ideal_answer(_label(name))
-    fmt = base.derive("format", format_kinds=[kind])
-    wrong = _payload(fmt(_body(_text(name))))
+    right, fmt, wrong = _deviated(base, kind, name)
     if text_key(_text(name)) not in fmt.injections:
         # The kind does not apply to this letter (one specialty to join): the perfect answer.
         assert kind in _SOME_LETTERS and wrong == right
@@ -207,9 +212,7 @@ def test_each_value_deviation_changes_one_value_to_the_same_meaning(
 
 
 def test_items_order_lists_the_same_items_in_another_order(base: GoldResponder) -> None:
-    right = ideal_answer(_label("gB02"))
-    fmt = base.derive("format", format_kinds=["items_order"])
-    wrong = _payload(fmt(_body(_text("gB02"))))
+    right, _, wrong = _deviated(base, "items_order", "gB02")
     assert wrong["items"] != right["items"]
     key = lambda item: item["service"]  # noqa: E731
     assert sorted(wrong["items"], key=key) == sorted(right["items"], key=key)

@@ -1020,31 +1020,40 @@ def check_cropped_pages(form: LetterForm, out: Checked) -> None:
     doc = form.doc
     lefts = cropped_left_lines(doc.source, doc.lowered())
     if lefts:
-        for path, found in list(out.evidence.items()):
-            if found.status == "unverified" or found.span is None:
-                continue
-            a, b = found.span
+
+        def left_cut(a: int, b: int) -> str:
             hit = next((cut for start, cut in lefts if a <= start < b), None)
-            if hit is not None:
-                note = (
-                    f"its page's lines start cut at the left edge, inside words "
-                    f"({excerpt(hit, 20)}): a cropped scan, its first letters lost?"
-                )
-                out.put(path, "unverified", found.span, note)
+            return "" if hit is None else (
+                f"its page's lines start cut at the left edge, inside words "
+                f"({excerpt(hit, 20)}): a cropped scan, its first letters lost?"
+            )  # fmt: skip
+
+        _flag_spans(out, left_cut)
     edges = cropped_lines(doc.source, doc.lowered())
-    if not edges:
-        return
+    if edges:
+
+        def right_cut(a: int, b: int) -> str:
+            # The value reaches the line's end, where the column cut it (an age at the line's
+            # start is whole).
+            hit = next((cut for _, e, cut in edges if a < e <= b + 1), None)
+            return "" if hit is None else (
+                f"its page's lines end cut at one column, inside words ({excerpt(hit, 20)}): "
+                "a cropped scan, words lost at the page's right edge?"
+            )  # fmt: skip
+
+        _flag_spans(out, right_cut)
+
+
+def _flag_spans(out: Checked, reason: Callable[[int, int], str]) -> None:
+    """Mark unverified every value checked so far, not already unverified, whose span
+    ``[a, b)`` ``reason`` gives a reason for (the page-wide checks: a cropped page, a lost
+    character)."""
     for path, found in list(out.evidence.items()):
         if found.status == "unverified" or found.span is None:
             continue
-        a, b = found.span
-        # The value reaches the line's end, where the column cut it (an age at the line's
-        # start is whole).
-        hit = next((cut for _, e, cut in edges if a < e <= b + 1), None)
-        if hit is not None:
-            out.put(path, "unverified", found.span,
-                    f"its page's lines end cut at one column, inside words ({excerpt(hit, 20)}): "
-                    "a cropped scan, words lost at the page's right edge?")  # fmt: skip
+        why = reason(*found.span)
+        if why:
+            out.put(path, "unverified", found.span, why)
 
 
 #: What a text decoding writes for bytes it could not read (U+FFFD).
@@ -1059,13 +1068,9 @@ def check_lost_characters(form: LetterForm, out: Checked) -> None:
     source = form.doc.source
     if REPLACEMENT not in source:
         return  # the common case: one find
-    for path, found in list(out.evidence.items()):
-        if found.status == "unverified" or found.span is None:
-            continue
-        a, b = found.span
-        if REPLACEMENT in source[a:b]:
-            out.put(path, "unverified", found.span, "its place holds '\ufffd' (U+FFFD), a "
-                    "character a text decoding could not read: lost there")  # fmt: skip
+    note = ("its place holds '\ufffd' (U+FFFD), a character a text decoding could not read: "
+            "lost there")  # fmt: skip
+    _flag_spans(out, lambda a, b: note if REPLACEMENT in source[a:b] else "")
 
 
 def check_page_tops(form: LetterForm, out: Checked) -> None:

@@ -202,6 +202,7 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
                     f"empty; the specialties read {excerpt(place.text)}")  # fmt: skip
         return values
     kept = list(values)
+    doubled = [m.span() for m in DOUBLED_WORD.finditer(place.text)]  # words OCR read twice
     read_at: set[int] = set()
     copied: set[int] = set()
     for k, value in enumerate(values):
@@ -223,10 +224,7 @@ def check_specialties(values: list[str], form: LetterForm, out: Checked) -> list
             kept[k] = hit.value
             span = (place.start + hit.start, place.start + hit.end)
             written = place.text[hit.start : hit.end]
-            if any(
-                m.start() < hit.end and hit.start < m.end()
-                for m in DOUBLED_WORD.finditer(place.text)
-            ):
+            if any(start < hit.end and hit.start < end for start, end in doubled):
                 # A word printed twice in a row ("Emergency Emergency Medicine", read as
                 # "Pediatric Emergency Medicine"; "Orthopedic Orthopedic Surgery", read as two
                 # names): OCR read a word twice, and the reading of the words around it is
